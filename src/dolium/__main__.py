@@ -1,0 +1,5 @@
+"""`python -m dolium`: the same as the `dolium` command."""
+
+from dolium.cli import main
+
+main()

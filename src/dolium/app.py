@@ -1,0 +1,119 @@
+"""The composition root: config in, a running server out.
+
+The only module that knows every layer: it opens the back ends named in the
+config, builds the core over them, mounts the S3 front end, and runs the
+garbage collector in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from dolium.backends.keys_meta import MetaKeyStore
+from dolium.config import Config
+from dolium.core.context import Context, Settings
+from dolium.core.gc import collect
+from dolium.core.store import Store
+from dolium.frontends.s3.app import S3App, S3Settings
+from dolium.frontends.s3.http import Receive, Scope, Send
+from dolium.plugins import open_blob, open_meta
+
+log = logging.getLogger("dolium")
+
+
+async def build_store(config: Config) -> Store:
+    meta = await open_meta(config)
+    blobs = await open_blob(config)
+    settings = Settings(
+        block_size=config.block_size,
+        inline_threshold=config.inline_threshold,
+        gc_grace=config.gc_grace,
+        region=config.region or "us-east-1",
+    )
+    return Store(Context(meta=meta, blobs=blobs, settings=settings))
+
+
+class Server:
+    """ASGI application: opens the stores at startup, closes them at shutdown."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store: Store | None = None
+        self.s3: S3App | None = None
+        self._gc: asyncio.Task[None] | None = None
+
+    async def startup(self) -> None:
+        self.store = await build_store(self.config)
+        keys = MetaKeyStore(self.store.ctx.meta)
+        settings = S3Settings(region=self.config.region or None, domains=tuple(self.config.domains))
+        self.s3 = S3App(self.store, keys, settings)
+        if self.config.gc_interval > 0:
+            self._gc = asyncio.create_task(self._collect_forever())
+
+    async def shutdown(self) -> None:
+        if self._gc is not None:
+            self._gc.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._gc
+        if self.store is not None:
+            await self.store.close()
+
+    async def _collect_forever(self) -> None:
+        assert self.store is not None
+        ctx = self.store.ctx
+        while True:
+            await asyncio.sleep(self.config.gc_interval)
+            try:
+                report = await collect(
+                    ctx.meta, ctx.blobs, grace=self.config.gc_grace, now=ctx.clock()
+                )
+                log.info("garbage collection: %s", report)
+            except Exception:
+                log.exception("garbage collection failed")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        assert self.s3 is not None, "server not started"
+        await self.s3(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    raise
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def serve(config: Config) -> None:
+    """Run the server until interrupted (blocking)."""
+    import uvicorn
+
+    host, _, port = config.listen.rpartition(":")
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    options: dict[str, Any] = {
+        "host": host.strip("[]"),
+        "port": int(port),
+        "lifespan": "on",
+        "log_level": config.log_level,
+        "access_log": False,
+        "server_header": False,
+        "timeout_keep_alive": 30,
+        "http": "httptools",
+        "loop": "uvloop",
+    }
+    uvicorn.run(Server(config), **options)

@@ -1,0 +1,35 @@
+"""Key store over the meta store: access keys kept with tenants and users."""
+
+from __future__ import annotations
+
+from dolium.model import AccessKey, Principal
+from dolium.protocols.meta import MetaStore
+
+
+class MetaKeyStore:
+    """Looks keys up in the meta store on every request.
+
+    No cache: a revoked key must stop working at once, on every server
+    process, and the lookup is one indexed read.
+    """
+
+    def __init__(self, meta: MetaStore) -> None:
+        self.meta = meta
+
+    async def lookup(self, access_key: str) -> tuple[AccessKey, Principal] | None:
+        key = await self.meta.get_key(access_key)
+        if key is None or not key.active:
+            return None
+        tenant = await self.meta.get_tenant(key.tenant)
+        user = await self.meta.get_user(key.tenant, key.user)
+        if tenant is None or user is None:
+            return None
+        principal = Principal(
+            tenant=tenant.name,
+            user=user.name,
+            access_key=key.access_key,
+            admin=user.admin,
+            canonical_id=tenant.canonical_id,
+            display_name=tenant.display_name,
+        )
+        return key, principal

@@ -1,0 +1,393 @@
+"""An in-memory meta store, for tests of the core.
+
+Same semantics as the SQL store, checked by the same contract suite: keys
+order by UTF-8 bytes, serials increase across the store, each write is
+atomic under one lock. Nothing survives `close`. It must not grow features
+the SQL store lacks, and never imports the core or a front end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import dataclasses
+from collections.abc import AsyncIterator, Mapping
+from types import MappingProxyType
+from typing import Self
+
+from dolium.errors import (
+    AccessKeyExists,
+    BucketAlreadyExists,
+    BucketNotEmpty,
+    Conflict,
+    NoSuchAccessKey,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchTenant,
+    NoSuchUpload,
+    NoSuchUser,
+    PreconditionFailed,
+    TenantExists,
+    TenantNotEmpty,
+    UserExists,
+)
+from dolium.model import (
+    EMPTY_MAP,
+    AccessKey,
+    Bucket,
+    MultipartUpload,
+    ObjectVersion,
+    Part,
+    Tenant,
+    User,
+    WriteCondition,
+)
+from dolium.protocols.meta import MetaStore
+
+
+def _freeze(m: Mapping[str, str]) -> Mapping[str, str]:
+    # A private copy, so a caller changing its dict later cannot change the store.
+    return MappingProxyType(dict(m)) if m else EMPTY_MAP
+
+
+def _check(condition: WriteCondition | None, latest: ObjectVersion | None) -> None:
+    if condition is None:
+        return
+    current = latest is not None and not latest.delete_marker
+    if condition.if_none_match and current:
+        raise PreconditionFailed("an object exists at this key")
+    if condition.if_match is not None:
+        if latest is None or not current:
+            raise NoSuchKey("no object to match")
+        wanted = condition.if_match.strip().strip('"')
+        if wanted not in ("*", latest.etag):
+            raise PreconditionFailed("the object's ETag does not match")
+
+
+def _start(prefix: bytes, after: bytes) -> tuple[bytes, bool]:
+    """Where a listing starts: (bound, inclusive)."""
+    return (after, False) if after and after >= prefix else (prefix, True)
+
+
+@dataclasses.dataclass
+class _Upload:
+    serial: int
+    upload: MultipartUpload
+    key: bytes
+    parts: dict[int, Part] = dataclasses.field(default_factory=dict)
+
+
+class MemoryMetaStore:
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._serial = 0
+        self._tenants: dict[str, Tenant] = {}
+        self._users: dict[tuple[str, str], User] = {}
+        self._keys: dict[str, AccessKey] = {}
+        self._buckets: dict[str, Bucket] = {}
+        # bucket -> key -> versions, newest first; and the bucket's keys in byte order
+        self._chains: dict[str, dict[bytes, list[ObjectVersion]]] = {}
+        self._sorted: dict[str, list[bytes]] = {}
+        self._uploads: dict[str, dict[str, _Upload]] = {}
+
+    @classmethod
+    async def open(cls) -> Self:
+        return cls()
+
+    async def close(self) -> None:
+        pass
+
+    def _next_serial(self) -> int:
+        self._serial += 1
+        return self._serial
+
+    # -- tenants, users, keys ----------------------------------------------------
+    async def create_tenant(self, tenant: Tenant) -> None:
+        async with self._lock:
+            if tenant.name in self._tenants:
+                raise TenantExists(f"tenant {tenant.name!r} exists", tenant=tenant.name)
+            self._tenants[tenant.name] = tenant
+
+    async def get_tenant(self, name: str) -> Tenant | None:
+        return self._tenants.get(name)
+
+    async def list_tenants(self) -> list[Tenant]:
+        return [self._tenants[n] for n in sorted(self._tenants)]
+
+    async def delete_tenant(self, name: str) -> None:
+        async with self._lock:
+            if name not in self._tenants:
+                raise NoSuchTenant(f"no tenant {name!r}", tenant=name)
+            if any(b.owner == name for b in self._buckets.values()):
+                raise TenantNotEmpty(f"tenant {name!r} still owns buckets", tenant=name)
+            del self._tenants[name]
+            self._users = {k: u for k, u in self._users.items() if u.tenant != name}
+            self._keys = {k: v for k, v in self._keys.items() if v.tenant != name}
+
+    async def create_user(self, user: User) -> None:
+        async with self._lock:
+            if user.tenant not in self._tenants:
+                raise NoSuchTenant(f"no tenant {user.tenant!r}", tenant=user.tenant)
+            if (user.tenant, user.name) in self._users:
+                raise UserExists(f"user {user.name!r} exists", user=user.name)
+            self._users[user.tenant, user.name] = user
+
+    async def get_user(self, tenant: str, name: str) -> User | None:
+        return self._users.get((tenant, name))
+
+    async def list_users(self, tenant: str | None = None) -> list[User]:
+        return [self._users[k] for k in sorted(self._users) if tenant is None or k[0] == tenant]
+
+    async def create_key(self, key: AccessKey) -> None:
+        async with self._lock:
+            if (key.tenant, key.user) not in self._users:
+                raise NoSuchUser(f"no user {key.user!r} in tenant {key.tenant!r}")
+            if key.access_key in self._keys:
+                raise AccessKeyExists(f"access key {key.access_key!r} exists")
+            self._keys[key.access_key] = key
+
+    async def get_key(self, access_key: str) -> AccessKey | None:
+        return self._keys.get(access_key)
+
+    async def list_keys(self, tenant: str | None = None) -> list[AccessKey]:
+        return [
+            self._keys[k]
+            for k in sorted(self._keys)
+            if tenant is None or self._keys[k].tenant == tenant
+        ]
+
+    async def revoke_key(self, access_key: str) -> None:
+        async with self._lock:
+            key = self._keys.get(access_key)
+            if key is None:
+                raise NoSuchAccessKey(f"no access key {access_key!r}")
+            self._keys[access_key] = dataclasses.replace(key, active=False)
+
+    # -- buckets -----------------------------------------------------------------
+    async def create_bucket(self, bucket: Bucket) -> None:
+        async with self._lock:
+            if bucket.name in self._buckets:
+                raise BucketAlreadyExists(f"bucket {bucket.name!r} exists", bucket=bucket.name)
+            self._buckets[bucket.name] = bucket
+            self._chains[bucket.name] = {}
+            self._sorted[bucket.name] = []
+            self._uploads[bucket.name] = {}
+
+    async def get_bucket(self, name: str) -> Bucket | None:
+        return self._buckets.get(name)
+
+    async def list_buckets(self, owner: str | None = None) -> list[Bucket]:
+        found = (b for b in self._buckets.values() if owner is None or b.owner == owner)
+        return sorted(found, key=lambda b: b.name)
+
+    async def update_bucket(self, bucket: Bucket) -> None:
+        async with self._lock:
+            if bucket.name not in self._buckets:
+                raise NoSuchBucket(f"no bucket {bucket.name!r}", bucket=bucket.name)
+            self._buckets[bucket.name] = bucket
+
+    async def delete_bucket(self, name: str) -> None:
+        async with self._lock:
+            if name not in self._buckets:
+                raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
+            if self._chains[name]:
+                raise BucketNotEmpty(f"bucket {name!r} is not empty", bucket=name)
+            for table in (self._buckets, self._chains, self._sorted, self._uploads):
+                del table[name]
+
+    # -- object versions -----------------------------------------------------------
+    async def get_version(
+        self, bucket: str, key: str, version_id: str | None = None
+    ) -> ObjectVersion | None:
+        chain = self._chains.get(bucket, {}).get(key.encode(), [])
+        if version_id is None:
+            return chain[0] if chain else None
+        return next((v for v in chain if v.version_id == version_id), None)
+
+    def _put(self, v: ObjectVersion, condition: WriteCondition | None) -> ObjectVersion:
+        chains = self._chains.get(v.bucket)
+        raw = v.key.encode()
+        chain = None if chains is None else chains.get(raw)
+        # The condition first, then the bucket: the order the SQL store fails in.
+        _check(condition, chain[0] if chain else None)
+        if chains is None:
+            raise NoSuchBucket(f"no bucket {v.bucket!r}", bucket=v.bucket)
+        if chain is None:
+            chain = chains[raw] = []
+            bisect.insort(self._sorted[v.bucket], raw)
+        chain[:] = [x for x in chain if x.version_id != v.version_id]
+        if chain:
+            chain[0] = dataclasses.replace(chain[0], is_latest=False)
+        new = dataclasses.replace(
+            v,
+            meta=_freeze(v.meta),
+            headers=_freeze(v.headers),
+            checksums=_freeze(v.checksums),
+            is_latest=True,
+            serial=self._next_serial(),
+        )
+        chain.insert(0, new)
+        return new
+
+    async def put_version(
+        self, version: ObjectVersion, condition: WriteCondition | None = None
+    ) -> ObjectVersion:
+        async with self._lock:
+            return self._put(version, condition)
+
+    async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
+        async with self._lock:
+            raw = key.encode()
+            chains = self._chains.get(bucket, {})
+            chain = chains.get(raw, [])
+            at = next((i for i, v in enumerate(chain) if v.version_id == version_id), None)
+            if at is None:
+                return None
+            removed = chain.pop(at)
+            if chain and removed.is_latest:
+                chain[0] = dataclasses.replace(chain[0], is_latest=True)
+            if not chain:
+                del chains[raw]
+                keys = self._sorted[bucket]
+                del keys[bisect.bisect_left(keys, raw)]
+            return removed
+
+    def _keys_from(self, bucket: str, prefix: bytes, after: bytes) -> list[bytes]:
+        keys = self._sorted.get(bucket, [])
+        bound, inclusive = _start(prefix, after)
+        at = (bisect.bisect_left if inclusive else bisect.bisect_right)(keys, bound)
+        return keys[at:]
+
+    async def list_objects(
+        self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
+    ) -> list[ObjectVersion]:
+        low = prefix.encode()
+        chains = self._chains.get(bucket, {})
+        out: list[ObjectVersion] = []
+        for raw in self._keys_from(bucket, low, start_after.encode()):
+            if len(out) >= limit or not raw.startswith(low):
+                break
+            if not chains[raw][0].delete_marker:
+                out.append(chains[raw][0])
+        return out
+
+    async def list_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        after: tuple[str, int] | None = None,
+        limit: int = 1000,
+    ) -> list[ObjectVersion]:
+        low = prefix.encode()
+        chains = self._chains.get(bucket, {})
+        out: list[ObjectVersion] = []
+        key = b"" if after is None else after[0].encode()
+        if after is not None and after[1] > 0 and key.startswith(low):
+            out.extend(v for v in chains.get(key, []) if v.serial < after[1])
+        for raw in self._keys_from(bucket, low, key):
+            if len(out) >= limit or not raw.startswith(low):
+                break
+            out.extend(chains[raw])
+        return out[: max(limit, 0)]
+
+    # -- multipart uploads ---------------------------------------------------------
+    async def create_upload(self, upload: MultipartUpload) -> None:
+        async with self._lock:
+            table = self._uploads.get(upload.bucket)
+            if table is None:
+                raise NoSuchBucket(f"no bucket {upload.bucket!r}", bucket=upload.bucket)
+            if upload.upload_id in table:
+                raise Conflict(f"upload id {upload.upload_id!r} is taken")
+            frozen = dataclasses.replace(
+                upload, meta=_freeze(upload.meta), headers=_freeze(upload.headers)
+            )
+            table[upload.upload_id] = _Upload(self._next_serial(), frozen, upload.key.encode())
+
+    async def get_upload(self, bucket: str, upload_id: str) -> MultipartUpload | None:
+        found = self._uploads.get(bucket, {}).get(upload_id)
+        return None if found is None else found.upload
+
+    async def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        after_key: str = "",
+        after_upload_id: str = "",
+        limit: int = 1000,
+    ) -> list[MultipartUpload]:
+        low, key = prefix.encode(), after_key.encode()
+        bound, inclusive = _start(low, key)
+        marker = self._uploads.get(bucket, {}).get(after_upload_id)
+        mark = marker.serial if marker and marker.key == key and key.startswith(low) else None
+        out: list[MultipartUpload] = []
+        for u in sorted(self._uploads.get(bucket, {}).values(), key=lambda u: (u.key, u.serial)):
+            if len(out) >= limit:
+                break
+            if not u.key.startswith(low):
+                continue
+            past = u.key > bound or (inclusive and u.key == bound)
+            if past or (mark is not None and u.key == key and u.serial > mark):
+                out.append(u.upload)
+        return out
+
+    async def put_part(self, bucket: str, part: Part) -> None:
+        async with self._lock:
+            found = self._uploads.get(bucket, {}).get(part.upload_id)
+            if found is None:
+                raise NoSuchUpload(f"no upload {part.upload_id!r}", upload_id=part.upload_id)
+            found.parts[part.number] = dataclasses.replace(part, checksums=_freeze(part.checksums))
+
+    async def list_parts(
+        self, bucket: str, upload_id: str, *, after: int = 0, limit: int = 10000
+    ) -> list[Part]:
+        found = self._uploads.get(bucket, {}).get(upload_id)
+        if found is None:
+            return []
+        numbers = sorted(n for n in found.parts if n > after)[: max(limit, 0)]
+        return [found.parts[n] for n in numbers]
+
+    async def complete_upload(
+        self,
+        bucket: str,
+        upload_id: str,
+        version: ObjectVersion,
+        condition: WriteCondition | None = None,
+    ) -> ObjectVersion:
+        async with self._lock:
+            table = self._uploads.get(bucket, {})
+            if upload_id not in table:
+                raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
+            done = self._put(version, condition)
+            del table[upload_id]
+            return done
+
+    async def abort_upload(self, bucket: str, upload_id: str) -> None:
+        async with self._lock:
+            if self._uploads.get(bucket, {}).pop(upload_id, None) is None:
+                raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
+
+    # -- garbage collection --------------------------------------------------------
+    async def referenced_digests(self) -> AsyncIterator[bytes]:
+        async with self._lock:  # a snapshot, taken atomically
+            digests = [
+                e.digest
+                for table in self._uploads.values()
+                for u in table.values()
+                for p in u.parts.values()
+                for e in p.extents
+            ]
+            digests += [
+                e.digest
+                for chains in self._chains.values()
+                for chain in chains.values()
+                for v in chain
+                for e in v.extents
+            ]
+        for digest in digests:
+            yield digest
+
+
+def _conforms(store: MemoryMetaStore) -> MetaStore:  # mypy fails here if the store drifts
+    return store

@@ -1,0 +1,148 @@
+"""Transactions of the SQL meta store and translation of driver errors.
+
+Every call is one short transaction: `_read` for queries, `_transact` for
+changes. Driver errors become `StorageError` here; `IntegrityError` is left
+to the caller, which knows which domain error it stands for. No knowledge of
+one database's dialect belongs here: engines arrive configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from dolium.errors import StorageError
+
+T = TypeVar("T")
+Op = Callable[[AsyncConnection], Awaitable[T]]
+
+MAX_BATCH = 64  # changes committed together at most, to keep each transaction short
+
+
+def _settle(future: asyncio.Future[Any], value: Any, ok: bool) -> None:
+    if future.done():  # its caller was cancelled
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+class GroupCommit:
+    """Runs changes one at a time on one connection, committing together those
+    that queued up while the previous commit was on its way to disk.
+
+    For a database with a single writer (SQLite): the commit's fsync is the
+    cost of a write, so many tasks writing at once share it. Each change runs
+    in its own savepoint, so one that fails leaves the others untouched.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._queue: list[tuple[Op[Any], asyncio.Future[Any]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, op: Op[T]) -> T:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((op, future))
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                await self._run([job for job in batch if not job[1].done()])
+        finally:
+            self._task = None
+            for _, future in self._queue:  # only left when this task was cancelled
+                _settle(future, StorageError("meta store closed"), False)
+            self._queue = []
+
+    async def _run(self, jobs: list[tuple[Op[Any], asyncio.Future[Any]]]) -> None:
+        if not jobs:
+            return
+        outcomes: list[tuple[asyncio.Future[Any], Any, bool]] = []
+        try:
+            async with self._engine.begin() as conn:
+                if len(jobs) == 1:
+                    # Alone, the transaction itself is the unit to roll back.
+                    outcomes.append((jobs[0][1], await jobs[0][0](conn), True))
+                else:
+                    for op, future in jobs:
+                        try:
+                            async with conn.begin_nested():
+                                outcomes.append((future, await op(conn), True))
+                        except Exception as e:
+                            outcomes.append((future, e, False))
+        except Exception as e:
+            # Nothing was committed: every change fails, with its own error if it had one.
+            failed = {id(f): v for f, v, ok in outcomes if not ok}
+            for _, future in jobs:
+                _settle(future, failed.get(id(future), e), False)
+            return
+        except BaseException:
+            for _, future in jobs:
+                _settle(future, StorageError("meta store closed during a write"), False)
+            raise
+        for future, value, ok in outcomes:
+            _settle(future, value, ok)
+
+    async def close(self) -> None:
+        while self._task is not None:
+            await asyncio.shield(self._task)
+
+
+class SqlBase:
+    """Engines and transactions, shared by the query mixins."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        reader: AsyncEngine | None = None,
+        group_commit: bool = False,
+    ) -> None:
+        """`engine` runs changes; `reader`, if given, runs queries.
+
+        `group_commit` runs all changes of this process through one queue and
+        commits them in groups (see `GroupCommit`), for a database that allows
+        one writer at a time: tasks then wait their turn on the event loop,
+        not in the database's busy handler, and share the cost of a commit.
+        """
+        self._writer = engine
+        self._reader = reader or engine
+        self._group = GroupCommit(engine) if group_commit else None
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._reader.connect() as conn:
+                yield conn
+        except exc.DBAPIError as e:
+            raise StorageError(f"meta store read failed: {e.orig}") from e
+
+    async def _transact(self, op: Op[T]) -> T:
+        """Run `op` in a write transaction, committed unless it raises."""
+        try:
+            if self._group is not None:
+                return await self._group.submit(op)
+            async with self._writer.begin() as conn:
+                return await op(conn)
+        except exc.IntegrityError:
+            raise
+        except exc.DBAPIError as e:
+            raise StorageError(f"meta store write failed: {e.orig}") from e
+
+    async def close(self) -> None:
+        if self._group is not None:
+            await self._group.close()
+        await self._writer.dispose()
+        if self._reader is not self._writer:
+            await self._reader.dispose()

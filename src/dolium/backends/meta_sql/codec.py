@@ -1,0 +1,238 @@
+"""Column encodings of the SQL meta store, and rows back into domain types.
+
+Pure functions: no SQL, no I/O.
+
+Block lists are packed, not JSON, because a large object has hundreds of
+thousands of extents: one byte giving the digest length L, then for each
+extent L digest bytes and its size as 8 bytes big-endian. Should one list
+ever mix digest lengths, the first byte is 0 and each extent carries its own
+length byte.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+from dolium.model import (
+    EMPTY_MAP,
+    AccessKey,
+    Bucket,
+    Extent,
+    MultipartUpload,
+    ObjectVersion,
+    Part,
+    Tenant,
+    User,
+    Versioning,
+)
+
+_SIZE = struct.Struct(">Q")
+
+
+def pack_extents(extents: Sequence[Extent]) -> bytes | None:
+    if not extents:
+        return None
+    length = len(extents[0].digest)
+    if 0 < length < 256 and all(len(e.digest) == length for e in extents):
+        return bytes([length]) + b"".join(e.digest + _SIZE.pack(e.size) for e in extents)
+    return b"\0" + b"".join(bytes([len(e.digest)]) + e.digest + _SIZE.pack(e.size) for e in extents)
+
+
+def unpack_extents(data: bytes | None) -> tuple[Extent, ...]:
+    if not data:
+        return ()
+    view = memoryview(data)
+    length = view[0]
+    out: list[Extent] = []
+    if length:
+        step = length + 8
+        for at in range(1, len(view), step):
+            out.append(
+                Extent(bytes(view[at : at + length]), _SIZE.unpack_from(view, at + length)[0])
+            )
+        return tuple(out)
+    at = 1
+    while at < len(view):
+        length = view[at]
+        out.append(
+            Extent(
+                bytes(view[at + 1 : at + 1 + length]), _SIZE.unpack_from(view, at + 1 + length)[0]
+            )
+        )
+        at += 9 + length
+    return tuple(out)
+
+
+def extent_digests(data: bytes | None) -> list[bytes]:
+    return [e.digest for e in unpack_extents(data)]
+
+
+def pack_sizes(sizes: Sequence[int]) -> bytes | None:
+    return struct.pack(f">{len(sizes)}Q", *sizes) if sizes else None
+
+
+def unpack_sizes(data: bytes | None) -> tuple[int, ...]:
+    return struct.unpack(f">{len(data) // 8}Q", data) if data else ()
+
+
+def dump_map(value: Mapping[str, str]) -> str | None:
+    return json.dumps(dict(value), separators=(",", ":"), ensure_ascii=False) if value else None
+
+
+def load_map(text: str | None) -> Mapping[str, str]:
+    return MappingProxyType(json.loads(text)) if text else EMPTY_MAP
+
+
+def version_values(v: ObjectVersion) -> dict[str, Any]:
+    """Columns of `v` for an insert (without serial and is_latest)."""
+    return {
+        "bucket": v.bucket,
+        "key": v.key.encode(),
+        "version_id": v.version_id,
+        "delete_marker": v.delete_marker,
+        "size": v.size,
+        "etag": v.etag,
+        "modified": v.modified,
+        "owner": v.owner,
+        "content_type": v.content_type,
+        "extents": pack_extents(v.extents),
+        "inline": v.inline,
+        "top_hash": v.top_hash,
+        "meta": dump_map(v.meta),
+        "headers": dump_map(v.headers),
+        "checksums": dump_map(v.checksums),
+        "checksum_type": v.checksum_type,
+        "parts": pack_sizes(v.parts),
+    }
+
+
+def to_version(r: Any) -> ObjectVersion:
+    return ObjectVersion(
+        bucket=r.bucket,
+        key=r.key.decode(),
+        version_id=r.version_id,
+        size=r.size,
+        etag=r.etag,
+        modified=r.modified,
+        owner=r.owner,
+        delete_marker=r.delete_marker,
+        is_latest=r.is_latest,
+        content_type=r.content_type,
+        extents=unpack_extents(r.extents),
+        inline=r.inline,
+        top_hash=r.top_hash,
+        meta=load_map(r.meta),
+        headers=load_map(r.headers),
+        checksums=load_map(r.checksums),
+        checksum_type=r.checksum_type,
+        parts=unpack_sizes(r.parts),
+        serial=r.serial,
+    )
+
+
+def upload_values(u: MultipartUpload) -> dict[str, Any]:
+    return {
+        "bucket": u.bucket,
+        "upload_id": u.upload_id,
+        "key": u.key.encode(),
+        "initiated": u.initiated,
+        "owner": u.owner,
+        "content_type": u.content_type,
+        "meta": dump_map(u.meta),
+        "headers": dump_map(u.headers),
+        "checksum_algorithm": u.checksum_algorithm,
+        "checksum_type": u.checksum_type,
+    }
+
+
+def to_upload(r: Any) -> MultipartUpload:
+    return MultipartUpload(
+        bucket=r.bucket,
+        key=r.key.decode(),
+        upload_id=r.upload_id,
+        initiated=r.initiated,
+        owner=r.owner,
+        content_type=r.content_type,
+        meta=load_map(r.meta),
+        headers=load_map(r.headers),
+        checksum_algorithm=r.checksum_algorithm,
+        checksum_type=r.checksum_type,
+    )
+
+
+def part_values(bucket: str, p: Part) -> dict[str, Any]:
+    return {
+        "bucket": bucket,
+        "upload_id": p.upload_id,
+        "number": p.number,
+        "size": p.size,
+        "etag": p.etag,
+        "modified": p.modified,
+        "extents": pack_extents(p.extents),
+        "checksums": dump_map(p.checksums),
+    }
+
+
+def to_part(r: Any) -> Part:
+    return Part(
+        upload_id=r.upload_id,
+        number=r.number,
+        size=r.size,
+        etag=r.etag,
+        modified=r.modified,
+        extents=unpack_extents(r.extents),
+        checksums=load_map(r.checksums),
+    )
+
+
+def bucket_values(b: Bucket) -> dict[str, Any]:
+    return {
+        "name": b.name,
+        "owner": b.owner,
+        "created": b.created,
+        "region": b.region,
+        "versioning": b.versioning.value,
+        "object_lock": b.object_lock,
+        "block_size": b.block_size,
+        "hash_algorithm": b.hash_algorithm,
+    }
+
+
+def to_bucket(r: Any) -> Bucket:
+    return Bucket(
+        name=r.name,
+        owner=r.owner,
+        created=r.created,
+        region=r.region,
+        versioning=Versioning(r.versioning),
+        object_lock=r.object_lock,
+        block_size=r.block_size,
+        hash_algorithm=r.hash_algorithm,
+    )
+
+
+def to_tenant(r: Any) -> Tenant:
+    return Tenant(r.name, r.canonical_id, r.display_name, r.email, r.created)
+
+
+def to_user(r: Any) -> User:
+    return User(r.tenant, r.name, r.admin, r.created)
+
+
+def to_key(r: Any) -> AccessKey:
+    return AccessKey(r.access_key, r.secret_key, r.tenant, r.user_name, r.created, r.active)
+
+
+def successor(prefix: bytes) -> bytes | None:
+    """The least byte string greater than every string starting with `prefix`.
+
+    None when there is none (empty prefix, or only 0xFF bytes).
+    """
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])

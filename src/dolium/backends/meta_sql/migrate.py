@@ -1,0 +1,37 @@
+"""Apply the Alembic migrations of the SQL meta store, from code.
+
+No alembic.ini is needed: the configuration is built here, and `migrations/env.py`
+runs on the connection handed to it, inside the caller's transaction, so on
+SQLite (BEGIN IMMEDIATE) two processes starting together migrate one at a time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration for these migrations, optionally bound to `connection`."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("path_separator", "os")
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(config(connection), "head")
+
+
+async def upgrade(engine: AsyncEngine) -> None:
+    """Bring the database to the newest schema, in one write transaction."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade)

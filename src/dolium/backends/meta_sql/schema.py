@@ -1,0 +1,175 @@
+"""Tables of the SQL meta store, portable between SQLite and PostgreSQL.
+
+No SQL specific to one database: object keys are UTF-8 `LargeBinary` so
+both engines order them by bytes (the order S3 lists in), block lists are
+packed binary (see `codec`), small maps are JSON text. The migration in
+`migrations/versions` must create exactly these tables; a test compares them.
+
+Bucket owners are plain tenant names without a foreign key, because tenants
+may live in another key store (a file, an HTTP service).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+# Stable constraint names, so later migrations can refer to them on both engines.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+# INTEGER PRIMARY KEY is SQLite's rowid; BIGINT would not alias it.
+Serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("canonical_id", sa.String(255), nullable=False),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("email", sa.String(255), nullable=False),
+    sa.Column("created", sa.Double(), nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column(
+        "tenant",
+        sa.String(255),
+        sa.ForeignKey("tenants.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("admin", sa.Boolean(), nullable=False),
+    sa.Column("created", sa.Double(), nullable=False),
+)
+
+access_keys = sa.Table(
+    "access_keys",
+    metadata,
+    sa.Column("access_key", sa.String(255), primary_key=True),
+    sa.Column("secret_key", sa.String(255), nullable=False),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("user_name", sa.String(255), nullable=False),
+    sa.Column("created", sa.Double(), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["tenant", "user_name"], ["users.tenant", "users.name"], ondelete="CASCADE"
+    ),
+    sa.Index("ix_access_keys_tenant_user_name", "tenant", "user_name"),
+)
+
+buckets = sa.Table(
+    "buckets",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("created", sa.Double(), nullable=False),
+    sa.Column("region", sa.String(255), nullable=False),
+    sa.Column("versioning", sa.String(16), nullable=False),
+    sa.Column("object_lock", sa.Boolean(), nullable=False),
+    sa.Column("block_size", sa.BigInteger(), nullable=False),
+    sa.Column("hash_algorithm", sa.String(32), nullable=False),
+    sa.Index("ix_buckets_owner_name", "owner", "name"),
+)
+
+versions = sa.Table(
+    "versions",
+    metadata,
+    # Assigned at insert and increasing across the store: the version order.
+    sa.Column("serial", Serial, primary_key=True, autoincrement=True),
+    sa.Column("bucket", sa.String(255), sa.ForeignKey("buckets.name"), nullable=False),
+    sa.Column("key", sa.LargeBinary(), nullable=False),
+    sa.Column("version_id", sa.String(255), nullable=False),
+    sa.Column("is_latest", sa.Boolean(), nullable=False),
+    sa.Column("delete_marker", sa.Boolean(), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("etag", sa.String(255), nullable=False),
+    sa.Column("modified", sa.Double(), nullable=False),
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.Text(), nullable=False),
+    sa.Column("extents", sa.LargeBinary(), nullable=True),
+    sa.Column("inline", sa.LargeBinary(), nullable=True),
+    sa.Column("top_hash", sa.String(255), nullable=True),
+    sa.Column("meta", sa.Text(), nullable=True),
+    sa.Column("headers", sa.Text(), nullable=True),
+    sa.Column("checksums", sa.Text(), nullable=True),
+    sa.Column("checksum_type", sa.String(32), nullable=False),
+    sa.Column("parts", sa.LargeBinary(), nullable=True),
+    sqlite_autoincrement=True,  # never reuse a serial, even the highest one deleted
+)
+
+# Queries must use these same expressions, or SQLite will not match the partial indexes.
+LATEST = versions.c.is_latest == sa.true()
+LISTED = sa.and_(LATEST, versions.c.delete_marker == sa.false())
+
+# A version id names one version of one key.
+sa.Index("uq_versions_bucket_key_version_id", versions.c.bucket, versions.c.key,
+         versions.c.version_id, unique=True)  # fmt: skip
+# Versions of a key newest first (list_versions, promotion after a delete).
+sa.Index("ix_versions_bucket_key_serial", versions.c.bucket, versions.c.key, versions.c.serial)
+# At most one latest version per key; also the lookup for GET of the latest.
+sa.Index(
+    "uq_versions_latest",
+    versions.c.bucket,
+    versions.c.key,
+    unique=True,
+    sqlite_where=LATEST,
+    postgresql_where=LATEST,
+)
+# list_objects: a range scan over current objects only, so its cost follows `limit`.
+sa.Index(
+    "ix_versions_listing",
+    versions.c.bucket,
+    versions.c.key,
+    sqlite_where=LISTED,
+    postgresql_where=LISTED,
+)
+
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    # Creation order of uploads, which list_uploads sorts by within a key.
+    sa.Column("serial", Serial, primary_key=True, autoincrement=True),
+    sa.Column(
+        "bucket",
+        sa.String(255),
+        sa.ForeignKey("buckets.name", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("upload_id", sa.String(255), nullable=False),
+    sa.Column("key", sa.LargeBinary(), nullable=False),
+    sa.Column("initiated", sa.Double(), nullable=False),
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.Text(), nullable=False),
+    sa.Column("meta", sa.Text(), nullable=True),
+    sa.Column("headers", sa.Text(), nullable=True),
+    sa.Column("checksum_algorithm", sa.String(32), nullable=False),
+    sa.Column("checksum_type", sa.String(32), nullable=False),
+    sa.UniqueConstraint("bucket", "upload_id"),
+    sa.Index("ix_uploads_bucket_key_serial", "bucket", "key", "serial"),
+    sqlite_autoincrement=True,
+)
+
+parts = sa.Table(
+    "parts",
+    metadata,
+    sa.Column("bucket", sa.String(255), primary_key=True),
+    sa.Column("upload_id", sa.String(255), primary_key=True),
+    sa.Column("number", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("size", sa.BigInteger(), nullable=False),
+    sa.Column("etag", sa.String(255), nullable=False),
+    sa.Column("modified", sa.Double(), nullable=False),
+    sa.Column("extents", sa.LargeBinary(), nullable=True),
+    sa.Column("checksums", sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(
+        ["bucket", "upload_id"], ["uploads.bucket", "uploads.upload_id"], ondelete="CASCADE"
+    ),
+)

@@ -1,0 +1,375 @@
+"""The SQL meta store: object versions, multipart uploads, block references.
+
+Written against any SQLAlchemy `AsyncEngine`; what one database needs
+(pragmas, how a write transaction begins) is set on the engine by its own
+module. This module decides no rule of the object model, and never imports
+the core or a front end.
+
+Keys are compared as UTF-8 bytes, and prefixes as a byte range
+[prefix, successor(prefix)), never with LIKE, so listing is an index range
+scan whose cost follows `limit`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dolium.backends.meta_sql import codec
+from dolium.backends.meta_sql.accounts import AccountQueries
+from dolium.backends.meta_sql.schema import LATEST, LISTED, parts, uploads, versions
+from dolium.errors import (
+    ConditionalRequestConflict,
+    Conflict,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchUpload,
+    PreconditionFailed,
+)
+from dolium.model import MultipartUpload, ObjectVersion, Part, WriteCondition
+from dolium.protocols.meta import MetaStore
+
+_P = sa.bindparam
+_V = versions.c
+_U = uploads.c
+_PAGE = 500  # rows per query of the reference scan, to keep transactions short
+
+_GET_LATEST = versions.select().where(_V.bucket == _P("b"), _V.key == _P("k"), LATEST)
+_GET_VERSION = versions.select().where(
+    _V.bucket == _P("b"), _V.key == _P("k"), _V.version_id == _P("v")
+)
+# The current latest version and any version the write replaces, in one round trip.
+_PROBE_COLS = (_V.serial, _V.version_id, _V.etag, _V.delete_marker, _V.is_latest)
+_PROBE = sa.union_all(
+    sa.select(*_PROBE_COLS).where(_V.bucket == _P("b"), _V.key == _P("k"), LATEST),
+    sa.select(*_PROBE_COLS).where(
+        _V.bucket == _P("b"), _V.key == _P("k"), _V.version_id == _P("v")
+    ),
+)
+_DELETE_SERIAL = versions.delete().where(_V.serial == _P("s"))
+_DEMOTE = versions.update().where(_V.serial == _P("s")).values(is_latest=False)
+_PROMOTE = versions.update().where(_V.serial == _P("s")).values(is_latest=True)
+_INSERT_VERSION = versions.insert()
+_NEWEST = (
+    sa.select(_V.serial)
+    .where(_V.bucket == _P("b"), _V.key == _P("k"))
+    .order_by(_V.serial.desc())
+    .limit(1)
+)
+_UPLOAD = uploads.select().where(_U.bucket == _P("b"), _U.upload_id == _P("u"))
+
+
+def check_condition(condition: WriteCondition | None, latest: Any) -> None:
+    """Raise unless `condition` holds for `latest` (a row, or None)."""
+    if condition is None:
+        return
+    current = latest is not None and not latest.delete_marker
+    if condition.if_none_match and current:
+        raise PreconditionFailed("an object exists at this key")
+    if condition.if_match is not None:
+        if not current:
+            raise NoSuchKey("no object to match")
+        wanted = condition.if_match.strip().strip('"')
+        if wanted not in ("*", latest.etag):
+            raise PreconditionFailed("the object's ETag does not match")
+
+
+def _bounds(column: Any, prefix: bytes, after: bytes, hi: bytes | None) -> list[Any]:
+    """Clauses for keys starting with `prefix` and strictly after `after`."""
+    clauses = [column > after if after >= prefix and after else column >= prefix]
+    if hi is not None:
+        clauses.append(column < hi)
+    return clauses
+
+
+class SqlMetaStore(AccountQueries):
+    # -- object versions ---------------------------------------------------------
+    async def get_version(
+        self, bucket: str, key: str, version_id: str | None = None
+    ) -> ObjectVersion | None:
+        params = {"b": bucket, "k": key.encode(), "v": version_id}
+        query = _GET_LATEST if version_id is None else _GET_VERSION
+        async with self._read() as conn:
+            row = (await conn.execute(query, params)).first()
+        return None if row is None else codec.to_version(row)
+
+    async def _put(
+        self, conn: AsyncConnection, v: ObjectVersion, condition: WriteCondition | None
+    ) -> ObjectVersion:
+        key = v.key.encode()
+        rows = (await conn.execute(_PROBE, {"b": v.bucket, "k": key, "v": v.version_id})).all()
+        latest = next((r for r in rows if r.is_latest), None)
+        check_condition(condition, latest)
+        same = next((r.serial for r in rows if r.version_id == v.version_id), None)
+        if same is not None:
+            await conn.execute(_DELETE_SERIAL, {"s": same})
+        if latest is not None and latest.serial != same:
+            await conn.execute(_DEMOTE, {"s": latest.serial})
+        values = codec.version_values(v)
+        values["is_latest"] = True
+        result = await conn.execute(_INSERT_VERSION, values)
+        return dataclasses.replace(v, serial=result.inserted_primary_key[0], is_latest=True)
+
+    async def _put_failed(self, bucket: str, condition: WriteCondition | None) -> Exception:
+        """The domain error for a constraint violation while putting a version."""
+        if await self.get_bucket(bucket) is None:
+            return NoSuchBucket(f"no bucket {bucket!r}", bucket=bucket)
+        # Only a concurrent writer on a database without whole-file write
+        # locks gets here: it made another version latest first.
+        if condition is not None:
+            return PreconditionFailed("the object changed during the write")
+        return ConditionalRequestConflict("a concurrent write to this key won")
+
+    async def put_version(
+        self, version: ObjectVersion, condition: WriteCondition | None = None
+    ) -> ObjectVersion:
+        async def op(conn: AsyncConnection) -> ObjectVersion:
+            return await self._put(conn, version, condition)
+
+        try:
+            return await self._transact(op)
+        except exc.IntegrityError as e:
+            raise await self._put_failed(version.bucket, condition) from e
+
+    async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
+        raw = key.encode()
+        query = (
+            versions.delete()
+            .where(_V.bucket == bucket, _V.key == raw, _V.version_id == version_id)
+            .returning(*versions.c)
+        )
+
+        async def op(conn: AsyncConnection) -> Any:
+            row = (await conn.execute(query)).first()
+            if row is not None and row.is_latest:
+                newest = (await conn.execute(_NEWEST, {"b": bucket, "k": raw})).scalar()
+                if newest is not None:
+                    await conn.execute(_PROMOTE, {"s": newest})
+            return row
+
+        row = await self._transact(op)
+        return None if row is None else codec.to_version(row)
+
+    async def list_objects(
+        self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
+    ) -> list[ObjectVersion]:
+        if limit <= 0:
+            return []
+        low = prefix.encode()
+        query = (
+            versions.select()
+            .where(_V.bucket == bucket, LISTED, *_bounds(_V.key, low, start_after.encode(),
+                                                          codec.successor(low)))
+            .order_by(_V.key)
+            .limit(limit)
+        )  # fmt: skip
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [codec.to_version(r) for r in rows]
+
+    async def list_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        after: tuple[str, int] | None = None,
+        limit: int = 1000,
+    ) -> list[ObjectVersion]:
+        if limit <= 0:
+            return []
+        low = prefix.encode()
+        hi = codec.successor(low)
+        key = b"" if after is None else after[0].encode()
+        rest = (
+            versions.select()
+            .where(_V.bucket == bucket, *_bounds(_V.key, low, key, hi))
+            .order_by(_V.key, _V.serial.desc())
+            .limit(limit)
+        )
+        query: sa.Select[Any] | sa.CompoundSelect[Any] = rest
+        if after is not None and after[1] > 0 and key.startswith(low):
+            # The older versions of the key we stopped in, then the next keys:
+            # two index range scans, each bounded by `limit`.
+            same = (
+                versions.select()
+                .where(_V.bucket == bucket, _V.key == key, _V.serial < after[1])
+                .order_by(_V.serial.desc())
+                .limit(limit)
+            )
+            query = sa.union_all(sa.select(same.subquery()), sa.select(rest.subquery()))
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        rows.sort(key=lambda r: (r.key, -r.serial))
+        return [codec.to_version(r) for r in rows[:limit]]
+
+    # -- multipart uploads -------------------------------------------------------
+    async def create_upload(self, upload: MultipartUpload) -> None:
+        insert = uploads.insert().values(codec.upload_values(upload))
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(insert)
+
+        try:
+            await self._transact(op)
+        except exc.IntegrityError as e:
+            if await self.get_bucket(upload.bucket) is None:
+                raise NoSuchBucket(f"no bucket {upload.bucket!r}", bucket=upload.bucket) from e
+            raise Conflict(f"upload id {upload.upload_id!r} is taken") from e
+
+    async def get_upload(self, bucket: str, upload_id: str) -> MultipartUpload | None:
+        async with self._read() as conn:
+            row = (await conn.execute(_UPLOAD, {"b": bucket, "u": upload_id})).first()
+        return None if row is None else codec.to_upload(row)
+
+    async def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        after_key: str = "",
+        after_upload_id: str = "",
+        limit: int = 1000,
+    ) -> list[MultipartUpload]:
+        if limit <= 0:
+            return []
+        low = prefix.encode()
+        key = after_key.encode()
+        rest = (
+            uploads.select()
+            .where(_U.bucket == bucket, *_bounds(_U.key, low, key, codec.successor(low)))
+            .order_by(_U.key, _U.serial)
+            .limit(limit)
+        )
+        query: sa.Select[Any] | sa.CompoundSelect[Any] = rest
+        if after_upload_id and key and key.startswith(low):
+            marker = (
+                sa.select(_U.serial)
+                .where(_U.bucket == bucket, _U.key == key, _U.upload_id == after_upload_id)
+                .scalar_subquery()
+            )
+            same = (
+                uploads.select()
+                .where(_U.bucket == bucket, _U.key == key, _U.serial > marker)
+                .order_by(_U.serial)
+                .limit(limit)
+            )
+            query = sa.union_all(sa.select(same.subquery()), sa.select(rest.subquery()))
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        rows.sort(key=lambda r: (r.key, r.serial))
+        return [codec.to_upload(r) for r in rows[:limit]]
+
+    async def put_part(self, bucket: str, part: Part) -> None:
+        number = sa.and_(
+            parts.c.bucket == bucket,
+            parts.c.upload_id == part.upload_id,
+            parts.c.number == part.number,
+        )
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(parts.delete().where(number))
+            # The foreign key to the upload refuses a part of an aborted upload.
+            await conn.execute(parts.insert().values(codec.part_values(bucket, part)))
+
+        try:
+            await self._transact(op)
+        except exc.IntegrityError as e:
+            if await self.get_upload(bucket, part.upload_id) is None:
+                raise NoSuchUpload(f"no upload {part.upload_id!r}", upload_id=part.upload_id) from e
+            raise ConditionalRequestConflict("a concurrent write to this part won") from e
+
+    async def list_parts(
+        self, bucket: str, upload_id: str, *, after: int = 0, limit: int = 10000
+    ) -> list[Part]:
+        if limit <= 0:
+            return []
+        query = (
+            parts.select()
+            .where(parts.c.bucket == bucket, parts.c.upload_id == upload_id, parts.c.number > after)
+            .order_by(parts.c.number)
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [codec.to_part(r) for r in rows]
+
+    async def complete_upload(
+        self,
+        bucket: str,
+        upload_id: str,
+        version: ObjectVersion,
+        condition: WriteCondition | None = None,
+    ) -> ObjectVersion:
+        gone = NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
+        drop = uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id)
+
+        async def op(conn: AsyncConnection) -> ObjectVersion:
+            if (await conn.execute(_UPLOAD, {"b": bucket, "u": upload_id})).first() is None:
+                raise gone
+            done = await self._put(conn, version, condition)
+            await conn.execute(drop)  # its parts go with it (ON DELETE CASCADE)
+            return done
+
+        try:
+            return await self._transact(op)
+        except exc.IntegrityError as e:
+            raise await self._put_failed(version.bucket, condition) from e
+
+    async def abort_upload(self, bucket: str, upload_id: str) -> None:
+        drop = uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id)
+
+        async def op(conn: AsyncConnection) -> None:
+            if (await conn.execute(drop)).rowcount == 0:
+                raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
+
+        await self._transact(op)
+
+    # -- garbage collection ------------------------------------------------------
+    async def referenced_digests(self) -> AsyncIterator[bytes]:
+        """Parts first, then versions by serial, a page per short transaction.
+
+        In that order a part that complete_upload turns into a version during
+        the scan is still seen: its version gets a serial above any scanned.
+        """
+        pk = sa.tuple_(parts.c.bucket, parts.c.upload_id, parts.c.number)
+        mark: tuple[str, str, int] = ("", "", 0)
+        while True:
+            query = (
+                sa.select(parts.c.bucket, parts.c.upload_id, parts.c.number, parts.c.extents)
+                .where(pk > sa.tuple_(*mark), parts.c.extents.is_not(None))
+                .order_by(parts.c.bucket, parts.c.upload_id, parts.c.number)
+                .limit(_PAGE)
+            )
+            async with self._read() as conn:
+                rows = (await conn.execute(query)).all()
+            for row in rows:
+                for digest in codec.extent_digests(row.extents):
+                    yield digest
+            if len(rows) < _PAGE:
+                break
+            mark = (rows[-1].bucket, rows[-1].upload_id, rows[-1].number)
+        serial = 0
+        while True:
+            vquery = (
+                sa.select(_V.serial, _V.extents)
+                .where(_V.serial > serial, _V.extents.is_not(None))
+                .order_by(_V.serial)
+                .limit(_PAGE)
+            )
+            async with self._read() as conn:
+                rows = (await conn.execute(vquery)).all()
+            for row in rows:
+                for digest in codec.extent_digests(row.extents):
+                    yield digest
+            if len(rows) < _PAGE:
+                break
+            serial = rows[-1].serial
+
+
+def _conforms(store: SqlMetaStore) -> MetaStore:  # mypy fails here if the store drifts
+    return store

@@ -1,0 +1,390 @@
+"""The `dolium` command: run the server and administer accounts.
+
+Admin commands open the configured meta store directly (SQLite in WAL mode
+lets them run beside a live server). Every error a person can fix is one
+line on stderr, `dolium: <message>`, with exit status 2 for configuration
+and usage errors and 1 for the rest; never a traceback. Secrets are printed
+only when created (and the root secret at server start), never in lists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from dolium import __version__
+from dolium.config import Config, load_config
+from dolium.core.accounts import AccountService
+from dolium.credentials import root_credentials, setup_root
+from dolium.errors import ConfigError, DoliumError, InvalidRequest
+from dolium.model import AccessKey, Tenant
+from dolium.plugins import open_meta
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# -- shared plumbing -----------------------------------------------------------------
+
+
+def config_options(f: F) -> F:
+    """--config FILE and --data DIR, taken by every command."""
+    f = click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Data directory (default ./data; env DOLIUM_DATA).",
+    )(f)
+    f = click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="TOML configuration file (env DOLIUM_CONFIG).",
+    )(f)
+    return f
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
+
+
+def get_config(config_file: Path | None, data_dir: Path | None, **flags: Any) -> Config:
+    return load_config(config_file, os.environ, {"data_dir": data_dir, **flags})
+
+
+def run_accounts(config: Config, action: Callable[[AccountService], Awaitable[T]]) -> T:
+    """Open the meta store, run one account action on it, close it."""
+    if config.meta.use == "sqlite":
+        parent = Path(str(config.meta.options.get("path", ""))).parent
+        if not parent.is_dir():
+            raise ConfigError(
+                f"config data_dir: directory {parent} does not exist "
+                "(pass --data, or start `dolium serve` once to create it)"
+            )
+
+    async def go() -> T:
+        meta = await open_meta(config)
+        try:
+            return await action(AccountService(meta))
+        finally:
+            await meta.close()
+
+    return asyncio.run(go())
+
+
+def tenant_user(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, str]:
+    tenant, sep, user = value.partition(":")
+    if not sep or not tenant or not user:
+        raise click.BadParameter(f"{value!r} is not TENANT:USER (e.g. acme:alice)")
+    return tenant, user
+
+
+def timestamp(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t else ""
+
+
+def console() -> Console:
+    # Piped output gets a wide page so that ids are not wrapped inside cells.
+    wide = None if sys.stdout.isatty() else 200
+    return Console(width=wide, highlight=False, soft_wrap=False)
+
+
+def show(columns: Sequence[str], records: Sequence[dict[str, Any]], as_json: bool) -> None:
+    """Records as JSON, or as a table with one column per key."""
+    if as_json:
+        print_json(list(records))
+        return
+    table = Table(*(c.replace("_", " ").upper() for c in columns), box=None, pad_edge=False)
+    for record in records:
+        cells = (record[c] for c in columns)
+        # Text: no rich markup is read from user data.
+        table.add_row(
+            *(Text(("yes" if v else "no") if isinstance(v, bool) else str(v)) for v in cells)
+        )
+    console().print(table)
+
+
+def tenant_record(t: Tenant) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "canonical_id": t.canonical_id,
+        "display_name": t.display_name,
+        "email": t.email,
+        "created": timestamp(t.created),
+    }
+
+
+def print_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def print_key(key: AccessKey, as_json: bool, what: str) -> None:
+    if as_json:
+        print_json(
+            {
+                "tenant": key.tenant,
+                "user": key.user,
+                "access_key": key.access_key,
+                "secret_key": key.secret_key,
+            }
+        )
+        return
+    click.echo(what)
+    click.echo(f"access key: {key.access_key}")
+    click.echo(f"secret key: {key.secret_key}")
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="dolium", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Dolium: self-hosted S3-compatible object storage."""
+
+
+@cli.command()
+@config_options
+@click.option("--listen", metavar="HOST:PORT", help="Address to listen on (env DOLIUM_LISTEN).")
+def serve(*, config_file: Path | None, data_dir: Path | None, listen: str | None) -> None:
+    """Run the server (prints the root credentials at start)."""
+    config = get_config(config_file, data_dir, listen=listen)
+    try:
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"config data_dir: cannot create {config.data_dir}: {exc.strerror}"
+        ) from None
+    creds = root_credentials(config.data_dir, os.environ)
+    asyncio.run(setup_root(config, creds))
+    # The operator needs the root secret to use the server: it goes to the
+    # terminal here, and never through logging.
+    click.echo(f"Dolium {__version__}")
+    click.echo(f"endpoint: {config.endpoint}")
+    click.echo(f"region: {config.effective_region}")
+    click.echo(f"data: {config.data_dir}")
+    click.echo(f"access key: {creds.access_key}")
+    click.echo(f"secret key: {creds.secret_key}")
+    from dolium import app
+
+    app.serve(config)
+
+
+@cli.group()
+def tenant() -> None:
+    """Tenants (accounts): they own buckets, users and keys."""
+
+
+@tenant.command("create")
+@click.argument("name")
+@click.option("--id", "canonical_id", help="Canonical id (default: 64 random hex digits).")
+@click.option("--display-name", help="Display name (default: NAME).")
+@click.option("--email", default="", help="Contact address.")
+@config_options
+@json_option
+def tenant_create(
+    *,
+    name: str,
+    canonical_id: str | None,
+    display_name: str | None,
+    email: str,
+    config_file: Path | None,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Create a tenant."""
+    config = get_config(config_file, data_dir)
+    t = run_accounts(config, lambda acc: acc.create_tenant(name, canonical_id, display_name, email))
+    if as_json:
+        print_json(tenant_record(t))
+    else:
+        click.echo(f"created tenant {t.name} (canonical id {t.canonical_id})")
+
+
+@tenant.command("list")
+@config_options
+@json_option
+def tenant_list(*, config_file: Path | None, data_dir: Path | None, as_json: bool) -> None:
+    """List tenants."""
+    tenants = run_accounts(get_config(config_file, data_dir), lambda acc: acc.list_tenants())
+    show(
+        ("name", "canonical_id", "display_name", "email", "created"),
+        [tenant_record(t) for t in tenants],
+        as_json,
+    )
+
+
+@tenant.command("delete")
+@click.argument("name")
+@config_options
+def tenant_delete(*, name: str, config_file: Path | None, data_dir: Path | None) -> None:
+    """Delete a tenant with its users and keys (it must own no bucket)."""
+    run_accounts(get_config(config_file, data_dir), lambda acc: acc.delete_tenant(name))
+    click.echo(f"deleted tenant {name}")
+
+
+@cli.group()
+def user() -> None:
+    """Users of a tenant; each has access keys."""
+
+
+@user.command("create")
+@click.argument("who", metavar="TENANT:USER", callback=tenant_user)
+@click.option("--admin", is_flag=True, help="May administer the whole server.")
+@click.option("--access-key", help="Access key id (default: generated).")
+@click.option("--secret-key", help="Secret key (default: generated).")
+@config_options
+@json_option
+def user_create(
+    *,
+    who: tuple[str, str],
+    admin: bool,
+    access_key: str | None,
+    secret_key: str | None,
+    config_file: Path | None,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Create a user with its first access key, and print the key pair."""
+    tenant_name, user_name = who
+    key = run_accounts(
+        get_config(config_file, data_dir),
+        lambda acc: acc.create_user(
+            tenant_name, user_name, admin, access_key=access_key, secret_key=secret_key
+        ),
+    )
+    role = " (admin)" if admin else ""
+    print_key(key, as_json, f"created user {tenant_name}:{user_name}{role}")
+
+
+@user.command("list")
+@click.option("--tenant", "tenant_name", help="Only the users of this tenant.")
+@config_options
+@json_option
+def user_list(
+    *, tenant_name: str | None, config_file: Path | None, data_dir: Path | None, as_json: bool
+) -> None:
+    """List users."""
+    users = run_accounts(get_config(config_file, data_dir), lambda acc: acc.list_users(tenant_name))
+    records = [
+        {"tenant": u.tenant, "user": u.name, "admin": u.admin, "created": timestamp(u.created)}
+        for u in users
+    ]
+    show(("tenant", "user", "admin", "created"), records, as_json)
+
+
+@cli.group()
+def key() -> None:
+    """Access keys."""
+
+
+@key.command("create")
+@click.argument("who", metavar="TENANT:USER", callback=tenant_user)
+@click.option("--access-key", help="Access key id (default: generated).")
+@click.option("--secret-key", help="Secret key (default: generated).")
+@config_options
+@json_option
+def key_create(
+    *,
+    who: tuple[str, str],
+    access_key: str | None,
+    secret_key: str | None,
+    config_file: Path | None,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Add an access key to a user, and print the key pair."""
+    tenant_name, user_name = who
+    created = run_accounts(
+        get_config(config_file, data_dir),
+        lambda acc: acc.create_key(tenant_name, user_name, access_key, secret_key),
+    )
+    print_key(created, as_json, f"created access key for {tenant_name}:{user_name}")
+
+
+@key.command("list")
+@click.option("--tenant", "tenant_name", help="Only the keys of this tenant.")
+@config_options
+@json_option
+def key_list(
+    *, tenant_name: str | None, config_file: Path | None, data_dir: Path | None, as_json: bool
+) -> None:
+    """List access keys (never their secrets)."""
+    keys = run_accounts(get_config(config_file, data_dir), lambda acc: acc.list_keys(tenant_name))
+    records = [
+        {
+            "access_key": k.access_key,
+            "tenant": k.tenant,
+            "user": k.user,
+            "active": k.active,
+            "status": "active" if k.active else "revoked",
+            "created": timestamp(k.created),
+        }
+        for k in keys
+    ]
+    show(("access_key", "tenant", "user", "status", "created"), records, as_json)
+
+
+@key.command("revoke")
+@click.argument("access_key", metavar="ACCESS_KEY")
+@config_options
+def key_revoke(*, access_key: str, config_file: Path | None, data_dir: Path | None) -> None:
+    """Revoke an access key; requests signed with it are refused from now on."""
+    revoked = run_accounts(
+        get_config(config_file, data_dir), lambda acc: acc.revoke_key(access_key)
+    )
+    click.echo(f"revoked access key {access_key} of {revoked.tenant}:{revoked.user}")
+
+
+# -- entry point ------------------------------------------------------------------------
+
+
+class _NeverRaised(click.UsageError):
+    pass
+
+
+# click >= 8.2 raises this for a bare group; older versions print the help themselves.
+_NO_ARGS: type[click.UsageError] = getattr(click.exceptions, "NoArgsIsHelpError", _NeverRaised)
+
+
+def fail(message: str, status: int) -> None:
+    click.echo(f"dolium: {' '.join(message.splitlines())}", err=True)
+    sys.exit(status)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console script: run the command, turning every known error into one line."""
+    try:
+        status = cli.main(args=argv, prog_name="dolium", standalone_mode=False)
+    except _NO_ARGS as exc:  # bare `dolium` or `dolium tenant`: help, as click does
+        exc.show()
+        sys.exit(2)
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        fail(exc.format_message() + hint, 2)
+    except click.ClickException as exc:
+        fail(exc.format_message(), exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        fail("interrupted", 130)
+    except (ConfigError, InvalidRequest) as exc:
+        fail(exc.message, 2)
+    except DoliumError as exc:
+        fail(exc.message, 1)
+    except OSError as exc:
+        fail(str(exc), 1)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,401 @@
+"""Configuration: a TOML file, then `DOLIUM_*` environment variables, then flags.
+
+Each layer overrides the one before it, key by key. Every value is checked
+here, and a bad one becomes a `ConfigError` of one line that names the key,
+says where the value came from and how to fix it; unknown keys are errors.
+
+Environment variables (all optional):
+
+    DOLIUM_CONFIG            path of the TOML file (when no --config is given)
+    DOLIUM_DATA              data_dir
+    DOLIUM_LISTEN            listen, HOST:PORT
+    DOLIUM_REGION            region ("" = accept any region)
+    DOLIUM_DOMAINS           domains, comma-separated
+    DOLIUM_META              meta.use (name of a `dolium.meta` entry point)
+    DOLIUM_META_OPTIONS      meta.options, a JSON object
+    DOLIUM_BLOB              blob.use (name of a `dolium.blob` entry point)
+    DOLIUM_BLOB_OPTIONS      blob.options, a JSON object
+    DOLIUM_INLINE_THRESHOLD  inline_threshold (bytes; 16KiB style suffixes allowed)
+    DOLIUM_BLOCK_SIZE        block_size (bytes; 4MiB style suffixes allowed)
+    DOLIUM_GC_INTERVAL       gc_interval (seconds; 30s, 10m, 1h, 1d allowed; 0 = off)
+    DOLIUM_GC_GRACE          gc_grace (seconds, same forms)
+    DOLIUM_LOG_LEVEL         log_level (debug, info, warning, error, critical)
+    DOLIUM_SERVER            server (uvicorn or granian)
+
+When a higher layer names a different store in `meta.use` / `blob.use`
+without giving options, the options of the lower layer are dropped: they
+belonged to the other store. Relative paths are taken from the current
+directory. The file-backed stores get their paths from `data_dir` unless
+their options say otherwise (sqlite: `path`, fs: `root`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dolium.errors import ConfigError
+
+KIB = 1024
+MIB = 1024 * KIB
+DEFAULT_REGION = "us-east-1"
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": KIB, "m": MIB, "g": 1024 * MIB}
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*(?:([kmg])(?:i?b)?|(b))?\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
+_HOST_RE = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$")
+_DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
+_REGION_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def parse_size(value: object) -> int:
+    """Bytes from an int or a string such as "4MiB", "64k", "16384"."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a size in bytes (e.g. 16384 or 4MiB)")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        m = _SIZE_RE.match(value)
+        if m:
+            return int(m.group(1)) * _SIZE_UNITS[(m.group(2) or "").lower()]
+    raise ValueError(f"{value!r} is not a size in bytes (e.g. 16384 or 4MiB)")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number or a string such as "90", "30s", "10m", "1h", "7d"."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration (e.g. 3600, 30s, 10m, 1h)")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if m:
+            return float(m.group(1)) * _DURATION_UNITS[m.group(2).lower()]
+    raise ValueError(f"{value!r} is not a duration (e.g. 3600, 30s, 10m, 1h)")
+
+
+def _human_size(n: int) -> str:
+    for unit, factor in (("GiB", 1024 * MIB), ("MiB", MIB), ("KiB", KIB)):
+        if n >= factor and n % factor == 0:
+            return f"{n // factor}{unit}"
+    return str(n)
+
+
+class PluginSpec(BaseModel):
+    """A store chosen by entry-point name, with the keyword options for its `open`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    use: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: object) -> object:
+        # `meta = "sqlite"` in the file means `[meta] use = "sqlite"`.
+        return {"use": data} if isinstance(data, str) else data
+
+    @field_validator("use")
+    @classmethod
+    def _check_use(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+            raise ValueError(f"{value!r} is not a store name (e.g. sqlite, fs, memory)")
+        return value
+
+
+class Config(BaseModel):
+    """Everything a Dolium process needs to know before it starts."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    data_dir: Path = Path("data")
+    listen: str = "127.0.0.1:9000"
+    # None: accept a signature scoped to any region.
+    region: str | None = None
+    # Base domains for virtual-hosted-style requests (bucket.<domain>).
+    domains: list[str] = Field(default_factory=list)
+    meta: PluginSpec = Field(default_factory=lambda: PluginSpec(use="sqlite"))
+    blob: PluginSpec = Field(default_factory=lambda: PluginSpec(use="fs"))
+    # Objects up to this size are kept in the meta store, not as blocks.
+    inline_threshold: int = 16 * KIB
+    block_size: int = 4 * MIB
+    gc_interval: float = 3600.0
+    # A block unreferenced for less than this long is never collected.
+    gc_grace: float = 3600.0
+    log_level: str = "info"
+    server: Literal["uvicorn", "granian"] = "uvicorn"
+
+    # -- derived values --------------------------------------------------------
+    @property
+    def host(self) -> str:
+        """Host part of `listen`, without IPv6 brackets."""
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.listen}"
+
+    @property
+    def effective_region(self) -> str:
+        """The region to report (GetBucketLocation, startup banner)."""
+        return self.region or DEFAULT_REGION
+
+    # -- validation --------------------------------------------------------------
+    @field_validator("data_dir")
+    @classmethod
+    def _check_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        host, sep, port = value.strip().rpartition(":")
+        if not sep or not _HOST_RE.match(host) or not port.isdigit():
+            raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:9000)")
+        if not 1 <= int(port) <= 65535:
+            raise ValueError(f"{value!r}: port must be 1..65535 (e.g. 127.0.0.1:9000)")
+        return f"{host}:{int(port)}"
+
+    @field_validator("region", mode="before")
+    @classmethod
+    def _check_region(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or not _REGION_RE.match(value):
+            raise ValueError(f"{value!r} is not a region name (e.g. us-east-1, or empty for any)")
+        return value
+
+    @field_validator("domains", mode="before")
+    @classmethod
+    def _check_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [d for d in value.split(",") if d.strip()]
+        if not isinstance(value, list) or not all(isinstance(d, str) for d in value):
+            raise ValueError(f'{value!r} is not a list of domains (e.g. ["s3.example.com"])')
+        out: list[str] = []
+        for raw in value:
+            domain = raw.strip().strip(".").lower()
+            if not _DOMAIN_RE.match(domain):
+                raise ValueError(f"{raw!r} is not a domain name (e.g. s3.example.com)")
+            out.append(domain)
+        return out
+
+    @field_validator("inline_threshold", mode="before")
+    @classmethod
+    def _check_inline(cls, value: object) -> int:
+        n = parse_size(value)
+        if not 0 <= n <= 64 * MIB:
+            raise ValueError(f"{value!r} is out of range (use 0..64MiB)")
+        return n
+
+    @field_validator("block_size", mode="before")
+    @classmethod
+    def _check_block_size(cls, value: object) -> int:
+        n = parse_size(value)
+        if not 64 * KIB <= n <= 64 * MIB:
+            raise ValueError(f"{value!r} is out of range (use 64KiB..64MiB, e.g. 4MiB)")
+        return n
+
+    @field_validator("gc_interval", mode="before")
+    @classmethod
+    def _check_gc_interval(cls, value: object) -> float:
+        seconds = parse_duration(value)
+        if seconds < 0:
+            raise ValueError(f"{value!r} must be 0 (no background collection) or more (e.g. 1h)")
+        return seconds
+
+    @field_validator("gc_grace", mode="before")
+    @classmethod
+    def _check_gc_grace(cls, value: object) -> float:
+        return parse_duration(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _check_log_level(cls, value: object) -> str:
+        level = value.strip().lower() if isinstance(value, str) else value
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level (use one of {', '.join(_LOG_LEVELS)})")
+        return str(level)
+
+    @model_validator(mode="after")
+    def _defaults_and_cross_checks(self) -> Config:
+        if self.inline_threshold > self.block_size:
+            raise ValueError(
+                f"inline_threshold: {_human_size(self.inline_threshold)} is larger than "
+                f"block_size ({_human_size(self.block_size)}); lower it or raise block_size"
+            )
+        if self.meta.use == "sqlite":
+            self.meta.options.setdefault("path", str(self.data_dir / "meta.sqlite3"))
+        if self.blob.use == "fs":
+            self.blob.options.setdefault("root", str(self.data_dir / "blocks"))
+        return self
+
+
+# -- loading ---------------------------------------------------------------------
+
+_ENV_KEYS = {
+    "DOLIUM_DATA": "data_dir",
+    "DOLIUM_LISTEN": "listen",
+    "DOLIUM_REGION": "region",
+    "DOLIUM_DOMAINS": "domains",
+    "DOLIUM_META": "meta.use",
+    "DOLIUM_META_OPTIONS": "meta.options",
+    "DOLIUM_BLOB": "blob.use",
+    "DOLIUM_BLOB_OPTIONS": "blob.options",
+    "DOLIUM_INLINE_THRESHOLD": "inline_threshold",
+    "DOLIUM_BLOCK_SIZE": "block_size",
+    "DOLIUM_GC_INTERVAL": "gc_interval",
+    "DOLIUM_GC_GRACE": "gc_grace",
+    "DOLIUM_LOG_LEVEL": "log_level",
+    "DOLIUM_SERVER": "server",
+}
+ENV_VARS: tuple[str, ...] = ("DOLIUM_CONFIG", *_ENV_KEYS)
+
+
+def load_config(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build the configuration: `path` (or $DOLIUM_CONFIG) < `env` < `overrides`.
+
+    `overrides` holds values from the command line under the config's key
+    names (`"listen"`, `"data_dir"`, or dotted `"meta.use"`); None means unset.
+    """
+    env = env or {}
+    if path is None and env.get("DOLIUM_CONFIG"):
+        path = Path(env["DOLIUM_CONFIG"])
+    # Options alone, at any layer, are for the default store.
+    raw: dict[str, Any] = {"meta": {"use": "sqlite"}, "blob": {"use": "fs"}}
+    sources: dict[str, str] = {}
+    if path is not None:
+        _merge(raw, sources, _read_toml(path), f"in {path}")
+    for var, key in _ENV_KEYS.items():
+        # An empty variable is unset, except where empty has a meaning.
+        if env.get(var) or (var in env and key in ("region", "domains")):
+            value: Any = env[var]
+            if key.endswith(".options"):
+                value = _json_options(var, key, value)
+            _merge(raw, sources, _nest(key, value), f"from {var}")
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    for key, value in flags.items():
+        _merge(raw, sources, _nest(key, value), "from the command line")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, sources)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path}: not found (check --config or DOLIUM_CONFIG)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read it: {exc.strerror}") from None
+    for key in ("meta", "blob"):
+        if isinstance(data.get(key), str):  # `meta = "sqlite"` means `[meta] use = "sqlite"`
+            data[key] = {"use": data[key]}
+    return data
+
+
+def _json_options(var: str, key: str, text: str) -> Any:
+    try:
+        value = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"config {key}: {text!r} is not a JSON object "
+            f'(e.g. {var}=\'{{"path": "/srv/meta.sqlite3"}}\')'
+        )
+    return value
+
+
+def _nest(key: str, value: Any) -> dict[str, Any]:
+    head, _, rest = key.partition(".")
+    return {head: _nest(rest, value) if rest else value}
+
+
+def _merge(
+    raw: dict[str, Any], sources: dict[str, str], layer: Mapping[str, Any], src: str
+) -> None:
+    """Merge one layer into `raw`, key by key, remembering where each value came from."""
+    for key, value in layer.items():
+        old = raw.get(key)
+        if key in ("meta", "blob") and isinstance(value, dict) and isinstance(old, dict):
+            # The options of a store do not carry over to another store.
+            if "use" in value and value["use"] != old.get("use") and "options" not in value:
+                old.pop("options", None)
+            for sub, subvalue in value.items():
+                if sub == "options" and isinstance(subvalue, dict):
+                    if isinstance(old.get("options"), dict):
+                        old["options"] = {**old["options"], **subvalue}
+                    else:
+                        old["options"] = dict(subvalue)
+                else:
+                    old[sub] = subvalue
+                sources[f"{key}.{sub}"] = src
+        else:
+            raw[key] = dict(value) if isinstance(value, dict) else value
+            sources[key] = src
+            for sub in value if isinstance(value, dict) else ():
+                sources[f"{key}.{sub}"] = src
+
+
+def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:
+    """One line for the first error: key, what is wrong, how to fix, where it came from."""
+    err = exc.errors(include_url=False)[0]
+    loc = [str(part) for part in err["loc"]]
+    key = ".".join(loc)
+    value = err.get("input")
+    kind = err["type"]
+    if kind == "value_error":
+        text = str(err.get("ctx", {}).get("error", err["msg"]))
+        if not key:  # a cross-field check names its key itself
+            key, _, text = text.partition(": ")
+    elif kind == "extra_forbidden":
+        known = _known_keys(loc[:-1])
+        text = f"unknown key (known keys: {', '.join(known)})"
+    elif kind == "missing":
+        text = "is required"
+    elif kind in ("int_parsing", "int_type", "int_from_float"):
+        text = f"{value!r} is not an integer"
+    elif kind in ("float_parsing", "float_type"):
+        text = f"{value!r} is not a number"
+    elif kind in ("string_type", "path_type"):
+        text = f"{value!r} is not a string (quote it)"
+    elif kind in ("dict_type", "model_type", "model_attributes_type"):
+        text = f"{value!r} is not a table (e.g. [{key}] in the file)"
+    elif kind == "literal_error":
+        text = f"{value!r} is not allowed ({err['msg'].replace('Input should be', 'use')})"
+    else:
+        text = f"{value!r}: {err['msg']}"
+    where = ""
+    for i in range(len(loc), 0, -1):
+        where = sources.get(".".join(loc[:i]), "")
+        if where:
+            break
+    return f"config {key}: {text}" + (f"; {where}" if where else "")
+
+
+def _known_keys(loc: list[str]) -> list[str]:
+    model: type[BaseModel] = PluginSpec if loc else Config
+    return list(model.model_fields)

@@ -1,0 +1,80 @@
+"""Listing keys with a prefix and a delimiter, a page at a time.
+
+Keys under one common prefix are skipped with a single seek past the prefix,
+so a page costs about `max_keys` lookups whatever the bucket holds.
+"""
+
+from __future__ import annotations
+
+from dolium.core.context import Context
+from dolium.model import ListPage, ObjectVersion, Principal
+
+# Python orders str by code point, which is the UTF-8 byte order S3 uses;
+# this character sorts after every other one.
+_AFTER_ALL = "\U0010ffff"
+
+
+class Listing:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def list(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> ListPage:
+        bucket = await self.ctx.bucket(principal, bucket_name)
+        entries: list[ObjectVersion] = []
+        prefixes: list[str] = []
+        cursor = start_after
+        last = ""
+        truncated = False
+        while True:
+            want = max_keys - len(entries) - len(prefixes)
+            batch = await self.ctx.meta.list_objects(
+                bucket.name, prefix=prefix, start_after=cursor, limit=max(want, 0) + 1
+            )
+            if not batch:
+                break
+            for version in batch:
+                rolled = _common_prefix(version.key, prefix, delimiter)
+                if rolled is not None and (rolled <= start_after or rolled == last):
+                    # Already returned, or the marker lies inside it: skip it.
+                    cursor = rolled + _AFTER_ALL
+                    break
+                if len(entries) + len(prefixes) >= max_keys:
+                    truncated = True
+                    break
+                if rolled is not None:
+                    prefixes.append(rolled)
+                    last = rolled
+                    cursor = rolled + _AFTER_ALL
+                    break
+                entries.append(version)
+                last = cursor = version.key
+            else:
+                if len(batch) < max(want, 0) + 1:
+                    break
+                continue
+            if truncated:
+                break
+        return ListPage(
+            entries=tuple(entries),
+            prefixes=tuple(prefixes),
+            truncated=truncated,
+            next_marker=last if truncated else None,
+        )
+
+
+def _common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
+    if not delimiter:
+        return None
+    index = key.find(delimiter, len(prefix))
+    if index < 0:
+        return None
+    return key[: index + len(delimiter)]

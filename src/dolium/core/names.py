@@ -1,0 +1,112 @@
+"""Validation of bucket names, object keys and user metadata, by S3's rules.
+
+Pure functions that raise domain errors; they know nothing of HTTP headers
+beyond the "x-amz-meta-" prefix they tolerate on metadata names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from dolium import errors
+
+MAX_KEY_BYTES = 1024
+MAX_METADATA_BYTES = 2048
+META_PREFIX = "x-amz-meta-"
+
+# General purpose bucket rules: 3-63 characters of [a-z0-9.-], starting and
+# ending with a letter or digit.
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
+_IP_LIKE_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
+# Reserved by AWS for other resources (punycode, access point aliases,
+# Multi-Region Access Points, directory and table buckets, documentation).
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why `name` is not a valid bucket name, or None when it is."""
+    if not 3 <= len(name) <= 63:
+        return "must be between 3 and 63 characters long"
+    if not _BUCKET_RE.fullmatch(name):
+        return (
+            "may contain only lowercase letters, digits, periods and hyphens,"
+            " and must begin and end with a letter or digit"
+        )
+    if ".." in name:
+        return "must not contain two adjacent periods"
+    if _IP_LIKE_RE.fullmatch(name):
+        return "must not be formatted as an IP address"
+    for prefix in _RESERVED_PREFIXES:
+        if name.startswith(prefix):
+            return f"must not start with {prefix!r}"
+    for suffix in _RESERVED_SUFFIXES:
+        if name.endswith(suffix):
+            return f"must not end with {suffix!r}"
+    return None
+
+
+def is_valid_bucket_name(name: str) -> bool:
+    return bucket_name_problem(name) is None
+
+
+def validate_bucket_name(name: str) -> None:
+    """InvalidBucketName unless `name` follows the general purpose bucket rules."""
+    problem = bucket_name_problem(name)
+    if problem is not None:
+        raise errors.InvalidBucketName(
+            "The specified bucket is not valid.", bucket_name=name, reason=problem
+        )
+
+
+def key_size(key: str) -> int:
+    """Length of a key in UTF-8 bytes, the measure S3's 1024 limit uses."""
+    return len(key.encode("utf-8"))
+
+
+def validate_key(key: str) -> None:
+    """Check an object key: non-empty, valid UTF-8, at most 1024 bytes of it.
+
+    An empty key never reaches an object operation in S3 (the request names
+    the bucket instead); an operation that is given one explicitly, as in
+    DeleteObjects or CopyObject, gets InvalidArgument.
+    """
+    if not key:
+        raise errors.InvalidArgument("The object key must not be empty.", argument_name="key")
+    try:
+        size = key_size(key)
+    except UnicodeEncodeError as exc:  # lone surrogates: not valid UTF-8
+        raise errors.InvalidArgument(
+            "The object key is not valid UTF-8.", argument_name="key"
+        ) from exc
+    if size > MAX_KEY_BYTES:
+        raise errors.KeyTooLong("Your key is too long", size=size, max_size_allowed=MAX_KEY_BYTES)
+
+
+def _meta_name(name: str) -> str:
+    return name[len(META_PREFIX) :] if name[: len(META_PREFIX)].lower() == META_PREFIX else name
+
+
+def metadata_size(meta: Mapping[str, str]) -> int:
+    """Size of user metadata as S3 measures it.
+
+    The sum of the UTF-8 lengths of every name and value. Names are counted
+    without their "x-amz-meta-" prefix, which may be present or not.
+    """
+    return sum(
+        len(_meta_name(name).encode("utf-8", "surrogatepass"))
+        + len(value.encode("utf-8", "surrogatepass"))
+        for name, value in meta.items()
+    )
+
+
+def validate_metadata(meta: Mapping[str, str]) -> None:
+    """MetadataTooLarge when user metadata exceeds S3's 2 KB."""
+    size = metadata_size(meta)
+    if size > MAX_METADATA_BYTES:
+        raise errors.MetadataTooLarge(
+            "Your metadata headers exceed the maximum allowed metadata size.",
+            size=size,
+            max_size_allowed=MAX_METADATA_BYTES,
+        )

@@ -1,0 +1,200 @@
+"""Domain errors raised by the core and the back ends.
+
+Each front end maps these to its wire format in one table; anything that is
+not a `DoliumError` is an internal error there.
+
+    DoliumError
+    ├── ConfigError                 bad configuration (one line for a person)
+    ├── NotFound
+    │   ├── NoSuchBucket  NoSuchKey  NoSuchVersion  NoSuchUpload
+    │   ├── NoSuchTenant  NoSuchUser  NoSuchAccessKey
+    ├── Conflict
+    │   ├── BucketAlreadyExists  BucketAlreadyOwnedByYou  BucketNotEmpty
+    │   ├── TenantExists  UserExists  AccessKeyExists  TenantNotEmpty
+    │   └── ConditionalRequestConflict
+    ├── AccessDenied
+    ├── InvalidRequest              request is well-formed but not allowed
+    │   ├── InvalidBucketName  KeyTooLong  MetadataTooLarge  InvalidArgument
+    │   ├── InvalidPart  InvalidPartOrder  EntityTooSmall  EntityTooLarge
+    │   ├── InvalidDigest  BadDigest  ChecksumMismatch  InvalidRange
+    │   ├── IncompleteBody  MalformedXML  TooManyParts
+    ├── PreconditionFailed  NotModified
+    └── StorageError                a back end failed (I/O, corruption)
+        ├── BlockNotFound  CorruptBlock
+"""
+
+from __future__ import annotations
+
+
+class DoliumError(Exception):
+    """Base of every error the core or a back end raises on purpose."""
+
+    def __init__(self, message: str = "", **context: object) -> None:
+        super().__init__(message or type(self).__name__)
+        self.message = message or type(self).__name__
+        self.context = context
+
+
+class ConfigError(DoliumError):
+    pass
+
+
+class NotFound(DoliumError):
+    pass
+
+
+class NoSuchBucket(NotFound):
+    pass
+
+
+class NoSuchKey(NotFound):
+    pass
+
+
+class NoSuchVersion(NotFound):
+    pass
+
+
+class NoSuchUpload(NotFound):
+    pass
+
+
+class NoSuchTenant(NotFound):
+    pass
+
+
+class NoSuchUser(NotFound):
+    pass
+
+
+class NoSuchAccessKey(NotFound):
+    pass
+
+
+class Conflict(DoliumError):
+    pass
+
+
+class BucketAlreadyExists(Conflict):
+    pass
+
+
+class BucketAlreadyOwnedByYou(Conflict):
+    pass
+
+
+class BucketNotEmpty(Conflict):
+    pass
+
+
+class TenantExists(Conflict):
+    pass
+
+
+class TenantNotEmpty(Conflict):
+    pass
+
+
+class UserExists(Conflict):
+    pass
+
+
+class AccessKeyExists(Conflict):
+    pass
+
+
+class ConditionalRequestConflict(Conflict):
+    pass
+
+
+class AccessDenied(DoliumError):
+    pass
+
+
+class InvalidRequest(DoliumError):
+    pass
+
+
+class InvalidArgument(InvalidRequest):
+    pass
+
+
+class InvalidBucketName(InvalidRequest):
+    pass
+
+
+class KeyTooLong(InvalidRequest):
+    pass
+
+
+class MetadataTooLarge(InvalidRequest):
+    pass
+
+
+class InvalidPart(InvalidRequest):
+    pass
+
+
+class InvalidPartOrder(InvalidRequest):
+    pass
+
+
+class EntityTooSmall(InvalidRequest):
+    pass
+
+
+class EntityTooLarge(InvalidRequest):
+    pass
+
+
+class InvalidDigest(InvalidRequest):
+    pass
+
+
+class BadDigest(InvalidRequest):
+    pass
+
+
+class ChecksumMismatch(InvalidRequest):
+    """A declared x-amz-checksum-* does not match the data."""
+
+
+class InvalidRange(InvalidRequest):
+    pass
+
+
+class IncompleteBody(InvalidRequest):
+    pass
+
+
+class MalformedXML(InvalidRequest):
+    pass
+
+
+class TooManyParts(InvalidRequest):
+    pass
+
+
+class PreconditionFailed(DoliumError):
+    pass
+
+
+class NotModified(DoliumError):
+    """Conditional GET/HEAD: the client's copy is current (HTTP 304)."""
+
+    def __init__(self, etag: str = "", modified: float = 0.0) -> None:
+        super().__init__("Not Modified")
+        self.etag = etag
+        self.modified = modified
+
+
+class StorageError(DoliumError):
+    pass
+
+
+class BlockNotFound(StorageError):
+    pass
+
+
+class CorruptBlock(StorageError):
+    pass

@@ -1,0 +1,246 @@
+"""The S3 front end as an ASGI application: parse, authenticate, route, answer.
+
+Every response carries x-amz-request-id. A `DoliumError` or `S3Error` becomes
+an S3 XML error; anything else is logged with the request id and answered
+with a bare 500 InternalError, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from dolium.core.store import Store
+from dolium.errors import DoliumError, NotModified
+from dolium.frontends.s3 import buckets, multipart, objects, xml
+from dolium.frontends.s3.auth import Authenticator
+from dolium.frontends.s3.errors import S3Error, to_s3_error
+from dolium.frontends.s3.headers import http_date
+from dolium.frontends.s3.http import (
+    ClientGone,
+    Receive,
+    Response,
+    S3Request,
+    Scope,
+    Send,
+    decode_path,
+    parse_query,
+    parse_target,
+)
+from dolium.frontends.s3.versioning import get_versioning, put_versioning
+from dolium.protocols.keys import KeyStore
+
+log = logging.getLogger("dolium.s3")
+
+Handler = Callable[[Store, S3Request], Awaitable[Response]]
+
+# Sub-resources S3 has that Dolium does not implement yet: answered 501
+# NotImplemented rather than mistaken for a plain object or bucket request.
+UNSUPPORTED = frozenset(
+    {
+        "accelerate",
+        "acl",
+        "analytics",
+        "cors",
+        "encryption",
+        "intelligent-tiering",
+        "inventory",
+        "legal-hold",
+        "lifecycle",
+        "logging",
+        "metrics",
+        "notification",
+        "object-lock",
+        "ownershipControls",
+        "policy",
+        "policyStatus",
+        "publicAccessBlock",
+        "replication",
+        "requestPayment",
+        "restore",
+        "retention",
+        "select",
+        "tagging",
+        "torrent",
+        "versions",
+        "website",
+        "attributes",
+    }
+)
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    region: str | None = None  # None: accept any region in signatures
+    domains: Sequence[str] = ()
+
+    @property
+    def reported_region(self) -> str:
+        return self.region or "us-east-1"
+
+
+class S3App:
+    def __init__(self, store: Store, keys: KeyStore, settings: S3Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.auth = Authenticator(keys, settings.region)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = self._request(scope, receive)
+        head = request.method == "HEAD"
+        try:
+            response = await self._handle(request)
+        except ClientGone:
+            return
+        except (S3Error, DoliumError) as exc:
+            response = self._error(request, exc)
+        except Exception:
+            log.exception("internal error in request %s", request.request_id)
+            response = self._error(
+                request,
+                S3Error(
+                    500, "InternalError", "We encountered an internal error. Please try again."
+                ),
+            )
+        response.headers.append(("x-amz-request-id", request.request_id))
+        response.headers.append(("x-amz-id-2", request.request_id))
+        await response.send(send, head)
+
+    def _request(self, scope: Scope, receive: Receive) -> S3Request:
+        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        request = S3Request(
+            method=scope["method"],
+            raw_path=raw_path.decode("latin-1"),
+            query_string=query_string,
+            headers=headers,
+            bucket="",
+            key="",
+            query={},
+            receive=receive,
+        )
+        try:
+            path = decode_path(raw_path)
+            host = request.header("host", "") or ""
+            request.bucket, request.key = parse_target(host, path, self.settings.domains)
+            request.query = parse_query(query_string)
+        except (UnicodeDecodeError, ValueError):
+            request.bucket, request.key = "", ""
+            request.query = {"__invalid__": ""}
+        return request
+
+    async def _handle(self, request: S3Request) -> Response:
+        if "__invalid__" in request.query:
+            raise S3Error(400, "InvalidURI", "Couldn't parse the specified URI.")
+        await self.auth.authenticate(request)
+        handler = self._route(request)
+        return await handler(self.store, request)
+
+    def _route(self, request: S3Request) -> Handler:
+        method, q = request.method, request.query
+        if not request.bucket:
+            if method == "GET":
+                return buckets.list_buckets
+            raise _not_allowed(method)
+        unsupported = UNSUPPORTED.intersection(q)
+        if unsupported:
+            raise S3Error(
+                501,
+                "NotImplemented",
+                "A header you provided implies functionality that is not implemented",
+            )
+        if not request.key:
+            return self._route_bucket(request)
+        if method == "PUT":
+            if "uploadId" in q or "partNumber" in q:
+                return multipart.upload_part
+            return objects.put_object
+        if method == "GET":
+            return multipart.list_parts if "uploadId" in q else objects.get_object
+        if method == "HEAD":
+            return _head_object
+        if method == "DELETE":
+            return multipart.abort_upload if "uploadId" in q else objects.delete_object
+        if method == "POST":
+            if "uploads" in q:
+                return multipart.create_upload
+            if "uploadId" in q:
+                return multipart.complete_upload
+        raise _not_allowed(method)
+
+    def _route_bucket(self, request: S3Request) -> Handler:
+        method, q = request.method, request.query
+        region = self.settings.reported_region
+        if method == "GET":
+            if "location" in q:
+                return buckets.get_bucket_location
+            if "uploads" in q:
+                return multipart.list_uploads
+            if "versioning" in q:
+                return get_versioning
+            return buckets.list_objects
+        if method == "PUT":
+            if "versioning" in q:
+                return put_versioning
+
+            async def create(store: Store, request: S3Request) -> Response:
+                return await buckets.create_bucket(store, request, region)
+
+            return create
+        if method == "HEAD":
+            return buckets.head_bucket
+        if method == "DELETE":
+            return buckets.delete_bucket
+        if method == "POST" and "delete" in q:
+            return buckets.delete_objects
+        raise _not_allowed(method)
+
+    def _error(self, request: S3Request, exc: S3Error | DoliumError) -> Response:
+        if isinstance(exc, NotModified):
+            return Response(
+                304, [("etag", f'"{exc.etag}"'), ("last-modified", http_date(exc.modified))]
+            )
+        error = exc if isinstance(exc, S3Error) else to_s3_error(exc)
+        if error.status >= 500 and isinstance(exc, DoliumError):
+            log.error("request %s failed: %s", request.request_id, exc.message)
+        body = xml.error_xml(
+            error.code,
+            error.message,
+            resource=request.resource,
+            request_id=request.request_id,
+            host_id=request.request_id,
+            **error.fields,
+        )
+        headers = [("content-type", "application/xml"), *error.headers.items()]
+        return Response(error.status, headers, body)
+
+
+async def _head_object(store: Store, request: S3Request) -> Response:
+    return await objects.get_object(store, request, head=True)
+
+
+def _not_allowed(method: str) -> S3Error:
+    return S3Error(
+        405,
+        "MethodNotAllowed",
+        "The specified method is not allowed against this resource.",
+        Method=method,
+        ResourceType="OBJECT",
+    )
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

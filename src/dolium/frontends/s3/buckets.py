@@ -1,0 +1,220 @@
+"""S3 service and bucket operations: ListBuckets, Create/Head/Delete bucket,
+GetBucketLocation, ListObjects (V1 and V2) and DeleteObjects."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import quote
+
+from dolium.core.store import Store
+from dolium.errors import DoliumError
+from dolium.frontends.s3 import xml
+from dolium.frontends.s3.errors import S3Error, to_s3_error
+from dolium.frontends.s3.headers import content_md5, iso_date
+from dolium.frontends.s3.http import Response, S3Request, read_small_body
+from dolium.frontends.s3.objects import principal_of
+from dolium.model import ObjectVersion
+
+XML = ("content-type", "application/xml")
+MAX_XML_BODY = 2 * 1024 * 1024
+
+
+def owner_xml(request: S3Request) -> xml.Node:
+    principal = principal_of(request)
+    return ("Owner", [("ID", principal.canonical_id), ("DisplayName", principal.display_name)])
+
+
+async def list_buckets(store: Store, request: S3Request) -> Response:
+    buckets = await store.buckets.list(principal_of(request))
+    body = xml.render(
+        "ListAllMyBucketsResult",
+        [
+            owner_xml(request),
+            (
+                "Buckets",
+                [
+                    ("Bucket", [("Name", b.name), ("CreationDate", iso_date(b.created))])
+                    for b in buckets
+                ],
+            ),
+        ],
+    )
+    return Response(200, [XML], body)
+
+
+async def create_bucket(store: Store, request: S3Request, region: str) -> Response:
+    body = await read_small_body(request, MAX_XML_BODY)
+    location = xml.parse_create_bucket(body) if body.strip() else None
+    if (
+        location is not None
+        and region
+        and location != region
+        and not (region == "us-east-1" and location == "")
+    ):
+        raise S3Error(
+            400,
+            "IllegalLocationConstraintException",
+            f"The {location} location constraint is incompatible for the region specific "
+            "endpoint this request was sent to.",
+        )
+    await store.buckets.create(principal_of(request), request.bucket, location or "")
+    return Response(200, [("location", f"/{request.bucket}")])
+
+
+async def head_bucket(store: Store, request: S3Request) -> Response:
+    bucket = await store.buckets.get(principal_of(request), request.bucket)
+    return Response(200, [("x-amz-bucket-region", bucket.region)])
+
+
+async def delete_bucket(store: Store, request: S3Request) -> Response:
+    await store.buckets.delete(principal_of(request), request.bucket)
+    return Response(204)
+
+
+async def get_bucket_location(store: Store, request: S3Request) -> Response:
+    bucket = await store.buckets.get(principal_of(request), request.bucket)
+    region = "" if bucket.region == "us-east-1" else bucket.region
+    return Response(200, [XML], xml.render("LocationConstraint", region))
+
+
+def _max_keys(request: S3Request, name: str = "max-keys") -> int:
+    value = request.query.get(name, "1000")
+    try:
+        number = int(value)
+    except ValueError:
+        raise S3Error(
+            400, "InvalidArgument", f"Provided {name} not an integer or within integer range"
+        ) from None
+    if number < 0:
+        raise S3Error(
+            400, "InvalidArgument", f"Argument {name} must be an integer between 0 and 2147483647"
+        )
+    return min(number, 1000)
+
+
+def _encoder(request: S3Request) -> tuple[bool, xml.Encode]:
+    encoding = request.query.get("encoding-type")
+    if encoding is None:
+        return False, lambda s: s
+    if encoding != "url":
+        raise S3Error(400, "InvalidArgument", "Invalid Encoding Method specified in Request")
+    return True, lambda s: quote(s, safe="/")
+
+
+def _entry(version: ObjectVersion, encode: xml.Encode, owner: xml.Node | None) -> xml.Node:
+    fields: list[xml.Node] = [
+        ("Key", encode(version.key)),
+        ("LastModified", iso_date(version.modified)),
+        ("ETag", f'"{version.etag}"'),
+        ("Size", version.size),
+        ("StorageClass", "STANDARD"),
+    ]
+    if version.checksums:
+        fields.extend(("ChecksumAlgorithm", a) for a in version.checksums)
+        if version.checksum_type:
+            fields.append(("ChecksumType", version.checksum_type))
+    if owner is not None:
+        fields.append(owner)
+    return ("Contents", fields)
+
+
+async def list_objects(store: Store, request: S3Request) -> Response:
+    v2 = request.query.get("list-type") == "2"
+    if "list-type" in request.query and not v2:
+        raise S3Error(400, "InvalidArgument", "Invalid List Type specified in Request")
+    encoded, encode = _encoder(request)
+    prefix = request.query.get("prefix", "")
+    delimiter = request.query.get("delimiter", "")
+    max_keys = _max_keys(request)
+    if v2:
+        token = request.query.get("continuation-token")
+        start = _decode_token(token) if token is not None else request.query.get("start-after", "")
+    else:
+        start = request.query.get("marker", "")
+    page = await store.listing.list(
+        principal_of(request),
+        request.bucket,
+        prefix=prefix,
+        delimiter=delimiter,
+        start_after=start,
+        max_keys=max_keys,
+    )
+    fetch_owner = not v2 or request.query.get("fetch-owner") == "true"
+    owner = owner_xml(request) if fetch_owner else None
+    fields: list[xml.Node] = [("Name", request.bucket), ("Prefix", encode(prefix))]
+    if v2:
+        if "continuation-token" in request.query:
+            fields.append(("ContinuationToken", request.query["continuation-token"]))
+        if "start-after" in request.query:
+            fields.append(("StartAfter", encode(request.query["start-after"])))
+        fields.append(("KeyCount", len(page.entries) + len(page.prefixes)))
+        if page.truncated and page.next_marker is not None:
+            fields.append(("NextContinuationToken", _encode_token(page.next_marker)))
+    else:
+        fields.append(("Marker", encode(start)))
+        if page.truncated and page.next_marker is not None and delimiter:
+            fields.append(("NextMarker", encode(page.next_marker)))
+    fields.append(("MaxKeys", max_keys))
+    if delimiter:
+        fields.append(("Delimiter", encode(delimiter)))
+    if encoded:
+        fields.append(("EncodingType", "url"))
+    fields.append(("IsTruncated", "true" if page.truncated else "false"))
+    fields.extend(_entry(v, encode, owner) for v in page.entries)
+    fields.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in page.prefixes)
+    return Response(200, [XML], xml.render("ListBucketResult", fields))
+
+
+def _encode_token(marker: str) -> str:
+    return base64.urlsafe_b64encode(marker.encode()).decode()
+
+
+def _decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise S3Error(
+            400, "InvalidArgument", "The continuation token provided is incorrect"
+        ) from None
+
+
+async def delete_objects(store: Store, request: S3Request) -> Response:
+    principal = principal_of(request)
+    md5 = content_md5(request)
+    body = await read_small_body(request, MAX_XML_BODY)
+    if md5 is not None:
+        import hashlib
+        import hmac
+
+        if not hmac.compare_digest(hashlib.md5(body, usedforsecurity=False).digest(), md5):
+            raise S3Error(
+                400, "BadDigest", "The Content-MD5 you specified did not match what we received."
+            )
+    quiet, keys = xml.parse_delete_objects(body)
+    await store.buckets.get(principal, request.bucket)
+    results: list[xml.Node] = []
+    for key, version_id in keys:
+        try:
+            result = await store.objects.delete(principal, request.bucket, key, version_id)
+        except DoliumError as exc:
+            error = to_s3_error(exc)
+            results.append(
+                (
+                    "Error",
+                    [("Key", key), ("Code", error.code), ("Message", error.message)]
+                    + ([("VersionId", version_id)] if version_id else []),
+                )
+            )
+            continue
+        if quiet:
+            continue
+        fields: list[xml.Node] = [("Key", key)]
+        if version_id:
+            fields.append(("VersionId", version_id))
+        if result.delete_marker:
+            fields.append(("DeleteMarker", "true"))
+            if version_id is None and result.version_id:
+                fields.append(("DeleteMarkerVersionId", result.version_id))
+        results.append(("Deleted", fields))
+    return Response(200, [XML], xml.render("DeleteResult", results))

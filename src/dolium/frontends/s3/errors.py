@@ -1,0 +1,74 @@
+"""S3 wire errors: one table from domain errors to (HTTP status, S3 code).
+
+Front-end code that finds a problem in the request itself (bad signature,
+bad header) raises `S3Error` with the exact AWS code. Everything else comes
+from the core as a `DoliumError` and is translated here. Any other exception
+is a 500 InternalError, logged with the request id, never shown to the client.
+"""
+
+from __future__ import annotations
+
+from dolium import errors as e
+
+
+class S3Error(Exception):
+    """An error to send as-is: status, AWS error code, message, extra fields."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        **fields: str,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+        self.fields = fields
+
+
+S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
+    e.NoSuchBucket: (404, "NoSuchBucket"),
+    e.NoSuchKey: (404, "NoSuchKey"),
+    e.NoSuchVersion: (404, "NoSuchVersion"),
+    e.NoSuchUpload: (404, "NoSuchUpload"),
+    e.BucketAlreadyExists: (409, "BucketAlreadyExists"),
+    e.BucketAlreadyOwnedByYou: (409, "BucketAlreadyOwnedByYou"),
+    e.BucketNotEmpty: (409, "BucketNotEmpty"),
+    e.ConditionalRequestConflict: (409, "ConditionalRequestConflict"),
+    e.AccessDenied: (403, "AccessDenied"),
+    e.InvalidBucketName: (400, "InvalidBucketName"),
+    e.KeyTooLong: (400, "KeyTooLongError"),
+    e.MetadataTooLarge: (400, "MetadataTooLarge"),
+    e.InvalidArgument: (400, "InvalidArgument"),
+    e.InvalidPart: (400, "InvalidPart"),
+    e.InvalidPartOrder: (400, "InvalidPartOrder"),
+    e.EntityTooSmall: (400, "EntityTooSmall"),
+    e.EntityTooLarge: (400, "EntityTooLarge"),
+    e.InvalidDigest: (400, "InvalidDigest"),
+    e.BadDigest: (400, "BadDigest"),
+    e.ChecksumMismatch: (400, "BadDigest"),
+    e.InvalidRange: (416, "InvalidRange"),
+    e.IncompleteBody: (400, "IncompleteBody"),
+    e.MalformedXML: (400, "MalformedXML"),
+    e.TooManyParts: (400, "InvalidArgument"),
+    e.InvalidRequest: (400, "InvalidRequest"),
+    e.PreconditionFailed: (412, "PreconditionFailed"),
+    e.NoSuchTenant: (403, "AccessDenied"),
+    e.NoSuchAccessKey: (403, "InvalidAccessKeyId"),
+    e.CorruptBlock: (500, "InternalError"),
+    e.BlockNotFound: (500, "InternalError"),
+}
+
+
+def to_s3_error(exc: e.DoliumError) -> S3Error:
+    """The wire error for a domain error (most specific class wins)."""
+    for cls in type(exc).__mro__:
+        if cls in S3_ERRORS:
+            status, code = S3_ERRORS[cls]
+            message = exc.message if status < 500 else "We encountered an internal error."
+            return S3Error(status, code, message)
+    return S3Error(500, "InternalError", "We encountered an internal error. Please try again.")

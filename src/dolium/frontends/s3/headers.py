@@ -1,0 +1,195 @@
+"""Translating S3 object headers to and from the core's write options."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email.utils
+from collections.abc import Callable, Mapping
+
+from dolium.core.checksums import ALGORITHMS, validate_checksum
+from dolium.core.objects import WriteOptions
+from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.http import Headers, S3Request
+from dolium.model import ObjectVersion, WriteCondition
+
+# System metadata S3 stores with an object and returns on GET/HEAD.
+STORED_HEADERS = (
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "expires",
+    "x-amz-website-redirect-location",
+)
+META_PREFIX = "x-amz-meta-"
+RESPONSE_OVERRIDES = {
+    "response-content-type": "content-type",
+    "response-content-language": "content-language",
+    "response-expires": "expires",
+    "response-cache-control": "cache-control",
+    "response-content-disposition": "content-disposition",
+    "response-content-encoding": "content-encoding",
+}
+
+
+def http_date(timestamp: float) -> str:
+    return email.utils.formatdate(timestamp, usegmt=True)
+
+
+def iso_date(timestamp: float) -> str:
+    import time
+
+    millis = int(timestamp * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(timestamp)) + f".{millis:03d}Z"
+
+
+def user_metadata(request: S3Request) -> dict[str, str]:
+    return {k[len(META_PREFIX) :]: v for k, v in request.headers if k.startswith(META_PREFIX)}
+
+
+def system_headers(request: S3Request) -> dict[str, str]:
+    stored: dict[str, str] = {}
+    for name in STORED_HEADERS:
+        value = request.header(name)
+        if value is None:
+            continue
+        if name == "content-encoding":
+            # aws-chunked is the transfer framing, not the object's encoding.
+            value = ",".join(
+                v.strip() for v in value.split(",") if v.strip().lower() != "aws-chunked"
+            )
+            if not value:
+                continue
+        stored[name] = value
+    return stored
+
+
+def content_md5(request: S3Request) -> bytes | None:
+    value = request.header("content-md5")
+    if value is None:
+        return None
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 16:
+        raise S3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid.")
+    return digest
+
+
+def write_condition(request: S3Request) -> WriteCondition | None:
+    if_match = request.header("if-match")
+    if_none_match = request.header("if-none-match")
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise S3Error(
+            501,
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+            Header="If-None-Match",
+        )
+    if if_match is None and if_none_match is None:
+        return None
+    etag = if_match.strip().strip('"') if if_match is not None else None
+    return WriteCondition(if_match=etag, if_none_match=if_none_match is not None)
+
+
+def declared_checksums(
+    request: S3Request,
+) -> tuple[tuple[str, ...], Callable[[], Mapping[str, str]]]:
+    """Algorithms to compute, and a getter for the values the client declared.
+
+    Values come from x-amz-checksum-* headers, or from trailers named by
+    x-amz-trailer (known only once the body has been read).
+    """
+    algorithms: list[str] = []
+    declared: dict[str, str] = {}
+    for algorithm in ALGORITHMS:
+        value = request.header(f"x-amz-checksum-{algorithm.lower()}")
+        if value is not None:
+            validate_checksum(algorithm, value)
+            declared[algorithm] = value
+            algorithms.append(algorithm)
+    trailer = (request.header("x-amz-trailer") or "").strip().lower()
+    trailer_algorithm = ""
+    if trailer:
+        trailer_algorithm = trailer.removeprefix("x-amz-checksum-").upper()
+        if not trailer.startswith("x-amz-checksum-") or trailer_algorithm not in ALGORITHMS:
+            raise S3Error(
+                400,
+                "InvalidRequest",
+                "The value specified in the x-amz-trailer header is not supported",
+            )
+        algorithms.append(trailer_algorithm)
+    for name in ("x-amz-checksum-algorithm", "x-amz-sdk-checksum-algorithm"):
+        wanted = (request.header(name) or "").upper()
+        if wanted and wanted not in ALGORITHMS:
+            raise S3Error(
+                400,
+                "InvalidRequest",
+                "Checksum algorithm provided is unsupported. Please try again with any of "
+                "the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]",
+            )
+        if wanted and wanted not in algorithms:
+            algorithms.append(wanted)
+    if len(declared) > 1:
+        raise S3Error(
+            400,
+            "InvalidRequest",
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        )
+
+    def expected() -> Mapping[str, str]:
+        values = dict(declared)
+        if trailer_algorithm:
+            value = request.trailers.get(trailer)
+            if value is None:
+                raise S3Error(
+                    400, "InvalidRequest", "The x-amz-trailer header was not sent in the trailer"
+                )
+            validate_checksum(trailer_algorithm, value)
+            values[trailer_algorithm] = value
+        return values
+
+    return tuple(dict.fromkeys(algorithms)), expected
+
+
+def write_options(request: S3Request, declared_size: int | None) -> WriteOptions:
+    algorithms, expected = declared_checksums(request)
+    return WriteOptions(
+        content_type=request.header("content-type") or "binary/octet-stream",
+        meta=user_metadata(request),
+        headers=system_headers(request),
+        content_md5=content_md5(request),
+        declared_size=declared_size,
+        checksum_algorithms=algorithms,
+        expected_checksums=expected,
+        condition=write_condition(request),
+    )
+
+
+def object_headers(version: ObjectVersion, *, checksums: bool, versioned: bool) -> Headers:
+    headers: Headers = [
+        ("etag", f'"{version.etag}"'),
+        ("last-modified", http_date(version.modified)),
+        ("content-type", version.content_type or "binary/octet-stream"),
+        ("accept-ranges", "bytes"),
+    ]
+    headers.extend(version.headers.items())
+    headers.extend((META_PREFIX + k, v) for k, v in version.meta.items())
+    if versioned:
+        headers.append(("x-amz-version-id", version.version_id))
+    if checksums:
+        for algorithm, value in version.checksums.items():
+            headers.append((f"x-amz-checksum-{algorithm.lower()}", value))
+        if version.checksum_type:
+            headers.append(("x-amz-checksum-type", version.checksum_type))
+    return headers
+
+
+def apply_overrides(headers: Headers, query: Mapping[str, str]) -> Headers:
+    overrides = {RESPONSE_OVERRIDES[k]: v for k, v in query.items() if k in RESPONSE_OVERRIDES}
+    if not overrides:
+        return headers
+    kept = [(k, v) for k, v in headers if k not in overrides]
+    return kept + list(overrides.items())

@@ -1,0 +1,195 @@
+"""S3 object operations: PutObject, GetObject, HeadObject, DeleteObject, CopyObject."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, unquote
+
+from dolium.core.conditions import check_copy_source, check_read, parse_range
+from dolium.core.objects import CopyOptions
+from dolium.core.store import Store
+from dolium.errors import NoSuchKey
+from dolium.frontends.s3 import xml
+from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.headers import (
+    apply_overrides,
+    iso_date,
+    object_headers,
+    system_headers,
+    user_metadata,
+    write_condition,
+    write_options,
+)
+from dolium.frontends.s3.http import Response, S3Request
+from dolium.model import Bucket, ObjectVersion, Principal, Versioning
+
+MAX_COPY_SIZE = 5 * 1024**3
+
+
+def principal_of(request: S3Request) -> Principal:
+    assert request.principal is not None
+    return request.principal
+
+
+def declared_size(request: S3Request) -> int | None:
+    decoded = request.header("x-amz-decoded-content-length")
+    value = decoded if decoded is not None else request.header("content-length")
+    if value is None:
+        if request.header("transfer-encoding"):
+            return None
+        raise S3Error(
+            411, "MissingContentLength", "You must provide the Content-Length HTTP header."
+        )
+    try:
+        size = int(value)
+    except ValueError:
+        raise S3Error(400, "InvalidArgument", "Content-Length is not a number") from None
+    if size < 0:
+        raise S3Error(400, "InvalidArgument", "Content-Length must not be negative")
+    if size > 5 * 1024**3:
+        raise S3Error(
+            400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size"
+        )
+    return size
+
+
+def version_headers(bucket: Bucket, version: ObjectVersion) -> list[tuple[str, str]]:
+    if bucket.versioning == Versioning.UNVERSIONED:
+        return []
+    return [("x-amz-version-id", version.version_id)]
+
+
+async def put_object(store: Store, request: S3Request) -> Response:
+    if request.header("x-amz-copy-source") is not None:
+        return await copy_object(store, request)
+    principal = principal_of(request)
+    opts = write_options(request, declared_size(request))
+    version = await store.objects.put(
+        principal, request.bucket, request.key, request.stream(), opts
+    )
+    bucket = await store.buckets.get(principal, request.bucket)
+    headers = [("etag", f'"{version.etag}"'), *version_headers(bucket, version)]
+    for algorithm, value in version.checksums.items():
+        headers.append((f"x-amz-checksum-{algorithm.lower()}", value))
+    return Response(200, headers)
+
+
+async def get_object(store: Store, request: S3Request, head: bool = False) -> Response:
+    principal = principal_of(request)
+    version_id = request.query.get("versionId") or None
+    bucket = await store.buckets.get(principal, request.bucket)
+    try:
+        version = await store.objects.find(bucket, request.key, version_id)
+    except NoSuchKey as exc:
+        if exc.context.get("delete_marker"):
+            raise S3Error(
+                404,
+                "NoSuchKey",
+                "The specified key does not exist.",
+                headers={"x-amz-delete-marker": "true"},
+            ) from exc
+        raise
+    check_read(
+        version.etag,
+        version.modified,
+        if_match=request.header("if-match"),
+        if_none_match=request.header("if-none-match"),
+        if_modified_since=request.header("if-modified-since"),
+        if_unmodified_since=request.header("if-unmodified-since"),
+    )
+    byte_range = parse_range(request.header("range"), version.size)
+    checksums = (request.header("x-amz-checksum-mode") or "").upper() == "ENABLED"
+    headers = object_headers(
+        version,
+        checksums=checksums and byte_range is None,
+        versioned=bucket.versioning != Versioning.UNVERSIONED,
+    )
+    headers = apply_overrides(headers, request.query)
+    if version.parts:
+        headers.append(("x-amz-mp-parts-count", str(len(version.parts))))
+    status = 200
+    start, end = 0, version.size - 1
+    if byte_range is not None:
+        start, end = byte_range
+        status = 206
+        headers.append(("content-range", f"bytes {start}-{end}/{version.size}"))
+    length = end - start + 1 if version.size else 0
+    if head:
+        return Response(status, headers, length=length)
+    stream = await store.objects.read(version, start, end) if length else None
+    return Response(status, headers, stream=stream, length=length)
+
+
+async def delete_object(store: Store, request: S3Request) -> Response:
+    principal = principal_of(request)
+    result = await store.objects.delete(
+        principal, request.bucket, request.key, request.query.get("versionId") or None
+    )
+    headers = []
+    if result.version_id is not None:
+        headers.append(("x-amz-version-id", result.version_id))
+    if result.delete_marker:
+        headers.append(("x-amz-delete-marker", "true"))
+    return Response(204, headers)
+
+
+def parse_copy_source(value: str) -> tuple[str, str, str | None]:
+    path, _, query = value.partition("?")
+    path = unquote(path).lstrip("/")
+    bucket, _, key = path.partition("/")
+    if not bucket or not key:
+        raise S3Error(
+            400,
+            "InvalidArgument",
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        )
+    version_id = dict(parse_qsl(query)).get("versionId") or None
+    return bucket, key, version_id
+
+
+def copy_source_check(request: S3Request) -> CopyOptions:
+    def check(src: ObjectVersion) -> None:
+        check_copy_source(
+            src.etag,
+            src.modified,
+            if_match=request.header("x-amz-copy-source-if-match"),
+            if_none_match=request.header("x-amz-copy-source-if-none-match"),
+            if_modified_since=request.header("x-amz-copy-source-if-modified-since"),
+            if_unmodified_since=request.header("x-amz-copy-source-if-unmodified-since"),
+        )
+        if src.size > MAX_COPY_SIZE:
+            raise S3Error(
+                400,
+                "InvalidRequest",
+                "The specified copy source is larger than the maximum allowable size for a "
+                "copy source: 5368709120",
+            )
+
+    directive = (request.header("x-amz-metadata-directive") or "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error(400, "InvalidArgument", "Unknown metadata directive.")
+    return CopyOptions(
+        replace_metadata=directive == "REPLACE",
+        content_type=request.header("content-type"),
+        meta=user_metadata(request),
+        headers=system_headers(request),
+        condition=write_condition(request),
+        check_source=check,
+    )
+
+
+async def copy_object(store: Store, request: S3Request) -> Response:
+    principal = principal_of(request)
+    source = parse_copy_source(request.header("x-amz-copy-source") or "")
+    version, src = await store.objects.copy(
+        principal, source, request.bucket, request.key, copy_source_check(request)
+    )
+    bucket = await store.buckets.get(principal, request.bucket)
+    headers = version_headers(bucket, version)
+    if source[2] is not None or src.version_id != "null":
+        headers.append(("x-amz-copy-source-version-id", src.version_id))
+    body = xml.render(
+        "CopyObjectResult",
+        [("LastModified", iso_date(version.modified)), ("ETag", f'"{version.etag}"')]
+        + [(f"Checksum{a}", v) for a, v in version.checksums.items()],
+    )
+    return Response(200, [("content-type", "application/xml"), *headers], body)

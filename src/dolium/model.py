@@ -1,0 +1,173 @@
+"""Domain types shared by every layer.
+
+Plain frozen dataclasses: no I/O, no HTTP, no SQL. Keys are `str` here; back
+ends decide how to store them (the SQL store keeps UTF-8 bytes so that order
+is the byte order S3 lists in).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+EMPTY_MAP: Mapping[str, str] = MappingProxyType({})
+
+
+def empty_map() -> Mapping[str, str]:
+    return EMPTY_MAP
+
+
+class Versioning(enum.StrEnum):
+    """Bucket versioning state as S3 names it ("" = never enabled)."""
+
+    UNVERSIONED = ""
+    ENABLED = "Enabled"
+    SUSPENDED = "Suspended"
+
+
+NULL_VERSION = "null"
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """An account: owns buckets, users and keys."""
+
+    name: str
+    canonical_id: str
+    display_name: str
+    email: str = ""
+    created: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    tenant: str
+    name: str
+    admin: bool = False
+    created: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    """A credential. The secret is needed to verify signatures, so it is kept."""
+
+    access_key: str
+    secret_key: str
+    tenant: str
+    user: str
+    created: float = 0.0
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is making a request, once authenticated."""
+
+    tenant: str
+    user: str
+    access_key: str = ""
+    admin: bool = False
+    canonical_id: str = ""
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    name: str
+    owner: str  # tenant name
+    created: float
+    region: str = ""
+    versioning: Versioning = Versioning.UNVERSIONED
+    object_lock: bool = False
+    block_size: int = 4 * 1024 * 1024
+    hash_algorithm: str = "sha256"
+
+
+@dataclass(frozen=True, slots=True)
+class Extent:
+    """One block of an object: its content hash and its length in the object.
+
+    The stored block is the content with trailing NULs stripped (Pithos
+    hashing rules); `size` says how many bytes it stands for, so the reader
+    pads it back.
+    """
+
+    digest: bytes
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectVersion:
+    """One version of one key (or a delete marker)."""
+
+    bucket: str
+    key: str
+    version_id: str
+    size: int = 0
+    etag: str = ""  # quoted-less hex MD5, or MD5-of-MD5s + "-N"
+    modified: float = 0.0
+    owner: str = ""
+    delete_marker: bool = False
+    is_latest: bool = True
+    content_type: str = "binary/octet-stream"
+    # Block list; empty when the data is inline or the object is empty.
+    extents: tuple[Extent, ...] = ()
+    inline: bytes | None = None
+    # Pithos Merkle root (hex); None when it must be computed on demand
+    # (multipart parts whose size is not a multiple of the block size).
+    top_hash: str | None = None
+    meta: Mapping[str, str] = field(default_factory=empty_map)  # x-amz-meta-*, lower-case names
+    headers: Mapping[str, str] = field(default_factory=empty_map)  # cache-control, ...
+    checksums: Mapping[str, str] = field(default_factory=empty_map)  # algorithm -> base64
+    checksum_type: str = ""  # FULL_OBJECT | COMPOSITE
+    parts: tuple[int, ...] = ()  # part sizes of a multipart object
+    serial: int = 0  # global, increasing; assigned by the meta store
+
+
+@dataclass(frozen=True, slots=True)
+class MultipartUpload:
+    bucket: str
+    key: str
+    upload_id: str
+    initiated: float
+    owner: str
+    content_type: str = "binary/octet-stream"
+    meta: Mapping[str, str] = field(default_factory=empty_map)
+    headers: Mapping[str, str] = field(default_factory=empty_map)
+    checksum_algorithm: str = ""
+    checksum_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    upload_id: str
+    number: int
+    size: int
+    etag: str
+    modified: float
+    extents: tuple[Extent, ...] = ()
+    checksums: Mapping[str, str] = field(default_factory=empty_map)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteCondition:
+    """Test-and-set condition a meta store checks inside its write transaction.
+
+    `if_none_match`: the write fails if a current (non-deleted) object exists.
+    `if_match`: the write fails unless the current object's ETag equals it.
+    """
+
+    if_match: str | None = None
+    if_none_match: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """A page of a listing, already rolled up by delimiter."""
+
+    entries: tuple[ObjectVersion, ...]
+    prefixes: tuple[str, ...]
+    truncated: bool
+    next_marker: str | None  # last key or prefix returned, when truncated

@@ -1,0 +1,91 @@
+"""Load stores by entry-point name, as the configuration chooses them.
+
+A store is a class registered in the `dolium.meta` or `dolium.blob` group
+with an async classmethod `open(**options)`; a third-party package adds one
+by declaring the entry point. Options are checked against the signature of
+`open` before the call, so a misspelt option is a one-line `ConfigError`
+rather than a `TypeError` from inside the store.
+"""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import entry_points
+from typing import Any, cast
+
+from dolium.config import Config, PluginSpec
+from dolium.errors import ConfigError
+from dolium.protocols import BlobStore, MetaStore
+
+META_GROUP = "dolium.meta"
+BLOB_GROUP = "dolium.blob"
+
+
+def installed(group: str) -> list[str]:
+    """Names of the stores installed in an entry-point group, sorted."""
+    return sorted(entry_points(group=group).names)
+
+
+def load_class(group: str, key: str, name: str) -> Any:
+    """The class registered as `name` in `group`; `key` names the config key in errors."""
+    eps = entry_points(group=group)
+    if name not in eps.names:
+        raise ConfigError(f"config {key}: unknown store {name!r}; installed: {sorted(eps.names)}")
+    try:
+        return eps[name].load()
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"config {key}: store {name!r} cannot be loaded ({exc}); reinstall its package"
+        ) from exc
+
+
+async def open_store(group: str, key: str, spec: PluginSpec) -> Any:
+    cls = load_class(group, f"{key}.use", spec.use)
+    opener = getattr(cls, "open", None)
+    if opener is None:
+        raise ConfigError(f"config {key}.use: store {spec.use!r} has no open() classmethod")
+    _check_options(opener, key, spec)
+    return await opener(**spec.options)
+
+
+def _check_options(opener: Any, key: str, spec: PluginSpec) -> None:
+    try:
+        sig = inspect.signature(opener)
+    except (TypeError, ValueError):  # no introspectable signature: let open() decide
+        return
+    params = sig.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return
+    accepted = [
+        p.name
+        for p in params
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    for option in spec.options:
+        if option not in accepted:
+            hint = f"accepted: {', '.join(accepted)}" if accepted else "it takes no options"
+            raise ConfigError(
+                f"config {key}.options.{option}: unknown option for store {spec.use!r} ({hint})"
+            )
+    try:
+        sig.bind(**spec.options)
+    except TypeError as exc:
+        missing = [
+            p.name
+            for p in params
+            if p.default is inspect.Parameter.empty
+            and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            and p.name not in spec.options
+        ]
+        what = f"option {missing[0]!r} is required" if missing else str(exc)
+        raise ConfigError(f"config {key}.options: {what} by store {spec.use!r}") from exc
+
+
+async def open_meta(config: Config) -> MetaStore:
+    """Open the meta store named by `config.meta`."""
+    return cast(MetaStore, await open_store(META_GROUP, "meta", config.meta))
+
+
+async def open_blob(config: Config) -> BlobStore:
+    """Open the blob store named by `config.blob`."""
+    return cast(BlobStore, await open_store(BLOB_GROUP, "blob", config.blob))

@@ -1,0 +1,12 @@
+"""Key stores: find the credential behind an access key id."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dolium.model import AccessKey, Principal
+
+
+class KeyStore(Protocol):
+    async def lookup(self, access_key: str) -> tuple[AccessKey, Principal] | None:
+        """The active key and the principal it acts as, or None."""

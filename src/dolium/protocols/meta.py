@@ -1,0 +1,176 @@
+"""Meta stores: tenants, keys, buckets, object versions and multipart uploads.
+
+A meta store keeps records and makes each call atomic; it does not decide
+the object model's rules (the core does). It never sees HTTP or block data,
+except small objects the core chooses to keep inline.
+
+Ordering: keys sort by their UTF-8 bytes, as S3 lists them. Versions of a
+key sort newest first by `serial`, a number the store assigns, increasing
+across the whole store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from dolium.model import (
+    AccessKey,
+    Bucket,
+    MultipartUpload,
+    ObjectVersion,
+    Part,
+    Tenant,
+    User,
+    WriteCondition,
+)
+
+
+class MetaStore(Protocol):
+    # -- tenants, users, keys ------------------------------------------------
+    async def create_tenant(self, tenant: Tenant) -> None:
+        """Raise TenantExists if the name is taken."""
+
+    async def get_tenant(self, name: str) -> Tenant | None: ...
+
+    async def list_tenants(self) -> list[Tenant]: ...
+
+    async def delete_tenant(self, name: str) -> None:
+        """Delete a tenant with its users and keys.
+
+        Raise NoSuchTenant, or TenantNotEmpty if it still owns buckets.
+        """
+
+    async def create_user(self, user: User) -> None:
+        """Raise NoSuchTenant or UserExists."""
+
+    async def get_user(self, tenant: str, name: str) -> User | None: ...
+
+    async def list_users(self, tenant: str | None = None) -> list[User]: ...
+
+    async def create_key(self, key: AccessKey) -> None:
+        """Raise NoSuchUser or AccessKeyExists."""
+
+    async def get_key(self, access_key: str) -> AccessKey | None:
+        """The key, active or revoked."""
+
+    async def list_keys(self, tenant: str | None = None) -> list[AccessKey]: ...
+
+    async def revoke_key(self, access_key: str) -> None:
+        """Mark the key inactive; raise NoSuchAccessKey."""
+
+    # -- buckets -------------------------------------------------------------
+    async def create_bucket(self, bucket: Bucket) -> None:
+        """Raise BucketAlreadyExists if the name is taken (by anyone)."""
+
+    async def get_bucket(self, name: str) -> Bucket | None: ...
+
+    async def list_buckets(self, owner: str | None = None) -> list[Bucket]:
+        """Buckets sorted by name, all or those of one tenant."""
+
+    async def update_bucket(self, bucket: Bucket) -> None:
+        """Replace the bucket's settings; raise NoSuchBucket."""
+
+    async def delete_bucket(self, name: str) -> None:
+        """Delete an empty bucket and its pending uploads.
+
+        Raise NoSuchBucket, or BucketNotEmpty if any version or delete
+        marker remains.
+        """
+
+    # -- object versions -----------------------------------------------------
+    async def get_version(
+        self, bucket: str, key: str, version_id: str | None = None
+    ) -> ObjectVersion | None:
+        """A given version, or the latest (possibly a delete marker)."""
+
+    async def put_version(
+        self, version: ObjectVersion, condition: WriteCondition | None = None
+    ) -> ObjectVersion:
+        """Make `version` the latest version of its key, atomically.
+
+        In one transaction: check `condition` against the current latest
+        version (PreconditionFailed; NoSuchKey for `if_match` when there is
+        no current object), remove any version with the same version id
+        (this is how the "null" version is replaced), mark the others not
+        latest, insert. Returns the version with its assigned serial.
+        """
+
+    async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
+        """Remove one version; the newest remaining one becomes latest.
+
+        Returns the removed version, or None if there was none.
+        """
+
+    async def list_objects(
+        self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
+    ) -> list[ObjectVersion]:
+        """Latest versions that are not delete markers, by key.
+
+        Keys start with `prefix` and sort strictly after `start_after`.
+        The cost is proportional to `limit`, not to the bucket's size.
+        """
+
+    async def list_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        after: tuple[str, int] | None = None,
+        limit: int = 1000,
+    ) -> list[ObjectVersion]:
+        """Every version and delete marker, by key, newest first within a key.
+
+        `after` = (key, serial): resume with the older versions of that key
+        (serial below it), then the following keys; (key, 0) therefore
+        resumes at the next key.
+        """
+
+    # -- multipart uploads ---------------------------------------------------
+    async def create_upload(self, upload: MultipartUpload) -> None: ...
+
+    async def get_upload(self, bucket: str, upload_id: str) -> MultipartUpload | None: ...
+
+    async def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        after_key: str = "",
+        after_upload_id: str = "",
+        limit: int = 1000,
+    ) -> list[MultipartUpload]:
+        """Pending uploads by key, then by time of creation.
+
+        Resume after (`after_key`, `after_upload_id`); an empty upload id
+        resumes at the first key after `after_key`.
+        """
+
+    async def put_part(self, bucket: str, part: Part) -> None:
+        """Add or replace a part; raise NoSuchUpload if the upload is gone."""
+
+    async def list_parts(
+        self, bucket: str, upload_id: str, *, after: int = 0, limit: int = 10000
+    ) -> list[Part]:
+        """Parts by number, numbers greater than `after`."""
+
+    async def complete_upload(
+        self,
+        bucket: str,
+        upload_id: str,
+        version: ObjectVersion,
+        condition: WriteCondition | None = None,
+    ) -> ObjectVersion:
+        """Atomically: put `version` (as put_version) and drop the upload.
+
+        Raise NoSuchUpload if the upload is gone.
+        """
+
+    async def abort_upload(self, bucket: str, upload_id: str) -> None:
+        """Drop the upload and its parts; raise NoSuchUpload."""
+
+    # -- garbage collection --------------------------------------------------
+    def referenced_digests(self) -> AsyncIterator[bytes]:
+        """Every block digest referenced by a version or a part (repeats allowed)."""
+
+    async def close(self) -> None: ...

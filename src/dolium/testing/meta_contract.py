@@ -1,0 +1,461 @@
+"""Contract suite for MetaStore implementations, shipped for plugin authors.
+
+Use it from a test module of your own::
+
+    from dolium.testing.meta_contract import *  # noqa: F403
+
+and provide two async fixtures: `meta`, an open, empty store (closed after
+the test), and `meta_peer`, a second store opened on the same data (as a
+second process would), or `meta` itself for a store that cannot be shared.
+Tests need pytest-asyncio in auto mode. They speak through the protocol
+only: no test may look at a store's internals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Sequence
+
+import pytest
+
+from dolium.errors import (
+    AccessKeyExists,
+    BucketAlreadyExists,
+    BucketNotEmpty,
+    NoSuchAccessKey,
+    NoSuchBucket,
+    NoSuchTenant,
+    NoSuchUpload,
+    NoSuchUser,
+    PreconditionFailed,
+    TenantExists,
+    TenantNotEmpty,
+    UserExists,
+)
+from dolium.model import (
+    NULL_VERSION,
+    AccessKey,
+    Bucket,
+    Extent,
+    MultipartUpload,
+    ObjectVersion,
+    Part,
+    Tenant,
+    User,
+    Versioning,
+    WriteCondition,
+)
+from dolium.protocols.meta import MetaStore
+from dolium.testing.meta_contract_objects import (
+    TestConditions,
+    TestListObjects,
+    TestListVersions,
+    TestVersions,
+    digest,
+    make_bucket,
+    version,
+)
+
+__all__ = [
+    "TestAccounts",
+    "TestBuckets",
+    "TestConcurrency",
+    "TestConditions",
+    "TestListObjects",
+    "TestListVersions",
+    "TestReferences",
+    "TestUploads",
+    "TestVersions",
+]
+
+
+def _upload(bucket: str, key: str, upload_id: str, initiated: float = 1.0) -> MultipartUpload:
+    return MultipartUpload(bucket, key, upload_id, initiated, owner="t1", meta={"m": "é"})
+
+
+def _part(upload_id: str, number: int, *digests: bytes) -> Part:
+    return Part(
+        upload_id,
+        number,
+        size=5,
+        etag=f"etag{number}",
+        modified=2.5,
+        extents=tuple(Extent(d, 5) for d in digests),
+        checksums={"CRC32": "AAAAAA=="},
+    )
+
+
+async def _tenant_with_user(meta: MetaStore, tenant: str = "t1", user: str = "u1") -> None:
+    await meta.create_tenant(Tenant(tenant, f"canon-{tenant}", f"Tenant {tenant}", "a@b.c", 1.5))
+    await meta.create_user(User(tenant, user, admin=False, created=2.5))
+
+
+class TestAccounts:
+    async def test_tenant_round_trip(self, meta: MetaStore) -> None:
+        tenant = Tenant("t1", "canon", "Tenant ü", "a@b.c", 1.25)
+        await meta.create_tenant(tenant)
+        assert await meta.get_tenant("t1") == tenant
+        assert await meta.get_tenant("t2") is None
+        with pytest.raises(TenantExists):
+            await meta.create_tenant(Tenant("t1", "other", "Other", ""))
+
+    async def test_tenants_listed_by_name(self, meta: MetaStore) -> None:
+        for name in ("b", "c", "a"):
+            await meta.create_tenant(Tenant(name, name, name))
+        assert [t.name for t in await meta.list_tenants()] == ["a", "b", "c"]
+
+    async def test_users(self, meta: MetaStore) -> None:
+        await _tenant_with_user(meta, "t2", "zed")
+        await _tenant_with_user(meta, "t1", "u2")
+        await meta.create_user(User("t1", "u1", admin=True, created=3.0))
+        await meta.create_user(User("t2", "u1"))  # the same name in another tenant
+        assert await meta.get_user("t1", "u1") == User("t1", "u1", admin=True, created=3.0)
+        assert await meta.get_user("t1", "zed") is None
+        with pytest.raises(UserExists):
+            await meta.create_user(User("t1", "u1"))
+        with pytest.raises(NoSuchTenant):
+            await meta.create_user(User("nobody", "u1"))
+        everyone = [(u.tenant, u.name) for u in await meta.list_users()]
+        assert everyone == [("t1", "u1"), ("t1", "u2"), ("t2", "u1"), ("t2", "zed")]
+        assert [u.name for u in await meta.list_users("t2")] == ["u1", "zed"]
+        assert await meta.list_users("nobody") == []
+
+    async def test_keys(self, meta: MetaStore) -> None:
+        await _tenant_with_user(meta, "t1", "u1")
+        await _tenant_with_user(meta, "t2", "u1")
+        key = AccessKey("AK2", "secret/+=", "t1", "u1", created=4.0)
+        await meta.create_key(key)
+        await meta.create_key(AccessKey("AK1", "s", "t2", "u1"))
+        await meta.create_key(AccessKey("AK3", "s", "t1", "u1"))
+        assert await meta.get_key("AK2") == key
+        assert await meta.get_key("nope") is None
+        with pytest.raises(AccessKeyExists):
+            await meta.create_key(AccessKey("AK2", "s", "t2", "u1"))
+        with pytest.raises(NoSuchUser):
+            await meta.create_key(AccessKey("AK9", "s", "t1", "nobody"))
+        with pytest.raises(NoSuchUser):
+            await meta.create_key(AccessKey("AK9", "s", "nobody", "u1"))
+        assert [k.access_key for k in await meta.list_keys()] == ["AK1", "AK2", "AK3"]
+        assert [k.access_key for k in await meta.list_keys("t1")] == ["AK2", "AK3"]
+
+    async def test_revoke_key(self, meta: MetaStore) -> None:
+        await _tenant_with_user(meta)
+        key = AccessKey("AK1", "s", "t1", "u1", created=5.0)
+        await meta.create_key(key)
+        await meta.revoke_key("AK1")
+        assert await meta.get_key("AK1") == dataclasses.replace(key, active=False)
+        assert [k.active for k in await meta.list_keys("t1")] == [False]
+        with pytest.raises(NoSuchAccessKey):
+            await meta.revoke_key("AK2")
+
+    async def test_delete_tenant(self, meta: MetaStore) -> None:
+        await _tenant_with_user(meta, "t1", "u1")
+        await _tenant_with_user(meta, "t2", "u1")
+        await meta.create_key(AccessKey("AK1", "s", "t1", "u1"))
+        await meta.create_key(AccessKey("AK2", "s", "t2", "u1"))
+        await make_bucket(meta, "b1", owner="t1")
+        with pytest.raises(TenantNotEmpty):
+            await meta.delete_tenant("t1")
+        await meta.delete_bucket("b1")
+        await meta.delete_tenant("t1")
+        assert await meta.get_tenant("t1") is None
+        assert await meta.get_user("t1", "u1") is None
+        assert await meta.get_key("AK1") is None
+        assert [k.access_key for k in await meta.list_keys()] == ["AK2"]
+        assert [u.tenant for u in await meta.list_users()] == ["t2"]
+        with pytest.raises(NoSuchTenant):
+            await meta.delete_tenant("t1")
+        # The name is free again, with no users or keys left over.
+        await meta.create_tenant(Tenant("t1", "c", "d"))
+        assert await meta.list_users("t1") == []
+
+
+class TestBuckets:
+    async def test_round_trip(self, meta: MetaStore) -> None:
+        bucket = Bucket(
+            "b1",
+            owner="t1",
+            created=10.5,
+            region="eu-west-1",
+            versioning=Versioning.ENABLED,
+            object_lock=True,
+            block_size=1 << 20,
+            hash_algorithm="blake3",
+        )
+        await meta.create_bucket(bucket)
+        assert await meta.get_bucket("b1") == bucket
+        assert await meta.get_bucket("b2") is None
+
+    async def test_name_is_global(self, meta: MetaStore) -> None:
+        # Owners need not be tenants of this store: they may live in another key store.
+        await make_bucket(meta, "b1", owner="t1")
+        for owner in ("t1", "t2"):
+            with pytest.raises(BucketAlreadyExists):
+                await make_bucket(meta, "b1", owner=owner)
+
+    async def test_list(self, meta: MetaStore) -> None:
+        for name, owner in (("c", "t1"), ("a", "t2"), ("b", "t1")):
+            await make_bucket(meta, name, owner=owner)
+        assert [b.name for b in await meta.list_buckets()] == ["a", "b", "c"]
+        assert [b.name for b in await meta.list_buckets("t1")] == ["b", "c"]
+        assert await meta.list_buckets("t3") == []
+
+    async def test_update(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        changed = Bucket("b1", "t1", 1.0, versioning=Versioning.SUSPENDED, region="r")
+        await meta.update_bucket(changed)
+        assert await meta.get_bucket("b1") == changed
+        with pytest.raises(NoSuchBucket):
+            await meta.update_bucket(Bucket("b2", "t1", 1.0))
+
+    async def test_delete(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        with pytest.raises(NoSuchBucket):
+            await meta.delete_bucket("b2")
+        await meta.put_version(version("b1", "k", "v1"))
+        with pytest.raises(BucketNotEmpty):
+            await meta.delete_bucket("b1")
+        await meta.put_version(version("b1", "k", "dm", delete_marker=True))
+        await meta.delete_version("b1", "k", "v1")
+        with pytest.raises(BucketNotEmpty):  # a delete marker still counts
+            await meta.delete_bucket("b1")
+        await meta.delete_version("b1", "k", "dm")
+        await meta.delete_bucket("b1")
+        assert await meta.get_bucket("b1") is None
+        with pytest.raises(NoSuchBucket):
+            await meta.delete_bucket("b1")
+
+    async def test_delete_drops_uploads(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await meta.create_upload(_upload("b1", "k", "up1"))
+        await meta.put_part("b1", _part("up1", 1, digest(1)))
+        await meta.delete_bucket("b1")
+        await make_bucket(meta, "b1")
+        assert await meta.get_upload("b1", "up1") is None
+        assert await meta.list_uploads("b1") == []
+        assert await meta.list_parts("b1", "up1") == []
+        assert [d async for d in meta.referenced_digests()] == []
+
+
+class TestUploads:
+    async def test_round_trip(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await make_bucket(meta, "b2")
+        upload = MultipartUpload(
+            "b1", "dir/ké", "up1", 3.5, "t1", "text/plain", {"a": "1"}, {"cache-control": "no"},
+            checksum_algorithm="CRC32", checksum_type="COMPOSITE",
+        )  # fmt: skip
+        await meta.create_upload(upload)
+        assert await meta.get_upload("b1", "up1") == upload
+        assert await meta.get_upload("b2", "up1") is None
+        assert await meta.get_upload("b1", "up2") is None
+        with pytest.raises(NoSuchBucket):
+            await meta.create_upload(_upload("nobucket", "k", "up9"))
+
+    async def test_list_by_key_then_creation(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        # Created in this order; ids deliberately not in creation order.
+        made = [("é", "u5"), ("b", "u9"), ("a", "u3"), ("b", "u1"), ("z", "u2"), ("b", "u4")]
+        for key, upload_id in made:
+            await meta.create_upload(_upload("b1", key, upload_id))
+        everything = [("a", "u3"), ("b", "u9"), ("b", "u1"), ("b", "u4"), ("z", "u2"), ("é", "u5")]
+        listed = await meta.list_uploads("b1")
+        assert [(u.key, u.upload_id) for u in listed] == everything
+        assert [u.upload_id for u in await meta.list_uploads("b1", prefix="b")] == [
+            "u9",
+            "u1",
+            "u4",
+        ]
+        after_b = await meta.list_uploads("b1", after_key="b")
+        assert [u.upload_id for u in after_b] == ["u2", "u5"]
+        resumed = await meta.list_uploads("b1", after_key="b", after_upload_id="u9", limit=2)
+        assert [u.upload_id for u in resumed] == ["u1", "u4"]
+        # Page through with limit 1, as a front end resuming from its markers.
+        pages: list[tuple[str, str]] = []
+        marker = ("", "")
+        while page := await meta.list_uploads(
+            "b1", after_key=marker[0], after_upload_id=marker[1], limit=1
+        ):
+            pages.append((page[0].key, page[0].upload_id))
+            marker = pages[-1]
+        assert pages == everything
+        assert await meta.list_uploads("b1", limit=0) == []
+        assert await meta.list_uploads("nobucket") == []
+
+    async def test_parts(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await meta.create_upload(_upload("b1", "k", "up1"))
+        for number in (3, 1, 10, 2):
+            await meta.put_part("b1", _part("up1", number, digest(number)))
+        assert [p.number for p in await meta.list_parts("b1", "up1")] == [1, 2, 3, 10]
+        assert [p.number for p in await meta.list_parts("b1", "up1", after=2, limit=2)] == [3, 10]
+        replaced = Part("up1", 2, size=7, etag="new", modified=9.0)
+        await meta.put_part("b1", replaced)
+        parts = await meta.list_parts("b1", "up1")
+        assert parts[1] == replaced
+        assert parts[0] == _part("up1", 1, digest(1))
+        assert len(parts) == 4
+        with pytest.raises(NoSuchUpload):
+            await meta.put_part("b1", _part("up2", 1))
+        with pytest.raises(NoSuchUpload):
+            await meta.put_part("b2", _part("up1", 1))
+        assert await meta.list_parts("b1", "up2") == []
+
+    async def test_abort(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await meta.create_upload(_upload("b1", "k", "up1"))
+        await meta.put_part("b1", _part("up1", 1, digest(1)))
+        await meta.abort_upload("b1", "up1")
+        assert await meta.get_upload("b1", "up1") is None
+        assert await meta.list_parts("b1", "up1") == []
+        with pytest.raises(NoSuchUpload):
+            await meta.abort_upload("b1", "up1")
+        with pytest.raises(NoSuchUpload):
+            await meta.put_part("b1", _part("up1", 2))
+
+    async def test_complete(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await meta.create_upload(_upload("b1", "k", "up1"))
+        await meta.put_part("b1", _part("up1", 1, digest(1)))
+        target = version("b1", "k", NULL_VERSION, extents=(Extent(digest(1), 5),), parts=(5,))
+        done = await meta.complete_upload("b1", "up1", target)
+        assert done.is_latest
+        assert done.serial > 0
+        assert await meta.get_version("b1", "k") == done
+        assert await meta.get_upload("b1", "up1") is None
+        assert await meta.list_parts("b1", "up1") == []
+        with pytest.raises(NoSuchUpload):
+            await meta.complete_upload("b1", "up1", version("b1", "k", "v2"))
+        assert [v.version_id for v in await meta.list_versions("b1")] == [NULL_VERSION]
+
+    async def test_complete_checks_condition_and_keeps_upload(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await meta.put_version(version("b1", "k", "v1"))
+        await meta.create_upload(_upload("b1", "k", "up1"))
+        await meta.put_part("b1", _part("up1", 1, digest(1)))
+        with pytest.raises(PreconditionFailed):
+            await meta.complete_upload(
+                "b1", "up1", version("b1", "k", "v2"), WriteCondition(if_none_match=True)
+            )
+        assert await meta.get_upload("b1", "up1") is not None
+        assert len(await meta.list_parts("b1", "up1")) == 1
+        assert [v.version_id for v in await meta.list_versions("b1")] == ["v1"]
+        with pytest.raises(NoSuchUpload):
+            await meta.complete_upload("b1", "nope", version("b1", "k", "v3"))
+        assert [v.version_id for v in await meta.list_versions("b1")] == ["v1"]
+
+
+class TestReferences:
+    async def test_versions_and_parts(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await make_bucket(meta, "b2")
+        await meta.put_version(version("b1", "a", "v1", extents=_ext(1, 2)))
+        await meta.put_version(version("b1", "a", "v2", extents=_ext(2, 3)))
+        await meta.put_version(version("b2", "é", "v1", extents=_ext(4), inline=None))
+        await meta.put_version(version("b2", "x", "v1", inline=b"small"))
+        await meta.create_upload(_upload("b1", "m", "up1"))
+        await meta.put_part("b1", _part("up1", 1, digest(5), digest(6)))
+        found = [d async for d in meta.referenced_digests()]
+        assert set(found) == {digest(n) for n in (1, 2, 3, 4, 5, 6)}
+        await meta.delete_version("b1", "a", "v1")
+        await meta.abort_upload("b1", "up1")
+        assert {d async for d in meta.referenced_digests()} == {digest(n) for n in (2, 3, 4)}
+
+    async def test_many(self, meta: MetaStore) -> None:
+        # More rows than a store would sensibly fetch at once.
+        await make_bucket(meta, "b1")
+        await meta.create_upload(_upload("b1", "m", "up1"))
+        for n in range(1, 601):
+            await meta.put_part("b1", _part("up1", n, digest(n)))
+        for n in range(601, 1202):
+            await meta.put_version(version("b1", f"k{n}", "v", extents=_ext(n)))
+        found = [d async for d in meta.referenced_digests()]
+        assert sorted(found) == sorted(digest(n) for n in range(1, 1202))
+
+
+def _ext(*numbers: int) -> tuple[Extent, ...]:
+    return tuple(Extent(digest(n), 100 + n) for n in numbers)
+
+
+class TestConcurrency:
+    N = 16
+
+    @staticmethod
+    def _outcomes(results: Sequence[object]) -> tuple[int, int]:
+        ok = sum(isinstance(r, ObjectVersion) for r in results)
+        failed = sum(isinstance(r, PreconditionFailed) for r in results)
+        return ok, failed
+
+    async def test_if_none_match_one_winner(self, meta: MetaStore, meta_peer: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        stores = [meta, meta_peer]
+        results = await asyncio.gather(
+            *(
+                stores[i % 2].put_version(
+                    version("b1", "k", f"v{i}", etag=f"e{i}"), WriteCondition(if_none_match=True)
+                )
+                for i in range(self.N)
+            ),
+            return_exceptions=True,
+        )
+        assert self._outcomes(results) == (1, self.N - 1), results
+        assert len(await meta.list_versions("b1")) == 1
+
+    async def test_if_match_one_winner(self, meta: MetaStore, meta_peer: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await meta.put_version(version("b1", "k", "v0", etag="e0"))
+        stores = [meta, meta_peer]
+        results = await asyncio.gather(
+            *(
+                stores[i % 2].put_version(
+                    version("b1", "k", f"v{i + 1}", etag=f"e{i + 1}"), WriteCondition(if_match="e0")
+                )
+                for i in range(self.N)
+            ),
+            return_exceptions=True,
+        )
+        assert self._outcomes(results) == (1, self.N - 1), results
+
+    async def test_unconditional_writes_all_land(
+        self, meta: MetaStore, meta_peer: MetaStore
+    ) -> None:
+        await make_bucket(meta, "b1")
+        stores = [meta, meta_peer]
+        await asyncio.gather(
+            *(stores[i % 2].put_version(version("b1", "k", f"v{i}")) for i in range(self.N))
+        )
+        listed = await meta.list_versions("b1")
+        assert len(listed) == self.N
+        assert [v.is_latest for v in listed] == [True] + [False] * (self.N - 1)
+        serials = [v.serial for v in listed]
+        assert serials == sorted(serials, reverse=True)
+        assert len(set(serials)) == self.N
+
+    async def test_complete_once(self, meta: MetaStore, meta_peer: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await meta.create_upload(_upload("b1", "k", "up1"))
+        results = await asyncio.gather(
+            meta.complete_upload("b1", "up1", version("b1", "k", "v1")),
+            meta_peer.complete_upload("b1", "up1", version("b1", "k", "v2")),
+            meta.abort_upload("b1", "up1"),
+            return_exceptions=True,
+        )
+        assert sum(isinstance(r, NoSuchUpload) for r in results) == 2, results
+        assert len(await meta.list_versions("b1")) == sum(
+            isinstance(r, ObjectVersion) for r in results
+        )
+
+    async def test_part_against_abort(self, meta: MetaStore, meta_peer: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await meta.create_upload(_upload("b1", "k", "up1"))
+        results = await asyncio.gather(
+            *(meta_peer.put_part("b1", _part("up1", n, digest(n))) for n in range(1, 5)),
+            meta.abort_upload("b1", "up1"),
+            *(meta.put_part("b1", _part("up1", n, digest(n))) for n in range(5, 9)),
+            return_exceptions=True,
+        )
+        assert all(r is None or isinstance(r, NoSuchUpload) for r in results), results
+        # Whatever landed went with the upload: nothing is left referencing blocks.
+        assert [d async for d in meta.referenced_digests()] == []
+        assert await meta.list_parts("b1", "up1") == []

@@ -1,0 +1,55 @@
+"""Run the contract suites against every installed implementation.
+
+Stores are found by entry point, as the server finds them, so a plugin
+installed in this environment is tested too once it has options below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dolium.protocols.meta import MetaStore
+
+# How to open each store in a temporary directory.
+META_OPTIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "memory": lambda tmp: {},
+    "sqlite": lambda tmp: {"path": str(tmp / "meta.sqlite3")},
+}
+# Stores that a second instance can open on the same data (as another process would).
+META_SHARED = {"sqlite"}
+
+
+async def _open_meta(name: str, tmp: Path) -> MetaStore:
+    if name not in META_OPTIONS:
+        pytest.skip(f"meta store {name!r}: no test options in tests/contract/conftest.py")
+    cls = entry_points(group="dolium.meta")[name].load()
+    store: MetaStore = await cls.open(**META_OPTIONS[name](tmp))
+    return store
+
+
+@pytest.fixture(params=sorted(entry_points(group="dolium.meta").names))
+def meta_name(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+async def meta(meta_name: str, tmp_path: Path) -> AsyncIterator[MetaStore]:
+    store = await _open_meta(meta_name, tmp_path)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def meta_peer(meta: MetaStore, meta_name: str, tmp_path: Path) -> AsyncIterator[MetaStore]:
+    if meta_name not in META_SHARED:
+        yield meta
+        return
+    peer = await _open_meta(meta_name, tmp_path)
+    yield peer
+    await peer.close()
