@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import secrets
 import stat
@@ -87,6 +88,38 @@ def _shard(hexname: str) -> tuple[str, str]:
     # Digests shorter than two bytes still get two shard levels.
     padded = hexname.ljust(4, "0")
     return padded[0:2], padded[2:4]
+
+
+def _refresh(path: str, now_ns: int) -> bool:
+    """Set a block's mtime; True only if the block still stands under `path`.
+
+    A path-based utime may resolve the name, lose the CPU while a delete
+    renames the file away, reads its old mtime and unlinks it, and then stamp
+    the orphaned inode and report success. So the time is set through a
+    descriptor, and the name is checked to still lead to that inode
+    afterwards: if it does, the stamp was there before any later rename, and
+    delete's check of the renamed file will see it.
+    """
+    try:
+        fd = os.open(path, _O_READ)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return False  # a symlink is not a block; a put replaces it
+        raise
+    try:
+        touched = os.fstat(fd)
+        if not stat.S_ISREG(touched.st_mode):
+            return False
+        os.utime(fd, ns=(now_ns, now_ns))
+    finally:
+        os.close(fd)
+    try:
+        current = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return (current.st_ino, current.st_dev) == (touched.st_ino, touched.st_dev)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -168,10 +201,8 @@ class FsBlobStore:
         directory, final, hexname = self._locate(digest)
         now = time.time_ns()
         try:
-            os.utime(final, ns=(now, now), follow_symlinks=False)
-            return  # already stored: a put is then just a touch
-        except FileNotFoundError:
-            pass
+            if _refresh(final, now):
+                return  # already stored: a put is then just a touch
         except OSError as exc:
             raise errors.StorageError(f"cannot refresh block {hexname}: {exc}") from exc
         tmp = os.path.join(directory, f".{hexname}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
@@ -223,14 +254,10 @@ class FsBlobStore:
 
     def _touch_sync(self, digest: bytes) -> bool:
         _, final, hexname = self._locate(digest)
-        now = time.time_ns()
         try:
-            os.utime(final, ns=(now, now), follow_symlinks=False)
-        except FileNotFoundError:
-            return False
+            return _refresh(final, time.time_ns())
         except OSError as exc:
             raise errors.StorageError(f"cannot touch block {hexname}: {exc}") from exc
-        return True
 
     async def missing(self, digests: Iterable[bytes]) -> set[bytes]:
         wanted = list(digests)

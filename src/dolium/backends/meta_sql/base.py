@@ -76,11 +76,17 @@ class GroupCommit:
                     outcomes.append((jobs[0][1], await jobs[0][0](conn), True))
                 else:
                     for op, future in jobs:
+                        # Plain SQL savepoints: SQLAlchemy's would compile two
+                        # statements per change.
+                        await conn.exec_driver_sql("SAVEPOINT change")
                         try:
-                            async with conn.begin_nested():
-                                outcomes.append((future, await op(conn), True))
+                            value = await op(conn)
                         except Exception as e:
+                            await conn.exec_driver_sql("ROLLBACK TO SAVEPOINT change")
                             outcomes.append((future, e, False))
+                        else:
+                            outcomes.append((future, value, True))
+                        await conn.exec_driver_sql("RELEASE SAVEPOINT change")
         except Exception as e:
             # Nothing was committed: every change fails, with its own error if it had one.
             failed = {id(f): v for f, v, ok in outcomes if not ok}

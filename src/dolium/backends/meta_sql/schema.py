@@ -106,23 +106,26 @@ versions = sa.Table(
     sqlite_autoincrement=True,  # never reuse a serial, even the highest one deleted
 )
 
-# Queries must use these same expressions, or SQLite will not match the partial indexes.
-LATEST = versions.c.is_latest == sa.true()
-LISTED = sa.and_(LATEST, versions.c.delete_marker == sa.false())
+# The latest version of a key is always its newest (highest serial): a put
+# inserts the newest, a delete promotes the newest remaining. `is_latest`
+# repeats that fact so the listing index can hold current objects only.
+# Queries must use this same expression, or SQLite will not use that index.
+LISTED = sa.and_(versions.c.is_latest == sa.true(), versions.c.delete_marker == sa.false())
 
-# A version id names one version of one key.
-sa.Index("uq_versions_bucket_key_version_id", versions.c.bucket, versions.c.key,
-         versions.c.version_id, unique=True)  # fmt: skip
-# Versions of a key newest first (list_versions, promotion after a delete).
-sa.Index("ix_versions_bucket_key_serial", versions.c.bucket, versions.c.key, versions.c.serial)
-# At most one latest version per key; also the lookup for GET of the latest.
+# A version id names one version of one key. The key comes last so that this
+# index offers no key range: SQLite's planner, which has no statistics, would
+# otherwise pick it for listings over the two below.
 sa.Index(
-    "uq_versions_latest",
+    "uq_versions_bucket_version_id_key",
     versions.c.bucket,
+    versions.c.version_id,
     versions.c.key,
     unique=True,
-    sqlite_where=LATEST,
-    postgresql_where=LATEST,
+)
+# Versions by key, newest first within a key: the latest version, list_versions,
+# promotion after a delete. serial DESC, so that one forward scan gives that order.
+sa.Index(
+    "ix_versions_bucket_key_serial", versions.c.bucket, versions.c.key, versions.c.serial.desc()
 )
 # list_objects: a range scan over current objects only, so its cost follows `limit`.
 sa.Index(
@@ -132,7 +135,6 @@ sa.Index(
     sqlite_where=LISTED,
     postgresql_where=LISTED,
 )
-
 uploads = sa.Table(
     "uploads",
     metadata,

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dolium.backends.meta_sql import codec
 from dolium.backends.meta_sql.accounts import AccountQueries
-from dolium.backends.meta_sql.schema import LATEST, LISTED, parts, uploads, versions
+from dolium.backends.meta_sql.schema import LISTED, parts, uploads, versions
 from dolium.errors import (
     ConditionalRequestConflict,
     Conflict,
@@ -39,14 +39,26 @@ _V = versions.c
 _U = uploads.c
 _PAGE = 500  # rows per query of the reference scan, to keep transactions short
 
-_GET_LATEST = versions.select().where(_V.bucket == _P("b"), _V.key == _P("k"), LATEST)
+# The latest version is the newest one (see schema): one seek, first entry.
+_GET_LATEST = (
+    versions.select()
+    .where(_V.bucket == _P("b"), _V.key == _P("k"))
+    .order_by(_V.serial.desc())
+    .limit(1)
+)
 _GET_VERSION = versions.select().where(
     _V.bucket == _P("b"), _V.key == _P("k"), _V.version_id == _P("v")
 )
 # The current latest version and any version the write replaces, in one round trip.
 _PROBE_COLS = (_V.serial, _V.version_id, _V.etag, _V.delete_marker, _V.is_latest)
 _PROBE = sa.union_all(
-    sa.select(*_PROBE_COLS).where(_V.bucket == _P("b"), _V.key == _P("k"), LATEST),
+    sa.select(
+        sa.select(*_PROBE_COLS)
+        .where(_V.bucket == _P("b"), _V.key == _P("k"))
+        .order_by(_V.serial.desc())
+        .limit(1)
+        .subquery()
+    ),
     sa.select(*_PROBE_COLS).where(
         _V.bucket == _P("b"), _V.key == _P("k"), _V.version_id == _P("v")
     ),
@@ -61,6 +73,8 @@ _NEWEST = (
     .order_by(_V.serial.desc())
     .limit(1)
 )
+
+
 _UPLOAD = uploads.select().where(_U.bucket == _P("b"), _U.upload_id == _P("u"))
 
 
@@ -161,13 +175,13 @@ class SqlMetaStore(AccountQueries):
         if limit <= 0:
             return []
         low = prefix.encode()
+        bounds = _bounds(_V.key, low, start_after.encode(), codec.successor(low))
         query = (
             versions.select()
-            .where(_V.bucket == bucket, LISTED, *_bounds(_V.key, low, start_after.encode(),
-                                                          codec.successor(low)))
+            .where(_V.bucket == bucket, LISTED, *bounds)
             .order_by(_V.key)
             .limit(limit)
-        )  # fmt: skip
+        )
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         return [codec.to_version(r) for r in rows]

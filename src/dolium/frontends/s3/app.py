@@ -33,6 +33,10 @@ from dolium.protocols.keys import KeyStore
 
 log = logging.getLogger("dolium.s3")
 
+# A refused upload's unread body is read and dropped up to this size;
+# beyond it the connection is closed instead.
+DRAIN_LIMIT = 1024 * 1024
+
 Handler = Callable[[Store, S3Request], Awaitable[Response]]
 
 # Sub-resources S3 has that Dolium does not implement yet: answered 501
@@ -108,6 +112,11 @@ class S3App:
                     500, "InternalError", "We encountered an internal error. Please try again."
                 ),
             )
+        try:
+            if not await request.drain(DRAIN_LIMIT):
+                response.headers.append(("connection", "close"))
+        except ClientGone:
+            return
         response.headers.append(("x-amz-request-id", request.request_id))
         response.headers.append(("x-amz-id-2", request.request_id))
         await response.send(send, head)
@@ -177,7 +186,7 @@ class S3App:
 
     def _route_bucket(self, request: S3Request) -> Handler:
         method, q = request.method, request.query
-        region = self.settings.reported_region
+        region = self.settings.region or ""
         if method == "GET":
             if "location" in q:
                 return buckets.get_bucket_location

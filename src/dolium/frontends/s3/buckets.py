@@ -44,6 +44,7 @@ async def list_buckets(store: Store, request: S3Request) -> Response:
 
 
 async def create_bucket(store: Store, request: S3Request, region: str) -> Response:
+    """Create a bucket; `region` is the configured one ("" accepts any constraint)."""
     body = await read_small_body(request, MAX_XML_BODY)
     location = xml.parse_create_bucket(body) if body.strip() else None
     if (

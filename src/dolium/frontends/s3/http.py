@@ -44,6 +44,31 @@ class S3Request:
     signing: SigningInfo | None = None
     body: Payload | None = None
 
+    _body_ended: bool = False
+
+    async def receive_message(self) -> Message:
+        message = await self.receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            self._body_ended = True
+        return message
+
+    async def drain(self, limit: int) -> bool:
+        """Read and drop what is left of the body; False if over `limit` bytes.
+
+        A body left unread would be parsed as the next request on a
+        keep-alive connection, so it is read, or the connection is closed.
+        """
+        length = self.header("content-length")
+        if self._body_ended or (self.header("transfer-encoding") is None and length in (None, "0")):
+            return True
+        dropped = 0
+        while not self._body_ended:
+            message = await self.receive_message()
+            dropped += len(message.get("body", b""))
+            if dropped > limit:
+                return False
+        return True
+
     def header(self, name: str, default: str | None = None) -> str | None:
         for key, value in self.headers:
             if key == name:
@@ -62,7 +87,7 @@ class S3Request:
     def stream(self) -> AsyncIterator[bytes]:
         """The payload, decoded (aws-chunked) and checked against its signature."""
         if self.body is None:
-            self.body = open_payload(receive_body(self.receive), self.headers, self.signing)
+            self.body = open_payload(receive_body(self.receive_message), self.headers, self.signing)
         return self.body.__aiter__()
 
     @property

@@ -87,9 +87,15 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["bucket"], ["buckets.name"], name="fk_versions_bucket_buckets"),
         sqlite_autoincrement=True,
     )
-    latest = sa.column("is_latest", sa.Boolean()) == sa.true()
-    listed = sa.and_(latest, sa.column("delete_marker", sa.Boolean()) == sa.false())
-    op.create_index("ix_versions_bucket_key_serial", "versions", ["bucket", "key", "serial"])
+    listed = sa.and_(
+        sa.column("is_latest", sa.Boolean()) == sa.true(),
+        sa.column("delete_marker", sa.Boolean()) == sa.false(),
+    )
+    op.create_index(
+        "ix_versions_bucket_key_serial",
+        "versions",
+        [sa.column("bucket"), sa.column("key"), sa.column("serial").desc()],
+    )
     op.create_index(
         "ix_versions_listing",
         "versions",
@@ -98,17 +104,9 @@ def upgrade() -> None:
         postgresql_where=listed,
     )
     op.create_index(
-        "uq_versions_latest",
+        "uq_versions_bucket_version_id_key",
         "versions",
-        ["bucket", "key"],
-        unique=True,
-        sqlite_where=latest,
-        postgresql_where=latest,
-    )
-    op.create_index(
-        "uq_versions_bucket_key_version_id",
-        "versions",
-        ["bucket", "key", "version_id"],
+        ["bucket", "version_id", "key"],
         unique=True,
     )
     op.create_table(
