@@ -20,7 +20,7 @@ Environment variables (all optional):
     DOLIUM_GC_INTERVAL       gc_interval (seconds; 30s, 10m, 1h, 1d allowed; 0 = off)
     DOLIUM_GC_GRACE          gc_grace (seconds, same forms)
     DOLIUM_LOG_LEVEL         log_level (debug, info, warning, error, critical)
-    DOLIUM_SERVER            server (uvicorn or granian)
+    DOLIUM_SERVER            server (uvicorn; the only HTTP server so far)
 
 When a higher layer names a different store in `meta.use` / `blob.use`
 without giving options, the options of the lower layer are dropped: they
@@ -131,7 +131,7 @@ class Config(BaseModel):
     # A block unreferenced for less than this long is never collected.
     gc_grace: float = 3600.0
     log_level: str = "info"
-    server: Literal["uvicorn", "granian"] = "uvicorn"
+    server: Literal["uvicorn"] = "uvicorn"
 
     # -- derived values --------------------------------------------------------
     @property

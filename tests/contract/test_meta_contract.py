@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import importlib
+import io
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from dolium.backends.meta_sql.schema import metadata
+from dolium.backends.meta_sqlite import SqliteMetaStore
+from dolium.errors import ConfigError
+from dolium.model import MultipartUpload
 from dolium.testing.meta_contract import (
     TestAccounts,
     TestBuckets,
@@ -13,6 +33,10 @@ from dolium.testing.meta_contract import (
     TestUploads,
     TestVersions,
 )
+from dolium.testing.meta_contract_objects import make_bucket, version
+
+# Its module name starts with a digit, as Alembic's revision files do.
+migration = importlib.import_module("dolium.backends.meta_sql.migrations.versions.0001_initial")
 
 __all__ = [
     "TestAccounts",
@@ -25,3 +49,152 @@ __all__ = [
     "TestUploads",
     "TestVersions",
 ]
+
+
+# -- SQLite: checks of this implementation beyond the contract ------------------------
+
+
+async def test_sqlite_migration_creates_exactly_the_schema(tmp_path: Path) -> None:
+    store = await SqliteMetaStore.open(path=str(tmp_path / "migrated.sqlite3"))
+    await store.close()
+    reference = sa.create_engine(f"sqlite:///{tmp_path / 'reference.sqlite3'}")
+    metadata.create_all(reference)
+    reference.dispose()
+    assert _ddl(tmp_path / "migrated.sqlite3") == _ddl(tmp_path / "reference.sqlite3")
+
+
+def _ddl(path: Path) -> set[tuple[str, str, str]]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        rows = db.execute(
+            "SELECT type, name, sql FROM sqlite_master"
+            " WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE 'alembic%'"
+        ).fetchall()
+    return {(kind, name, " ".join((sql or "").split())) for kind, name, sql in rows}
+
+
+async def test_sqlite_reopen_keeps_data_and_settings(tmp_path: Path) -> None:
+    path = str(tmp_path / "meta.sqlite3")
+    store = await SqliteMetaStore.open(path=path)
+    await make_bucket(store, "b1")
+    stored = await store.put_version(version("b1", "k", "v1"))
+    await store.close()
+    store = await SqliteMetaStore.open(path=path)  # migrations are applied once
+    try:
+        assert await store.get_version("b1", "k") == stored
+        async with store._writer.connect() as conn:  # the write path's own settings
+            pragmas = [
+                (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "synchronous", "foreign_keys")
+            ]
+        assert pragmas == ["wal", 2, 1]  # 2 = FULL
+    finally:
+        await store.close()
+
+
+async def test_sqlite_open_reports_a_bad_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        await SqliteMetaStore.open(path=str(tmp_path / "missing" / "meta.sqlite3"))
+    with pytest.raises(ConfigError, match="is a directory"):
+        await SqliteMetaStore.open(path=str(tmp_path))
+
+
+async def test_sqlite_queries_use_their_indexes(tmp_path: Path) -> None:
+    """Listings are range scans of the right index, with no sort: cost follows `limit`."""
+    store = await SqliteMetaStore.open(path=str(tmp_path / "meta.sqlite3"))
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        statements.append((sql, params))
+
+    try:
+        await make_bucket(store, "b1")
+        await store.put_version(version("b1", "k", "v1"))
+        await store.create_upload(MultipartUpload("b1", "k", "u1", 1.0, "t1"))
+        sa.event.listen(store._reader.sync_engine, "before_cursor_execute", record)
+        await store.list_objects("b1", prefix="a", start_after="ab")
+        await store.list_versions("b1", prefix="k", after=("k", 5))
+        await store.get_version("b1", "k")
+        await store.get_version("b1", "k", "v1")
+        await store.list_uploads("b1", after_key="k", after_upload_id="u1")
+    finally:
+        await store.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "meta.sqlite3")) as db:
+        plans = [
+            " / ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+            for sql, params in statements
+        ]
+    expected = [
+        "ix_versions_listing",
+        "ix_versions_bucket_key_serial",
+        "ix_versions_bucket_key_serial",
+        "uq_versions_bucket_version_id_key",
+        "ix_uploads_bucket_key_serial",
+    ]
+    assert len(plans) == len(expected)
+    for plan, index in zip(plans, expected, strict=True):
+        assert f"USING INDEX {index}" in plan or f"COVERING INDEX {index}" in plan, plan
+        assert "SCAN versions" not in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
+
+
+_WRITER = """
+import asyncio, sys
+from dolium.backends.meta_sqlite import SqliteMetaStore
+from dolium.errors import PreconditionFailed
+from dolium.model import ObjectVersion, WriteCondition
+
+async def main(path, name):
+    store = await SqliteMetaStore.open(path=path)
+    won = []
+    for n in range(40):
+        try:
+            await store.put_version(
+                ObjectVersion("b1", f"k{n}", name), WriteCondition(if_none_match=True)
+            )
+            won.append(n)
+        except PreconditionFailed:
+            pass
+    await store.close()
+    print(" ".join(map(str, won)))
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+async def test_sqlite_if_none_match_across_processes(tmp_path: Path) -> None:
+    path = str(tmp_path / "meta.sqlite3")
+    store = await SqliteMetaStore.open(path=path)
+    await make_bucket(store, "b1")
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _WRITER, path, f"p{i}", stdout=asyncio.subprocess.PIPE
+        )
+        for i in range(3)
+    ]
+    outputs = [(await p.communicate())[0].decode().split() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    won = sorted(int(n) for out in outputs for n in out)
+    assert won == list(range(40))  # each key created exactly once
+    listed = await store.list_versions("b1", limit=1000)
+    await store.close()
+    assert len(listed) == 40
+
+
+def test_migration_matches_the_schema_on_postgresql() -> None:
+    """The migration's PostgreSQL DDL is the schema's (no server needed: offline mode)."""
+    out = io.StringIO()
+    context = MigrationContext.configure(
+        dialect_name="postgresql", opts={"as_sql": True, "output_buffer": out}
+    )
+    with Operations.context(context):
+        migration.upgrade()
+    dialect = postgresql.dialect()
+    reference = [CreateTable(t) for t in metadata.sorted_tables] + [
+        CreateIndex(i) for t in metadata.sorted_tables for i in t.indexes
+    ]
+    expected = ";".join(str(ddl.compile(dialect=dialect)) for ddl in reference)
+    assert _statements(out.getvalue()) == _statements(expected)
+
+
+def _statements(script: str) -> list[str]:
+    return sorted(" ".join(s.split()) for s in script.split(";") if s.strip())

@@ -47,13 +47,14 @@ class _Cursor(aiosqlite.Cursor):
         super().__init__(conn, cursor)
         self._rows = []
 
-    def _run(self, sql: str, parameters: Iterable[Any]) -> list[Any]:
+    def _run(self, sql: str, parameters: Any) -> list[Any]:
         # Runs on the connection's thread.
         self._cursor.execute(sql, parameters)
         return self._cursor.fetchall() if self._cursor.description else []
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Self:
-        self._rows = await self._conn._execute(self._run, sql, parameters or ())
+        run: Any = self._conn._execute  # untyped in aiosqlite
+        self._rows = await run(self._run, sql, parameters or ())
         return self
 
     async def fetchone(self) -> Any:

@@ -214,8 +214,8 @@ class TestListObjects:
         assert [v.key for v in await meta.list_objects("b1", start_after="aa")] == [
             k for k in BYTE_ORDER if k.encode() > b"aa"
         ]
-        got = await meta.list_objects("b1", prefix="a", start_after="A")
-        assert [v.key for v in got] == ["a", "a b", "a/b", "ab"]
+        in_prefix = await meta.list_objects("b1", prefix="a", start_after="A")
+        assert [v.key for v in in_prefix] == ["a", "a b", "a/b", "ab"]
         assert await meta.list_objects("b1", prefix="a", start_after="b") == []
         for limit in (1, 2, 5):
             keys: list[str] = []

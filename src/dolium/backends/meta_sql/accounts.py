@@ -6,6 +6,8 @@ is the core's business.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,11 +32,11 @@ from dolium.model import AccessKey, Bucket, Tenant, User
 _P = sa.bindparam
 
 
-async def _exists(conn: AsyncConnection, query: sa.Select[tuple[int]]) -> bool:
+async def _exists(conn: AsyncConnection, query: sa.Select[Any]) -> bool:
     return (await conn.execute(query.limit(1))).first() is not None
 
 
-def _one(column: sa.ColumnElement[object], value: object) -> sa.Select[tuple[int]]:
+def _one(column: sa.ColumnElement[Any], value: object) -> sa.Select[Any]:
     return sa.select(sa.literal(1)).where(column == value)
 
 

@@ -33,6 +33,10 @@ def _settle(future: asyncio.Future[Any], value: Any, ok: bool) -> None:
         future.set_exception(value)
 
 
+def _reason(e: exc.SQLAlchemyError) -> str:
+    return str(e.orig) if isinstance(e, exc.DBAPIError) else str(e)
+
+
 class GroupCommit:
     """Runs changes one at a time on one connection, committing together those
     that queued up while the previous commit was on its way to disk.
@@ -131,11 +135,16 @@ class SqlBase:
         try:
             async with self._reader.connect() as conn:
                 yield conn
-        except exc.DBAPIError as e:
-            raise StorageError(f"meta store read failed: {e.orig}") from e
+        except exc.SQLAlchemyError as e:  # driver errors, and pool timeouts
+            raise StorageError(f"meta store read failed: {_reason(e)}") from e
 
     async def _transact(self, op: Op[T]) -> T:
-        """Run `op` in a write transaction, committed unless it raises."""
+        """Run `op` in a write transaction, committed unless it raises.
+
+        `op` may run in a group with other changes, so it must touch only
+        the connection it is given (never call `_transact` itself), and must
+        not catch database errors: a failed statement fails its group.
+        """
         try:
             if self._group is not None:
                 return await self._group.submit(op)
@@ -143,8 +152,8 @@ class SqlBase:
                 return await op(conn)
         except exc.IntegrityError:
             raise
-        except exc.DBAPIError as e:
-            raise StorageError(f"meta store write failed: {e.orig}") from e
+        except exc.SQLAlchemyError as e:
+            raise StorageError(f"meta store write failed: {_reason(e)}") from e
 
     async def close(self) -> None:
         if self._group is not None:

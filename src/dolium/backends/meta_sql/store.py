@@ -30,6 +30,7 @@ from dolium.errors import (
     NoSuchKey,
     NoSuchUpload,
     PreconditionFailed,
+    StorageError,
 )
 from dolium.model import MultipartUpload, ObjectVersion, Part, WriteCondition
 from dolium.protocols.meta import MetaStore
@@ -126,8 +127,10 @@ class SqlMetaStore(AccountQueries):
             await conn.execute(_DEMOTE, {"s": latest.serial})
         values = codec.version_values(v)
         values["is_latest"] = True
-        result = await conn.execute(_INSERT_VERSION, values)
-        return dataclasses.replace(v, serial=result.inserted_primary_key[0], is_latest=True)
+        inserted = (await conn.execute(_INSERT_VERSION, values)).inserted_primary_key
+        if inserted is None:
+            raise StorageError("meta store: the database assigned no serial")
+        return dataclasses.replace(v, serial=inserted[0], is_latest=True)
 
     async def _put_failed(self, bucket: str, condition: WriteCondition | None) -> Exception:
         """The domain error for a constraint violation while putting a version."""
@@ -376,13 +379,13 @@ class SqlMetaStore(AccountQueries):
                 .limit(_PAGE)
             )
             async with self._read() as conn:
-                rows = (await conn.execute(vquery)).all()
-            for row in rows:
-                for digest in codec.extent_digests(row.extents):
+                found = (await conn.execute(vquery)).all()
+            for entry in found:
+                for digest in codec.extent_digests(entry.extents):
                     yield digest
-            if len(rows) < _PAGE:
+            if len(found) < _PAGE:
                 break
-            serial = rows[-1].serial
+            serial = found[-1].serial
 
 
 def _conforms(store: SqlMetaStore) -> MetaStore:  # mypy fails here if the store drifts

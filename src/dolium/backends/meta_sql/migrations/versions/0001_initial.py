@@ -10,6 +10,8 @@ keeps creating the same tables when the schema moves on.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,9 +24,7 @@ SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 NAME = sa.String(255)
 
 
-def _col(
-    name: str, type_: sa.types.TypeEngine[object], nullable: bool = False
-) -> sa.Column[object]:
+def _col(name: str, type_: sa.types.TypeEngine[Any], nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, type_, nullable=nullable)
 
 
