@@ -8,6 +8,7 @@ import importlib
 import io
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from dolium.backends.meta_sql.schema import metadata
@@ -36,7 +37,8 @@ from dolium.testing.meta_contract import (
 from dolium.testing.meta_contract_objects import make_bucket, version
 
 # Its module name starts with a digit, as Alembic's revision files do.
-migration = importlib.import_module("dolium.backends.meta_sql.migrations.versions.0001_initial")
+_initial = importlib.import_module("dolium.backends.meta_sql.migrations.versions.0001_initial")
+upgrade_0001: Callable[[], None] = _initial.upgrade
 
 __all__ = [
     "TestAccounts",
@@ -187,8 +189,8 @@ def test_migration_matches_the_schema_on_postgresql() -> None:
         dialect_name="postgresql", opts={"as_sql": True, "output_buffer": out}
     )
     with Operations.context(context):
-        migration.upgrade()
-    dialect = postgresql.dialect()
+        upgrade_0001()
+    dialect = PGDialect()  # type: ignore[no-untyped-call]
     reference = [CreateTable(t) for t in metadata.sorted_tables] + [
         CreateIndex(i) for t in metadata.sorted_tables for i in t.indexes
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from types import MappingProxyType
 from typing import Self
 
@@ -252,11 +252,12 @@ class MemoryMetaStore:
                 del keys[bisect.bisect_left(keys, raw)]
             return removed
 
-    def _keys_from(self, bucket: str, prefix: bytes, after: bytes) -> list[bytes]:
+    def _keys_from(self, bucket: str, prefix: bytes, after: bytes) -> Iterator[bytes]:
+        """The bucket's keys in byte order from where a listing starts (no copy)."""
         keys = self._sorted.get(bucket, [])
         bound, inclusive = _start(prefix, after)
         at = (bisect.bisect_left if inclusive else bisect.bisect_right)(keys, bound)
-        return keys[at:]
+        return (keys[i] for i in range(at, len(keys)))
 
     async def list_objects(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000

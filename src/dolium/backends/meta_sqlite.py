@@ -8,7 +8,8 @@ Queries and the object model live elsewhere.
 
 Writes go through one connection, queued in this process and committed in
 groups; reads go through a small pool of read-only connections that WAL lets
-run beside the writer.
+run beside the writer. A thin layer over aiosqlite (`_Cursor`) cuts the trips
+to each connection's thread to one per statement.
 """
 
 from __future__ import annotations
@@ -32,29 +33,44 @@ BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's transa
 READERS = 4
 
 
+# Statements that return nothing and change nothing on their own: they can wait
+# and travel with the next statement that does.
+_DEFERRABLE = ("BEGIN", "SAVEPOINT", "RELEASE")
+
+
 class _Cursor(aiosqlite.Cursor):
-    """An aiosqlite cursor that runs a statement and fetches its rows in one
-    trip to the connection's thread, and closes without one.
+    """An aiosqlite cursor that makes one trip to the connection's thread per
+    statement, and none for a cursor, a fetch or a close.
 
     Each trip costs tens of microseconds, more than a small query itself;
     SQLAlchemy's adapter would make four per statement (cursor, execute,
-    fetch, close). Rows are small here: no query returns more than a page.
+    fetch, close). Results are fetched whole, as that adapter does anyway.
+    Transaction control (BEGIN, SAVEPOINT, RELEASE) waits for the next
+    statement and goes in the same trip; an error it raises is that
+    statement's error.
     """
 
+    _conn: _Connection
     _rows: list[Any]
 
-    def __init__(self, conn: aiosqlite.Connection, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, conn: _Connection, cursor: sqlite3.Cursor) -> None:
         super().__init__(conn, cursor)
         self._rows = []
 
-    def _run(self, sql: str, parameters: Any) -> list[Any]:
+    def _run(self, before: list[str], sql: str, parameters: Any) -> list[Any]:
         # Runs on the connection's thread.
+        for statement in before:
+            self._cursor.execute(statement)
         self._cursor.execute(sql, parameters)
         return self._cursor.fetchall() if self._cursor.description else []
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Self:
+        if sql.startswith(_DEFERRABLE) and not parameters:
+            self._conn.deferred.append(sql)
+            self._rows = []
+            return self
         run: Any = self._conn._execute  # untyped in aiosqlite
-        self._rows = await run(self._run, sql, parameters or ())
+        self._rows = await run(self._run, self._conn.take_deferred(), sql, parameters or ())
         return self
 
     async def fetchone(self) -> Any:
@@ -75,18 +91,36 @@ class _Cursor(aiosqlite.Cursor):
 
 
 class _Connection(aiosqlite.Connection):
-    """aiosqlite's connection, with cheaper cursors and no trip for a
-    COMMIT or ROLLBACK when no transaction is open (a read's end)."""
+    """aiosqlite's connection with `_Cursor`s, and no trip for a COMMIT or
+    ROLLBACK when the database has no transaction open (a read's end, or a
+    transaction that never ran a statement)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deferred: list[str] = []
+
+    def take_deferred(self) -> list[str]:
+        taken, self.deferred = self.deferred, []
+        return taken
 
     def cursor(self) -> _Cursor:  # type: ignore[override]
         # check_same_thread is off: making a cursor object touches no database state.
         return _Cursor(self, self._conn.cursor())
 
+    def _commit(self, before: list[str]) -> None:
+        # Runs on the connection's thread.
+        for statement in before:
+            self._conn.execute(statement)
+        self._conn.commit()
+
     async def commit(self) -> None:
+        before = self.take_deferred()
         if self._conn.in_transaction:
-            await super().commit()
+            run: Any = self._execute  # untyped in aiosqlite
+            await run(self._commit, before)
 
     async def rollback(self) -> None:
+        self.deferred = []
         if self._connection is not None and self._conn.in_transaction:
             await super().rollback()
 

@@ -50,9 +50,17 @@ class _Hasher:
 
     def feed(self, block: bytes) -> tuple[bytes, bytes]:
         """Update the stream hashes; return (stored bytes, block digest)."""
+        self.stream(block)
+        return self.address(block)
+
+    def stream(self, block: bytes) -> None:
+        """Update the hashes of the whole stream (MD5, checksums) with the next block."""
         self.md5.update(block)
         for checksum in self.checksums.values():
             checksum.update(block)
+
+    def address(self, block: bytes) -> tuple[bytes, bytes]:
+        """(stored bytes, block digest): what the blob store keeps, and its name."""
         stored = block.rstrip(b"\0")
         return stored, hashlib.new(self.hash_algorithm, stored).digest()
 
@@ -96,6 +104,10 @@ class BlockWriter:
                     block = bytes(buffer[: self.block_size])
                     del buffer[: self.block_size]
                     await self._submit(block)
+                # Checked per chunk, not per block: a body that trickles in
+                # may take longer than the grace time to fill one block.
+                if self.clock() - self._last_refresh > self.lease_refresh:
+                    await self._keep_alive()
             tail = bytes(buffer)
             if not self._extents and self._pending is None and size <= self.inline_threshold:
                 return self._finish_inline(tail)
@@ -120,16 +132,27 @@ class BlockWriter:
         index = len(self._extents)
         self._extents.append(Extent(b"", len(block)))
         self._pending = asyncio.create_task(self._store(index, block))
-        if self.clock() - self._last_refresh > self.lease_refresh:
+
+    async def _keep_alive(self) -> None:
+        if self._pending is not None:
             await self._pending
             self._pending = None
-            await self.refresh_leases(force=True)
+        await self.refresh_leases(force=True)
 
     async def _store(self, index: int, block: bytes) -> None:
-        stored, digest = await asyncio.to_thread(self._hasher.feed, block)
-        self._extents[index] = Extent(digest, len(block))
-        if not await self.blobs.touch(digest):
-            await self.blobs.put(digest, stored)
+        # Only the block's own digest is needed to store it, so the stream
+        # hashes (MD5, the slowest, and the checksums) run in another thread
+        # beside the digest and the write, not before them. Blocks still
+        # enter the stream hashes in order: one _store runs at a time, and it
+        # ends only when its stream update has.
+        streamed = asyncio.ensure_future(asyncio.to_thread(self._hasher.stream, block))
+        try:
+            stored, digest = await asyncio.to_thread(self._hasher.address, block)
+            self._extents[index] = Extent(digest, len(block))
+            if not await self.blobs.touch(digest):
+                await self.blobs.put(digest, stored)
+        finally:
+            await streamed
 
     async def refresh_leases(self, *, force: bool) -> None:
         """Touch every block written so far, so the collector keeps them.
@@ -165,7 +188,8 @@ class BlockWriter:
             md5=self._hasher.md5.digest(),
             extents=tuple(self._extents),
             top_hash=top,
-            checksums={name: c.digest_b64() for name, c in self._hasher.checksums.items()},
+            # Keyed by S3's spelling of the name, however the caller spelt it.
+            checksums={c.algorithm: c.digest_b64() for c in self._hasher.checksums.values()},
         )
 
 

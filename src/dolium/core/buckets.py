@@ -6,7 +6,12 @@ from dataclasses import replace
 
 from dolium.core.context import Context
 from dolium.core.names import validate_bucket_name
-from dolium.errors import BucketAlreadyExists, BucketAlreadyOwnedByYou, BucketNotEmpty
+from dolium.errors import (
+    BucketAlreadyExists,
+    BucketAlreadyOwnedByYou,
+    BucketNotEmpty,
+    InvalidArgument,
+)
 from dolium.model import Bucket, Principal, Versioning
 
 
@@ -60,6 +65,8 @@ class Buckets:
     async def set_versioning(self, principal: Principal, name: str, state: Versioning) -> Bucket:
         """Enable or suspend versioning; a bucket never goes back to unversioned."""
         bucket = await self.ctx.bucket(principal, name)
+        if state == Versioning.UNVERSIONED and bucket.versioning != Versioning.UNVERSIONED:
+            raise InvalidArgument("Versioning, once enabled, can only be suspended.", bucket=name)
         updated = replace(bucket, versioning=state)
         await self.ctx.meta.update_bucket(updated)
         return updated

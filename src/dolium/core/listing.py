@@ -14,6 +14,16 @@ from dolium.model import ListPage, ObjectVersion, Principal
 _AFTER_ALL = "\U0010ffff"
 
 
+def _past(rolled: str, key: str) -> str:
+    """A cursor past the common prefix `rolled`, and never behind `key`.
+
+    `rolled + _AFTER_ALL` skips every key under the prefix except those that
+    continue with that very character; for them the key itself moves the
+    cursor on, so a listing always makes progress.
+    """
+    return max(rolled + _AFTER_ALL, key)
+
+
 class Listing:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -29,6 +39,9 @@ class Listing:
         max_keys: int = 1000,
     ) -> ListPage:
         bucket = await self.ctx.bucket(principal, bucket_name)
+        if max_keys <= 0:
+            # S3 answers an empty page that is not truncated: nothing to resume.
+            return ListPage(entries=(), prefixes=(), truncated=False, next_marker=None)
         entries: list[ObjectVersion] = []
         prefixes: list[str] = []
         cursor = start_after
@@ -45,7 +58,7 @@ class Listing:
                 rolled = _common_prefix(version.key, prefix, delimiter)
                 if rolled is not None and (rolled <= start_after or rolled == last):
                     # Already returned, or the marker lies inside it: skip it.
-                    cursor = rolled + _AFTER_ALL
+                    cursor = _past(rolled, version.key)
                     break
                 if len(entries) + len(prefixes) >= max_keys:
                     truncated = True
@@ -53,7 +66,7 @@ class Listing:
                 if rolled is not None:
                     prefixes.append(rolled)
                     last = rolled
-                    cursor = rolled + _AFTER_ALL
+                    cursor = _past(rolled, version.key)
                     break
                 entries.append(version)
                 last = cursor = version.key

@@ -11,11 +11,14 @@ committed, so an interrupted write leaves the previous version untouched.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import hmac
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from dolium.core.blocks import MAX_PUT_SIZE, BlockReader, BlockWriter, WrittenData, touch_all
+from dolium.core.checksums import Checksummer, new_checksum
 from dolium.core.context import Context
 from dolium.core.ids import new_version_id
 from dolium.core.names import validate_key, validate_metadata
@@ -211,6 +214,13 @@ class Objects:
             raise InvalidRequest(
                 "Copying between buckets of different block sizes is not supported."
             )
+        etag, checksums = src.etag, src.checksums
+        parts, checksum_type = src.parts, src.checksum_type
+        if src.parts:
+            # The copy is a new single-part object: S3 gives it the MD5 of its
+            # data and whole-object checksums, not the source's multipart ETag.
+            etag, checksums = await self._whole_digests(src)
+            parts, checksum_type = (), "FULL_OBJECT" if checksums else ""
         await touch_all(self.ctx.blobs, src.extents)
         version = replace(
             src,
@@ -224,8 +234,21 @@ class Objects:
             headers=headers,
             is_latest=True,
             serial=0,
+            etag=etag,
+            parts=parts,
+            checksums=checksums,
+            checksum_type=checksum_type,
         )
         return await self.ctx.meta.put_version(version, opts.condition), src
+
+    async def _whole_digests(self, version: ObjectVersion) -> tuple[str, dict[str, str]]:
+        """The hex MD5 of a version's data and its checksums as single-part ones, read back."""
+        md5 = hashlib.md5(usedforsecurity=False)
+        sums = {algorithm: new_checksum(algorithm) for algorithm in version.checksums}
+        if version.size:
+            async for chunk in await self.read(version, 0, version.size - 1):
+                await asyncio.to_thread(_feed, chunk, md5, *sums.values())
+        return md5.hexdigest(), {a: s.digest_b64() for a, s in sums.items()}
 
     async def delete(
         self, principal: Principal, bucket_name: str, key: str, version_id: str | None = None
@@ -254,3 +277,8 @@ class Objects:
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+def _feed(data: bytes, *digests: hashlib._Hash | Checksummer) -> None:
+    for digest in digests:
+        digest.update(data)

@@ -13,9 +13,7 @@ only: no test may look at a store's internals.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import Sequence
 
 import pytest
 
@@ -39,7 +37,6 @@ from dolium.model import (
     Bucket,
     Extent,
     MultipartUpload,
-    ObjectVersion,
     Part,
     Tenant,
     User,
@@ -48,12 +45,16 @@ from dolium.model import (
 )
 from dolium.protocols.meta import MetaStore
 from dolium.testing.meta_contract_objects import (
+    TestConcurrency,
     TestConditions,
     TestListObjects,
     TestListVersions,
     TestVersions,
     digest,
+    extents,
     make_bucket,
+    part,
+    upload,
     version,
 )
 
@@ -68,22 +69,6 @@ __all__ = [
     "TestUploads",
     "TestVersions",
 ]
-
-
-def _upload(bucket: str, key: str, upload_id: str, initiated: float = 1.0) -> MultipartUpload:
-    return MultipartUpload(bucket, key, upload_id, initiated, owner="t1", meta={"m": "é"})
-
-
-def _part(upload_id: str, number: int, *digests: bytes) -> Part:
-    return Part(
-        upload_id,
-        number,
-        size=5,
-        etag=f"etag{number}",
-        modified=2.5,
-        extents=tuple(Extent(d, 5) for d in digests),
-        checksums={"CRC32": "AAAAAA=="},
-    )
 
 
 async def _tenant_with_user(meta: MetaStore, tenant: str = "t1", user: str = "u1") -> None:
@@ -228,8 +213,8 @@ class TestBuckets:
 
     async def test_delete_drops_uploads(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
-        await meta.create_upload(_upload("b1", "k", "up1"))
-        await meta.put_part("b1", _part("up1", 1, digest(1)))
+        await meta.create_upload(upload("b1", "k", "up1"))
+        await meta.put_part("b1", part("up1", 1, digest(1)))
         await meta.delete_bucket("b1")
         await make_bucket(meta, "b1")
         assert await meta.get_upload("b1", "up1") is None
@@ -242,23 +227,23 @@ class TestUploads:
     async def test_round_trip(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         await make_bucket(meta, "b2")
-        upload = MultipartUpload(
+        made = MultipartUpload(
             "b1", "dir/ké", "up1", 3.5, "t1", "text/plain", {"a": "1"}, {"cache-control": "no"},
             checksum_algorithm="CRC32", checksum_type="COMPOSITE",
         )  # fmt: skip
-        await meta.create_upload(upload)
-        assert await meta.get_upload("b1", "up1") == upload
+        await meta.create_upload(made)
+        assert await meta.get_upload("b1", "up1") == made
         assert await meta.get_upload("b2", "up1") is None
         assert await meta.get_upload("b1", "up2") is None
         with pytest.raises(NoSuchBucket):
-            await meta.create_upload(_upload("nobucket", "k", "up9"))
+            await meta.create_upload(upload("nobucket", "k", "up9"))
 
     async def test_list_by_key_then_creation(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         # Created in this order; ids deliberately not in creation order.
         made = [("é", "u5"), ("b", "u9"), ("a", "u3"), ("b", "u1"), ("z", "u2"), ("b", "u4")]
         for key, upload_id in made:
-            await meta.create_upload(_upload("b1", key, upload_id))
+            await meta.create_upload(upload("b1", key, upload_id))
         everything = [("a", "u3"), ("b", "u9"), ("b", "u1"), ("b", "u4"), ("z", "u2"), ("é", "u5")]
         listed = await meta.list_uploads("b1")
         assert [(u.key, u.upload_id) for u in listed] == everything
@@ -285,39 +270,39 @@ class TestUploads:
 
     async def test_parts(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
-        await meta.create_upload(_upload("b1", "k", "up1"))
+        await meta.create_upload(upload("b1", "k", "up1"))
         for number in (3, 1, 10, 2):
-            await meta.put_part("b1", _part("up1", number, digest(number)))
+            await meta.put_part("b1", part("up1", number, digest(number)))
         assert [p.number for p in await meta.list_parts("b1", "up1")] == [1, 2, 3, 10]
         assert [p.number for p in await meta.list_parts("b1", "up1", after=2, limit=2)] == [3, 10]
         replaced = Part("up1", 2, size=7, etag="new", modified=9.0)
         await meta.put_part("b1", replaced)
         parts = await meta.list_parts("b1", "up1")
         assert parts[1] == replaced
-        assert parts[0] == _part("up1", 1, digest(1))
+        assert parts[0] == part("up1", 1, digest(1))
         assert len(parts) == 4
         with pytest.raises(NoSuchUpload):
-            await meta.put_part("b1", _part("up2", 1))
+            await meta.put_part("b1", part("up2", 1))
         with pytest.raises(NoSuchUpload):
-            await meta.put_part("b2", _part("up1", 1))
+            await meta.put_part("b2", part("up1", 1))
         assert await meta.list_parts("b1", "up2") == []
 
     async def test_abort(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
-        await meta.create_upload(_upload("b1", "k", "up1"))
-        await meta.put_part("b1", _part("up1", 1, digest(1)))
+        await meta.create_upload(upload("b1", "k", "up1"))
+        await meta.put_part("b1", part("up1", 1, digest(1)))
         await meta.abort_upload("b1", "up1")
         assert await meta.get_upload("b1", "up1") is None
         assert await meta.list_parts("b1", "up1") == []
         with pytest.raises(NoSuchUpload):
             await meta.abort_upload("b1", "up1")
         with pytest.raises(NoSuchUpload):
-            await meta.put_part("b1", _part("up1", 2))
+            await meta.put_part("b1", part("up1", 2))
 
     async def test_complete(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
-        await meta.create_upload(_upload("b1", "k", "up1"))
-        await meta.put_part("b1", _part("up1", 1, digest(1)))
+        await meta.create_upload(upload("b1", "k", "up1"))
+        await meta.put_part("b1", part("up1", 1, digest(1)))
         target = version("b1", "k", NULL_VERSION, extents=(Extent(digest(1), 5),), parts=(5,))
         done = await meta.complete_upload("b1", "up1", target)
         assert done.is_latest
@@ -332,8 +317,8 @@ class TestUploads:
     async def test_complete_checks_condition_and_keeps_upload(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         await meta.put_version(version("b1", "k", "v1"))
-        await meta.create_upload(_upload("b1", "k", "up1"))
-        await meta.put_part("b1", _part("up1", 1, digest(1)))
+        await meta.create_upload(upload("b1", "k", "up1"))
+        await meta.put_part("b1", part("up1", 1, digest(1)))
         with pytest.raises(PreconditionFailed):
             await meta.complete_upload(
                 "b1", "up1", version("b1", "k", "v2"), WriteCondition(if_none_match=True)
@@ -350,12 +335,12 @@ class TestReferences:
     async def test_versions_and_parts(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         await make_bucket(meta, "b2")
-        await meta.put_version(version("b1", "a", "v1", extents=_ext(1, 2)))
-        await meta.put_version(version("b1", "a", "v2", extents=_ext(2, 3)))
-        await meta.put_version(version("b2", "é", "v1", extents=_ext(4), inline=None))
+        await meta.put_version(version("b1", "a", "v1", extents=extents(1, 2)))
+        await meta.put_version(version("b1", "a", "v2", extents=extents(2, 3)))
+        await meta.put_version(version("b2", "é", "v1", extents=extents(4), inline=None))
         await meta.put_version(version("b2", "x", "v1", inline=b"small"))
-        await meta.create_upload(_upload("b1", "m", "up1"))
-        await meta.put_part("b1", _part("up1", 1, digest(5), digest(6)))
+        await meta.create_upload(upload("b1", "m", "up1"))
+        await meta.put_part("b1", part("up1", 1, digest(5), digest(6)))
         found = [d async for d in meta.referenced_digests()]
         assert set(found) == {digest(n) for n in (1, 2, 3, 4, 5, 6)}
         await meta.delete_version("b1", "a", "v1")
@@ -365,97 +350,10 @@ class TestReferences:
     async def test_many(self, meta: MetaStore) -> None:
         # More rows than a store would sensibly fetch at once.
         await make_bucket(meta, "b1")
-        await meta.create_upload(_upload("b1", "m", "up1"))
+        await meta.create_upload(upload("b1", "m", "up1"))
         for n in range(1, 601):
-            await meta.put_part("b1", _part("up1", n, digest(n)))
+            await meta.put_part("b1", part("up1", n, digest(n)))
         for n in range(601, 1202):
-            await meta.put_version(version("b1", f"k{n}", "v", extents=_ext(n)))
+            await meta.put_version(version("b1", f"k{n}", "v", extents=extents(n)))
         found = [d async for d in meta.referenced_digests()]
         assert sorted(found) == sorted(digest(n) for n in range(1, 1202))
-
-
-def _ext(*numbers: int) -> tuple[Extent, ...]:
-    return tuple(Extent(digest(n), 100 + n) for n in numbers)
-
-
-class TestConcurrency:
-    N = 16
-
-    @staticmethod
-    def _outcomes(results: Sequence[object]) -> tuple[int, int]:
-        ok = sum(isinstance(r, ObjectVersion) for r in results)
-        failed = sum(isinstance(r, PreconditionFailed) for r in results)
-        return ok, failed
-
-    async def test_if_none_match_one_winner(self, meta: MetaStore, meta_peer: MetaStore) -> None:
-        await make_bucket(meta, "b1")
-        stores = [meta, meta_peer]
-        results = await asyncio.gather(
-            *(
-                stores[i % 2].put_version(
-                    version("b1", "k", f"v{i}", etag=f"e{i}"), WriteCondition(if_none_match=True)
-                )
-                for i in range(self.N)
-            ),
-            return_exceptions=True,
-        )
-        assert self._outcomes(results) == (1, self.N - 1), results
-        assert len(await meta.list_versions("b1")) == 1
-
-    async def test_if_match_one_winner(self, meta: MetaStore, meta_peer: MetaStore) -> None:
-        await make_bucket(meta, "b1")
-        await meta.put_version(version("b1", "k", "v0", etag="e0"))
-        stores = [meta, meta_peer]
-        results = await asyncio.gather(
-            *(
-                stores[i % 2].put_version(
-                    version("b1", "k", f"v{i + 1}", etag=f"e{i + 1}"), WriteCondition(if_match="e0")
-                )
-                for i in range(self.N)
-            ),
-            return_exceptions=True,
-        )
-        assert self._outcomes(results) == (1, self.N - 1), results
-
-    async def test_unconditional_writes_all_land(
-        self, meta: MetaStore, meta_peer: MetaStore
-    ) -> None:
-        await make_bucket(meta, "b1")
-        stores = [meta, meta_peer]
-        await asyncio.gather(
-            *(stores[i % 2].put_version(version("b1", "k", f"v{i}")) for i in range(self.N))
-        )
-        listed = await meta.list_versions("b1")
-        assert len(listed) == self.N
-        assert [v.is_latest for v in listed] == [True] + [False] * (self.N - 1)
-        serials = [v.serial for v in listed]
-        assert serials == sorted(serials, reverse=True)
-        assert len(set(serials)) == self.N
-
-    async def test_complete_once(self, meta: MetaStore, meta_peer: MetaStore) -> None:
-        await make_bucket(meta, "b1")
-        await meta.create_upload(_upload("b1", "k", "up1"))
-        results = await asyncio.gather(
-            meta.complete_upload("b1", "up1", version("b1", "k", "v1")),
-            meta_peer.complete_upload("b1", "up1", version("b1", "k", "v2")),
-            meta.abort_upload("b1", "up1"),
-            return_exceptions=True,
-        )
-        assert sum(isinstance(r, NoSuchUpload) for r in results) == 2, results
-        assert len(await meta.list_versions("b1")) == sum(
-            isinstance(r, ObjectVersion) for r in results
-        )
-
-    async def test_part_against_abort(self, meta: MetaStore, meta_peer: MetaStore) -> None:
-        await make_bucket(meta, "b1")
-        await meta.create_upload(_upload("b1", "k", "up1"))
-        results = await asyncio.gather(
-            *(meta_peer.put_part("b1", _part("up1", n, digest(n))) for n in range(1, 5)),
-            meta.abort_upload("b1", "up1"),
-            *(meta.put_part("b1", _part("up1", n, digest(n))) for n in range(5, 9)),
-            return_exceptions=True,
-        )
-        assert all(r is None or isinstance(r, NoSuchUpload) for r in results), results
-        # Whatever landed went with the upload: nothing is left referencing blocks.
-        assert [d async for d in meta.referenced_digests()] == []
-        assert await meta.list_parts("b1", "up1") == []

@@ -1,4 +1,5 @@
-"""Contract tests of a MetaStore's object versions, conditions and listings.
+"""Contract tests of a MetaStore's object versions, conditions, listings and
+concurrent writers, with the helpers the whole suite uses.
 
 Part of `dolium.testing.meta_contract` (import the suite from there). The
 tests speak through the protocol only.
@@ -6,15 +7,25 @@ tests speak through the protocol only.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from dolium.errors import NoSuchBucket, NoSuchKey, PreconditionFailed
-from dolium.model import NULL_VERSION, Bucket, Extent, ObjectVersion, WriteCondition
+from dolium.errors import NoSuchBucket, NoSuchKey, NoSuchUpload, PreconditionFailed
+from dolium.model import (
+    NULL_VERSION,
+    Bucket,
+    Extent,
+    MultipartUpload,
+    ObjectVersion,
+    Part,
+    WriteCondition,
+)
 from dolium.protocols.meta import MetaStore
 
 # Byte order differs from UTF-16 order (U+E000 sorts before the emoji there)
@@ -34,6 +45,26 @@ async def make_bucket(meta: MetaStore, name: str, owner: str = "t1") -> None:
 def version(bucket: str, key: str, version_id: str, **fields: Any) -> ObjectVersion:
     fields.setdefault("etag", f"etag-{key}-{version_id}")
     return ObjectVersion(bucket, key, version_id, **fields)
+
+
+def upload(bucket: str, key: str, upload_id: str, initiated: float = 1.0) -> MultipartUpload:
+    return MultipartUpload(bucket, key, upload_id, initiated, owner="t1", meta={"m": "é"})
+
+
+def part(upload_id: str, number: int, *digests: bytes) -> Part:
+    return Part(
+        upload_id,
+        number,
+        size=5,
+        etag=f"etag{number}",
+        modified=2.5,
+        extents=tuple(Extent(d, 5) for d in digests),
+        checksums={"CRC32": "AAAAAA=="},
+    )
+
+
+def extents(*numbers: int) -> tuple[Extent, ...]:
+    return tuple(Extent(digest(n), 100 + n) for n in numbers)
 
 
 def _ids(versions: list[ObjectVersion]) -> list[tuple[str, str]]:
@@ -285,3 +316,86 @@ class TestListVersions:
         in_prefix = await meta.list_versions("b1", prefix="a", after=("a", 0), limit=100)
         assert {v.key for v in in_prefix} == {"a b", "a/b", "ab"}
         assert await meta.list_versions("b1", limit=0) == []
+
+
+class TestConcurrency:
+    N = 16
+
+    @staticmethod
+    def _outcomes(results: Sequence[object]) -> tuple[int, int]:
+        ok = sum(isinstance(r, ObjectVersion) for r in results)
+        failed = sum(isinstance(r, PreconditionFailed) for r in results)
+        return ok, failed
+
+    async def test_if_none_match_one_winner(self, meta: MetaStore, meta_peer: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        stores = [meta, meta_peer]
+        results = await asyncio.gather(
+            *(
+                stores[i % 2].put_version(
+                    version("b1", "k", f"v{i}", etag=f"e{i}"), WriteCondition(if_none_match=True)
+                )
+                for i in range(self.N)
+            ),
+            return_exceptions=True,
+        )
+        assert self._outcomes(results) == (1, self.N - 1), results
+        assert len(await meta.list_versions("b1")) == 1
+
+    async def test_if_match_one_winner(self, meta: MetaStore, meta_peer: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await meta.put_version(version("b1", "k", "v0", etag="e0"))
+        stores = [meta, meta_peer]
+        results = await asyncio.gather(
+            *(
+                stores[i % 2].put_version(
+                    version("b1", "k", f"v{i + 1}", etag=f"e{i + 1}"), WriteCondition(if_match="e0")
+                )
+                for i in range(self.N)
+            ),
+            return_exceptions=True,
+        )
+        assert self._outcomes(results) == (1, self.N - 1), results
+
+    async def test_unconditional_writes_all_land(
+        self, meta: MetaStore, meta_peer: MetaStore
+    ) -> None:
+        await make_bucket(meta, "b1")
+        stores = [meta, meta_peer]
+        await asyncio.gather(
+            *(stores[i % 2].put_version(version("b1", "k", f"v{i}")) for i in range(self.N))
+        )
+        listed = await meta.list_versions("b1")
+        assert len(listed) == self.N
+        assert [v.is_latest for v in listed] == [True] + [False] * (self.N - 1)
+        serials = [v.serial for v in listed]
+        assert serials == sorted(serials, reverse=True)
+        assert len(set(serials)) == self.N
+
+    async def test_complete_once(self, meta: MetaStore, meta_peer: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await meta.create_upload(upload("b1", "k", "up1"))
+        results = await asyncio.gather(
+            meta.complete_upload("b1", "up1", version("b1", "k", "v1")),
+            meta_peer.complete_upload("b1", "up1", version("b1", "k", "v2")),
+            meta.abort_upload("b1", "up1"),
+            return_exceptions=True,
+        )
+        assert sum(isinstance(r, NoSuchUpload) for r in results) == 2, results
+        assert len(await meta.list_versions("b1")) == sum(
+            isinstance(r, ObjectVersion) for r in results
+        )
+
+    async def test_part_against_abort(self, meta: MetaStore, meta_peer: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await meta.create_upload(upload("b1", "k", "up1"))
+        results = await asyncio.gather(
+            *(meta_peer.put_part("b1", part("up1", n, digest(n))) for n in range(1, 5)),
+            meta.abort_upload("b1", "up1"),
+            *(meta.put_part("b1", part("up1", n, digest(n))) for n in range(5, 9)),
+            return_exceptions=True,
+        )
+        assert all(r is None or isinstance(r, NoSuchUpload) for r in results), results
+        # Whatever landed went with the upload: nothing is left referencing blocks.
+        assert [d async for d in meta.referenced_digests()] == []
+        assert await meta.list_parts("b1", "up1") == []

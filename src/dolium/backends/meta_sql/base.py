@@ -141,9 +141,10 @@ class SqlBase:
     async def _transact(self, op: Op[T]) -> T:
         """Run `op` in a write transaction, committed unless it raises.
 
-        `op` may run in a group with other changes, so it must touch only
-        the connection it is given (never call `_transact` itself), and must
-        not catch database errors: a failed statement fails its group.
+        `op` may run in a group with other changes: it must use only the
+        connection it is given (never call `_transact`, which would wait on
+        its own group), and leave database errors to propagate, so that its
+        savepoint is rolled back.
         """
         try:
             if self._group is not None:

@@ -51,7 +51,7 @@ _GET_VERSION = versions.select().where(
     _V.bucket == _P("b"), _V.key == _P("k"), _V.version_id == _P("v")
 )
 # The current latest version and any version the write replaces, in one round trip.
-_PROBE_COLS = (_V.serial, _V.version_id, _V.etag, _V.delete_marker, _V.is_latest)
+_PROBE_COLS = (_V.serial, _V.version_id, _V.etag, _V.delete_marker)
 _PROBE = sa.union_all(
     sa.select(
         sa.select(*_PROBE_COLS)
@@ -74,8 +74,6 @@ _NEWEST = (
     .order_by(_V.serial.desc())
     .limit(1)
 )
-
-
 _UPLOAD = uploads.select().where(_U.bucket == _P("b"), _U.upload_id == _P("u"))
 
 
@@ -118,7 +116,7 @@ class SqlMetaStore(AccountQueries):
     ) -> ObjectVersion:
         key = v.key.encode()
         rows = (await conn.execute(_PROBE, {"b": v.bucket, "k": key, "v": v.version_id})).all()
-        latest = next((r for r in rows if r.is_latest), None)
+        latest = max(rows, key=lambda r: r.serial, default=None)  # the newest is the latest
         check_condition(condition, latest)
         same = next((r.serial for r in rows if r.version_id == v.version_id), None)
         if same is not None:

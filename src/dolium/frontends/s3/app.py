@@ -168,8 +168,18 @@ class S3App:
         if not request.key:
             return self._route_bucket(request)
         if method == "PUT":
-            if "uploadId" in q or "partNumber" in q:
+            if "uploadId" in q:
+                if "partNumber" not in q:
+                    raise _not_allowed(method, "UPLOAD")
                 return multipart.upload_part
+            if "partNumber" in q:
+                raise S3Error(
+                    400,
+                    "InvalidArgument",
+                    "This operation does not accept partNumber without uploadId",
+                    ArgumentName="partNumber",
+                    ArgumentValue=q["partNumber"],
+                )
             return objects.put_object
         if method == "GET":
             return multipart.list_parts if "uploadId" in q else objects.get_object
@@ -235,13 +245,13 @@ async def _head_object(store: Store, request: S3Request) -> Response:
     return await objects.get_object(store, request, head=True)
 
 
-def _not_allowed(method: str) -> S3Error:
+def _not_allowed(method: str, resource_type: str = "OBJECT") -> S3Error:
     return S3Error(
         405,
         "MethodNotAllowed",
         "The specified method is not allowed against this resource.",
         Method=method,
-        ResourceType="OBJECT",
+        ResourceType=resource_type,
     )
 
 

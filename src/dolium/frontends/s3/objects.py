@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, unquote
 
-from dolium.core.conditions import check_copy_source, check_read, parse_range
+from dolium.core.conditions import ByteRange, check_copy_source, check_read, parse_range
 from dolium.core.objects import CopyOptions
 from dolium.core.store import Store
 from dolium.errors import NoSuchKey
@@ -96,7 +96,11 @@ async def get_object(store: Store, request: S3Request, head: bool = False) -> Re
         if_modified_since=request.header("if-modified-since"),
         if_unmodified_since=request.header("if-unmodified-since"),
     )
-    byte_range = parse_range(request.header("range"), version.size)
+    part_number = _part_number(request)
+    if part_number is None:
+        byte_range = parse_range(request.header("range"), version.size)
+    else:
+        byte_range = part_range(version, part_number)
     checksums = (request.header("x-amz-checksum-mode") or "").upper() == "ENABLED"
     headers = object_headers(
         version,
@@ -104,7 +108,7 @@ async def get_object(store: Store, request: S3Request, head: bool = False) -> Re
         versioned=bucket.versioning != Versioning.UNVERSIONED,
     )
     headers = apply_overrides(headers, request.query)
-    if version.parts:
+    if version.parts and part_number is not None:
         headers.append(("x-amz-mp-parts-count", str(len(version.parts))))
     status = 200
     start, end = 0, version.size - 1
@@ -117,6 +121,45 @@ async def get_object(store: Store, request: S3Request, head: bool = False) -> Re
         return Response(status, headers, length=length)
     stream = await store.objects.read(version, start, end) if length else None
     return Response(status, headers, stream=stream, length=length)
+
+
+def _part_number(request: S3Request) -> int | None:
+    value = request.query.get("partNumber")
+    if value is None:
+        return None
+    if not value.isdigit() or not value.isascii() or not 1 <= int(value) <= 10000:
+        raise S3Error(
+            400,
+            "InvalidArgument",
+            "Part number must be an integer between 1 and 10000, inclusive",
+            ArgumentName="partNumber",
+            ArgumentValue=value,
+        )
+    if request.header("range") is not None:
+        raise S3Error(
+            400, "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
+        )
+    return int(value)
+
+
+def part_range(version: ObjectVersion, number: int) -> ByteRange | None:
+    """The bytes of part `number` (1-based) as a range; part 1 of a plain object is all of it.
+
+    None for an empty object, which has no bytes to range over.
+    """
+    sizes = version.parts or (version.size,)
+    if number > len(sizes):
+        raise S3Error(
+            416,
+            "InvalidPartNumber",
+            "The requested partnumber is not satisfiable",
+            PartNumberRequested=str(number),
+            ActualPartCount=str(len(sizes)),
+        )
+    start = sum(sizes[: number - 1])
+    if sizes[number - 1] == 0:
+        return None
+    return ByteRange(start, start + sizes[number - 1] - 1)
 
 
 async def delete_object(store: Store, request: S3Request) -> Response:
