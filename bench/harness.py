@@ -94,6 +94,47 @@ class RssSampler:
         self._thread.join(timeout=2)
 
 
+class CpuMeter:
+    """CPU used by this process, by a server's process tree, and by everything else.
+
+    The machine may be shared: CPU that neither the client nor the server
+    used, averaged over the interval in cores, says how noisy a figure is.
+    """
+
+    def __init__(self, server_pid: int | None = None) -> None:
+        self.server = psutil.Process(server_pid) if server_pid else None
+        self.me = psutil.Process()
+        self._start = self._sample()
+
+    def _tree(self, process: psutil.Process) -> float:
+        total = 0.0
+        with suppress(psutil.NoSuchProcess):
+            for p in (process, *process.children(recursive=True)):
+                with suppress(psutil.NoSuchProcess):
+                    t = p.cpu_times()
+                    total += t.user + t.system
+        return total
+
+    def _sample(self) -> tuple[float, float, float, float]:
+        machine = psutil.cpu_times()
+        busy = sum(
+            getattr(machine, name, 0.0)
+            for name in ("user", "nice", "system", "irq", "softirq", "steal")
+        )
+        server = self._tree(self.server) if self.server is not None else 0.0
+        return time.perf_counter(), busy, self._tree(self.me), server
+
+    def stop(self) -> dict[str, float]:
+        end = self._sample()
+        wall = max(end[0] - self._start[0], 1e-9)
+        busy, client, server = (end[i] - self._start[i] for i in (1, 2, 3))
+        return {
+            "client_cores": round(client / wall, 2),
+            "server_cores": round(server / wall, 2),
+            "other_cores": round(max(0.0, busy - client - server) / wall, 2),
+        }
+
+
 @dataclass
 class Server:
     name: str

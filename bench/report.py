@@ -17,6 +17,12 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}"
 
 
+def _cpu(f: dict[str, Any]) -> str:
+    if "server_cores" not in f:
+        return "-"
+    return f"{f['server_cores']:.1f}/{f['client_cores']:.1f}/{f['other_cores']:.1f}"
+
+
 def _num(value: Any, digits: int = 1) -> str:
     if value is None:
         return "-"
@@ -55,7 +61,7 @@ class Report:
         rate = "ops/s" if small else "MB/s"
         field = "ops_per_s" if small else "mb_per_s"
         columns = ["op", "conc", rate, "p50 ms", "p99 ms", "peak RSS MiB", f"sink {rate}"]
-        columns.append("dolium/sink")
+        columns += ["dolium/sink", "CPU srv/cli/other"]
         disk = results.get("disk", {}).get("write_fsync_mb_per_s")
         if not small and disk:
             columns.append("PUT/disk")
@@ -74,6 +80,7 @@ class Report:
                     _num(d.get("peak_rss_mib")),
                     _num(s.get(field)),
                     _ratio(d[field], s.get(field)),
+                    _cpu(d),
                 ]
                 if not small and disk:
                     row.append(_ratio(d[field], disk) if op == "put" else "")
@@ -105,6 +112,7 @@ class Report:
                 "peak RSS MiB",
                 "RSS after",
                 f"< {rss_limit // MIB} MiB",
+                "CPU srv/cli/other",
             ],
         )
         for direction in ("upload", "download"):
@@ -120,6 +128,7 @@ class Report:
                 _num(f["peak_rss_mib"]),
                 _num(f["rss_after_mib"]),
                 ok,
+                _cpu(f),
             )
         self.console.print(table)
 
@@ -128,10 +137,20 @@ class Report:
         if not lst:
             return
         table = self.table(
-            "ListObjectsV2, first page of 1000 keys (20 calls)",
-            ["bucket", "keys", "p50 ms", "p99 ms", "peak RSS MiB", "ratio to 1k"],
+            "ListObjectsV2, first page of 1000 keys (20 calls; raw = signed GET, XML not parsed)",
+            [
+                "bucket",
+                "keys",
+                "boto3 p50 ms",
+                "boto3 p99 ms",
+                "ratio to 1k",
+                "raw p50 ms",
+                "raw p99 ms",
+                "raw ratio to 1k",
+                "peak RSS MiB",
+            ],
         )
-        base = lst["list-small"]["p50_ms"]
+        base = lst["list-small"]
         for bucket in ("list-small", "list-big"):
             f = lst[bucket]
             table.add_row(
@@ -139,8 +158,11 @@ class Report:
                 _num(f["keys"]),
                 _num(f["p50_ms"], 2),
                 _num(f["p99_ms"], 2),
+                _ratio(f["p50_ms"], base["p50_ms"]),
+                _num(f.get("raw_p50_ms"), 2),
+                _num(f.get("raw_p99_ms"), 2),
+                _ratio(f.get("raw_p50_ms"), base.get("raw_p50_ms")),
                 _num(f.get("peak_rss_mib")),
-                _ratio(f["p50_ms"], base),
             )
         self.console.print(table)
 
@@ -197,6 +219,12 @@ class Report:
                 f"{disk['size_mib']} MiB write+fsync (median of {disk['reps']})",
                 f"{disk['write_fsync_mb_per_s']:,.1f} MB/s",
             )
+            if "blocks_mb_per_s" in disk:
+                table.add_row(
+                    "raw disk",
+                    f"{disk['blocks_mib']} MiB as new 4 MiB files: write, fsync, rename, fsync dir",
+                    f"{disk['blocks_mb_per_s']:,.1f} MB/s",
+                )
             table.add_row(
                 "raw disk",
                 "4 KiB file: write, fsync, rename, fsync dir",
@@ -262,6 +290,13 @@ class Report:
                 )
         for failure in results.get("failures", []):
             lines.append(f"PROBLEM: {failure}")
+        load = results.get("loadavg", {})
+        if load:
+            lines.append(
+                f"machine load average {load.get('start')} at start, {load.get('end')} at end, "
+                f"on {results.get('machine', {}).get('cpus')} CPUs; other work makes figures "
+                "noisy (CPU column: cores used by server/client/everything else)"
+            )
         lines.append(f"total time {results.get('total_seconds', 0):.0f} s")
         self.console.print("[bold]Summary[/bold]")
         for text in lines:

@@ -68,9 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = {
         "big_size": 256 * MIB if quick else 5 * 1024 * MIB,
         "list_keys": 5_000 if quick else 200_000,
-        "ops": 200 if quick else 2000,
+        "ops": 100 if quick else 2000,
         "large_count": 2 if quick else 8,
-        "inline_ops": 200 if quick else 1000,
+        "inline_ops": 100 if quick else 1000,
         "budget": 30.0 if quick else 120.0,
     }
     for name, value in defaults.items():
@@ -131,7 +131,13 @@ class Bench:
     def disk(self) -> None:
         self.results["disk"] = self.step(
             "raw disk: 64 MiB write+fsync, 4 KiB durable files",
-            lambda: raw_disk(self.workdir, LARGE, 3 if self.args.quick else 5, 200),
+            lambda: raw_disk(
+                self.workdir,
+                LARGE,
+                3 if self.args.quick else 5,
+                200,
+                (64 if self.args.quick else 1024) * MIB,
+            ),
         )
         self.save()
 
@@ -255,6 +261,7 @@ class Bench:
 
     def run(self) -> int:
         t0 = time.perf_counter()
+        self.results["loadavg"] = {"start": round(os.getloadavg()[0], 2)}
         if self.wants("disk"):
             self.disk()
         if self.wants("sink"):
@@ -264,6 +271,7 @@ class Bench:
         if self.wants("inline"):
             self.inline()
         self.results["total_seconds"] = round(time.perf_counter() - t0, 1)
+        self.results["loadavg"]["end"] = round(os.getloadavg()[0], 2)
         self.results["failures"] = self.failures
         self.save()
         self.report.render(self.results, self.args.rss_limit)

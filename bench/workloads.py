@@ -12,16 +12,22 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from boto3.s3.transfer import TransferConfig
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from harness import (
     MIB,
     ROOT_KEY,
     ROOT_SECRET,
+    CpuMeter,
     GeneratedStream,
     Run,
     Server,
@@ -31,9 +37,10 @@ from harness import (
 )
 
 READ_PIECE = MIB
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
-def figures(run: Run, server: Server | None = None) -> dict[str, Any]:
+def figures(run: Run, server: Server | None = None, cpu: CpuMeter | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ops": run.ops,
         "seconds": round(run.seconds, 3),
@@ -47,6 +54,8 @@ def figures(run: Run, server: Server | None = None) -> dict[str, Any]:
         out["first_error"] = run.first_error[:300]
     if server is not None:
         out["peak_rss_mib"] = round(server.sampler.peak() / MIB, 1)
+    if cpu is not None:
+        out.update(cpu.stop())
     return out
 
 
@@ -110,11 +119,13 @@ def put_get(
         return n
 
     server.sampler.reset()
+    cpu = CpuMeter(server.process.pid)
     put_run = run_workers(concurrency, count, budget, put)
-    put_figures = figures(put_run, server)
+    put_figures = figures(put_run, server, cpu)
     server.sampler.reset()
+    cpu = CpuMeter(server.process.pid)
     get_run = run_workers(concurrency, put_run.ops, budget, get)
-    get_figures = figures(get_run, server)
+    get_figures = figures(get_run, server, cpu)
     return {"put": put_figures, "get": get_figures}
 
 
@@ -140,6 +151,7 @@ def big_stream(
     result: dict[str, dict[str, Any]] = {}
     server.sampler.reset()
     before = server.sampler.current()
+    cpu = CpuMeter(server.process.pid)
     t0 = time.perf_counter()
     client.upload_fileobj(GeneratedStream(size, tag=1), bucket, key, Config=config)
     elapsed = time.perf_counter() - t0
@@ -152,6 +164,7 @@ def big_stream(
         "rss_before_mib": round(before / MIB, 1),
         "peak_rss_mib": round(server.sampler.peak() / MIB, 1),
         "rss_after_mib": round(server.sampler.current() / MIB, 1),
+        **cpu.stop(),
     }
     head = client.head_object(Bucket=bucket, Key=key)
     if head["ContentLength"] != size:
@@ -161,6 +174,7 @@ def big_stream(
 
     server.sampler.reset()
     before = server.sampler.current()
+    cpu = CpuMeter(server.process.pid)
     t0 = time.perf_counter()
     response = client.get_object(Bucket=bucket, Key=key)
     first_byte = time.perf_counter() - t0
@@ -181,6 +195,7 @@ def big_stream(
         "rss_before_mib": round(before / MIB, 1),
         "peak_rss_mib": round(server.sampler.peak() / MIB, 1),
         "rss_after_mib": round(server.sampler.current() / MIB, 1),
+        **cpu.stop(),
     }
     if got != size:
         result["download"]["note"] = f"stopped after {got} bytes (time budget)"
@@ -200,10 +215,37 @@ def list_latency(server: Server, bucket: str, calls: int, budget: float) -> dict
 
     first_page(0, 0)  # warm: the first call opens connections and caches
     server.sampler.reset()
+    cpu = CpuMeter(server.process.pid)
     run = run_workers(1, calls, budget, first_page)
-    out = figures(run, server)
+    out = figures(run, server, cpu)
     out["keys_on_page"] = seen[0]
+    raw = raw_list_latency(server, bucket, calls, budget)
+    out["raw_p50_ms"] = round(raw.pct(50), 2)
+    out["raw_p99_ms"] = round(raw.pct(99), 2)
+    out["raw_errors"] = raw.errors
     return out
+
+
+def raw_list_latency(server: Server, bucket: str, calls: int, budget: float) -> Run:
+    """The same first page as a signed GET whose XML is read but not parsed.
+
+    boto3 spends longer parsing 1000 entries than the server takes to list
+    them; this shows the server's part.
+    """
+    url = f"{server.endpoint}/{bucket}?list-type=2&max-keys=1000"
+    credentials = Credentials(ROOT_KEY, ROOT_SECRET)
+    with httpx.Client(timeout=60) as http:
+
+        def first_page(_w: int, _i: int) -> int:
+            request = AWSRequest("GET", url, headers={"x-amz-content-sha256": EMPTY_SHA256})
+            S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
+            response = http.get(url, headers=dict(request.headers.items()))
+            if response.status_code != 200:
+                raise RuntimeError(f"ListObjectsV2 answered {response.status_code}")
+            return len(response.content)
+
+        first_page(0, 0)
+        return run_workers(1, calls, budget, first_page)
 
 
 # -- filling a meta store directly ---------------------------------------------------
@@ -265,11 +307,14 @@ def fill_buckets(data: Path, buckets: dict[str, int], workers: int = 256) -> dic
 # -- raw disk ----------------------------------------------------------------------------
 
 
-def raw_disk(workdir: Path, size: int, reps: int, small_ops: int) -> dict[str, Any]:
-    """Write+fsync `size` bytes to a new file (`reps` times), and small durable files.
+def raw_disk(
+    workdir: Path, size: int, reps: int, small_ops: int, blocks_total: int
+) -> dict[str, Any]:
+    """Write+fsync `size` bytes to a new file (`reps` times), and durable block files.
 
-    The small case is the one a block store pays per block: create a 4 KiB
-    temporary file, write, fsync, rename, fsync the directory.
+    The block cases are what the fs block store does per block: create a
+    temporary file, write, fsync, rename, fsync the directory; with 4 KiB
+    files (`small_ops` of them) and with `blocks_total` bytes of 4 MiB files.
     """
     buffer = bytes(random_buffer(size))
     rates = []
@@ -315,7 +360,43 @@ def raw_disk(workdir: Path, size: int, reps: int, small_ops: int) -> dict[str, A
         "write_fsync_best_mb_per_s": round(rates[-1], 1),
         "size_mib": size // MIB,
         "reps": reps,
+        "blocks_mib": blocks_total // MIB,
+        "blocks_mb_per_s": round(_block_files(workdir, buffer, blocks_total), 1),
         "small_file_ops_per_s": round(small_run.ops_per_s, 1),
         "small_file_p50_ms": round(small_run.pct(50), 3),
         "small_file_p99_ms": round(small_run.pct(99), 3),
     }
+
+
+def _block_files(workdir: Path, buffer: bytes, total: int) -> float:
+    """MB/s of writing `total` bytes as new durable 4 MiB files, as blocks are stored."""
+    block = 4 * MIB
+    directory = workdir / "raw-blocks"
+    directory.mkdir(exist_ok=True)
+    dir_fd = os.open(directory, os.O_RDONLY)
+    written = 0
+    t0 = time.perf_counter()
+    try:
+        for i in range(total // block):
+            offset = (i * block) % max(1, len(buffer) - block + 1)
+            piece = bytearray(buffer[offset : offset + block])
+            piece[:8] = i.to_bytes(8, "big")
+            tmp = directory / f".{i}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(tmp, directory / str(i))
+            os.fsync(dir_fd)
+            written += block
+            if time.perf_counter() - t0 > 60:
+                break
+    finally:
+        os.close(dir_fd)
+    elapsed = time.perf_counter() - t0
+    shutil.rmtree(directory, ignore_errors=True)
+    return written / MIB / elapsed

@@ -53,3 +53,14 @@ async def meta_peer(meta: MetaStore, meta_name: str, tmp_path: Path) -> AsyncIte
     peer = await _open_meta(meta_name, tmp_path)
     yield peer
     await peer.close()
+
+
+# -- blob stores ---------------------------------------------------------------
+@pytest.fixture(params=sorted(entry_points(group="dolium.blob").names))
+async def blob(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """An open, empty BlobStore of each installed "dolium.blob" back end."""
+    from dolium.testing.blob_contract import open_blob_store
+
+    store = await open_blob_store(request.param, tmp_path)
+    yield store
+    await store.close()

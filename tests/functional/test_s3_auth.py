@@ -300,6 +300,28 @@ def test_presigned_get_and_put(presigner: Any, s3: Any, bucket: str) -> None:
     assert s3.get_object(Bucket=bucket, Key="up")["Body"].read() == b"presigned put"
 
 
+def test_presigned_with_signed_headers_and_overrides(presigner: Any, s3: Any, bucket: str) -> None:
+    params = {"Bucket": bucket, "Key": "typed", "ContentType": "text/plain"}
+    params["Metadata"] = {"color": "blue"}
+    url = presigner.generate_presigned_url("put_object", Params=params, ExpiresIn=300)
+    assert "content-type%3Bhost%3Bx-amz-meta-color" in url
+    headers = {"Content-Type": "text/plain", "x-amz-meta-color": "blue"}
+    assert httpx.put(url, content=b"typed", headers=headers).status_code == 200
+    head = s3.head_object(Bucket=bucket, Key="typed")
+    assert (head["ContentType"], head["Metadata"]) == ("text/plain", {"color": "blue"})
+    # The signed headers must be sent as signed.
+    headers["Content-Type"] = "text/html"
+    s3_error(httpx.put(url, content=b"evil", headers=headers), 403, "SignatureDoesNotMatch")
+    assert s3.get_object(Bucket=bucket, Key="typed")["Body"].read() == b"typed"
+
+    params = {"Bucket": bucket, "Key": "typed", "ResponseContentType": "text/x-test"}
+    params["ResponseContentDisposition"] = 'attachment; filename="a b.txt"'
+    response = httpx.get(presigner.generate_presigned_url("get_object", Params=params))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/x-test"
+    assert response.headers["content-disposition"] == 'attachment; filename="a b.txt"'
+
+
 def test_presigned_url_is_bound_to_method_key_and_query(
     presigner: Any, s3: Any, bucket: str
 ) -> None:

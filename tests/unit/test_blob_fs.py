@@ -130,7 +130,7 @@ async def test_touch_after_rename_to_trash_makes_writer_put_again(
     await store.put(DIGEST, DATA)
     cutoff = time.time() + 60  # the block is old for this collection
     real_rename = os.rename
-    relied = []
+    relied: list[bool] = []
 
     def rename_then_writer_runs(src: str, dst: str) -> None:
         real_rename(src, dst)
@@ -185,3 +185,27 @@ async def test_scan_streams_in_batches(tmp_path: Path, monkeypatch: pytest.Monke
     # Leaving early releases the walk.
     async for _ in store.scan():
         break
+
+
+async def test_touch_whose_stamp_lands_after_the_delete_reports_false(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The touch has opened the block; before it stamps it, a whole delete runs
+    # (rename, mtime check, unlink). The stamp then lands on an orphan inode.
+    store = await FsBlobStore.open(str(tmp_path))
+    await store.put(DIGEST, DATA)
+    cutoff = time.time() + 60
+    real_utime = os.utime
+    deleted: list[bool] = []
+
+    def delete_runs_first(path: object, *args: object, **kwargs: object) -> None:
+        if isinstance(path, int) and not deleted:
+            deleted.append(store._delete_sync(DIGEST, cutoff))
+        real_utime(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "utime", delete_runs_first)
+    assert not await store.touch(DIGEST)
+    assert deleted == [True]
+    # So the writer puts the block again, and it is there.
+    await store.put(DIGEST, DATA)
+    assert await store.get(DIGEST) == DATA

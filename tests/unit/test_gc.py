@@ -1,8 +1,9 @@
-"""The garbage collector against the in-memory blob store and a clock we drive.
+"""The garbage collector against the in-memory stores and a clock we drive.
 
-The meta side is a minimal stand-in that implements only
-`referenced_digests`, the one method the collector calls; it lets a test act
-as a writer at the exact moment the collector reads references.
+Most tests use a minimal meta stand-in that implements only
+`referenced_digests`, the one method the collector calls, so that a test can
+act as a writer at the exact moment the collector reads references; one test
+runs over the real in-memory meta store, with versions and multipart parts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import cast
 
 from dolium.backends.blob_memory import MemoryBlobStore
+from dolium.backends.meta_memory import MemoryMetaStore
 from dolium.core.gc import collect
+from dolium.model import Bucket, Extent, MultipartUpload, ObjectVersion, Part
 from dolium.protocols.meta import MetaStore
 
 GRACE = 3600.0
@@ -145,3 +148,40 @@ async def test_empty_stores() -> None:
     blobs = await MemoryBlobStore.open(clock=Clock())
     report = await collect(References().as_meta(), blobs, grace=0.0, now=0.0)
     assert (report.scanned, report.candidates, report.deleted, report.failed) == (0, 0, 0, 0)
+
+
+async def test_versions_and_parts_in_the_memory_meta_store_keep_their_blocks() -> None:
+    clock = Clock()
+    blobs, [in_object, in_part, orphan] = await aged_store(
+        clock, ["in-object", "in-part", "orphan"]
+    )
+    meta = await MemoryMetaStore.open()
+    await meta.create_bucket(Bucket(name="b", owner="t", created=0.0))
+    await meta.put_version(
+        ObjectVersion(bucket="b", key="k", version_id="v1", extents=(Extent(in_object, 90),))
+    )
+    await meta.create_upload(
+        MultipartUpload(bucket="b", key="big", upload_id="u1", initiated=0.0, owner="t")
+    )
+    await meta.put_part(
+        "b",
+        Part(
+            upload_id="u1",
+            number=1,
+            size=70,
+            etag="e",
+            modified=0.0,
+            extents=(Extent(in_part, 70),),
+        ),
+    )
+    report = await collect(meta, blobs, grace=GRACE, now=clock.now)
+    assert await blobs.missing([in_object, in_part, orphan]) == {orphan}
+    assert (report.candidates, report.referenced, report.deleted) == (3, 2, 1)
+
+    # Once the version is gone and the upload aborted, their blocks go too.
+    await meta.delete_version("b", "k", "v1")
+    await meta.abort_upload("b", "u1")
+    report = await collect(meta, blobs, grace=GRACE, now=clock.now)
+    assert await blobs.missing([in_object, in_part]) == {in_object, in_part}
+    assert report.deleted == 2
+    await meta.close()

@@ -19,28 +19,34 @@ the garbage collector computes from ``time.time()``. Touches are not fsynced:
 a touch lost in a crash matters only to a writer that had not committed its
 metadata yet, and that write was lost with the crash anyway.
 
-Deletion is safe against concurrent writers. ``delete`` first renames the
-block to a trash name unique to that call (atomic), then checks the renamed
-file's mtime. If the block was touched after the cutoff it is renamed back,
-otherwise the trash file is unlinked. A writer that relies on a block calls
-``touch`` (or ``put``) before committing metadata that references it:
+Deletion is safe against concurrent writers. ``delete`` renames the block
+to a trash name unique to that call (atomic), then checks the renamed file's
+mtime: touched after the cutoff, it is renamed back; otherwise it is
+unlinked. A writer relying on a block touches (or puts) it before committing
+metadata that references it:
 
-- touch before the rename: delete sees the fresh mtime and puts the block back;
-- touch after the rename: the final name is gone, touch returns False, and the
+- touch before the rename: delete sees the fresh mtime and puts it back;
+- touch after the rename: the name is gone, touch returns False, and the
   writer, which holds the data, puts the block again.
 
-Either way a block the writer then relies on exists. A reader that arrives in
-the brief window while a block sits under a trash name reads the trash file.
-If a crash leaves trash files behind, ``scan`` puts them back (with a fresh
-mtime, so the next collection decides again); restoring is always safe,
-deleting never is. Temporary files older than an hour are removed by ``scan``.
-Recovery is left to ``scan`` rather than done at ``open`` because it walks
-every block, which would make start-up time grow with the store.
+A path-based utime could resolve the name, lose the CPU while a whole delete
+runs, then stamp the orphaned inode and report success. So touch stamps
+through a descriptor and then checks that the name still leads to that
+inode; a stamp that lost the race reports False like a touch after the
+rename. Either way the block the writer relies on exists. This needs a local
+POSIX file system, where renames and inode times are seen at once by all.
 
-This module must not import the core or the front ends, must not verify
-digests (the core does), and never follows a symlink: the root is resolved
-once at open, block files are opened with O_NOFOLLOW and the walk does not
-descend into symlinked directories.
+A reader arriving while a block sits under a trash name reads the trash
+file. Trash left by a crash is put back by ``scan`` with a fresh mtime, so
+the next collection decides again (restoring is always safe, deleting never
+is); ``scan`` also removes temporary files older than an hour. Recovery is
+done by ``scan``, not ``open``: it walks every block, and start-up time must
+not grow with the store.
+
+This module must not import the core or the front ends and must not verify
+digests (the core does). It does not follow symlinks out of the root: block
+files are opened with O_NOFOLLOW, a symlink in a block's place counts as
+absent, and the walk never descends into a symlinked directory.
 """
 
 from __future__ import annotations
@@ -93,12 +99,8 @@ def _shard(hexname: str) -> tuple[str, str]:
 def _refresh(path: str, now_ns: int) -> bool:
     """Set a block's mtime; True only if the block still stands under `path`.
 
-    A path-based utime may resolve the name, lose the CPU while a delete
-    renames the file away, reads its old mtime and unlinks it, and then stamp
-    the orphaned inode and report success. So the time is set through a
-    descriptor, and the name is checked to still lead to that inode
-    afterwards: if it does, the stamp was there before any later rename, and
-    delete's check of the renamed file will see it.
+    Stamped through a descriptor, then checked to be still under its name:
+    a stamp that lost the race against delete's rename is reported as False.
     """
     try:
         fd = os.open(path, _O_READ)
@@ -131,8 +133,19 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _read_file(path: str) -> bytes:
     fd = os.open(path, _O_READ)
-    with os.fdopen(fd, "rb", buffering=0) as f:
-        return f.readall()
+    try:
+        size = os.fstat(fd).st_size
+        # One read of the known size: no growing buffer, no copy when it
+        # comes back whole, which it does for a regular file.
+        data = os.read(fd, size)
+        if len(data) == size:
+            return data
+        parts = [data]
+        while chunk := os.read(fd, size):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 class FsBlobStore:
@@ -319,7 +332,10 @@ class FsBlobStore:
                 if len(batch) < SCAN_BATCH:
                     return
         finally:
-            walk.close()
+            # If we were cancelled while a worker thread was still inside the
+            # walk, it cannot be closed now; it is collected once it returns.
+            with contextlib.suppress(ValueError):
+                walk.close()
 
     def _walk(self) -> Generator[tuple[bytes, float], None, None]:
         """Every block with its mtime, one shard directory at a time."""

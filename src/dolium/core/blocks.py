@@ -101,7 +101,12 @@ class BlockWriter:
                     raise EntityTooLarge("Your proposed upload exceeds the maximum allowed size")
                 buffer += chunk
                 while len(buffer) >= self.block_size:
-                    block = bytes(buffer[: self.block_size])
+                    # The previous block is stored (and freed) before this one
+                    # is copied out, and copied once, through a view (a slice
+                    # would copy it twice): an upload holds about two blocks.
+                    await self._settle()
+                    with memoryview(buffer) as view:
+                        block = bytes(view[: self.block_size])
                     del buffer[: self.block_size]
                     await self._submit(block)
                 # Checked per chunk, not per block: a body that trickles in
@@ -124,11 +129,15 @@ class BlockWriter:
         await self.refresh_leases(force=False)
         return self._result(size)
 
+    async def _settle(self) -> None:
+        if self._pending is not None:
+            await self._pending
+            self._pending = None
+
     async def _submit(self, block: bytes) -> None:
         # One block in flight: the next one is received while this one is
         # hashed and stored; memory stays at about two blocks.
-        if self._pending is not None:
-            await self._pending
+        await self._settle()
         index = len(self._extents)
         self._extents.append(Extent(b"", len(block)))
         self._pending = asyncio.create_task(self._store(index, block))

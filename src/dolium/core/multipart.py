@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from dolium.core.blocks import touch_all
-from dolium.core.checksums import combine_parts
+from dolium.core.checksums import combine_parts, resolve_checksum_type
 from dolium.core.context import Context
 from dolium.core.hashing import top_hash
 from dolium.core.ids import new_upload_id
@@ -68,7 +68,7 @@ class Multipart:
             meta=dict(opts.meta),
             headers=dict(opts.headers),
             checksum_algorithm=algorithm,
-            checksum_type=checksum_type or ("COMPOSITE" if algorithm else ""),
+            checksum_type=resolve_checksum_type(algorithm, checksum_type),
         )
         await self.ctx.meta.create_upload(upload)
         return upload

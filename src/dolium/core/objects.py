@@ -189,7 +189,11 @@ class Objects:
         key: str,
         opts: CopyOptions,
     ) -> tuple[ObjectVersion, ObjectVersion]:
-        """Copy a version by reference to its blocks; returns (new, source)."""
+        """Copy a version by reference to its blocks; returns (new, source).
+
+        A multipart source is read once, to give the single-part copy its own
+        MD5 ETag and whole-object checksums.
+        """
         src_bucket_name, src_key, src_version_id = source
         validate_key(key)
         src_bucket = await self.ctx.bucket(principal, src_bucket_name)

@@ -26,6 +26,7 @@ import hashlib
 import inspect
 import os
 import time
+from collections.abc import Awaitable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,7 @@ async def test_missing(blob: BlobStore) -> None:
 async def test_scan_lists_every_block_once_with_its_time(blob: BlobStore) -> None:
     assert await times(blob) == {}
     start = time.time()
-    stored = dict(block(f"scan-{i}") for i in range(300))
+    stored = dict(block(f"scan-{i}") for i in range(120))
     for digest, data in stored.items():
         await blob.put(digest, data)
     end = time.time()
@@ -247,7 +248,7 @@ async def test_delete_racing_writers_never_loses_a_relied_block(blob: BlobStore)
         await asyncio.sleep(TICK)
         cutoff = time.time()
         relied = list(stored)[::2]
-        jobs = [blob.delete(d, unused_since=cutoff) for d in stored]
+        jobs: list[Awaitable[object]] = [blob.delete(d, unused_since=cutoff) for d in stored]
         jobs += [rely_on(blob, d, stored[d]) for d in relied]
         # Interleave writers and deletes differently in each round.
         jobs = jobs[round_ % 2 :: 2] + jobs[1 - round_ % 2 :: 2]
