@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from urllib.parse import quote
 
+from dolium.core.checksums import check_content_md5
 from dolium.core.store import Store
 from dolium.errors import DoliumError
 from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error, to_s3_error
-from dolium.frontends.s3.headers import content_md5, iso_date
+from dolium.frontends.s3.headers import iso_date
 from dolium.frontends.s3.http import Response, S3Request, read_small_body
 from dolium.frontends.s3.objects import principal_of
 from dolium.model import ObjectVersion
 
 XML = ("content-type", "application/xml")
-MAX_XML_BODY = 2 * 1024 * 1024
 
 
 def owner_xml(request: S3Request) -> xml.Node:
@@ -45,7 +46,7 @@ async def list_buckets(store: Store, request: S3Request) -> Response:
 
 async def create_bucket(store: Store, request: S3Request, region: str) -> Response:
     """Create a bucket; `region` is the configured one ("" accepts any constraint)."""
-    body = await read_small_body(request, MAX_XML_BODY)
+    body = await read_small_body(request, xml.MAX_CONFIG_BODY)
     location = xml.parse_create_bucket(body) if body.strip() else None
     if (
         location is not None
@@ -182,16 +183,10 @@ def _decode_token(token: str) -> str:
 
 async def delete_objects(store: Store, request: S3Request) -> Response:
     principal = principal_of(request)
-    md5 = content_md5(request)
-    body = await read_small_body(request, MAX_XML_BODY)
-    if md5 is not None:
-        import hashlib
-        import hmac
-
-        if not hmac.compare_digest(hashlib.md5(body, usedforsecurity=False).digest(), md5):
-            raise S3Error(
-                400, "BadDigest", "The Content-MD5 you specified did not match what we received."
-            )
+    md5_header = request.header("content-md5")
+    body = await read_small_body(request, xml.MAX_DELETE_OBJECTS_BODY)
+    if md5_header is not None:
+        check_content_md5(md5_header, hashlib.md5(body, usedforsecurity=False).digest())
     quiet, keys = xml.parse_delete_objects(body)
     await store.buckets.get(principal, request.bucket)
     results: list[xml.Node] = []

@@ -11,6 +11,7 @@ from dolium.core.checksums import ALGORITHMS, validate_checksum
 from dolium.core.objects import WriteOptions
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.http import Headers, S3Request
+from dolium.frontends.s3.xml import iso_timestamp
 from dolium.model import ObjectVersion, WriteCondition
 
 # System metadata S3 stores with an object and returns on GET/HEAD.
@@ -38,10 +39,7 @@ def http_date(timestamp: float) -> str:
 
 
 def iso_date(timestamp: float) -> str:
-    import time
-
-    millis = int(timestamp * 1000) % 1000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(timestamp)) + f".{millis:03d}Z"
+    return iso_timestamp(timestamp)
 
 
 def user_metadata(request: S3Request) -> dict[str, str]:

@@ -22,9 +22,6 @@ from dolium.frontends.s3.objects import (
     principal_of,
 )
 
-# CompleteMultipartUpload names up to 10,000 parts: about 1.5 MB of XML.
-MAX_COMPLETE_BODY = 4 * 1024 * 1024
-
 
 def _int_arg(request: S3Request, name: str, default: int, low: int, high: int) -> int:
     value = request.query.get(name)
@@ -135,7 +132,7 @@ async def _empty() -> AsyncIterator[bytes]:
 
 
 async def complete_upload(store: Store, request: S3Request) -> Response:
-    body = await read_small_body(request, MAX_COMPLETE_BODY)
+    body = await read_small_body(request, xml.MAX_COMPLETE_MULTIPART_BODY)
     parts = [
         CompletedPart(number, etag, checksums)
         for number, etag, checksums in xml.parse_complete_multipart(body)

@@ -19,7 +19,7 @@ async def get_versioning(store: Store, request: S3Request) -> Response:
 
 
 async def put_versioning(store: Store, request: S3Request) -> Response:
-    body = await read_small_body(request, 64 * 1024)
+    body = await read_small_body(request, xml.MAX_CONFIG_BODY)
     status, mfa_delete = xml.parse_versioning(body)
     if mfa_delete == "Enabled":
         raise S3Error(
