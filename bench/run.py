@@ -262,14 +262,21 @@ class Bench:
     def run(self) -> int:
         t0 = time.perf_counter()
         self.results["loadavg"] = {"start": round(os.getloadavg()[0], 2)}
-        if self.wants("disk"):
-            self.disk()
-        if self.wants("sink"):
-            self.sink()
-        if any(self.wants(p) for p in ("small", "large", "big", "list")):
-            self.dolium()
-        if self.wants("inline"):
-            self.inline()
+        sections = (
+            (self.wants("disk"), "raw disk", self.disk),
+            (self.wants("sink"), "sink", self.sink),
+            (any(self.wants(p) for p in ("small", "large", "big", "list")), "dolium", self.dolium),
+            (self.wants("inline"), "inline threshold", self.inline),
+        )
+        for wanted, name, section in sections:
+            if not wanted:
+                continue
+            try:
+                section()
+            except Exception as exc:  # one broken section must not hide the others' figures
+                first = str(exc).strip().splitlines()
+                self.failures.append(f"{name}: {type(exc).__name__}: {first[-1] if first else ''}")
+                self.report.progress(f"{name} failed: {exc}")
         self.results["total_seconds"] = round(time.perf_counter() - t0, 1)
         self.results["loadavg"]["end"] = round(os.getloadavg()[0], 2)
         self.results["failures"] = self.failures

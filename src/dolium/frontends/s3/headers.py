@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import email.utils
+import time
 from collections.abc import Callable, Mapping
 
 from dolium.core.checksums import ALGORITHMS, validate_checksum
 from dolium.core.objects import WriteOptions
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.http import Headers, S3Request
-from dolium.frontends.s3.xml import iso_timestamp
 from dolium.model import ObjectVersion, WriteCondition
 
 # System metadata S3 stores with an object and returns on GET/HEAD.
@@ -39,7 +39,10 @@ def http_date(timestamp: float) -> str:
 
 
 def iso_date(timestamp: float) -> str:
-    return iso_timestamp(timestamp)
+    """S3's timestamp format in XML: 2009-10-12T17:50:30.000Z (UTC, milliseconds)."""
+    millis = round(timestamp * 1000)
+    seconds, ms = divmod(millis, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
 
 
 def user_metadata(request: S3Request) -> dict[str, str]:
