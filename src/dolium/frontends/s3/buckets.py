@@ -14,7 +14,7 @@ from dolium.errors import DoliumError
 from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.headers import iso_date
-from dolium.frontends.s3.http import Response, S3Request, read_small_body
+from dolium.frontends.s3.http import MAX_INT, Response, S3Request, int_arg, read_small_body
 from dolium.frontends.s3.objects import principal_of
 from dolium.model import ObjectVersion
 
@@ -80,21 +80,6 @@ async def get_bucket_location(store: Store, request: S3Request) -> Response:
     return Response(200, [XML], xml.render("LocationConstraint", region))
 
 
-def _max_keys(request: S3Request, name: str = "max-keys") -> int:
-    value = request.query.get(name, "1000")
-    try:
-        number = int(value)
-    except ValueError:
-        raise S3Error(
-            400, "InvalidArgument", f"Provided {name} not an integer or within integer range"
-        ) from None
-    if number < 0:
-        raise S3Error(
-            400, "InvalidArgument", f"Argument {name} must be an integer between 0 and 2147483647"
-        )
-    return min(number, 1000)
-
-
 def _encoder(request: S3Request) -> tuple[bool, xml.Encode]:
     encoding = request.query.get("encoding-type")
     if encoding is None:
@@ -128,7 +113,7 @@ async def list_objects(store: Store, request: S3Request) -> Response:
     encoded, encode = _encoder(request)
     prefix = request.query.get("prefix", "")
     delimiter = request.query.get("delimiter", "")
-    max_keys = _max_keys(request)
+    max_keys = min(int_arg(request, "max-keys", 1000, 0, MAX_INT), 1000)
     if v2:
         token = request.query.get("continuation-token")
         start = _decode_token(token) if token is not None else request.query.get("start-after", "")

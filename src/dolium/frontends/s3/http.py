@@ -118,6 +118,27 @@ async def read_small_body(request: S3Request, limit: int) -> bytes:
     return bytes(data)
 
 
+MAX_INT = 2**31 - 1
+
+
+def int_arg(request: S3Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter, checked as S3 checks max-keys and its kin."""
+    value = request.query.get(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise S3Error(
+            400, "InvalidArgument", f"Provided {name} not an integer or within integer range"
+        ) from None
+    if number < low or number > high:
+        raise S3Error(
+            400, "InvalidArgument", f"Argument {name} must be an integer between {low} and {high}"
+        )
+    return number
+
+
 def parse_target(host: str, path: str, domains: Iterable[str]) -> tuple[str, str]:
     """(bucket, key) from a virtual-hosted-style host or a path-style path."""
     hostname = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host

@@ -14,30 +14,13 @@ from dolium.frontends.s3 import xml
 from dolium.frontends.s3.buckets import XML, owner_xml
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.headers import iso_date, write_condition, write_options
-from dolium.frontends.s3.http import Response, S3Request, read_small_body
+from dolium.frontends.s3.http import MAX_INT, Response, S3Request, int_arg, read_small_body
 from dolium.frontends.s3.objects import (
     copy_source_check,
     declared_size,
     parse_copy_source,
     principal_of,
 )
-
-
-def _int_arg(request: S3Request, name: str, default: int, low: int, high: int) -> int:
-    value = request.query.get(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise S3Error(
-            400, "InvalidArgument", f"Provided {name} not an integer or within integer range"
-        ) from None
-    if number < low or number > high:
-        raise S3Error(
-            400, "InvalidArgument", f"Argument {name} must be an integer between {low} and {high}"
-        )
-    return number
 
 
 def _part_number(request: S3Request) -> int:
@@ -168,8 +151,8 @@ async def abort_upload(store: Store, request: S3Request) -> Response:
 
 
 async def list_parts(store: Store, request: S3Request) -> Response:
-    max_parts = min(_int_arg(request, "max-parts", 1000, 0, 2147483647), 1000)
-    marker = _int_arg(request, "part-number-marker", 0, 0, 2147483647)
+    max_parts = min(int_arg(request, "max-parts", 1000, 0, MAX_INT), 1000)
+    marker = int_arg(request, "part-number-marker", 0, 0, MAX_INT)
     upload, parts, truncated = await store.multipart.list_parts(
         principal_of(request),
         request.bucket,
@@ -206,7 +189,7 @@ async def list_parts(store: Store, request: S3Request) -> Response:
 
 
 async def list_uploads(store: Store, request: S3Request) -> Response:
-    max_uploads = min(_int_arg(request, "max-uploads", 1000, 0, 2147483647), 1000)
+    max_uploads = min(int_arg(request, "max-uploads", 1000, 0, MAX_INT), 1000)
     prefix = request.query.get("prefix", "")
     key_marker = request.query.get("key-marker", "")
     upload_marker = request.query.get("upload-id-marker", "") if key_marker else ""
