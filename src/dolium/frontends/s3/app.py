@@ -119,7 +119,12 @@ class S3App:
             return
         response.headers.append(("x-amz-request-id", request.request_id))
         response.headers.append(("x-amz-id-2", request.request_id))
-        await response.send(send, head)
+        try:
+            await response.send(send, head)
+        except DoliumError as exc:
+            # Headers are gone already: the only honest signal left is to cut
+            # the connection, so the client sees a body shorter than announced.
+            log.error("request %s aborted mid-body: %s", request.request_id, exc.message)
 
     def _request(self, scope: Scope, receive: Receive) -> S3Request:
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
