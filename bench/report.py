@@ -181,8 +181,9 @@ class Report:
                 "GET/s c16",
                 "PUT p50 c1",
                 "GET p50 c1",
-                "list p50 ms",
-                "peak RSS",
+                "list p50 boto3/raw",
+                "peak RSS put/get",
+                "peak RSS list",
             ],
         )
         for threshold, entry in store.items():
@@ -191,6 +192,7 @@ class Report:
                 if c1 is None or c16 is None:
                     continue
                 peak = max(f.get("peak_rss_mib", 0) for c in (c1, c16) for f in c.values())
+                listing = entry[f"{size}/list"]
                 table.add_row(
                     threshold,
                     size,
@@ -200,8 +202,9 @@ class Report:
                     _num(c16["get"]["ops_per_s"]),
                     _num(c1["put"]["p50_ms"], 2),
                     _num(c1["get"]["p50_ms"], 2),
-                    _num(entry[f"{size}/list"]["p50_ms"], 2),
+                    f"{_num(listing['p50_ms'])} / {_num(listing.get('raw_p50_ms'))}",
                     _num(peak),
+                    _num(listing.get("peak_rss_mib")),
                 )
         self.console.print(table)
         sizes = ", ".join(
@@ -287,7 +290,16 @@ class Report:
                 lines.append(
                     "inline threshold with the most PUT+GET ops/s at concurrency 16: "
                     + ", ".join(f"{size}: {t}" for size, t in best.items())
+                    + " (thresholds at or above an object's size take the same path:"
+                    " between those, the difference is noise)"
                 )
+            for t, e in inline.items():
+                worst = max((e[k].get("peak_rss_mib", 0), k) for k in e if k.endswith("/list"))
+                if worst[0] * MIB > rss_limit:
+                    lines.append(
+                        f"inline threshold {t}: one ListObjectsV2 page ({worst[1]}) took the "
+                        f"server to {worst[0]} MiB RSS: listings read the inline data"
+                    )
         for failure in results.get("failures", []):
             lines.append(f"PROBLEM: {failure}")
         load = results.get("loadavg", {})

@@ -41,28 +41,45 @@ LARGE = 64 * MIB
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description="Benchmark a real dolium server over HTTP.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = argparse.ArgumentParser(description="Benchmark a real dolium server over HTTP.")
     p.add_argument("--quick", action="store_true", help="small counts and sizes: a smoke run")
-    p.add_argument("--big-size", type=parse_size, default=None, help="streamed object (5GiB)")
-    p.add_argument("--big-part-size", type=parse_size, default=8 * MIB, help="multipart part size")
-    p.add_argument("--big-concurrency", type=int, default=10, help="parts in flight (boto3: 10)")
-    p.add_argument("--list-keys", type=int, default=None, help="keys in the big bucket (200000)")
-    p.add_argument("--ops", type=int, default=None, help="small-object ops per case (2000)")
-    p.add_argument("--large-count", type=int, default=None, help="64 MiB objects per case (8)")
-    p.add_argument("--inline-ops", type=int, default=None, help="ops per inline case (1000)")
     p.add_argument(
-        "--thresholds", default="0,16384,65536", help="inline thresholds to compare (bytes)"
+        "--big-size", type=parse_size, default=None, help="streamed object (5GiB; --quick 256MiB)"
     )
-    p.add_argument("--budget", type=float, default=None, help="seconds per case at most (120)")
-    p.add_argument("--rss-limit", type=parse_size, default=200 * MIB, help="server RSS limit")
+    p.add_argument(
+        "--big-part-size", type=parse_size, default=8 * MIB, help="multipart part size (8MiB)"
+    )
+    p.add_argument("--big-concurrency", type=int, default=10, help="parts in flight (boto3: 10)")
+    p.add_argument(
+        "--list-keys", type=int, default=None, help="keys in the big bucket (200000; --quick 5000)"
+    )
+    p.add_argument(
+        "--ops", type=int, default=None, help="small-object ops per case (2000; --quick 100)"
+    )
+    p.add_argument(
+        "--large-count", type=int, default=None, help="64 MiB objects per case (8; --quick 2)"
+    )
+    p.add_argument(
+        "--inline-ops", type=int, default=None, help="ops per inline case (1000; --quick 100)"
+    )
+    p.add_argument(
+        "--thresholds",
+        default="0,16384,65536",
+        help="inline thresholds to compare, bytes (0,16384,65536)",
+    )
+    p.add_argument(
+        "--budget", type=float, default=None, help="seconds per case at most (120; --quick 30)"
+    )
+    p.add_argument(
+        "--rss-limit", type=parse_size, default=200 * MIB, help="server RSS limit (200MiB)"
+    )
     p.add_argument(
         "--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}"
     )
-    p.add_argument("--tmpdir", default=None, help="where the data directories go ($TMPDIR)")
-    p.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    p.add_argument("--tmpdir", default=None, help="where the data directories go ($TMPDIR or /tmp)")
+    p.add_argument(
+        "--out", type=Path, default=RESULTS, help="JSON results file (bench/results/latest.json)"
+    )
     args = p.parse_args(argv)
     quick = args.quick
     defaults = {
