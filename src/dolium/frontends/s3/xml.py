@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as safe_et
@@ -225,14 +225,6 @@ def parse_versioning(body: bytes) -> tuple[str, str]:
 # --------------------------------------------------------------------------- rendering
 
 
-@dataclass(frozen=True, slots=True)
-class Elem:
-    """Content with attributes: `{"Grantee": Elem({"xsi:type": "CanonicalUser"}, {...})}`."""
-
-    attrs: Mapping[str, str]
-    content: XmlContent = None
-
-
 # What an element may contain:
 # - None: the element is left out (inside a mapping) or empty;
 # - str / int / bool: text (bools as "true"/"false");
@@ -241,10 +233,20 @@ class Elem:
 # - a sequence of (tag, content) pairs: child elements in exactly that order,
 #   for documents that interleave tags (Version / DeleteMarker);
 # - Elem: attributes plus any of the above.
+# Nested content is typed loosely (Any): mypy 2.4 crashes on the recursive
+# alias this wants to be when it checks the module without a cache.
 XmlContent: TypeAlias = (
-    "str | int | bool | Elem | Mapping[str, XmlContent | list[XmlContent]]"
-    " | Sequence[tuple[str, XmlContent]] | None"
+    "str | int | bool | Elem | Mapping[str, Any] | Sequence[tuple[str, Any]] | None"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Elem:
+    """Content with attributes: `{"Grantee": Elem({"xsi:type": "CanonicalUser"}, {...})}`."""
+
+    attrs: Mapping[str, str]
+    content: XmlContent = None
+
 
 # One child element, as (tag, content); a list of them is ordered content.
 Node: TypeAlias = "tuple[str, XmlContent]"
