@@ -148,6 +148,24 @@ def test_unknown_access_key(base: str) -> None:
     assert fields["AWSAccessKeyId"] == "DKNOSUCHKEY000000001"
 
 
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "AWS4-HMAC-SHA256 Credential=garbled",
+        "AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00",
+        f"AWS4-HMAC-SHA256 Credential={ROOT_KEY}/20260101/us-east-1/s3, "
+        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
+    ],
+)
+def test_malformed_authorization_header(base: str, authorization: str) -> None:
+    headers = {
+        "Authorization": authorization,
+        "x-amz-date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
+        "x-amz-content-sha256": EMPTY_SHA256,
+    }
+    s3_error(httpx.get(f"{base}/k", headers=headers), 400, "AuthorizationHeaderMalformed")
+
+
 def test_wrong_secret(s3: Any, bucket: str, base: str) -> None:
     signer = Signer(Credentials(ROOT_KEY, ROOT_SECRET[:-1] + "x"))
     response = signed("PUT", f"{base}/k", b"data", signer=signer)
