@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from conftest import ROOT_KEY, ROOT_SECRET, LiveServer
-from trees import MIB, make_tree, read_tree, remote_tree, sha256
+from trees import MIB, make_tree, read_tree, remote_tree, run_tool, sha256
 
 RCLONE = shutil.which("rclone")
 
@@ -47,17 +47,7 @@ def rclone(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Run:
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         assert RCLONE is not None
-        result = subprocess.run(
-            [RCLONE, *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
-        if check:
-            assert result.returncode == 0, (args, result.stdout, result.stderr)
-        return result
+        return run_tool([RCLONE, *args], env, check=check)
 
     return run
 

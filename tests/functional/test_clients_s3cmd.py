@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from conftest import ROOT_KEY, ROOT_SECRET, LiveServer
-from trees import MIB, make_tree, read_tree, remote_tree, sha256
+from trees import MIB, make_tree, read_tree, remote_tree, run_tool, sha256
 
 S3CMD = Path(sys.executable).parent / "s3cmd"
 if not S3CMD.exists() and shutil.which("s3cmd"):
@@ -48,17 +48,7 @@ def s3cmd(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Run:
     env["HOME"] = str(home)
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(S3CMD), "-c", str(config), *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
-        if check:
-            assert result.returncode == 0, (args, result.stdout, result.stderr)
-        return result
+        return run_tool([str(S3CMD), "-c", str(config), *args], env, check=check)
 
     return run
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +49,15 @@ def remote_tree(s3: Any, bucket: str, prefix: str) -> dict[str, bytes]:
             body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
             tree[entry["Key"][len(prefix) :]] = body
     return tree
+
+
+def run_tool(
+    argv: Sequence[str], env: Mapping[str, str], *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a client command line; with `check`, a failure shows its output."""
+    result = subprocess.run(
+        list(argv), capture_output=True, text=True, env=dict(env), timeout=120, check=False
+    )
+    if check:
+        assert result.returncode == 0, (argv, result.stdout, result.stderr)
+    return result
