@@ -143,9 +143,7 @@ class BlockWriter:
         self._pending = asyncio.create_task(self._store(index, block))
 
     async def _keep_alive(self) -> None:
-        if self._pending is not None:
-            await self._pending
-            self._pending = None
+        await self._settle()
         await self.refresh_leases(force=True)
 
     async def _store(self, index: int, block: bytes) -> None:

@@ -91,9 +91,7 @@ class S3App:
         self.auth = Authenticator(keys, settings.region)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
+        # Lifespan events are the composition root's (it opens the stores).
         if scope["type"] != "http":
             return
         request = self._request(scope, receive)
@@ -258,13 +256,3 @@ def _not_allowed(method: str, resource_type: str = "OBJECT") -> S3Error:
         Method=method,
         ResourceType=resource_type,
     )
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -20,6 +20,7 @@ from dolium.frontends.s3.objects import (
     declared_size,
     parse_copy_source,
     principal_of,
+    version_headers,
 )
 
 
@@ -137,9 +138,7 @@ async def complete_upload(store: Store, request: S3Request) -> Response:
     fields.extend((f"Checksum{a}", v) for a, v in version.checksums.items())
     if version.checksum_type:
         fields.append(("ChecksumType", version.checksum_type))
-    headers = [XML]
-    if version.version_id != "null":
-        headers.append(("x-amz-version-id", version.version_id))
+    headers = [XML, *version_headers(version)]
     return Response(200, headers, xml.render("CompleteMultipartUploadResult", fields))
 
 

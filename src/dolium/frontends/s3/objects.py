@@ -20,7 +20,7 @@ from dolium.frontends.s3.headers import (
     write_options,
 )
 from dolium.frontends.s3.http import Response, S3Request
-from dolium.model import Bucket, ObjectVersion, Principal, Versioning
+from dolium.model import NULL_VERSION, ObjectVersion, Principal, Versioning
 
 MAX_COPY_SIZE = 5 * 1024**3
 
@@ -52,8 +52,13 @@ def declared_size(request: S3Request) -> int | None:
     return size
 
 
-def version_headers(bucket: Bucket, version: ObjectVersion) -> list[tuple[str, str]]:
-    if bucket.versioning == Versioning.UNVERSIONED:
+def version_headers(version: ObjectVersion) -> list[tuple[str, str]]:
+    """x-amz-version-id of a version just written, when it has an id of its own.
+
+    Read from the version, not the bucket: the bucket's state may have changed
+    since the write, and reading it again would cost a lookup per request.
+    """
+    if version.version_id == NULL_VERSION:
         return []
     return [("x-amz-version-id", version.version_id)]
 
@@ -66,8 +71,7 @@ async def put_object(store: Store, request: S3Request) -> Response:
     version = await store.objects.put(
         principal, request.bucket, request.key, request.stream(), opts
     )
-    bucket = await store.buckets.get(principal, request.bucket)
-    headers = [("etag", f'"{version.etag}"'), *version_headers(bucket, version)]
+    headers = [("etag", f'"{version.etag}"'), *version_headers(version)]
     for algorithm, value in version.checksums.items():
         headers.append((f"x-amz-checksum-{algorithm.lower()}", value))
     return Response(200, headers)
@@ -226,9 +230,8 @@ async def copy_object(store: Store, request: S3Request) -> Response:
     version, src = await store.objects.copy(
         principal, source, request.bucket, request.key, copy_source_check(request)
     )
-    bucket = await store.buckets.get(principal, request.bucket)
-    headers = version_headers(bucket, version)
-    if source[2] is not None or src.version_id != "null":
+    headers = version_headers(version)
+    if source[2] is not None or src.version_id != NULL_VERSION:
         headers.append(("x-amz-copy-source-version-id", src.version_id))
     body = xml.render(
         "CopyObjectResult",
