@@ -83,6 +83,9 @@ class Bucket:
     object_lock: bool = False
     block_size: int = 4 * 1024 * 1024
     hash_algorithm: str = "sha256"
+    # Sub-resource documents (policy, cors, tagging, lifecycle, ...): name ->
+    # JSON text in the form the core module owning that name defines.
+    configs: Mapping[str, str] = field(default_factory=empty_map)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,26 @@ class Extent:
 
     digest: bytes
     size: int
+
+
+class LockMode(enum.StrEnum):
+    """Object lock retention mode ("" = none)."""
+
+    NONE = ""
+    GOVERNANCE = "GOVERNANCE"
+    COMPLIANCE = "COMPLIANCE"
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    """Object lock (WORM) state of a version: retention and legal hold."""
+
+    mode: LockMode = LockMode.NONE
+    until: float = 0.0  # retain-until, epoch seconds
+    legal_hold: bool = False
+
+
+NO_LOCK = Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +147,12 @@ class ObjectVersion:
     checksum_type: str = ""  # FULL_OBJECT | COMPOSITE
     parts: tuple[int, ...] = ()  # part sizes of a multipart object
     serial: int = 0  # global, increasing; assigned by the meta store
+    # Mutable attributes: a meta store's update_version replaces these four.
+    tags: Mapping[str, str] = field(default_factory=empty_map)
+    acl: str = ""  # JSON grant list (core.acl); "" = the owner's full control
+    lock: Lock = NO_LOCK
+    # Server-side encryption parameters (core.sse); empty when stored in clear.
+    sse: Mapping[str, str] = field(default_factory=empty_map)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +167,11 @@ class MultipartUpload:
     headers: Mapping[str, str] = field(default_factory=empty_map)
     checksum_algorithm: str = ""
     checksum_type: str = ""
+    # Given at creation, carried to the completed version.
+    tags: Mapping[str, str] = field(default_factory=empty_map)
+    acl: str = ""
+    lock: Lock = NO_LOCK
+    sse: Mapping[str, str] = field(default_factory=empty_map)
 
 
 @dataclass(frozen=True, slots=True)

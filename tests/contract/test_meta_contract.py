@@ -36,9 +36,13 @@ from dolium.testing.meta_contract import (
 )
 from dolium.testing.meta_contract_objects import make_bucket, version
 
-# Its module name starts with a digit, as Alembic's revision files do.
-_initial = importlib.import_module("dolium.backends.meta_sql.migrations.versions.0001_initial")
+# Module names start with a digit, as Alembic's revision files do.
+_MIGRATIONS = "dolium.backends.meta_sql.migrations.versions."
+_initial = importlib.import_module(_MIGRATIONS + "0001_initial")
+_attributes = importlib.import_module(_MIGRATIONS + "0002_attributes")
 upgrade_0001: Callable[[], None] = _initial.upgrade
+# Columns added after the initial schema, as (table, column); all nullable TEXT.
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = _attributes.COLUMNS
 
 __all__ = [
     "TestAccounts",
@@ -182,20 +186,26 @@ async def test_sqlite_if_none_match_across_processes(tmp_path: Path) -> None:
     assert len(listed) == 40
 
 
-def test_migration_matches_the_schema_on_postgresql() -> None:
-    """The migration's PostgreSQL DDL is the schema's (no server needed: offline mode)."""
+def test_migrations_match_the_schema_on_postgresql() -> None:
+    """The migrations' PostgreSQL DDL gives the schema (no server needed: offline mode)."""
     out = io.StringIO()
     context = MigrationContext.configure(
         dialect_name="postgresql", opts={"as_sql": True, "output_buffer": out}
     )
     with Operations.context(context):
         upgrade_0001()
+        initial = out.getvalue()
+        _attributes.upgrade()
     dialect = PGDialect()  # type: ignore[no-untyped-call]
     reference = [CreateTable(t) for t in metadata.sorted_tables] + [
         CreateIndex(i) for t in metadata.sorted_tables for i in t.indexes
     ]
     expected = ";".join(str(ddl.compile(dialect=dialect)) for ddl in reference)
-    assert _statements(out.getvalue()) == _statements(expected)
+    for _, column in ADDED_COLUMNS:
+        expected = expected.replace(f", \n\t{column} TEXT", "")
+    assert _statements(initial) == _statements(expected)
+    added = [f"ALTER TABLE {t} ADD COLUMN {c} TEXT" for t, c in ADDED_COLUMNS]
+    assert _statements(out.getvalue()[len(initial) :]) == sorted(added)
 
 
 def _statements(script: str) -> list[str]:

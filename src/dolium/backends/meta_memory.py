@@ -26,6 +26,7 @@ from dolium.errors import (
     NoSuchTenant,
     NoSuchUpload,
     NoSuchUser,
+    NoSuchVersion,
     PreconditionFailed,
     TenantExists,
     TenantNotEmpty,
@@ -182,9 +183,24 @@ class MemoryMetaStore:
 
     async def update_bucket(self, bucket: Bucket) -> None:
         async with self._lock:
-            if bucket.name not in self._buckets:
+            old = self._buckets.get(bucket.name)
+            if old is None:
                 raise NoSuchBucket(f"no bucket {bucket.name!r}", bucket=bucket.name)
-            self._buckets[bucket.name] = bucket
+            self._buckets[bucket.name] = dataclasses.replace(bucket, configs=old.configs)
+
+    async def set_bucket_config(self, name: str, config: str, document: str | None) -> Bucket:
+        async with self._lock:
+            old = self._buckets.get(name)
+            if old is None:
+                raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
+            configs = dict(old.configs)  # a private copy, as _freeze
+            if document is None:
+                configs.pop(config, None)
+            else:
+                configs[config] = document
+            new = dataclasses.replace(old, configs=MappingProxyType(configs))
+            self._buckets[name] = new
+            return new
 
     async def delete_bucket(self, name: str) -> None:
         async with self._lock:
@@ -223,6 +239,8 @@ class MemoryMetaStore:
             meta=_freeze(v.meta),
             headers=_freeze(v.headers),
             checksums=_freeze(v.checksums),
+            tags=_freeze(v.tags),
+            sse=_freeze(v.sse),
             is_latest=True,
             serial=self._next_serial(),
         )
@@ -234,6 +252,20 @@ class MemoryMetaStore:
     ) -> ObjectVersion:
         async with self._lock:
             return self._put(version, condition)
+
+    async def update_version(self, version: ObjectVersion) -> None:
+        async with self._lock:
+            chain = self._chains.get(version.bucket, {}).get(version.key.encode(), [])
+            at = next((i for i, v in enumerate(chain) if v.version_id == version.version_id), None)
+            if at is None:
+                raise NoSuchVersion(
+                    "The specified version does not exist.",
+                    key=version.key,
+                    version_id=version.version_id,
+                )
+            chain[at] = dataclasses.replace(
+                chain[at], tags=_freeze(version.tags), acl=version.acl, lock=version.lock
+            )
 
     async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
         async with self._lock:
@@ -301,7 +333,11 @@ class MemoryMetaStore:
             if upload.upload_id in table:
                 raise Conflict(f"upload id {upload.upload_id!r} is taken")
             frozen = dataclasses.replace(
-                upload, meta=_freeze(upload.meta), headers=_freeze(upload.headers)
+                upload,
+                meta=_freeze(upload.meta),
+                headers=_freeze(upload.headers),
+                tags=_freeze(upload.tags),
+                sse=_freeze(upload.sse),
             )
             table[upload.upload_id] = _Upload(self._next_serial(), frozen, upload.key.encode())
 

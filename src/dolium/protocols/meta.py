@@ -69,7 +69,14 @@ class MetaStore(Protocol):
         """Buckets sorted by name, all or those of one tenant."""
 
     async def update_bucket(self, bucket: Bucket) -> None:
-        """Replace the bucket's settings; raise NoSuchBucket."""
+        """Replace the bucket's settings, but not its `configs`; raise NoSuchBucket."""
+
+    async def set_bucket_config(self, name: str, config: str, document: str | None) -> Bucket:
+        """Set (or with None remove) one entry of the bucket's `configs`, atomically.
+
+        Other entries are kept even when written concurrently. Returns the
+        bucket as updated; raises NoSuchBucket.
+        """
 
     async def delete_bucket(self, name: str) -> None:
         """Delete an empty bucket and its pending uploads.
@@ -94,6 +101,13 @@ class MetaStore(Protocol):
         no current object), remove any version with the same version id
         (this is how the "null" version is replaced), mark the others not
         latest, insert. Returns the version with its assigned serial.
+        """
+
+    async def update_version(self, version: ObjectVersion) -> None:
+        """Replace the mutable attributes (tags, acl, lock) of a stored version.
+
+        The version is found by bucket, key and version id; nothing else of
+        it changes. Raise NoSuchVersion if it is gone.
         """
 
     async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:

@@ -13,6 +13,7 @@ only: no test may look at a store's internals.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
@@ -193,6 +194,36 @@ class TestBuckets:
         assert await meta.get_bucket("b1") == changed
         with pytest.raises(NoSuchBucket):
             await meta.update_bucket(Bucket("b2", "t1", 1.0))
+
+    async def test_configs(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        updated = await meta.set_bucket_config("b1", "cors", '{"rules":[]}')
+        assert dict(updated.configs) == {"cors": '{"rules":[]}'}
+        await meta.set_bucket_config("b1", "policy", '{"é":1}')
+        # Settings changes keep the configs: they are written by their own call.
+        await meta.update_bucket(Bucket("b1", "t1", 1.0, versioning=Versioning.ENABLED))
+        found = await meta.get_bucket("b1")
+        assert found is not None
+        assert found.versioning == Versioning.ENABLED
+        assert dict(found.configs) == {"cors": '{"rules":[]}', "policy": '{"é":1}'}
+        assert (await meta.set_bucket_config("b1", "cors", None)).configs == {"policy": '{"é":1}'}
+        await meta.set_bucket_config("b1", "absent", None)
+        assert [dict(b.configs) for b in await meta.list_buckets()] == [{"policy": '{"é":1}'}]
+        with pytest.raises(NoSuchBucket):
+            await meta.set_bucket_config("b2", "cors", "{}")
+
+    async def test_concurrent_configs_all_land(self, meta: MetaStore, meta_peer: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        names = [f"c{n}" for n in range(8)]
+        await asyncio.gather(
+            *(
+                (meta if n % 2 else meta_peer).set_bucket_config("b1", name, "{}")
+                for n, name in enumerate(names)
+            )
+        )
+        found = await meta.get_bucket("b1")
+        assert found is not None
+        assert sorted(found.configs) == names
 
     async def test_delete(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")

@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 
-from dolium.errors import NoSuchBucket, NoSuchKey, NoSuchUpload, PreconditionFailed
+from dolium.errors import NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchVersion, PreconditionFailed
 from dolium.model import (
     NULL_VERSION,
     Bucket,
     Extent,
+    Lock,
+    LockMode,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -90,6 +92,45 @@ class TestVersions:
         assert await meta.get_version("b1", "dir/ké y", "v1") == stored
         inline = await meta.put_version(version("b1", "small", "v1", size=3, inline=b"\0ab"))
         assert await meta.get_version("b1", "small") == inline
+
+    async def test_attributes_round_trip(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        full = version(
+            "b1", "k", "v1", tags={"a": "é", "b": ""}, acl='[{"g":"x"}]',
+            lock=Lock(LockMode.COMPLIANCE, 1800000000.5, legal_hold=True),
+            sse={"algorithm": "AES256", "key": "wrapped"},
+        )  # fmt: skip
+        stored = await meta.put_version(full)
+        assert stored == dataclasses.replace(full, serial=stored.serial)
+        assert await meta.get_version("b1", "k") == stored
+        [listed] = await meta.list_objects("b1")
+        assert listed == stored
+
+    async def test_update_version(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        v1 = await meta.put_version(version("b1", "k", "v1", meta={"m": "1"}, size=3))
+        v2 = await meta.put_version(version("b1", "k", "v2"))
+        tags = {"t": "1"}
+        changed = dataclasses.replace(
+            v1, tags=tags, acl="[]", lock=Lock(LockMode.GOVERNANCE, 5.0), size=99, etag="x"
+        )
+        await meta.update_version(changed)
+        tags["t"] = "2"
+        found = await meta.get_version("b1", "k", "v1")
+        # Only the mutable attributes change; the version keeps its place.
+        assert found == dataclasses.replace(
+            v1, is_latest=False, tags={"t": "1"}, acl="[]", lock=Lock(LockMode.GOVERNANCE, 5.0)
+        )
+        assert await meta.get_version("b1", "k") == v2
+        await meta.update_version(dataclasses.replace(found, lock=Lock()))
+        again = await meta.get_version("b1", "k", "v1")
+        assert again is not None
+        assert again.lock == Lock()
+        assert dict(again.tags) == {"t": "1"}
+        with pytest.raises(NoSuchVersion):
+            await meta.update_version(version("b1", "k", "nope"))
+        with pytest.raises(NoSuchVersion):
+            await meta.update_version(version("b1", "other", "v1"))
 
     async def test_unusual_extents(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")

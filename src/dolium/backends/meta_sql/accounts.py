@@ -6,6 +6,7 @@ is the core's business.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import sqlalchemy as sa
@@ -203,7 +204,7 @@ class AccountQueries(SqlBase):
 
     async def update_bucket(self, bucket: Bucket) -> None:
         values = codec.bucket_values(bucket)
-        del values["name"]
+        del values["name"], values["configs"]
         query = buckets.update().where(buckets.c.name == bucket.name).values(values)
 
         async def op(conn: AsyncConnection) -> None:
@@ -211,6 +212,26 @@ class AccountQueries(SqlBase):
                 raise NoSuchBucket(f"no bucket {bucket.name!r}", bucket=bucket.name)
 
         await self._transact(op)
+
+    async def set_bucket_config(self, name: str, config: str, document: str | None) -> Bucket:
+        # Read-modify-write inside the write transaction, which serialises
+        # writers (BEGIN IMMEDIATE on SQLite, a row lock on PostgreSQL).
+        select = self._GET_BUCKET.with_for_update()
+
+        async def op(conn: AsyncConnection) -> Bucket:
+            row = (await conn.execute(select, {"name": name})).first()
+            if row is None:
+                raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
+            configs = dict(codec.load_map(row.configs))
+            if document is None:
+                configs.pop(config, None)
+            else:
+                configs[config] = document
+            text = codec.dump_map(configs)
+            await conn.execute(buckets.update().where(buckets.c.name == name).values(configs=text))
+            return dataclasses.replace(codec.to_bucket(row), configs=codec.load_map(text))
+
+        return await self._transact(op)
 
     async def delete_bucket(self, name: str) -> None:
         async def op(conn: AsyncConnection) -> None:

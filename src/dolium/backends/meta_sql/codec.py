@@ -19,9 +19,12 @@ from typing import Any
 
 from dolium.model import (
     EMPTY_MAP,
+    NO_LOCK,
     AccessKey,
     Bucket,
     Extent,
+    Lock,
+    LockMode,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -87,6 +90,38 @@ def load_map(text: str | None) -> Mapping[str, str]:
     return MappingProxyType(json.loads(text)) if text else EMPTY_MAP
 
 
+def dump_attrs(tags: Mapping[str, str], acl: str, lock: Lock, sse: Mapping[str, str]) -> str | None:
+    """The optional attributes of a version or upload as one JSON column, or None."""
+    doc: dict[str, Any] = {}
+    if tags:
+        doc["tags"] = dict(tags)
+    if acl:
+        doc["acl"] = acl
+    if lock != NO_LOCK:
+        doc["lock"] = [lock.mode.value, lock.until, lock.legal_hold]
+    if sse:
+        doc["sse"] = dict(sse)
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False) if doc else None
+
+
+def load_attrs(text: str | None) -> dict[str, Any]:
+    """Keyword arguments for ObjectVersion / MultipartUpload from the attrs column."""
+    if not text:
+        return {}
+    doc = json.loads(text)
+    out: dict[str, Any] = {}
+    if "tags" in doc:
+        out["tags"] = MappingProxyType(doc["tags"])
+    if "acl" in doc:
+        out["acl"] = doc["acl"]
+    if "lock" in doc:
+        mode, until, hold = doc["lock"]
+        out["lock"] = Lock(LockMode(mode), until, hold)
+    if "sse" in doc:
+        out["sse"] = MappingProxyType(doc["sse"])
+    return out
+
+
 def version_values(v: ObjectVersion) -> dict[str, Any]:
     """Columns of `v` for an insert (without serial and is_latest)."""
     return {
@@ -107,6 +142,7 @@ def version_values(v: ObjectVersion) -> dict[str, Any]:
         "checksums": dump_map(v.checksums),
         "checksum_type": v.checksum_type,
         "parts": pack_sizes(v.parts),
+        "attrs": dump_attrs(v.tags, v.acl, v.lock, v.sse),
     }
 
 
@@ -131,6 +167,7 @@ def to_version(r: Any) -> ObjectVersion:
         checksum_type=r.checksum_type,
         parts=unpack_sizes(r.parts),
         serial=r.serial,
+        **load_attrs(r.attrs),
     )
 
 
@@ -146,6 +183,7 @@ def upload_values(u: MultipartUpload) -> dict[str, Any]:
         "headers": dump_map(u.headers),
         "checksum_algorithm": u.checksum_algorithm,
         "checksum_type": u.checksum_type,
+        "attrs": dump_attrs(u.tags, u.acl, u.lock, u.sse),
     }
 
 
@@ -161,6 +199,7 @@ def to_upload(r: Any) -> MultipartUpload:
         headers=load_map(r.headers),
         checksum_algorithm=r.checksum_algorithm,
         checksum_type=r.checksum_type,
+        **load_attrs(r.attrs),
     )
 
 
@@ -199,6 +238,7 @@ def bucket_values(b: Bucket) -> dict[str, Any]:
         "object_lock": b.object_lock,
         "block_size": b.block_size,
         "hash_algorithm": b.hash_algorithm,
+        "configs": dump_map(b.configs),
     }
 
 
@@ -212,6 +252,7 @@ def to_bucket(r: Any) -> Bucket:
         object_lock=r.object_lock,
         block_size=r.block_size,
         hash_algorithm=r.hash_algorithm,
+        configs=load_map(r.configs),
     )
 
 

@@ -77,6 +77,7 @@ buckets = sa.Table(
     sa.Column("object_lock", sa.Boolean(), nullable=False),
     sa.Column("block_size", sa.BigInteger(), nullable=False),
     sa.Column("hash_algorithm", sa.String(32), nullable=False),
+    sa.Column("configs", sa.Text(), nullable=True),  # JSON: sub-resource -> document
     sa.Index("ix_buckets_owner_name", "owner", "name"),
 )
 
@@ -103,6 +104,7 @@ versions = sa.Table(
     sa.Column("checksums", sa.Text(), nullable=True),
     sa.Column("checksum_type", sa.String(32), nullable=False),
     sa.Column("parts", sa.LargeBinary(), nullable=True),
+    sa.Column("attrs", sa.Text(), nullable=True),  # JSON: tags, acl, lock, sse (codec)
     sqlite_autoincrement=True,  # never reuse a serial, even the highest one deleted
 )
 
@@ -155,6 +157,7 @@ uploads = sa.Table(
     sa.Column("headers", sa.Text(), nullable=True),
     sa.Column("checksum_algorithm", sa.String(32), nullable=False),
     sa.Column("checksum_type", sa.String(32), nullable=False),
+    sa.Column("attrs", sa.Text(), nullable=True),
     sa.UniqueConstraint("bucket", "upload_id"),
     sa.Index("ix_uploads_bucket_key_serial", "bucket", "key", "serial"),
     sqlite_autoincrement=True,

@@ -29,6 +29,7 @@ from dolium.errors import (
     NoSuchBucket,
     NoSuchKey,
     NoSuchUpload,
+    NoSuchVersion,
     PreconditionFailed,
     StorageError,
 )
@@ -150,6 +151,28 @@ class SqlMetaStore(AccountQueries):
             return await self._transact(op)
         except exc.IntegrityError as e:
             raise await self._put_failed(version.bucket, condition) from e
+
+    async def update_version(self, version: ObjectVersion) -> None:
+        values = codec.version_values(version)
+        query = (
+            versions.update()
+            .where(
+                _V.bucket == version.bucket,
+                _V.key == values["key"],
+                _V.version_id == version.version_id,
+            )
+            .values(attrs=codec.dump_attrs(version.tags, version.acl, version.lock, version.sse))
+        )
+
+        async def op(conn: AsyncConnection) -> None:
+            if (await conn.execute(query)).rowcount == 0:
+                raise NoSuchVersion(
+                    "The specified version does not exist.",
+                    key=version.key,
+                    version_id=version.version_id,
+                )
+
+        await self._transact(op)
 
     async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
         raw = key.encode()
