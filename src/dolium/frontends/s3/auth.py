@@ -1,12 +1,12 @@
-"""Who sent a request: SigV4 (header or presigned) against the key store."""
+"""Who sent a request: SigV4 or SigV2 (header or presigned) against the key store."""
 
 from __future__ import annotations
 
 import time
 
+from dolium.frontends.s3 import sigv2, sigv4
 from dolium.frontends.s3.errors import S3Error
-from dolium.frontends.s3.http import S3Request
-from dolium.frontends.s3.sigv4 import parse_request_auth, verify
+from dolium.frontends.s3.http import S3Request, decode_path, parse_target
 from dolium.protocols.keys import KeyStore
 
 
@@ -20,11 +20,38 @@ class Authenticator:
 
         Anonymous requests are refused: nothing is public yet.
         """
-        ctx = parse_request_auth(
-            request.method, request.raw_path, request.query_string, request.headers
+        now = time.time()
+        v2 = sigv2.parse_request_auth(
+            request.method,
+            request.raw_path,
+            request.query_string,
+            request.headers,
+            virtual_bucket(request),
         )
-        if ctx is None:
-            raise S3Error(403, "AccessDenied", "Access Denied")
-        _, principal, signing = await verify(ctx, self.keys, self.region, now=time.time())
+        if v2 is not None:
+            _, principal, signing = await sigv2.verify(v2, self.keys, now)
+        else:
+            ctx = sigv4.parse_request_auth(
+                request.method, request.raw_path, request.query_string, request.headers
+            )
+            if ctx is None:
+                raise S3Error(403, "AccessDenied", "Access Denied")
+            _, principal, signing = await sigv4.verify(ctx, self.keys, self.region, now)
         request.principal = principal
         request.signing = signing
+
+
+def virtual_bucket(request: S3Request) -> str | None:
+    """The bucket a virtual-hosted-style request names in its Host header, else None.
+
+    SigV2 signs `/bucket` + path either way, so the bucket is put back in front
+    of a path that lacks it. A request is path-style exactly when its path
+    alone gives the bucket and key it was routed to.
+    """
+    if not request.bucket:
+        return None
+    try:
+        path_style = parse_target("", decode_path(request.raw_path.encode("latin-1")), ())
+    except (UnicodeError, ValueError):
+        return None
+    return None if path_style == (request.bucket, request.key) else request.bucket

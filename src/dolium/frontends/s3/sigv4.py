@@ -309,6 +309,8 @@ def parse_request_auth(
     `headers` are (lower-case name, value) pairs in wire order; `raw_path` and
     `raw_query` are percent-encoded, as received. Raises S3Error for requests
     S3 rejects before it looks at the key (malformed, unsupported, mixed).
+    SigV2 requests belong to `sigv2.parse_request_auth`, which the caller asks
+    first; one that reaches this parser is refused as unsupported.
     """
     req = _Request(method, raw_path, query_pairs(raw_query), headers)
     params: dict[str, str] = {}
