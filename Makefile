@@ -46,5 +46,12 @@ unit: test-deps
 bench: install test-deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
 
+# Long crash runs: 200 SIGKILL cycles and 20 power cuts (tests/crash).
+# The load test, bench/soak.py, is to be run here too once it exists.
+SOAK_CYCLES ?= 200
+soak: test-deps
+	PATH="$(CURDIR)/$(BIN):$$PATH" DOLIUM_CRASH_CYCLES=$(SOAK_CYCLES) DOLIUM_POWERCUT_CYCLES=20 \
+	  $(BIN)/pytest -q -o timeout=0 tests/crash
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist src/*.egg-info

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,10 +27,12 @@ from rich.text import Text
 from dolium import __version__
 from dolium.config import Config, load_config
 from dolium.core.accounts import AccountService
+from dolium.core.context import Context
+from dolium.core.integrity import IntegrityReport, check
 from dolium.credentials import root_credentials, setup_root
 from dolium.errors import ConfigError, DoliumError, InvalidRequest
 from dolium.model import AccessKey, Tenant
-from dolium.plugins import open_meta
+from dolium.plugins import open_blob, open_meta
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -345,6 +348,36 @@ def key_revoke(*, access_key: str, config_file: Path | None, data_dir: Path | No
         get_config(config_file, data_dir), lambda acc: acc.revoke_key(access_key)
     )
     click.echo(f"revoked access key {access_key} of {revoked.tenant}:{revoked.user}")
+
+
+@cli.command("check")
+@click.option("--no-verify", is_flag=True, help="Only look blocks up; do not hash their bytes.")
+@config_options
+@json_option
+def check_cmd(
+    *, no_verify: bool, config_file: Path | None, data_dir: Path | None, as_json: bool
+) -> None:
+    """Check that every block the metadata references is stored and sound."""
+    config = get_config(config_file, data_dir)
+
+    async def go(acc: AccountService) -> IntegrityReport:
+        blobs = await open_blob(config)
+        try:
+            return await check(Context(meta=acc.meta, blobs=blobs), verify=not no_verify)
+        finally:
+            await blobs.close()
+
+    report = run_accounts(config, go)
+    if as_json:
+        print_json({"ok": report.ok, **asdict(report)})
+    else:
+        click.echo(report.summary())
+        for digest in report.missing:
+            click.echo(f"missing block {digest}")
+        for digest in report.corrupt:
+            click.echo(f"corrupt block {digest}")
+    if not report.ok:
+        sys.exit(1)
 
 
 # -- entry point ------------------------------------------------------------------------
