@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ./data
 LISTEN ?= 127.0.0.1:9000
 
-.PHONY: run install test-deps lint test unit bench soak clean
+.PHONY: run install test-deps lint test unit bench soak fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,11 +47,27 @@ bench: install test-deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
 
 # Long crash runs: 200 SIGKILL cycles and 20 power cuts (tests/crash).
-# The load test, bench/soak.py, is to be run here too once it exists.
+# Then the load soak, bench/soak.py: mixed traffic for SOAK_SECONDS, leaks checked.
 SOAK_CYCLES ?= 200
+SOAK_SECONDS ?= 600
 soak: test-deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" DOLIUM_CRASH_CYCLES=$(SOAK_CYCLES) DOLIUM_POWERCUT_CYCLES=20 \
 	  $(BIN)/pytest -q -o timeout=0 tests/crash
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/soak.py --duration $(SOAK_SECONDS)
+
+# Coverage-guided fuzzing (atheris) of each parser for FUZZ_SECONDS; not part of `make test`.
+# Crashes are saved under $DOLIUM_FUZZ_DIR (default /tmp/dolium-fuzz)/artifacts.
+FUZZ_SECONDS ?= 60
+$(VENV)/.fuzz-installed: $(VENV)/.test-installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,fuzz]'
+	touch $@
+
+fuzz: $(VENV)/.fuzz-installed
+	@crashed=""; for target in fuzz/fuzz_*.py; do \
+	  echo "== $$target"; \
+	  $(BIN)/python $$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    || crashed="$$crashed $$target"; \
+	done; test -z "$$crashed" || { echo "crashed:$$crashed"; exit 1; }
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build dist src/*.egg-info

@@ -2,7 +2,7 @@
 
 The only module that knows every layer: it opens the back ends named in the
 config, builds the core over them, mounts the S3 front end, and runs the
-garbage collector in the background.
+garbage collector and the lifecycle worker in the background.
 """
 
 from __future__ import annotations
@@ -16,15 +16,22 @@ import sys
 from typing import Any
 
 from dolium.backends.keys_meta import MetaKeyStore
+from dolium.backends.kms_file import FileMasterKeys
 from dolium.config import Config
 from dolium.core.context import Context, Settings
 from dolium.core.gc import collect
+from dolium.core.lifecycle import LifecycleWorker
 from dolium.core.store import Store
 from dolium.frontends.s3.app import S3App, S3Settings
 from dolium.frontends.s3.http import Receive, Scope, Send
-from dolium.plugins import open_blob, open_meta
+from dolium.plugins import open_blob, open_meta, open_reporters
 
 log = logging.getLogger("dolium")
+
+
+def open_kms(config: Config) -> FileMasterKeys:
+    """The SSE-S3 master keys: a keyring file in the data directory, made at first use."""
+    return FileMasterKeys(config.data_dir / "keyring.json")
 
 
 async def build_store(config: Config) -> Store:
@@ -36,7 +43,10 @@ async def build_store(config: Config) -> Store:
         gc_grace=config.gc_grace,
         region=config.region or "us-east-1",
     )
-    return Store(Context(meta=meta, blobs=blobs, settings=settings))
+    # Reporters start delivering what their outboxes hold as they open.
+    reporters = await open_reporters(config)
+    kms = open_kms(config)
+    return Store(Context(meta=meta, blobs=blobs, settings=settings, reporters=reporters, kms=kms))
 
 
 class Server:
@@ -47,20 +57,33 @@ class Server:
         self.store: Store | None = None
         self.s3: S3App | None = None
         self._gc: asyncio.Task[None] | None = None
+        self._lifecycle: asyncio.Task[None] | None = None
 
     async def startup(self) -> None:
         self.store = await build_store(self.config)
         keys = MetaKeyStore(self.store.ctx.meta)
-        settings = S3Settings(region=self.config.region or None, domains=tuple(self.config.domains))
+        settings = S3Settings(
+            region=self.config.region or None,
+            domains=tuple(self.config.domains),
+            website_domains=tuple(self.config.website_domains),
+            sse_c_require_tls=self.config.sse_c_require_tls,
+        )
         self.s3 = S3App(self.store, keys, settings)
         if self.config.gc_interval > 0:
             self._gc = asyncio.create_task(self._collect_forever())
+        if self.config.lifecycle_interval > 0:
+            ctx, offset = self.store.ctx, self.config.clock_offset
+            worker = LifecycleWorker(ctx, clock=lambda: ctx.clock() + offset)
+            self._lifecycle = asyncio.create_task(
+                worker.run_forever(self.config.lifecycle_interval)
+            )
 
     async def shutdown(self) -> None:
-        if self._gc is not None:
-            self._gc.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._gc
+        for task in (self._gc, self._lifecycle):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.store is not None:
             await self.store.close()
 
@@ -130,12 +153,17 @@ def serve(config: Config) -> None:
     """Run the server until interrupted (blocking)."""
     import uvicorn
 
+    from dolium.serving import BoundedHttpToolsProtocol
+
     limit_malloc_arenas()
 
     host, _, port = config.listen.rpartition(":")
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # httpx logs every request at INFO: one line per event a webhook delivers.
+    # The webhook reporter logs failures itself.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.root.level))
     options: dict[str, Any] = {
         "host": host.strip("[]"),
         "port": int(port),
@@ -144,7 +172,7 @@ def serve(config: Config) -> None:
         "access_log": False,
         "server_header": False,
         "timeout_keep_alive": 30,
-        "http": "httptools",
+        "http": BoundedHttpToolsProtocol,  # httptools, with a bound on request heads
         "loop": "uvloop",
     }
     uvicorn.run(Server(config), **options)

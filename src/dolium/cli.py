@@ -350,6 +350,31 @@ def key_revoke(*, access_key: str, config_file: Path | None, data_dir: Path | No
     click.echo(f"revoked access key {access_key} of {revoked.tenant}:{revoked.user}")
 
 
+@cli.group()
+def kms() -> None:
+    """SSE-S3 master keys (the keyring in the data directory)."""
+
+
+@kms.command("rotate")
+@config_options
+def kms_rotate(*, config_file: Path | None, data_dir: Path | None) -> None:
+    """Make a new master key the active one; older keys stay to open existing objects."""
+    from dolium.app import open_kms
+
+    key_id = asyncio.run(open_kms(get_config(config_file, data_dir)).rotate())
+    click.echo(f"active master key {key_id}")
+
+
+@kms.command("list")
+@config_options
+def kms_list(*, config_file: Path | None, data_dir: Path | None) -> None:
+    """Master key ids, oldest first; the last one is active. Keys are never printed."""
+    from dolium.app import open_kms
+
+    for key_id in asyncio.run(open_kms(get_config(config_file, data_dir)).key_ids()):
+        click.echo(key_id)
+
+
 @cli.command("check")
 @click.option("--no-verify", is_flag=True, help="Only look blocks up; do not hash their bytes.")
 @config_options

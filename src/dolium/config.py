@@ -11,6 +11,7 @@ Environment variables (all optional):
     DOLIUM_LISTEN            listen, HOST:PORT
     DOLIUM_REGION            region ("" = accept any region)
     DOLIUM_DOMAINS           domains, comma-separated
+    DOLIUM_WEBSITE_DOMAINS   website_domains, comma-separated
     DOLIUM_META              meta.use (name of a `dolium.meta` entry point)
     DOLIUM_META_OPTIONS      meta.options, a JSON object
     DOLIUM_BLOB              blob.use (name of a `dolium.blob` entry point)
@@ -19,8 +20,11 @@ Environment variables (all optional):
     DOLIUM_BLOCK_SIZE        block_size (bytes; 4MiB style suffixes allowed)
     DOLIUM_GC_INTERVAL       gc_interval (seconds; 30s, 10m, 1h, 1d allowed; 0 = off)
     DOLIUM_GC_GRACE          gc_grace (seconds, same forms)
+    DOLIUM_LIFECYCLE_INTERVAL  lifecycle_interval (seconds, same forms; 0 = off)
+    DOLIUM_CLOCK_OFFSET      clock_offset (seconds; a testing aid, see the field)
     DOLIUM_LOG_LEVEL         log_level (debug, info, warning, error, critical)
     DOLIUM_SERVER            server (uvicorn; the only HTTP server so far)
+    DOLIUM_SSE_C_REQUIRE_TLS  sse_c_require_tls (true/false)
 
 When a higher layer names a different store in `meta.use` / `blob.use`
 without giving options, the options of the lower layer are dropped: they
@@ -122,6 +126,9 @@ class Config(BaseModel):
     region: str | None = None
     # Base domains for virtual-hosted-style requests (bucket.<domain>).
     domains: list[str] = Field(default_factory=list)
+    # Base domains of static websites (bucket.<website domain>), served as
+    # S3's website endpoint serves them.
+    website_domains: list[str] = Field(default_factory=list)
     meta: PluginSpec = Field(default_factory=lambda: PluginSpec(use="sqlite"))
     blob: PluginSpec = Field(default_factory=lambda: PluginSpec(use="fs"))
     # Objects up to this size are kept in the meta store, not as blocks.
@@ -130,8 +137,21 @@ class Config(BaseModel):
     gc_interval: float = 3600.0
     # A block unreferenced for less than this long is never collected.
     gc_grace: float = 3600.0
+    # How often bucket lifecycle rules are applied; 0 = never.
+    lifecycle_interval: float = 3600.0
+    # Testing aid: seconds added to the time the lifecycle worker reads, so a
+    # test can see objects as days old. Nothing else shifts (block times for
+    # the collector stay real). Leave it 0 in production.
+    clock_offset: float = 0.0
     log_level: str = "info"
     server: Literal["uvicorn"] = "uvicorn"
+    # Refuse SSE-C keys sent over plain HTTP, as S3 does. Turn off only for
+    # tests, or behind a proxy that ends TLS without telling the server.
+    sse_c_require_tls: bool = True
+    # Event destinations: [notify.<kind>.<name>] holds the options of one
+    # reporter (<kind> names a `dolium.reporter` entry point); a bucket's
+    # notification configuration names it as arn:dolium:<kind>::<name>.
+    notify: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
     # -- derived values --------------------------------------------------------
     @property
@@ -177,7 +197,7 @@ class Config(BaseModel):
             raise ValueError(f"{value!r} is not a region name (e.g. us-east-1, or empty for any)")
         return value
 
-    @field_validator("domains", mode="before")
+    @field_validator("domains", "website_domains", mode="before")
     @classmethod
     def _check_domains(cls, value: object) -> object:
         if isinstance(value, str):
@@ -216,6 +236,21 @@ class Config(BaseModel):
             raise ValueError(f"{value!r} must be 0 (no background collection) or more (e.g. 1h)")
         return seconds
 
+    @field_validator("lifecycle_interval", mode="before")
+    @classmethod
+    def _check_lifecycle_interval(cls, value: object) -> float:
+        seconds = parse_duration(value)
+        if seconds < 0:
+            raise ValueError(f"{value!r} must be 0 (no lifecycle runs) or more (e.g. 1h)")
+        return seconds
+
+    @field_validator("clock_offset", mode="before")
+    @classmethod
+    def _check_clock_offset(cls, value: object) -> float:
+        if isinstance(value, str) and value.strip().startswith("-"):
+            return -parse_duration(value.strip()[1:])
+        return parse_duration(value)
+
     @field_validator("gc_grace", mode="before")
     @classmethod
     def _check_gc_grace(cls, value: object) -> float:
@@ -229,6 +264,22 @@ class Config(BaseModel):
             raise ValueError(f"{value!r} is not a log level (use one of {', '.join(_LOG_LEVELS)})")
         return str(level)
 
+    @field_validator("notify")
+    @classmethod
+    def _check_notify(
+        cls, value: dict[str, dict[str, dict[str, Any]]]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        for kind, targets in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", kind):
+                raise ValueError(f"{kind!r} is not a reporter name (e.g. webhook, log)")
+            for name in targets:
+                if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+                    raise ValueError(
+                        f"{kind}.{name!r} is not a destination name "
+                        "(use 1-64 letters, digits, - and _)"
+                    )
+        return value
+
     @model_validator(mode="after")
     def _defaults_and_cross_checks(self) -> Config:
         if self.inline_threshold > self.block_size:
@@ -236,10 +287,18 @@ class Config(BaseModel):
                 f"inline_threshold: {_human_size(self.inline_threshold)} is larger than "
                 f"block_size ({_human_size(self.block_size)}); lower it or raise block_size"
             )
+        both = sorted(set(self.domains) & set(self.website_domains))
+        if both:
+            raise ValueError(
+                f"website_domains: {both[0]} is in domains too; a domain serves either the "
+                "S3 API or websites (e.g. s3.example.com and s3-website.example.com)"
+            )
         if self.meta.use == "sqlite":
             self.meta.options.setdefault("path", str(self.data_dir / "meta.sqlite3"))
         if self.blob.use == "fs":
             self.blob.options.setdefault("root", str(self.data_dir / "blocks"))
+        for name, options in self.notify.get("webhook", {}).items():
+            options.setdefault("outbox", str(self.data_dir / "outbox" / name))
         return self
 
 
@@ -250,6 +309,7 @@ _ENV_KEYS = {
     "DOLIUM_LISTEN": "listen",
     "DOLIUM_REGION": "region",
     "DOLIUM_DOMAINS": "domains",
+    "DOLIUM_WEBSITE_DOMAINS": "website_domains",
     "DOLIUM_META": "meta.use",
     "DOLIUM_META_OPTIONS": "meta.options",
     "DOLIUM_BLOB": "blob.use",
@@ -258,8 +318,11 @@ _ENV_KEYS = {
     "DOLIUM_BLOCK_SIZE": "block_size",
     "DOLIUM_GC_INTERVAL": "gc_interval",
     "DOLIUM_GC_GRACE": "gc_grace",
+    "DOLIUM_LIFECYCLE_INTERVAL": "lifecycle_interval",
+    "DOLIUM_CLOCK_OFFSET": "clock_offset",
     "DOLIUM_LOG_LEVEL": "log_level",
     "DOLIUM_SERVER": "server",
+    "DOLIUM_SSE_C_REQUIRE_TLS": "sse_c_require_tls",
 }
 ENV_VARS: tuple[str, ...] = ("DOLIUM_CONFIG", *_ENV_KEYS)
 
@@ -284,7 +347,7 @@ def load_config(
         _merge(raw, sources, _read_toml(path), f"in {path}")
     for var, key in _ENV_KEYS.items():
         # An empty variable is unset, except where empty has a meaning.
-        if env.get(var) or (var in env and key in ("region", "domains")):
+        if env.get(var) or (var in env and key in ("region", "domains", "website_domains")):
             value: Any = env[var]
             if key.endswith(".options"):
                 value = _json_options(var, key, value)

@@ -8,19 +8,24 @@ not a `DoliumError` is an internal error there.
     ├── NotFound
     │   ├── NoSuchBucket  NoSuchKey  NoSuchVersion  NoSuchUpload
     │   ├── NoSuchTenant  NoSuchUser  NoSuchAccessKey
+    │   ├── NoSuchTagSet
     ├── Conflict
     │   ├── BucketAlreadyExists  BucketAlreadyOwnedByYou  BucketNotEmpty
     │   ├── TenantExists  UserExists  AccessKeyExists  TenantNotEmpty
-    │   └── ConditionalRequestConflict
+    │   ├── ConditionalRequestConflict
+    │   └── InvalidBucketState      not allowed in the bucket's state (object lock)
     ├── AccessDenied
     ├── InvalidRequest              request is well-formed but not allowed
     │   ├── InvalidBucketName  KeyTooLong  MetadataTooLarge  InvalidArgument
     │   ├── InvalidPart  InvalidPartOrder  EntityTooSmall  EntityTooLarge
     │   ├── InvalidDigest  BadDigest  ChecksumMismatch  InvalidRange
     │   ├── IncompleteBody  MalformedXML  TooManyParts
+    │   ├── InvalidTag  TooManyTags
+    │   ├── AclNotSupported  UnresolvableGrantByEmail
     ├── PreconditionFailed  NotModified
+    ├── NotSupported                valid S3, but a feature Dolium does not implement
     └── StorageError                a back end failed (I/O, corruption)
-        ├── BlockNotFound  CorruptBlock
+        ├── BlockNotFound  CorruptBlock  StorageFull
 """
 
 from __future__ import annotations
@@ -71,6 +76,10 @@ class NoSuchAccessKey(NotFound):
     pass
 
 
+class NoSuchTagSet(NotFound):
+    pass
+
+
 class Conflict(DoliumError):
     pass
 
@@ -104,6 +113,10 @@ class AccessKeyExists(Conflict):
 
 
 class ConditionalRequestConflict(Conflict):
+    pass
+
+
+class InvalidBucketState(Conflict):
     pass
 
 
@@ -175,6 +188,22 @@ class TooManyParts(InvalidRequest):
     pass
 
 
+class InvalidTag(InvalidRequest):
+    """A tag breaks the tagging rules (key, value, duplicate, reserved prefix)."""
+
+
+class TooManyTags(InvalidRequest):
+    pass
+
+
+class AclNotSupported(InvalidRequest):
+    """An ACL was given for a bucket whose object ownership disables ACLs."""
+
+
+class UnresolvableGrantByEmail(InvalidRequest):
+    """An ACL grants to an e-mail address that no tenant has."""
+
+
 class PreconditionFailed(DoliumError):
     pass
 
@@ -188,6 +217,10 @@ class NotModified(DoliumError):
         self.modified = modified
 
 
+class NotSupported(DoliumError):
+    """A well-formed request for a feature Dolium does not implement (S3's 501)."""
+
+
 class StorageError(DoliumError):
     pass
 
@@ -198,3 +231,7 @@ class BlockNotFound(StorageError):
 
 class CorruptBlock(StorageError):
     pass
+
+
+class StorageFull(StorageError):
+    """The store has no space left (or the quota of its file system is reached)."""

@@ -63,7 +63,7 @@ class AccessKey:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is making a request, once authenticated."""
+    """Who is making a request, once authenticated; tenant "" is anonymous."""
 
     tenant: str
     user: str
@@ -71,6 +71,13 @@ class Principal:
     admin: bool = False
     canonical_id: str = ""
     display_name: str = ""
+    # What policy conditions test about the request (aws:SourceIp, s3:prefix,
+    # ...): lower-case condition key -> value, set by the front end.
+    facts: Mapping[str, str] = field(default_factory=empty_map)
+
+    @property
+    def anonymous(self) -> bool:
+        return not self.tenant
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,11 @@ from typing import Any, cast
 from dolium.config import Config, PluginSpec
 from dolium.errors import ConfigError
 from dolium.protocols import BlobStore, MetaStore
+from dolium.protocols.events import Reporter
 
 META_GROUP = "dolium.meta"
 BLOB_GROUP = "dolium.blob"
+REPORTER_GROUP = "dolium.reporter"
 
 
 def installed(group: str) -> list[str]:
@@ -48,7 +50,9 @@ async def open_store(group: str, key: str, spec: PluginSpec) -> Any:
     return await opener(**spec.options)
 
 
-def _check_options(opener: Any, key: str, spec: PluginSpec) -> None:
+def _check_options(opener: Any, key: str, spec: PluginSpec, options_key: str | None = None) -> None:
+    """Refuse options `opener` does not take; `options_key` names them in errors."""
+    where = options_key or f"{key}.options"
     try:
         sig = inspect.signature(opener)
     except (TypeError, ValueError):  # no introspectable signature: let open() decide
@@ -65,7 +69,7 @@ def _check_options(opener: Any, key: str, spec: PluginSpec) -> None:
         if option not in accepted:
             hint = f"accepted: {', '.join(accepted)}" if accepted else "it takes no options"
             raise ConfigError(
-                f"config {key}.options.{option}: unknown option for store {spec.use!r} ({hint})"
+                f"config {where}.{option}: unknown option for store {spec.use!r} ({hint})"
             )
     try:
         sig.bind(**spec.options)
@@ -78,7 +82,7 @@ def _check_options(opener: Any, key: str, spec: PluginSpec) -> None:
             and p.name not in spec.options
         ]
         what = f"option {missing[0]!r} is required" if missing else str(exc)
-        raise ConfigError(f"config {key}.options: {what} by store {spec.use!r}") from exc
+        raise ConfigError(f"config {where}: {what} by store {spec.use!r}") from exc
 
 
 async def open_meta(config: Config) -> MetaStore:
@@ -89,3 +93,36 @@ async def open_meta(config: Config) -> MetaStore:
 async def open_blob(config: Config) -> BlobStore:
     """Open the blob store named by `config.blob`."""
     return cast(BlobStore, await open_store(BLOB_GROUP, "blob", config.blob))
+
+
+def reporter_arn(kind: str, name: str) -> str:
+    """The ARN a bucket's notification configuration names destination `name` with."""
+    return f"arn:dolium:{kind}::{name}"
+
+
+async def open_reporters(config: Config) -> dict[str, Reporter]:
+    """Open the event destinations of `config.notify`, by their ARN.
+
+    If one fails to open, those already open are closed again.
+    """
+    reporters: dict[str, Reporter] = {}
+    try:
+        for kind, targets in config.notify.items():
+            cls = load_class(REPORTER_GROUP, f"notify.{kind}", kind)
+            opener = getattr(cls, "open", None)
+            if opener is None:
+                raise ConfigError(f"config notify.{kind}: reporter {kind!r} has no open()")
+            for name, options in targets.items():
+                key = f"notify.{kind}.{name}"
+                spec = PluginSpec(use=kind, options=options)
+                _check_options(opener, key, spec, options_key=key)
+                try:
+                    reporter = await opener(**options)
+                except ConfigError as exc:
+                    raise ConfigError(f"config {key}: {exc.message}") from exc
+                reporters[reporter_arn(kind, name)] = cast(Reporter, reporter)
+    except BaseException:
+        for reporter in reporters.values():
+            await reporter.close()
+        raise
+    return reporters

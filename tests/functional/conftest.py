@@ -100,7 +100,15 @@ def stop_server(server: LiveServer) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data = tmp_path_factory.mktemp("live") / "data"
     live = start_server(data)
-    live.admin("tenant", "create", "other", "--display-name", "Other Tenant")
+    live.admin(
+        "tenant",
+        "create",
+        "other",
+        "--display-name",
+        "Other Tenant",
+        "--email",
+        "other@example.com",
+    )
     live.admin(
         "user", "create", "other:alice", "--access-key", OTHER_KEY, "--secret-key", OTHER_SECRET
     )

@@ -83,7 +83,7 @@ async def test_aligned_parts_complete_with_etag_and_top_hash(core: Core) -> None
         == data[ALIGNED - 5 : ALIGNED + 6]
     )
     with pytest.raises(NoSuchUpload):
-        await core.store.multipart.upload(ALICE, BUCKET, KEY, upload_id)
+        await core.store.multipart.upload(ALICE, BUCKET, KEY, upload_id, "s3:PutObject")
 
 
 async def test_unaligned_parts_have_no_top_hash(core: Core) -> None:

@@ -72,6 +72,8 @@ _HEX = frozenset("0123456789abcdef")
 _O_SAFE = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _O_READ = os.O_RDONLY | _O_SAFE
 _O_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_SAFE
+# A full file system, or a full quota on it: the operator must free space.
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def _fsync_dir(path: str) -> None:
@@ -233,7 +235,9 @@ class FsBlobStore:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            raise errors.StorageError(f"cannot store block {hexname}: {exc}") from exc
+            full = exc.errno in _NO_SPACE
+            error = errors.StorageFull if full else errors.StorageError
+            raise error(f"cannot store block {hexname}: {exc}") from exc
 
     async def get(self, digest: bytes) -> bytes:
         return await asyncio.to_thread(self._get_sync, digest)

@@ -15,6 +15,7 @@ to each connection's thread to one per statement.
 from __future__ import annotations
 
 import sqlite3
+import struct
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -183,7 +184,47 @@ def _checked(file: Path) -> Path:
         )
     if file.is_dir():
         raise ConfigError(f"meta.path: {file} is a directory (give a file name)")
+    _check_wal(file.with_name(file.name + "-wal"))
     return file
+
+
+_WAL_MAGIC = (0x377F0682, 0x377F0683)  # checksums little- / big-endian
+_WAL_VERSION = 3007000
+_WAL_HEADER = 32
+
+
+def _check_wal(wal: Path) -> None:
+    """Refuse a write-ahead log whose header is not SQLite's.
+
+    SQLite ignores such a log without a word, and with it every transaction
+    committed since the last checkpoint: the server would come up serving an
+    older, or empty, store. SQLite writes the 32-byte header in one write
+    before any frame, so a crash does not leave it torn; a bad one is damage.
+    """
+    try:
+        with wal.open("rb") as f:
+            header = f.read(_WAL_HEADER)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise ConfigError(f"meta.path: cannot read {wal}: {e.strerror}") from e
+    if len(header) < _WAL_HEADER:
+        return  # empty, or no frame was ever written
+    magic, version = struct.unpack(">II", header[:8])
+    valid = magic in _WAL_MAGIC and version == _WAL_VERSION
+    if valid:
+        words = struct.unpack(">6I" if magic & 1 else "<6I", header[:24])
+        s1 = s2 = 0
+        for i in range(0, 6, 2):
+            s1 = (s1 + words[i] + s2) & 0xFFFFFFFF
+            s2 = (s2 + words[i + 1] + s1) & 0xFFFFFFFF
+        valid = (s1, s2) == struct.unpack(">II", header[24:])
+    if not valid:
+        raise ConfigError(
+            f"meta.path: write-ahead log {wal} is corrupt (bad header); recent changes would "
+            "be lost: restore the data directory from a backup, or move the file aside to "
+            "accept the loss"
+        )
 
 
 class SqliteMetaStore(SqlMetaStore):

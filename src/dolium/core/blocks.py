@@ -10,6 +10,9 @@ while the next block arrives.
 The reader fetches the blocks an object (or a range of it) needs, checks each
 against its digest, and pads it back to its length. A block that does not
 match is never returned: `CorruptBlock` is raised instead.
+
+With a `BlockCipher` (core.sse) both seal and open blocks: the digest is
+taken over the sealed block, so it is the stored bytes that are verified.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 
 from dolium.core.checksums import new_checksum
 from dolium.core.hashing import top_hash
+from dolium.core.sse import BlockCipher
 from dolium.errors import BlockNotFound, CorruptBlock, EntityTooLarge, StorageError
 from dolium.model import Extent
 from dolium.protocols.blob import BlobStore
@@ -79,9 +83,12 @@ class BlockWriter:
         max_size: int = MAX_PUT_SIZE,
         lease_refresh: float = 600.0,
         clock: Callable[[], float] = time.time,
+        cipher: BlockCipher | None = None,
     ) -> None:
         self.blobs = blobs
         self.block_size = block_size
+        # Encrypted data is sealed block by block, never kept inline.
+        self.cipher = cipher
         self.inline_threshold = inline_threshold
         self.max_size = max_size
         self.lease_refresh = lease_refresh
@@ -114,7 +121,8 @@ class BlockWriter:
                 if self.clock() - self._last_refresh > self.lease_refresh:
                     await self._keep_alive()
             tail = bytes(buffer)
-            if not self._extents and self._pending is None and size <= self.inline_threshold:
+            inline = self.cipher is None and size <= self.inline_threshold
+            if not self._extents and self._pending is None and inline:
                 return self._finish_inline(tail)
             if tail:
                 await self._submit(tail)
@@ -154,12 +162,18 @@ class BlockWriter:
         # ends only when its stream update has.
         streamed = asyncio.ensure_future(asyncio.to_thread(self._hasher.stream, block))
         try:
-            stored, digest = await asyncio.to_thread(self._hasher.address, block)
+            stored, digest = await asyncio.to_thread(self._address, index, block)
             self._extents[index] = Extent(digest, len(block))
             if not await self.blobs.touch(digest):
                 await self.blobs.put(digest, stored)
         finally:
             await streamed
+
+    def _address(self, index: int, block: bytes) -> tuple[bytes, bytes]:
+        # Sealed first: the digest names what the blob store holds.
+        if self.cipher is not None:
+            block = self.cipher.seal(index, block)
+        return self._hasher.address(block)
 
     async def refresh_leases(self, *, force: bool) -> None:
         """Touch every block written so far, so the collector keeps them.
@@ -207,8 +221,10 @@ async def touch_all(blobs: BlobStore, extents: Sequence[Extent]) -> None:
             raise StorageError("a source block is missing from the block store")
 
 
-async def read_block(blobs: BlobStore, extent: Extent, hash_algorithm: str) -> bytes:
-    """One block, verified against its digest and padded back to its size."""
+async def read_block(
+    blobs: BlobStore, extent: Extent, hash_algorithm: str, cipher: BlockCipher | None = None
+) -> bytes:
+    """One block, verified against its digest, padded back to its size, opened if sealed."""
     try:
         stored = await blobs.get(extent.digest)
     except BlockNotFound as exc:
@@ -217,11 +233,17 @@ async def read_block(blobs: BlobStore, extent: Extent, hash_algorithm: str) -> b
         ok = await asyncio.to_thread(_matches, stored, extent.digest, hash_algorithm)
     else:
         ok = _matches(stored, extent.digest, hash_algorithm)
-    if not ok or len(stored) > extent.size:
+    size = extent.size + (cipher.overhead if cipher is not None else 0)
+    if not ok or len(stored) > size:
         raise CorruptBlock(f"block {extent.digest.hex()} does not match its hash")
-    if len(stored) < extent.size:
-        stored += b"\0" * (extent.size - len(stored))
-    return stored
+    if len(stored) < size:
+        stored += b"\0" * (size - len(stored))
+    if cipher is None:
+        return stored
+    plain = await asyncio.to_thread(cipher.open, stored) if size >= 65536 else cipher.open(stored)
+    if len(plain) != extent.size:
+        raise CorruptBlock(f"block {extent.digest.hex()} opens to the wrong length")
+    return plain
 
 
 def _matches(data: bytes, digest: bytes, hash_algorithm: str) -> bool:
@@ -242,9 +264,11 @@ class BlockReader:
         start: int,
         end: int,
         hash_algorithm: str = "sha256",
+        cipher: BlockCipher | None = None,
     ) -> None:
         self.blobs = blobs
         self.hash_algorithm = hash_algorithm
+        self.cipher = cipher
         self._plan: list[tuple[Extent, int, int]] = []  # extent, slice start, slice end
         offset = 0
         for extent in extents:
@@ -261,7 +285,7 @@ class BlockReader:
         if index >= len(self._plan):
             return None
         return asyncio.create_task(
-            read_block(self.blobs, self._plan[index][0], self.hash_algorithm)
+            read_block(self.blobs, self._plan[index][0], self.hash_algorithm, self.cipher)
         )
 
     async def prime(self) -> None:

@@ -9,13 +9,18 @@ import itertools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from dolium.core import grants, object_lock
 from dolium.core.blocks import touch_all
 from dolium.core.checksums import combine_parts, resolve_checksum_type
 from dolium.core.context import Context
 from dolium.core.hashing import top_hash
 from dolium.core.ids import new_upload_id
 from dolium.core.names import validate_key, validate_metadata
+from dolium.core.notifications import OBJECT_COMPLETE, ObjectChange, emit
 from dolium.core.objects import Objects, WriteOptions, check_written, write_version_id
+from dolium.core.sse import PART_NEEDS_KEY, BlockCipher
+from dolium.core.sse import etag as sse_etag
+from dolium.core.tagging import validate_object_tags
 from dolium.errors import (
     EntityTooSmall,
     InvalidArgument,
@@ -24,7 +29,15 @@ from dolium.errors import (
     InvalidRequest,
     NoSuchUpload,
 )
-from dolium.model import Bucket, MultipartUpload, ObjectVersion, Part, Principal, WriteCondition
+from dolium.model import (
+    NO_LOCK,
+    Bucket,
+    MultipartUpload,
+    ObjectVersion,
+    Part,
+    Principal,
+    WriteCondition,
+)
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PARTS = 10000
@@ -56,7 +69,13 @@ class Multipart:
     ) -> MultipartUpload:
         validate_key(key)
         validate_metadata(opts.meta)
-        bucket = await self.ctx.bucket(principal, bucket_name)
+        tags = validate_object_tags(opts.tags)
+        bucket = await self.ctx.bucket(principal, bucket_name, "s3:PutObject", key)
+        acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
+        # The upload keeps the lock it names; the default applies on completion.
+        requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
+        # One data key for the whole upload: every part is sealed with it.
+        protection, _ = await self.objects.protect(bucket, opts.sse)
         algorithm = opts.checksum_algorithms[0].upper() if opts.checksum_algorithms else ""
         upload = MultipartUpload(
             bucket=bucket.name,
@@ -69,14 +88,18 @@ class Multipart:
             headers=dict(opts.headers),
             checksum_algorithm=algorithm,
             checksum_type=resolve_checksum_type(algorithm, checksum_type),
+            tags=tags,
+            acl=acl_text,
+            lock=requested or NO_LOCK,
+            sse=protection,
         )
         await self.ctx.meta.create_upload(upload)
         return upload
 
     async def upload(
-        self, principal: Principal, bucket_name: str, key: str, upload_id: str
+        self, principal: Principal, bucket_name: str, key: str, upload_id: str, action: str
     ) -> tuple[Bucket, MultipartUpload]:
-        bucket = await self.ctx.bucket(principal, bucket_name)
+        bucket = await self.ctx.bucket(principal, bucket_name, action, key)
         upload = await self.ctx.meta.get_upload(bucket.name, upload_id)
         if upload is None or upload.key != key:
             raise NoSuchUpload(
@@ -98,14 +121,17 @@ class Multipart:
     ) -> Part:
         if not 1 <= number <= MAX_PARTS:
             raise InvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
-        bucket, _ = await self.upload(principal, bucket_name, key, upload_id)
-        data = await self.objects.writer(bucket, opts, inline=False).write(body)
+        bucket, upload = await self.upload(principal, bucket_name, key, upload_id, "s3:PutObject")
+        customer = opts.sse.customer if opts.sse is not None else None
+        data_key = await self.objects.unlock(upload.sse, customer, missing=PART_NEEDS_KEY)
+        cipher = BlockCipher(data_key) if data_key is not None else None
+        data = await self.objects.writer(bucket, opts, inline=False, cipher=cipher).write(body)
         check_written(data, opts)
         part = Part(
             upload_id=upload_id,
             number=number,
             size=data.size,
-            etag=data.md5.hex(),
+            etag=sse_etag(upload.sse, data_key, data.md5),
             modified=self.ctx.clock(),
             extents=data.extents,
             checksums={a.upper(): data.checksums[a.upper()] for a in opts.checksum_algorithms},
@@ -122,7 +148,9 @@ class Multipart:
         after: int = 0,
         limit: int = 1000,
     ) -> tuple[MultipartUpload, list[Part], bool]:
-        bucket, upload = await self.upload(principal, bucket_name, key, upload_id)
+        bucket, upload = await self.upload(
+            principal, bucket_name, key, upload_id, "s3:ListMultipartUploadParts"
+        )
         parts = await self.ctx.meta.list_parts(bucket.name, upload_id, after=after, limit=limit + 1)
         return upload, parts[:limit], len(parts) > limit
 
@@ -135,7 +163,7 @@ class Multipart:
         after_upload_id: str = "",
         limit: int = 1000,
     ) -> tuple[list[MultipartUpload], bool]:
-        bucket = await self.ctx.bucket(principal, bucket_name)
+        bucket = await self.ctx.bucket(principal, bucket_name, "s3:ListBucketMultipartUploads")
         uploads = await self.ctx.meta.list_uploads(
             bucket.name,
             prefix=prefix,
@@ -146,7 +174,9 @@ class Multipart:
         return uploads[:limit], len(uploads) > limit
 
     async def abort(self, principal: Principal, bucket_name: str, key: str, upload_id: str) -> None:
-        bucket, _ = await self.upload(principal, bucket_name, key, upload_id)
+        bucket, _ = await self.upload(
+            principal, bucket_name, key, upload_id, "s3:AbortMultipartUpload"
+        )
         await self.ctx.meta.abort_upload(bucket.name, upload_id)
 
     async def complete(
@@ -158,7 +188,7 @@ class Multipart:
         requested: Sequence[CompletedPart],
         condition: WriteCondition | None = None,
     ) -> ObjectVersion:
-        bucket, upload = await self.upload(principal, bucket_name, key, upload_id)
+        bucket, upload = await self.upload(principal, bucket_name, key, upload_id, "s3:PutObject")
         if not requested:
             raise InvalidRequest("You must specify at least one part")
         numbers = [p.number for p in requested]
@@ -205,13 +235,14 @@ class Multipart:
             values = [(p.checksums.get(algorithm, ""), p.size) for p in parts]
             if all(v for v, _ in values):
                 checksums[algorithm] = combine_parts(algorithm, upload.checksum_type, values)
+        modified = self.ctx.clock()
         version = ObjectVersion(
             bucket=bucket.name,
             key=key,
             version_id=write_version_id(bucket),
             size=sum(p.size for p in parts),
             etag=f"{digest.hexdigest()}-{len(parts)}",
-            modified=self.ctx.clock(),
+            modified=modified,
             owner=principal.tenant,
             content_type=upload.content_type,
             extents=extents,
@@ -221,5 +252,11 @@ class Multipart:
             checksums=checksums,
             checksum_type=upload.checksum_type if checksums else "",
             parts=tuple(p.size for p in parts),
+            tags=upload.tags,
+            acl=upload.acl,
+            lock=object_lock.new_version_lock(bucket, upload.lock, modified),
+            sse=upload.sse,
         )
-        return await self.ctx.meta.complete_upload(bucket.name, upload_id, version, condition)
+        created = await self.ctx.meta.complete_upload(bucket.name, upload_id, version, condition)
+        await emit(self.ctx, principal, bucket, OBJECT_COMPLETE, ObjectChange.created(created))
+        return created

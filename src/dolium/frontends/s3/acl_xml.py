@@ -9,7 +9,7 @@ reject, and anything that does not fit S3's schema, is MalformedACLError.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from xml.etree.ElementTree import Element
 
@@ -250,3 +250,26 @@ def acl_from_headers(
             raise malformed_acl()
     acl = Acl(owner.id, owner.display_name, tuple(grants))
     return resolve_grantees(acl, resolve_email, resolve_id)
+
+
+def requested_acl(headers: Mapping[str, str]) -> str | Acl | None:
+    """What a request's ACL headers ask for, checked but not yet expanded: None for none.
+
+    The canned name as given, or the grants (with no owner, and e-mail
+    grantees left for the core to resolve): the owners, and so the ACL
+    itself, are known only once the core has found the bucket or object.
+    """
+    parsed = acl_from_headers(headers, user(""), None, None)
+    if parsed is None:
+        return None
+    name = headers.get("x-amz-acl")
+    return name.strip() if name is not None else parsed
+
+
+def acl_headers(request_headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The x-amz-acl and x-amz-grant-* headers of a request (lower-case names)."""
+    return {
+        name: value
+        for name, value in request_headers
+        if name == "x-amz-acl" or name in GRANT_HEADERS
+    }

@@ -13,7 +13,23 @@ from dataclasses import dataclass
 
 from dolium.core.store import Store
 from dolium.errors import DoliumError, NotModified
-from dolium.frontends.s3 import buckets, multipart, objects, xml
+from dolium.frontends.s3 import (
+    acl,
+    bucket_probes,
+    buckets,
+    cors,
+    encryption,
+    lifecycle,
+    multipart,
+    notifications,
+    object_lock,
+    objects,
+    policy,
+    post_object,
+    tagging,
+    website,
+    xml,
+)
 from dolium.frontends.s3.auth import Authenticator
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.headers import http_date
@@ -28,7 +44,8 @@ from dolium.frontends.s3.http import (
     parse_query,
     parse_target,
 )
-from dolium.frontends.s3.versioning import get_versioning, put_versioning
+from dolium.frontends.s3.sse_headers import require_tls
+from dolium.frontends.s3.versioning import get_versioning, list_versions, put_versioning
 from dolium.protocols.keys import KeyStore
 
 log = logging.getLogger("dolium.s3")
@@ -36,6 +53,8 @@ log = logging.getLogger("dolium.s3")
 # A refused upload's unread body is read and dropped up to this size;
 # beyond it the connection is closed instead.
 DRAIN_LIMIT = 1024 * 1024
+# S3 refuses a request whose header section is larger than this.
+MAX_HEADER_SECTION = 8 * 1024
 
 Handler = Callable[[Store, S3Request], Awaitable[Response]]
 
@@ -43,41 +62,41 @@ Handler = Callable[[Store, S3Request], Awaitable[Response]]
 # NotImplemented rather than mistaken for a plain object or bucket request.
 UNSUPPORTED = frozenset(
     {
-        "accelerate",
-        "acl",
         "analytics",
-        "cors",
-        "encryption",
         "intelligent-tiering",
         "inventory",
-        "legal-hold",
-        "lifecycle",
-        "logging",
         "metrics",
-        "notification",
-        "object-lock",
-        "ownershipControls",
-        "policy",
-        "policyStatus",
-        "publicAccessBlock",
         "replication",
-        "requestPayment",
         "restore",
-        "retention",
         "select",
-        "tagging",
         "torrent",
-        "versions",
-        "website",
         "attributes",
     }
 )
+
+# Bucket sub-resources served from a table: flag -> method -> handler.
+BUCKET_SUBRESOURCES = {
+    **acl.ROUTES,
+    **policy.ROUTES,
+    **cors.ROUTES,
+    **bucket_probes.ROUTES,
+    **lifecycle.ROUTES,
+    **website.ROUTES,
+    **object_lock.ROUTES,
+    **notifications.ROUTES,
+    **encryption.ROUTES,
+}
 
 
 @dataclass(frozen=True)
 class S3Settings:
     region: str | None = None  # None: accept any region in signatures
     domains: Sequence[str] = ()
+    # Hosts <bucket>.<website domain> are static websites (frontends/s3/website.py).
+    website_domains: Sequence[str] = ()
+    # S3 refuses SSE-C keys over plain HTTP; false allows them (tests, TLS
+    # ended by a proxy that does not say so).
+    sse_c_require_tls: bool = True
 
     @property
     def reported_region(self) -> str:
@@ -110,6 +129,8 @@ class S3App:
                     500, "InternalError", "We encountered an internal error. Please try again."
                 ),
             )
+        # Cross-origin requests get their CORS headers on errors too, as on S3.
+        response.headers.extend(await cors.response_headers(self.store, request))
         try:
             if not await request.drain(DRAIN_LIMIT):
                 response.headers.append(("connection", "close"))
@@ -137,11 +158,14 @@ class S3App:
             key="",
             query={},
             receive=receive,
+            client=(scope.get("client") or ("",))[0],
+            secure=scope.get("scheme") == "https",
         )
         try:
             path = decode_path(raw_path)
             host = request.header("host", "") or ""
-            request.bucket, request.key = parse_target(host, path, self.settings.domains)
+            domains = (*self.settings.website_domains, *self.settings.domains)
+            request.bucket, request.key = parse_target(host, path, domains)
             request.query = parse_query(query_string)
         except (UnicodeDecodeError, ValueError):
             request.bucket, request.key = "", ""
@@ -149,9 +173,28 @@ class S3App:
         return request
 
     async def _handle(self, request: S3Request) -> Response:
+        site = website.site_of(request.header("host") or "", self.settings.website_domains)
+        if site is not None:
+            # A website host: anonymous, HTML errors, never the S3 API.
+            request.bucket = site
+            return await website.serve(self.store, request)
         if "__invalid__" in request.query:
             raise S3Error(400, "InvalidURI", "Couldn't parse the specified URI.")
+        if sum(len(k) + len(v) + 4 for k, v in request.headers) > MAX_HEADER_SECTION:
+            raise S3Error(
+                400,
+                "RequestHeaderSectionTooLarge",
+                "Your request header section exceeds the maximum allowed size.",
+                MaxSizeAllowed=str(MAX_HEADER_SECTION),
+            )
+        if request.method == "OPTIONS" and request.bucket:
+            # A CORS preflight carries no credentials: it is answered unsigned.
+            return await cors.preflight(self.store, request)
+        if post_object.is_browser_upload(request):
+            # A form upload authenticates through its policy fields, not headers.
+            return await post_object.post_object(self.store, request, self.auth)
         await self.auth.authenticate(request)
+        require_tls(request, self.settings.sse_c_require_tls)
         handler = self._route(request)
         return await handler(self.store, request)
 
@@ -168,8 +211,20 @@ class S3App:
                 "NotImplemented",
                 "A header you provided implies functionality that is not implemented",
             )
+        if "tagging" in q:
+            return _tagging_handler(method, bool(request.key))
         if not request.key:
             return self._route_bucket(request)
+        for flag in object_lock.OBJECT_ROUTES.keys() & q.keys():
+            handler = object_lock.OBJECT_ROUTES[flag].get(method)
+            if handler is None:
+                raise _not_allowed(method)
+            return handler
+        if "acl" in q:
+            handler = acl.OBJECT_ROUTES.get(method)
+            if handler is None:
+                raise _not_allowed(method)
+            return handler
         if method == "PUT":
             if "uploadId" in q:
                 if "partNumber" not in q:
@@ -200,6 +255,11 @@ class S3App:
     def _route_bucket(self, request: S3Request) -> Handler:
         method, q = request.method, request.query
         region = self.settings.region or ""
+        for flag in BUCKET_SUBRESOURCES.keys() & q.keys():
+            handler = BUCKET_SUBRESOURCES[flag].get(method)
+            if handler is None:
+                raise _not_allowed(method, "BUCKET")
+            return handler
         if method == "GET":
             if "location" in q:
                 return buckets.get_bucket_location
@@ -207,6 +267,8 @@ class S3App:
                 return multipart.list_uploads
             if "versioning" in q:
                 return get_versioning
+            if "versions" in q:
+                return list_versions
             return buckets.list_objects
         if method == "PUT":
             if "versioning" in q:
@@ -246,6 +308,25 @@ class S3App:
 
 async def _head_object(store: Store, request: S3Request) -> Response:
     return await objects.get_object(store, request, head=True)
+
+
+_OBJECT_TAGGING: dict[str, Handler] = {
+    "GET": tagging.get_object_tagging,
+    "PUT": tagging.put_object_tagging,
+    "DELETE": tagging.delete_object_tagging,
+}
+_BUCKET_TAGGING: dict[str, Handler] = {
+    "GET": tagging.get_bucket_tagging,
+    "PUT": tagging.put_bucket_tagging,
+    "DELETE": tagging.delete_bucket_tagging,
+}
+
+
+def _tagging_handler(method: str, on_object: bool) -> Handler:
+    handler = (_OBJECT_TAGGING if on_object else _BUCKET_TAGGING).get(method)
+    if handler is None:
+        raise _not_allowed(method, "OBJECT" if on_object else "BUCKET")
+    return handler
 
 
 def _not_allowed(method: str, resource_type: str = "OBJECT") -> S3Error:

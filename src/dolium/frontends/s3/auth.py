@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
+from dolium.core.access import ANONYMOUS
 from dolium.frontends.s3 import sigv2, sigv4
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.facts import request_facts
 from dolium.frontends.s3.http import S3Request, decode_path, parse_target
 from dolium.protocols.keys import KeyStore
 
@@ -18,7 +20,9 @@ class Authenticator:
     async def authenticate(self, request: S3Request) -> None:
         """Set the request's principal and signing info, or refuse it.
 
-        Anonymous requests are refused: nothing is public yet.
+        An unsigned request is anonymous: what it may do is the bucket
+        policy's and the ACLs' to say. The principal carries the request's
+        facts for policy conditions.
         """
         now = time.time()
         v2 = sigv2.parse_request_auth(
@@ -35,10 +39,11 @@ class Authenticator:
                 request.method, request.raw_path, request.query_string, request.headers
             )
             if ctx is None:
-                raise S3Error(403, "AccessDenied", "Access Denied")
+                request.principal = replace(ANONYMOUS, facts=request_facts(request, ANONYMOUS))
+                return
             _, principal, signing = await sigv4.verify(ctx, self.keys, self.region, now)
-        request.principal = principal
         request.signing = signing
+        request.principal = replace(principal, facts=request_facts(request, principal))
 
 
 def virtual_bucket(request: S3Request) -> str | None:

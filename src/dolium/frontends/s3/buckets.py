@@ -13,9 +13,9 @@ from dolium.core.store import Store
 from dolium.errors import DoliumError
 from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error, to_s3_error
-from dolium.frontends.s3.headers import iso_date
+from dolium.frontends.s3.headers import acl_header, iso_date
 from dolium.frontends.s3.http import MAX_INT, Response, S3Request, int_arg, read_small_body
-from dolium.frontends.s3.objects import principal_of
+from dolium.frontends.s3.objects import bypass_governance, principal_of
 from dolium.model import ObjectVersion
 
 XML = ("content-type", "application/xml")
@@ -60,12 +60,19 @@ async def create_bucket(store: Store, request: S3Request, region: str) -> Respon
             f"The {location} location constraint is incompatible for the region specific "
             "endpoint this request was sent to.",
         )
-    await store.buckets.create(principal_of(request), request.bucket, location or "")
+    lock = (request.header("x-amz-bucket-object-lock-enabled") or "").strip().lower() == "true"
+    await store.buckets.create(
+        principal_of(request),
+        request.bucket,
+        location or "",
+        object_lock=lock,
+        acl=acl_header(request),
+    )
     return Response(200, [("location", f"/{request.bucket}")])
 
 
 async def head_bucket(store: Store, request: S3Request) -> Response:
-    bucket = await store.buckets.get(principal_of(request), request.bucket)
+    bucket = await store.buckets.get(principal_of(request), request.bucket, "s3:ListBucket")
     return Response(200, [("x-amz-bucket-region", bucket.region)])
 
 
@@ -75,7 +82,7 @@ async def delete_bucket(store: Store, request: S3Request) -> Response:
 
 
 async def get_bucket_location(store: Store, request: S3Request) -> Response:
-    bucket = await store.buckets.get(principal_of(request), request.bucket)
+    bucket = await store.buckets.get(principal_of(request), request.bucket, "s3:GetBucketLocation")
     region = "" if bucket.region == "us-east-1" else bucket.region
     return Response(200, [XML], xml.render("LocationConstraint", region))
 
@@ -173,11 +180,15 @@ async def delete_objects(store: Store, request: S3Request) -> Response:
     if md5_header is not None:
         check_content_md5(md5_header, hashlib.md5(body, usedforsecurity=False).digest())
     quiet, keys = xml.parse_delete_objects(body)
-    await store.buckets.get(principal, request.bucket)
+    await store.buckets.exists(request.bucket)
+    bypass = bypass_governance(request)
+    await store.object_lock.check_bypass_header(request.bucket, bypass)
     results: list[xml.Node] = []
     for key, version_id in keys:
         try:
-            result = await store.objects.delete(principal, request.bucket, key, version_id)
+            result = await store.objects.delete(
+                principal, request.bucket, key, version_id, bypass=bypass
+            )
         except DoliumError as exc:
             error = to_s3_error(exc)
             results.append(
@@ -195,7 +206,8 @@ async def delete_objects(store: Store, request: S3Request) -> Response:
             fields.append(("VersionId", version_id))
         if result.delete_marker:
             fields.append(("DeleteMarker", "true"))
-            if version_id is None and result.version_id:
+            # The new marker's id, or the id of the marker removed by version id.
+            if result.version_id:
                 fields.append(("DeleteMarkerVersionId", result.version_id))
         results.append(("Deleted", fields))
     return Response(200, [XML], xml.render("DeleteResult", results))

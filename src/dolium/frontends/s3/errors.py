@@ -9,6 +9,7 @@ is a 500 InternalError, logged with the request id, never shown to the client.
 from __future__ import annotations
 
 from dolium import errors as e
+from dolium.core.policy import MalformedPolicy
 
 
 class S3Error(Exception):
@@ -39,7 +40,10 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     e.BucketAlreadyOwnedByYou: (409, "BucketAlreadyOwnedByYou"),
     e.BucketNotEmpty: (409, "BucketNotEmpty"),
     e.ConditionalRequestConflict: (409, "ConditionalRequestConflict"),
+    e.InvalidBucketState: (409, "InvalidBucketState"),
     e.AccessDenied: (403, "AccessDenied"),
+    e.AclNotSupported: (400, "AccessControlListNotSupported"),
+    e.UnresolvableGrantByEmail: (400, "UnresolvableGrantByEmailAddress"),
     e.InvalidBucketName: (400, "InvalidBucketName"),
     e.KeyTooLong: (400, "KeyTooLongError"),
     e.MetadataTooLarge: (400, "MetadataTooLarge"),
@@ -55,12 +59,25 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     e.IncompleteBody: (400, "IncompleteBody"),
     e.MalformedXML: (400, "MalformedXML"),
     e.TooManyParts: (400, "InvalidArgument"),
+    e.InvalidTag: (400, "InvalidTag"),
+    e.TooManyTags: (400, "BadRequest"),
+    e.NoSuchTagSet: (404, "NoSuchTagSet"),
+    MalformedPolicy: (400, "MalformedPolicy"),
     e.InvalidRequest: (400, "InvalidRequest"),
     e.PreconditionFailed: (412, "PreconditionFailed"),
+    e.NotSupported: (501, "NotImplemented"),
     e.NoSuchTenant: (403, "AccessDenied"),
     e.NoSuchAccessKey: (403, "InvalidAccessKeyId"),
     e.CorruptBlock: (500, "InternalError"),
     e.BlockNotFound: (500, "InternalError"),
+    # Not an AWS code (S3 never fills up); 507 as MinIO answers it, and not
+    # retried by SDKs as a 500 or 503 would be: space must be freed first.
+    e.StorageFull: (507, "InsufficientStorage"),
+}
+
+# What a client is told of a server-side failure; the log has the details.
+SERVER_MESSAGES = {
+    "InsufficientStorage": "There is not enough free space on the server to store the data."
 }
 
 
@@ -69,6 +86,10 @@ def to_s3_error(exc: e.DoliumError) -> S3Error:
     for cls in type(exc).__mro__:
         if cls in S3_ERRORS:
             status, code = S3_ERRORS[cls]
-            message = exc.message if status < 500 else "We encountered an internal error."
+            message = (
+                exc.message
+                if status < 500
+                else SERVER_MESSAGES.get(code, "We encountered an internal error.")
+            )
             return S3Error(status, code, message)
     return S3Error(500, "InternalError", "We encountered an internal error. Please try again.")

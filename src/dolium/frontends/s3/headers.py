@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import email.utils
 import time
 from collections.abc import Callable, Mapping
+from urllib.parse import parse_qsl
 
+from dolium.core import grants
 from dolium.core.checksums import ALGORITHMS, validate_checksum
 from dolium.core.objects import WriteOptions
+from dolium.frontends.s3.acl_xml import acl_headers, requested_acl
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.http import Headers, S3Request
-from dolium.model import ObjectVersion, WriteCondition
+from dolium.frontends.s3.sse_headers import response_headers as sse_response_headers
+from dolium.frontends.s3.sse_headers import sse_request
+from dolium.model import Lock, LockMode, ObjectVersion, WriteCondition
 
 # System metadata S3 stores with an object and returns on GET/HEAD.
 STORED_HEADERS = (
@@ -166,7 +172,115 @@ def write_options(request: S3Request, declared_size: int | None) -> WriteOptions
         checksum_algorithms=algorithms,
         expected_checksums=expected,
         condition=write_condition(request),
+        tags=tagging_header(request),
+        acl=acl_header(request),
+        lock=lock_header(request),
+        sse=sse_request(request),
     )
+
+
+def acl_header(request: S3Request) -> str:
+    """The ACL x-amz-acl / x-amz-grant-* ask for, as `WriteOptions.acl` ("" for none)."""
+    return grants.encode(requested_acl(acl_headers(request.headers)))
+
+
+LOCK_MODE = "x-amz-object-lock-mode"
+LOCK_UNTIL = "x-amz-object-lock-retain-until-date"
+LOCK_HOLD = "x-amz-object-lock-legal-hold"
+
+
+def parse_timestamp(text: str) -> float | None:
+    """Epoch seconds of an ISO 8601 timestamp (UTC when no offset); None if malformed."""
+    try:
+        moment = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()
+
+
+def _lock_argument(message: str, name: str, value: str) -> S3Error:
+    return S3Error(400, "InvalidArgument", message, ArgumentName=name, ArgumentValue=value)
+
+
+def lock_header(request: S3Request) -> Lock | None:
+    """The object lock a write names in x-amz-object-lock-*; None when it names none.
+
+    Mode and date come together. Whether the bucket allows them and whether
+    the date is ahead are the core's rules.
+    """
+    mode, until, hold = (request.header(n) for n in (LOCK_MODE, LOCK_UNTIL, LOCK_HOLD))
+    if mode is None and until is None and hold is None:
+        return None
+    lock = Lock()
+    if mode is not None or until is not None:
+        if mode is None or until is None:
+            missing = LOCK_MODE if mode is None else LOCK_UNTIL
+            raise _lock_argument(f"{LOCK_UNTIL} and {LOCK_MODE} must both be supplied", missing, "")
+        if mode not in (LockMode.GOVERNANCE, LockMode.COMPLIANCE):
+            raise _lock_argument("Unknown wormMode directive.", LOCK_MODE, mode)
+        at = parse_timestamp(until)
+        if at is None:
+            raise _lock_argument(
+                "The retain until date must be provided in ISO 8601 format", LOCK_UNTIL, until
+            )
+        lock = Lock(LockMode(mode), at)
+    if hold is not None:
+        if hold not in ("ON", "OFF"):
+            raise _lock_argument("Legal Hold must be either of 'ON' or 'OFF'", LOCK_HOLD, hold)
+        lock = Lock(lock.mode, lock.until, hold == "ON")
+    return lock
+
+
+def lock_headers(lock: Lock) -> Headers:
+    """What GET and HEAD say of a version's lock (the legal hold only while on)."""
+    headers: Headers = []
+    if lock.mode is not LockMode.NONE:
+        headers.append((LOCK_MODE, lock.mode.value))
+        headers.append((LOCK_UNTIL, iso_date(lock.until)))
+    if lock.legal_hold:
+        headers.append((LOCK_HOLD, "ON"))
+    return headers
+
+
+TAGGING_HEADER_MESSAGE = (
+    "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
+    "parameters without tag name duplicates."
+)
+
+
+def parse_tagging_header(value: str) -> dict[str, str]:
+    """Tags from an x-amz-tagging value: URL query form, "k1=v1&k2=v2".
+
+    A key without "=" has an empty value. An empty key, a duplicate key or
+    bytes that are not UTF-8 (the header arrives as latin-1 text) are
+    InvalidArgument; whether the tags themselves are valid is the core's rule.
+    """
+    try:
+        text = value.encode("latin-1").decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
+    except (UnicodeError, ValueError):
+        raise S3Error(400, "InvalidArgument", TAGGING_HEADER_MESSAGE) from None
+    tags: dict[str, str] = {}
+    for key, tag_value in pairs:
+        if not key or key in tags:
+            raise S3Error(400, "InvalidArgument", TAGGING_HEADER_MESSAGE)
+        tags[key] = tag_value
+    return tags
+
+
+def tagging_header(request: S3Request) -> dict[str, str]:
+    value = request.header("x-amz-tagging")
+    return parse_tagging_header(value) if value is not None else {}
+
+
+def copy_tags(request: S3Request) -> dict[str, str] | None:
+    """The tags a CopyObject gives its copy; None keeps the source's (directive COPY)."""
+    directive = (request.header("x-amz-tagging-directive") or "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error(400, "InvalidArgument", "Unknown tagging directive.")
+    return tagging_header(request) if directive == "REPLACE" else None
 
 
 def object_headers(version: ObjectVersion, *, checksums: bool, versioned: bool) -> Headers:
@@ -178,6 +292,7 @@ def object_headers(version: ObjectVersion, *, checksums: bool, versioned: bool) 
     ]
     headers.extend(version.headers.items())
     headers.extend((META_PREFIX + k, v) for k, v in version.meta.items())
+    headers.extend(sse_response_headers(version.sse))
     if versioned:
         headers.append(("x-amz-version-id", version.version_id))
     if checksums:
@@ -185,6 +300,8 @@ def object_headers(version: ObjectVersion, *, checksums: bool, versioned: bool) 
             headers.append((f"x-amz-checksum-{algorithm.lower()}", value))
         if version.checksum_type:
             headers.append(("x-amz-checksum-type", version.checksum_type))
+    if version.tags:
+        headers.append(("x-amz-tagging-count", str(len(version.tags))))
     return headers
 
 

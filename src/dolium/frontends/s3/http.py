@@ -43,10 +43,14 @@ class S3Request:
     principal: Principal | None = None
     signing: SigningInfo | None = None
     body: Payload | None = None
+    client: str = ""  # peer address, for aws:SourceIp
+    secure: bool = False  # arrived over TLS, for aws:SecureTransport
 
+    _body_started: bool = False
     _body_ended: bool = False
 
     async def receive_message(self) -> Message:
+        self._body_started = True
         message = await self.receive()
         if message["type"] == "http.disconnect" or not message.get("more_body", False):
             self._body_ended = True
@@ -57,10 +61,15 @@ class S3Request:
 
         A body left unread would be parsed as the next request on a
         keep-alive connection, so it is read, or the connection is closed.
+        An unread body declared longer than `limit` is not waited for: the
+        client may hold it back (Expect: 100-continue) until it has an answer.
         """
         length = self.header("content-length")
         if self._body_ended or (self.header("transfer-encoding") is None and length in (None, "0")):
             return True
+        declared = int(length) if length is not None and length.isdigit() else 0
+        if declared > limit and not self._body_started:
+            return False
         dropped = 0
         while not self._body_ended:
             message = await self.receive_message()

@@ -22,6 +22,8 @@ from dolium.frontends.s3.objects import (
     principal_of,
     version_headers,
 )
+from dolium.frontends.s3.sse_headers import copy_source_key, sse_request
+from dolium.frontends.s3.sse_headers import response_headers as sse_response_headers
 
 
 def _part_number(request: S3Request) -> int:
@@ -43,7 +45,7 @@ async def create_upload(store: Store, request: S3Request) -> Response:
         "InitiateMultipartUploadResult",
         [("Bucket", upload.bucket), ("Key", upload.key), ("UploadId", upload.upload_id)],
     )
-    headers = [XML]
+    headers = [XML, *sse_response_headers(upload.sse)]
     if upload.checksum_algorithm:
         headers.append(("x-amz-checksum-algorithm", upload.checksum_algorithm))
         headers.append(("x-amz-checksum-type", upload.checksum_type))
@@ -66,6 +68,9 @@ async def upload_part(store: Store, request: S3Request) -> Response:
         opts,
     )
     headers = [("etag", f'"{part.etag}"')]
+    if opts.sse is not None and opts.sse.customer is not None:
+        # The part was sealed with the upload's key, which this key unlocked.
+        headers.extend(sse_response_headers({"mode": "SSE-C", "key_md5": opts.sse.customer.md5}))
     headers.extend((f"x-amz-checksum-{a.lower()}", v) for a, v in part.checksums.items())
     return Response(200, headers)
 
@@ -76,8 +81,7 @@ async def upload_part_copy(
     principal = principal_of(request)
     source = parse_copy_source(request.header("x-amz-copy-source") or "")
     check = copy_source_check(request).check_source
-    src_bucket = await store.buckets.get(principal, source[0])
-    src = await store.objects.find(src_bucket, source[1], source[2])
+    _, src = await store.objects.open(principal, *source)
     if check is not None:
         check(src)
     start, end = 0, src.size - 1
@@ -96,9 +100,11 @@ async def upload_part_copy(
                 "to copy",
             )
         start, end = byte_range
-    stream = await store.objects.read(src, start, end) if src.size else _empty()
+    source_key = copy_source_key(request)
+    stream = await store.objects.read(src, start, end, source_key) if src.size else _empty()
+    opts = WriteOptions(sse=sse_request(request))
     part = await store.multipart.put_part(
-        principal, request.bucket, request.key, upload_id, number, stream, WriteOptions()
+        principal, request.bucket, request.key, upload_id, number, stream, opts
     )
     body = xml.render(
         "CopyPartResult", [("LastModified", iso_date(part.modified)), ("ETag", f'"{part.etag}"')]
@@ -138,7 +144,7 @@ async def complete_upload(store: Store, request: S3Request) -> Response:
     fields.extend((f"Checksum{a}", v) for a, v in version.checksums.items())
     if version.checksum_type:
         fields.append(("ChecksumType", version.checksum_type))
-    headers = [XML, *version_headers(version)]
+    headers = [XML, *version_headers(version), *sse_response_headers(version.sse)]
     return Response(200, headers, xml.render("CompleteMultipartUploadResult", fields))
 
 

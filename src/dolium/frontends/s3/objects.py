@@ -5,14 +5,20 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, unquote
 
 from dolium.core.conditions import ByteRange, check_copy_source, check_read, parse_range
-from dolium.core.objects import CopyOptions
+from dolium.core.object_lock import visible_lock
+from dolium.core.objects import CopyOptions, validate_version_id
 from dolium.core.store import Store
-from dolium.errors import NoSuchKey
+from dolium.errors import InvalidArgument, NoSuchKey
 from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.headers import (
+    acl_header,
     apply_overrides,
+    copy_tags,
+    http_date,
     iso_date,
+    lock_header,
+    lock_headers,
     object_headers,
     system_headers,
     user_metadata,
@@ -20,6 +26,8 @@ from dolium.frontends.s3.headers import (
     write_options,
 )
 from dolium.frontends.s3.http import Response, S3Request
+from dolium.frontends.s3.sse_headers import copy_source_key, customer_key, sse_request
+from dolium.frontends.s3.sse_headers import response_headers as sse_response_headers
 from dolium.model import NULL_VERSION, ObjectVersion, Principal, Versioning
 
 MAX_COPY_SIZE = 5 * 1024**3
@@ -52,6 +60,25 @@ def declared_size(request: S3Request) -> int | None:
     return size
 
 
+def version_id_arg(request: S3Request, name: str = "versionId") -> str | None:
+    """A version id query parameter, None when absent; InvalidArgument when malformed."""
+    value = request.query.get(name) or None
+    if value is not None:
+        try:
+            validate_version_id(value)
+        except InvalidArgument as exc:
+            raise S3Error(
+                400, "InvalidArgument", exc.message, ArgumentName=name, ArgumentValue=value
+            ) from None
+    return value
+
+
+def bypass_governance(request: S3Request) -> bool | None:
+    """x-amz-bypass-governance-retention: None when absent, True only for "true"."""
+    value = request.header("x-amz-bypass-governance-retention")
+    return None if value is None else value.strip().lower() == "true"
+
+
 def version_headers(version: ObjectVersion) -> list[tuple[str, str]]:
     """x-amz-version-id of a version just written, when it has an id of its own.
 
@@ -72,6 +99,7 @@ async def put_object(store: Store, request: S3Request) -> Response:
         principal, request.bucket, request.key, request.stream(), opts
     )
     headers = [("etag", f'"{version.etag}"'), *version_headers(version)]
+    headers.extend(sse_response_headers(version.sse))
     for algorithm, value in version.checksums.items():
         headers.append((f"x-amz-checksum-{algorithm.lower()}", value))
     return Response(200, headers)
@@ -79,19 +107,18 @@ async def put_object(store: Store, request: S3Request) -> Response:
 
 async def get_object(store: Store, request: S3Request, head: bool = False) -> Response:
     principal = principal_of(request)
-    version_id = request.query.get("versionId") or None
-    bucket = await store.buckets.get(principal, request.bucket)
+    version_id = version_id_arg(request)
     try:
-        version = await store.objects.find(bucket, request.key, version_id)
+        bucket, version = await store.objects.open(
+            principal, request.bucket, request.key, version_id
+        )
     except NoSuchKey as exc:
         if exc.context.get("delete_marker"):
-            raise S3Error(
-                404,
-                "NoSuchKey",
-                "The specified key does not exist.",
-                headers={"x-amz-delete-marker": "true"},
-            ) from exc
+            raise delete_marker_error(request, exc, by_version_id=version_id is not None) from exc
         raise
+    # Encrypted data is not even described without its key (SSE-C).
+    customer = customer_key(request)
+    await store.objects.unlock(version.sse, customer)
     check_read(
         version.etag,
         version.modified,
@@ -111,6 +138,7 @@ async def get_object(store: Store, request: S3Request, head: bool = False) -> Re
         checksums=checksums and byte_range is None,
         versioned=bucket.versioning != Versioning.UNVERSIONED,
     )
+    headers.extend(lock_headers(visible_lock(principal, bucket, version)))
     headers = apply_overrides(headers, request.query)
     if version.parts and part_number is not None:
         headers.append(("x-amz-mp-parts-count", str(len(version.parts))))
@@ -123,8 +151,33 @@ async def get_object(store: Store, request: S3Request, head: bool = False) -> Re
     length = end - start + 1 if version.size else 0
     if head:
         return Response(status, headers, length=length)
-    stream = await store.objects.read(version, start, end) if length else None
+    stream = await store.objects.read(version, start, end, customer) if length else None
     return Response(status, headers, stream=stream, length=length)
+
+
+def delete_marker_error(request: S3Request, exc: NoSuchKey, *, by_version_id: bool) -> S3Error:
+    """What S3 answers a read that lands on a delete marker.
+
+    The latest version being a marker reads as a missing key (404); a marker
+    named by its version id is a version that cannot be read (405).
+    """
+    headers = {
+        "x-amz-delete-marker": "true",
+        "x-amz-version-id": str(exc.context.get("version_id", "")),
+    }
+    if not by_version_id:
+        return S3Error(404, "NoSuchKey", "The specified key does not exist.", headers=headers)
+    modified = exc.context.get("modified")
+    if isinstance(modified, float | int):
+        headers["last-modified"] = http_date(modified)
+    return S3Error(
+        405,
+        "MethodNotAllowed",
+        "The specified method is not allowed against this resource.",
+        headers=headers,
+        Method=request.method,
+        ResourceType="DeleteMarker",
+    )
 
 
 def _part_number(request: S3Request) -> int | None:
@@ -169,7 +222,11 @@ def part_range(version: ObjectVersion, number: int) -> ByteRange | None:
 async def delete_object(store: Store, request: S3Request) -> Response:
     principal = principal_of(request)
     result = await store.objects.delete(
-        principal, request.bucket, request.key, request.query.get("versionId") or None
+        principal,
+        request.bucket,
+        request.key,
+        version_id_arg(request),
+        bypass=bypass_governance(request),
     )
     headers = []
     if result.version_id is not None:
@@ -221,6 +278,11 @@ def copy_source_check(request: S3Request) -> CopyOptions:
         headers=system_headers(request),
         condition=write_condition(request),
         check_source=check,
+        tags=copy_tags(request),
+        acl=acl_header(request),
+        lock=lock_header(request),
+        sse=sse_request(request),
+        source_key=copy_source_key(request),
     )
 
 
@@ -230,7 +292,7 @@ async def copy_object(store: Store, request: S3Request) -> Response:
     version, src = await store.objects.copy(
         principal, source, request.bucket, request.key, copy_source_check(request)
     )
-    headers = version_headers(version)
+    headers = version_headers(version) + sse_response_headers(version.sse)
     if source[2] is not None or src.version_id != NULL_VERSION:
         headers.append(("x-amz-copy-source-version-id", src.version_id))
     body = xml.render(

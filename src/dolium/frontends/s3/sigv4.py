@@ -296,7 +296,7 @@ def _header_date(headers: Headers) -> tuple[str, float, str]:
     try:
         # A date without a zone is GMT in HTTP; utctimetuple keeps it as it is.
         when = float(calendar.timegm(parsedate_to_datetime(sent).utctimetuple()))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # Overflow: past year 9999 in UTC
         raise no_date from exc
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when)), when, sent
 

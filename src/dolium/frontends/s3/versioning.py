@@ -1,19 +1,25 @@
-"""S3 bucket versioning configuration: GetBucketVersioning, PutBucketVersioning."""
+"""S3 versioning: GetBucketVersioning, PutBucketVersioning and ListObjectVersions."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from dolium.core.store import Store
 from dolium.frontends.s3 import xml
+from dolium.frontends.s3.buckets import owner_xml
 from dolium.frontends.s3.errors import S3Error
-from dolium.frontends.s3.http import Response, S3Request, read_small_body
-from dolium.frontends.s3.objects import principal_of
-from dolium.model import Versioning
+from dolium.frontends.s3.headers import iso_date
+from dolium.frontends.s3.http import MAX_INT, Response, S3Request, int_arg, read_small_body
+from dolium.frontends.s3.objects import principal_of, version_id_arg
+from dolium.model import ObjectVersion, Versioning
 
 XML = ("content-type", "application/xml")
 
 
 async def get_versioning(store: Store, request: S3Request) -> Response:
-    bucket = await store.buckets.get(principal_of(request), request.bucket)
+    bucket = await store.buckets.get(
+        principal_of(request), request.bucket, "s3:GetBucketVersioning"
+    )
     content = {"Status": bucket.versioning.value} if bucket.versioning else None
     return Response(200, [XML], xml.render("VersioningConfiguration", content))
 
@@ -31,3 +37,79 @@ async def put_versioning(store: Store, request: S3Request) -> Response:
         raise S3Error(400, "MalformedXML", xml.MALFORMED_MESSAGE)
     await store.buckets.set_versioning(principal_of(request), request.bucket, Versioning(status))
     return Response(200)
+
+
+def _encoder(request: S3Request) -> tuple[bool, xml.Encode]:
+    encoding = request.query.get("encoding-type")
+    if encoding is None:
+        return False, lambda s: s
+    if encoding != "url":
+        raise S3Error(400, "InvalidArgument", "Invalid Encoding Method specified in Request")
+    return True, lambda s: quote(s, safe="/")
+
+
+def _version_xml(version: ObjectVersion, encode: xml.Encode, owner: xml.Node) -> xml.Node:
+    fields: list[xml.Node] = [
+        ("Key", encode(version.key)),
+        ("VersionId", version.version_id),
+        ("IsLatest", version.is_latest),
+        ("LastModified", iso_date(version.modified)),
+    ]
+    if version.delete_marker:
+        fields.append(owner)
+        return ("DeleteMarker", fields)
+    fields += [("ETag", f'"{version.etag}"'), ("Size", version.size)]
+    fields += [("StorageClass", "STANDARD"), owner]
+    fields.extend(("ChecksumAlgorithm", a) for a in version.checksums)
+    if version.checksums and version.checksum_type:
+        fields.append(("ChecksumType", version.checksum_type))
+    return ("Version", fields)
+
+
+async def list_versions(store: Store, request: S3Request) -> Response:
+    """ListObjectVersions: Version and DeleteMarker entries in listing order."""
+    q = request.query
+    encoded, encode = _encoder(request)
+    prefix = q.get("prefix", "")
+    delimiter = q.get("delimiter", "")
+    key_marker = q.get("key-marker", "")
+    max_keys = min(int_arg(request, "max-keys", 1000, 0, MAX_INT), 1000)
+    version_id_marker = q.get("version-id-marker", "")
+    if version_id_marker and not key_marker:
+        raise S3Error(
+            400,
+            "InvalidArgument",
+            "A version-id marker cannot be specified without a key marker.",
+            ArgumentName="version-id-marker",
+            ArgumentValue=version_id_marker,
+        )
+    version_id_arg(request, "version-id-marker")
+    page = await store.listing.versions(
+        principal_of(request),
+        request.bucket,
+        prefix=prefix,
+        delimiter=delimiter,
+        key_marker=key_marker,
+        version_id_marker=version_id_marker,
+        max_keys=max_keys,
+    )
+    fields: list[xml.Node] = [
+        ("Name", request.bucket),
+        ("Prefix", encode(prefix)),
+        ("KeyMarker", encode(key_marker)),
+        ("VersionIdMarker", version_id_marker),
+    ]
+    if page.next_key_marker is not None:
+        fields.append(("NextKeyMarker", encode(page.next_key_marker)))
+    if page.next_version_id_marker is not None:
+        fields.append(("NextVersionIdMarker", page.next_version_id_marker))
+    fields.append(("MaxKeys", max_keys))
+    if delimiter:
+        fields.append(("Delimiter", encode(delimiter)))
+    if encoded:
+        fields.append(("EncodingType", "url"))
+    fields.append(("IsTruncated", page.truncated))
+    owner = owner_xml(request)
+    fields.extend(_version_xml(v, encode, owner) for v in page.entries)
+    fields.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in page.prefixes)
+    return Response(200, [XML], xml.render("ListVersionsResult", fields))

@@ -222,6 +222,28 @@ def parse_versioning(body: bytes) -> tuple[str, str]:
     )
 
 
+def parse_tagging(body: bytes) -> list[tuple[str, str]]:
+    """The (Key, Value) pairs of a Tagging body, in order and exactly as sent.
+
+    Tagging needs one TagSet, and each Tag one Key and one Value (either may
+    be empty; the rules on tags are the core's). Anything else is MalformedXML.
+    """
+    _check_size(body, MAX_CONFIG_BODY)
+    root = _parse(body, "Tagging")
+    tag_set = _only(root, "TagSet")
+    if tag_set is None:
+        raise malformed()
+    tags: list[tuple[str, str]] = []
+    for tag, element in _children(tag_set):
+        if tag != "Tag":
+            raise malformed()
+        key, value = _only(element, "Key"), _only(element, "Value")
+        if key is None or value is None:
+            raise malformed()
+        tags.append((_text(key), _text(value)))
+    return tags
+
+
 # --------------------------------------------------------------------------- rendering
 
 

@@ -1,0 +1,286 @@
+"""Webhook reporter: POST each event message to one URL, at least once.
+
+`publish` writes the event to an outbox directory (one file per event:
+written to a temporary name, fsynced, renamed, and the directory fsynced)
+and returns; a background task POSTs the files in the order they were
+written and removes each one after a 2xx answer. A failed attempt (a
+network error, a timeout, any other status) is retried after a delay that
+doubles from `backoff` up to `max_backoff`; an event still undelivered
+`expire` seconds after it was published is dropped with an error in the log
+(0 keeps it forever). Delivery is in order: an event waits until the ones
+before it are delivered or dropped.
+
+Files left by a stopped or crashed process are delivered when the reporter
+opens again. Several processes sharing one outbox may each deliver a file
+once; receivers see that as a duplicate, which at-least-once allows. Every
+request carries the event's id in `x-dolium-event-id` for receivers that
+want to drop duplicates.
+
+This module must not import the core or the front ends: it delivers
+finished messages and knows nothing of buckets or configurations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+from dolium.errors import ConfigError, StorageError
+from dolium.protocols.events import Event
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An event in the outbox, as the dispatcher reads it back."""
+
+    name: str  # file name in the outbox
+    id: str
+    event: str
+    time: float
+    message: str
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Outbox:
+    """A directory of events waiting for delivery, oldest first by file name.
+
+    Blocking file calls: the reporter runs them in a worker thread.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        fresh = not root.is_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        if fresh:
+            _fsync_dir(root.parent)
+
+    def add(self, event: Event) -> str:
+        # Nanoseconds first so names sort by time; the random part keeps two
+        # processes (or two events in one nanosecond) apart.
+        name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.json"
+        data = json.dumps(
+            {"id": event.id, "event": event.name, "time": event.time, "message": event.message},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
+        tmp = self.root / f".{name}.tmp"
+        try:
+            with tmp.open("wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            tmp.rename(self.root / name)
+            _fsync_dir(self.root)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StorageError(f"event outbox {self.root}: cannot write: {exc}") from exc
+        return name
+
+    def pending(self) -> list[str]:
+        return sorted(
+            entry.name
+            for entry in os.scandir(self.root)
+            if entry.name.endswith(".json") and not entry.name.startswith(".")
+        )
+
+    def read(self, name: str) -> Pending | None:
+        """The event in file `name`; None if it is gone (another process delivered it)."""
+        try:
+            item = json.loads((self.root / name).read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            # A file this module wrote is whole (renamed after fsync): an
+            # unreadable one is damage, set aside rather than retried forever.
+            log.error("event outbox %s: %s is unreadable (%s); set aside", self.root, name, exc)
+            with contextlib.suppress(OSError):
+                (self.root / name).rename(self.root / f".{name}.bad")
+            return None
+        return Pending(name, item["id"], item["event"], float(item["time"]), item["message"])
+
+    def remove(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / name).unlink()
+
+
+class WebhookReporter:
+    def __init__(
+        self,
+        url: str,
+        outbox: Path,
+        *,
+        timeout: float = 10.0,
+        headers: Mapping[str, str] | None = None,
+        backoff: float = 1.0,
+        max_backoff: float = 300.0,
+        expire: float = 86400.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.url = url
+        self.outbox = Outbox(outbox)
+        self.headers = {
+            "content-type": "application/json",
+            "user-agent": "dolium",
+            **(headers or {}),
+        }
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.expire = expire
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._sleep = sleep
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        outbox: str,
+        timeout: float = 10.0,  # noqa: ASYNC109  (a config option: httpx's per-request timeout)
+        headers: dict[str, str] | None = None,
+        backoff: float = 1.0,
+        max_backoff: float = 300.0,
+        expire: float = 86400.0,
+    ) -> WebhookReporter:
+        """Open the outbox and start delivering what it holds."""
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"webhook url {url!r} is not an http:// or https:// URL")
+        # Options come straight from TOML: check their types before using them.
+        seconds = {"timeout": timeout, "backoff": backoff, "max_backoff": max_backoff}
+        for option, value in {**seconds, "expire": expire}.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"webhook {option}: {value!r} is not a number of seconds")
+        if headers is not None and not (
+            isinstance(headers, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+        ):
+            raise ConfigError(f"webhook headers: {headers!r} is not a table of strings")
+        if timeout <= 0 or backoff <= 0 or max_backoff < backoff or expire < 0:
+            raise ConfigError(
+                "webhook: timeout and backoff must be positive, max_backoff at least backoff, "
+                "expire 0 (never) or more"
+            )
+        try:
+            reporter = cls(
+                url,
+                Path(outbox),
+                timeout=timeout,
+                headers=headers,
+                backoff=backoff,
+                max_backoff=max_backoff,
+                expire=expire,
+            )
+        except OSError as exc:
+            raise ConfigError(f"webhook outbox {outbox}: cannot create it: {exc}") from exc
+        reporter.start()
+        return reporter
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def publish(self, event: Event) -> None:
+        await asyncio.to_thread(self.outbox.add, event)
+        self._wake.set()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._client.aclose()
+
+    async def drain(self) -> None:
+        """Deliver (or drop) everything in the outbox now; for tests and tools."""
+        for name in await asyncio.to_thread(self.outbox.pending):
+            await self._deliver(name)
+
+    # -- dispatching ---------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            # Cleared before listing: an event published after the listing
+            # sets it again, so the wait below never misses one.
+            self._wake.clear()
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("webhook %s: dispatcher failed; retrying", self.url)
+                await self._sleep(self.max_backoff)
+                continue
+            await self._wake.wait()
+
+    async def _deliver(self, name: str) -> None:
+        pending = await asyncio.to_thread(self.outbox.read, name)
+        if pending is None:
+            return
+        attempt = 0
+        while not await self._post(pending, attempt):
+            if self.expire and self._clock() - pending.time > self.expire:
+                log.error(
+                    "webhook %s: event %s (%s) undelivered for %.0f s; dropped",
+                    self.url,
+                    pending.id,
+                    pending.event,
+                    self.expire,
+                )
+                break
+            await self._sleep(min(self.max_backoff, self.backoff * 2**attempt))
+            attempt += 1
+        await asyncio.to_thread(self.outbox.remove, name)
+
+    async def _post(self, pending: Pending, attempt: int) -> bool:
+        headers = {**self.headers, "x-dolium-event-id": pending.id}
+        try:
+            response = await self._client.post(
+                self.url, content=pending.message.encode(), headers=headers
+            )
+        except httpx.HTTPError as exc:
+            log.warning(
+                "webhook %s: event %s, attempt %d: %s", self.url, pending.id, attempt + 1, exc
+            )
+            return False
+        if 200 <= response.status_code < 300:
+            return True
+        log.warning(
+            "webhook %s: event %s, attempt %d: HTTP %d",
+            self.url,
+            pending.id,
+            attempt + 1,
+            response.status_code,
+        )
+        return False
+
+
+if TYPE_CHECKING:
+    from dolium.protocols.events import Reporter
+
+    def _conforms(r: WebhookReporter) -> Reporter:  # mypy fails if it drifts
+        return r

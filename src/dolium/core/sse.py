@@ -1,0 +1,247 @@
+"""Server-side encryption: data keys, sealed blocks, and the bucket default.
+
+An encrypted version has its own random 256-bit data key. The block writer
+seals each block with AES-256-GCM under that key *before* the block is
+addressed, so the blob store holds ciphertext and extents name ciphertext
+digests: every read still verifies each block by its hash before opening it,
+and deduplication applies between identical ciphertexts only (copies that
+share blocks). `Extent.size` stays the plaintext length, so ranges are
+planned as before and only the blocks a range touches are opened.
+
+The data key is kept wrapped in `ObjectVersion.sse` / `MultipartUpload.sse`:
+
+    algorithm  "AES256"
+    mode       "SSE-S3": wrapped by the active master key (`Context.kms`);
+               "key_id" names that master key, so rotation rewrites nothing.
+               "SSE-C": wrapped with the customer's key, which is never
+               stored; "key_md5" (base64 MD5 of it) is echoed to clients and
+               compared before the unwrap, which is what proves the key.
+    key        the wrapped data key, base64
+
+A sealed block is nonce (12) || ciphertext || tag (16). The nonce is 8
+random bytes drawn per cipher (one PUT, one part, one copy) followed by the
+4-byte index of the block in that write: unique within a write by
+construction and across writes by the random prefix. A nonce made from the
+position alone would repeat under one key when a part is uploaded again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dolium.core.context import Context
+from dolium.errors import AccessDenied, CorruptBlock, InvalidRequest, NotSupported
+from dolium.model import Bucket, Principal
+
+ALGORITHM = "AES256"
+SSE_S3 = "SSE-S3"
+SSE_C = "SSE-C"
+KEY_SIZE = 32
+NONCE_SIZE = 12
+TAG_SIZE = 16
+# Bucket.configs name of the default encryption (JSON, see `dump_default`).
+CONFIG = "encryption"
+
+# The customer key wraps the data key with this as associated data, so a
+# wrapped key can never be mistaken for anything else sealed with that key.
+_SSE_C_CONTEXT = b"dolium sse-c data key"
+
+NOT_APPLICABLE = "The encryption parameters are not applicable to this object."
+STORED_ENCRYPTED = (
+    "The object was stored using a form of Server Side Encryption. The correct parameters "
+    "must be provided to retrieve the object."
+)
+PART_NEEDS_KEY = (
+    "The multipart upload initiate requested encryption. Subsequent part requests must "
+    "include the appropriate encryption parameters."
+)
+
+
+@dataclass(frozen=True)
+class CustomerKey:
+    """An SSE-C key as a client sent it (already checked against its MD5)."""
+
+    key: bytes = field(repr=False)
+    md5: str  # base64 MD5 of `key`
+
+    @classmethod
+    def of(cls, key: bytes) -> CustomerKey:
+        digest = hashlib.md5(key, usedforsecurity=False).digest()
+        return cls(key, base64.b64encode(digest).decode())
+
+
+@dataclass(frozen=True)
+class SseRequest:
+    """The encryption a write asks for: SSE-S3, or SSE-C with the customer's key."""
+
+    mode: str
+    customer: CustomerKey | None = None
+
+
+class BlockCipher:
+    """Seals and opens the blocks of one version under its data key."""
+
+    overhead = NONCE_SIZE + TAG_SIZE
+
+    def __init__(self, data_key: bytes) -> None:
+        self._aead = AESGCM(data_key)
+        self._prefix = secrets.token_bytes(NONCE_SIZE - 4)
+
+    def seal(self, index: int, block: bytes) -> bytes:
+        """`block` (the `index`-th of this write) as stored: nonce || ciphertext || tag."""
+        nonce = self._prefix + index.to_bytes(4, "big")
+        return nonce + self._aead.encrypt(nonce, block, None)
+
+    def open(self, stored: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(stored[:NONCE_SIZE], stored[NONCE_SIZE:], None)
+        except InvalidTag as exc:
+            # The block matched its digest, so this is the wrong key.
+            raise CorruptBlock("a block does not open with its object's key") from exc
+
+
+# -- data keys ------------------------------------------------------------------------
+
+
+async def new_data_key(ctx: Context, request: SseRequest) -> tuple[dict[str, str], bytes]:
+    """A fresh data key for a write, and the `sse` record that keeps it wrapped."""
+    data_key = secrets.token_bytes(KEY_SIZE)
+    return await wrap_data_key(ctx, request, data_key), data_key
+
+
+async def wrap_data_key(ctx: Context, request: SseRequest, data_key: bytes) -> dict[str, str]:
+    """The `sse` record of `data_key` wrapped as `request` says (also for copies)."""
+    if request.mode == SSE_C:
+        assert request.customer is not None
+        nonce = secrets.token_bytes(NONCE_SIZE)
+        sealed = AESGCM(request.customer.key).encrypt(nonce, data_key, _SSE_C_CONTEXT)
+        return {
+            "algorithm": ALGORITHM,
+            "mode": SSE_C,
+            "key_md5": request.customer.md5,
+            "key": _b64(nonce + sealed),
+        }
+    if ctx.kms is None:
+        raise NotSupported("SSE-S3 needs a keyring, and this server has none")
+    key_id, wrapped = await ctx.kms.wrap(data_key)
+    return {"algorithm": ALGORITHM, "mode": SSE_S3, "key_id": key_id, "key": _b64(wrapped)}
+
+
+async def open_data_key(
+    ctx: Context,
+    sse: Mapping[str, str],
+    customer: CustomerKey | None,
+    *,
+    missing: str = STORED_ENCRYPTED,
+) -> bytes | None:
+    """The data key of an `sse` record (None when stored in clear), given what the client sent.
+
+    A customer key for data that is not SSE-C is refused, as S3 refuses it;
+    SSE-C data without one is refused with `missing`; a wrong one is
+    AccessDenied.
+    """
+    mode = sse.get("mode")
+    if mode != SSE_C:
+        if customer is not None:
+            raise InvalidRequest(NOT_APPLICABLE)
+        if mode is None:
+            return None
+        if ctx.kms is None:
+            raise NotSupported("SSE-S3 needs a keyring, and this server has none")
+        return await ctx.kms.unwrap(sse["key_id"], _unb64(sse["key"]))
+    if customer is None:
+        raise InvalidRequest(missing)
+    if not hmac.compare_digest(customer.md5, sse.get("key_md5", "")):
+        raise AccessDenied("Access Denied")
+    wrapped = _unb64(sse["key"])
+    try:
+        return AESGCM(customer.key).decrypt(
+            wrapped[:NONCE_SIZE], wrapped[NONCE_SIZE:], _SSE_C_CONTEXT
+        )
+    except InvalidTag:
+        raise AccessDenied("Access Denied") from None
+
+
+def etag(sse: Mapping[str, str], data_key: bytes | None, md5: bytes) -> str:
+    """The ETag of data with MD5 `md5`.
+
+    SSE-C ETags are not the MD5 of the data on S3, and must not be: the MD5
+    would let anyone who can list the bucket confirm a guess of encrypted
+    content. Keyed with the data key, the tag is stable for the data (copies
+    that share the key keep it) and says nothing without the key.
+    """
+    if sse.get("mode") == SSE_C and data_key is not None:
+        return hmac.new(data_key, md5, "md5").hexdigest()
+    return md5.hex()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise CorruptBlock("a stored data key is not base64") from exc
+
+
+# -- bucket default encryption ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DefaultEncryption:
+    """A bucket's default encryption; only SSE-S3 (AES256) is implemented."""
+
+    algorithm: str = ALGORITHM
+    bucket_key_enabled: bool = False
+
+
+def bucket_default(bucket: Bucket) -> DefaultEncryption | None:
+    text = bucket.configs.get(CONFIG)
+    if text is None:
+        return None
+    doc = json.loads(text)
+    return DefaultEncryption(doc["SSEAlgorithm"], bool(doc.get("BucketKeyEnabled", False)))
+
+
+def write_request(bucket: Bucket, asked: SseRequest | None) -> SseRequest | None:
+    """What a write without encryption headers gets: the bucket's default, if any."""
+    if asked is not None:
+        return asked
+    return SseRequest(SSE_S3) if bucket_default(bucket) is not None else None
+
+
+class BucketEncryption:
+    """Get/Put/DeleteBucketEncryption, kept in `Bucket.configs["encryption"]`."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def get(self, principal: Principal, bucket: str) -> DefaultEncryption | None:
+        found = await self.ctx.bucket(principal, bucket, action="s3:GetEncryptionConfiguration")
+        return bucket_default(found)
+
+    async def put(self, principal: Principal, bucket: str, default: DefaultEncryption) -> None:
+        if default.algorithm != ALGORITHM:
+            raise NotSupported(f"default encryption {default.algorithm} is not implemented")
+        await self.ctx.bucket(principal, bucket, action="s3:PutEncryptionConfiguration")
+        document = json.dumps(
+            {"SSEAlgorithm": default.algorithm, "BucketKeyEnabled": default.bucket_key_enabled}
+        )
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, document)
+
+    async def delete(self, principal: Principal, bucket: str) -> None:
+        # S3 has no delete permission of its own: deleting is a put.
+        await self.ctx.bucket(principal, bucket, action="s3:PutEncryptionConfiguration")
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)
