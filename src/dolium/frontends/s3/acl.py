@@ -118,4 +118,4 @@ async def put_object_acl(store: Store, request: S3Request) -> Response:
     return Response(200, _version_header(found))
 
 
-OBJECT_ROUTES = {"GET": get_object_acl, "PUT": put_object_acl}
+OBJECT_ROUTES: Routes = {"acl": {"GET": get_object_acl, "PUT": put_object_acl}}

@@ -85,7 +85,10 @@ BUCKET_SUBRESOURCES = {
     **object_lock.ROUTES,
     **notifications.ROUTES,
     **encryption.ROUTES,
+    **tagging.ROUTES,
 }
+# Object sub-resources, likewise.
+OBJECT_SUBRESOURCES = {**object_lock.OBJECT_ROUTES, **acl.OBJECT_ROUTES, **tagging.OBJECT_ROUTES}
 
 
 @dataclass(frozen=True)
@@ -211,17 +214,10 @@ class S3App:
                 "NotImplemented",
                 "A header you provided implies functionality that is not implemented",
             )
-        if "tagging" in q:
-            return _tagging_handler(method, bool(request.key))
         if not request.key:
             return self._route_bucket(request)
-        for flag in object_lock.OBJECT_ROUTES.keys() & q.keys():
-            handler = object_lock.OBJECT_ROUTES[flag].get(method)
-            if handler is None:
-                raise _not_allowed(method)
-            return handler
-        if "acl" in q:
-            handler = acl.OBJECT_ROUTES.get(method)
+        for flag in OBJECT_SUBRESOURCES.keys() & q.keys():
+            handler = OBJECT_SUBRESOURCES[flag].get(method)
             if handler is None:
                 raise _not_allowed(method)
             return handler
@@ -308,25 +304,6 @@ class S3App:
 
 async def _head_object(store: Store, request: S3Request) -> Response:
     return await objects.get_object(store, request, head=True)
-
-
-_OBJECT_TAGGING: dict[str, Handler] = {
-    "GET": tagging.get_object_tagging,
-    "PUT": tagging.put_object_tagging,
-    "DELETE": tagging.delete_object_tagging,
-}
-_BUCKET_TAGGING: dict[str, Handler] = {
-    "GET": tagging.get_bucket_tagging,
-    "PUT": tagging.put_bucket_tagging,
-    "DELETE": tagging.delete_bucket_tagging,
-}
-
-
-def _tagging_handler(method: str, on_object: bool) -> Handler:
-    handler = (_OBJECT_TAGGING if on_object else _BUCKET_TAGGING).get(method)
-    if handler is None:
-        raise _not_allowed(method, "OBJECT" if on_object else "BUCKET")
-    return handler
 
 
 def _not_allowed(method: str, resource_type: str = "OBJECT") -> S3Error:

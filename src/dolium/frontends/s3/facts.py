@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 
 from dolium.frontends.s3.http import S3Request
@@ -33,7 +34,37 @@ _LOCK_KEYS = {
 _QUERY_KEYS = ("prefix", "delimiter", "max-keys")
 
 
-def request_facts(request: S3Request, principal: Principal) -> MappingProxyType[str, str]:
+class _Facts(Mapping[str, str]):
+    """The facts, gathered on first use: most requests meet no policy."""
+
+    __slots__ = ("_facts", "_principal", "_request")
+
+    def __init__(self, request: S3Request, principal: Principal) -> None:
+        self._request = request
+        self._principal = principal
+        self._facts: Mapping[str, str] | None = None
+
+    def _all(self) -> Mapping[str, str]:
+        if self._facts is None:
+            self._facts = _gather(self._request, self._principal)
+        return self._facts
+
+    def __getitem__(self, key: str) -> str:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+def request_facts(request: S3Request, principal: Principal) -> Mapping[str, str]:
+    """The condition keys of `request` by `principal`, read from it when first asked."""
+    return _Facts(request, principal)
+
+
+def _gather(request: S3Request, principal: Principal) -> Mapping[str, str]:
     now = time.time()
     facts = {
         "aws:sourceip": request.client,

@@ -17,7 +17,7 @@ from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.http import Response, S3Request
 from dolium.frontends.s3.objects import delete_marker_error, principal_of, version_id_arg
-from dolium.frontends.s3.subresources import XML, read_checked_body
+from dolium.frontends.s3.subresources import XML, Routes, read_checked_body
 
 
 def tagging_xml(tags: Sequence[tuple[str, str]]) -> bytes:
@@ -106,3 +106,19 @@ async def put_bucket_tagging(store: Store, request: S3Request) -> Response:
 async def delete_bucket_tagging(store: Store, request: S3Request) -> Response:
     await store.tagging.delete_bucket(principal_of(request), request.bucket)
     return Response(204)
+
+
+ROUTES: Routes = {
+    "tagging": {
+        "GET": get_bucket_tagging,
+        "PUT": put_bucket_tagging,
+        "DELETE": delete_bucket_tagging,
+    }
+}
+OBJECT_ROUTES: Routes = {
+    "tagging": {
+        "GET": get_object_tagging,
+        "PUT": put_object_tagging,
+        "DELETE": delete_object_tagging,
+    }
+}
