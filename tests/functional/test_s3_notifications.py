@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from conftest import (
@@ -382,3 +383,14 @@ def test_aws_cli_configures_notifications(
     api.delete_object(Bucket=name, Key="k")
     wait_for(lambda: len(receiver.records(name)) == 1, "the removal event")
     assert receiver.records(name)[0]["s3"]["configurationId"] == "fn"
+
+
+def test_browser_upload_is_a_post_event(api: Any, name: str, receiver: Receiver) -> None:
+    configure(api, name, QueueConfigurations=[queue(["s3:ObjectCreated:*"])])
+    form = api.generate_presigned_post(name, "posted/${filename}")
+    uploaded = httpx.post(form["url"], data=form["fields"], files={"file": ("a.txt", b"form body")})
+    assert uploaded.status_code == 204, uploaded.text
+    wait_for(lambda: len(receiver.records(name)) == 1, "the upload's event")
+    [record] = receiver.records(name)
+    assert record["eventName"] == "ObjectCreated:Post"
+    assert record["s3"]["object"]["key"] == "posted/a.txt"

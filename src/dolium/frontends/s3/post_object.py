@@ -24,6 +24,7 @@ from types import MappingProxyType
 from urllib.parse import quote, urlencode, urlsplit
 
 from dolium.core.access import ANONYMOUS
+from dolium.core.notifications import OBJECT_POST
 from dolium.core.store import Store
 from dolium.frontends.s3 import acl_xml, formdata, post_policy, sigv2, sigv4, xml
 from dolium.frontends.s3.auth import Authenticator, virtual_bucket
@@ -322,7 +323,7 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
     if bounds is not None:
         low, high = bounds[0], min(bounds[1], high)
     body = _sized(form.file.chunks, low, high, _estimate(request, form.file, boundary))
-    version = await store.objects.put(principal, request.bucket, key, body, opts)
+    version = await store.objects.put(principal, request.bucket, key, body, opts, event=OBJECT_POST)
     headers = version_headers(version)
     for algorithm, value in version.checksums.items():
         headers.append((f"x-amz-checksum-{algorithm.lower()}", value))
