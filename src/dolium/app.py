@@ -20,7 +20,7 @@ from dolium.backends.kms_file import FileMasterKeys
 from dolium.config import Config
 from dolium.core.context import Context, Settings
 from dolium.core.gc import collect
-from dolium.core.lifecycle import LifecycleWorker
+from dolium.core.lifecycle_worker import LifecycleWorker
 from dolium.core.store import Store
 from dolium.frontends.s3.app import S3App, S3Settings
 from dolium.frontends.s3.http import Receive, Scope, Send

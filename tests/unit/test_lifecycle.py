@@ -16,17 +16,19 @@ from dolium.core.lifecycle import (
     Filter,
     FilterKind,
     Lifecycle,
-    LifecycleReport,
-    LifecycleWorker,
     NoncurrentExpiration,
     Rule,
     Transition,
-    apply,
-    deletable,
-    due_after,
     from_json,
     to_json,
     validate,
+)
+from dolium.core.lifecycle_worker import (
+    LifecycleReport,
+    LifecycleWorker,
+    apply,
+    deletable,
+    due_after,
 )
 from dolium.core.objects import WriteOptions
 from dolium.errors import (

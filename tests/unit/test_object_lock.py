@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from corekit import ALICE, BOB, Core, body, make_core
 
-from dolium.core.lifecycle import deletable
+from dolium.core.lifecycle_worker import deletable
 from dolium.core.multipart import CompletedPart
 from dolium.core.object_lock import (
     DAY,
