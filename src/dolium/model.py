@@ -127,6 +127,9 @@ class Lock:
 
 NO_LOCK = Lock()
 
+# The attributes of a stored version that change in place, each by its own call.
+MUTABLE = frozenset({"tags", "acl", "lock"})
+
 
 @dataclass(frozen=True, slots=True)
 class ObjectVersion:
@@ -154,7 +157,7 @@ class ObjectVersion:
     checksum_type: str = ""  # FULL_OBJECT | COMPOSITE
     parts: tuple[int, ...] = ()  # part sizes of a multipart object
     serial: int = 0  # global, increasing; assigned by the meta store
-    # Mutable attributes: a meta store's update_version replaces these four.
+    # Mutable attributes (MUTABLE): a meta store's update_version replaces them.
     tags: Mapping[str, str] = field(default_factory=empty_map)
     acl: str = ""  # JSON grant list (core.acl); "" = the owner's full control
     lock: Lock = NO_LOCK

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import bisect
 import dataclasses
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from types import MappingProxyType
-from typing import Self
+from typing import Any, Self
 
 from dolium.errors import (
     AccessKeyExists,
@@ -34,6 +34,7 @@ from dolium.errors import (
 )
 from dolium.model import (
     EMPTY_MAP,
+    MUTABLE,
     AccessKey,
     Bucket,
     MultipartUpload,
@@ -253,7 +254,9 @@ class MemoryMetaStore:
         async with self._lock:
             return self._put(version, condition)
 
-    async def update_version(self, version: ObjectVersion) -> None:
+    async def update_version(
+        self, version: ObjectVersion, fields: Collection[str] = MUTABLE
+    ) -> None:
         async with self._lock:
             chain = self._chains.get(version.bucket, {}).get(version.key.encode(), [])
             at = next((i for i, v in enumerate(chain) if v.version_id == version.version_id), None)
@@ -263,9 +266,12 @@ class MemoryMetaStore:
                     key=version.key,
                     version_id=version.version_id,
                 )
-            chain[at] = dataclasses.replace(
-                chain[at], tags=_freeze(version.tags), acl=version.acl, lock=version.lock
-            )
+            new: dict[str, Any] = {
+                "tags": _freeze(version.tags),
+                "acl": version.acl,
+                "lock": version.lock,
+            }
+            chain[at] = dataclasses.replace(chain[at], **{f: new[f] for f in fields})
 
     async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
         async with self._lock:

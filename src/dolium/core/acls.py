@@ -136,5 +136,5 @@ class Acls:
             return ObjectAcl(acl.private(owner), version, versioned)
         updated = replace(version, acl=grants.stored(result))
         if updated.acl != version.acl:
-            await self.ctx.meta.update_version(updated)
+            await self.ctx.meta.update_version(updated, ("acl",))
         return ObjectAcl(result, updated, versioned)

@@ -270,7 +270,7 @@ class ObjectLock:
         allowed = may_bypass(principal, bucket, key, bypass)
         check_retention_change(version.lock, mode, until, now, allowed)
         updated = replace(version, lock=replace(version.lock, mode=mode, until=until))
-        await self.ctx.meta.update_version(updated)
+        await self.ctx.meta.update_version(updated, ("lock",))
         return updated
 
     async def get_legal_hold(
@@ -295,7 +295,7 @@ class ObjectLock:
         )
         updated = replace(version, lock=replace(version.lock, legal_hold=on))
         if updated.lock != version.lock:
-            await self.ctx.meta.update_version(updated)
+            await self.ctx.meta.update_version(updated, ("lock",))
         return updated
 
 

@@ -140,7 +140,7 @@ class Tagging:
         found = await self._find(principal, bucket_name, key, version_id, "Put")
         valid = validate_tags(tags, OBJECT_TAG_LIMIT)
         updated = replace(found.version, tags=valid)
-        await self.ctx.meta.update_version(updated)
+        await self.ctx.meta.update_version(updated, ("tags",))
         return replace(found, version=updated)
 
     async def delete_object(
@@ -149,7 +149,7 @@ class Tagging:
         found = await self._find(principal, bucket_name, key, version_id, "Delete")
         updated = replace(found.version, tags={})
         if found.version.tags:
-            await self.ctx.meta.update_version(updated)
+            await self.ctx.meta.update_version(updated, ("tags",))
         return replace(found, version=updated)
 
     async def get_bucket(self, principal: Principal, bucket_name: str) -> list[tuple[str, str]]:

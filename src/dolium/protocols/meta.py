@@ -11,10 +11,11 @@ across the whole store.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Protocol
 
 from dolium.model import (
+    MUTABLE,
     AccessKey,
     Bucket,
     MultipartUpload,
@@ -103,11 +104,15 @@ class MetaStore(Protocol):
         latest, insert. Returns the version with its assigned serial.
         """
 
-    async def update_version(self, version: ObjectVersion) -> None:
-        """Replace the mutable attributes (tags, acl, lock) of a stored version.
+    async def update_version(
+        self, version: ObjectVersion, fields: Collection[str] = MUTABLE
+    ) -> None:
+        """Replace the named mutable attributes (of tags, acl, lock) of a stored version.
 
-        The version is found by bucket, key and version id; nothing else of
-        it changes. Raise NoSuchVersion if it is gone.
+        The version is found by bucket, key and version id. Nothing else of
+        it changes: attributes not named keep their stored values, also when
+        another call changed them meanwhile (tags and a legal hold set at
+        once both land). Raise NoSuchVersion if it is gone.
         """
 
     async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:

@@ -132,6 +132,18 @@ class TestVersions:
         with pytest.raises(NoSuchVersion):
             await meta.update_version(version("b1", "other", "v1"))
 
+    async def test_update_named_attributes_only(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        stale = await meta.put_version(version("b1", "k", "v1", sse={"mode": "SSE-S3"}))
+        # Two callers change different attributes of what they both read.
+        await meta.update_version(dataclasses.replace(stale, tags={"t": "1"}), ("tags",))
+        held = Lock(legal_hold=True)
+        await meta.update_version(dataclasses.replace(stale, lock=held, acl="x"), ("lock",))
+        found = await meta.get_version("b1", "k", "v1")
+        assert found is not None
+        assert (dict(found.tags), found.lock, found.acl) == ({"t": "1"}, held, "")
+        assert dict(found.sse) == {"mode": "SSE-S3"}
+
     async def test_unusual_extents(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         many = tuple(Extent(digest(n), n) for n in range(2000))

@@ -13,7 +13,7 @@ scan whose cost follows `limit`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,10 +33,20 @@ from dolium.errors import (
     PreconditionFailed,
     StorageError,
 )
-from dolium.model import MultipartUpload, ObjectVersion, Part, WriteCondition
+from dolium.model import (
+    EMPTY_MAP,
+    MUTABLE,
+    NO_LOCK,
+    MultipartUpload,
+    ObjectVersion,
+    Part,
+    WriteCondition,
+)
 from dolium.protocols.meta import MetaStore
 
 _P = sa.bindparam
+# The optional attributes of a version as stored when none is set (codec.load_attrs).
+_NO_ATTRS: dict[str, Any] = {"tags": EMPTY_MAP, "acl": "", "lock": NO_LOCK, "sse": EMPTY_MAP}
 _V = versions.c
 _U = uploads.c
 _PAGE = 500  # rows per query of the reference scan, to keep transactions short
@@ -152,25 +162,30 @@ class SqlMetaStore(AccountQueries):
         except exc.IntegrityError as e:
             raise await self._put_failed(version.bucket, condition) from e
 
-    async def update_version(self, version: ObjectVersion) -> None:
-        values = codec.version_values(version)
-        query = (
-            versions.update()
-            .where(
-                _V.bucket == version.bucket,
-                _V.key == values["key"],
-                _V.version_id == version.version_id,
-            )
-            .values(attrs=codec.dump_attrs(version.tags, version.acl, version.lock, version.sse))
+    async def update_version(
+        self, version: ObjectVersion, fields: Collection[str] = MUTABLE
+    ) -> None:
+        where = (
+            _V.bucket == version.bucket,
+            _V.key == version.key.encode(),
+            _V.version_id == version.version_id,
         )
+        read = sa.select(_V.attrs).where(*where).with_for_update()
 
         async def op(conn: AsyncConnection) -> None:
-            if (await conn.execute(query)).rowcount == 0:
+            # Read and write in one write transaction, so that attributes not
+            # named here keep what a concurrent call stored.
+            row = (await conn.execute(read)).first()
+            if row is None:
                 raise NoSuchVersion(
                     "The specified version does not exist.",
                     key=version.key,
                     version_id=version.version_id,
                 )
+            stored = {**_NO_ATTRS, **codec.load_attrs(row.attrs)}
+            new = {**stored, **{f: getattr(version, f) for f in fields}}
+            attrs = codec.dump_attrs(new["tags"], new["acl"], new["lock"], stored["sse"])
+            await conn.execute(versions.update().where(*where).values(attrs=attrs))
 
         await self._transact(op)
 
