@@ -2,12 +2,12 @@
 
     {"keys": [{"id": "mk-...", "key": "<32 bytes, base64>", "created": 1700000000.0}, ...]}
 
-The last key is the active one. Data keys are wrapped with AES-256-GCM under
-it (random 96-bit nonce, the key id as associated data): nonce || ciphertext
-|| tag. Every change (creation, rotation) is made under an exclusive lock on
-a side file and lands by rename, so processes sharing the data directory
-never see half a file, and a running server picks a rotation up on its next
-wrap (it compares the file's identity) or its next unknown key id.
+The last key is the active one; data keys are wrapped under it by kms_wrap
+(AES-256-GCM, the key id as associated data). Every change (creation,
+rotation) is made under an exclusive lock on a side file and lands by
+rename, so processes sharing the data directory never see half a file, and a
+running server picks a rotation up on its next wrap (it compares the file's
+identity) or its next unknown key id.
 """
 
 from __future__ import annotations
@@ -26,14 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from dolium.backends.kms_wrap import KEY_SIZE, unwrap_key, wrap_key
 from dolium.errors import ConfigError, StorageError
 from dolium.protocols.kms import MasterKeys
-
-KEY_SIZE = 32
-NONCE_SIZE = 12
 
 
 class FileMasterKeys:
@@ -47,8 +42,7 @@ class FileMasterKeys:
 
     async def wrap(self, data_key: bytes) -> tuple[str, bytes]:
         key_id, master = await asyncio.to_thread(self._active_key)
-        nonce = secrets.token_bytes(NONCE_SIZE)
-        return key_id, nonce + AESGCM(master).encrypt(nonce, data_key, key_id.encode())
+        return key_id, wrap_key(key_id, master, data_key)
 
     async def unwrap(self, key_id: str, wrapped: bytes) -> bytes:
         master = self._keys.get(key_id)
@@ -57,12 +51,7 @@ class FileMasterKeys:
             master = self._keys.get(key_id)
         if master is None:
             raise StorageError(f"master key {key_id!r} is not in the keyring {self.path}")
-        try:
-            return AESGCM(master).decrypt(
-                wrapped[:NONCE_SIZE], wrapped[NONCE_SIZE:], key_id.encode()
-            )
-        except (InvalidTag, ValueError) as exc:
-            raise StorageError(f"a data key does not unwrap with master key {key_id!r}") from exc
+        return unwrap_key(key_id, master, wrapped)
 
     async def rotate(self) -> str:
         return await asyncio.to_thread(self._rotate)

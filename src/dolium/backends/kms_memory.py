@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import secrets
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from dolium.backends.kms_wrap import KEY_SIZE, unwrap_key, wrap_key
 from dolium.errors import StorageError
 from dolium.protocols.kms import MasterKeys
-
-NONCE_SIZE = 12
 
 
 class MemoryMasterKeys:
@@ -21,23 +17,17 @@ class MemoryMasterKeys:
         if not self._keys:
             await self.rotate()
         key_id = next(reversed(self._keys))
-        nonce = secrets.token_bytes(NONCE_SIZE)
-        return key_id, nonce + AESGCM(self._keys[key_id]).encrypt(nonce, data_key, key_id.encode())
+        return key_id, wrap_key(key_id, self._keys[key_id], data_key)
 
     async def unwrap(self, key_id: str, wrapped: bytes) -> bytes:
         master = self._keys.get(key_id)
         if master is None:
             raise StorageError(f"master key {key_id!r} is not known")
-        try:
-            return AESGCM(master).decrypt(
-                wrapped[:NONCE_SIZE], wrapped[NONCE_SIZE:], key_id.encode()
-            )
-        except (InvalidTag, ValueError) as exc:
-            raise StorageError(f"a data key does not unwrap with master key {key_id!r}") from exc
+        return unwrap_key(key_id, master, wrapped)
 
     async def rotate(self) -> str:
         key_id = f"mk-{len(self._keys) + 1}-{secrets.token_hex(4)}"
-        self._keys[key_id] = secrets.token_bytes(32)
+        self._keys[key_id] = secrets.token_bytes(KEY_SIZE)
         return key_id
 
     async def key_ids(self) -> list[str]:

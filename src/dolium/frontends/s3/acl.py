@@ -9,21 +9,19 @@ the core's (`dolium.core.acls`).
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Awaitable, Callable
-
-from dolium.core.acls import ObjectAcl
-from dolium.core.checksums import check_content_md5, checksum_b64, verify_checksum
 from dolium.core.grants import Requested
 from dolium.core.store import Store
-from dolium.errors import NoSuchKey
-from dolium.frontends.s3 import xml
 from dolium.frontends.s3.acl_xml import acl_headers, parse_acl, render_acl, requested_acl
 from dolium.frontends.s3.errors import S3Error
-from dolium.frontends.s3.headers import declared_checksums
-from dolium.frontends.s3.http import Response, S3Request, read_small_body
-from dolium.frontends.s3.objects import delete_marker_error, principal_of, version_id_arg
-from dolium.frontends.s3.subresources import XML, Routes
+from dolium.frontends.s3.http import Response, S3Request
+from dolium.frontends.s3.objects import principal_of
+from dolium.frontends.s3.subresources import (
+    XML,
+    Routes,
+    on_version,
+    read_checked_body,
+    version_header,
+)
 
 
 def unexpected_content() -> S3Error:
@@ -39,22 +37,11 @@ def missing_security_header() -> S3Error:
     )
 
 
-async def _body(request: S3Request) -> bytes:
-    """The (small) body, checked against Content-MD5 / x-amz-checksum-* when given."""
-    _, expected = declared_checksums(request)
-    body = await read_small_body(request, xml.MAX_CONFIG_BODY)
-    md5 = request.header("content-md5")
-    if md5 is not None:
-        check_content_md5(md5, hashlib.md5(body, usedforsecurity=False).digest())
-    for algorithm, value in expected().items():
-        verify_checksum(algorithm, value, checksum_b64(algorithm, body))
-    return body
-
-
 async def requested(request: S3Request) -> Requested:
     """The ACL a PutBucketAcl / PutObjectAcl asks for, from its body or its headers."""
     from_headers = requested_acl(acl_headers(request.headers))
-    body = await _body(request)
+    # Unlike other configuration writes, an integrity header is optional here.
+    body = await read_checked_body(request, required=False)
     if body.strip():
         if from_headers is not None:
             raise unexpected_content()
@@ -84,38 +71,25 @@ ROUTES: Routes = {"acl": {"GET": get_bucket_acl, "PUT": put_bucket_acl}}
 # --------------------------------------------------------------------------- objects
 
 
-async def _on_version(
-    request: S3Request, call: Callable[[str | None], Awaitable[ObjectAcl]]
-) -> ObjectAcl:
-    version_id = version_id_arg(request)
-    try:
-        return await call(version_id)
-    except NoSuchKey as exc:
-        if exc.context.get("delete_marker"):
-            raise delete_marker_error(request, exc, by_version_id=version_id is not None) from exc
-        raise
-
-
-def _version_header(found: ObjectAcl) -> list[tuple[str, str]]:
-    return [] if found.version_id is None else [("x-amz-version-id", found.version_id)]
-
-
 async def get_object_acl(store: Store, request: S3Request) -> Response:
     principal = principal_of(request)
-    found = await _on_version(
-        request, lambda v: store.acls.get_object(principal, request.bucket, request.key, v)
+    found = await on_version(
+        request,
+        lambda v: store.acls.get_object(principal, request.bucket, request.key, v),
+        latest_marker_missing=True,
     )
-    return Response(200, [XML, *_version_header(found)], render_acl(found.acl))
+    return Response(200, [XML, *version_header(found.version_id)], render_acl(found.acl))
 
 
 async def put_object_acl(store: Store, request: S3Request) -> Response:
     principal = principal_of(request)
     wanted = await requested(request)
-    found = await _on_version(
+    found = await on_version(
         request,
         lambda v: store.acls.put_object(principal, request.bucket, request.key, wanted, v),
+        latest_marker_missing=True,
     )
-    return Response(200, _version_header(found))
+    return Response(200, version_header(found.version_id))
 
 
 OBJECT_ROUTES: Routes = {"acl": {"GET": get_object_acl, "PUT": put_object_acl}}

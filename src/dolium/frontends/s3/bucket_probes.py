@@ -19,7 +19,7 @@ from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.http import Response, S3Request
 from dolium.frontends.s3.objects import principal_of
-from dolium.frontends.s3.subresources import XML, Routes, read_checked_body
+from dolium.frontends.s3.subresources import XML, Routes, not_found, read_checked_body
 
 # S3 answers GetBucketLogging in this (older) namespace.
 LOGGING_XMLNS = "http://doc.s3.amazonaws.com/2006-03-01"
@@ -52,11 +52,10 @@ def _single_value(element: Element, name: str) -> str:
 async def get_ownership_controls(store: Store, request: S3Request) -> Response:
     ownership = await store.bucket_settings.get_ownership(principal_of(request), request.bucket)
     if ownership is None:
-        raise S3Error(
-            404,
+        raise not_found(
             "OwnershipControlsNotFoundError",
             "The bucket ownership controls were not found",
-            BucketName=request.bucket,
+            request.bucket,
         )
     body = xml.render("OwnershipControls", {"Rule": {"ObjectOwnership": ownership.value}})
     return Response(200, [XML], body)
@@ -94,11 +93,10 @@ async def get_public_access_block(store: Store, request: S3Request) -> Response:
         principal_of(request), request.bucket
     )
     if block is None:
-        raise S3Error(
-            404,
+        raise not_found(
             "NoSuchPublicAccessBlockConfiguration",
             "The public access block configuration was not found",
-            BucketName=request.bucket,
+            request.bucket,
         )
     values = (
         block.block_public_acls,

@@ -14,7 +14,7 @@ from dolium.errors import DoliumError
 from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.headers import acl_header, iso_date
-from dolium.frontends.s3.http import MAX_INT, Response, S3Request, int_arg, read_small_body
+from dolium.frontends.s3.http import Response, S3Request, page_size, read_small_body
 from dolium.frontends.s3.objects import bypass_governance, principal_of
 from dolium.model import ObjectVersion
 
@@ -87,7 +87,8 @@ async def get_bucket_location(store: Store, request: S3Request) -> Response:
     return Response(200, [XML], xml.render("LocationConstraint", region))
 
 
-def _encoder(request: S3Request) -> tuple[bool, xml.Encode]:
+def encoder(request: S3Request) -> tuple[bool, xml.Encode]:
+    """encoding-type of a listing: whether keys are URL-encoded, and the function that does it."""
     encoding = request.query.get("encoding-type")
     if encoding is None:
         return False, lambda s: s
@@ -117,10 +118,10 @@ async def list_objects(store: Store, request: S3Request) -> Response:
     v2 = request.query.get("list-type") == "2"
     if "list-type" in request.query and not v2:
         raise S3Error(400, "InvalidArgument", "Invalid List Type specified in Request")
-    encoded, encode = _encoder(request)
+    encoded, encode = encoder(request)
     prefix = request.query.get("prefix", "")
     delimiter = request.query.get("delimiter", "")
-    max_keys = min(int_arg(request, "max-keys", 1000, 0, MAX_INT), 1000)
+    max_keys = page_size(request, "max-keys")
     if v2:
         token = request.query.get("continuation-token")
         start = _decode_token(token) if token is not None else request.query.get("start-after", "")

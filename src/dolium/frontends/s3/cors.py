@@ -20,7 +20,7 @@ from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.http import Headers, Response, S3Request
 from dolium.frontends.s3.objects import principal_of
-from dolium.frontends.s3.subresources import XML, Routes, read_checked_body
+from dolium.frontends.s3.subresources import XML, Routes, not_found, read_checked_body
 
 log = logging.getLogger("dolium.s3")
 
@@ -40,13 +40,7 @@ VARY = ("vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-
 
 def parse_cors(body: bytes) -> list[CorsRule]:
     """The rules of a PutBucketCors body; S3's checks of the values are the core's."""
-    root = xml._parse(body, "CORSConfiguration")
-    rules: list[CorsRule] = []
-    for tag, element in xml._children(root):
-        if tag != "CORSRule":
-            raise xml.malformed()
-        rules.append(_parse_rule(element))
-    return rules
+    return [_parse_rule(e) for e in xml.parse_list(body, "CORSConfiguration", "CORSRule")]
 
 
 def _parse_rule(element: Element) -> CorsRule:
@@ -103,11 +97,8 @@ def render_cors(rules: tuple[CorsRule, ...]) -> bytes:
 async def get_cors(store: Store, request: S3Request) -> Response:
     rules = await store.cors.get(principal_of(request), request.bucket)
     if rules is None:
-        raise S3Error(
-            404,
-            "NoSuchCORSConfiguration",
-            "The CORS configuration does not exist",
-            BucketName=request.bucket,
+        raise not_found(
+            "NoSuchCORSConfiguration", "The CORS configuration does not exist", request.bucket
         )
     return Response(200, [XML], render_cors(rules))
 

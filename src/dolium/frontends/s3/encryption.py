@@ -17,7 +17,7 @@ from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.http import Response, S3Request
 from dolium.frontends.s3.objects import principal_of
 from dolium.frontends.s3.sse_headers import KMS_ALGORITHMS
-from dolium.frontends.s3.subresources import XML, Routes, read_checked_body
+from dolium.frontends.s3.subresources import XML, Routes, not_found, read_checked_body
 
 
 def _single(element: Element, name: str) -> str | None:
@@ -65,11 +65,10 @@ def render_encryption(default: DefaultEncryption) -> bytes:
 async def get_encryption(store: Store, request: S3Request) -> Response:
     default = await BucketEncryption(store.ctx).get(principal_of(request), request.bucket)
     if default is None:
-        raise S3Error(
-            404,
+        raise not_found(
             "ServerSideEncryptionConfigurationNotFoundError",
             "The server side encryption configuration was not found",
-            BucketName=request.bucket,
+            request.bucket,
         )
     return Response(200, [XML], render_encryption(default))
 

@@ -130,6 +130,11 @@ async def read_small_body(request: S3Request, limit: int) -> bytes:
 MAX_INT = 2**31 - 1
 
 
+def page_size(request: S3Request, name: str) -> int:
+    """max-keys and its kin: any count up to MAX_INT is valid, and a page holds 1000 at most."""
+    return min(int_arg(request, name, 1000, 0, MAX_INT), 1000)
+
+
 def int_arg(request: S3Request, name: str, default: int, low: int, high: int) -> int:
     """An integer query parameter, checked as S3 checks max-keys and its kin."""
     value = request.query.get(name)

@@ -29,7 +29,13 @@ from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.http import Response, S3Request
 from dolium.frontends.s3.objects import principal_of
-from dolium.frontends.s3.subresources import XML, Routes, read_checked_body
+from dolium.frontends.s3.subresources import (
+    XML,
+    Routes,
+    invalid_argument,
+    not_found,
+    read_checked_body,
+)
 
 _RULE_SINGLES = frozenset(
     {
@@ -49,13 +55,7 @@ _TRANSITIONS = ("Transition", "NoncurrentVersionTransition")
 
 
 def parse_lifecycle(body: bytes) -> list[Rule]:
-    root = xml._parse(body, "LifecycleConfiguration")
-    rules: list[Rule] = []
-    for tag, element in xml._children(root):
-        if tag != "Rule":
-            raise xml.malformed()
-        rules.append(_parse_rule(element))
-    return rules
+    return [_parse_rule(e) for e in xml.parse_list(body, "LifecycleConfiguration", "Rule")]
 
 
 def _fields(element: Element, allowed: frozenset[str] | tuple[str, ...]) -> dict[str, Element]:
@@ -281,11 +281,10 @@ def render_lifecycle(rules: tuple[Rule, ...]) -> bytes:
 async def get_lifecycle(store: Store, request: S3Request) -> Response:
     rules = await Lifecycle(store.ctx).get(principal_of(request), request.bucket)
     if rules is None:
-        raise S3Error(
-            404,
+        raise not_found(
             "NoSuchLifecycleConfiguration",
             "The lifecycle configuration does not exist",
-            BucketName=request.bucket,
+            request.bucket,
         )
     return Response(200, [XML], render_lifecycle(rules))
 
@@ -296,18 +295,7 @@ async def put_lifecycle(store: Store, request: S3Request) -> Response:
     try:
         await Lifecycle(store.ctx).put(principal_of(request), request.bucket, rules)
     except InvalidArgument as exc:
-        # S3 names the offending element in the error document.
-        fields = {
-            name: str(exc.context[key])
-            for name, key in (
-                ("ArgumentName", "argument_name"),
-                ("ArgumentValue", "argument_value"),
-            )
-            if key in exc.context
-        }
-        error = S3Error(400, "InvalidArgument", exc.message)
-        error.fields = fields
-        raise error from exc
+        raise invalid_argument(exc) from exc
     except NotSupported as exc:
         # A 501 whose message says what is missing (server errors hide theirs).
         raise S3Error(501, "NotImplemented", exc.message) from exc

@@ -14,7 +14,14 @@ from dolium.frontends.s3 import xml
 from dolium.frontends.s3.buckets import XML, owner_xml
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.headers import iso_date, write_condition, write_options
-from dolium.frontends.s3.http import MAX_INT, Response, S3Request, int_arg, read_small_body
+from dolium.frontends.s3.http import (
+    MAX_INT,
+    Response,
+    S3Request,
+    int_arg,
+    page_size,
+    read_small_body,
+)
 from dolium.frontends.s3.objects import (
     copy_source_check,
     declared_size,
@@ -156,7 +163,7 @@ async def abort_upload(store: Store, request: S3Request) -> Response:
 
 
 async def list_parts(store: Store, request: S3Request) -> Response:
-    max_parts = min(int_arg(request, "max-parts", 1000, 0, MAX_INT), 1000)
+    max_parts = page_size(request, "max-parts")
     marker = int_arg(request, "part-number-marker", 0, 0, MAX_INT)
     upload, parts, truncated = await store.multipart.list_parts(
         principal_of(request),
@@ -194,7 +201,7 @@ async def list_parts(store: Store, request: S3Request) -> Response:
 
 
 async def list_uploads(store: Store, request: S3Request) -> Response:
-    max_uploads = min(int_arg(request, "max-uploads", 1000, 0, MAX_INT), 1000)
+    max_uploads = page_size(request, "max-uploads")
     prefix = request.query.get("prefix", "")
     key_marker = request.query.get("key-marker", "")
     upload_marker = request.query.get("upload-id-marker", "") if key_marker else ""

@@ -15,18 +15,20 @@ from xml.etree.ElementTree import Element
 
 from dolium.core.object_lock import DefaultRetention
 from dolium.core.store import Store
-from dolium.errors import InvalidArgument, NoSuchKey
+from dolium.errors import InvalidArgument
 from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.headers import iso_date, parse_timestamp
 from dolium.frontends.s3.http import Response, S3Request
-from dolium.frontends.s3.objects import (
-    bypass_governance,
-    delete_marker_error,
-    principal_of,
-    version_id_arg,
+from dolium.frontends.s3.objects import bypass_governance, principal_of
+from dolium.frontends.s3.subresources import (
+    XML,
+    Handler,
+    Routes,
+    not_found,
+    on_version,
+    read_checked_body,
 )
-from dolium.frontends.s3.subresources import XML, Handler, Routes, read_checked_body
 from dolium.model import NO_LOCK, LockMode, ObjectVersion
 
 MODES = frozenset({LockMode.GOVERNANCE.value, LockMode.COMPLIANCE.value})
@@ -93,11 +95,10 @@ def _period_error(default: DefaultRetention) -> None:
 async def get_lock_configuration(store: Store, request: S3Request) -> Response:
     enabled, default = await store.object_lock.get_config(principal_of(request), request.bucket)
     if not enabled:
-        raise S3Error(
-            404,
+        raise not_found(
             "ObjectLockConfigurationNotFoundError",
             "Object Lock configuration does not exist for this bucket",
-            BucketName=request.bucket,
+            request.bucket,
         )
     content: list[xml.Node] = [("ObjectLockEnabled", "Enabled")]
     if default is not None:
@@ -137,12 +138,7 @@ async def _on_version(
     request: S3Request, call: Callable[[str | None], Awaitable[ObjectVersion]]
 ) -> ObjectVersion:
     try:
-        return await call(version_id_arg(request))
-    except NoSuchKey as exc:
-        # A delete marker has no lock to read or set: 405, as S3 answers it.
-        if exc.context.get("delete_marker"):
-            raise delete_marker_error(request, exc, by_version_id=True) from exc
-        raise
+        return await on_version(request, call)
     except InvalidArgument as exc:
         raise _argument_error(exc) from exc
 

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, unquote
 from dolium.core.conditions import ByteRange, check_copy_source, check_read, parse_range
 from dolium.core.object_lock import visible_lock
 from dolium.core.objects import CopyOptions, validate_version_id
+from dolium.core.sse import CustomerKey
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument, NoSuchKey
 from dolium.frontends.s3 import xml
@@ -25,7 +26,7 @@ from dolium.frontends.s3.headers import (
     write_condition,
     write_options,
 )
-from dolium.frontends.s3.http import Response, S3Request
+from dolium.frontends.s3.http import Headers, Response, S3Request
 from dolium.frontends.s3.sse_headers import copy_source_key, customer_key, sse_request
 from dolium.frontends.s3.sse_headers import response_headers as sse_response_headers
 from dolium.model import NULL_VERSION, ObjectVersion, Principal, Versioning
@@ -119,14 +120,7 @@ async def get_object(store: Store, request: S3Request, head: bool = False) -> Re
     # Encrypted data is not even described without its key (SSE-C).
     customer = customer_key(request)
     await store.objects.unlock(version.sse, customer)
-    check_read(
-        version.etag,
-        version.modified,
-        if_match=request.header("if-match"),
-        if_none_match=request.header("if-none-match"),
-        if_modified_since=request.header("if-modified-since"),
-        if_unmodified_since=request.header("if-unmodified-since"),
-    )
+    check_conditions(request, version)
     part_number = _part_number(request)
     if part_number is None:
         byte_range = parse_range(request.header("range"), version.size)
@@ -142,16 +136,43 @@ async def get_object(store: Store, request: S3Request, head: bool = False) -> Re
     headers = apply_overrides(headers, request.query)
     if version.parts and part_number is not None:
         headers.append(("x-amz-mp-parts-count", str(len(version.parts))))
-    status = 200
+    return await data_response(
+        store, version, headers, byte_range=byte_range, head=head, customer=customer
+    )
+
+
+def check_conditions(request: S3Request, version: ObjectVersion) -> None:
+    """A read's If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since."""
+    check_read(
+        version.etag,
+        version.modified,
+        if_match=request.header("if-match"),
+        if_none_match=request.header("if-none-match"),
+        if_modified_since=request.header("if-modified-since"),
+        if_unmodified_since=request.header("if-unmodified-since"),
+    )
+
+
+async def data_response(
+    store: Store,
+    version: ObjectVersion,
+    headers: Headers,
+    status: int = 200,
+    *,
+    byte_range: ByteRange | None = None,
+    head: bool = False,
+    customer: CustomerKey | None = None,
+) -> Response:
+    """The response carrying `version`'s data: all of it, or `byte_range` of it as a 206."""
     start, end = 0, version.size - 1
     if byte_range is not None:
         start, end = byte_range
         status = 206
         headers.append(("content-range", f"bytes {start}-{end}/{version.size}"))
     length = end - start + 1 if version.size else 0
-    if head:
+    if head or not length:
         return Response(status, headers, length=length)
-    stream = await store.objects.read(version, start, end, customer) if length else None
+    stream = await store.objects.read(version, start, end, customer)
     return Response(status, headers, stream=stream, length=length)
 
 

@@ -21,16 +21,18 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.sigv4 import (
     EMPTY_SHA256,
-    PAYLOAD_HASH_MESSAGE,
     STREAMING_SIGNED,
     STREAMING_SIGNED_TRAILER,
     STREAMING_UNSIGNED_TRAILER,
     UNSIGNED_PAYLOAD,
     Headers,
     SigningInfo,
+    bad_payload_hash,
     fail,
+    header_value,
     is_sha256_hex,
     mismatch,
+    needs_sigv4,
     same_signature,
     sign,
 )
@@ -262,10 +264,6 @@ async def _trailer_section(source: _Input) -> tuple[dict[str, str], str | None]:
     return trailers, signature
 
 
-def _header(headers: Headers, name: str) -> str | None:
-    return next((value for key, value in headers if key == name), None)
-
-
 def open_payload(
     body: AsyncIterable[bytes], headers: Headers, signing: SigningInfo | None
 ) -> Payload:
@@ -274,18 +272,17 @@ def open_payload(
     `signing` is None for an anonymous request; the x-amz-content-sha256
     header then chooses, and a signed streaming mode is refused.
     """
-    mode = signing.payload if signing is not None else _header(headers, "x-amz-content-sha256")
+    mode = signing.payload if signing is not None else header_value(headers, "x-amz-content-sha256")
     if mode is None or mode == UNSIGNED_PAYLOAD:
         return Payload(body)
     if is_sha256_hex(mode):
         return Payload(verify_sha256(body, mode))
     if mode not in (STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER):
-        fields = {"ArgumentName": "x-amz-content-sha256", "ArgumentValue": mode}
-        raise fail(400, "InvalidArgument", PAYLOAD_HASH_MESSAGE, fields)
+        raise bad_payload_hash(mode)
     signed = mode != STREAMING_UNSIGNED_TRAILER
     if signed and signing is None:
-        raise S3Error(400, "InvalidRequest", f"{mode} needs an AWS4-HMAC-SHA256 signature")
-    length = _header(headers, "x-amz-decoded-content-length")
+        raise needs_sigv4(mode)
+    length = header_value(headers, "x-amz-decoded-content-length")
     if length is None:
         raise S3Error(
             411, "MissingContentLength", "You must provide the Content-Length HTTP header."
@@ -293,7 +290,7 @@ def open_payload(
     if not length.isdigit() or not length.isascii():
         message = "x-amz-decoded-content-length must be a non-negative integer"
         raise S3Error(400, "InvalidArgument", message, ArgumentName="x-amz-decoded-content-length")
-    declared = _header(headers, "x-amz-trailer")
+    declared = header_value(headers, "x-amz-trailer")
     names = None
     if declared is not None:
         names = frozenset(n.strip().lower() for n in declared.split(",") if n.strip())

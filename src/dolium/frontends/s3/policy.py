@@ -10,22 +10,21 @@ from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.http import Response, S3Request, read_small_body
 from dolium.frontends.s3.objects import principal_of
-from dolium.frontends.s3.subresources import XML, Routes
+from dolium.frontends.s3.subresources import XML, Routes, not_found
 
 # S3 refuses policies over 20 KiB (counted without insignificant
 # whitespace, which the parser checks); a body far beyond is not read.
 MAX_POLICY_BODY = 64 * 1024
 
 
+def _no_policy(bucket: str) -> S3Error:
+    return not_found("NoSuchBucketPolicy", "The bucket policy does not exist", bucket)
+
+
 async def get_policy(store: Store, request: S3Request) -> Response:
     text = await store.policies.get(principal_of(request), request.bucket)
     if text is None:
-        raise S3Error(
-            404,
-            "NoSuchBucketPolicy",
-            "The bucket policy does not exist",
-            BucketName=request.bucket,
-        )
+        raise _no_policy(request.bucket)
     return Response(200, [("content-type", "application/json")], text.encode())
 
 
@@ -50,12 +49,7 @@ async def delete_policy(store: Store, request: S3Request) -> Response:
 async def get_policy_status(store: Store, request: S3Request) -> Response:
     public = await store.policies.is_public(principal_of(request), request.bucket)
     if public is None:
-        raise S3Error(
-            404,
-            "NoSuchBucketPolicy",
-            "The bucket policy does not exist",
-            BucketName=request.bucket,
-        )
+        raise _no_policy(request.bucket)
     content = {"IsPublic": "true" if public else "false"}
     return Response(200, [XML], xml.render("PolicyStatus", content))
 

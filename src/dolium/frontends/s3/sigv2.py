@@ -28,14 +28,17 @@ from urllib.parse import unquote_to_bytes
 
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.sigv4 import (
-    PAYLOAD_HASH_MESSAGE,
     STREAMING_UNSIGNED_TRAILER,
     UNSIGNED_PAYLOAD,
     Headers,
     SigningInfo,
+    bad_payload_hash,
     fail,
+    header_value,
     is_sha256_hex,
     mismatch,
+    needs_sigv4,
+    wire,
 )
 from dolium.model import AccessKey, Principal
 from dolium.protocols.keys import KeyStore
@@ -134,23 +137,10 @@ def sign(secret: str, string_to_sign: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def _wire(value: str | bytes) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    try:
-        return value.encode("latin-1")
-    except UnicodeEncodeError:
-        return value.encode("utf-8")
-
-
-def _header(headers: Headers, name: str) -> str | None:
-    return next((value for key, value in headers if key == name), None)
-
-
 def _raw_pairs(raw_query: str | bytes) -> list[tuple[bytes, bytes | None]]:
     """(name, raw value or None when there is no `=`) pairs, still percent-encoded."""
     pairs: list[tuple[bytes, bytes | None]] = []
-    for piece in _wire(raw_query).split(b"&"):
+    for piece in wire(raw_query).split(b"&"):
         if piece:
             name, sep, value = piece.partition(b"=")
             pairs.append((name, value if sep else None))
@@ -163,7 +153,7 @@ def canonical_amz_headers(headers: Headers) -> bytes:
     for name, value in headers:
         lower = name.lower()
         if lower.startswith("x-amz-"):
-            unfolded = _FOLD.sub(b" ", _wire(value)).strip()
+            unfolded = _FOLD.sub(b" ", wire(value)).strip()
             values.setdefault(lower.encode("latin-1"), []).append(unfolded)
     return b"".join(name + b":" + b",".join(values[name]) + b"\n" for name in sorted(values))
 
@@ -181,7 +171,7 @@ def canonical_resource(
     Sub-resources are sorted by name; their values are signed decoded, and one
     sent without `=` is signed without it, as the SDKs do.
     """
-    path = _wire(raw_path) or b"/"
+    path = wire(raw_path) or b"/"
     if virtual_bucket:
         path = b"/" + virtual_bucket.encode() + path
     if not literal and path.count(b"/") == 1 and path != b"/":
@@ -205,9 +195,9 @@ def string_to_sign(
     literal: bool = False,
 ) -> bytes:
     """Method, Content-MD5, Content-Type, the date (or Expires), x-amz-* headers, resource."""
-    md5 = (_header(headers, "content-md5") or "").strip()
-    content_type = (_header(headers, "content-type") or "").strip()
-    head = b"\n".join(_wire(part) for part in (method.upper(), md5, content_type, date))
+    md5 = (header_value(headers, "content-md5") or "").strip()
+    content_type = (header_value(headers, "content-type") or "").strip()
+    head = b"\n".join(wire(part) for part in (method.upper(), md5, content_type, date))
     resource = canonical_resource(raw_path, raw_query, virtual_bucket, literal)
     return head + b"\n" + canonical_amz_headers(headers) + resource
 
@@ -230,16 +220,14 @@ def _mixed() -> S3Error:
 
 def _payload(headers: Headers) -> str:
     """The body's mode: SigV2 signs no body, but a declared SHA-256 is still checked."""
-    declared = _header(headers, "x-amz-content-sha256")
+    declared = header_value(headers, "x-amz-content-sha256")
     if declared is None or declared == UNSIGNED_PAYLOAD:
         return UNSIGNED_PAYLOAD
     if declared == STREAMING_UNSIGNED_TRAILER or is_sha256_hex(declared):
         return declared
     if declared.startswith("STREAMING-"):
-        # Chunk signatures chain from a SigV4 seed signature, which SigV2 has not.
-        raise S3Error(400, "InvalidRequest", f"{declared} needs an AWS4-HMAC-SHA256 signature")
-    fields = {"ArgumentName": "x-amz-content-sha256", "ArgumentValue": declared}
-    raise fail(400, "InvalidArgument", PAYLOAD_HASH_MESSAGE, fields)
+        raise needs_sigv4(declared)
+    raise bad_payload_hash(declared)
 
 
 def parse_request_auth(
@@ -256,7 +244,7 @@ def parse_request_auth(
     named by the Host header of a virtual-hosted-style request. Raises S3Error
     for SigV2 requests S3 rejects before it looks at the key.
     """
-    authorization = (_header(headers, "authorization") or "").strip()
+    authorization = (header_value(headers, "authorization") or "").strip()
     scheme, _, credentials = authorization.partition(" ")
     params: dict[str, str] = {}
     v4_query = False
@@ -279,7 +267,10 @@ def parse_request_auth(
 
 def _check_token(headers: Headers, params: Sequence[str] = ()) -> None:
     # Dolium issues no session credentials, so every token is unknown.
-    if _header(headers, "x-amz-security-token") is not None or "x-amz-security-token" in params:
+    if (
+        header_value(headers, "x-amz-security-token") is not None
+        or "x-amz-security-token" in params
+    ):
         raise S3Error(400, "InvalidToken", _MESSAGES["token"])
 
 
@@ -298,8 +289,8 @@ def _parse_header(
     _check_token(headers)
     payload = _payload(headers)
     no_date = S3Error(403, "AccessDenied", _MESSAGES["no_date"])
-    amz_date = _header(headers, "x-amz-date")
-    sent = amz_date if amz_date is not None else _header(headers, "date")
+    amz_date = header_value(headers, "x-amz-date")
+    sent = amz_date if amz_date is not None else header_value(headers, "date")
     if sent is None:
         raise no_date
     when = _http_date(sent)

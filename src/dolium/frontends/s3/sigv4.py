@@ -139,7 +139,8 @@ def same_signature(expected: str, provided: str) -> bool:
     return hmac.compare_digest(expected.encode(), provided.lower().encode())
 
 
-def _wire(value: str | bytes) -> bytes:
+def wire(value: str | bytes) -> bytes:
+    """The bytes a `str` stood for on the wire (latin-1, or UTF-8 past it)."""
     if isinstance(value, bytes):
         return value
     try:
@@ -154,14 +155,14 @@ def canonical_uri(raw_path: str | bytes) -> str:
     S3 does not normalize `.` or `//`; decoding and encoding again makes a path
     the client encoded loosely (`!`, `%7E`, lower-case hex) sign as it meant.
     """
-    path = _wire(raw_path) or b"/"
+    path = wire(raw_path) or b"/"
     return "/".join(quote(unquote_to_bytes(segment), safe="") for segment in path.split(b"/"))
 
 
 def query_pairs(raw_query: str | bytes) -> list[tuple[bytes, bytes]]:
     """Decoded (name, value) pairs, in order; `+` is a space, as S3 reads it."""
     pairs = []
-    for piece in _wire(raw_query).split(b"&"):
+    for piece in wire(raw_query).split(b"&"):
         if piece:
             name, _, value = piece.replace(b"+", b" ").partition(b"=")
             pairs.append((unquote_to_bytes(name), unquote_to_bytes(value)))
@@ -188,7 +189,7 @@ class _Request:
 def _canonical_request(req: _Request, signed_headers: str, payload: str, presigned: bool) -> bytes:
     values: dict[str, list[bytes]] = {}
     for name, value in req.headers:
-        values.setdefault(name.lower(), []).append(b" ".join(_wire(value).split()))
+        values.setdefault(name.lower(), []).append(b" ".join(wire(value).split()))
     lines = [
         name.encode() + b":" + b",".join(values.get(name, []))
         for name in signed_headers.lower().split(";")
@@ -203,7 +204,8 @@ def _string_to_sign(amz_date: str, scope: str, canonical_request: bytes) -> str:
     return f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"
 
 
-def _header(headers: Headers, name: str) -> str | None:
+def header_value(headers: Headers, name: str) -> str | None:
+    """The first value of the (lower-case) header `name`, None when absent."""
     return next((value for key, value in headers if key == name), None)
 
 
@@ -284,13 +286,13 @@ def _check_signed_headers(signed: str, headers: Headers, exempt: frozenset[str])
 
 def _header_date(headers: Headers) -> tuple[str, float, str]:
     no_date = S3Error(403, "AccessDenied", _MESSAGES["no_date"])
-    sent = _header(headers, "x-amz-date")
+    sent = header_value(headers, "x-amz-date")
     if sent is not None:
         when = _parse_amz_date(sent.strip())
         if when is None:
             raise no_date
         return sent.strip(), when, sent
-    sent = _header(headers, "date")
+    sent = header_value(headers, "date")
     if sent is None:
         raise no_date
     try:
@@ -317,7 +319,7 @@ def parse_request_auth(
     for name, value in req.pairs:
         params.setdefault(name.decode("latin-1").lower(), value.decode("utf-8", "replace"))
     presign = any(f"x-amz-{p}" in params for p in _PRESIGN_PARAMS)
-    authorization = (_header(headers, "authorization") or "").strip()
+    authorization = (header_value(headers, "authorization") or "").strip()
     if authorization and presign:
         raise S3Error(400, "InvalidArgument", _MESSAGES["mixed"], ArgumentName="Authorization")
     if authorization:
@@ -331,8 +333,18 @@ def parse_request_auth(
 
 def _check_payload(payload: str, allowed: frozenset[str], name: str) -> None:
     if payload not in allowed and not is_sha256_hex(payload):
-        fields = {"ArgumentName": name, "ArgumentValue": payload}
-        raise fail(400, "InvalidArgument", PAYLOAD_HASH_MESSAGE, fields)
+        raise bad_payload_hash(payload, name)
+
+
+def bad_payload_hash(value: str, name: str = "x-amz-content-sha256") -> S3Error:
+    """A payload hash that is neither a SHA-256 nor a mode S3 knows."""
+    fields = {"ArgumentName": name, "ArgumentValue": value}
+    return fail(400, "InvalidArgument", PAYLOAD_HASH_MESSAGE, fields)
+
+
+def needs_sigv4(mode: str) -> S3Error:
+    """A streaming mode whose chunk signatures chain from a SigV4 seed signature."""
+    return S3Error(400, "InvalidRequest", f"{mode} needs an AWS4-HMAC-SHA256 signature")
 
 
 def mismatch(access_key: str, string_to_sign: str, *canonical: str) -> S3Error:
@@ -365,10 +377,10 @@ def _parse_header_auth(req: _Request, authorization: str) -> AuthContext:
     credential, signed, signature = (parts.get(n) for n in _HEADER_PARTS)
     if not credential or not signed or not signature:
         raise errors.malformed(_MESSAGES["components"])
-    if _header(req.headers, "x-amz-security-token") is not None:
+    if header_value(req.headers, "x-amz-security-token") is not None:
         raise _invalid_token()
     access_key, date, region = _parse_credential(credential, errors)
-    payload = _header(req.headers, "x-amz-content-sha256")
+    payload = header_value(req.headers, "x-amz-content-sha256")
     if payload is None:
         message = "Missing required header for this request: x-amz-content-sha256"
         raise S3Error(400, "InvalidRequest", message)

@@ -12,12 +12,18 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from dolium.core.store import Store
 from dolium.core.tagging import ObjectTags
-from dolium.errors import InvalidTag, NoSuchKey
+from dolium.errors import InvalidTag
 from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.http import Response, S3Request
-from dolium.frontends.s3.objects import delete_marker_error, principal_of, version_id_arg
-from dolium.frontends.s3.subresources import XML, Routes, read_checked_body
+from dolium.frontends.s3.objects import principal_of
+from dolium.frontends.s3.subresources import (
+    XML,
+    Routes,
+    on_version,
+    read_checked_body,
+    version_header,
+)
 
 
 def tagging_xml(tags: Sequence[tuple[str, str]]) -> bytes:
@@ -45,19 +51,10 @@ def _invalid_tag(exc: InvalidTag) -> S3Error:
 async def _on_version(
     request: S3Request, call: Callable[[str | None], Awaitable[ObjectTags]]
 ) -> ObjectTags:
-    version_id = version_id_arg(request)
     try:
-        return await call(version_id)
-    except NoSuchKey as exc:
-        if exc.context.get("delete_marker"):
-            raise delete_marker_error(request, exc, by_version_id=True) from exc
-        raise
+        return await on_version(request, call)
     except InvalidTag as exc:
         raise _invalid_tag(exc) from exc
-
-
-def _version_header(found: ObjectTags) -> list[tuple[str, str]]:
-    return [] if found.version_id is None else [("x-amz-version-id", found.version_id)]
 
 
 async def get_object_tagging(store: Store, request: S3Request) -> Response:
@@ -67,7 +64,7 @@ async def get_object_tagging(store: Store, request: S3Request) -> Response:
         lambda v: store.tagging.get_object(principal, request.bucket, request.key, v),
     )
     body = tagging_xml(list(found.tags.items()))
-    return Response(200, [XML, *_version_header(found)], body)
+    return Response(200, [XML, *version_header(found.version_id)], body)
 
 
 async def put_object_tagging(store: Store, request: S3Request) -> Response:
@@ -77,7 +74,7 @@ async def put_object_tagging(store: Store, request: S3Request) -> Response:
         request,
         lambda v: store.tagging.put_object(principal, request.bucket, request.key, tags, v),
     )
-    return Response(200, _version_header(found))
+    return Response(200, version_header(found.version_id))
 
 
 async def delete_object_tagging(store: Store, request: S3Request) -> Response:
@@ -86,7 +83,7 @@ async def delete_object_tagging(store: Store, request: S3Request) -> Response:
         request,
         lambda v: store.tagging.delete_object(principal, request.bucket, request.key, v),
     )
-    return Response(204, _version_header(found))
+    return Response(204, version_header(found.version_id))
 
 
 async def get_bucket_tagging(store: Store, request: S3Request) -> Response:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from dolium.core.store import Store
 from dolium.frontends.s3 import xml
-from dolium.frontends.s3.buckets import owner_xml
+from dolium.frontends.s3.buckets import XML, encoder, owner_xml
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.headers import iso_date
-from dolium.frontends.s3.http import MAX_INT, Response, S3Request, int_arg, read_small_body
+from dolium.frontends.s3.http import Response, S3Request, page_size, read_small_body
 from dolium.frontends.s3.objects import principal_of, version_id_arg
 from dolium.model import ObjectVersion, Versioning
-
-XML = ("content-type", "application/xml")
 
 
 async def get_versioning(store: Store, request: S3Request) -> Response:
@@ -39,15 +35,6 @@ async def put_versioning(store: Store, request: S3Request) -> Response:
     return Response(200)
 
 
-def _encoder(request: S3Request) -> tuple[bool, xml.Encode]:
-    encoding = request.query.get("encoding-type")
-    if encoding is None:
-        return False, lambda s: s
-    if encoding != "url":
-        raise S3Error(400, "InvalidArgument", "Invalid Encoding Method specified in Request")
-    return True, lambda s: quote(s, safe="/")
-
-
 def _version_xml(version: ObjectVersion, encode: xml.Encode, owner: xml.Node) -> xml.Node:
     fields: list[xml.Node] = [
         ("Key", encode(version.key)),
@@ -69,11 +56,11 @@ def _version_xml(version: ObjectVersion, encode: xml.Encode, owner: xml.Node) ->
 async def list_versions(store: Store, request: S3Request) -> Response:
     """ListObjectVersions: Version and DeleteMarker entries in listing order."""
     q = request.query
-    encoded, encode = _encoder(request)
+    encoded, encode = encoder(request)
     prefix = q.get("prefix", "")
     delimiter = q.get("delimiter", "")
     key_marker = q.get("key-marker", "")
-    max_keys = min(int_arg(request, "max-keys", 1000, 0, MAX_INT), 1000)
+    max_keys = page_size(request, "max-keys")
     version_id_marker = q.get("version-id-marker", "")
     if version_id_marker and not key_marker:
         raise S3Error(

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
 from dolium.core.access import ANONYMOUS
-from dolium.core.conditions import check_read, parse_range
+from dolium.core.conditions import parse_range
 from dolium.core.store import Store
 from dolium.core.website import (
     Condition,
@@ -44,8 +44,14 @@ from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.facts import request_facts
 from dolium.frontends.s3.headers import http_date, object_headers
 from dolium.frontends.s3.http import Headers, Response, S3Request
-from dolium.frontends.s3.objects import principal_of
-from dolium.frontends.s3.subresources import XML, Routes, read_checked_body
+from dolium.frontends.s3.objects import check_conditions, data_response, principal_of
+from dolium.frontends.s3.subresources import (
+    XML,
+    Routes,
+    invalid_argument,
+    not_found,
+    read_checked_body,
+)
 from dolium.model import Bucket, ObjectVersion, Principal, Versioning
 
 log = logging.getLogger("dolium.s3")
@@ -184,12 +190,7 @@ async def put_website(store: Store, request: S3Request) -> Response:
     try:
         await Website(store.ctx).put(principal_of(request), request.bucket, config)
     except InvalidArgument as exc:
-        # S3 names the offending element in the error document.
-        error = S3Error(400, "InvalidArgument", exc.message)
-        for name, key in (("ArgumentName", "argument_name"), ("ArgumentValue", "argument_value")):
-            if key in exc.context:
-                error.fields[name] = str(exc.context[key])
-        raise error from exc
+        raise invalid_argument(exc) from exc
     return Response(200)
 
 
@@ -199,11 +200,10 @@ async def delete_website(store: Store, request: S3Request) -> Response:
 
 
 def no_website(bucket: str) -> S3Error:
-    return S3Error(
-        404,
+    return not_found(
         "NoSuchWebsiteConfiguration",
         "The specified bucket does not have a website configuration",
-        BucketName=bucket,
+        bucket,
     )
 
 
@@ -300,39 +300,14 @@ async def _send(
     location = version.headers.get(REDIRECT_LOCATION)
     if location:
         return Response(301, [("location", location)])
-    check_read(
-        version.etag,
-        version.modified,
-        if_match=request.header("if-match"),
-        if_none_match=request.header("if-none-match"),
-        if_modified_since=request.header("if-modified-since"),
-        if_unmodified_since=request.header("if-unmodified-since"),
-    )
+    check_conditions(request, version)
     byte_range = parse_range(request.header("range"), version.size)
     headers = object_headers(
         version, checksums=False, versioned=bucket.versioning != Versioning.UNVERSIONED
     )
-    return await _body(store, request, version, headers, 200, byte_range)
-
-
-async def _body(
-    store: Store,
-    request: S3Request,
-    version: ObjectVersion,
-    headers: Headers,
-    status: int,
-    byte_range: tuple[int, int] | None = None,
-) -> Response:
-    start, end = 0, version.size - 1
-    if byte_range is not None:
-        start, end = byte_range
-        status = 206
-        headers.append(("content-range", f"bytes {start}-{end}/{version.size}"))
-    length = end - start + 1 if version.size else 0
-    if request.method == "HEAD" or not length:
-        return Response(status, headers, length=length)
-    stream = await store.objects.read(version, start, end)
-    return Response(status, headers, stream=stream, length=length)
+    return await data_response(
+        store, version, headers, byte_range=byte_range, head=request.method == "HEAD"
+    )
 
 
 async def _failed(
@@ -353,7 +328,9 @@ async def _failed(
         document = await Website(store.ctx).read(principal, bucket, config.error_key)
         headers = object_headers(document, checksums=False, versioned=False)
         headers.extend(_error_headers(error))
-        return await _body(store, request, document, headers, error.status)
+        return await data_response(
+            store, document, headers, error.status, head=request.method == "HEAD"
+        )
     except (S3Error, DoliumError) as exc:
         return error_page(request, error, _wire_error(request, exc))
 

@@ -92,6 +92,14 @@ def _text(element: Element) -> str:
     return element.text or ""
 
 
+def parse_list(body: bytes, root: str, item: str) -> list[Element]:
+    """The `item` elements of a `root` document that holds nothing else (else MalformedXML)."""
+    children = _children(_parse(body, root))
+    if any(tag != item for tag, _ in children):
+        raise malformed()
+    return [child for _, child in children]
+
+
 def _only(element: Element, name: str) -> Element | None:
     """The single child called `name`, None if absent; MalformedXML if repeated."""
     found = None
