@@ -18,10 +18,9 @@ from typing import Any
 
 import psutil
 import pytest
-from abuse_support import client, start_server, stop_server
 
-# Small blocks, so that modest bodies exercise the block store too.
-SMALL_BLOCKS = {"DOLIUM_BLOCK_SIZE": str(64 * 1024), "DOLIUM_INLINE_THRESHOLD": "1024"}
+from support.blocks import SMALL_BLOCKS
+from support.live import client, running
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +28,8 @@ def abuse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     # A directory of its own, so that tests can check nothing appears beside `data`.
     data = tmp_path_factory.mktemp("abuse") / "box" / "data"
     data.parent.mkdir()
-    server = start_server(data, SMALL_BLOCKS)
-    yield server
-    stop_server(server)
+    with running(data, SMALL_BLOCKS) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

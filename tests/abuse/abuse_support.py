@@ -1,46 +1,19 @@
-"""Helpers for the abuse tests: raw HTTP exchanges, SigV4-signed requests.
-
-The live server machinery is the functional tests' (tests/functional/
-conftest.py), loaded under a name of its own: they `import conftest`, and
-a second module of that name would shadow theirs.
-"""
+"""Helpers for the abuse tests: raw HTTP exchanges, SigV4-signed requests."""
 
 from __future__ import annotations
 
 import contextlib
 import http.client
-import importlib.util
 import socket
-import sys
 import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-
-def _load_live() -> ModuleType:
-    name = "dolium_live_server"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent.parent / "functional" / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
-
-
-live = _load_live()
-LiveServer = live.LiveServer
-start_server = live.start_server
-stop_server = live.stop_server
-client = live.client
+from support.live import ROOT_KEY, ROOT_SECRET, client
 
 
 @dataclass
@@ -60,7 +33,7 @@ def signed(
     """A request signed with SigV4 as boto3 signs it, sent with `path` exactly as given."""
     url = f"{server.endpoint}{path}"
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
-    credentials = Credentials(live.ROOT_KEY, live.ROOT_SECRET)
+    credentials = Credentials(ROOT_KEY, ROOT_SECRET)
     S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
     conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
     try:

@@ -16,15 +16,10 @@ from urllib.parse import quote
 
 import psutil
 import pytest
-from abuse_support import (
-    LiveServer,
-    error_code,
-    exchange,
-    presigned_path,
-    signed,
-    statuses,
-)
+from abuse_support import error_code, exchange, presigned_path, signed, statuses
 from botocore.exceptions import ClientError
+
+from support.live import LiveServer
 
 pytest_plugins = ("abuse_fixtures",)
 pytestmark = pytest.mark.usefixtures("still_serving")
@@ -35,6 +30,16 @@ FULLWIDTH_ONE = "\uff11"  # a digit to str.isdigit(), not to HTTP
 
 def host_of(server: LiveServer) -> str:
     return f"{server.host}:{server.port}"  # signed: a presigned URL names it
+
+
+def presigned_put(
+    server: LiveServer, bucket: str, key: str, length: int | str, body: str = ""
+) -> str:
+    """A raw, query-signed PUT of `key` whose Content-Length says `length`, right or not."""
+    path = presigned_path(server, "put_object", bucket, key)
+    return (
+        f"PUT {path} HTTP/1.1\r\nHost: {host_of(server)}\r\nContent-Length: {length}\r\n\r\n{body}"
+    )
 
 
 def exists(s3: Any, bucket: str, key: str) -> bool:
@@ -107,14 +112,12 @@ SMUGGLING = {
 def test_ambiguous_framing_is_refused_and_nothing_is_smuggled(
     abuse_server: LiveServer, abuse_s3: Any, abuse_bucket: str, case: str
 ) -> None:
-    host = host_of(abuse_server)
     tag = uuid.uuid4().hex[:8]
     first = presigned_path(abuse_server, "put_object", abuse_bucket, f"front-{tag}")
     smuggled_key = f"smuggled-{tag}"
-    second_path = presigned_path(abuse_server, "put_object", abuse_bucket, smuggled_key)
-    second = f"PUT {second_path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nevil!"
+    second = presigned_put(abuse_server, abuse_bucket, smuggled_key, 5, "evil!")
     request = SMUGGLING[case].format(
-        host=host,
+        host=host_of(abuse_server),
         first=first,
         second=second,
         body=5 + len(second),
@@ -131,12 +134,11 @@ def test_pipelined_requests_both_run(
     abuse_server: LiveServer, abuse_s3: Any, abuse_bucket: str
 ) -> None:
     """The control for the cases above: well-framed, the same two requests both run."""
-    host = host_of(abuse_server)
     tag = uuid.uuid4().hex[:8]
-    requests = ""
-    for key in (f"front-{tag}", f"smuggled-{tag}"):
-        path = presigned_path(abuse_server, "put_object", abuse_bucket, key)
-        requests += f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nfine!"
+    requests = "".join(
+        presigned_put(abuse_server, abuse_bucket, key, 5, "fine!")
+        for key in (f"front-{tag}", f"smuggled-{tag}")
+    )
 
     assert statuses(exchange(abuse_server, requests.encode())) == [200, 200]
     assert exists(abuse_s3, abuse_bucket, f"smuggled-{tag}")
@@ -149,8 +151,7 @@ def test_a_request_in_a_body_stays_body(
     host = host_of(abuse_server)
     abuse_s3.put_object(Bucket=abuse_bucket, Key="target", Body=b"target")
     smuggled_key = f"smuggled-{uuid.uuid4().hex[:8]}"
-    inner_path = presigned_path(abuse_server, "put_object", abuse_bucket, smuggled_key)
-    inner = f"PUT {inner_path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nevil!"
+    inner = presigned_put(abuse_server, abuse_bucket, smuggled_key, 5, "evil!")
     get = presigned_path(abuse_server, "get_object", abuse_bucket, "target")
     request = f"GET {get} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(inner)}\r\n\r\n{inner}"
 
@@ -251,10 +252,8 @@ def test_slow_clients_do_not_block_others(
 def test_malformed_content_length(
     abuse_server: LiveServer, abuse_s3: Any, abuse_bucket: str, value: str
 ) -> None:
-    host = host_of(abuse_server)
     key = f"cl-{uuid.uuid4().hex[:8]}"
-    path = presigned_path(abuse_server, "put_object", abuse_bucket, key)
-    request = f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {value}\r\n\r\nhello"
+    request = presigned_put(abuse_server, abuse_bucket, key, value, "hello")
     answers = statuses(exchange(abuse_server, request.encode("utf-8")))
     assert answers in ([], [400]), answers
     assert not exists(abuse_s3, abuse_bucket, key)
@@ -264,10 +263,8 @@ def test_content_length_past_the_s3_maximum_is_refused_at_once(
     abuse_server: LiveServer, abuse_s3: Any, abuse_bucket: str
 ) -> None:
     """6 GiB declared, nothing sent: EntityTooLarge without waiting for the body."""
-    host = host_of(abuse_server)
     key = f"huge-{uuid.uuid4().hex[:8]}"
-    path = presigned_path(abuse_server, "put_object", abuse_bucket, key)
-    head = f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {6 * 1024**3}\r\n\r\n"
+    head = presigned_put(abuse_server, abuse_bucket, key, 6 * 1024**3)
     with socket.create_connection((abuse_server.host, abuse_server.port), timeout=30) as sock:
         sock.sendall(head.encode())
         received = b""

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from abuse_support import LiveServer, error_code, exchange, signed, statuses
+from abuse_support import error_code, exchange, signed, statuses
+
+from support.live import LiveServer
 
 pytest_plugins = ("abuse_fixtures",)
 pytestmark = pytest.mark.usefixtures("still_serving")

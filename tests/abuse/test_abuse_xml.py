@@ -14,7 +14,9 @@ from typing import Any
 
 import psutil
 import pytest
-from abuse_support import LiveServer, error_code, signed
+from abuse_support import error_code, signed
+
+from support.live import LiveServer
 
 pytest_plugins = ("abuse_fixtures",)
 pytestmark = pytest.mark.usefixtures("still_serving")

@@ -1,51 +1,22 @@
-"""Server and store plumbing shared by the crash tests.
-
-The live-server helpers are those of the functional tests, loaded from their
-file under a name of their own: both directories are rootless, and a plain
-`import conftest` would pick whichever conftest pytest imported last.
-"""
+"""Server and store plumbing shared by the crash tests."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import random
 import signal
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
-
-import boto3
-from botocore.config import Config as BotoConfig
 
 from dolium.config import load_config
 from dolium.core.context import Context
 from dolium.core.integrity import IntegrityReport, check
 from dolium.plugins import open_blob, open_meta
+from support.live import client, start_server, stop_server
 
 MIB = 1024 * 1024
-
-
-def _load_live() -> ModuleType:
-    name = "dolium_tests_live_server"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent.parent / "functional" / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve their module by name
-    spec.loader.exec_module(module)
-    return module
-
-
-_live = _load_live()
-LiveServer = _live.LiveServer
-ROOT_KEY: str = _live.ROOT_KEY
-ROOT_SECRET: str = _live.ROOT_SECRET
 
 # Collection runs every second with a grace far longer than any storm
 # operation takes, so blocks of overwritten and deleted objects are freed
@@ -54,13 +25,13 @@ SERVER_ENV = {"DOLIUM_GC_INTERVAL": "1", "DOLIUM_GC_GRACE": "20"}
 
 
 def start(data: Path, extra_env: dict[str, str] | None = None) -> Any:
-    return _live.start_server(data, {**SERVER_ENV, **(extra_env or {})})
+    return start_server(data, {**SERVER_ENV, **(extra_env or {})})
 
 
 def stop(server: Any) -> None:
     """SIGTERM, then SIGKILL if it lingers; safe on a process already gone."""
     if server.process.poll() is None:
-        _live.stop_server(server)
+        stop_server(server)
 
 
 def kill(server: Any) -> None:
@@ -79,20 +50,8 @@ def log_tail(server: Any, lines: int = 30) -> str:
 
 
 def s3_client(server: Any, *, timeout: float = 60.0) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=server.endpoint,
-        aws_access_key_id=ROOT_KEY,
-        aws_secret_access_key=ROOT_SECRET,
-        region_name="us-east-1",
-        config=BotoConfig(
-            s3={"addressing_style": "path"},
-            retries={"max_attempts": 1},  # a retry would blur what was acknowledged
-            connect_timeout=5,
-            read_timeout=timeout,
-            max_pool_connections=4,
-        ),
-    )
+    # `client` makes no retry, which would blur what was acknowledged.
+    return client(server, connect_timeout=5, read_timeout=timeout, max_pool_connections=4)
 
 
 def integrity(data: Path) -> IntegrityReport:

@@ -1,56 +1,23 @@
-"""Helpers for the fault-injection tests: the live server, data, block paths.
-
-The live server machinery is the functional tests' (tests/functional/
-conftest.py), loaded under its own module name: a second module called
-`conftest` would shadow the one the functional tests import.
-"""
+"""Helpers for the fault-injection tests: failures, leftovers, refused starts."""
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-
-def _load_live() -> ModuleType:
-    name = "dolium_live_server"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent.parent / "functional" / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
+from support.live import DOLIUM, ROOT_KEY, ROOT_SECRET, client, free_port
 
 
-live = _load_live()
-LiveServer = live.LiveServer
-start_server = live.start_server
-stop_server = live.stop_server
-client = live.client
-DOLIUM = live.DOLIUM
-
-BLOCK = 64 * 1024
-SMALL_BLOCKS = {"DOLIUM_BLOCK_SIZE": str(BLOCK), "DOLIUM_INLINE_THRESHOLD": "1024"}
-
-
-def data_of(size: int, seed: str) -> bytes:
-    """Distinct pseudo-random data: no block in common with another seed's."""
-    out = bytearray()
-    counter = 0
-    while len(out) < size:
-        out += hashlib.sha512(f"{seed}:{counter}".encode()).digest()
-        counter += 1
-    return bytes(out[:size])
+def bucket_with(server: Any, bucket: str, key: str, data: bytes) -> Any:
+    """A client of `server`, once it has made `bucket` and stored `data` at `key`."""
+    s3 = client(server)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=data)
+    return s3
 
 
 def failure(call: Any) -> tuple[int, str]:
@@ -70,10 +37,8 @@ def temp_files(root: Path) -> list[Path]:
 def serve_once(data: Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Run `dolium serve` on `data` and expect it to exit by itself (a refusal)."""
     env = dict(os.environ)
-    env.update(
-        {"DOLIUM_ROOT_ACCESS_KEY": live.ROOT_KEY, "DOLIUM_ROOT_SECRET_KEY": live.ROOT_SECRET}
-    )
-    command = [DOLIUM, "serve", "--data", str(data), "--listen", f"127.0.0.1:{live.free_port()}"]
+    env.update({"DOLIUM_ROOT_ACCESS_KEY": ROOT_KEY, "DOLIUM_ROOT_SECRET_KEY": ROOT_SECRET})
+    command = [DOLIUM, "serve", "--data", str(data), "--listen", f"127.0.0.1:{free_port()}"]
     return subprocess.run(
         command, check=False, capture_output=True, text=True, env=env, timeout=timeout
     )

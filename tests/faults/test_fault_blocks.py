@@ -18,31 +18,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_support import (
-    BLOCK,
-    SMALL_BLOCKS,
-    LiveServer,
-    client,
-    data_of,
-    failure,
-    start_server,
-    stop_server,
-)
+from fault_support import bucket_with, failure
 
 from dolium.core.hashing import block_digests
+from support.blocks import BLOCK, SMALL_BLOCKS, data_of
+from support.live import LiveServer, client, running
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # One server for the module: each test damages data of its own.
-    server = start_server(tmp_path_factory.mktemp("blocks") / "data", SMALL_BLOCKS)
-    yield server
-    stop_server(server)
+    with running(tmp_path_factory.mktemp("blocks") / "data", SMALL_BLOCKS) as server:
+        yield server
 
 
 def block_files(server: LiveServer, data: bytes) -> list[Path]:
     names = [d.hex() for d in block_digests(data, BLOCK)]
     return [server.data / "blocks" / n[0:2] / n[2:4] / n for n in names]
+
+
+def flip(block: Path, offset: int, mask: int) -> None:
+    """Flip bits of one byte of a block file, in place."""
+    raw = bytearray(block.read_bytes())
+    raw[offset] ^= mask
+    block.write_bytes(bytes(raw))
 
 
 def fetch(server: LiveServer, bucket: str, key: str, range_: str | None = None) -> Any:
@@ -127,12 +126,10 @@ DAMAGES: dict[str, Damage] = {
 @pytest.mark.parametrize("index", [0, 2], ids=["first-block", "third-block"])
 @pytest.mark.parametrize("how", sorted(DAMAGES))
 def test_damaged_block_is_never_served(live: LiveServer, how: str, index: int) -> None:
-    s3 = client(live)
     bucket = f"damaged-{how}-{index}"
-    s3.create_bucket(Bucket=bucket)
     data = data_of(4 * BLOCK + 10, f"victim-{bucket}")
     other = data_of(BLOCK, f"bystander-{bucket}")
-    s3.put_object(Bucket=bucket, Key="obj", Body=data)
+    s3 = bucket_with(live, bucket, "obj", data)
     s3.put_object(Bucket=bucket, Key="bystander", Body=other)
     target = block_files(live, data)[index]
     DAMAGES[how](target, block_files(live, other)[0])
@@ -147,14 +144,10 @@ def test_damaged_block_is_never_served(live: LiveServer, how: str, index: int) -
 
 
 def test_damage_is_logged_with_the_request_id(live: LiveServer) -> None:
-    s3 = client(live)
-    s3.create_bucket(Bucket="logged")
     data = data_of(4 * BLOCK, "logged")
-    s3.put_object(Bucket="logged", Key="corrupt-first", Body=data)
+    s3 = bucket_with(live, "logged", "corrupt-first", data)
     first = block_files(live, data)[0]
-    raw = bytearray(first.read_bytes())
-    raw[100] ^= 0xFF
-    first.write_bytes(bytes(raw))
+    flip(first, 100, 0xFF)
 
     try:
         s3.get_object(Bucket="logged", Key="corrupt-first")
@@ -176,14 +169,9 @@ def test_damage_is_logged_with_the_request_id(live: LiveServer) -> None:
 
 
 def test_copies_from_a_damaged_source_never_carry_wrong_bytes(live: LiveServer) -> None:
-    s3 = client(live)
-    s3.create_bucket(Bucket="copies")
     data = data_of(4 * BLOCK, "source")
-    s3.put_object(Bucket="copies", Key="source", Body=data)
-    block = block_files(live, data)[1]
-    raw = bytearray(block.read_bytes())
-    raw[7] ^= 0x01
-    block.write_bytes(bytes(raw))
+    s3 = bucket_with(live, "copies", "source", data)
+    flip(block_files(live, data)[1], 7, 0x01)
 
     copied = True
     try:

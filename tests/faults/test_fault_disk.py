@@ -22,17 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_support import (
-    BLOCK,
-    SMALL_BLOCKS,
-    LiveServer,
-    client,
-    data_of,
-    failure,
-    start_server,
-    stop_server,
-    temp_files,
-)
+from fault_support import bucket_with, failure, temp_files
+
+from support.blocks import BLOCK, SMALL_BLOCKS, data_of
+from support.live import LiveServer, running
 
 TMPFS_SIZE = 4 * 1024 * 1024
 
@@ -52,13 +45,10 @@ def small_disk(tmp_path: Path) -> Iterator[tuple[LiveServer, Path]]:
     mounted = mount("-t", "tmpfs", "-o", f"size={TMPFS_SIZE},mode=0700", "tmpfs", str(blocks))
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    server = None
     try:
-        server = start_server(data, SMALL_BLOCKS)
-        yield server, blocks
+        with running(data, SMALL_BLOCKS) as server:
+            yield server, blocks
     finally:
-        if server is not None:
-            stop_server(server)
         if subprocess.run(["umount", str(blocks)], check=False).returncode != 0:
             subprocess.run(["umount", "-l", str(blocks)], check=False)
 
@@ -80,10 +70,8 @@ def log_lines(server: LiveServer, text: str) -> list[str]:
 
 def test_full_disk(small_disk: tuple[LiveServer, Path]) -> None:
     server, blocks = small_disk
-    s3: Any = client(server)
-    s3.create_bucket(Bucket="full")
     old = data_of(3 * BLOCK, "old")
-    s3.put_object(Bucket="full", Key="obj", Body=old)
+    s3 = bucket_with(server, "full", "obj", old)
     filler = blocks / "filler"
     fill(filler)
 
@@ -114,10 +102,8 @@ def test_full_disk(small_disk: tuple[LiveServer, Path]) -> None:
 
 def test_read_only_disk(small_disk: tuple[LiveServer, Path]) -> None:
     server, blocks = small_disk
-    s3: Any = client(server)
-    s3.create_bucket(Bucket="readonly")
     kept = data_of(3 * BLOCK, "kept")
-    s3.put_object(Bucket="readonly", Key="kept", Body=kept)
+    s3 = bucket_with(server, "readonly", "kept", kept)
     remounted = mount("-o", "remount,ro", str(blocks))
     assert remounted.returncode == 0, remounted.stderr
     try:

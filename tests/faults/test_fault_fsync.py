@@ -12,19 +12,12 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fault_support import (
-    SMALL_BLOCKS,
-    LiveServer,
-    client,
-    data_of,
-    failure,
-    start_server,
-    stop_server,
-    temp_files,
-)
+from fault_support import bucket_with, failure, temp_files
+
+from support.blocks import SMALL_BLOCKS, data_of
+from support.live import LiveServer, running
 
 SHIM = r"""
 #define _GNU_SOURCE
@@ -108,11 +101,8 @@ def faulty_server(tmp_path: Path, shim: Path, under: str) -> Iterator[Faulty]:
         # /proc/self/fd names resolved paths.
         "FAULT_PREFIX": str(data.resolve() / under),
     }
-    server = start_server(data, env)
-    try:
+    with running(data, env) as server:
         yield Faulty(server, trigger)
-    finally:
-        stop_server(server)
 
 
 @pytest.fixture
@@ -126,10 +116,8 @@ def meta_fault(tmp_path: Path, shim: Path) -> Iterator[Faulty]:
 
 
 def test_block_fsync_failure_fails_the_put(blocks_fault: Faulty) -> None:
-    s3 = client(blocks_fault.server)
-    s3.create_bucket(Bucket="fsync-blocks")
     old = data_of(3 * 64 * 1024 + 5, "old")
-    s3.put_object(Bucket="fsync-blocks", Key="obj", Body=old)
+    s3 = bucket_with(blocks_fault.server, "fsync-blocks", "obj", old)
 
     blocks_fault.fail()
     new = data_of(3 * 64 * 1024 + 5, "new")
@@ -155,9 +143,7 @@ def test_block_fsync_failure_fails_the_put(blocks_fault: Faulty) -> None:
 
 
 def test_meta_fsync_failure_fails_the_put(meta_fault: Faulty) -> None:
-    s3: Any = client(meta_fault.server)
-    s3.create_bucket(Bucket="fsync-meta")
-    s3.put_object(Bucket="fsync-meta", Key="inline", Body=b"old inline")
+    s3 = bucket_with(meta_fault.server, "fsync-meta", "inline", b"old inline")
     s3.put_object(Bucket="fsync-meta", Key="blocks", Body=data_of(200_000, "old"))
 
     meta_fault.fail()

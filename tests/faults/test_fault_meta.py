@@ -12,7 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fault_support import client, serve_once, start_server, stop_server
+from fault_support import serve_once
+
+from support.live import client, running, start_server, stop_server
 
 META = "meta.sqlite3"
 
@@ -71,12 +73,9 @@ def test_control_a_killed_server_restarts_with_its_data(
     """Without damage, the write-ahead log left by a kill is recovered."""
     data = copy_of(templates, "killed", tmp_path)
     assert (data / f"{META}-wal").stat().st_size > 0
-    server = start_server(data)
-    try:
+    with running(data) as server:
         listed = client(server).list_objects_v2(Bucket="precious")
         assert listed["KeyCount"] == 20
-    finally:
-        stop_server(server)
 
 
 @pytest.mark.parametrize("where", ["header", "pages", "truncated"])

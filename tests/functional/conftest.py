@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -9,13 +10,15 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 import pytest
+from botocore import UNSIGNED
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
@@ -24,6 +27,13 @@ ROOT_KEY = "DKROOTTESTKEY0000001"
 ROOT_SECRET = "root-secret-for-tests-only-0000000000000"
 OTHER_KEY = "DKOTHERTESTKEY000001"
 OTHER_SECRET = "other-secret-for-tests-only-000000000000"
+# The pip package (CLI v1) of the test extras; v2 presigns and reports differently.
+AWS = Path(sys.executable).parent / "aws"
+needs_aws = pytest.mark.skipif(
+    not AWS.exists(), reason="aws CLI not installed (pip install awscli)"
+)
+
+AwsCli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @dataclass
@@ -96,24 +106,46 @@ def stop_server(server: LiveServer) -> None:
         server.process.wait()
 
 
+@contextlib.contextmanager
+def running(data: Path, extra_env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A server of its own while the block runs, stopped however the block ends."""
+    live = start_server(data, extra_env)
+    try:
+        yield live
+    finally:
+        stop_server(live)
+
+
+def own_server(label: str, extra_env: dict[str, str]) -> Any:
+    """A module-scoped fixture: a server on fresh data, started with settings of its own.
+
+    Assign it to the fixture's name: `web = own_server("website", {...})`.
+    """
+
+    @pytest.fixture(scope="module")
+    def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+        with running(tmp_path_factory.mktemp(label) / "data", extra_env) as live:
+            yield live
+
+    return fixture
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("live") / "data"
-    live = start_server(data)
-    live.admin(
-        "tenant",
-        "create",
-        "other",
-        "--display-name",
-        "Other Tenant",
-        "--email",
-        "other@example.com",
-    )
-    live.admin(
-        "user", "create", "other:alice", "--access-key", OTHER_KEY, "--secret-key", OTHER_SECRET
-    )
-    yield live
-    stop_server(live)
+    with running(tmp_path_factory.mktemp("live") / "data") as live:
+        live.admin(
+            "tenant",
+            "create",
+            "other",
+            "--display-name",
+            "Other Tenant",
+            "--email",
+            "other@example.com",
+        )
+        live.admin(
+            "user", "create", "other:alice", "--access-key", OTHER_KEY, "--secret-key", OTHER_SECRET
+        )
+        yield live
 
 
 def client(
@@ -139,12 +171,57 @@ def other_s3(server: LiveServer) -> Any:
     return client(server, OTHER_KEY, OTHER_SECRET)
 
 
+@pytest.fixture(scope="session")
+def anon(server: LiveServer) -> Any:
+    """boto3 that signs nothing: an anonymous caller."""
+    return client(server, signature_version=UNSIGNED)
+
+
+@pytest.fixture(scope="session")
+def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 MiB of random bytes: over the 8 MiB at which clients turn to multipart uploads."""
+    path = tmp_path_factory.mktemp("big") / "big.bin"
+    path.write_bytes(os.urandom(20 * 1024 * 1024))
+    return path
+
+
 @pytest.fixture
 def bucket(s3: Any) -> Iterator[str]:
-    name = f"test-{uuid.uuid4().hex[:12]}"
+    with fresh_bucket(s3) as name:
+        yield name
+
+
+@contextlib.contextmanager
+def fresh_bucket(s3: Any, prefix: str = "test") -> Iterator[str]:
+    """A bucket of a new name, emptied and removed after the block."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
+    try:
+        yield name
+    finally:
+        empty_bucket(s3, name)
+
+
+@pytest.fixture
+def versioned(s3: Any) -> Iterator[str]:
+    """A bucket with versioning enabled; every version goes with it afterwards."""
+    name = f"ver-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     yield name
-    empty_bucket(s3, name)
+    delete_everything(s3, name)
+
+
+def delete_everything(s3: Any, name: str) -> None:
+    """Remove every version and delete marker, then the bucket, listing as we go.
+
+    One DELETE each: DeleteObjects cannot carry keys with control characters,
+    which XML 1.0 has no way to write.
+    """
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"])
+    s3.delete_bucket(Bucket=name)
 
 
 def empty_bucket(s3: Any, name: str) -> None:
@@ -163,3 +240,90 @@ def empty_bucket(s3: Any, name: str) -> None:
 
 def have(binary: str) -> bool:
     return shutil.which(binary) is not None
+
+
+# --------------------------------------------------------------------------- virtual hosts
+
+vhost_server = own_server("vhost", {"DOLIUM_DOMAINS": "localhost"})
+
+
+def vhost_client(live: LiveServer, signature_version: str = "s3v4") -> Any:
+    """boto3 with virtual-hosted addressing on localhost, connecting to 127.0.0.1.
+
+    `<bucket>.localhost` need not resolve: each request is sent to the server's
+    address with the Host header (and signature) of the virtual-hosted name.
+    The hosts it addressed are kept in `hosts_seen`.
+    """
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"http://localhost:{live.port}",
+        aws_access_key_id=ROOT_KEY,
+        aws_secret_access_key=ROOT_SECRET,
+        region_name="us-east-1",
+        config=BotoConfig(
+            s3={"addressing_style": "virtual"},
+            signature_version=signature_version,
+            retries={"max_attempts": 1},
+        ),
+    )
+    hosts: list[str] = []
+
+    def reroute(request: Any, **_: Any) -> None:
+        parts = urlsplit(request.url)
+        hosts.append(parts.netloc)
+        request.headers["Host"] = parts.netloc
+        request.url = urlunsplit(parts._replace(netloc=f"{live.host}:{live.port}"))
+
+    s3.meta.events.register("before-send.s3", reroute)
+    s3.hosts_seen = hosts
+    return s3
+
+
+# --------------------------------------------------------------------------- the aws CLI
+
+
+def aws_cli(endpoint: str, home: Path) -> AwsCli:
+    """Run `aws ... --endpoint-url endpoint` as root, blind to the host's AWS settings.
+
+    `config` stands in for the config file, `stdin` is fed to the command, and
+    with `check` a failure shows its output. Output is decoded, never strictly.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=ROOT_KEY,
+        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(home / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(home / "no-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+
+    def run(
+        *args: str, config: Path | None = None, stdin: bytes | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        run_env = env if config is None else {**env, "AWS_CONFIG_FILE": str(config)}
+        result = subprocess.run(
+            [str(AWS), *args, "--endpoint-url", endpoint],
+            input=stdin,
+            capture_output=True,
+            env=run_env,
+            timeout=120,
+            check=False,
+        )
+        decoded = subprocess.CompletedProcess(
+            result.args,
+            result.returncode,
+            result.stdout.decode("utf-8", "replace"),
+            result.stderr.decode("utf-8", "replace"),
+        )
+        if check:
+            assert result.returncode == 0, (args, decoded.stdout, decoded.stderr)
+        return decoded
+
+    return run
+
+
+@pytest.fixture
+def aws(server: LiveServer, tmp_path: Path) -> AwsCli:
+    """The aws CLI against the shared server (mark the test `needs_aws`)."""
+    return aws_cli(server.endpoint, tmp_path)

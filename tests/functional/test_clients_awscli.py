@@ -5,80 +5,22 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from awscrt import checksums
 from botocore.exceptions import ClientError
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer
+from conftest import AwsCli, needs_aws
 from trees import MIB, make_tree, read_tree, remote_tree, sha256
 
-# The pip package (CLI v1) of the test extras; v2 presigns and reports differently.
-AWS = Path(sys.executable).parent / "aws"
-
-pytestmark = [
-    pytest.mark.client,
-    pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)"),
-]
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
+pytestmark = [pytest.mark.client, needs_aws]
 
 
-@pytest.fixture(scope="module")
-def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("awscli-big") / "big.bin"
-    path.write_bytes(os.urandom(20 * MIB))
-    return path
-
-
-@pytest.fixture(scope="module")
-def aws(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """Run `aws ... --endpoint-url` with only the test's credentials and config."""
-    home = tmp_path_factory.mktemp("awscli-home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(home / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(home / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-
-    def run(
-        *args: str, config: Path | None = None, stdin: bytes | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        run_env = env if config is None else {**env, "AWS_CONFIG_FILE": str(config)}
-        result = subprocess.run(
-            [str(AWS), *args, "--endpoint-url", server.endpoint],
-            input=stdin,
-            capture_output=True,
-            env=run_env,
-            timeout=120,
-            check=False,
-        )
-        decoded = subprocess.CompletedProcess(
-            result.args,
-            result.returncode,
-            result.stdout.decode("utf-8", "replace"),
-            result.stderr.decode("utf-8", "replace"),
-        )
-        if check:
-            assert result.returncode == 0, (args, decoded.stdout, decoded.stderr)
-        return decoded
-
-    return run
-
-
-def test_bucket_lifecycle_and_copies(aws: Run, s3: Any, tmp_path: Path, big_file: Path) -> None:
+def test_bucket_lifecycle_and_copies(aws: AwsCli, s3: Any, tmp_path: Path, big_file: Path) -> None:
     name = f"awscli-{uuid.uuid4().hex[:10]}"
     aws("s3", "mb", f"s3://{name}")
     assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
@@ -127,7 +69,7 @@ def test_bucket_lifecycle_and_copies(aws: Run, s3: Any, tmp_path: Path, big_file
 
 
 def test_server_side_copy_of_multipart_object(
-    aws: Run, s3: Any, bucket: str, tmp_path: Path, big_file: Path
+    aws: AwsCli, s3: Any, bucket: str, tmp_path: Path, big_file: Path
 ) -> None:
     aws("s3", "cp", "--no-progress", str(big_file), f"s3://{bucket}/src.bin")
     # Over 8 MiB the CLI copies with UploadPartCopy and byte ranges.
@@ -139,7 +81,7 @@ def test_server_side_copy_of_multipart_object(
     assert keys == ["moved.bin", "src.bin"]
 
 
-def test_sync_both_ways(aws: Run, s3: Any, bucket: str, tmp_path: Path) -> None:
+def test_sync_both_ways(aws: AwsCli, s3: Any, bucket: str, tmp_path: Path) -> None:
     local = tmp_path / "local"
     files = make_tree(local)
     aws("s3", "sync", "--no-progress", str(local), f"s3://{bucket}/tree")
@@ -162,7 +104,7 @@ def test_sync_both_ways(aws: Run, s3: Any, bucket: str, tmp_path: Path) -> None:
     assert again.stdout.strip() == ""
 
 
-def test_stdin_upload_streams_multipart(aws: Run, s3: Any, bucket: str, big_file: Path) -> None:
+def test_stdin_upload_streams_multipart(aws: AwsCli, s3: Any, bucket: str, big_file: Path) -> None:
     # From stdin the size is unknown: the CLI streams 8 MiB parts as they fill.
     aws("s3", "cp", "-", f"s3://{bucket}/stdin.bin", stdin=big_file.read_bytes())
     head = s3.head_object(Bucket=bucket, Key="stdin.bin")
@@ -176,7 +118,7 @@ def test_stdin_upload_streams_multipart(aws: Run, s3: Any, bucket: str, big_file
     ("algorithm", "kind"), [("CRC64NVME", "FULL_OBJECT"), ("SHA256", "COMPOSITE")]
 )
 def test_multipart_upload_with_checksum_algorithm(
-    aws: Run, s3: Any, bucket: str, big_file: Path, algorithm: str, kind: str
+    aws: AwsCli, s3: Any, bucket: str, big_file: Path, algorithm: str, kind: str
 ) -> None:
     # CRC64NVME has only whole-object checksums, so an upload asking for it
     # without a checksum type gets FULL_OBJECT; SHA256 gets COMPOSITE.
@@ -195,7 +137,7 @@ def test_multipart_upload_with_checksum_algorithm(
     assert hashlib.sha256(got).hexdigest() == sha256(big_file)
 
 
-def test_presign_s3v4(aws: Run, s3: Any, bucket: str, tmp_path: Path) -> None:
+def test_presign_s3v4(aws: AwsCli, s3: Any, bucket: str, tmp_path: Path) -> None:
     data = b"presigned body \x00\xff"
     s3.put_object(Bucket=bucket, Key="p/obj name.bin", Body=data)
     config = tmp_path / "config"
@@ -217,7 +159,7 @@ def test_presign_s3v4(aws: Run, s3: Any, bucket: str, tmp_path: Path) -> None:
         assert response.read() == data
 
 
-def test_presign_default_is_sigv2(aws: Run, s3: Any, bucket: str) -> None:
+def test_presign_default_is_sigv2(aws: AwsCli, s3: Any, bucket: str) -> None:
     # Without the s3v4 setting the v1 CLI presigns with Signature Version 2.
     s3.put_object(Bucket=bucket, Key="v2 obj", Body=b"x")
     url = aws("s3", "presign", f"s3://{bucket}/v2 obj", "--region", "us-east-1").stdout.strip()

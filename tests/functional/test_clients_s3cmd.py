@@ -53,13 +53,6 @@ def s3cmd(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Run:
     return run
 
 
-@pytest.fixture(scope="module")
-def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("s3cmd-big") / "big.bin"
-    path.write_bytes(os.urandom(20 * MIB))
-    return path
-
-
 def test_bucket_put_get_list_delete(s3cmd: Run, s3: Any, tmp_path: Path, big_file: Path) -> None:
     name = f"s3cmd-{uuid.uuid4().hex[:10]}"
     s3cmd("mb", f"s3://{name}")

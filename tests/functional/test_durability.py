@@ -7,7 +7,6 @@ here never reaches the other functional tests.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import socket
 import time
@@ -22,20 +21,9 @@ from botocore.exceptions import ClientError
 from conftest import LiveServer, client, start_server, stop_server
 
 from dolium.core.hashing import block_digests
+from support.blocks import BLOCK, SMALL_BLOCKS, data_of
 
-BLOCK = 64 * 1024
 MIB = 1024 * 1024
-SMALL_BLOCKS = {"DOLIUM_BLOCK_SIZE": str(BLOCK), "DOLIUM_INLINE_THRESHOLD": "1024"}
-
-
-def data_of(size: int, seed: str) -> bytes:
-    """Distinct pseudo-random data: no block in common with another seed's."""
-    out = bytearray()
-    counter = 0
-    while len(out) < size:
-        out += hashlib.sha512(f"{seed}:{counter}".encode()).digest()
-        counter += 1
-    return bytes(out[:size])
 
 
 def block_path(server: LiveServer, digest: bytes) -> Path:

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore import UNSIGNED
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer, empty_bucket
-from trees import run_tool
+from conftest import AwsCli, LiveServer, empty_bucket, fresh_bucket, needs_aws
 
-AWS = Path(sys.executable).parent / "aws"
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 OTHER_EMAIL = "other@example.com"
 
@@ -40,23 +32,9 @@ def grants(acl: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
-@pytest.fixture(scope="module")
-def anon(server: LiveServer) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=server.endpoint,
-        region_name="us-east-1",
-        config=BotoConfig(
-            signature_version=UNSIGNED,
-            s3={"addressing_style": "path"},
-            retries={"max_attempts": 1},
-        ),
-    )
-
-
-@pytest.fixture(scope="module")
-def root_id(s3: Any) -> str:
-    name = f"acl-root-{uuid.uuid4().hex[:8]}"
+def owner_id(s3: Any) -> str:
+    """The caller's canonical ID, read off a bucket made for the purpose."""
+    name = f"acl-owner-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=name)
     owner = str(s3.get_bucket_acl(Bucket=name)["Owner"]["ID"])
     s3.delete_bucket(Bucket=name)
@@ -64,20 +42,19 @@ def root_id(s3: Any) -> str:
 
 
 @pytest.fixture(scope="module")
+def root_id(s3: Any) -> str:
+    return owner_id(s3)
+
+
+@pytest.fixture(scope="module")
 def other_id(other_s3: Any) -> str:
-    name = f"acl-other-{uuid.uuid4().hex[:8]}"
-    other_s3.create_bucket(Bucket=name)
-    owner = str(other_s3.get_bucket_acl(Bucket=name)["Owner"]["ID"])
-    other_s3.delete_bucket(Bucket=name)
-    return owner
+    return owner_id(other_s3)
 
 
 @pytest.fixture
 def other_bucket(other_s3: Any) -> Iterator[str]:
-    name = f"test-{uuid.uuid4().hex[:12]}"
-    other_s3.create_bucket(Bucket=name)
-    yield name
-    empty_bucket(other_s3, name)
+    with fresh_bucket(other_s3) as name:
+        yield name
 
 
 # --------------------------------------------------------------------------- defaults
@@ -462,25 +439,13 @@ def test_policy_deny_overrides_an_acl_grant(s3: Any, anon: Any, bucket: str) -> 
 
 
 @pytest.mark.client
-@pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)")
-def test_awscli_put_object_acl(s3: Any, server: LiveServer, bucket: str, tmp_path: Path) -> None:
+@needs_aws
+def test_awscli_put_object_acl(aws: AwsCli, s3: Any, server: LiveServer, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="cli", Body=b"via the aws CLI")
     url = f"{server.endpoint}/{bucket}/cli"
     assert httpx.get(url).status_code == 403
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    base = [str(AWS), "--endpoint-url", server.endpoint, "s3api"]
-    run_tool(
-        [*base, "put-object-acl", "--bucket", bucket, "--key", "cli", "--acl", "public-read"], env
-    )
+    aws("s3api", "put-object-acl", "--bucket", bucket, "--key", "cli", "--acl", "public-read")
     assert httpx.get(url).content == b"via the aws CLI"
-    shown = run_tool([*base, "get-object-acl", "--bucket", bucket, "--key", "cli"], env)
+    shown = aws("s3api", "get-object-acl", "--bucket", bucket, "--key", "cli")
     uris = [g["Grantee"].get("URI") for g in json.loads(shown.stdout)["Grants"]]
     assert ALL_USERS in uris

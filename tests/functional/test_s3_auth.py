@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import boto3
 import botocore.auth
 import httpx
 import pytest
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer, client, start_server, stop_server
+from conftest import ROOT_KEY, ROOT_SECRET, LiveServer, client, vhost_client
 from defusedxml import ElementTree
 
 from dolium.frontends.s3.sigv4 import EMPTY_SHA256, sign, signing_key
@@ -386,45 +383,6 @@ def test_presigned_with_unknown_key_and_wrong_secret(base: str) -> None:
 
 
 # -- virtual-hosted-style addressing ------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def vhost_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("vhost") / "data"
-    live = start_server(data, extra_env={"DOLIUM_DOMAINS": "localhost"})
-    yield live
-    stop_server(live)
-
-
-def vhost_client(live: LiveServer) -> Any:
-    """boto3 with virtual-hosted addressing on localhost, connecting to 127.0.0.1.
-
-    `<bucket>.localhost` need not resolve: each request is sent to the server's
-    address with the Host header (and signature) of the virtual-hosted name.
-    """
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=f"http://localhost:{live.port}",
-        aws_access_key_id=ROOT_KEY,
-        aws_secret_access_key=ROOT_SECRET,
-        region_name=REGION,
-        config=Config(
-            s3={"addressing_style": "virtual"},
-            signature_version="s3v4",
-            retries={"max_attempts": 1},
-        ),
-    )
-    hosts: list[str] = []
-
-    def reroute(request: Any, **_: Any) -> None:
-        parts = urlsplit(request.url)
-        hosts.append(parts.netloc)
-        request.headers["Host"] = parts.netloc
-        request.url = urlunsplit(parts._replace(netloc=f"{live.host}:{live.port}"))
-
-    s3.meta.events.register("before-send.s3", reroute)
-    s3.hosts_seen = hosts
-    return s3
 
 
 def test_virtual_hosted_style_with_boto3(vhost_server: LiveServer) -> None:

@@ -4,17 +4,13 @@ payment, logging and acceleration, with boto3, raw HTTP and the aws CLI."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer
+from conftest import AwsCli, LiveServer, needs_aws
 from signed import content_md5, error_fields, signed
-from trees import run_tool
 
 
 def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
@@ -199,27 +195,14 @@ def test_owner_only_and_missing_bucket(s3: Any, other_s3: Any, bucket: str) -> N
 
 # --------------------------------------------------------------------------- aws CLI
 
-AWS = Path(sys.executable).parent / "aws"
-
 
 @pytest.mark.client
-@pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)")
-def test_aws_cli_probes(server: LiveServer, bucket: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
+@needs_aws
+def test_aws_cli_probes(aws: AwsCli, bucket: str) -> None:
+    def s3api(*args: str, check: bool = True) -> Any:
+        return aws("s3api", *args, "--bucket", bucket, check=check)
 
-    def aws(*args: str, check: bool = True) -> Any:
-        argv = [str(AWS), "s3api", *args, "--bucket", bucket, "--endpoint-url", server.endpoint]
-        return run_tool(argv, env, check=check)
-
-    missing = aws("get-public-access-block", check=False)
+    missing = s3api("get-public-access-block", check=False)
     assert missing.returncode != 0
     assert "NoSuchPublicAccessBlockConfiguration" in missing.stderr
     block = {
@@ -228,15 +211,15 @@ def test_aws_cli_probes(server: LiveServer, bucket: str, tmp_path: Path) -> None
         "BlockPublicPolicy": False,
         "RestrictPublicBuckets": False,
     }
-    aws("put-public-access-block", "--public-access-block-configuration", json.dumps(block))
-    got = json.loads(aws("get-public-access-block").stdout)
+    s3api("put-public-access-block", "--public-access-block-configuration", json.dumps(block))
+    got = json.loads(s3api("get-public-access-block").stdout)
     assert got == {"PublicAccessBlockConfiguration": block}
 
     controls = {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
-    aws("put-bucket-ownership-controls", "--ownership-controls", json.dumps(controls))
-    got = json.loads(aws("get-bucket-ownership-controls").stdout)
+    s3api("put-bucket-ownership-controls", "--ownership-controls", json.dumps(controls))
+    got = json.loads(s3api("get-bucket-ownership-controls").stdout)
     assert got == {"OwnershipControls": controls}
-    assert json.loads(aws("get-bucket-request-payment").stdout) == {"Payer": "BucketOwner"}
-    aws("delete-bucket-ownership-controls")
-    aws("delete-public-access-block")
-    assert aws("get-bucket-ownership-controls", check=False).returncode != 0
+    assert json.loads(s3api("get-bucket-request-payment").stdout) == {"Payer": "BucketOwner"}
+    s3api("delete-bucket-ownership-controls")
+    s3api("delete-public-access-block")
+    assert s3api("get-bucket-ownership-controls", check=False).returncode != 0

@@ -4,17 +4,13 @@ raw HTTP, preflight OPTIONS requests, and the CORS headers of actual requests.""
 from __future__ import annotations
 
 import json
-import os
-import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer
+from conftest import AwsCli, LiveServer, needs_aws
 from signed import content_md5, error_fields, signed
-from trees import run_tool
 
 NOT_ALLOWED = (
     "CORSResponse: This CORS request is not allowed. This is usually because the evalution "
@@ -376,30 +372,17 @@ def test_bucket_without_configuration_sends_no_cors_headers(s3: Any, bucket: str
 
 # --------------------------------------------------------------------------- aws CLI
 
-AWS = Path(sys.executable).parent / "aws"
-
 
 @pytest.mark.client
-@pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)")
-def test_aws_cli_cors(server: LiveServer, bucket: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
+@needs_aws
+def test_aws_cli_cors(aws: AwsCli, bucket: str) -> None:
+    def s3api(*args: str, check: bool = True) -> Any:
+        return aws("s3api", *args, "--bucket", bucket, check=check)
 
-    def aws(*args: str, check: bool = True) -> Any:
-        argv = [str(AWS), "s3api", *args, "--bucket", bucket, "--endpoint-url", server.endpoint]
-        return run_tool(argv, env, check=check)
-
-    missing = aws("get-bucket-cors", check=False)
+    missing = s3api("get-bucket-cors", check=False)
     assert missing.returncode != 0 and "NoSuchCORSConfiguration" in missing.stderr
     config = {"CORSRules": RULES}
-    aws("put-bucket-cors", "--cors-configuration", json.dumps(config))
-    assert json.loads(aws("get-bucket-cors").stdout) == config
-    aws("delete-bucket-cors")
-    assert aws("get-bucket-cors", check=False).returncode != 0
+    s3api("put-bucket-cors", "--cors-configuration", json.dumps(config))
+    assert json.loads(s3api("get-bucket-cors").stdout) == config
+    s3api("delete-bucket-cors")
+    assert s3api("get-bucket-cors", check=False).returncode != 0

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,11 +13,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer, client, start_server, stop_server
+from conftest import AwsCli, LiveServer, client, needs_aws, running
 from signed import content_md5, error_fields, signed
-from trees import run_tool
-
-AWS = Path(sys.executable).parent / "aws"
 
 RULES: list[dict[str, Any]] = [
     {
@@ -250,23 +245,12 @@ def test_no_such_bucket(s3: Any) -> None:
 
 
 @pytest.mark.client
-@pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)")
-def test_aws_cli_lifecycle(server: LiveServer, bucket: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
+@needs_aws
+def test_aws_cli_lifecycle(aws: AwsCli, bucket: str, tmp_path: Path) -> None:
+    def s3api(*args: str, check: bool = True) -> Any:
+        return aws("s3api", *args, "--bucket", bucket, check=check)
 
-    def aws(*args: str, check: bool = True) -> Any:
-        argv = [str(AWS), "s3api", *args, "--bucket", bucket, "--endpoint-url", server.endpoint]
-        return run_tool(argv, env, check=check)
-
-    missing = aws("get-bucket-lifecycle-configuration", check=False)
+    missing = s3api("get-bucket-lifecycle-configuration", check=False)
     assert missing.returncode != 0 and "NoSuchLifecycleConfiguration" in missing.stderr
     config = {
         "Rules": [
@@ -281,18 +265,18 @@ def test_aws_cli_lifecycle(server: LiveServer, bucket: str, tmp_path: Path) -> N
     }
     path = tmp_path / "lifecycle.json"
     path.write_text(json.dumps(config))
-    aws("put-bucket-lifecycle-configuration", "--lifecycle-configuration", f"file://{path}")
-    assert json.loads(aws("get-bucket-lifecycle-configuration").stdout) == config
+    s3api("put-bucket-lifecycle-configuration", "--lifecycle-configuration", f"file://{path}")
+    assert json.loads(s3api("get-bucket-lifecycle-configuration").stdout) == config
     bad = {"Rules": [{**config["Rules"][0], "Expiration": {"Days": 0}}]}
-    refused = aws(
+    refused = s3api(
         "put-bucket-lifecycle-configuration",
         "--lifecycle-configuration",
         json.dumps(bad),
         check=False,
     )
     assert refused.returncode != 0 and "InvalidArgument" in refused.stderr
-    aws("delete-bucket-lifecycle")
-    assert aws("get-bucket-lifecycle-configuration", check=False).returncode != 0
+    s3api("delete-bucket-lifecycle")
+    assert s3api("get-bucket-lifecycle-configuration", check=False).returncode != 0
 
 
 # --------------------------------------------------------------------------- the worker
@@ -301,11 +285,9 @@ def test_aws_cli_lifecycle(server: LiveServer, bucket: str, tmp_path: Path) -> N
 @pytest.fixture
 def aged_server(tmp_path: Path) -> Iterator[LiveServer]:
     """A server whose lifecycle worker runs often and sees every object as 3 days older."""
-    live = start_server(
-        tmp_path / "data", {"DOLIUM_LIFECYCLE_INTERVAL": "0.2", "DOLIUM_CLOCK_OFFSET": "3d"}
-    )
-    yield live
-    stop_server(live)
+    env = {"DOLIUM_LIFECYCLE_INTERVAL": "0.2", "DOLIUM_CLOCK_OFFSET": "3d"}
+    with running(tmp_path / "data", env) as live:
+        yield live
 
 
 def wait_until(check: Any, seconds: float = 30.0) -> bool:

@@ -8,12 +8,11 @@ JSON the receiver got, as an SQS consumer would read it.
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,18 +23,15 @@ from botocore.exceptions import ClientError
 from conftest import (
     OTHER_KEY,
     OTHER_SECRET,
-    ROOT_KEY,
-    ROOT_SECRET,
     LiveServer,
+    aws_cli,
     client,
-    start_server,
-    stop_server,
+    needs_aws,
+    running,
 )
-from trees import run_tool
 
 ARN = "arn:dolium:webhook::hook"
 MIB = 1024 * 1024
-AWS = Path(sys.executable).parent / "aws"
 
 
 class Receiver:
@@ -97,12 +93,13 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 30.0) ->
         time.sleep(0.05)
 
 
-def notify_server(data: Path, receiver: Receiver) -> LiveServer:
+def notify_server(data: Path, receiver: Receiver) -> AbstractContextManager[LiveServer]:
+    """A server on `data` that sends its events to `receiver`, while the block runs."""
     config = data.parent / f"{data.name}.toml"
     config.write_text(
         f'[notify.webhook.hook]\nurl = "{receiver.url}"\nbackoff = 0.05\nmax_backoff = 0.2\n'
     )
-    return start_server(data, {"DOLIUM_CONFIG": str(config)})
+    return running(data, {"DOLIUM_CONFIG": str(config)})
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +111,8 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[LiveServer]:
-    server = notify_server(tmp_path_factory.mktemp("notify") / "data", receiver)
-    yield server
-    stop_server(server)
+    with notify_server(tmp_path_factory.mktemp("notify") / "data", receiver) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -319,8 +315,7 @@ def test_refused_deliveries_are_retried(api: Any, name: str, receiver: Receiver)
 
 def test_undelivered_events_survive_a_restart(tmp_path: Path) -> None:
     receiver = Receiver()
-    server = notify_server(tmp_path / "data", receiver)
-    try:
+    with notify_server(tmp_path / "data", receiver) as server:
         api = client(server)
         api.create_bucket(Bucket="restart")
         configure(api, "restart", QueueConfigurations=[queue(["s3:ObjectCreated:*"])])
@@ -328,56 +323,39 @@ def test_undelivered_events_survive_a_restart(tmp_path: Path) -> None:
         receiver.down = True
         api.put_object(Bucket="restart", Key="k", Body=b"x")
         wait_for(lambda: receiver.attempts >= 3, "refused attempts")
-    finally:
-        stop_server(server)
     outbox = tmp_path / "data" / "outbox" / "hook"
     assert len([p for p in outbox.iterdir() if p.suffix == ".json"]) == 1
     assert receiver.records("restart") == []
     receiver.down = False
-    server = notify_server(tmp_path / "data", receiver)
     try:
-        wait_for(lambda: len(receiver.records("restart")) == 1, "the event, after the restart")
-        assert receiver.records("restart")[0]["s3"]["object"]["key"] == "k"
-        wait_for(lambda: not any(p.suffix == ".json" for p in outbox.iterdir()), "empty outbox")
+        with notify_server(tmp_path / "data", receiver):
+            wait_for(lambda: len(receiver.records("restart")) == 1, "the event, after the restart")
+            assert receiver.records("restart")[0]["s3"]["object"]["key"] == "k"
+            wait_for(lambda: not any(p.suffix == ".json" for p in outbox.iterdir()), "empty outbox")
     finally:
-        stop_server(server)
         receiver.close()
 
 
 @pytest.mark.client
-@pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)")
+@needs_aws
 def test_aws_cli_configures_notifications(
     live: LiveServer, api: Any, name: str, receiver: Receiver, tmp_path: Path
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    base = [str(AWS), "--endpoint-url", live.endpoint, "s3api"]
+    aws = aws_cli(live.endpoint, tmp_path)
     config = {
         "LambdaFunctionConfigurations": [
             {"Id": "fn", "LambdaFunctionArn": ARN, "Events": ["s3:ObjectRemoved:*"]}
         ]
     }
-    run_tool(
-        [
-            *base,
-            "put-bucket-notification-configuration",
-            "--bucket",
-            name,
-            "--notification-configuration",
-            json.dumps(config),
-        ],
-        env,
+    aws(
+        "s3api",
+        "put-bucket-notification-configuration",
+        "--bucket",
+        name,
+        "--notification-configuration",
+        json.dumps(config),
     )
-    got = json.loads(
-        run_tool([*base, "get-bucket-notification-configuration", "--bucket", name], env).stdout
-    )
+    got = json.loads(aws("s3api", "get-bucket-notification-configuration", "--bucket", name).stdout)
     assert got == config
     api.put_object(Bucket=name, Key="k", Body=b"x")
     api.delete_object(Bucket=name, Key="k")

@@ -6,18 +6,14 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import os
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer
+from conftest import AwsCli, LiveServer, needs_aws
 from signed import content_md5, error_fields, signed
-from trees import run_tool
 
 UTC = datetime.UTC
 
@@ -391,27 +387,12 @@ def test_a_delete_marker_has_no_lock(s3: Any, locked: str) -> None:
 
 # --------------------------------------------------------------------------- aws CLI
 
-AWS = Path(sys.executable).parent / "aws"
-
 
 @pytest.mark.client
-@pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)")
-def test_aws_cli_retention_and_legal_hold(
-    server: LiveServer, s3: Any, locked: str, tmp_path: Path
-) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-
+@needs_aws
+def test_aws_cli_retention_and_legal_hold(aws: AwsCli, s3: Any, locked: str) -> None:
     def s3api(*args: str, check: bool = True) -> Any:
-        argv = [str(AWS), "s3api", *args, "--bucket", locked, "--endpoint-url", server.endpoint]
-        result = run_tool(argv, env, check=check)
+        result = aws("s3api", *args, "--bucket", locked, check=check)
         return json.loads(result.stdout) if check and result.stdout.strip() else result
 
     version = s3.put_object(Bucket=locked, Key="cli", Body=b"cli")["VersionId"]

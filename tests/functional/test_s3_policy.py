@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore import UNSIGNED
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer
-from trees import run_tool
-
-AWS = Path(sys.executable).parent / "aws"
+from conftest import AwsCli, LiveServer, needs_aws
 
 
 def policy(*statements: dict[str, Any]) -> str:
@@ -42,22 +35,19 @@ def deny(
     return {**allow(bucket, action, principal, resource, **extra), "Effect": "Deny"}
 
 
+def put_policy(s3: Any, bucket: str, *statements: dict[str, Any]) -> None:
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy(*statements))
+
+
+def block_public(s3: Any, bucket: str, **settings: bool) -> None:
+    """Set the bucket's public access block: the settings named here, all others false."""
+    names = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+    config = {name: settings.get(name, False) for name in names}
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=config)
+
+
 def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
     return str(exc.value.response["Error"]["Code"])
-
-
-@pytest.fixture(scope="module")
-def anon(server: LiveServer) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=server.endpoint,
-        region_name="us-east-1",
-        config=BotoConfig(
-            signature_version=UNSIGNED,
-            s3={"addressing_style": "path"},
-            retries={"max_attempts": 1},
-        ),
-    )
 
 
 def test_round_trip(s3: Any, bucket: str) -> None:
@@ -78,9 +68,7 @@ def test_round_trip(s3: Any, bucket: str) -> None:
 
 
 def test_policy_status_not_public(s3: Any, bucket: str) -> None:
-    s3.put_bucket_policy(
-        Bucket=bucket, Policy=policy(allow(bucket, "s3:GetObject", {"AWS": "other"}))
-    )
+    put_policy(s3, bucket, allow(bucket, "s3:GetObject", {"AWS": "other"}))
     assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is False
 
 
@@ -114,9 +102,7 @@ def test_anonymous_read_through_policy(s3: Any, anon: Any, bucket: str) -> None:
         with pytest.raises(ClientError) as exc:
             anon.get_object(Bucket=bucket, Key=key)
         assert code(exc) == "AccessDenied"  # a missing key is not revealed either
-    s3.put_bucket_policy(
-        Bucket=bucket, Policy=policy(allow(bucket, "s3:GetObject", resource="/public/*"))
-    )
+    put_policy(s3, bucket, allow(bucket, "s3:GetObject", resource="/public/*"))
     assert anon.get_object(Bucket=bucket, Key="public/a.txt")["Body"].read() == b"hello"
     assert anon.head_object(Bucket=bucket, Key="public/a.txt")["ContentLength"] == 5
     with pytest.raises(ClientError) as exc:
@@ -135,9 +121,8 @@ def test_anonymous_read_through_policy(s3: Any, anon: Any, bucket: str) -> None:
 
 
 def test_list_permission_reveals_missing_keys(s3: Any, anon: Any, bucket: str) -> None:
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=policy(allow(bucket, "s3:GetObject"), allow(bucket, "s3:ListBucket", resource="")),
+    put_policy(
+        s3, bucket, allow(bucket, "s3:GetObject"), allow(bucket, "s3:ListBucket", resource="")
     )
     with pytest.raises(ClientError) as exc:
         anon.get_object(Bucket=bucket, Key="missing")
@@ -151,18 +136,17 @@ def test_other_tenant_by_name_and_prefix_condition(s3: Any, other_s3: Any, bucke
     with pytest.raises(ClientError) as exc:
         other_s3.list_objects_v2(Bucket=bucket, Prefix="home/other/")
     assert code(exc) == "AccessDenied"
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=policy(
-            allow(
-                bucket,
-                "s3:ListBucket",
-                {"AWS": "arn:aws:iam::other:root"},
-                resource="",
-                Condition={"StringLike": {"s3:prefix": "home/other/*"}},
-            ),
-            allow(bucket, "s3:*Object", {"AWS": "other"}, resource="/home/other/*"),
+    put_policy(
+        s3,
+        bucket,
+        allow(
+            bucket,
+            "s3:ListBucket",
+            {"AWS": "arn:aws:iam::other:root"},
+            resource="",
+            Condition={"StringLike": {"s3:prefix": "home/other/*"}},
         ),
+        allow(bucket, "s3:*Object", {"AWS": "other"}, resource="/home/other/*"),
     )
     listed = other_s3.list_objects_v2(Bucket=bucket, Prefix="home/other/")
     assert [o["Key"] for o in listed["Contents"]] == ["home/other/x"]
@@ -191,12 +175,11 @@ def test_other_tenant_by_name_and_prefix_condition(s3: Any, other_s3: Any, bucke
 def test_explicit_deny_beats_allow_and_ownership(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="locked/a", Body=b"1")
     s3.put_object(Bucket=bucket, Key="open/b", Body=b"2")
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=policy(
-            allow(bucket, "s3:*"),
-            deny(bucket, ["s3:GetObject", "s3:DeleteObject"], resource="/locked/*"),
-        ),
+    put_policy(
+        s3,
+        bucket,
+        allow(bucket, "s3:*"),
+        deny(bucket, ["s3:GetObject", "s3:DeleteObject"], resource="/locked/*"),
     )
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket=bucket, Key="locked/a")
@@ -212,42 +195,22 @@ def test_explicit_deny_beats_allow_and_ownership(s3: Any, bucket: str) -> None:
 
 def test_source_ip_secure_transport_and_referer(s3: Any, anon: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"v")
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=policy(
-            allow(bucket, "s3:GetObject", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})
-        ),
-    )
+
+    def on_get(effect: Callable[..., dict[str, Any]], **condition: Any) -> None:
+        put_policy(s3, bucket, effect(bucket, "s3:GetObject", Condition=condition))
+
+    on_get(allow, IpAddress={"aws:SourceIp": "10.0.0.0/8"})
     with pytest.raises(ClientError) as exc:
         anon.get_object(Bucket=bucket, Key="k")
     assert code(exc) == "AccessDenied"
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=policy(
-            allow(bucket, "s3:GetObject", Condition={"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}})
-        ),
-    )
+    on_get(allow, IpAddress={"aws:SourceIp": "127.0.0.0/8"})
     assert anon.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
     # Plain HTTP here: a deny of insecure transport applies, to the owner too.
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=policy(
-            deny(bucket, "s3:GetObject", Condition={"Bool": {"aws:SecureTransport": "false"}})
-        ),
-    )
+    on_get(deny, Bool={"aws:SecureTransport": "false"})
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket=bucket, Key="k")
     assert code(exc) == "AccessDenied"
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=policy(
-            allow(
-                bucket,
-                "s3:GetObject",
-                Condition={"StringLike": {"aws:Referer": "https://example.com/*"}},
-            )
-        ),
-    )
+    on_get(allow, StringLike={"aws:Referer": "https://example.com/*"})
     url = f"{s3.meta.endpoint_url}/{bucket}/k"
     assert httpx.get(url).status_code == 403
     ok = httpx.get(url, headers={"Referer": "https://example.com/page"})
@@ -256,15 +219,14 @@ def test_source_ip_secure_transport_and_referer(s3: Any, anon: Any, bucket: str)
 
 
 def test_acl_condition_on_put(s3: Any, other_s3: Any, bucket: str) -> None:
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=policy(
-            allow(
-                bucket,
-                "s3:PutObject",
-                {"AWS": "other"},
-                Condition={"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
-            )
+    put_policy(
+        s3,
+        bucket,
+        allow(
+            bucket,
+            "s3:PutObject",
+            {"AWS": "other"},
+            Condition={"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
         ),
     )
     with pytest.raises(ClientError) as exc:
@@ -279,33 +241,15 @@ def test_block_public_policy_and_restrict(s3: Any, anon: Any, bucket: str) -> No
     public = policy(allow(bucket, "s3:GetObject"))
     s3.put_bucket_policy(Bucket=bucket, Policy=public)
     assert anon.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
-    s3.put_public_access_block(
-        Bucket=bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": False,
-            "IgnorePublicAcls": False,
-            "BlockPublicPolicy": False,
-            "RestrictPublicBuckets": True,
-        },
-    )
+    block_public(s3, bucket, RestrictPublicBuckets=True)
     with pytest.raises(ClientError) as exc:
         anon.get_object(Bucket=bucket, Key="k")
     assert code(exc) == "AccessDenied"
-    s3.put_public_access_block(
-        Bucket=bucket,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": False,
-            "IgnorePublicAcls": False,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": False,
-        },
-    )
+    block_public(s3, bucket, BlockPublicPolicy=True)
     with pytest.raises(ClientError) as exc:
         s3.put_bucket_policy(Bucket=bucket, Policy=public)
     assert code(exc) == "AccessDenied"
-    s3.put_bucket_policy(
-        Bucket=bucket, Policy=policy(allow(bucket, "s3:GetObject", {"AWS": "other"}))
-    )
+    put_policy(s3, bucket, allow(bucket, "s3:GetObject", {"AWS": "other"}))
 
 
 def test_anonymous_cannot_list_buckets_or_create(anon: Any) -> None:
@@ -322,26 +266,19 @@ def test_missing_bucket_is_404_for_anonymous(anon: Any) -> None:
 
 
 @pytest.mark.client
-@pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)")
-def test_awscli_put_bucket_policy(s3: Any, server: LiveServer, bucket: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "none"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
-    )
+@needs_aws
+def test_awscli_put_bucket_policy(
+    aws: AwsCli, s3: Any, server: LiveServer, bucket: str, tmp_path: Path
+) -> None:
     s3.put_object(Bucket=bucket, Key="site/index.html", Body=b"<html/>")
     doc = tmp_path / "policy.json"
     doc.write_text(policy(allow(bucket, "s3:GetObject", resource="/site/*")))
-    base = [str(AWS), "--endpoint-url", server.endpoint, "s3api"]
-    run_tool([*base, "put-bucket-policy", "--bucket", bucket, "--policy", f"file://{doc}"], env)
-    shown = run_tool([*base, "get-bucket-policy", "--bucket", bucket], env)
+    aws("s3api", "put-bucket-policy", "--bucket", bucket, "--policy", f"file://{doc}")
+    shown = aws("s3api", "get-bucket-policy", "--bucket", bucket)
     assert json.loads(json.loads(shown.stdout)["Policy"]) == json.loads(doc.read_text())
     assert httpx.get(f"{server.endpoint}/{bucket}/site/index.html").content == b"<html/>"
-    failed = run_tool(
-        [*base, "put-bucket-policy", "--bucket", bucket, "--policy", "{broken"], env, check=False
+    failed = aws(
+        "s3api", "put-bucket-policy", "--bucket", bucket, "--policy", "{broken", check=False
     )
     assert failed.returncode != 0
     assert "MalformedPolicy" in failed.stderr

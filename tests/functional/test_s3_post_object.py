@@ -15,13 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
-import boto3
 import httpx
 import psutil
 import pytest
-from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
-from conftest import OTHER_KEY, OTHER_SECRET, ROOT_KEY, ROOT_SECRET, LiveServer
+from conftest import OTHER_KEY, OTHER_SECRET, ROOT_KEY, ROOT_SECRET, LiveServer, client
 
 from dolium.frontends.s3.sigv4 import signing_key
 
@@ -70,25 +68,14 @@ def error(response: httpx.Response) -> tuple[str, str, dict[str, str]]:
     return fields["Code"], fields["Message"], fields
 
 
-def signer(server: LiveServer, key: str, secret: str, version: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=server.endpoint,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        region_name="us-east-1",
-        config=BotoConfig(signature_version=version, s3={"addressing_style": "path"}),
-    )
-
-
 @pytest.fixture(scope="module")
 def v4(server: LiveServer) -> Any:
     """A boto3 client that presigns POSTs with SigV4 (the default signs them with SigV2)."""
-    return signer(server, ROOT_KEY, ROOT_SECRET, "s3v4")
+    return client(server, signature_version="s3v4")
 
 
-def presign(client: Any, bucket: str, key: str, **kwargs: Any) -> dict[str, str]:
-    presigned = client.generate_presigned_post(bucket, key, **kwargs)
+def presign(signer: Any, bucket: str, key: str, **kwargs: Any) -> dict[str, str]:
+    presigned = signer.generate_presigned_post(bucket, key, **kwargs)
     return dict(presigned["fields"])
 
 
@@ -379,7 +366,7 @@ def test_malformed_policy_document(server: LiveServer, s3: Any, v4: Any, bucket:
 
 
 def test_sigv2_policy(server: LiveServer, bucket: str) -> None:
-    v2 = signer(server, ROOT_KEY, ROOT_SECRET, "s3")
+    v2 = client(server, signature_version="s3")
     fields = presign(v2, bucket, "v2/${filename}")
     assert set(fields) >= {"AWSAccessKeyId", "signature", "policy"}
     assert post(server, bucket, fields, b"v2 data", filename="f.bin").status_code == 204
@@ -427,7 +414,9 @@ def test_policy_conditions_see_form_fields(server: LiveServer, s3: Any, bucket: 
 
 
 def test_other_tenant_needs_permission(server: LiveServer, bucket: str) -> None:
-    fields = presign(signer(server, OTHER_KEY, OTHER_SECRET, "s3v4"), bucket, "theirs")
+    fields = presign(
+        client(server, OTHER_KEY, OTHER_SECRET, signature_version="s3v4"), bucket, "theirs"
+    )
     response = post(server, bucket, fields)
     assert (response.status_code, error(response)[0]) == (403, "AccessDenied")
 

@@ -8,17 +8,14 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import Iterator
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer, client, start_server, stop_server
+from conftest import ROOT_KEY, ROOT_SECRET, LiveServer, client, vhost_client
 from defusedxml import ElementTree
 
 from dolium.frontends.s3.sigv2 import sign
@@ -249,44 +246,15 @@ def test_declared_sha256_is_checked(server: LiveServer, s3: Any, bucket: str) ->
 # -- virtual-hosted-style addressing ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def vhost_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("sigv2-vhost") / "data"
-    live = start_server(data, extra_env={"DOLIUM_DOMAINS": "localhost"})
-    yield live
-    stop_server(live)
-
-
 def test_virtual_hosted_style(vhost_server: LiveServer) -> None:
     live = vhost_server
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=f"http://localhost:{live.port}",
-        aws_access_key_id=ROOT_KEY,
-        aws_secret_access_key=ROOT_SECRET,
-        region_name="us-east-1",
-        config=Config(
-            s3={"addressing_style": "virtual"},
-            signature_version="s3",
-            retries={"max_attempts": 1},
-        ),
-    )
-    hosts: list[str] = []
-
-    def reroute(request: Any, **_: Any) -> None:
-        # `<bucket>.localhost` need not resolve: send to the server with that Host.
-        parts = urlsplit(request.url)
-        hosts.append(parts.netloc)
-        request.headers["Host"] = parts.netloc
-        request.url = urlunsplit(parts._replace(netloc=f"{live.host}:{live.port}"))
-
-    s3.meta.events.register("before-send.s3", reroute)
+    s3 = vhost_client(live, signature_version="s3")
     name = f"vh2-{uuid.uuid4().hex[:10]}"
     client(live).create_bucket(Bucket=name)
     s3.put_object(Bucket=name, Key="dir/a b", Body=b"virtual v2")
     assert s3.get_object(Bucket=name, Key="dir/a b")["Body"].read() == b"virtual v2"
     assert [o["Key"] for o in s3.list_objects(Bucket=name)["Contents"]] == ["dir/a b"]
-    assert f"{name}.localhost:{live.port}" in hosts
+    assert f"{name}.localhost:{live.port}" in s3.hosts_seen
 
     url = s3.generate_presigned_url("get_object", Params={"Bucket": name, "Key": "dir/a b"})
     parts = urlsplit(url)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,17 +17,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import (
-    ROOT_KEY,
-    ROOT_SECRET,
-    LiveServer,
-    client,
-    empty_bucket,
-    start_server,
-    stop_server,
-)
+from conftest import LiveServer, aws_cli, client, fresh_bucket, needs_aws, own_server
 from signed import error_fields, signed
-from trees import MIB, run_tool
+from trees import MIB
 
 MARKER = b"SSE-PLAINTEXT-MARKER-7f3a9c"
 KEY = bytes(range(32))
@@ -36,7 +27,6 @@ OTHER_KEY = bytes(range(100, 132))
 SSE_C = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": KEY}
 WRONG = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": OTHER_KEY}
 COPY_SSE_C = {"CopySourceSSECustomerAlgorithm": "AES256", "CopySourceSSECustomerKey": KEY}
-AWS = Path(sys.executable).parent / "aws"
 
 
 def b64(data: bytes) -> str:
@@ -55,12 +45,7 @@ def marked(size: int, marker: bytes = MARKER) -> bytes:
     return bytes(data)
 
 
-@pytest.fixture(scope="module")
-def sse_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("sse") / "data"
-    live = start_server(data, {"DOLIUM_SSE_C_REQUIRE_TLS": "false"})
-    yield live
-    stop_server(live)
+sse_server = own_server("sse", {"DOLIUM_SSE_C_REQUIRE_TLS": "false"})
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +55,8 @@ def s3e(sse_server: LiveServer) -> Any:
 
 @pytest.fixture
 def vault(s3e: Any) -> Iterator[str]:
-    name = f"sse-{uuid.uuid4().hex[:12]}"
-    s3e.create_bucket(Bucket=name)
-    yield name
-    empty_bucket(s3e, name)
+    with fresh_bucket(s3e, "sse") as name:
+        yield name
 
 
 def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str]:
@@ -341,21 +324,12 @@ def test_rotation_keeps_old_objects_readable(s3e: Any, sse_server: LiveServer, v
 
 
 @pytest.mark.client
-@pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)")
+@needs_aws
 def test_aws_cli_sse(sse_server: LiveServer, s3e: Any, vault: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
+    run = aws_cli(sse_server.endpoint, tmp_path)
 
     def aws(*args: str) -> str:
-        argv = [str(AWS), *args, "--endpoint-url", sse_server.endpoint]
-        return run_tool(argv, env).stdout
+        return run(*args).stdout
 
     source = tmp_path / "file.bin"
     source.write_bytes(marked(10 * MIB))  # over the CLI's 8 MiB: a multipart upload
@@ -386,18 +360,7 @@ def test_aws_cli_sse(sse_server: LiveServer, s3e: Any, vault: str, tmp_path: Pat
         str(small),
     )
     assert small.read_bytes() == source.read_bytes()[:100]
-    refused = run_tool(
-        [
-            str(AWS),
-            "s3",
-            "cp",
-            "--no-progress",
-            f"s3://{vault}/customer",
-            str(tmp_path / "x"),
-            "--endpoint-url",
-            sse_server.endpoint,
-        ],
-        env,
-        check=False,
+    refused = run(
+        "s3", "cp", "--no-progress", f"s3://{vault}/customer", str(tmp_path / "x"), check=False
     )
     assert refused.returncode != 0

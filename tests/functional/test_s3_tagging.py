@@ -6,10 +6,7 @@ import base64
 import hashlib
 import json
 import os
-import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,10 +15,8 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer
-from trees import run_tool
+from conftest import ROOT_KEY, ROOT_SECRET, AwsCli, LiveServer, needs_aws
 
-AWS = Path(sys.executable).parent / "aws"
 MIB = 1024 * 1024
 
 
@@ -51,20 +46,6 @@ def signed(server: LiveServer, method: str, path: str, body: bytes = b"", **head
     request = AWSRequest(method=method, url=url, data=body, headers=headers)
     S3SigV4Auth(Credentials(ROOT_KEY, ROOT_SECRET), "s3", "us-east-1").add_auth(request)
     return httpx.request(method, url, content=body, headers=dict(request.headers.items()))
-
-
-@pytest.fixture
-def versioned(s3: Any) -> Iterator[str]:
-    name = f"tagv-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    yield name
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
-        found = page.get("Versions", []) + page.get("DeleteMarkers", [])
-        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in found]
-        if objects:
-            s3.delete_objects(Bucket=name, Delete={"Objects": objects, "Quiet": True})
-    s3.delete_bucket(Bucket=name)
 
 
 # --------------------------------------------------------------------------- objects
@@ -466,23 +447,10 @@ def test_bucket_and_object_tags_are_separate(s3: Any, bucket: str) -> None:
 
 
 @pytest.mark.client
-@pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)")
-def test_aws_cli_object_and_bucket_tagging(
-    server: LiveServer, s3: Any, bucket: str, tmp_path: Path
-) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-
+@needs_aws
+def test_aws_cli_object_and_bucket_tagging(aws: AwsCli, s3: Any, bucket: str) -> None:
     def s3api(*args: str, check: bool = True) -> Any:
-        argv = [str(AWS), "s3api", *args, "--endpoint-url", server.endpoint, "--output", "json"]
-        result = run_tool(argv, env, check=check)
+        result = aws("s3api", *args, "--output", "json", check=check)
         return result if not check else (json.loads(result.stdout) if result.stdout else {})
 
     s3.put_object(Bucket=bucket, Key="cli", Body=b"data")

@@ -4,40 +4,12 @@ and copies by version id, with boto3 and the aws CLI."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer
-from trees import run_tool
-
-AWS = Path(sys.executable).parent / "aws"
-
-
-def delete_everything(s3: Any, name: str) -> None:
-    """Remove every version and delete marker, then the bucket, listing as we go.
-
-    One DELETE each: DeleteObjects cannot carry keys with control characters,
-    which XML 1.0 has no way to write.
-    """
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
-        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
-            s3.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"])
-    s3.delete_bucket(Bucket=name)
-
-
-@pytest.fixture
-def versioned(s3: Any) -> Iterator[str]:
-    name = f"ver-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    yield name
-    delete_everything(s3, name)
+from conftest import AwsCli, needs_aws
 
 
 def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, dict[str, str]]:
@@ -322,24 +294,12 @@ def test_copy_from_a_version_id(s3: Any, versioned: str) -> None:
 
 
 @pytest.mark.client
-@pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)")
-def test_aws_cli_list_object_versions(
-    server: LiveServer, s3: Any, versioned: str, tmp_path: Path
-) -> None:
+@needs_aws
+def test_aws_cli_list_object_versions(aws: AwsCli, s3: Any, versioned: str) -> None:
     history = write_history(s3, versioned)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
 
     def api(*args: str) -> dict[str, Any]:
-        argv = [str(AWS), "s3api", *args, "--endpoint-url", server.endpoint, "--output", "json"]
-        out = run_tool(argv, env).stdout
+        out = aws("s3api", *args, "--output", "json").stdout
         result: dict[str, Any] = json.loads(out) if out.strip() else {}
         return result
 

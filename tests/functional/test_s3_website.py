@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,28 +13,17 @@ from typing import Any
 import httpx
 import pytest
 from botocore.exceptions import ClientError
-from conftest import (
-    ROOT_KEY,
-    ROOT_SECRET,
-    LiveServer,
-    client,
-    empty_bucket,
-    start_server,
-    stop_server,
-)
-from trees import run_tool
+from conftest import LiveServer, aws_cli, client, fresh_bucket, needs_aws, own_server
 
 DOMAIN = "s3-website.localhost"
-AWS = Path(sys.executable).parent / "aws"
 INDEX = {"IndexDocument": {"Suffix": "index.html"}}
+# A prefix rename, for the routing rules below.
+DOCS_RULE = {
+    "Condition": {"KeyPrefixEquals": "docs/"},
+    "Redirect": {"ReplaceKeyPrefixWith": "documents/"},
+}
 
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data = tmp_path_factory.mktemp("website") / "data"
-    live = start_server(data, extra_env={"DOLIUM_WEBSITE_DOMAINS": DOMAIN})
-    yield live
-    stop_server(live)
+web = own_server("website", {"DOLIUM_WEBSITE_DOMAINS": DOMAIN})
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +33,10 @@ def s3(web: LiveServer) -> Any:
 
 @pytest.fixture
 def site(s3: Any) -> Iterator[str]:
-    name = f"site-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    yield name
-    with contextlib.suppress(ClientError):
-        s3.delete_bucket_policy(Bucket=name)
-    empty_bucket(s3, name)
+    with fresh_bucket(s3, "site") as name:
+        yield name
+        with contextlib.suppress(ClientError):
+            s3.delete_bucket_policy(Bucket=name)
 
 
 def visit(
@@ -65,6 +50,14 @@ def visit(
 
 def put_html(s3: Any, bucket: str, key: str, text: str, **extra: Any) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=text.encode(), ContentType="text/html", **extra)
+
+
+def lost_rule(**redirect: str) -> dict[str, Any]:
+    """A routing rule that sends a 404 to example.com over https, as `redirect` says."""
+    return {
+        "Condition": {"HttpErrorCodeReturnedEquals": "404"},
+        "Redirect": {"HostName": "example.com", "Protocol": "https", **redirect},
+    }
 
 
 def make_public(s3: Any, bucket: str, *, list_too: bool = True) -> None:
@@ -126,21 +119,7 @@ def test_put_get_delete_website(s3: Any, site: str) -> None:
         s3.get_bucket_website(Bucket=site)
     assert caught.value.response["Error"]["Code"] == "NoSuchWebsiteConfiguration"
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
-    rules = [
-        {
-            "Condition": {"KeyPrefixEquals": "docs/"},
-            "Redirect": {"ReplaceKeyPrefixWith": "documents/"},
-        },
-        {
-            "Condition": {"HttpErrorCodeReturnedEquals": "404"},
-            "Redirect": {
-                "HostName": "example.com",
-                "Protocol": "https",
-                "HttpRedirectCode": "302",
-                "ReplaceKeyWith": "lost.html",
-            },
-        },
-    ]
+    rules = [DOCS_RULE, lost_rule(HttpRedirectCode="302", ReplaceKeyWith="lost.html")]
     config = {**INDEX, "ErrorDocument": {"Key": "error.html"}, "RoutingRules": rules}
     s3.put_bucket_website(Bucket=site, WebsiteConfiguration=config)
     got = s3.get_bucket_website(Bucket=site)
@@ -239,27 +218,18 @@ def test_only_the_owner_configures(web: LiveServer, s3: Any, site: str) -> None:
 
 
 @pytest.mark.client
-@pytest.mark.skipif(not AWS.exists(), reason="aws CLI not installed (pip install awscli)")
+@needs_aws
 def test_aws_cli_website(web: LiveServer, site: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=ROOT_KEY,
-        AWS_SECRET_ACCESS_KEY=ROOT_SECRET,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    base = [str(AWS), "--endpoint-url", web.endpoint]
+    aws = aws_cli(web.endpoint, tmp_path)
     website = ["s3", "website", f"s3://{site}"]
     options = ["--index-document", "home.html", "--error-document", "oops.html"]
-    run_tool([*base, *website, *options], env)
-    result = run_tool([*base, "s3api", "get-bucket-website", "--bucket", site], env)
+    aws(*website, *options)
+    result = aws("s3api", "get-bucket-website", "--bucket", site)
     got = json.loads(result.stdout)
     assert got["IndexDocument"] == {"Suffix": "home.html"}
     assert got["ErrorDocument"] == {"Key": "oops.html"}
-    run_tool([*base, "s3api", "delete-bucket-website", "--bucket", site], env)
-    missing = run_tool([*base, "s3api", "get-bucket-website", "--bucket", site], env, check=False)
+    aws("s3api", "delete-bucket-website", "--bucket", site)
+    missing = aws("s3api", "get-bucket-website", "--bucket", site, check=False)
     assert missing.returncode != 0
     assert "NoSuchWebsiteConfiguration" in missing.stderr
 
@@ -366,21 +336,7 @@ def test_redirect_all_requests(web: LiveServer, s3: Any, site: str) -> None:
 
 
 def test_routing_rules(web: LiveServer, s3: Any, public_site: str) -> None:
-    rules = [
-        {
-            "Condition": {"KeyPrefixEquals": "docs/"},
-            "Redirect": {"ReplaceKeyPrefixWith": "documents/"},
-        },
-        {
-            "Condition": {"HttpErrorCodeReturnedEquals": "404"},
-            "Redirect": {
-                "HostName": "example.com",
-                "Protocol": "https",
-                "HttpRedirectCode": "307",
-                "ReplaceKeyPrefixWith": "lost/",
-            },
-        },
-    ]
+    rules = [DOCS_RULE, lost_rule(HttpRedirectCode="307", ReplaceKeyPrefixWith="lost/")]
     s3.put_bucket_website(Bucket=public_site, WebsiteConfiguration={**INDEX, "RoutingRules": rules})
     answer = visit(web, public_site, "/docs/a%20b.html")
     assert answer.status_code == 301

@@ -1,0 +1,1 @@
+"""Support code shared by the test directories (on the path via pytest's `pythonpath`)."""
