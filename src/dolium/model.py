@@ -8,8 +8,8 @@ is the byte order S3 lists in).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 EMPTY_MAP: Mapping[str, str] = MappingProxyType({})
@@ -122,13 +122,15 @@ class Lock:
 
     mode: LockMode = LockMode.NONE
     until: float = 0.0  # retain-until, epoch seconds
-    legal_hold: bool = False
+    # None: never placed, which S3 tells apart from a hold placed and lifted.
+    legal_hold: bool | None = None
 
 
 NO_LOCK = Lock()
 
-# The attributes of a stored version that change in place, each by its own call.
-MUTABLE = frozenset({"tags", "acl", "lock"})
+# The attributes of a stored version that change in place, each by its own
+# call: "retention" is the lock's mode and date, "legal_hold" its hold.
+MUTABLE = frozenset({"tags", "acl", "retention", "legal_hold"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,27 @@ class ObjectVersion:
     lock: Lock = NO_LOCK
     # Server-side encryption parameters (core.sse); empty when stored in clear.
     sse: Mapping[str, str] = field(default_factory=empty_map)
+
+
+def with_mutable(
+    stored: ObjectVersion, given: ObjectVersion, fields: Collection[str]
+) -> ObjectVersion:
+    """`stored` with the mutable attributes named in `fields` taken from `given`.
+
+    How a meta store's update_version merges: what is not named keeps its
+    stored value, even half of a lock.
+    """
+    lock = stored.lock
+    if "retention" in fields:
+        lock = replace(lock, mode=given.lock.mode, until=given.lock.until)
+    if "legal_hold" in fields:
+        lock = replace(lock, legal_hold=given.lock.legal_hold)
+    return replace(
+        stored,
+        tags=given.tags if "tags" in fields else stored.tags,
+        acl=given.acl if "acl" in fields else stored.acl,
+        lock=lock,
+    )
 
 
 @dataclass(frozen=True, slots=True)

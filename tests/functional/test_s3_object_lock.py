@@ -269,8 +269,25 @@ def test_legal_hold_on_and_off(s3: Any, locked: str) -> None:
     )
     s3.put_object_legal_hold(Bucket=locked, Key="h", VersionId=version, LegalHold={"Status": "OFF"})
     assert s3.get_object_legal_hold(Bucket=locked, Key="h")["LegalHold"] == {"Status": "OFF"}
-    assert "ObjectLockLegalHoldStatus" not in s3.head_object(Bucket=locked, Key="h")
+    # Lifted is not never placed: HEAD now says OFF, as S3 does.
+    assert s3.head_object(Bucket=locked, Key="h")["ObjectLockLegalHoldStatus"] == "OFF"
     s3.delete_object(Bucket=locked, Key="h", VersionId=version, BypassGovernanceRetention=True)
+
+
+def test_a_retention_alone_is_no_legal_hold(s3: Any, locked: str) -> None:
+    retention = {"Mode": "GOVERNANCE", "RetainUntilDate": ahead()}
+    s3.put_object(Bucket=locked, Key="r", Body=b"r")
+    s3.put_object_retention(Bucket=locked, Key="r", Retention=retention)
+    with pytest.raises(ClientError) as info:
+        s3.get_object_legal_hold(Bucket=locked, Key="r")
+    assert code_of(info)[:2] == (404, "NoSuchObjectLockConfiguration")
+    assert "ObjectLockLegalHoldStatus" not in s3.head_object(Bucket=locked, Key="r")
+    # And a legal hold alone is no retention.
+    s3.put_object(Bucket=locked, Key="l", Body=b"l", ObjectLockLegalHoldStatus="OFF")
+    assert s3.get_object_legal_hold(Bucket=locked, Key="l")["LegalHold"] == {"Status": "OFF"}
+    with pytest.raises(ClientError) as info:
+        s3.get_object_retention(Bucket=locked, Key="l")
+    assert code_of(info)[:2] == (404, "NoSuchObjectLockConfiguration")
 
 
 def test_delete_objects_reports_locked_versions(s3: Any, locked: str) -> None:

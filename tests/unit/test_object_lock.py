@@ -3,9 +3,11 @@ changes, legal holds, and which versions may be removed, on the memory stores.""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from corekit import ALICE, BOB, Core, body, make_core
@@ -359,9 +361,39 @@ async def test_legal_holds_go_on_and_off_and_leave_retention_alone() -> None:
     assert held.lock == Lock(GOV, v.lock.until, legal_hold=True)
     assert (await lock.get_legal_hold(ALICE, BUCKET, "k")).lock.legal_hold
     await lock.put_legal_hold(ALICE, BUCKET, "k", False, v.version_id)
-    assert (await stored(core, v)).lock == v.lock
+    # Lifted, not unset: S3 then answers OFF where it answered "no configuration".
+    assert (await stored(core, v)).lock == Lock(GOV, v.lock.until, legal_hold=False)
     # Tags and the rest of the version are kept.
     assert (await stored(core, v)).etag == v.etag
+
+
+async def test_a_retention_and_a_legal_hold_set_at_once_both_land() -> None:
+    core = await setup()
+    v = await put(core)
+    lock = core.store.object_lock
+    until = later(core)
+    await asyncio.gather(
+        lock.put_retention(ALICE, BUCKET, "k", COMP, until),
+        lock.put_legal_hold(ALICE, BUCKET, "k", True),
+    )
+    assert (await stored(core, v)).lock == Lock(COMP, until, legal_hold=True)
+
+
+async def test_a_hold_placed_after_the_delete_looked_still_stops_it() -> None:
+    core = await setup()
+    v = await put(core)
+    meta = core.meta
+    removal = meta.delete_version
+
+    async def hold_first(*args: Any, **kwargs: Any) -> ObjectVersion | None:
+        # Another caller places a hold between the delete's checks and its removal.
+        await core.store.object_lock.put_legal_hold(ALICE, BUCKET, "k", True)
+        return await removal(*args, **kwargs)
+
+    meta.delete_version = hold_first  # type: ignore[method-assign]
+    with pytest.raises(AccessDenied):
+        await core.store.objects.delete(ALICE, BUCKET, "k", v.version_id)
+    assert (await stored(core, v)).lock.legal_hold
 
 
 async def test_strangers_can_neither_read_nor_set_locks() -> None:

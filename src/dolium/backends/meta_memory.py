@@ -13,7 +13,7 @@ import bisect
 import dataclasses
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any, Self
+from typing import Self
 
 from dolium.errors import (
     AccessKeyExists,
@@ -43,8 +43,9 @@ from dolium.model import (
     Tenant,
     User,
     WriteCondition,
+    with_mutable,
 )
-from dolium.protocols.meta import MetaStore
+from dolium.protocols.meta import Guard, MetaStore
 
 
 def _freeze(m: Mapping[str, str]) -> Mapping[str, str]:
@@ -255,8 +256,8 @@ class MemoryMetaStore:
             return self._put(version, condition)
 
     async def update_version(
-        self, version: ObjectVersion, fields: Collection[str] = MUTABLE
-    ) -> None:
+        self, version: ObjectVersion, fields: Collection[str] = MUTABLE, guard: Guard | None = None
+    ) -> ObjectVersion:
         async with self._lock:
             chain = self._chains.get(version.bucket, {}).get(version.key.encode(), [])
             at = next((i for i, v in enumerate(chain) if v.version_id == version.version_id), None)
@@ -266,14 +267,15 @@ class MemoryMetaStore:
                     key=version.key,
                     version_id=version.version_id,
                 )
-            new: dict[str, Any] = {
-                "tags": _freeze(version.tags),
-                "acl": version.acl,
-                "lock": version.lock,
-            }
-            chain[at] = dataclasses.replace(chain[at], **{f: new[f] for f in fields})
+            if guard is not None:
+                guard(chain[at])
+            given = dataclasses.replace(version, tags=_freeze(version.tags))
+            chain[at] = with_mutable(chain[at], given, fields)
+            return chain[at]
 
-    async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
+    async def delete_version(
+        self, bucket: str, key: str, version_id: str, guard: Guard | None = None
+    ) -> ObjectVersion | None:
         async with self._lock:
             raw = key.encode()
             chains = self._chains.get(bucket, {})
@@ -281,6 +283,8 @@ class MemoryMetaStore:
             at = next((i for i, v in enumerate(chain) if v.version_id == version_id), None)
             if at is None:
                 return None
+            if guard is not None:
+                guard(chain[at])
             removed = chain.pop(at)
             if chain and removed.is_latest:
                 chain[0] = dataclasses.replace(chain[0], is_latest=True)

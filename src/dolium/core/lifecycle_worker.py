@@ -28,7 +28,7 @@ from dolium.core import object_lock
 from dolium.core.context import Context
 from dolium.core.lifecycle import CONFIG, DAY, Expiration, Rule, bucket_rules
 from dolium.core.objects import delete_current
-from dolium.errors import NoSuchUpload
+from dolium.errors import AccessDenied, NoSuchUpload
 from dolium.model import NULL_VERSION, Bucket, ObjectVersion, Versioning
 
 log = logging.getLogger(__name__)
@@ -133,13 +133,19 @@ class _Walk:
             and (r.noncurrent.newer_versions or 0) <= key.kept_noncurrent
         )
         if due is not None and self.now >= due:
-            if deletable(version, self.now):
+            try:
+                # Object lock is checked where the version is removed, in one transaction.
                 await self.ctx.meta.delete_version(
-                    self.bucket.name, version.key, version.version_id
+                    self.bucket.name,
+                    version.key,
+                    version.version_id,
+                    object_lock.removal_guard(self.now),
                 )
+            except AccessDenied:
+                self.report.locked += 1
+            else:
                 self.report.noncurrent_removed += 1
                 return
-            self.report.locked += 1
         key.kept_noncurrent += 1
 
     async def finish(self, key: _Key) -> None:

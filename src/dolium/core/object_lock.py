@@ -27,6 +27,7 @@ from dolium.core.context import Context
 from dolium.core.policy import Decision
 from dolium.errors import AccessDenied, InvalidArgument, InvalidBucketState, InvalidRequest
 from dolium.model import NO_LOCK, Bucket, Lock, LockMode, ObjectVersion, Principal, Versioning
+from dolium.protocols.meta import Guard
 
 if TYPE_CHECKING:  # objects imports this module for its rules
     from dolium.core.objects import Objects
@@ -112,6 +113,12 @@ def removable(lock: Lock, now: float, bypass: bool = False) -> bool:
 def check_removable(version: ObjectVersion, now: float, bypass: bool = False) -> None:
     if not removable(version.lock, now, bypass):
         raise AccessDenied(LOCKED_MESSAGE, key=version.key, version_id=version.version_id)
+
+
+def removal_guard(now: float, bypass: bool = False) -> Guard:
+    """check_removable as a meta store guard: checked in the deleting transaction,
+    so a retention or legal hold placed a moment before is honoured."""
+    return lambda version: check_removable(version, now, bypass)
 
 
 def weakens(old: Lock, mode: LockMode, until: float) -> bool:
@@ -268,10 +275,13 @@ class ObjectLock:
         else:
             check_future(until, now)
         allowed = may_bypass(principal, bucket, key, bypass)
-        check_retention_change(version.lock, mode, until, now, allowed)
+
+        def guard(stored: ObjectVersion) -> None:
+            # Checked against the stored lock, in the transaction that changes it.
+            check_retention_change(stored.lock, mode, until, now, allowed)
+
         updated = replace(version, lock=replace(version.lock, mode=mode, until=until))
-        await self.ctx.meta.update_version(updated, ("lock",))
-        return updated
+        return await self.ctx.meta.update_version(updated, ("retention",), guard)
 
     async def get_legal_hold(
         self, principal: Principal, bucket_name: str, key: str, version_id: str | None = None
@@ -294,9 +304,7 @@ class ObjectLock:
             principal, bucket_name, key, version_id, "s3:PutObjectLegalHold"
         )
         updated = replace(version, lock=replace(version.lock, legal_hold=on))
-        if updated.lock != version.lock:
-            await self.ctx.meta.update_version(updated, ("lock",))
-        return updated
+        return await self.ctx.meta.update_version(updated, ("legal_hold",))
 
 
 def visible_lock(principal: Principal, bucket: Bucket, version: ObjectVersion) -> Lock:
@@ -308,5 +316,5 @@ def visible_lock(principal: Principal, bucket: Bucket, version: ObjectVersion) -
     if access.decide(principal, bucket, "s3:GetObjectRetention", version.key) is not Decision.ALLOW:
         lock = replace(lock, mode=LockMode.NONE, until=0.0)
     if access.decide(principal, bucket, "s3:GetObjectLegalHold", version.key) is not Decision.ALLOW:
-        lock = replace(lock, legal_hold=False)
+        lock = replace(lock, legal_hold=None)
     return lock

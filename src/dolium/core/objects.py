@@ -522,11 +522,9 @@ class Objects:
         object_lock.check_bypass_header(bucket, bypass)
         if version_id is not None:
             validate_version_id(version_id)
-            found = await self.ctx.meta.get_version(bucket.name, key, version_id)
-            if found is not None:
-                allowed = object_lock.may_bypass(principal, bucket, key, bool(bypass))
-                object_lock.check_removable(found, self.ctx.clock(), allowed)
-            removed = await self.ctx.meta.delete_version(bucket.name, key, version_id)
+            allowed = object_lock.may_bypass(principal, bucket, key, bool(bypass))
+            guard = object_lock.removal_guard(self.ctx.clock(), allowed)
+            removed = await self.ctx.meta.delete_version(bucket.name, key, version_id, guard)
             marker = removed.delete_marker if removed else False
             result = DeleteResult(key, version_id, marker)
         else:

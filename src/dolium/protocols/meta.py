@@ -11,7 +11,7 @@ across the whole store.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import Protocol
 
 from dolium.model import (
@@ -25,6 +25,10 @@ from dolium.model import (
     User,
     WriteCondition,
 )
+
+# Called with a stored version inside the transaction that changes it; what
+# it raises aborts the change, so its check holds against concurrent calls.
+Guard = Callable[[ObjectVersion], None]
 
 
 class MetaStore(Protocol):
@@ -105,20 +109,25 @@ class MetaStore(Protocol):
         """
 
     async def update_version(
-        self, version: ObjectVersion, fields: Collection[str] = MUTABLE
-    ) -> None:
-        """Replace the named mutable attributes (of tags, acl, lock) of a stored version.
+        self, version: ObjectVersion, fields: Collection[str] = MUTABLE, guard: Guard | None = None
+    ) -> ObjectVersion:
+        """Replace the named mutable attributes (MUTABLE) of a stored version.
 
         The version is found by bucket, key and version id. Nothing else of
         it changes: attributes not named keep their stored values, also when
         another call changed them meanwhile (tags and a legal hold set at
-        once both land). Raise NoSuchVersion if it is gone.
+        once both land; so do a retention and a legal hold). `guard` sees the
+        stored version first. Returns the version as stored; raise
+        NoSuchVersion if it is gone.
         """
 
-    async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
+    async def delete_version(
+        self, bucket: str, key: str, version_id: str, guard: Guard | None = None
+    ) -> ObjectVersion | None:
         """Remove one version; the newest remaining one becomes latest.
 
-        Returns the removed version, or None if there was none.
+        `guard` sees the version first. Returns the removed version, or None
+        if there was none.
         """
 
     async def list_objects(

@@ -138,11 +138,42 @@ class TestVersions:
         # Two callers change different attributes of what they both read.
         await meta.update_version(dataclasses.replace(stale, tags={"t": "1"}), ("tags",))
         held = Lock(legal_hold=True)
-        await meta.update_version(dataclasses.replace(stale, lock=held, acl="x"), ("lock",))
+        await meta.update_version(dataclasses.replace(stale, lock=held, acl="x"), ("legal_hold",))
+        # A retention set from the same stale read keeps the hold: half a lock each.
+        kept = Lock(LockMode.COMPLIANCE, 9.0, legal_hold=False)
+        returned = await meta.update_version(dataclasses.replace(stale, lock=kept), ("retention",))
         found = await meta.get_version("b1", "k", "v1")
         assert found is not None
-        assert (dict(found.tags), found.lock, found.acl) == ({"t": "1"}, held, "")
+        both = Lock(LockMode.COMPLIANCE, 9.0, legal_hold=True)
+        assert (dict(found.tags), found.lock, found.acl) == ({"t": "1"}, both, "")
         assert dict(found.sse) == {"mode": "SSE-S3"}
+        assert returned == found
+
+    async def test_legal_hold_off_is_not_unset(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        for name, hold in (("never", None), ("off", False), ("on", True)):
+            await meta.put_version(version("b1", name, "v1", lock=Lock(legal_hold=hold)))
+            found = await meta.get_version("b1", name)
+            assert found is not None
+            assert found.lock.legal_hold is hold
+
+    async def test_guards_abort_the_change(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        stored = await meta.put_version(version("b1", "k", "v1", tags={"t": "1"}))
+        seen: list[ObjectVersion] = []
+
+        def refuse(found: ObjectVersion) -> None:
+            seen.append(found)
+            raise RuntimeError("refused")
+
+        with pytest.raises(RuntimeError):
+            await meta.update_version(dataclasses.replace(stored, tags={}), ("tags",), refuse)
+        with pytest.raises(RuntimeError):
+            await meta.delete_version("b1", "k", "v1", refuse)
+        assert seen == [stored, stored]  # each guard saw the stored version
+        assert await meta.get_version("b1", "k", "v1") == stored
+        assert await meta.delete_version("b1", "k", "v1", seen.append) == stored
+        assert await meta.get_version("b1", "k") is None
 
     async def test_unusual_extents(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")

@@ -34,19 +34,16 @@ from dolium.errors import (
     StorageError,
 )
 from dolium.model import (
-    EMPTY_MAP,
     MUTABLE,
-    NO_LOCK,
     MultipartUpload,
     ObjectVersion,
     Part,
     WriteCondition,
+    with_mutable,
 )
-from dolium.protocols.meta import MetaStore
+from dolium.protocols.meta import Guard, MetaStore
 
 _P = sa.bindparam
-# The optional attributes of a version as stored when none is set (codec.load_attrs).
-_NO_ATTRS: dict[str, Any] = {"tags": EMPTY_MAP, "acl": "", "lock": NO_LOCK, "sse": EMPTY_MAP}
 _V = versions.c
 _U = uploads.c
 _PAGE = 500  # rows per query of the reference scan, to keep transactions short
@@ -163,16 +160,16 @@ class SqlMetaStore(AccountQueries):
             raise await self._put_failed(version.bucket, condition) from e
 
     async def update_version(
-        self, version: ObjectVersion, fields: Collection[str] = MUTABLE
-    ) -> None:
+        self, version: ObjectVersion, fields: Collection[str] = MUTABLE, guard: Guard | None = None
+    ) -> ObjectVersion:
         where = (
             _V.bucket == version.bucket,
             _V.key == version.key.encode(),
             _V.version_id == version.version_id,
         )
-        read = sa.select(_V.attrs).where(*where).with_for_update()
+        read = versions.select().where(*where).with_for_update()
 
-        async def op(conn: AsyncConnection) -> None:
+        async def op(conn: AsyncConnection) -> ObjectVersion:
             # Read and write in one write transaction, so that attributes not
             # named here keep what a concurrent call stored.
             row = (await conn.execute(read)).first()
@@ -182,22 +179,29 @@ class SqlMetaStore(AccountQueries):
                     key=version.key,
                     version_id=version.version_id,
                 )
-            stored = {**_NO_ATTRS, **codec.load_attrs(row.attrs)}
-            new = {**stored, **{f: getattr(version, f) for f in fields}}
-            attrs = codec.dump_attrs(new["tags"], new["acl"], new["lock"], stored["sse"])
+            stored = codec.to_version(row)
+            if guard is not None:
+                guard(stored)
+            new = with_mutable(stored, version, fields)
+            attrs = codec.dump_attrs(new.tags, new.acl, new.lock, new.sse)
             await conn.execute(versions.update().where(*where).values(attrs=attrs))
+            return new
 
-        await self._transact(op)
+        return await self._transact(op)
 
-    async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectVersion | None:
+    async def delete_version(
+        self, bucket: str, key: str, version_id: str, guard: Guard | None = None
+    ) -> ObjectVersion | None:
         raw = key.encode()
-        query = (
-            versions.delete()
-            .where(_V.bucket == bucket, _V.key == raw, _V.version_id == version_id)
-            .returning(*versions.c)
-        )
+        where = (_V.bucket == bucket, _V.key == raw, _V.version_id == version_id)
+        read = versions.select().where(*where).with_for_update()
+        query = versions.delete().where(*where).returning(*versions.c)
 
         async def op(conn: AsyncConnection) -> Any:
+            if guard is not None:
+                found = (await conn.execute(read)).first()
+                if found is not None:
+                    guard(codec.to_version(found))
             row = (await conn.execute(query)).first()
             if row is not None and row.is_latest:
                 newest = (await conn.execute(_NEWEST, {"b": bucket, "k": raw})).scalar()

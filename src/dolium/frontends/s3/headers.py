@@ -234,13 +234,13 @@ def lock_header(request: S3Request) -> Lock | None:
 
 
 def lock_headers(lock: Lock) -> Headers:
-    """What GET and HEAD say of a version's lock (the legal hold only while on)."""
+    """What GET and HEAD say of a version's lock (of the legal hold, only once placed)."""
     headers: Headers = []
     if lock.mode is not LockMode.NONE:
         headers.append((LOCK_MODE, lock.mode.value))
         headers.append((LOCK_UNTIL, iso_date(lock.until)))
-    if lock.legal_hold:
-        headers.append((LOCK_HOLD, "ON"))
+    if lock.legal_hold is not None:
+        headers.append((LOCK_HOLD, "ON" if lock.legal_hold else "OFF"))
     return headers
 
 

@@ -29,7 +29,7 @@ from dolium.frontends.s3.subresources import (
     on_version,
     read_checked_body,
 )
-from dolium.model import NO_LOCK, LockMode, ObjectVersion
+from dolium.model import LockMode, ObjectVersion
 
 MODES = frozenset({LockMode.GOVERNANCE.value, LockMode.COMPLIANCE.value})
 
@@ -198,8 +198,8 @@ async def get_legal_hold(store: Store, request: S3Request) -> Response:
         request,
         lambda v: store.object_lock.get_legal_hold(principal, request.bucket, request.key, v),
     )
-    if version.lock == NO_LOCK:
-        raise _no_lock()
+    if version.lock.legal_hold is None:
+        raise _no_lock()  # never placed; one placed and lifted answers OFF
     status = "ON" if version.lock.legal_hold else "OFF"
     return Response(200, [XML], xml.render("LegalHold", [("Status", status)]))
 
