@@ -316,6 +316,23 @@ def test_website_redirect_location(web: LiveServer, s3: Any, public_site: str) -
     assert visit(web, public_site, "/away.html").headers["location"] == "https://example.com/x"
 
 
+@pytest.mark.parametrize("location", ["about.html", "ftp://example.com/", "/" + "x" * 2048])
+def test_website_redirect_location_is_checked(s3: Any, site: str, location: str) -> None:
+    for call in (
+        lambda: s3.put_object(Bucket=site, Key="r", Body=b"", WebsiteRedirectLocation=location),
+        lambda: s3.create_multipart_upload(Bucket=site, Key="r", WebsiteRedirectLocation=location),
+    ):
+        with pytest.raises(ClientError) as info:
+            call()
+        error = info.value.response
+        assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (
+            400,
+            "InvalidRedirectLocation",
+        )
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=site, Key="r")
+
+
 def test_redirect_all_requests(web: LiveServer, s3: Any, site: str) -> None:
     # No public access needed: nothing is read.
     s3.put_bucket_website(

@@ -68,8 +68,27 @@ def system_headers(request: S3Request) -> dict[str, str]:
             )
             if not value:
                 continue
+        if name == REDIRECT_LOCATION:
+            check_redirect_location(value)
         stored[name] = value
     return stored
+
+
+REDIRECT_LOCATION = "x-amz-website-redirect-location"
+# S3 keeps at most 2 KB of redirect location.
+MAX_REDIRECT_LOCATION = 2048
+
+
+def check_redirect_location(value: str) -> None:
+    """A website redirect is a key of the bucket ("/...") or an http(s) URL."""
+    if not value.startswith(("/", "http://", "https://")):
+        raise S3Error(
+            400,
+            "InvalidRedirectLocation",
+            "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.",
+        )
+    if len(value.encode()) > MAX_REDIRECT_LOCATION:
+        raise S3Error(400, "InvalidRedirectLocation", "The website redirect location is too long.")
 
 
 def content_md5(request: S3Request) -> bytes | None:

@@ -42,7 +42,7 @@ from dolium.errors import (
 from dolium.frontends.s3 import cors, xml
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.facts import request_facts
-from dolium.frontends.s3.headers import http_date, object_headers
+from dolium.frontends.s3.headers import REDIRECT_LOCATION, http_date, object_headers
 from dolium.frontends.s3.http import Headers, Response, S3Request
 from dolium.frontends.s3.objects import check_conditions, data_response, principal_of
 from dolium.frontends.s3.subresources import (
@@ -57,7 +57,6 @@ from dolium.model import Bucket, ObjectVersion, Principal, Versioning
 log = logging.getLogger("dolium.s3")
 
 HTML = ("content-type", "text/html; charset=utf-8")
-REDIRECT_LOCATION = "x-amz-website-redirect-location"
 # Characters left as they are in a redirect's path (S3 escapes the rest).
 _PATH_SAFE = "/~!$&'()*+,;=:@"
 
