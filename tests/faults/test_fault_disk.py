@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from fault_support import bucket_with, failure, temp_files
 
 from support.blocks import BLOCK, SMALL_BLOCKS, data_of
-from support.live import LiveServer, running
+from support.live import LiveServer, client, running
 
 TMPFS_SIZE = 4 * 1024 * 1024
 
@@ -98,6 +99,56 @@ def test_full_disk(small_disk: tuple[LiveServer, Path]) -> None:
     s3.put_object(Bucket="full", Key="obj", Body=new)
     assert s3.get_object(Bucket="full", Key="obj")["Body"].read() == new
     s3.upload_part(Bucket="full", Key="parts", UploadId=upload, PartNumber=1, Body=new)
+
+
+@pytest.fixture
+def small_data(tmp_path: Path) -> Iterator[Path]:
+    """A data directory, metadata database and all, on an 8 MiB tmpfs."""
+    data = tmp_path / "data"
+    data.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = mount("-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(data))
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield data
+    finally:
+        if subprocess.run(["umount", str(data)], check=False).returncode != 0:
+            subprocess.run(["umount", "-l", str(data)], check=False)
+
+
+def test_full_metadata_disk(small_data: Path) -> None:
+    """Objects small enough to live in the database, written until its disk is full."""
+    inline = {**SMALL_BLOCKS, "DOLIUM_INLINE_THRESHOLD": "4096"}
+    with running(small_data, inline) as server:
+        s3 = bucket_with(server, "meta", "first", b"first")
+        filler = small_data / "filler"
+        fill(filler)
+        stored: dict[str, bytes] = {}
+        for n in range(5000):
+            key, body = f"k{n:05d}", data_of(3000, f"inline{n}")
+            try:
+                s3.put_object(Bucket="meta", Key=key, Body=body)
+            except ClientError as exc:
+                error = exc.response
+                status = error["ResponseMetadata"]["HTTPStatusCode"]
+                assert (status, error["Error"]["Code"]) == (507, "InsufficientStorage")
+                break
+            stored[key] = body
+        else:
+            raise AssertionError("the database never ran out of space")
+        assert "Traceback" not in server.log.read_text()
+        filler.unlink()
+        s3.put_object(Bucket="meta", Key="after", Body=b"after")
+    # Every acknowledged write is there after a restart, and nothing else.
+    with running(small_data, inline) as server:
+        s3 = client(server)
+        for key, body in stored.items():
+            assert s3.get_object(Bucket="meta", Key=key)["Body"].read() == body, key
+        listed = {o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="meta")
+                  for o in page.get("Contents", [])}  # fmt: skip
+        assert listed == {"first", "after", *stored}
 
 
 def test_read_only_disk(small_disk: tuple[LiveServer, Path]) -> None:

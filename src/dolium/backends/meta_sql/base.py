@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dolium.errors import StorageError
+from dolium.errors import StorageError, StorageFull
 
 T = TypeVar("T")
 Op = Callable[[AsyncConnection], Awaitable[T]]
@@ -35,6 +35,24 @@ def _settle(future: asyncio.Future[Any], value: Any, ok: bool) -> None:
 
 def _reason(e: exc.SQLAlchemyError) -> str:
     return str(e.orig) if isinstance(e, exc.DBAPIError) else str(e)
+
+
+# SQLite's SQLITE_FULL and PostgreSQL's disk_full (SQLSTATE 53100).
+_SQLITE_FULL = 13
+_PG_DISK_FULL = "53100"
+
+
+def _failure(e: exc.SQLAlchemyError, what: str) -> StorageError:
+    """A driver error as a StorageError; StorageFull when the database's disk is full,
+    so that a full metadata disk answers as a full block store does."""
+    orig = e.orig if isinstance(e, exc.DBAPIError) else None
+    full = (
+        getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL
+        or getattr(orig, "pgcode", None) == _PG_DISK_FULL
+        or getattr(orig, "sqlstate", None) == _PG_DISK_FULL
+    )
+    error = StorageFull if full else StorageError
+    return error(f"meta store {what} failed: {_reason(e)}")
 
 
 class GroupCommit:
@@ -136,7 +154,7 @@ class SqlBase:
             async with self._reader.connect() as conn:
                 yield conn
         except exc.SQLAlchemyError as e:  # driver errors, and pool timeouts
-            raise StorageError(f"meta store read failed: {_reason(e)}") from e
+            raise _failure(e, "read") from e
 
     async def _transact(self, op: Op[T]) -> T:
         """Run `op` in a write transaction, committed unless it raises.
@@ -154,7 +172,7 @@ class SqlBase:
         except exc.IntegrityError:
             raise
         except exc.SQLAlchemyError as e:
-            raise StorageError(f"meta store write failed: {_reason(e)}") from e
+            raise _failure(e, "write") from e
 
     async def close(self) -> None:
         if self._group is not None:
