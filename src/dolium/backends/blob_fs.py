@@ -217,7 +217,11 @@ class FsBlobStore:
         now = time.time_ns()
         try:
             if _refresh(final, now):
-                return  # already stored: a put is then just a touch
+                # Already stored: a put is then just a touch. The writer that
+                # renamed it may not have synced its directory yet, and this
+                # put is acknowledged on its own: sync it here too.
+                _fsync_dir(directory)
+                return
         except OSError as exc:
             raise errors.StorageError(f"cannot refresh block {hexname}: {exc}") from exc
         tmp = os.path.join(directory, f".{hexname}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
