@@ -153,7 +153,7 @@ def serve(config: Config) -> None:
     """Run the server until interrupted (blocking)."""
     import uvicorn
 
-    from dolium.serving import BoundedHttpToolsProtocol
+    from dolium.serving import bounded_protocol
 
     limit_malloc_arenas()
 
@@ -172,7 +172,8 @@ def serve(config: Config) -> None:
         "access_log": False,
         "server_header": False,
         "timeout_keep_alive": 30,
-        "http": BoundedHttpToolsProtocol,  # httptools, with a bound on request heads
+        # httptools, with bounds on the size and time of request heads
+        "http": bounded_protocol(config.head_timeout),
         "loop": "uvloop",
     }
     uvicorn.run(Server(config), **options)

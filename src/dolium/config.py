@@ -21,6 +21,7 @@ Environment variables (all optional):
     DOLIUM_GC_INTERVAL       gc_interval (seconds; 30s, 10m, 1h, 1d allowed; 0 = off)
     DOLIUM_GC_GRACE          gc_grace (seconds, same forms)
     DOLIUM_LIFECYCLE_INTERVAL  lifecycle_interval (seconds, same forms; 0 = off)
+    DOLIUM_HEAD_TIMEOUT      head_timeout (seconds, same forms; more than 0)
     DOLIUM_CLOCK_OFFSET      clock_offset (seconds; a testing aid, see the field)
     DOLIUM_LOG_LEVEL         log_level (debug, info, warning, error, critical)
     DOLIUM_SERVER            server (uvicorn; the only HTTP server so far)
@@ -139,6 +140,8 @@ class Config(BaseModel):
     gc_grace: float = 3600.0
     # How often bucket lifecycle rules are applied; 0 = never.
     lifecycle_interval: float = 3600.0
+    # A connection gets this long to send a complete request head.
+    head_timeout: float = 60.0
     # Testing aid: seconds added to the time the lifecycle worker reads, so a
     # test can see objects as days old. Nothing else shifts (block times for
     # the collector stay real). Leave it 0 in production.
@@ -244,6 +247,14 @@ class Config(BaseModel):
             raise ValueError(f"{value!r} must be 0 (no lifecycle runs) or more (e.g. 1h)")
         return seconds
 
+    @field_validator("head_timeout", mode="before")
+    @classmethod
+    def _check_head_timeout(cls, value: object) -> float:
+        seconds = parse_duration(value)
+        if seconds <= 0:
+            raise ValueError(f"{value!r} must be more than 0 (e.g. 60s)")
+        return seconds
+
     @field_validator("clock_offset", mode="before")
     @classmethod
     def _check_clock_offset(cls, value: object) -> float:
@@ -319,6 +330,7 @@ _ENV_KEYS = {
     "DOLIUM_GC_INTERVAL": "gc_interval",
     "DOLIUM_GC_GRACE": "gc_grace",
     "DOLIUM_LIFECYCLE_INTERVAL": "lifecycle_interval",
+    "DOLIUM_HEAD_TIMEOUT": "head_timeout",
     "DOLIUM_CLOCK_OFFSET": "clock_offset",
     "DOLIUM_LOG_LEVEL": "log_level",
     "DOLIUM_SERVER": "server",

@@ -10,7 +10,9 @@ that only the framing, never the signature, decides whether it runs.
 from __future__ import annotations
 
 import socket
+import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +21,7 @@ import pytest
 from abuse_support import error_code, exchange, presigned_path, signed, statuses
 from botocore.exceptions import ClientError
 
-from support.live import LiveServer
+from support.live import LiveServer, client, running
 
 pytest_plugins = ("abuse_fixtures",)
 pytestmark = pytest.mark.usefixtures("still_serving")
@@ -241,6 +243,49 @@ def test_slow_clients_do_not_block_others(
     finally:
         for sock in slow:
             sock.close()
+
+
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server that gives a request head one second."""
+    data = tmp_path_factory.mktemp("impatient") / "data"
+    with running(data, {"DOLIUM_HEAD_TIMEOUT": "1"}) as server:
+        yield server
+
+
+def read_until_closed(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def test_a_head_that_never_ends_is_timed_out(impatient: LiveServer) -> None:
+    with socket.create_connection((impatient.host, impatient.port), timeout=30) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: h\r\nX-Slow: ")
+        answer = read_until_closed(sock)  # a 30 s socket timeout would raise
+    assert statuses(answer) == [408]
+    # One that sends nothing at all is closed without a word.
+    with socket.create_connection((impatient.host, impatient.port), timeout=30) as sock:
+        assert read_until_closed(sock) == b""
+
+
+def test_the_head_timeout_spares_bodies_and_kept_alive_heads(impatient: LiveServer) -> None:
+    s3 = client(impatient)
+    s3.create_bucket(Bucket="slow")
+    path = presigned_path(impatient, "put_object", "slow", "k")
+    host = f"{impatient.host}:{impatient.port}"
+    with socket.create_connection((impatient.host, impatient.port), timeout=30) as sock:
+        sock.sendall(f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 4\r\n\r\n".encode())
+        for byte in b"body":  # a body may take longer than a head may
+            time.sleep(0.6)
+            sock.sendall(bytes([byte]))
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        # A second request on the same connection gets its own second.
+        time.sleep(0.6)
+        sock.sendall(f"HEAD /slow/k HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        assert sock.recv(65536).startswith(b"HTTP/1.1 403")  # unsigned, but answered
+    assert s3.get_object(Bucket="slow", Key="k")["Body"].read() == b"body"
 
 
 # -- Content-Length --------------------------------------------------------------------
