@@ -21,7 +21,7 @@ not a `DoliumError` is an internal error there.
     │   ├── InvalidDigest  BadDigest  ChecksumMismatch  InvalidRange
     │   ├── IncompleteBody  MalformedXML  TooManyParts
     │   ├── InvalidTag  TooManyTags
-    │   ├── AclNotSupported  UnresolvableGrantByEmail
+    │   ├── AclNotSupported  AclBlocksOwnership  UnresolvableGrantByEmail
     ├── PreconditionFailed  NotModified
     ├── NotSupported                valid S3, but a feature Dolium does not implement
     └── StorageError                a back end failed (I/O, corruption)
@@ -198,6 +198,10 @@ class TooManyTags(InvalidRequest):
 
 class AclNotSupported(InvalidRequest):
     """An ACL was given for a bucket whose object ownership disables ACLs."""
+
+
+class AclBlocksOwnership(InvalidRequest):
+    """ACLs would be disabled while the bucket's ACL still grants to others."""
 
 
 class UnresolvableGrantByEmail(InvalidRequest):

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from conftest import AwsCli, LiveServer, needs_aws
+from conftest import OTHER_KEY, OTHER_SECRET, AwsCli, LiveServer, needs_aws
 from signed import content_md5, error_fields, signed
 
 
@@ -159,6 +160,49 @@ def test_logging_and_acceleration_are_off(server: LiveServer, s3: Any, bucket: s
         )
     )
     assert (status, code) == (501, "NotImplemented")
+    # Turning them off is what they are: accepted, and nothing changes.
+    s3.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={})
+    s3.put_bucket_accelerate_configuration(
+        Bucket=bucket, AccelerateConfiguration={"Status": "Suspended"}
+    )
+    assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=bucket)
+    status, code, _ = refused(
+        lambda: s3.put_bucket_accelerate_configuration(
+            Bucket=bucket, AccelerateConfiguration={"Status": "Fast"}
+        )
+    )
+    assert (status, code) == (400, "MalformedXML")
+
+
+# Every bucket sub-resource that a PUT writes, with a body no parser accepts.
+PUT_FLAGS = [
+    "acl",
+    "accelerate",
+    "cors",
+    "encryption",
+    "lifecycle",
+    "logging",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "publicAccessBlock",
+    "requestPayment",
+    "tagging",
+    "versioning",
+    "website",
+]
+
+
+@pytest.mark.parametrize("flag", PUT_FLAGS)
+def test_permission_is_checked_before_the_body(server: LiveServer, bucket: str, flag: str) -> None:
+    """A caller who may not write a setting learns AccessDenied, not what is wrong
+    with the document; the owner learns what is wrong with it."""
+    body = b"<NotThis>"
+    other = Credentials(OTHER_KEY, OTHER_SECRET)
+    outsider = signed("PUT", f"{server.endpoint}/{bucket}?{flag}", body, credentials=other)
+    error_fields(outsider, 403, "AccessDenied")
+    owner = signed("PUT", f"{server.endpoint}/{bucket}?{flag}", body)
+    assert owner.status_code == 400, owner.text
 
 
 def test_other_methods_never_touch_the_bucket(s3: Any, server: LiveServer, bucket: str) -> None:

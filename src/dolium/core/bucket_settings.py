@@ -15,6 +15,7 @@ import json
 from dolium.core import access
 from dolium.core.access import PublicAccessBlock
 from dolium.core.context import Context
+from dolium.errors import AclBlocksOwnership
 from dolium.model import Bucket, Principal
 
 
@@ -58,7 +59,13 @@ class BucketSettings:
     async def put_ownership(
         self, principal: Principal, bucket: str, ownership: ObjectOwnership
     ) -> None:
-        await self.ctx.bucket(principal, bucket, action="s3:PutBucketOwnershipControls")
+        found = await self.ctx.bucket(principal, bucket, action="s3:PutBucketOwnershipControls")
+        # An ACL is stored only when it grants more than the owner's full control.
+        if ownership is ObjectOwnership.BUCKET_OWNER_ENFORCED and found.configs.get(access.ACL):
+            raise AclBlocksOwnership(
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+                bucket=bucket,
+            )
         await self.ctx.meta.set_bucket_config(bucket, access.OWNERSHIP, ownership.value)
 
     async def delete_ownership(self, principal: Principal, bucket: str) -> None:

@@ -89,6 +89,34 @@ BUCKET_SUBRESOURCES = {
 }
 # Object sub-resources, likewise.
 OBJECT_SUBRESOURCES = {**object_lock.OBJECT_ROUTES, **acl.OBJECT_ROUTES, **tagging.OBJECT_ROUTES}
+# The permission a bucket sub-resource PUT needs, checked before its body is
+# read, as S3 does: a caller without it learns AccessDenied, not what is wrong
+# with the document. (The policy's owner rule is its own; object sub-resources
+# may be allowed by the object's ACL, which only the handler reads.)
+BUCKET_PUT_ACTIONS = {
+    "acl": "s3:PutBucketAcl",
+    "accelerate": "s3:PutAccelerateConfiguration",
+    "cors": "s3:PutBucketCORS",
+    "encryption": "s3:PutEncryptionConfiguration",
+    "lifecycle": "s3:PutLifecycleConfiguration",
+    "logging": "s3:PutBucketLogging",
+    "notification": "s3:PutBucketNotification",
+    "object-lock": "s3:PutBucketObjectLockConfiguration",
+    "ownershipControls": "s3:PutBucketOwnershipControls",
+    "publicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "requestPayment": "s3:PutBucketRequestPayment",
+    "tagging": "s3:PutBucketTagging",
+    "versioning": "s3:PutBucketVersioning",
+    "website": "s3:PutBucketWebsite",
+}
+
+
+def _checked_first(action: str, handler: Handler) -> Handler:
+    async def checked(store: Store, request: S3Request) -> Response:
+        await store.bucket_settings.check(objects.principal_of(request), request.bucket, action)
+        return await handler(store, request)
+
+    return checked
 
 
 @dataclass(frozen=True)
@@ -255,6 +283,8 @@ class S3App:
             handler = BUCKET_SUBRESOURCES[flag].get(method)
             if handler is None:
                 raise _not_allowed(method, "BUCKET")
+            if method == "PUT" and flag in BUCKET_PUT_ACTIONS:
+                return _checked_first(BUCKET_PUT_ACTIONS[flag], handler)
             return handler
         if method == "GET":
             if "location" in q:
@@ -268,7 +298,7 @@ class S3App:
             return buckets.list_objects
         if method == "PUT":
             if "versioning" in q:
-                return put_versioning
+                return _checked_first(BUCKET_PUT_ACTIONS["versioning"], put_versioning)
 
             async def create(store: Store, request: S3Request) -> Response:
                 return await buckets.create_bucket(store, request, region)

@@ -4,8 +4,9 @@ access block, request payment, logging and transfer acceleration.
 Ownership controls and the public access block are stored (the core's access
 rules read them). The others answer what Dolium does: the bucket owner pays
 (PutBucketRequestPayment accepts only BucketOwner; Requester is
-NotImplemented), no server access logging, no acceleration; writes that
-would turn logging or acceleration on are NotImplemented.
+NotImplemented), no server access logging, no acceleration: writes that
+turn them off are accepted, writes that would turn them on are
+NotImplemented.
 """
 
 from __future__ import annotations
@@ -174,8 +175,27 @@ async def get_accelerate(store: Store, request: S3Request) -> Response:
     return Response(200, [XML], xml.render("AccelerateConfiguration"))
 
 
-async def not_implemented(store: Store, request: S3Request) -> Response:
-    raise _not_implemented()
+async def put_logging(store: Store, request: S3Request) -> Response:
+    """An empty BucketLoggingStatus turns logging off, which it is: accepted."""
+    await store.bucket_settings.check(principal_of(request), request.bucket, "s3:PutBucketLogging")
+    root = xml._parse(await read_checked_body(request), "BucketLoggingStatus")
+    if xml._only(root, "LoggingEnabled") is not None:
+        raise _not_implemented()
+    return Response(200)
+
+
+async def put_accelerate(store: Store, request: S3Request) -> Response:
+    """Suspended is what the bucket is: accepted; Enabled is NotImplemented."""
+    await store.bucket_settings.check(
+        principal_of(request), request.bucket, "s3:PutAccelerateConfiguration"
+    )
+    body = await read_checked_body(request)
+    status = _single_value(xml._parse(body, "AccelerateConfiguration"), "Status")
+    if status not in ("Enabled", "Suspended"):
+        raise xml.malformed()
+    if status == "Enabled":
+        raise _not_implemented()
+    return Response(200)
 
 
 ROUTES: Routes = {
@@ -190,6 +210,6 @@ ROUTES: Routes = {
         "DELETE": delete_public_access_block,
     },
     "requestPayment": {"GET": get_request_payment, "PUT": put_request_payment},
-    "logging": {"GET": get_logging, "PUT": not_implemented},
-    "accelerate": {"GET": get_accelerate, "PUT": not_implemented},
+    "logging": {"GET": get_logging, "PUT": put_logging},
+    "accelerate": {"GET": get_accelerate, "PUT": put_accelerate},
 }

@@ -43,6 +43,7 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     e.InvalidBucketState: (409, "InvalidBucketState"),
     e.AccessDenied: (403, "AccessDenied"),
     e.AclNotSupported: (400, "AccessControlListNotSupported"),
+    e.AclBlocksOwnership: (400, "InvalidBucketAclWithObjectOwnership"),
     e.UnresolvableGrantByEmail: (400, "UnresolvableGrantByEmailAddress"),
     e.InvalidBucketName: (400, "InvalidBucketName"),
     e.KeyTooLong: (400, "KeyTooLongError"),
