@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -148,10 +149,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
+# Every client made, kept until the tests end: one collected mid-run would
+# close its pooled sockets in whichever test is running, as a ResourceWarning
+# that fails that test.
+_CLIENTS: list[Any] = []
+atexit.register(lambda: [made.close() for made in _CLIENTS])
+
+
 def client(
     server: LiveServer, key: str = ROOT_KEY, secret: str = ROOT_SECRET, **config: Any
 ) -> Any:
-    return boto3.client(
+    made = boto3.client(
         "s3",
         endpoint_url=server.endpoint,
         aws_access_key_id=key,
@@ -159,6 +167,8 @@ def client(
         region_name="us-east-1",
         config=BotoConfig(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, **config),
     )
+    _CLIENTS.append(made)
+    return made
 
 
 @pytest.fixture(scope="session")
@@ -266,6 +276,7 @@ def vhost_client(live: LiveServer, signature_version: str = "s3v4") -> Any:
             retries={"max_attempts": 1},
         ),
     )
+    _CLIENTS.append(s3)
     hosts: list[str] = []
 
     def reroute(request: Any, **_: Any) -> None:
