@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -36,3 +37,12 @@ def body(c: Any, bucket: str, key: str) -> bytes:
 
 def refusal(exc: ClientError) -> tuple[int, str]:
     return exc.response["ResponseMetadata"]["HTTPStatusCode"], exc.response["Error"]["Code"]
+
+
+def canonical_id(c: Any) -> str:
+    """The caller's canonical ID, read off a bucket made for the purpose."""
+    name = f"cid-{uuid.uuid4().hex[:12]}"
+    c.create_bucket(Bucket=name)
+    owner = str(c.get_bucket_acl(Bucket=name)["Owner"]["ID"])
+    c.delete_bucket(Bucket=name)
+    return owner

@@ -9,21 +9,12 @@ from functools import partial
 from typing import Any
 
 import pytest
-from access_support import NO_BLOCK, TAGS, body, policy, refusal, rule
+from access_support import NO_BLOCK, TAGS, body, canonical_id, policy, refusal, rule
 from botocore.exceptions import ClientError
 
 # --------------------------------------------------------------------------- grants and policies
 
 ALL_USERS = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'
-
-
-def canonical_id(c: Any) -> str:
-    """The caller's canonical ID, read off a bucket made for the purpose."""
-    name = f"acm-{uuid.uuid4().hex[:12]}"
-    c.create_bucket(Bucket=name)
-    owner = str(c.get_bucket_acl(Bucket=name)["Owner"]["ID"])
-    c.delete_bucket(Bucket=name)
-    return owner
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from access_support import canonical_id
 from botocore.exceptions import ClientError
 from conftest import AwsCli, LiveServer, empty_bucket, fresh_bucket, needs_aws
 
@@ -32,23 +33,14 @@ def grants(acl: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
-def owner_id(s3: Any) -> str:
-    """The caller's canonical ID, read off a bucket made for the purpose."""
-    name = f"acl-owner-{uuid.uuid4().hex[:8]}"
-    s3.create_bucket(Bucket=name)
-    owner = str(s3.get_bucket_acl(Bucket=name)["Owner"]["ID"])
-    s3.delete_bucket(Bucket=name)
-    return owner
-
-
 @pytest.fixture(scope="module")
 def root_id(s3: Any) -> str:
-    return owner_id(s3)
+    return canonical_id(s3)
 
 
 @pytest.fixture(scope="module")
 def other_id(other_s3: Any) -> str:
-    return owner_id(other_s3)
+    return canonical_id(other_s3)
 
 
 @pytest.fixture
