@@ -228,6 +228,9 @@ def _check_wal(wal: Path) -> None:
 
 
 class SqliteMetaStore(SqlMetaStore):
+    def _disk_full(self, error: BaseException | None) -> bool:
+        return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
     @classmethod
     async def open(cls, *, path: str) -> Self:
         """Open (creating and migrating if needed) the database file at `path`."""

@@ -37,24 +37,6 @@ def _reason(e: exc.SQLAlchemyError) -> str:
     return str(e.orig) if isinstance(e, exc.DBAPIError) else str(e)
 
 
-# SQLite's SQLITE_FULL and PostgreSQL's disk_full (SQLSTATE 53100).
-_SQLITE_FULL = 13
-_PG_DISK_FULL = "53100"
-
-
-def _failure(e: exc.SQLAlchemyError, what: str) -> StorageError:
-    """A driver error as a StorageError; StorageFull when the database's disk is full,
-    so that a full metadata disk answers as a full block store does."""
-    orig = e.orig if isinstance(e, exc.DBAPIError) else None
-    full = (
-        getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL
-        or getattr(orig, "pgcode", None) == _PG_DISK_FULL
-        or getattr(orig, "sqlstate", None) == _PG_DISK_FULL
-    )
-    error = StorageFull if full else StorageError
-    return error(f"meta store {what} failed: {_reason(e)}")
-
-
 class GroupCommit:
     """Runs changes one at a time on one connection, committing together those
     that queued up while the previous commit was on its way to disk.
@@ -148,13 +130,24 @@ class SqlBase:
         self._reader = reader or engine
         self._group = GroupCommit(engine) if group_commit else None
 
+    def _disk_full(self, error: BaseException | None) -> bool:
+        """Whether a driver error says the database's disk is full (each dialect's code)."""
+        return False
+
+    def _failure(self, e: exc.SQLAlchemyError, what: str) -> StorageError:
+        """A driver error as a StorageError; StorageFull when the database's disk is
+        full, so that a full metadata disk answers as a full block store does."""
+        full = isinstance(e, exc.DBAPIError) and self._disk_full(e.orig)
+        error = StorageFull if full else StorageError
+        return error(f"meta store {what} failed: {_reason(e)}")
+
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         try:
             async with self._reader.connect() as conn:
                 yield conn
         except exc.SQLAlchemyError as e:  # driver errors, and pool timeouts
-            raise _failure(e, "read") from e
+            raise self._failure(e, "read") from e
 
     async def _transact(self, op: Op[T]) -> T:
         """Run `op` in a write transaction, committed unless it raises.
@@ -172,7 +165,7 @@ class SqlBase:
         except exc.IntegrityError:
             raise
         except exc.SQLAlchemyError as e:
-            raise _failure(e, "write") from e
+            raise self._failure(e, "write") from e
 
     async def close(self) -> None:
         if self._group is not None:
