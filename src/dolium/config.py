@@ -116,6 +116,14 @@ class PluginSpec(BaseModel):
         return value
 
 
+def _seconds(value: object, rule: str, *, allow_zero: bool = True) -> float:
+    """A duration setting in seconds (30s, 10m, 1h, 1d allowed), never negative."""
+    seconds = parse_duration(value)
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        raise ValueError(f"{value!r} {rule}")
+    return seconds
+
+
 class Config(BaseModel):
     """Everything a Dolium process needs to know before it starts."""
 
@@ -234,26 +242,17 @@ class Config(BaseModel):
     @field_validator("gc_interval", mode="before")
     @classmethod
     def _check_gc_interval(cls, value: object) -> float:
-        seconds = parse_duration(value)
-        if seconds < 0:
-            raise ValueError(f"{value!r} must be 0 (no background collection) or more (e.g. 1h)")
-        return seconds
+        return _seconds(value, "must be 0 (no background collection) or more (e.g. 1h)")
 
     @field_validator("lifecycle_interval", mode="before")
     @classmethod
     def _check_lifecycle_interval(cls, value: object) -> float:
-        seconds = parse_duration(value)
-        if seconds < 0:
-            raise ValueError(f"{value!r} must be 0 (no lifecycle runs) or more (e.g. 1h)")
-        return seconds
+        return _seconds(value, "must be 0 (no lifecycle runs) or more (e.g. 1h)")
 
     @field_validator("head_timeout", mode="before")
     @classmethod
     def _check_head_timeout(cls, value: object) -> float:
-        seconds = parse_duration(value)
-        if seconds <= 0:
-            raise ValueError(f"{value!r} must be more than 0 (e.g. 60s)")
-        return seconds
+        return _seconds(value, "must be more than 0 (e.g. 60s)", allow_zero=False)
 
     @field_validator("clock_offset", mode="before")
     @classmethod
