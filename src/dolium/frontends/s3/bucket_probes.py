@@ -6,7 +6,8 @@ rules read them). The others answer what Dolium does: the bucket owner pays
 (PutBucketRequestPayment accepts only BucketOwner; Requester is
 NotImplemented), no server access logging, no acceleration: writes that
 turn them off are accepted, writes that would turn them on are
-NotImplemented.
+NotImplemented. Those PUTs store nothing: their permission is the one the
+router (frontends/s3/app.py) checks before any bucket-setting body is read.
 """
 
 from __future__ import annotations
@@ -155,9 +156,6 @@ async def put_request_payment(store: Store, request: S3Request) -> Response:
     payer = _single_value(xml._parse(body, "RequestPaymentConfiguration"), "Payer")
     if payer not in ("BucketOwner", "Requester"):
         raise xml.malformed()
-    await store.bucket_settings.check(
-        principal_of(request), request.bucket, "s3:PutBucketRequestPayment"
-    )
     if payer == "Requester":
         raise _not_implemented()
     return Response(200)
@@ -177,7 +175,6 @@ async def get_accelerate(store: Store, request: S3Request) -> Response:
 
 async def put_logging(store: Store, request: S3Request) -> Response:
     """An empty BucketLoggingStatus turns logging off, which it is: accepted."""
-    await store.bucket_settings.check(principal_of(request), request.bucket, "s3:PutBucketLogging")
     root = xml._parse(await read_checked_body(request), "BucketLoggingStatus")
     if xml._only(root, "LoggingEnabled") is not None:
         raise _not_implemented()
@@ -186,9 +183,6 @@ async def put_logging(store: Store, request: S3Request) -> Response:
 
 async def put_accelerate(store: Store, request: S3Request) -> Response:
     """Suspended is what the bucket is: accepted; Enabled is NotImplemented."""
-    await store.bucket_settings.check(
-        principal_of(request), request.bucket, "s3:PutAccelerateConfiguration"
-    )
     body = await read_checked_body(request)
     status = _single_value(xml._parse(body, "AccelerateConfiguration"), "Status")
     if status not in ("Enabled", "Suspended"):
