@@ -253,7 +253,7 @@ def raw_list_latency(server: Server, bucket: str, calls: int, budget: float) -> 
 
 async def _fill(data: Path, buckets: dict[str, int], workers: int) -> dict[str, float]:
     from dolium.config import load_config
-    from dolium.core.accounts import ROOT_TENANT, AccountService
+    from dolium.core.accounts.service import ROOT_TENANT, AccountService
     from dolium.model import Bucket, ObjectVersion
     from dolium.plugins import open_meta
 

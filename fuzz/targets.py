@@ -26,19 +26,20 @@ sys.path.insert(0, str(HERE.parent / "tests" / "fuzz"))
 
 from seeds import AWKWARD, POLICY, XML_SEEDS  # noqa: E402
 
-from dolium.core import cors as core_cors  # noqa: E402
-from dolium.core import lifecycle as core_lifecycle  # noqa: E402
 from dolium.core import names  # noqa: E402
-from dolium.core.acl import canned, loads, user  # noqa: E402
-from dolium.core.conditions import check_preconditions, parse_http_date, parse_range  # noqa: E402
-from dolium.core.policy import evaluate, is_public, named_tenants, parse_policy  # noqa: E402
-from dolium.core.tagging import validate_tags  # noqa: E402
+from dolium.core.access.acl import canned, loads, user  # noqa: E402
+from dolium.core.access.policy import evaluate, is_public, named_tenants, parse_policy  # noqa: E402
+from dolium.core.buckets import cors as core_cors  # noqa: E402
+from dolium.core.buckets import lifecycle as core_lifecycle  # noqa: E402
+from dolium.core.objects.conditions import check_preconditions, parse_http_date, parse_range  # noqa: E402
+from dolium.core.objects.tagging import validate_tags  # noqa: E402
 from dolium.errors import DoliumError  # noqa: E402
-from dolium.frontends.s3 import acl_xml, headers, sigv4, xml  # noqa: E402
-from dolium.frontends.s3.cors import parse_cors, render_cors  # noqa: E402
+from dolium.frontends.s3.auth import sigv4  # noqa: E402
 from dolium.frontends.s3.errors import S3Error  # noqa: E402
-from dolium.frontends.s3.http import S3Request  # noqa: E402
-from dolium.frontends.s3.lifecycle import parse_lifecycle, render_lifecycle  # noqa: E402
+from dolium.frontends.s3.ops.cors import parse_cors, render_cors  # noqa: E402
+from dolium.frontends.s3.ops.lifecycle import parse_lifecycle, render_lifecycle  # noqa: E402
+from dolium.frontends.s3.wire import acl_xml, headers, xml  # noqa: E402
+from dolium.frontends.s3.wire.http import S3Request  # noqa: E402
 from dolium.model import AccessKey, Principal  # noqa: E402
 
 REFUSALS = (S3Error, DoliumError)

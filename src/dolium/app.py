@@ -19,11 +19,11 @@ from dolium.backends.keys_meta import MetaKeyStore
 from dolium.backends.kms_file import FileMasterKeys
 from dolium.config import Config
 from dolium.core.context import Context, Settings
-from dolium.core.gc import collect
-from dolium.core.lifecycle_worker import LifecycleWorker
+from dolium.core.jobs.gc import collect
+from dolium.core.jobs.lifecycle import LifecycleWorker
 from dolium.core.store import Store
 from dolium.frontends.s3.app import S3App, S3Settings
-from dolium.frontends.s3.http import Receive, Scope, Send
+from dolium.frontends.s3.wire.http import Receive, Scope, Send
 from dolium.plugins import open_blob, open_meta, open_reporters
 
 log = logging.getLogger("dolium")

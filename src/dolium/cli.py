@@ -26,9 +26,9 @@ from rich.text import Text
 
 from dolium import __version__
 from dolium.config import Config, load_config
-from dolium.core.accounts import AccountService
+from dolium.core.accounts.service import AccountService
 from dolium.core.context import Context
-from dolium.core.integrity import IntegrityReport, check
+from dolium.core.data.integrity import IntegrityReport, check
 from dolium.credentials import root_credentials, setup_root
 from dolium.errors import ConfigError, DoliumError, InvalidRequest
 from dolium.model import AccessKey, Tenant

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dolium.config import Config
-from dolium.core.accounts import AccountService, new_access_key, new_secret_key
+from dolium.core.accounts.service import AccountService, new_access_key, new_secret_key
 from dolium.errors import ConfigError, InvalidArgument
 from dolium.model import AccessKey
 from dolium.plugins import open_meta

@@ -12,7 +12,7 @@ from typing import Any
 
 from dolium.config import load_config
 from dolium.core.context import Context
-from dolium.core.integrity import IntegrityReport, check
+from dolium.core.data.integrity import IntegrityReport, check
 from dolium.plugins import open_blob, open_meta
 from support.live import client, start_server, stop_server
 

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from conftest import ROOT_KEY, ROOT_SECRET, LiveServer, client, vhost_client
 from defusedxml import ElementTree
 
-from dolium.frontends.s3.sigv4 import EMPTY_SHA256, sign, signing_key
+from dolium.frontends.s3.auth.sigv4 import EMPTY_SHA256, sign, signing_key
 
 ROOT = Credentials(ROOT_KEY, ROOT_SECRET)
 REGION = "us-east-1"

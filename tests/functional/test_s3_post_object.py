@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import OTHER_KEY, OTHER_SECRET, ROOT_KEY, ROOT_SECRET, LiveServer, client
 
-from dolium.frontends.s3.sigv4 import signing_key
+from dolium.frontends.s3.auth.sigv4 import signing_key
 
 MIB = 1024 * 1024
 

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from conftest import ROOT_KEY, ROOT_SECRET, LiveServer, client, vhost_client
 from defusedxml import ElementTree
 
-from dolium.frontends.s3.sigv2 import sign
+from dolium.frontends.s3.auth.sigv2 import sign
 
 MIB = 1024 * 1024
 

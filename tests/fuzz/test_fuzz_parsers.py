@@ -20,19 +20,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from seeds import AWKWARD, POLICY, XML_SEEDS
 
-from dolium.core import cors as core_cors
-from dolium.core import lifecycle as core_lifecycle
 from dolium.core import names
-from dolium.core.acl import CANNED, GRANTEE_KINDS, canned, loads, user
-from dolium.core.conditions import check_preconditions, etag_matches, parse_http_date, parse_range
-from dolium.core.policy import Decision, evaluate, is_public, named_tenants, parse_policy
-from dolium.core.tagging import validate_tags
+from dolium.core.access.acl import CANNED, GRANTEE_KINDS, canned, loads, user
+from dolium.core.access.policy import Decision, evaluate, is_public, named_tenants, parse_policy
+from dolium.core.buckets import cors as core_cors
+from dolium.core.buckets import lifecycle as core_lifecycle
+from dolium.core.objects.conditions import (
+    check_preconditions,
+    etag_matches,
+    parse_http_date,
+    parse_range,
+)
+from dolium.core.objects.tagging import validate_tags
 from dolium.errors import DoliumError
-from dolium.frontends.s3 import acl_xml, headers, sigv4, xml
-from dolium.frontends.s3.cors import parse_cors, render_cors
+from dolium.frontends.s3.auth import sigv4
 from dolium.frontends.s3.errors import S3Error
-from dolium.frontends.s3.http import S3Request
-from dolium.frontends.s3.lifecycle import parse_lifecycle, render_lifecycle
+from dolium.frontends.s3.ops.cors import parse_cors, render_cors
+from dolium.frontends.s3.ops.lifecycle import parse_lifecycle, render_lifecycle
+from dolium.frontends.s3.wire import acl_xml, headers, xml
+from dolium.frontends.s3.wire.http import S3Request
 from dolium.model import AccessKey, Principal
 
 REFUSALS = (S3Error, DoliumError)

@@ -29,8 +29,8 @@ from hypothesis.stateful import (
 )
 
 from dolium import errors
-from dolium.core.multipart import MIN_PART_SIZE, CompletedPart
-from dolium.core.objects import WriteOptions
+from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
+from dolium.core.objects.service import WriteOptions
 from dolium.model import NULL_VERSION, Versioning, WriteCondition
 
 T = TypeVar("T")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dolium.config import Config
-from dolium.core.accounts import (
+from dolium.core.accounts.service import (
     AccountService,
     check_name,
     new_access_key,

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dolium import errors
-from dolium.core import acl
-from dolium.core.acl import (
+from dolium.core.access import acl
+from dolium.core.access.acl import (
     ALL_USERS,
     AUTHENTICATED_USERS,
     LOG_DELIVERY,
@@ -25,8 +25,8 @@ from dolium.core.acl import (
     Grantee,
     Permission,
 )
-from dolium.frontends.s3 import acl_xml, xml
 from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.wire import acl_xml, xml
 from dolium.model import Principal
 
 NS = xml.S3_XMLNS

@@ -9,8 +9,8 @@ import pytest
 from corekit import ALICE, BLOCK, Core, body, make_core, pattern, read_all
 
 from dolium.backends.blob_memory import MemoryBlobStore
-from dolium.core.blocks import BlockReader, read_block
-from dolium.core.objects import WriteOptions
+from dolium.core.data.blocks import BlockReader, read_block
+from dolium.core.objects.service import WriteOptions
 from dolium.errors import BlockNotFound, CorruptBlock
 from dolium.model import Extent, ObjectVersion
 

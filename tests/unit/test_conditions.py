@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dolium import errors
-from dolium.core.conditions import (
+from dolium.core.objects.conditions import (
     ByteRange,
     check_copy_source,
     check_preconditions,

@@ -8,9 +8,10 @@ import json
 import pytest
 from corekit import Core, body, make_core
 
-from dolium.core import access, acl, grants
-from dolium.core.acl import ALL_USERS, Acl, Grant, Permission
-from dolium.core.objects import CopyOptions, WriteOptions
+from dolium.core.access import acl, grants
+from dolium.core.access import decisions as access
+from dolium.core.access.acl import ALL_USERS, Acl, Grant, Permission
+from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import (
     AccessDenied,
     AclNotSupported,
@@ -227,7 +228,7 @@ async def test_copy_takes_its_own_acl(core: Core) -> None:
 
 
 async def test_multipart_carries_the_acl_to_the_version(core: Core) -> None:
-    from dolium.core.multipart import CompletedPart
+    from dolium.core.objects.multipart import CompletedPart
 
     upload = await core.store.multipart.create(ALICE, BUCKET, "mp", WriteOptions(acl="public-read"))
     part = await core.store.multipart.put_part(

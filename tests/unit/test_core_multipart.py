@@ -8,10 +8,10 @@ import hashlib
 import pytest
 from corekit import ALICE, BLOCK, BOB, GRACE, Core, body, make_core, pattern, read_all
 
-from dolium.core.gc import collect
-from dolium.core.hashing import block_digests, top_hash
-from dolium.core.multipart import MIN_PART_SIZE, CompletedPart
-from dolium.core.objects import WriteOptions
+from dolium.core.data.hashing import block_digests, top_hash
+from dolium.core.jobs.gc import collect
+from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
+from dolium.core.objects.service import WriteOptions
 from dolium.errors import (
     AccessDenied,
     EntityTooSmall,

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import pytest
 from corekit import ALICE, BLOCK, BOB, GRACE, INLINE, Core, body, make_core, pattern, read_all
 
-from dolium.core.checksums import checksum_b64
-from dolium.core.gc import collect
-from dolium.core.hashing import block_digests, top_hash
-from dolium.core.objects import CopyOptions, WriteOptions
+from dolium.core.data.checksums import checksum_b64
+from dolium.core.data.hashing import block_digests, top_hash
+from dolium.core.jobs.gc import collect
+from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import (
     AccessDenied,
     BadDigest,

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from dolium.backends.meta_memory import MemoryMetaStore
 from dolium.core.ids import new_version_id
-from dolium.core.listing import VersionPage
-from dolium.core.objects import WriteOptions
+from dolium.core.objects.listing import VersionPage
+from dolium.core.objects.service import WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument
 from dolium.model import NULL_VERSION, ObjectVersion, Versioning
 

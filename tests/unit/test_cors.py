@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from corekit import ALICE, BOB, make_core
 
-from dolium.core.cors import (
+from dolium.core.buckets.cors import (
     CorsRule,
     bucket_rules,
     from_json,

@@ -14,7 +14,7 @@ from typing import cast
 
 from dolium.backends.blob_memory import MemoryBlobStore
 from dolium.backends.meta_memory import MemoryMetaStore
-from dolium.core.gc import collect
+from dolium.core.jobs.gc import collect
 from dolium.model import Bucket, Extent, MultipartUpload, ObjectVersion, Part
 from dolium.protocols.meta import MetaStore
 

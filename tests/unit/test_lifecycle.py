@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from corekit import ALICE, BOB, Core, body, make_core
 
-from dolium.core.lifecycle import (
+from dolium.core.buckets.lifecycle import (
     CONFIG,
     DAY,
     Expiration,
@@ -23,14 +23,14 @@ from dolium.core.lifecycle import (
     to_json,
     validate,
 )
-from dolium.core.lifecycle_worker import (
+from dolium.core.jobs.lifecycle import (
     LifecycleReport,
     LifecycleWorker,
     apply,
     deletable,
     due_after,
 )
-from dolium.core.objects import WriteOptions
+from dolium.core.objects.service import WriteOptions
 from dolium.errors import (
     AccessDenied,
     InvalidArgument,

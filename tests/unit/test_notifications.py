@@ -10,8 +10,7 @@ import pytest
 from corekit import ALICE, BOB, Core, body, make_core
 
 from dolium.backends.reporter_memory import MemoryReporter
-from dolium.core.multipart import CompletedPart
-from dolium.core.notifications import (
+from dolium.core.buckets.notifications import (
     AMBIGUOUS,
     UNVALIDATED,
     NotificationRule,
@@ -24,7 +23,8 @@ from dolium.core.notifications import (
     to_json,
     validate,
 )
-from dolium.core.objects import CopyOptions, WriteOptions
+from dolium.core.objects.multipart import CompletedPart
+from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument
 from dolium.model import Principal, Versioning
 

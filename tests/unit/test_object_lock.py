@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 from corekit import ALICE, BOB, Core, body, make_core
 
-from dolium.core.lifecycle_worker import deletable
-from dolium.core.multipart import CompletedPart
-from dolium.core.object_lock import (
+from dolium.core.jobs.lifecycle import deletable
+from dolium.core.objects.multipart import CompletedPart
+from dolium.core.objects.object_lock import (
     DAY,
     LOCKED_MESSAGE,
     DefaultRetention,
     removable,
     visible_lock,
 )
-from dolium.core.objects import LOCK_INTEGRITY_MESSAGE, CopyOptions, WriteOptions
+from dolium.core.objects.service import LOCK_INTEGRITY_MESSAGE, CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument, InvalidBucketState, InvalidRequest
 from dolium.model import NO_LOCK, Lock, LockMode, ObjectVersion, Versioning
 

@@ -21,8 +21,8 @@ from botocore.config import Config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dolium.frontends.s3 import payload as pl
-from dolium.frontends.s3 import sigv4
+from dolium.frontends.s3.auth import payload as pl
+from dolium.frontends.s3.auth import sigv4
 from dolium.frontends.s3.errors import S3Error
 from dolium.model import AccessKey, Principal
 

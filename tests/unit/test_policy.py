@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dolium import errors
-from dolium.core import policy as pol
-from dolium.core.policy import (
+from dolium.core.access import policy as pol
+from dolium.core.access.policy import (
     ACTIONS,
     BUCKET_ACTIONS,
     OBJECT_ACTIONS,

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dolium.frontends.s3 import formdata, post_policy
+from dolium.frontends.s3.auth import post_policy
+from dolium.frontends.s3.auth.sigv4 import sign, signing_key
 from dolium.frontends.s3.errors import S3Error
-from dolium.frontends.s3.post_object import Fields
-from dolium.frontends.s3.sigv4 import sign, signing_key
+from dolium.frontends.s3.ops.post_object import Fields
+from dolium.frontends.s3.wire import formdata
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 NOW = 1_700_000_000.0

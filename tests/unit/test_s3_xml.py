@@ -11,8 +11,8 @@ from botocore.serialize import create_serializer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.wire import xml
 
 NS = xml.S3_XMLNS
 

@@ -20,10 +20,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from dolium.frontends.s3 import sigv2, sigv4
-from dolium.frontends.s3.auth import virtual_bucket
+from dolium.frontends.s3.auth import sigv2, sigv4
+from dolium.frontends.s3.auth.authenticator import virtual_bucket
 from dolium.frontends.s3.errors import S3Error
-from dolium.frontends.s3.http import S3Request, parse_target
+from dolium.frontends.s3.wire.http import S3Request, parse_target
 from dolium.model import AccessKey, Principal
 
 AK = "AKIAIOSFODNN7EXAMPLE"

@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
-from dolium.frontends.s3 import sigv4
+from dolium.frontends.s3.auth import sigv4
 from dolium.frontends.s3.errors import S3Error
 from dolium.model import AccessKey, Principal
 

@@ -13,9 +13,7 @@ from corekit import ALICE, BLOCK, Core, body, make_core, pattern, read_all
 
 from dolium.backends.kms_file import FileMasterKeys
 from dolium.backends.kms_memory import MemoryMasterKeys
-from dolium.core.multipart import MIN_PART_SIZE, CompletedPart
-from dolium.core.objects import CopyOptions, WriteOptions
-from dolium.core.sse import (
+from dolium.core.data.sse import (
     NONCE_SIZE,
     PART_NEEDS_KEY,
     SSE_C,
@@ -27,7 +25,9 @@ from dolium.core.sse import (
     DefaultEncryption,
     SseRequest,
 )
-from dolium.core.sse import etag as sse_etag
+from dolium.core.data.sse import etag as sse_etag
+from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
+from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, CorruptBlock, InvalidRequest, NotSupported, StorageError
 from dolium.model import ObjectVersion
 

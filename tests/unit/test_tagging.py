@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from corekit import ALICE, BLOCK, BOB, Core, body, make_core, pattern
 
-from dolium.core.multipart import CompletedPart
-from dolium.core.objects import CopyOptions, WriteOptions
-from dolium.core.tagging import (
+from dolium.core.objects.multipart import CompletedPart
+from dolium.core.objects.service import CopyOptions, WriteOptions
+from dolium.core.objects.tagging import (
     BUCKET_TAG_LIMIT,
     OBJECT_TAG_LIMIT,
     utf16_length,
@@ -21,9 +21,9 @@ from dolium.errors import (
     NoSuchVersion,
     TooManyTags,
 )
-from dolium.frontends.s3 import xml
 from dolium.frontends.s3.errors import S3Error, to_s3_error
-from dolium.frontends.s3.headers import parse_tagging_header
+from dolium.frontends.s3.wire import xml
+from dolium.frontends.s3.wire.headers import parse_tagging_header
 from dolium.model import NULL_VERSION, Versioning
 
 BUCKET = "tagged"
@@ -154,7 +154,7 @@ def test_parse_refuses_oversized_body() -> None:
 
 
 def test_render_round_trip() -> None:
-    from dolium.frontends.s3.tagging import tagging_xml
+    from dolium.frontends.s3.ops.tagging import tagging_xml
 
     tags = [("a<b", "x&y"), ("k", "")]
     assert xml.parse_tagging(tagging_xml(tags)) == tags

@@ -8,9 +8,8 @@ import pytest
 from corekit import ALICE, BOB, body, make_core
 
 from dolium.config import load_config
-from dolium.core.access import ANONYMOUS
-from dolium.core.objects import WriteOptions
-from dolium.core.website import (
+from dolium.core.access.decisions import ANONYMOUS
+from dolium.core.buckets.website import (
     Condition,
     Redirect,
     RedirectAll,
@@ -24,6 +23,7 @@ from dolium.core.website import (
     to_json,
     validate,
 )
+from dolium.core.objects.service import WriteOptions
 from dolium.errors import (
     AccessDenied,
     ConfigError,
@@ -33,7 +33,7 @@ from dolium.errors import (
     NoSuchKey,
 )
 from dolium.frontends.s3.errors import S3Error
-from dolium.frontends.s3.website import parse_website, render_website, site_of
+from dolium.frontends.s3.ops.website import parse_website, render_website, site_of
 from dolium.model import Bucket
 
 NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'

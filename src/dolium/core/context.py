@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from dolium.core import access
-from dolium.core.policy import Decision
+from dolium.core.access import decisions as access
+from dolium.core.access.policy import Decision
 from dolium.errors import AccessDenied, NoSuchBucket
 from dolium.model import Bucket, Principal
 from dolium.protocols.blob import BlobStore

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dolium.core.acls import Acls
-from dolium.core.bucket_policy import BucketPolicies
-from dolium.core.bucket_settings import BucketSettings
-from dolium.core.buckets import Buckets
+from dolium.core.access.acls import Acls
+from dolium.core.access.bucket_policy import BucketPolicies
+from dolium.core.buckets.cors import Cors
+from dolium.core.buckets.notifications import Notifications
+from dolium.core.buckets.service import Buckets
+from dolium.core.buckets.settings import BucketSettings
 from dolium.core.context import Context
-from dolium.core.cors import Cors
-from dolium.core.listing import Listing
-from dolium.core.multipart import Multipart
-from dolium.core.notifications import Notifications
-from dolium.core.object_lock import ObjectLock
-from dolium.core.objects import Objects
-from dolium.core.tagging import Tagging
+from dolium.core.objects.listing import Listing
+from dolium.core.objects.multipart import Multipart
+from dolium.core.objects.object_lock import ObjectLock
+from dolium.core.objects.service import Objects
+from dolium.core.objects.tagging import Tagging
 
 
 class Store:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from dolium.core.store import Store
 from dolium.errors import DoliumError, NotModified
-from dolium.frontends.s3 import (
+from dolium.frontends.s3.auth.authenticator import Authenticator
+from dolium.frontends.s3.errors import S3Error, to_s3_error
+from dolium.frontends.s3.ops import (
     acl,
     bucket_probes,
     buckets,
@@ -28,12 +30,11 @@ from dolium.frontends.s3 import (
     post_object,
     tagging,
     website,
-    xml,
 )
-from dolium.frontends.s3.auth import Authenticator
-from dolium.frontends.s3.errors import S3Error, to_s3_error
-from dolium.frontends.s3.headers import http_date
-from dolium.frontends.s3.http import (
+from dolium.frontends.s3.ops.versioning import get_versioning, list_versions, put_versioning
+from dolium.frontends.s3.wire import xml
+from dolium.frontends.s3.wire.headers import http_date
+from dolium.frontends.s3.wire.http import (
     ClientGone,
     Receive,
     Response,
@@ -44,8 +45,7 @@ from dolium.frontends.s3.http import (
     parse_query,
     parse_target,
 )
-from dolium.frontends.s3.sse_headers import require_tls
-from dolium.frontends.s3.versioning import get_versioning, list_versions, put_versioning
+from dolium.frontends.s3.wire.sse_headers import require_tls
 from dolium.protocols.keys import KeyStore
 
 log = logging.getLogger("dolium.s3")

@@ -9,7 +9,7 @@ is a 500 InternalError, logged with the request id, never shown to the client.
 from __future__ import annotations
 
 from dolium import errors as e
-from dolium.core.policy import MalformedPolicy
+from dolium.core.access.policy import MalformedPolicy
 
 
 class S3Error(Exception):

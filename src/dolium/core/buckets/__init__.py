@@ -1,0 +1,1 @@
+"""Buckets (containers) and their settings: CORS, lifecycle, website, notifications."""

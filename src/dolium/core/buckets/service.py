@@ -1,0 +1,111 @@
+"""Bucket rules: naming, ownership, creation and deletion."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dolium.core.access import decisions as access
+from dolium.core.access import grants
+from dolium.core.context import Context
+from dolium.core.names import validate_bucket_name
+from dolium.errors import (
+    AccessDenied,
+    BucketAlreadyExists,
+    BucketAlreadyOwnedByYou,
+    BucketNotEmpty,
+    InvalidArgument,
+    InvalidBucketState,
+    NoSuchBucket,
+)
+from dolium.model import Bucket, Principal, Versioning
+
+
+class Buckets:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def create(
+        self,
+        principal: Principal,
+        name: str,
+        region: str = "",
+        *,
+        object_lock: bool = False,
+        acl: str = "",
+    ) -> Bucket:
+        """Create a bucket; one with Object Lock has versioning Enabled for good.
+
+        `acl` is the ACL asked for, as `WriteOptions.acl`; it is checked
+        before the bucket exists and set right after.
+        """
+        if principal.anonymous:
+            raise AccessDenied("Access Denied")
+        validate_bucket_name(name)
+        settings = self.ctx.settings
+        bucket = Bucket(
+            name=name,
+            owner=principal.tenant,
+            created=self.ctx.clock(),
+            region=region or settings.region,
+            block_size=settings.block_size,
+            object_lock=object_lock,
+            versioning=Versioning.ENABLED if object_lock else Versioning.UNVERSIONED,
+        )
+        acl_text = await grants.acl_for_new_bucket(self.ctx.meta, principal, bucket, acl)
+        try:
+            await self.ctx.meta.create_bucket(bucket)
+        except BucketAlreadyExists:
+            existing = await self.ctx.meta.get_bucket(name)
+            if existing is not None and existing.owner == principal.tenant:
+                raise BucketAlreadyOwnedByYou(
+                    "Your previous request to create the named bucket succeeded "
+                    "and you already own it.",
+                    bucket=name,
+                ) from None
+            raise BucketAlreadyExists(
+                "The requested bucket name is not available. The bucket namespace is "
+                "shared by all users of the system. Please select a different name "
+                "and try again.",
+                bucket=name,
+            ) from None
+        if acl_text:
+            bucket = await self.ctx.meta.set_bucket_config(name, access.ACL, acl_text)
+        return bucket
+
+    async def get(self, principal: Principal, name: str, action: str) -> Bucket:
+        """The bucket, if `principal` may do `action` (an S3 action name) on it."""
+        return await self.ctx.bucket(principal, name, action)
+
+    async def exists(self, name: str) -> None:
+        """Raise NoSuchBucket unless it exists (batch calls check access per key)."""
+        if await self.ctx.meta.get_bucket(name) is None:
+            raise NoSuchBucket("The specified bucket does not exist", bucket=name)
+
+    async def list(self, principal: Principal) -> list[Bucket]:
+        if principal.anonymous:
+            raise AccessDenied("Access Denied")
+        return await self.ctx.meta.list_buckets(owner=principal.tenant)
+
+    async def delete(self, principal: Principal, name: str) -> None:
+        await self.ctx.bucket(principal, name, "s3:DeleteBucket")
+        try:
+            await self.ctx.meta.delete_bucket(name)
+        except BucketNotEmpty:
+            raise BucketNotEmpty(
+                "The bucket you tried to delete is not empty", bucket=name
+            ) from None
+
+    async def set_versioning(self, principal: Principal, name: str, state: Versioning) -> Bucket:
+        """Enable or suspend versioning; a bucket never goes back to unversioned."""
+        bucket = await self.ctx.bucket(principal, name, "s3:PutBucketVersioning")
+        if state == Versioning.UNVERSIONED and bucket.versioning != Versioning.UNVERSIONED:
+            raise InvalidArgument("Versioning, once enabled, can only be suspended.", bucket=name)
+        if bucket.object_lock and state != Versioning.ENABLED:
+            raise InvalidBucketState(
+                "An Object Lock configuration is present on this bucket, so the versioning "
+                "state cannot be changed.",
+                bucket=name,
+            )
+        updated = replace(bucket, versioning=state)
+        await self.ctx.meta.update_bucket(updated)
+        return updated

@@ -1,0 +1,345 @@
+"""Static website hosting: the configuration of PutBucketWebsite, checked as S3
+checks it and kept in `Bucket.configs["website"]`, and the rules of serving it.
+
+Serving, as S3's website endpoint does it:
+
+- every request is anonymous; a bucket policy or ACL makes content public;
+- `RedirectAllRequestsTo` sends every request elsewhere, before any read;
+- a routing rule without an error-code condition redirects before reading,
+  one with `HttpErrorCodeReturnedEquals` after the read failed with that code;
+  the first rule that matches wins;
+- the root and any key ending in "/" read the index document under it; a
+  missing key `x` whose `x/<index>` anybody may read redirects to `x/`;
+- a missing key is 404 when the reader could know it is missing (GetObject
+  granted by the bucket policy, or ListBucket granted), otherwise 403, so
+  that a private bucket reveals nothing.
+
+This module knows no HTTP and no XML: the front end parses the wire format
+into a `WebsiteConfig` and turns a `Redirect` into a Location header.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from dolium.core.access import decisions as access
+from dolium.core.access.policy import Decision
+from dolium.core.context import Context
+from dolium.errors import (
+    AccessDenied,
+    InvalidArgument,
+    InvalidRequest,
+    MalformedXML,
+    NoSuchBucket,
+    NoSuchKey,
+)
+from dolium.model import Bucket, ObjectVersion, Principal
+
+CONFIG = "website"
+MAX_RULES = 50
+PROTOCOLS = ("http", "https")
+DEFAULT_REDIRECT_CODE = 301
+MALFORMED = (
+    "The XML you provided was not well-formed or did not validate against our published schema"
+)
+BAD_PROTOCOL = (
+    "Invalid protocol, protocol can be http or https. "
+    "If not defined the protocol will be selected automatically."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectAll:
+    host: str
+    protocol: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    key_prefix: str | None = None
+    error_code: str | None = None  # as given; checked to be 4XX or 5XX
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    host: str | None = None
+    protocol: str | None = None
+    replace_key_prefix: str | None = None
+    replace_key: str | None = None
+    code: str | None = None  # as given; checked to be 3XX but 300
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRule:
+    redirect: Redirect
+    condition: Condition | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebsiteConfig:
+    index_suffix: str | None = None
+    error_key: str | None = None
+    redirect_all: RedirectAll | None = None
+    rules: tuple[RoutingRule, ...] = ()
+    # Whether <RoutingRules> was given (an empty one is refused).
+    has_rules: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a redirect sends a request: None parts are the request's own."""
+
+    key: str
+    host: str | None
+    protocol: str | None
+    status: int
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate(config: WebsiteConfig) -> None:
+    """Raise the error S3 gives for a configuration it would refuse."""
+    if config.redirect_all is not None:
+        if config.index_suffix is not None or config.error_key is not None or config.has_rules:
+            raise InvalidArgument(
+                "RedirectAllRequestsTo cannot be provided in conjunction with other Routing Rules.",
+                argument_name="RedirectAllRequestsTo",
+                argument_value="not null",
+            )
+        if not config.redirect_all.host:
+            raise MalformedXML(MALFORMED)
+        _check_protocol(config.redirect_all.protocol)
+        return
+    if config.index_suffix is None:
+        raise InvalidArgument(
+            "A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo is empty",
+            argument_name="IndexDocument",
+            argument_value="null",
+        )
+    if not config.index_suffix or "/" in config.index_suffix:
+        raise InvalidArgument(
+            "The IndexDocument Suffix is not well formed",
+            argument_name="IndexDocument",
+            argument_value=config.index_suffix,
+        )
+    if config.error_key is not None and not config.error_key:
+        raise MalformedXML(MALFORMED)
+    if config.has_rules and not config.rules:
+        raise MalformedXML(MALFORMED)
+    if len(config.rules) > MAX_RULES:
+        raise InvalidRequest(
+            f"{len(config.rules)} routing rules provided, the number of routing rules in a "
+            f"website configuration is limited to {MAX_RULES}."
+        )
+    for rule in config.rules:
+        _validate_rule(rule)
+
+
+def _check_protocol(protocol: str | None) -> None:
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise InvalidRequest(BAD_PROTOCOL)
+
+
+def _status(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 3 else None
+
+
+def _validate_rule(rule: RoutingRule) -> None:
+    condition, redirect = rule.condition, rule.redirect
+    if condition is not None:
+        if condition.key_prefix is None and condition.error_code is None:
+            raise InvalidRequest(
+                "Condition cannot be empty. To redirect all requests without a condition, "
+                "the condition element shouldn't be present."
+            )
+        if condition.error_code is not None:
+            code = _status(condition.error_code)
+            if code is None:
+                raise MalformedXML(MALFORMED)
+            if not 400 <= code <= 599:
+                raise InvalidRequest(
+                    f"The provided HTTP error code ({code}) is not valid. "
+                    "Valid codes are 4XX or 5XX."
+                )
+    if redirect.replace_key is not None and redirect.replace_key_prefix is not None:
+        raise InvalidRequest("You can only define ReplaceKeyPrefix or ReplaceKey but not both.")
+    _check_protocol(redirect.protocol)
+    if redirect.host == "":
+        raise MalformedXML(MALFORMED)
+    if redirect.code is not None:
+        code = _status(redirect.code)
+        if code is None:
+            raise MalformedXML(MALFORMED)
+        if not 301 <= code <= 399:
+            raise InvalidRequest(
+                f"The provided HTTP redirect code ({code}) is not valid. "
+                "Valid codes are 3XX except 300."
+            )
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def to_json(config: WebsiteConfig) -> str:
+    doc: dict[str, Any] = {}
+    if config.redirect_all is not None:
+        doc["redirect_all"] = {
+            "host": config.redirect_all.host,
+            "protocol": config.redirect_all.protocol,
+        }
+    if config.index_suffix is not None:
+        doc["index"] = config.index_suffix
+    if config.error_key is not None:
+        doc["error"] = config.error_key
+    if config.rules:
+        doc["rules"] = [_rule_json(r) for r in config.rules]
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def _rule_json(rule: RoutingRule) -> dict[str, Any]:
+    r = rule.redirect
+    out: dict[str, Any] = {
+        "redirect": {
+            "host": r.host,
+            "protocol": r.protocol,
+            "replace_key_prefix": r.replace_key_prefix,
+            "replace_key": r.replace_key,
+            "code": r.code,
+        }
+    }
+    if rule.condition is not None:
+        out["condition"] = {
+            "key_prefix": rule.condition.key_prefix,
+            "error_code": rule.condition.error_code,
+        }
+    return out
+
+
+@lru_cache(maxsize=256)
+def from_json(text: str) -> WebsiteConfig:
+    """The configuration stored as `text` (cached: every request of a site reads it)."""
+    doc = json.loads(text)
+    redirect_all = doc.get("redirect_all")
+    rules = tuple(
+        RoutingRule(
+            redirect=Redirect(**item["redirect"]),
+            condition=Condition(**item["condition"]) if "condition" in item else None,
+        )
+        for item in doc.get("rules", ())
+    )
+    return WebsiteConfig(
+        index_suffix=doc.get("index"),
+        error_key=doc.get("error"),
+        redirect_all=RedirectAll(**redirect_all) if redirect_all else None,
+        rules=rules,
+        has_rules=bool(rules),
+    )
+
+
+def bucket_website(bucket: Bucket) -> WebsiteConfig | None:
+    """The bucket's website configuration, None when it is not a website."""
+    text = bucket.configs.get(CONFIG)
+    return from_json(text) if text is not None else None
+
+
+# --------------------------------------------------------------------------- routing
+
+
+def index_key(key: str, suffix: str) -> str:
+    """The key a request for `key` reads: the index document under a folder."""
+    return key + suffix if key == "" or key.endswith("/") else key
+
+
+def _condition_matches(condition: Condition | None, key: str, status: int | None) -> bool:
+    if condition is None:
+        return status is None
+    if condition.key_prefix is not None and not key.startswith(condition.key_prefix):
+        return False
+    if condition.error_code is None:
+        return status is None
+    return status is not None and _status(condition.error_code) == status
+
+
+def match(rules: tuple[RoutingRule, ...], key: str, status: int | None = None) -> Target | None:
+    """Where the first rule matching `key` sends the request, if one does.
+
+    `status` None asks before reading (rules without an error-code condition);
+    a status asks after the read failed with it (rules naming that code).
+    """
+    for rule in rules:
+        if _condition_matches(rule.condition, key, status):
+            return redirect_target(rule, key)
+    return None
+
+
+def redirect_target(rule: RoutingRule, key: str) -> Target:
+    r = rule.redirect
+    if r.replace_key is not None:
+        new_key = r.replace_key
+    elif r.replace_key_prefix is not None:
+        prefix = rule.condition.key_prefix if rule.condition is not None else None
+        new_key = r.replace_key_prefix + key[len(prefix or "") :]
+    else:
+        new_key = key
+    status = _status(r.code) if r.code is not None else None
+    return Target(new_key, r.host, r.protocol, status or DEFAULT_REDIRECT_CODE)
+
+
+# --------------------------------------------------------------------------- service
+
+
+class Website:
+    """GetBucketWebsite, PutBucketWebsite, DeleteBucketWebsite, and anonymous reads."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def get(self, principal: Principal, bucket: str) -> WebsiteConfig | None:
+        found = await self.ctx.bucket(principal, bucket, action="s3:GetBucketWebsite")
+        return bucket_website(found)
+
+    async def put(self, principal: Principal, bucket: str, config: WebsiteConfig) -> None:
+        await self.ctx.bucket(principal, bucket, action="s3:PutBucketWebsite")
+        validate(config)
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(config))
+
+    async def delete(self, principal: Principal, bucket: str) -> None:
+        await self.ctx.bucket(principal, bucket, action="s3:DeleteBucketWebsite")
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)
+
+    async def site(self, name: str) -> tuple[Bucket, WebsiteConfig | None]:
+        """The bucket behind a website host, and its configuration (for anyone)."""
+        bucket = await self.ctx.meta.get_bucket(name)
+        if bucket is None:
+            raise NoSuchBucket("The specified bucket does not exist", bucket=name)
+        return bucket, bucket_website(bucket)
+
+    async def read(self, principal: Principal, bucket: Bucket, key: str) -> ObjectVersion:
+        """The latest version of `key` if `principal` may read it.
+
+        NoSuchKey when it is missing and the reader may know so; AccessDenied
+        otherwise (see the module docstring).
+        """
+        decision = access.decide(principal, bucket, "s3:GetObject", key)
+        if decision is Decision.DENY:
+            raise AccessDenied("Access Denied")
+        version = await self.ctx.meta.get_version(bucket.name, key, None) if key else None
+        if version is None or version.delete_marker:
+            if decision is Decision.ALLOW or _may_list(principal, bucket):
+                raise NoSuchKey("The specified key does not exist.", key=key)
+            # `missing` is for the caller's folder check, never for the wire.
+            raise AccessDenied("Access Denied", missing=True)
+        if decision is not Decision.ALLOW and not access.object_allows(
+            principal, bucket, version, "s3:GetObject"
+        ):
+            raise AccessDenied("Access Denied")
+        return version
+
+
+def _may_list(principal: Principal, bucket: Bucket) -> bool:
+    return access.decide(principal, bucket, "s3:ListBucket") is Decision.ALLOW

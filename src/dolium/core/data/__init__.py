@@ -1,0 +1,1 @@
+"""The data path: blocks, content hashing, checksums, encryption at rest, integrity checks."""

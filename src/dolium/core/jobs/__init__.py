@@ -1,0 +1,1 @@
+"""Background work: garbage collection of blocks, lifecycle rules."""

@@ -1,0 +1,1 @@
+"""Objects and their versions: write, read, copy, delete, multipart, listing, tags, locks."""

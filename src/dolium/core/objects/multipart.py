@@ -1,0 +1,268 @@
+"""Multipart uploads: parts are stored as blocks as they arrive; completing
+an upload stitches their block lists into one version without copying data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from dolium.core.access import grants
+from dolium.core.buckets.notifications import OBJECT_COMPLETE, ObjectChange, emit
+from dolium.core.context import Context
+from dolium.core.data.blocks import touch_all
+from dolium.core.data.checksums import combine_parts, resolve_checksum_type
+from dolium.core.data.hashing import top_hash
+from dolium.core.data.sse import PART_NEEDS_KEY, BlockCipher
+from dolium.core.data.sse import etag as sse_etag
+from dolium.core.ids import new_upload_id
+from dolium.core.names import validate_key, validate_metadata
+from dolium.core.objects import object_lock
+from dolium.core.objects.service import (
+    Objects,
+    WriteOptions,
+    check_written,
+    write_version_id,
+)
+from dolium.core.objects.tagging import validate_object_tags
+from dolium.errors import (
+    EntityTooSmall,
+    InvalidArgument,
+    InvalidPart,
+    InvalidPartOrder,
+    InvalidRequest,
+    NoSuchUpload,
+)
+from dolium.model import (
+    NO_LOCK,
+    Bucket,
+    MultipartUpload,
+    ObjectVersion,
+    Part,
+    Principal,
+    WriteCondition,
+)
+
+MIN_PART_SIZE = 5 * 1024 * 1024
+MAX_PARTS = 10000
+
+
+@dataclass(frozen=True)
+class CompletedPart:
+    number: int
+    etag: str
+    checksums: dict[str, str]
+
+
+def _normalize_etag(etag: str) -> str:
+    return etag.strip().strip('"')
+
+
+class Multipart:
+    def __init__(self, ctx: Context, objects: Objects) -> None:
+        self.ctx = ctx
+        self.objects = objects
+
+    async def create(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        opts: WriteOptions,
+        checksum_type: str = "",
+    ) -> MultipartUpload:
+        validate_key(key)
+        validate_metadata(opts.meta)
+        tags = validate_object_tags(opts.tags)
+        bucket = await self.ctx.bucket(principal, bucket_name, "s3:PutObject", key)
+        acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
+        # The upload keeps the lock it names; the default applies on completion.
+        requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
+        # One data key for the whole upload: every part is sealed with it.
+        protection, _ = await self.objects.protect(bucket, opts.sse)
+        algorithm = opts.checksum_algorithms[0].upper() if opts.checksum_algorithms else ""
+        upload = MultipartUpload(
+            bucket=bucket.name,
+            key=key,
+            upload_id=new_upload_id(),
+            initiated=self.ctx.clock(),
+            owner=principal.tenant,
+            content_type=opts.content_type,
+            meta=dict(opts.meta),
+            headers=dict(opts.headers),
+            checksum_algorithm=algorithm,
+            checksum_type=resolve_checksum_type(algorithm, checksum_type),
+            tags=tags,
+            acl=acl_text,
+            lock=requested or NO_LOCK,
+            sse=protection,
+        )
+        await self.ctx.meta.create_upload(upload)
+        return upload
+
+    async def upload(
+        self, principal: Principal, bucket_name: str, key: str, upload_id: str, action: str
+    ) -> tuple[Bucket, MultipartUpload]:
+        bucket = await self.ctx.bucket(principal, bucket_name, action, key)
+        upload = await self.ctx.meta.get_upload(bucket.name, upload_id)
+        if upload is None or upload.key != key:
+            raise NoSuchUpload(
+                "The specified upload does not exist. The upload ID may be invalid, or the "
+                "upload may have been aborted or completed.",
+                upload_id=upload_id,
+            )
+        return bucket, upload
+
+    async def put_part(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        body: AsyncIterator[bytes],
+        opts: WriteOptions,
+    ) -> Part:
+        if not 1 <= number <= MAX_PARTS:
+            raise InvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+        bucket, upload = await self.upload(principal, bucket_name, key, upload_id, "s3:PutObject")
+        customer = opts.sse.customer if opts.sse is not None else None
+        data_key = await self.objects.unlock(upload.sse, customer, missing=PART_NEEDS_KEY)
+        cipher = BlockCipher(data_key) if data_key is not None else None
+        data = await self.objects.writer(bucket, opts, inline=False, cipher=cipher).write(body)
+        check_written(data, opts)
+        part = Part(
+            upload_id=upload_id,
+            number=number,
+            size=data.size,
+            etag=sse_etag(upload.sse, data_key, data.md5),
+            modified=self.ctx.clock(),
+            extents=data.extents,
+            checksums={a.upper(): data.checksums[a.upper()] for a in opts.checksum_algorithms},
+        )
+        await self.ctx.meta.put_part(bucket.name, part)
+        return part
+
+    async def list_parts(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        upload_id: str,
+        after: int = 0,
+        limit: int = 1000,
+    ) -> tuple[MultipartUpload, list[Part], bool]:
+        bucket, upload = await self.upload(
+            principal, bucket_name, key, upload_id, "s3:ListMultipartUploadParts"
+        )
+        parts = await self.ctx.meta.list_parts(bucket.name, upload_id, after=after, limit=limit + 1)
+        return upload, parts[:limit], len(parts) > limit
+
+    async def list_uploads(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        prefix: str = "",
+        after_key: str = "",
+        after_upload_id: str = "",
+        limit: int = 1000,
+    ) -> tuple[list[MultipartUpload], bool]:
+        bucket = await self.ctx.bucket(principal, bucket_name, "s3:ListBucketMultipartUploads")
+        uploads = await self.ctx.meta.list_uploads(
+            bucket.name,
+            prefix=prefix,
+            after_key=after_key,
+            after_upload_id=after_upload_id,
+            limit=limit + 1,
+        )
+        return uploads[:limit], len(uploads) > limit
+
+    async def abort(self, principal: Principal, bucket_name: str, key: str, upload_id: str) -> None:
+        bucket, _ = await self.upload(
+            principal, bucket_name, key, upload_id, "s3:AbortMultipartUpload"
+        )
+        await self.ctx.meta.abort_upload(bucket.name, upload_id)
+
+    async def complete(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        upload_id: str,
+        requested: Sequence[CompletedPart],
+        condition: WriteCondition | None = None,
+    ) -> ObjectVersion:
+        bucket, upload = await self.upload(principal, bucket_name, key, upload_id, "s3:PutObject")
+        if not requested:
+            raise InvalidRequest("You must specify at least one part")
+        numbers = [p.number for p in requested]
+        if any(b <= a for a, b in itertools.pairwise(numbers)):
+            raise InvalidPartOrder(
+                "The list of parts was not in ascending order. Parts must be ordered by "
+                "part number."
+            )
+        stored = {
+            p.number: p
+            for p in await self.ctx.meta.list_parts(bucket.name, upload_id, limit=MAX_PARTS)
+        }
+        parts: list[Part] = []
+        for wanted in requested:
+            part = stored.get(wanted.number)
+            if part is None or _normalize_etag(wanted.etag) != part.etag:
+                raise InvalidPart(
+                    "One or more of the specified parts could not be found. The part may not "
+                    "have been uploaded, or the specified entity tag may not match the part's "
+                    "entity tag.",
+                    part_number=wanted.number,
+                )
+            parts.append(part)
+        for part in parts[:-1]:
+            if part.size < MIN_PART_SIZE:
+                raise EntityTooSmall(
+                    "Your proposed upload is smaller than the minimum allowed object size.",
+                    part_number=part.number,
+                )
+        extents = tuple(e for p in parts for e in p.extents)
+        await touch_all(self.ctx.blobs, extents)
+        digest = hashlib.md5(usedforsecurity=False)
+        for part in parts:
+            digest.update(bytes.fromhex(part.etag))
+        aligned = all(e.size == bucket.block_size for e in extents[:-1])
+        top = None
+        if not extents:
+            top = hashlib.new(bucket.hash_algorithm, b"").hexdigest()
+        elif aligned:
+            top = top_hash([e.digest for e in extents], bucket.hash_algorithm).hex()
+        checksums: dict[str, str] = {}
+        if upload.checksum_algorithm:
+            algorithm = upload.checksum_algorithm
+            values = [(p.checksums.get(algorithm, ""), p.size) for p in parts]
+            if all(v for v, _ in values):
+                checksums[algorithm] = combine_parts(algorithm, upload.checksum_type, values)
+        modified = self.ctx.clock()
+        version = ObjectVersion(
+            bucket=bucket.name,
+            key=key,
+            version_id=write_version_id(bucket),
+            size=sum(p.size for p in parts),
+            etag=f"{digest.hexdigest()}-{len(parts)}",
+            modified=modified,
+            owner=principal.tenant,
+            content_type=upload.content_type,
+            extents=extents,
+            top_hash=top,
+            meta=upload.meta,
+            headers=upload.headers,
+            checksums=checksums,
+            checksum_type=upload.checksum_type if checksums else "",
+            parts=tuple(p.size for p in parts),
+            tags=upload.tags,
+            acl=upload.acl,
+            lock=object_lock.new_version_lock(bucket, upload.lock, modified),
+            sse=upload.sse,
+        )
+        created = await self.ctx.meta.complete_upload(bucket.name, upload_id, version, condition)
+        await emit(self.ctx, principal, bucket, OBJECT_COMPLETE, ObjectChange.created(created))
+        return created

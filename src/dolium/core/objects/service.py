@@ -1,0 +1,570 @@
+"""Object rules: write, read, copy and delete versions of keys.
+
+Versioning decides the version id a write gets: a fresh id when the bucket
+has versioning enabled, otherwise the "null" version, which a new write
+replaces. Deleting without a version id in a versioned bucket adds a delete
+marker; with one, it removes that version for good.
+
+Data is written as blocks before the metadata that points at it is
+committed, so an interrupted write leaves the previous version untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import re
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from dolium.core.access import decisions as access
+from dolium.core.access import grants
+from dolium.core.buckets.notifications import (
+    OBJECT_COPY,
+    OBJECT_DELETE,
+    OBJECT_MARKER,
+    OBJECT_PUT,
+    ObjectChange,
+    emit,
+)
+from dolium.core.context import Context
+from dolium.core.data.blocks import MAX_PUT_SIZE, BlockReader, BlockWriter, WrittenData, touch_all
+from dolium.core.data.checksums import Checksummer, new_checksum
+from dolium.core.data.sse import (
+    SSE_C,
+    STORED_ENCRYPTED,
+    BlockCipher,
+    CustomerKey,
+    SseRequest,
+    new_data_key,
+    open_data_key,
+    wrap_data_key,
+    write_request,
+)
+from dolium.core.data.sse import etag as sse_etag
+from dolium.core.ids import new_version_id
+from dolium.core.names import validate_key, validate_metadata
+from dolium.core.objects import object_lock
+from dolium.core.objects.tagging import validate_object_tags
+from dolium.errors import (
+    AccessDenied,
+    BadDigest,
+    ChecksumMismatch,
+    IncompleteBody,
+    InvalidArgument,
+    InvalidRequest,
+    NoSuchKey,
+    NoSuchVersion,
+    NotFound,
+)
+from dolium.model import (
+    NULL_VERSION,
+    Bucket,
+    Extent,
+    Lock,
+    ObjectVersion,
+    Principal,
+    Versioning,
+    WriteCondition,
+    empty_map,
+)
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """What a client says about the data it sends."""
+
+    content_type: str = "binary/octet-stream"
+    meta: Mapping[str, str] = field(default_factory=empty_map)
+    headers: Mapping[str, str] = field(default_factory=empty_map)
+    content_md5: bytes | None = None
+    declared_size: int | None = None
+    checksum_algorithms: tuple[str, ...] = ()
+    # Called once the body is consumed: the checksums the client declared
+    # (in headers or in trailers), algorithm -> base64.
+    expected_checksums: Callable[[], Mapping[str, str]] | None = None
+    condition: WriteCondition | None = None
+    tags: Mapping[str, str] = field(default_factory=empty_map)
+    # The ACL asked for (x-amz-acl / x-amz-grant-*) in `grants.encode` form;
+    # "" = none, which is the writer's full control.
+    acl: str = ""
+    # Object lock parameters the write names (x-amz-object-lock-*); None: none.
+    lock: Lock | None = None
+    # Encryption the write asks for; None: the bucket's default (core.sse).
+    # For a part, only the customer key counts: the upload chose the rest.
+    sse: SseRequest | None = None
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    replace_metadata: bool = False
+    content_type: str | None = None
+    meta: Mapping[str, str] = field(default_factory=empty_map)
+    headers: Mapping[str, str] = field(default_factory=empty_map)
+    condition: WriteCondition | None = None
+    # Checks the source version (x-amz-copy-source-if-*); raises to refuse.
+    check_source: Callable[[ObjectVersion], None] | None = None
+    # The copy's tags; None keeps the source's (x-amz-tagging-directive COPY).
+    tags: Mapping[str, str] | None = None
+    # The copy's ACL, as `WriteOptions.acl`: S3 never copies the source's.
+    acl: str = ""
+    # The copy's own object lock; a copy never keeps its source's.
+    lock: Lock | None = None
+    # The copy's encryption (None: the destination bucket's default, as on
+    # S3, never the source's), and the source's SSE-C key.
+    sse: SseRequest | None = None
+    source_key: CustomerKey | None = None
+
+
+@dataclass
+class _CopyData:
+    """What a copy's data comes to: the fields of the new version that describe it."""
+
+    etag: str
+    parts: tuple[int, ...]
+    checksums: dict[str, str]
+    checksum_type: str
+    extents: tuple[Extent, ...]
+    inline: bytes | None
+    top_hash: str | None
+    sse: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    key: str
+    version_id: str | None  # of the removed version or of the new marker
+    delete_marker: bool
+
+
+def write_version_id(bucket: Bucket) -> str:
+    return new_version_id() if bucket.versioning == Versioning.ENABLED else NULL_VERSION
+
+
+# The shape of the ids `new_version_id` hands out.
+_VERSION_ID = re.compile(r"[a-z2-7]{24}")
+
+
+def validate_version_id(version_id: str) -> None:
+    """Refuse a version id no version here can have, as S3 refuses a malformed one."""
+    if version_id != NULL_VERSION and not _VERSION_ID.fullmatch(version_id):
+        raise InvalidArgument("Invalid version id specified", version_id=version_id)
+
+
+LOCK_INTEGRITY_MESSAGE = (
+    "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with "
+    "Object Lock parameters"
+)
+
+
+def _declares_integrity(opts: WriteOptions) -> bool:
+    """Whether the client sends Content-MD5 or a checksum (header or trailer) to check."""
+    return opts.content_md5 is not None or bool(opts.checksum_algorithms)
+
+
+def check_written(data: WrittenData, opts: WriteOptions) -> None:
+    """Compare what arrived with what the client declared."""
+    if opts.declared_size is not None and data.size != opts.declared_size:
+        raise IncompleteBody(
+            "You did not provide the number of bytes specified by the Content-Length HTTP header."
+        )
+    if opts.content_md5 is not None and not hmac.compare_digest(opts.content_md5, data.md5):
+        raise BadDigest("The Content-MD5 you specified did not match what we received.")
+    expected = opts.expected_checksums() if opts.expected_checksums else {}
+    for algorithm, value in expected.items():
+        actual = data.checksums.get(algorithm.upper())
+        if actual is None or not hmac.compare_digest(actual, value):
+            raise ChecksumMismatch(
+                f"The {algorithm.upper()} you specified did not match the calculated checksum."
+            )
+
+
+class Objects:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def writer(
+        self,
+        bucket: Bucket,
+        opts: WriteOptions,
+        *,
+        inline: bool,
+        cipher: BlockCipher | None = None,
+    ) -> BlockWriter:
+        s = self.ctx.settings
+        return BlockWriter(
+            self.ctx.blobs,
+            block_size=bucket.block_size,
+            hash_algorithm=bucket.hash_algorithm,
+            inline_threshold=s.inline_threshold if inline else -1,
+            checksum_algorithms=opts.checksum_algorithms,
+            max_size=MAX_PUT_SIZE,
+            lease_refresh=s.gc_grace / 3,
+            clock=self.ctx.clock,
+            cipher=cipher,
+        )
+
+    async def protect(
+        self, bucket: Bucket, asked: SseRequest | None
+    ) -> tuple[dict[str, str], bytes | None]:
+        """The `sse` record and data key for new data in `bucket` (empty, None: in clear)."""
+        request = write_request(bucket, asked)
+        if request is None:
+            return {}, None
+        return await new_data_key(self.ctx, request)
+
+    async def unlock(
+        self,
+        sse: Mapping[str, str],
+        customer: CustomerKey | None,
+        *,
+        missing: str = STORED_ENCRYPTED,
+    ) -> bytes | None:
+        """The data key of stored data, given the client's SSE-C key (see core.sse)."""
+        return await open_data_key(self.ctx, sse, customer, missing=missing)
+
+    async def put(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        body: AsyncIterator[bytes],
+        opts: WriteOptions,
+        *,
+        event: str = OBJECT_PUT,  # OBJECT_POST for a browser form upload
+    ) -> ObjectVersion:
+        validate_key(key)
+        validate_metadata(opts.meta)
+        tags = validate_object_tags(opts.tags)
+        bucket = await self.ctx.bucket(principal, bucket_name, "s3:PutObject", key)
+        acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
+        requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
+        if object_lock.needs_integrity(bucket, requested) and not _declares_integrity(opts):
+            raise InvalidRequest(LOCK_INTEGRITY_MESSAGE)
+        protection, data_key = await self.protect(bucket, opts.sse)
+        cipher = BlockCipher(data_key) if data_key is not None else None
+        data = await self.writer(bucket, opts, inline=True, cipher=cipher).write(body)
+        check_written(data, opts)
+        checksums = {a.upper(): data.checksums[a.upper()] for a in opts.checksum_algorithms}
+        modified = self.ctx.clock()
+        version = ObjectVersion(
+            bucket=bucket.name,
+            key=key,
+            version_id=write_version_id(bucket),
+            size=data.size,
+            etag=sse_etag(protection, data_key, data.md5),
+            modified=modified,
+            owner=principal.tenant,
+            content_type=opts.content_type,
+            extents=data.extents,
+            inline=data.inline,
+            top_hash=data.top_hash,
+            meta=dict(opts.meta),
+            headers=dict(opts.headers),
+            checksums=checksums,
+            checksum_type="FULL_OBJECT" if checksums else "",
+            tags=tags,
+            acl=acl_text,
+            lock=object_lock.new_version_lock(bucket, requested, modified),
+            sse=protection,
+        )
+        created = await self.ctx.meta.put_version(version, opts.condition)
+        await emit(self.ctx, principal, bucket, event, ObjectChange.created(created))
+        return created
+
+    async def head(
+        self, principal: Principal, bucket_name: str, key: str, version_id: str | None = None
+    ) -> ObjectVersion:
+        """The version to read; delete markers and absent keys are NoSuchKey."""
+        return (await self.open(principal, bucket_name, key, version_id))[1]
+
+    async def open(
+        self, principal: Principal, bucket_name: str, key: str, version_id: str | None = None
+    ) -> tuple[Bucket, ObjectVersion]:
+        """A version `principal` may read, with its bucket (see `find`).
+
+        Whether it may can depend on the version's own ACL. A caller who may
+        not list the bucket learns nothing of absent keys: it gets
+        AccessDenied, not NoSuchKey.
+        """
+        action = "s3:GetObject" if version_id is None else "s3:GetObjectVersion"
+        bucket, allowed = await self.ctx.object_bucket(principal, bucket_name, action, key)
+        try:
+            version = await self.find(bucket, key, version_id)
+        except NotFound:
+            # As S3: whether a key exists is for those who may list the bucket.
+            if not self.ctx.may(principal, bucket, "s3:ListBucket"):
+                raise AccessDenied("Access Denied") from None
+            raise
+        if not allowed and not access.object_allows(principal, bucket, version, action):
+            raise AccessDenied("Access Denied")
+        return bucket, version
+
+    async def find(self, bucket: Bucket, key: str, version_id: str | None) -> ObjectVersion:
+        if version_id is not None:
+            validate_version_id(version_id)
+        version = await self.ctx.meta.get_version(bucket.name, key, version_id)
+        if version is None:
+            if version_id is not None:
+                raise NoSuchVersion(
+                    "The specified version does not exist.", key=key, version_id=version_id
+                )
+            raise NoSuchKey("The specified key does not exist.", key=key)
+        if version.delete_marker:
+            raise NoSuchKey(
+                "The specified key does not exist.",
+                key=key,
+                delete_marker=True,
+                version_id=version.version_id,
+                modified=version.modified,
+            )
+        return version
+
+    async def read(
+        self,
+        version: ObjectVersion,
+        start: int,
+        end: int,
+        customer: CustomerKey | None = None,
+    ) -> AsyncIterator[bytes]:
+        """Bytes [start, end] of a version, verified; the first block is checked now.
+
+        Encrypted data is opened with its data key (SSE-C: `customer` unlocks it).
+        """
+        data_key = await self.unlock(version.sse, customer)
+        return await self._read(version, start, end, data_key)
+
+    async def _read(
+        self, version: ObjectVersion, start: int, end: int, data_key: bytes | None
+    ) -> AsyncIterator[bytes]:
+        if version.inline is not None or not version.extents:
+            data = version.inline or b""
+            return _once(data[start : end + 1])
+        bucket = await self.ctx.meta.get_bucket(version.bucket)
+        algorithm = bucket.hash_algorithm if bucket else "sha256"
+        cipher = BlockCipher(data_key) if data_key is not None else None
+        reader = BlockReader(self.ctx.blobs, version.extents, start, end, algorithm, cipher)
+        await reader.prime()
+        return reader.__aiter__()
+
+    async def copy(
+        self,
+        principal: Principal,
+        source: tuple[str, str, str | None],
+        bucket_name: str,
+        key: str,
+        opts: CopyOptions,
+    ) -> tuple[ObjectVersion, ObjectVersion]:
+        """Copy a version by reference to its blocks; returns (new, source).
+
+        A multipart source is read once, to give the single-part copy its own
+        MD5 ETag and whole-object checksums.
+        """
+        src_bucket_name, src_key, src_version_id = source
+        validate_key(key)
+        tags = validate_object_tags(opts.tags) if opts.tags is not None else None
+        try:
+            src_bucket, src = await self.open(principal, src_bucket_name, src_key, src_version_id)
+        except NoSuchKey as exc:
+            if src_version_id is not None and exc.context.get("delete_marker"):
+                raise InvalidRequest(
+                    "The source of a copy request may not specifically refer to a delete "
+                    "marker by version id."
+                ) from exc
+            raise
+        if opts.check_source is not None:
+            opts.check_source(src)
+        src_data_key = await self.unlock(src.sse, opts.source_key)
+        bucket = await self.ctx.bucket(principal, bucket_name, "s3:PutObject", key)
+        acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
+        requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
+        same = (src_bucket_name, src_key) == (bucket_name, key)
+        if same and not opts.replace_metadata and src_version_id is None and opts.sse is None:
+            raise InvalidRequest(
+                "This copy request is illegal because it is trying to copy an object to "
+                "itself without changing the object's metadata, storage class, website "
+                "redirect location or encryption attributes."
+            )
+        if opts.replace_metadata:
+            validate_metadata(opts.meta)
+            meta, headers = dict(opts.meta), dict(opts.headers)
+            content_type = opts.content_type or "binary/octet-stream"
+        else:
+            meta, headers, content_type = dict(src.meta), dict(src.headers), src.content_type
+        data = await self._copy_data(bucket, src_bucket, src, src_data_key, opts.sse)
+        modified = self.ctx.clock()
+        version = replace(
+            src,
+            bucket=bucket.name,
+            key=key,
+            version_id=write_version_id(bucket),
+            modified=modified,
+            owner=principal.tenant,
+            content_type=content_type,
+            meta=meta,
+            headers=headers,
+            is_latest=True,
+            serial=0,
+            etag=data.etag,
+            parts=data.parts,
+            checksums=data.checksums,
+            checksum_type=data.checksum_type,
+            extents=data.extents,
+            inline=data.inline,
+            top_hash=data.top_hash,
+            sse=data.sse,
+            tags=src.tags if tags is None else tags,
+            acl=acl_text,
+            lock=object_lock.new_version_lock(bucket, requested, modified),
+        )
+        created = await self.ctx.meta.put_version(version, opts.condition)
+        await emit(self.ctx, principal, bucket, OBJECT_COPY, ObjectChange.created(created))
+        return created, src
+
+    async def _copy_data(
+        self,
+        bucket: Bucket,
+        src_bucket: Bucket,
+        src: ObjectVersion,
+        src_data_key: bytes | None,
+        asked: SseRequest | None,
+    ) -> _CopyData:
+        """The data of a copy of `src` into `bucket`.
+
+        Blocks are shared whenever they can be: between two encrypted
+        versions the copy keeps the source's data key, wrapped anew. Only
+        adding or removing encryption writes the data again.
+        """
+        request = write_request(bucket, asked)
+        if (request is None) != (not src.sse):
+            return await self._rewrite(bucket, src, src_data_key, request)
+        if bucket.block_size != src_bucket.block_size and src.extents:
+            raise InvalidRequest(
+                "Copying between buckets of different block sizes is not supported."
+            )
+        protection: dict[str, str] = {}
+        if request is not None:
+            assert src_data_key is not None
+            protection = await wrap_data_key(self.ctx, request, src_data_key)
+        data = _CopyData(
+            src.etag,
+            src.parts,
+            dict(src.checksums),
+            src.checksum_type,
+            src.extents,
+            src.inline,
+            src.top_hash,
+            protection,
+        )
+        if src.parts or (src.sse.get("mode") == SSE_C) != (protection.get("mode") == SSE_C):
+            # The copy is a new single-part object: S3 gives it the MD5 of its
+            # data (keyed for SSE-C) and whole-object checksums, not the
+            # source's multipart ETag.
+            md5, checksums = await self._whole_digests(src, src_data_key)
+            data.etag = sse_etag(protection, src_data_key, md5)
+            if src.parts:
+                data.parts, data.checksums = (), checksums
+                data.checksum_type = "FULL_OBJECT" if checksums else ""
+        await touch_all(self.ctx.blobs, src.extents)
+        return data
+
+    async def _rewrite(
+        self,
+        bucket: Bucket,
+        src: ObjectVersion,
+        src_data_key: bytes | None,
+        request: SseRequest | None,
+    ) -> _CopyData:
+        """Copy `src`'s data as new blocks, sealed as `request` says (or in clear)."""
+        protection: dict[str, str] = {}
+        data_key = None
+        if request is not None:
+            protection, data_key = await new_data_key(self.ctx, request)
+        cipher = BlockCipher(data_key) if data_key is not None else None
+        opts = WriteOptions(checksum_algorithms=tuple(src.checksums))
+        body = await self._read(src, 0, src.size - 1, src_data_key) if src.size else _once(b"")
+        written = await self.writer(bucket, opts, inline=True, cipher=cipher).write(body)
+        checksums = {a: written.checksums[a] for a in src.checksums}
+        return _CopyData(
+            sse_etag(protection, data_key, written.md5),
+            (),
+            checksums,
+            "FULL_OBJECT" if checksums else "",
+            written.extents,
+            written.inline,
+            written.top_hash,
+            protection,
+        )
+
+    async def _whole_digests(
+        self, version: ObjectVersion, data_key: bytes | None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The MD5 of a version's data and its checksums as single-part ones, read back."""
+        md5 = hashlib.md5(usedforsecurity=False)
+        sums = {algorithm: new_checksum(algorithm) for algorithm in version.checksums}
+        if version.size:
+            async for chunk in await self._read(version, 0, version.size - 1, data_key):
+                await asyncio.to_thread(_feed, chunk, md5, *sums.values())
+        return md5.digest(), {a: s.digest_b64() for a, s in sums.items()}
+
+    async def delete(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        version_id: str | None = None,
+        *,
+        bypass: bool | None = None,
+    ) -> DeleteResult:
+        """`bypass`: x-amz-bypass-governance-retention as sent (None when absent)."""
+        action = "s3:DeleteObject" if version_id is None else "s3:DeleteObjectVersion"
+        bucket = await self.ctx.bucket(principal, bucket_name, action, key)
+        validate_key(key)
+        object_lock.check_bypass_header(bucket, bypass)
+        if version_id is not None:
+            validate_version_id(version_id)
+            allowed = object_lock.may_bypass(principal, bucket, key, bool(bypass))
+            guard = object_lock.removal_guard(self.ctx.clock(), allowed)
+            removed = await self.ctx.meta.delete_version(bucket.name, key, version_id, guard)
+            marker = removed.delete_marker if removed else False
+            result = DeleteResult(key, version_id, marker)
+        else:
+            result = await delete_current(self.ctx, bucket, key, principal.tenant)
+        # Removing a marker by its version id is a deletion, not a new marker.
+        name = OBJECT_MARKER if result.delete_marker and version_id is None else OBJECT_DELETE
+        change = ObjectChange(key, result.version_id or NULL_VERSION)
+        await emit(self.ctx, principal, bucket, name, change)
+        return result
+
+
+async def delete_current(ctx: Context, bucket: Bucket, key: str, owner: str) -> DeleteResult:
+    """Delete `key` without naming a version, as the bucket's versioning says.
+
+    Never versioned: the null version goes. Otherwise a delete marker owned
+    by `owner` becomes the latest version (the "null" one when versioning is
+    suspended, which replaces a null version). Shared with lifecycle expiry.
+    """
+    if bucket.versioning == Versioning.UNVERSIONED:
+        await ctx.meta.delete_version(bucket.name, key, NULL_VERSION)
+        return DeleteResult(key, None, False)
+    marker_version = ObjectVersion(
+        bucket=bucket.name,
+        key=key,
+        version_id=write_version_id(bucket),
+        modified=ctx.clock(),
+        owner=owner,
+        delete_marker=True,
+        content_type="",
+    )
+    created = await ctx.meta.put_version(marker_version)
+    return DeleteResult(key, created.version_id, True)
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _feed(data: bytes, *digests: hashlib._Hash | Checksummer) -> None:
+    for digest in digests:
+        digest.update(data)

@@ -1,0 +1,175 @@
+"""Tags: the key-value sets of object versions and of buckets.
+
+Rules, as S3 applies them (each tag set is checked tag by tag, in the order
+given, and only then counted):
+
+- a key is 1 to 128 characters, a value 0 to 256, counted as UTF-16 code
+  units (S3 keeps tags in UTF-16, where some characters take two);
+- both may hold letters, numbers and separators (spaces) of any script, and
+  ``_ . : / = + - @``;
+- keys are unique within a set, and may not start with ``aws:`` (in any
+  case), which AWS keeps for its own tags;
+- an object version holds at most 10 tags, a bucket at most 50.
+
+A version's tags are one of its mutable attributes: replacing them neither
+makes a new version nor changes the data or the ETag. A delete marker has
+no tags, and tagging calls that land on one are refused. Bucket tags live
+in the bucket's ``configs`` under ``"tagging"``, as a JSON list of
+[key, value] pairs that keeps the order they were given in.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from dolium.core.context import Context
+from dolium.errors import InvalidTag, NoSuchTagSet, TooManyTags
+from dolium.model import ObjectVersion, Principal, Versioning
+
+if TYPE_CHECKING:
+    from dolium.core.objects.service import Objects
+
+OBJECT_TAG_LIMIT = 10
+BUCKET_TAG_LIMIT = 50
+MAX_KEY_LENGTH = 128
+MAX_VALUE_LENGTH = 256
+
+# Key of `Bucket.configs` this module owns.
+CONFIG = "tagging"
+
+_SPECIALS = frozenset("_.:/=+-@")
+# Unicode general categories allowed besides the specials: letters (L*),
+# separators (Z*) and numbers (N*), as AWS's pattern [\p{L}\p{Z}\p{N}_.:/=+\-@].
+_CATEGORIES = frozenset("LZN")
+
+
+def _allowed(text: str) -> bool:
+    return all(c in _SPECIALS or unicodedata.category(c)[0] in _CATEGORIES for c in text)
+
+
+def utf16_length(text: str) -> int:
+    """Length in UTF-16 code units, the unit S3 counts tag lengths in."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def validate_tags(tags: Iterable[tuple[str, str]], limit: int) -> dict[str, str]:
+    """The tag set as a dict, if every tag is valid and there are at most `limit`.
+
+    Raises InvalidTag for the first bad tag (duplicate key, bad key, reserved
+    prefix, bad value), then TooManyTags.
+    """
+    valid: dict[str, str] = {}
+    for key, value in tags:
+        if key in valid:
+            raise InvalidTag("Cannot provide multiple Tags with the same key", tag_key=key)
+        if not key or utf16_length(key) > MAX_KEY_LENGTH or not _allowed(key):
+            raise InvalidTag("The TagKey you have provided is invalid", tag_key=key)
+        if key[:4].lower() == "aws:":
+            raise InvalidTag("Your TagKey cannot be prefixed with aws:", tag_key=key)
+        if utf16_length(value) > MAX_VALUE_LENGTH or not _allowed(value):
+            raise InvalidTag(
+                "The TagValue you have provided is invalid", tag_key=key, tag_value=value
+            )
+        valid[key] = value
+    if len(valid) > limit:
+        if limit == BUCKET_TAG_LIMIT:
+            raise TooManyTags(f"Bucket tag count cannot be greater than {limit}")
+        raise TooManyTags(f"Object tags cannot be greater than {limit}")
+    return valid
+
+
+def validate_object_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    return validate_tags(tags.items(), OBJECT_TAG_LIMIT)
+
+
+@dataclass(frozen=True)
+class ObjectTags:
+    """The tags of one version, and the version id to report with them."""
+
+    version: ObjectVersion
+    # The bucket has had versioning at some time: its versions have ids
+    # worth reporting (the "null" one included).
+    versioned: bool
+
+    @property
+    def tags(self) -> Mapping[str, str]:
+        return self.version.tags
+
+    @property
+    def version_id(self) -> str | None:
+        return self.version.version_id if self.versioned else None
+
+
+def _action(verb: str, version_id: str | None) -> str:
+    """The IAM action name: a call naming a version is the *VersionTagging one."""
+    return f"s3:{verb}ObjectVersionTagging" if version_id else f"s3:{verb}ObjectTagging"
+
+
+class Tagging:
+    def __init__(self, ctx: Context, objects: Objects) -> None:
+        self.ctx = ctx
+        self.objects = objects
+
+    async def _find(
+        self, principal: Principal, bucket_name: str, key: str, version_id: str | None, verb: str
+    ) -> ObjectTags:
+        action = _action(verb, version_id)
+        bucket = await self.ctx.bucket(principal, bucket_name, action=action, key=key)
+        version = await self.objects.find(bucket, key, version_id)
+        return ObjectTags(version, bucket.versioning != Versioning.UNVERSIONED)
+
+    async def get_object(
+        self, principal: Principal, bucket_name: str, key: str, version_id: str | None = None
+    ) -> ObjectTags:
+        """The tags of a version (the latest by default); NoSuchKey on a delete marker."""
+        return await self._find(principal, bucket_name, key, version_id, "Get")
+
+    async def put_object(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        tags: Iterable[tuple[str, str]],
+        version_id: str | None = None,
+    ) -> ObjectTags:
+        """Replace a version's whole tag set (an empty set removes them all)."""
+        found = await self._find(principal, bucket_name, key, version_id, "Put")
+        valid = validate_tags(tags, OBJECT_TAG_LIMIT)
+        updated = replace(found.version, tags=valid)
+        await self.ctx.meta.update_version(updated, ("tags",))
+        return replace(found, version=updated)
+
+    async def delete_object(
+        self, principal: Principal, bucket_name: str, key: str, version_id: str | None = None
+    ) -> ObjectTags:
+        found = await self._find(principal, bucket_name, key, version_id, "Delete")
+        updated = replace(found.version, tags={})
+        if found.version.tags:
+            await self.ctx.meta.update_version(updated, ("tags",))
+        return replace(found, version=updated)
+
+    async def get_bucket(self, principal: Principal, bucket_name: str) -> list[tuple[str, str]]:
+        """The bucket's tags in the order they were set; NoSuchTagSet if it has none."""
+        bucket = await self.ctx.bucket(principal, bucket_name, action="s3:GetBucketTagging")
+        document = bucket.configs.get(CONFIG)
+        if not document:
+            raise NoSuchTagSet("The TagSet does not exist", bucket=bucket_name)
+        return [(str(k), str(v)) for k, v in json.loads(document)]
+
+    async def put_bucket(
+        self, principal: Principal, bucket_name: str, tags: Iterable[tuple[str, str]]
+    ) -> None:
+        """Replace the bucket's tag set; an empty set leaves it with none."""
+        bucket = await self.ctx.bucket(principal, bucket_name, action="s3:PutBucketTagging")
+        valid = validate_tags(tags, BUCKET_TAG_LIMIT)
+        document = json.dumps(list(valid.items()), ensure_ascii=False) if valid else None
+        await self.ctx.meta.set_bucket_config(bucket.name, CONFIG, document)
+
+    async def delete_bucket(self, principal: Principal, bucket_name: str) -> None:
+        # PutBucketTagging is the IAM action that covers deleting them too.
+        bucket = await self.ctx.bucket(principal, bucket_name, action="s3:PutBucketTagging")
+        await self.ctx.meta.set_bucket_config(bucket.name, CONFIG, None)

@@ -1,0 +1,214 @@
+"""S3 service and bucket operations: ListBuckets, Create/Head/Delete bucket,
+GetBucketLocation, ListObjects (V1 and V2) and DeleteObjects."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from urllib.parse import quote
+
+from dolium.core.data.checksums import check_content_md5
+from dolium.core.store import Store
+from dolium.errors import DoliumError
+from dolium.frontends.s3.errors import S3Error, to_s3_error
+from dolium.frontends.s3.ops.objects import bypass_governance, principal_of
+from dolium.frontends.s3.wire import xml
+from dolium.frontends.s3.wire.headers import acl_header, iso_date
+from dolium.frontends.s3.wire.http import Response, S3Request, page_size, read_small_body
+from dolium.model import ObjectVersion
+
+XML = ("content-type", "application/xml")
+
+
+def owner_xml(request: S3Request) -> xml.Node:
+    principal = principal_of(request)
+    return ("Owner", [("ID", principal.canonical_id), ("DisplayName", principal.display_name)])
+
+
+async def list_buckets(store: Store, request: S3Request) -> Response:
+    buckets = await store.buckets.list(principal_of(request))
+    body = xml.render(
+        "ListAllMyBucketsResult",
+        [
+            owner_xml(request),
+            (
+                "Buckets",
+                [
+                    ("Bucket", [("Name", b.name), ("CreationDate", iso_date(b.created))])
+                    for b in buckets
+                ],
+            ),
+        ],
+    )
+    return Response(200, [XML], body)
+
+
+async def create_bucket(store: Store, request: S3Request, region: str) -> Response:
+    """Create a bucket; `region` is the configured one ("" accepts any constraint)."""
+    body = await read_small_body(request, xml.MAX_CONFIG_BODY)
+    location = xml.parse_create_bucket(body) if body.strip() else None
+    if (
+        location is not None
+        and region
+        and location != region
+        and not (region == "us-east-1" and location == "")
+    ):
+        raise S3Error(
+            400,
+            "IllegalLocationConstraintException",
+            f"The {location} location constraint is incompatible for the region specific "
+            "endpoint this request was sent to.",
+        )
+    lock = (request.header("x-amz-bucket-object-lock-enabled") or "").strip().lower() == "true"
+    await store.buckets.create(
+        principal_of(request),
+        request.bucket,
+        location or "",
+        object_lock=lock,
+        acl=acl_header(request),
+    )
+    return Response(200, [("location", f"/{request.bucket}")])
+
+
+async def head_bucket(store: Store, request: S3Request) -> Response:
+    bucket = await store.buckets.get(principal_of(request), request.bucket, "s3:ListBucket")
+    return Response(200, [("x-amz-bucket-region", bucket.region)])
+
+
+async def delete_bucket(store: Store, request: S3Request) -> Response:
+    await store.buckets.delete(principal_of(request), request.bucket)
+    return Response(204)
+
+
+async def get_bucket_location(store: Store, request: S3Request) -> Response:
+    bucket = await store.buckets.get(principal_of(request), request.bucket, "s3:GetBucketLocation")
+    region = "" if bucket.region == "us-east-1" else bucket.region
+    return Response(200, [XML], xml.render("LocationConstraint", region))
+
+
+def encoder(request: S3Request) -> tuple[bool, xml.Encode]:
+    """encoding-type of a listing: whether keys are URL-encoded, and the function that does it."""
+    encoding = request.query.get("encoding-type")
+    if encoding is None:
+        return False, lambda s: s
+    if encoding != "url":
+        raise S3Error(400, "InvalidArgument", "Invalid Encoding Method specified in Request")
+    return True, lambda s: quote(s, safe="/")
+
+
+def _entry(version: ObjectVersion, encode: xml.Encode, owner: xml.Node | None) -> xml.Node:
+    fields: list[xml.Node] = [
+        ("Key", encode(version.key)),
+        ("LastModified", iso_date(version.modified)),
+        ("ETag", f'"{version.etag}"'),
+        ("Size", version.size),
+        ("StorageClass", "STANDARD"),
+    ]
+    if version.checksums:
+        fields.extend(("ChecksumAlgorithm", a) for a in version.checksums)
+        if version.checksum_type:
+            fields.append(("ChecksumType", version.checksum_type))
+    if owner is not None:
+        fields.append(owner)
+    return ("Contents", fields)
+
+
+async def list_objects(store: Store, request: S3Request) -> Response:
+    v2 = request.query.get("list-type") == "2"
+    if "list-type" in request.query and not v2:
+        raise S3Error(400, "InvalidArgument", "Invalid List Type specified in Request")
+    encoded, encode = encoder(request)
+    prefix = request.query.get("prefix", "")
+    delimiter = request.query.get("delimiter", "")
+    max_keys = page_size(request, "max-keys")
+    if v2:
+        token = request.query.get("continuation-token")
+        start = _decode_token(token) if token is not None else request.query.get("start-after", "")
+    else:
+        start = request.query.get("marker", "")
+    page = await store.listing.list(
+        principal_of(request),
+        request.bucket,
+        prefix=prefix,
+        delimiter=delimiter,
+        start_after=start,
+        max_keys=max_keys,
+    )
+    fetch_owner = not v2 or request.query.get("fetch-owner") == "true"
+    owner = owner_xml(request) if fetch_owner else None
+    fields: list[xml.Node] = [("Name", request.bucket), ("Prefix", encode(prefix))]
+    if v2:
+        if "continuation-token" in request.query:
+            fields.append(("ContinuationToken", request.query["continuation-token"]))
+        if "start-after" in request.query:
+            fields.append(("StartAfter", encode(request.query["start-after"])))
+        fields.append(("KeyCount", len(page.entries) + len(page.prefixes)))
+        if page.truncated and page.next_marker is not None:
+            fields.append(("NextContinuationToken", _encode_token(page.next_marker)))
+    else:
+        fields.append(("Marker", encode(start)))
+        if page.truncated and page.next_marker is not None and delimiter:
+            fields.append(("NextMarker", encode(page.next_marker)))
+    fields.append(("MaxKeys", max_keys))
+    if delimiter:
+        fields.append(("Delimiter", encode(delimiter)))
+    if encoded:
+        fields.append(("EncodingType", "url"))
+    fields.append(("IsTruncated", "true" if page.truncated else "false"))
+    fields.extend(_entry(v, encode, owner) for v in page.entries)
+    fields.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in page.prefixes)
+    return Response(200, [XML], xml.render("ListBucketResult", fields))
+
+
+def _encode_token(marker: str) -> str:
+    return base64.urlsafe_b64encode(marker.encode()).decode()
+
+
+def _decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise S3Error(
+            400, "InvalidArgument", "The continuation token provided is incorrect"
+        ) from None
+
+
+async def delete_objects(store: Store, request: S3Request) -> Response:
+    principal = principal_of(request)
+    md5_header = request.header("content-md5")
+    body = await read_small_body(request, xml.MAX_DELETE_OBJECTS_BODY)
+    if md5_header is not None:
+        check_content_md5(md5_header, hashlib.md5(body, usedforsecurity=False).digest())
+    quiet, keys = xml.parse_delete_objects(body)
+    await store.buckets.exists(request.bucket)
+    bypass = bypass_governance(request)
+    await store.object_lock.check_bypass_header(request.bucket, bypass)
+    results: list[xml.Node] = []
+    for key, version_id in keys:
+        try:
+            result = await store.objects.delete(
+                principal, request.bucket, key, version_id, bypass=bypass
+            )
+        except DoliumError as exc:
+            error = to_s3_error(exc)
+            results.append(
+                (
+                    "Error",
+                    [("Key", key), ("Code", error.code), ("Message", error.message)]
+                    + ([("VersionId", version_id)] if version_id else []),
+                )
+            )
+            continue
+        if quiet:
+            continue
+        fields: list[xml.Node] = [("Key", key)]
+        if version_id:
+            fields.append(("VersionId", version_id))
+        if result.delete_marker:
+            fields.append(("DeleteMarker", "true"))
+            # The new marker's id, or the id of the marker removed by version id.
+            if result.version_id:
+                fields.append(("DeleteMarkerVersionId", result.version_id))
+        results.append(("Deleted", fields))
+    return Response(200, [XML], xml.render("DeleteResult", results))

@@ -1,0 +1,242 @@
+"""S3 multipart operations: Create, UploadPart, UploadPartCopy, Complete,
+Abort, ListParts and ListMultipartUploads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from dolium.core.objects.conditions import parse_range
+from dolium.core.objects.multipart import CompletedPart
+from dolium.core.objects.service import WriteOptions
+from dolium.core.store import Store
+from dolium.errors import InvalidRange
+from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.ops.buckets import XML, owner_xml
+from dolium.frontends.s3.ops.objects import (
+    copy_source_check,
+    declared_size,
+    parse_copy_source,
+    principal_of,
+    version_headers,
+)
+from dolium.frontends.s3.wire import xml
+from dolium.frontends.s3.wire.headers import iso_date, write_condition, write_options
+from dolium.frontends.s3.wire.http import (
+    MAX_INT,
+    Response,
+    S3Request,
+    int_arg,
+    page_size,
+    read_small_body,
+)
+from dolium.frontends.s3.wire.sse_headers import copy_source_key, sse_request
+from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
+
+
+def _part_number(request: S3Request) -> int:
+    value = request.query.get("partNumber", "")
+    if not value.isdigit() or not 1 <= int(value) <= 10000:
+        raise S3Error(
+            400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"
+        )
+    return int(value)
+
+
+async def create_upload(store: Store, request: S3Request) -> Response:
+    opts = write_options(request, None)
+    checksum_type = (request.header("x-amz-checksum-type") or "").upper()
+    upload = await store.multipart.create(
+        principal_of(request), request.bucket, request.key, opts, checksum_type
+    )
+    body = xml.render(
+        "InitiateMultipartUploadResult",
+        [("Bucket", upload.bucket), ("Key", upload.key), ("UploadId", upload.upload_id)],
+    )
+    headers = [XML, *sse_response_headers(upload.sse)]
+    if upload.checksum_algorithm:
+        headers.append(("x-amz-checksum-algorithm", upload.checksum_algorithm))
+        headers.append(("x-amz-checksum-type", upload.checksum_type))
+    return Response(200, headers, body)
+
+
+async def upload_part(store: Store, request: S3Request) -> Response:
+    number = _part_number(request)
+    upload_id = request.query["uploadId"]
+    if request.header("x-amz-copy-source") is not None:
+        return await upload_part_copy(store, request, number, upload_id)
+    opts = write_options(request, declared_size(request))
+    part = await store.multipart.put_part(
+        principal_of(request),
+        request.bucket,
+        request.key,
+        upload_id,
+        number,
+        request.stream(),
+        opts,
+    )
+    headers = [("etag", f'"{part.etag}"')]
+    if opts.sse is not None and opts.sse.customer is not None:
+        # The part was sealed with the upload's key, which this key unlocked.
+        headers.extend(sse_response_headers({"mode": "SSE-C", "key_md5": opts.sse.customer.md5}))
+    headers.extend((f"x-amz-checksum-{a.lower()}", v) for a, v in part.checksums.items())
+    return Response(200, headers)
+
+
+async def upload_part_copy(
+    store: Store, request: S3Request, number: int, upload_id: str
+) -> Response:
+    principal = principal_of(request)
+    source = parse_copy_source(request.header("x-amz-copy-source") or "")
+    check = copy_source_check(request).check_source
+    _, src = await store.objects.open(principal, *source)
+    if check is not None:
+        check(src)
+    start, end = 0, src.size - 1
+    range_header = request.header("x-amz-copy-source-range")
+    if range_header is not None:
+        try:
+            byte_range = parse_range(range_header, src.size)
+        except InvalidRange:
+            byte_range = None
+        if byte_range is None or not range_header.startswith("bytes=") or "-" not in range_header:
+            raise S3Error(
+                400,
+                "InvalidArgument",
+                "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                "where first and last are the zero-based offsets of the first and last bytes "
+                "to copy",
+            )
+        start, end = byte_range
+    source_key = copy_source_key(request)
+    stream = await store.objects.read(src, start, end, source_key) if src.size else _empty()
+    opts = WriteOptions(sse=sse_request(request))
+    part = await store.multipart.put_part(
+        principal, request.bucket, request.key, upload_id, number, stream, opts
+    )
+    body = xml.render(
+        "CopyPartResult", [("LastModified", iso_date(part.modified)), ("ETag", f'"{part.etag}"')]
+    )
+    headers = [XML]
+    if src.version_id != "null":
+        headers.append(("x-amz-copy-source-version-id", src.version_id))
+    return Response(200, headers, body)
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    empty: tuple[bytes, ...] = ()
+    for chunk in empty:
+        yield chunk
+
+
+async def complete_upload(store: Store, request: S3Request) -> Response:
+    body = await read_small_body(request, xml.MAX_COMPLETE_MULTIPART_BODY)
+    parts = [
+        CompletedPart(number, etag, checksums)
+        for number, etag, checksums in xml.parse_complete_multipart(body)
+    ]
+    version = await store.multipart.complete(
+        principal_of(request),
+        request.bucket,
+        request.key,
+        request.query["uploadId"],
+        parts,
+        write_condition(request),
+    )
+    fields: list[xml.Node] = [
+        ("Location", f"/{request.bucket}/{request.key}"),
+        ("Bucket", request.bucket),
+        ("Key", request.key),
+        ("ETag", f'"{version.etag}"'),
+    ]
+    fields.extend((f"Checksum{a}", v) for a, v in version.checksums.items())
+    if version.checksum_type:
+        fields.append(("ChecksumType", version.checksum_type))
+    headers = [XML, *version_headers(version), *sse_response_headers(version.sse)]
+    return Response(200, headers, xml.render("CompleteMultipartUploadResult", fields))
+
+
+async def abort_upload(store: Store, request: S3Request) -> Response:
+    await store.multipart.abort(
+        principal_of(request), request.bucket, request.key, request.query["uploadId"]
+    )
+    return Response(204)
+
+
+async def list_parts(store: Store, request: S3Request) -> Response:
+    max_parts = page_size(request, "max-parts")
+    marker = int_arg(request, "part-number-marker", 0, 0, MAX_INT)
+    upload, parts, truncated = await store.multipart.list_parts(
+        principal_of(request),
+        request.bucket,
+        request.key,
+        request.query["uploadId"],
+        after=marker,
+        limit=max_parts,
+    )
+    fields: list[xml.Node] = [
+        ("Bucket", request.bucket),
+        ("Key", request.key),
+        ("UploadId", upload.upload_id),
+        ("Initiator", owner_xml(request)[1]),
+        owner_xml(request),
+        ("StorageClass", "STANDARD"),
+        ("PartNumberMarker", marker),
+        ("NextPartNumberMarker", parts[-1].number if parts else marker),
+        ("MaxParts", max_parts),
+        ("IsTruncated", "true" if truncated else "false"),
+    ]
+    if upload.checksum_algorithm:
+        fields.append(("ChecksumAlgorithm", upload.checksum_algorithm))
+        fields.append(("ChecksumType", upload.checksum_type))
+    for part in parts:
+        entry: list[xml.Node] = [
+            ("PartNumber", part.number),
+            ("LastModified", iso_date(part.modified)),
+            ("ETag", f'"{part.etag}"'),
+            ("Size", part.size),
+        ]
+        entry.extend((f"Checksum{a}", v) for a, v in part.checksums.items())
+        fields.append(("Part", entry))
+    return Response(200, [XML], xml.render("ListPartsResult", fields))
+
+
+async def list_uploads(store: Store, request: S3Request) -> Response:
+    max_uploads = page_size(request, "max-uploads")
+    prefix = request.query.get("prefix", "")
+    key_marker = request.query.get("key-marker", "")
+    upload_marker = request.query.get("upload-id-marker", "") if key_marker else ""
+    uploads, truncated = await store.multipart.list_uploads(
+        principal_of(request),
+        request.bucket,
+        prefix=prefix,
+        after_key=key_marker,
+        after_upload_id=upload_marker,
+        limit=max_uploads,
+    )
+    fields: list[xml.Node] = [
+        ("Bucket", request.bucket),
+        ("KeyMarker", key_marker),
+        ("UploadIdMarker", upload_marker),
+        ("NextKeyMarker", uploads[-1].key if truncated and uploads else ""),
+        ("NextUploadIdMarker", uploads[-1].upload_id if truncated and uploads else ""),
+        ("MaxUploads", max_uploads),
+        ("IsTruncated", "true" if truncated else "false"),
+    ]
+    if prefix:
+        fields.append(("Prefix", prefix))
+    owner = owner_xml(request)
+    for upload in uploads:
+        fields.append(
+            (
+                "Upload",
+                [
+                    ("Key", upload.key),
+                    ("UploadId", upload.upload_id),
+                    ("Initiator", owner[1]),
+                    owner,
+                    ("StorageClass", "STANDARD"),
+                    ("Initiated", iso_date(upload.initiated)),
+                ],
+            )
+        )
+    return Response(200, [XML], xml.render("ListMultipartUploadsResult", fields))

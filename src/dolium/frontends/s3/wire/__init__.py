@@ -1,0 +1,1 @@
+"""S3 wire formats: requests and responses, headers, XML, form data."""

@@ -1,0 +1,132 @@
+"""S3 server-side encryption headers: what a request asks for, what a response says.
+
+SSE-S3 is `x-amz-server-side-encryption: AES256`; SSE-C is the three
+`x-amz-server-side-encryption-customer-*` headers (and their
+`x-amz-copy-source-` twins for the source of a copy). SSE-KMS (`aws:kms`,
+`aws:kms:dsse`) is answered 501 NotImplemented. The checks and their
+messages are S3's; the encryption itself is the core's (core.sse).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Mapping
+
+from dolium.core.data.sse import (
+    ALGORITHM,
+    KEY_SIZE,
+    SSE_C,
+    SSE_S3,
+    CustomerKey,
+    SseRequest,
+)
+from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.wire.http import Headers, S3Request
+
+SSE_HEADER = "x-amz-server-side-encryption"
+CUSTOMER = "x-amz-server-side-encryption-customer-"
+COPY_CUSTOMER = "x-amz-copy-source-server-side-encryption-customer-"
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+
+_SSE_C_PREFIX = "Requests specifying Server Side Encryption with Customer provided keys must "
+NEEDS_TLS = _SSE_C_PREFIX + "be made over a secure connection."
+MD5_MISMATCH = "The calculated MD5 hash of the key did not match the hash that was provided."
+
+
+def _not_implemented(header: str) -> S3Error:
+    return S3Error(
+        501,
+        "NotImplemented",
+        "A header you provided implies functionality that is not implemented",
+        Header=header,
+    )
+
+
+def _invalid(message: str, name: str = SSE_HEADER, value: str | None = None) -> S3Error:
+    error = S3Error(400, "InvalidArgument", message, ArgumentName=name)
+    if value is not None:
+        error.fields["ArgumentValue"] = value
+    return error
+
+
+def require_tls(request: S3Request, required: bool) -> None:
+    """S3 refuses SSE-C keys sent in clear; `sse_c_require_tls = false` allows it."""
+    if not required or request.secure:
+        return
+    if any(k.startswith((CUSTOMER, COPY_CUSTOMER)) for k, _ in request.headers):
+        raise S3Error(400, "InvalidRequest", NEEDS_TLS)
+
+
+def customer_key(request: S3Request, prefix: str = CUSTOMER) -> CustomerKey | None:
+    """The SSE-C key the request sends under `prefix`, checked; None when it sends none."""
+    algorithm = request.header(prefix + "algorithm")
+    encoded = request.header(prefix + "key")
+    md5 = request.header(prefix + "key-md5")
+    if algorithm is None and encoded is None and md5 is None:
+        return None
+    if algorithm is None:
+        raise _invalid(_SSE_C_PREFIX + "provide a valid encryption algorithm.")
+    if algorithm != ALGORITHM:
+        raise S3Error(
+            400,
+            "InvalidEncryptionAlgorithmError",
+            "The Encryption request you specified is not valid. Supported value: AES256.",
+            ArgumentName=SSE_HEADER,
+            ArgumentValue=algorithm,
+        )
+    if encoded is None:
+        raise _invalid(_SSE_C_PREFIX + "provide an appropriate secret key.")
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != KEY_SIZE:
+        raise _invalid("The secret key was invalid for the specified algorithm.")
+    if md5 is None:
+        raise _invalid(_SSE_C_PREFIX + "provide the client calculated MD5 of the secret key.")
+    found = CustomerKey.of(key)
+    if not hmac.compare_digest(found.md5.encode(), md5.strip().encode()):
+        raise _invalid(
+            "The calculated MD5 hash of the key did not match the hash that was provided."
+        )
+    return found
+
+
+def copy_source_key(request: S3Request) -> CustomerKey | None:
+    return customer_key(request, COPY_CUSTOMER)
+
+
+def sse_request(request: S3Request) -> SseRequest | None:
+    """The encryption a write asks for; None leaves it to the bucket's default."""
+    method = request.header(SSE_HEADER)
+    customer = customer_key(request)
+    if any(k.startswith(SSE_HEADER + "-aws-kms") for k, _ in request.headers):
+        raise _not_implemented(SSE_HEADER + "-aws-kms-key-id")
+    if method is not None:
+        if method in KMS_ALGORITHMS:
+            raise _not_implemented(SSE_HEADER)
+        if method != ALGORITHM:
+            raise _invalid("The encryption method specified is not supported", value=method)
+        if customer is not None:
+            raise _invalid(
+                "Server Side Encryption with Customer provided key is incompatible with the "
+                "encryption method specified",
+                value=method,
+            )
+        return SseRequest(SSE_S3)
+    return SseRequest(SSE_C, customer) if customer is not None else None
+
+
+def response_headers(sse: Mapping[str, str]) -> Headers:
+    """What S3 says of stored data's encryption on a write, a read or a HEAD."""
+    mode = sse.get("mode")
+    if mode == SSE_S3:
+        return [(SSE_HEADER, ALGORITHM)]
+    if mode == SSE_C:
+        return [
+            (CUSTOMER + "algorithm", ALGORITHM),
+            (CUSTOMER + "key-md5", sse.get("key_md5", "")),
+        ]
+    return []
