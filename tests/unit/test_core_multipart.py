@@ -8,6 +8,7 @@ import hashlib
 import pytest
 from corekit import ALICE, BLOCK, BOB, GRACE, Core, body, make_core, pattern, read_all
 
+from dolium.core.access.actions import Action
 from dolium.core.data.hashing import block_digests, top_hash
 from dolium.core.jobs.gc import collect
 from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
@@ -83,7 +84,7 @@ async def test_aligned_parts_complete_with_etag_and_top_hash(core: Core) -> None
         == data[ALIGNED - 5 : ALIGNED + 6]
     )
     with pytest.raises(NoSuchUpload):
-        await core.store.multipart.upload(ALICE, BUCKET, KEY, upload_id, "s3:PutObject")
+        await core.store.multipart.upload(ALICE, BUCKET, KEY, upload_id, Action.WRITE)
 
 
 async def test_unaligned_parts_have_no_top_hash(core: Core) -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from corekit import ALICE, BLOCK, BOB, GRACE, INLINE, Core, body, make_core, pattern, read_all
 
+from dolium.core.access.actions import Action, Setting
 from dolium.core.data.checksums import checksum_b64
 from dolium.core.data.hashing import block_digests, top_hash
 from dolium.core.jobs.gc import collect
@@ -313,7 +314,7 @@ async def test_versioning_never_goes_back_to_unversioned(core: Core) -> None:
     with pytest.raises(InvalidArgument):
         await buckets.set_versioning(ALICE, BUCKET, Versioning.UNVERSIONED)
     assert (
-        await buckets.get(ALICE, BUCKET, "s3:GetBucketVersioning")
+        await buckets.get(ALICE, BUCKET, Action.READ_SETTING, Setting.VERSIONING)
     ).versioning == Versioning.SUSPENDED
 
 

@@ -19,7 +19,6 @@ from dolium.core.objects.object_lock import (
     LOCKED_MESSAGE,
     DefaultRetention,
     removable,
-    visible_lock,
 )
 from dolium.core.objects.service import LOCK_INTEGRITY_MESSAGE, CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument, InvalidBucketState, InvalidRequest
@@ -413,8 +412,8 @@ async def test_visible_lock_follows_the_read_permissions() -> None:
     v = await put(core, lock=Lock(GOV, later(core), legal_hold=True))
     bucket = await core.meta.get_bucket(BUCKET)
     assert bucket is not None
-    assert visible_lock(ALICE, bucket, v) == v.lock
-    assert visible_lock(BOB, bucket, v) == NO_LOCK
+    assert await core.store.object_lock.visible_lock(ALICE, bucket, v) == v.lock
+    assert await core.store.object_lock.visible_lock(BOB, bucket, v) == NO_LOCK
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -427,5 +426,7 @@ async def test_visible_lock_follows_the_read_permissions() -> None:
         ],
     }
     bucket = await core.meta.set_bucket_config(BUCKET, "policy", json.dumps(policy))
-    assert visible_lock(BOB, bucket, v) == Lock(legal_hold=True)
-    assert visible_lock(BOB, bucket, replace(v, lock=NO_LOCK)) == NO_LOCK
+    assert await core.store.object_lock.visible_lock(BOB, bucket, v) == Lock(legal_hold=True)
+    assert (
+        await core.store.object_lock.visible_lock(BOB, bucket, replace(v, lock=NO_LOCK)) == NO_LOCK
+    )

@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from dolium.core.access import decisions as access
-from dolium.core.access.policy import Decision
+from dolium.core.access.actions import Action, Decision, Resource, Setting
+from dolium.core.access.authorizer import Authorizer
+from dolium.core.access.s3_evaluator import S3Evaluator
 from dolium.errors import AccessDenied, NoSuchBucket
-from dolium.model import Bucket, Principal
+from dolium.model import Bucket, ObjectVersion, Principal
 from dolium.protocols.blob import BlobStore
 from dolium.protocols.events import Reporter
 from dolium.protocols.kms import MasterKeys
@@ -38,42 +39,67 @@ class Context:
     # names them with (core.notifications).
     reporters: Mapping[str, Reporter] = field(default_factory=dict)
 
-    async def bucket(
-        self, principal: Principal, name: str, action: str | None = None, key: str | None = None
-    ) -> Bucket:
-        """The bucket, if it exists and `principal` may do `action` on it.
+    # Who may do what (core.access.authorizer); S3 ACLs and bucket policies
+    # unless the composition root adds evaluators.
+    authorizer: Authorizer = field(default_factory=lambda: Authorizer((S3Evaluator(),)))
 
-        Without an action only the owner's tenant may (calls not yet mapped
-        to an action name).
-        """
-        bucket = await self.meta.get_bucket(name)
-        if bucket is None:
-            raise NoSuchBucket("The specified bucket does not exist", bucket=name)
-        if action is None:
-            if bucket.owner != principal.tenant:
-                raise AccessDenied("Access Denied")
-        elif access.decide(principal, bucket, action, key) is not Decision.ALLOW:
+    async def bucket(
+        self,
+        principal: Principal,
+        name: str,
+        action: Action,
+        key: str | None = None,
+        *,
+        setting: Setting | None = None,
+        version_id: str | None = None,
+    ) -> Bucket:
+        """The bucket, if it exists and `principal` may do `action` on it."""
+        bucket = await self._get_bucket(name)
+        resource = Resource(bucket, key, setting, version_id)
+        if not await self.authorizer.allows(principal, action, resource):
             raise AccessDenied("Access Denied")
         return bucket
 
-    def may(
-        self, principal: Principal, bucket: Bucket, action: str, key: str | None = None
+    async def may(
+        self, principal: Principal, bucket: Bucket, action: Action, key: str | None = None
     ) -> bool:
-        return access.decide(principal, bucket, action, key) is Decision.ALLOW
+        return await self.authorizer.allows(principal, action, Resource(bucket, key))
 
     async def object_bucket(
-        self, principal: Principal, name: str, action: str, key: str
+        self,
+        principal: Principal,
+        name: str,
+        action: Action,
+        key: str,
+        version_id: str | None = None,
     ) -> tuple[Bucket, bool]:
         """The bucket, and whether `action` on `key` is allowed already.
 
-        False means only the object's ACL could allow it: check the version
-        with `access.object_allows`, and answer AccessDenied, never
-        NoSuchKey, when there is no version to check.
+        False means only the version's own grants could allow it: read the
+        version and ask `version_allows`, and answer AccessDenied, never
+        NoSuchKey, when there is no version to ask about.
         """
-        bucket = await self.meta.get_bucket(name)
-        if bucket is None:
-            raise NoSuchBucket("The specified bucket does not exist", bucket=name)
-        decision = access.decide(principal, bucket, action, key)
+        bucket = await self._get_bucket(name)
+        resource = Resource(bucket, key, version_id=version_id)
+        decision = await self.authorizer.decide(principal, action, resource)
         if decision is Decision.DENY:
             raise AccessDenied("Access Denied")
         return bucket, decision is Decision.ALLOW
+
+    async def version_allows(
+        self,
+        principal: Principal,
+        bucket: Bucket,
+        action: Action,
+        version: ObjectVersion,
+        version_id: str | None = None,
+    ) -> bool:
+        """Whether `action` on `version` is allowed, its own grants counted."""
+        resource = Resource(bucket, version.key, version_id=version_id, version=version)
+        return await self.authorizer.allows(principal, action, resource)
+
+    async def _get_bucket(self, name: str) -> Bucket:
+        bucket = await self.meta.get_bucket(name)
+        if bucket is None:
+            raise NoSuchBucket("The specified bucket does not exist", bucket=name)
+        return bucket

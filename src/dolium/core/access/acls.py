@@ -7,8 +7,9 @@ whether the bucket allows it, is `grants`'s rule; this module adds who may
 read and write an ACL, and that an ACL never changes its resource's owner
 (an <Owner> that is not the owner is AccessDenied).
 
-Who may: the bucket ACL by the bucket's access rules (s3:GetBucketAcl /
-s3:PutBucketAcl, which READ_ACP / WRITE_ACP grants on the bucket allow);
+Who may: the bucket ACL by the bucket's access rules (the ACL setting's
+READ_SETTING / WRITE_SETTING, which READ_ACP / WRITE_ACP grants on the
+bucket allow);
 an object's ACL by the object's own ACL as well (READ_ACP / WRITE_ACP on
 the version), as reads of the object are. With ACLs disabled
 (BucketOwnerEnforced) every ACL reads as the bucket owner's full control.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, replace
 from dolium.core.access import acl, grants
 from dolium.core.access import decisions as access
 from dolium.core.access.acl import Acl
+from dolium.core.access.actions import Action, Setting
 from dolium.core.access.grants import Requested
 from dolium.core.context import Context
 from dolium.core.objects.service import Objects
@@ -40,11 +42,6 @@ class ObjectAcl:
         return self.version.version_id if self.versioned else None
 
 
-def _action(verb: str, version_id: str | None) -> str:
-    """The IAM action: a call naming a version is the *VersionAcl one."""
-    return f"s3:{verb}ObjectVersionAcl" if version_id else f"s3:{verb}ObjectAcl"
-
-
 def _check_owner(requested: Requested, owner: acl.Grantee) -> None:
     # Headers name no owner (""); a body's <Owner> must be the current one.
     if isinstance(requested, Acl) and requested.owner_id and requested.owner_id != owner.id:
@@ -60,7 +57,9 @@ class Acls:
 
     async def get_bucket(self, principal: Principal, bucket_name: str) -> Acl:
         """The bucket's ACL, its owner as the owner tenant is named now."""
-        bucket = await self.ctx.bucket(principal, bucket_name, "s3:GetBucketAcl")
+        bucket = await self.ctx.bucket(
+            principal, bucket_name, Action.READ_SETTING, setting=Setting.ACL
+        )
         owner = await grants.grantee_of_tenant(self.ctx.meta, bucket.owner)
         text = bucket.configs.get(access.ACL)
         if not text or not access.acls_enabled(bucket):
@@ -69,7 +68,9 @@ class Acls:
 
     async def put_bucket(self, principal: Principal, bucket_name: str, requested: Requested) -> Acl:
         """Replace the bucket's ACL; returns it as stored (the bucket's, if ACLs are off)."""
-        bucket = await self.ctx.bucket(principal, bucket_name, "s3:PutBucketAcl")
+        bucket = await self.ctx.bucket(
+            principal, bucket_name, Action.WRITE_SETTING, setting=Setting.ACL
+        )
         owner = await grants.grantee_of_tenant(self.ctx.meta, bucket.owner)
         result = await grants.build(self.ctx.meta, bucket, owner, requested, for_object=False)
         _check_owner(requested, owner)
@@ -87,18 +88,21 @@ class Acls:
         bucket_name: str,
         key: str,
         version_id: str | None,
-        verb: str,
+        action: Action,
     ) -> tuple[Bucket, ObjectVersion]:
         """The version whose ACL `principal` may read or write (as `Objects.open` decides)."""
-        action = _action(verb, version_id)
-        bucket, allowed = await self.ctx.object_bucket(principal, bucket_name, action, key)
+        bucket, allowed = await self.ctx.object_bucket(
+            principal, bucket_name, action, key, version_id
+        )
         try:
             version = await self.objects.find(bucket, key, version_id)
         except NotFound:
-            if not allowed and not self.ctx.may(principal, bucket, "s3:ListBucket"):
+            if not allowed and not await self.ctx.may(principal, bucket, Action.LIST):
                 raise AccessDenied("Access Denied") from None
             raise
-        if not allowed and not access.object_allows(principal, bucket, version, action):
+        if not allowed and not await self.ctx.version_allows(
+            principal, bucket, action, version, version_id
+        ):
             raise AccessDenied("Access Denied")
         return bucket, version
 
@@ -111,7 +115,7 @@ class Acls:
         self, principal: Principal, bucket_name: str, key: str, version_id: str | None = None
     ) -> ObjectAcl:
         """A version's ACL (the latest's by default); NoSuchKey on a delete marker."""
-        bucket, version = await self._find(principal, bucket_name, key, version_id, "Get")
+        bucket, version = await self._find(principal, bucket_name, key, version_id, Action.READ_ACL)
         owner = await self._owner(bucket, version)
         if version.acl and access.acls_enabled(bucket):
             found = Acl(owner.id, owner.display_name, acl.loads(version.acl).grants)
@@ -128,7 +132,9 @@ class Acls:
         version_id: str | None = None,
     ) -> ObjectAcl:
         """Replace a version's ACL; neither a new version nor a new ETag."""
-        bucket, version = await self._find(principal, bucket_name, key, version_id, "Put")
+        bucket, version = await self._find(
+            principal, bucket_name, key, version_id, Action.WRITE_ACL
+        )
         owner = await self._owner(bucket, version)
         result = await grants.build(self.ctx.meta, bucket, owner, requested, for_object=True)
         _check_owner(requested, owner)

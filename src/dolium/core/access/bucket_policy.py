@@ -10,6 +10,7 @@ even when the policy denies it, so that an owner cannot lock itself out
 from __future__ import annotations
 
 from dolium.core.access import decisions as access
+from dolium.core.access.actions import Action, Setting
 from dolium.core.access.policy import MalformedPolicy, is_public, named_tenants, parse_policy
 from dolium.core.context import Context
 from dolium.errors import AccessDenied
@@ -21,11 +22,11 @@ class BucketPolicies:
         self.ctx = ctx
 
     async def get(self, principal: Principal, name: str) -> str | None:
-        bucket = await self._owned_or(principal, name, "s3:GetBucketPolicy")
+        bucket = await self._owned_or(principal, name, Action.READ_SETTING)
         return bucket.configs.get(access.POLICY)
 
     async def put(self, principal: Principal, name: str, text: str) -> None:
-        bucket = await self._owned_or(principal, name, "s3:PutBucketPolicy")
+        bucket = await self._owned_or(principal, name, Action.WRITE_SETTING)
         policy = parse_policy(text, name)
         for tenant in sorted(named_tenants(policy)):
             if await self.ctx.meta.get_tenant(tenant) is None:
@@ -35,17 +36,19 @@ class BucketPolicies:
         await self.ctx.meta.set_bucket_config(name, access.POLICY, text)
 
     async def delete(self, principal: Principal, name: str) -> None:
-        await self._owned_or(principal, name, "s3:DeleteBucketPolicy")
+        await self._owned_or(principal, name, Action.DELETE_SETTING)
         await self.ctx.meta.set_bucket_config(name, access.POLICY, None)
 
     async def is_public(self, principal: Principal, name: str) -> bool | None:
         """Whether the policy makes the bucket public; None without a policy."""
-        bucket = await self.ctx.bucket(principal, name, "s3:GetBucketPolicyStatus")
+        bucket = await self.ctx.bucket(
+            principal, name, Action.READ_SETTING, setting=Setting.POLICY_STATUS
+        )
         text = bucket.configs.get(access.POLICY)
         return None if text is None else is_public(parse_policy(text, name))
 
-    async def _owned_or(self, principal: Principal, name: str, action: str) -> Bucket:
+    async def _owned_or(self, principal: Principal, name: str, action: Action) -> Bucket:
         bucket = await self.ctx.meta.get_bucket(name)
         if bucket is not None and principal.tenant and bucket.owner == principal.tenant:
             return bucket
-        return await self.ctx.bucket(principal, name, action)
+        return await self.ctx.bucket(principal, name, action, setting=Setting.POLICY)

@@ -15,8 +15,12 @@ accounts and every user of a tenant has its full rights):
 
 The decision on a bucket alone may be "not yet" (`Decision.NONE`) for an
 object action: only the object's ACL can then allow it, so the caller reads
-the version and asks `object_allows`. A caller that finds no version must
-answer AccessDenied, not NoSuchKey, so that a stranger cannot probe keys.
+the version and asks again with it (`object_allows`). A caller that finds no
+version must answer AccessDenied, not NoSuchKey, so that a stranger cannot
+probe keys.
+
+These rules work in S3's action names; `s3_evaluator` is the only caller,
+and maps the core's actions to those names first.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from dolium.core.access import acl
-from dolium.core.access.policy import Decision, evaluate, is_public, parsed, resource_arn
+from dolium.core.access.actions import Decision
+from dolium.core.access.policy import evaluate, is_public, parsed, resource_arn
 from dolium.model import Bucket, ObjectVersion, Principal
 
 ANONYMOUS = Principal(tenant="", user="")

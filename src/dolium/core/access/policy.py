@@ -26,10 +26,10 @@ No I/O, no HTTP: these modules know JSON text, principals and strings only.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from functools import lru_cache
 
+from dolium.core.access.actions import Decision
 from dolium.core.access.policy_actions import ACTIONS, BUCKET_ACTIONS, OBJECT_ACTIONS
 from dolium.core.access.policy_conditions import OPERATORS, Condition
 from dolium.core.access.policy_json import (
@@ -76,12 +76,6 @@ DEFAULT_VERSION = "2008-10-17"  # what AWS assumes when Version is absent
 # The matcher and the operator table, reached by the unit tests through here.
 _Glob = Glob
 _OPERATORS = OPERATORS
-
-
-class Decision(enum.Enum):
-    ALLOW = "allow"
-    DENY = "deny"  # an explicit Deny
-    NONE = "none"  # no statement applies
 
 
 def parse_policy(text: str, bucket: str) -> Policy:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.errors import InvalidArgument, InvalidRequest, MalformedXML, NoSuchBucket
 from dolium.model import Bucket, Principal
@@ -178,16 +179,17 @@ class Cors:
         self.ctx = ctx
 
     async def get(self, principal: Principal, bucket: str) -> tuple[CorsRule, ...] | None:
-        return bucket_rules(await self.ctx.bucket(principal, bucket, action="s3:GetBucketCORS"))
+        return bucket_rules(
+            await self.ctx.bucket(principal, bucket, Action.READ_SETTING, setting=Setting.CORS)
+        )
 
     async def put(self, principal: Principal, bucket: str, rules: Sequence[CorsRule]) -> None:
         validate(rules)
-        await self.ctx.bucket(principal, bucket, action="s3:PutBucketCORS")
+        await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.CORS)
         await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(rules))
 
     async def delete(self, principal: Principal, bucket: str) -> None:
-        # S3 has no delete permission of its own: deleting is a put.
-        await self.ctx.bucket(principal, bucket, action="s3:PutBucketCORS")
+        await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.CORS)
         await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)
 
     async def lookup(self, bucket: str) -> tuple[CorsRule, ...] | None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
+from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.errors import InvalidArgument, InvalidRequest, MalformedXML, NotSupported
 from dolium.model import Bucket, Principal
@@ -375,15 +376,16 @@ class Lifecycle:
         self.ctx = ctx
 
     async def get(self, principal: Principal, bucket: str) -> tuple[Rule, ...] | None:
-        found = await self.ctx.bucket(principal, bucket, action="s3:GetLifecycleConfiguration")
+        found = await self.ctx.bucket(
+            principal, bucket, Action.READ_SETTING, setting=Setting.LIFECYCLE
+        )
         return bucket_rules(found)
 
     async def put(self, principal: Principal, bucket: str, rules: Sequence[Rule]) -> None:
-        await self.ctx.bucket(principal, bucket, action="s3:PutLifecycleConfiguration")
+        await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.LIFECYCLE)
         checked = validate(rules)
         await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(checked))
 
     async def delete(self, principal: Principal, bucket: str) -> None:
-        # S3 has no delete permission of its own: deleting is a put.
-        await self.ctx.bucket(principal, bucket, action="s3:PutLifecycleConfiguration")
+        await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.LIFECYCLE)
         await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)

@@ -31,6 +31,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote_plus
 
+from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.errors import InvalidArgument
 from dolium.model import NULL_VERSION, Bucket, ObjectVersion, Principal
@@ -370,7 +371,9 @@ class Notifications:
         self.ctx = ctx
 
     async def get(self, principal: Principal, bucket: str) -> tuple[NotificationRule, ...]:
-        found = await self.ctx.bucket(principal, bucket, action="s3:GetBucketNotification")
+        found = await self.ctx.bucket(
+            principal, bucket, Action.READ_SETTING, setting=Setting.NOTIFICATION
+        )
         return bucket_rules(found)
 
     async def put(
@@ -387,7 +390,7 @@ class Notifications:
         unknown ARN is stored as given; its events are dropped until the
         server configures it.
         """
-        await self.ctx.bucket(principal, bucket, action="s3:PutBucketNotification")
+        await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.NOTIFICATION)
         known = self.ctx.reporters
         validate(rules, known if check_destinations else {r.arn for r in rules})
         document = to_json(rules) if rules else None

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from dolium.core.access import decisions as access
 from dolium.core.access import grants
+from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.core.names import validate_bucket_name
 from dolium.errors import (
@@ -72,9 +73,11 @@ class Buckets:
             bucket = await self.ctx.meta.set_bucket_config(name, access.ACL, acl_text)
         return bucket
 
-    async def get(self, principal: Principal, name: str, action: str) -> Bucket:
-        """The bucket, if `principal` may do `action` (an S3 action name) on it."""
-        return await self.ctx.bucket(principal, name, action)
+    async def get(
+        self, principal: Principal, name: str, action: Action, setting: Setting | None = None
+    ) -> Bucket:
+        """The bucket, if `principal` may do `action` on it (on `setting` of it)."""
+        return await self.ctx.bucket(principal, name, action, setting=setting)
 
     async def exists(self, name: str) -> None:
         """Raise NoSuchBucket unless it exists (batch calls check access per key)."""
@@ -87,7 +90,7 @@ class Buckets:
         return await self.ctx.meta.list_buckets(owner=principal.tenant)
 
     async def delete(self, principal: Principal, name: str) -> None:
-        await self.ctx.bucket(principal, name, "s3:DeleteBucket")
+        await self.ctx.bucket(principal, name, Action.DELETE_CONTAINER)
         try:
             await self.ctx.meta.delete_bucket(name)
         except BucketNotEmpty:
@@ -97,7 +100,9 @@ class Buckets:
 
     async def set_versioning(self, principal: Principal, name: str, state: Versioning) -> Bucket:
         """Enable or suspend versioning; a bucket never goes back to unversioned."""
-        bucket = await self.ctx.bucket(principal, name, "s3:PutBucketVersioning")
+        bucket = await self.ctx.bucket(
+            principal, name, Action.WRITE_SETTING, setting=Setting.VERSIONING
+        )
         if state == Versioning.UNVERSIONED and bucket.versioning != Versioning.UNVERSIONED:
             raise InvalidArgument("Versioning, once enabled, can only be suspended.", bucket=name)
         if bucket.object_lock and state != Versioning.ENABLED:

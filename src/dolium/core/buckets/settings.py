@@ -13,6 +13,7 @@ import enum
 import json
 
 from dolium.core.access import decisions as access
+from dolium.core.access.actions import Action, Setting
 from dolium.core.access.decisions import PublicAccessBlock
 from dolium.core.context import Context
 from dolium.errors import AclBlocksOwnership
@@ -53,13 +54,17 @@ class BucketSettings:
         self.ctx = ctx
 
     async def get_ownership(self, principal: Principal, bucket: str) -> ObjectOwnership | None:
-        found = await self.ctx.bucket(principal, bucket, action="s3:GetBucketOwnershipControls")
+        found = await self.ctx.bucket(
+            principal, bucket, Action.READ_SETTING, setting=Setting.OWNERSHIP
+        )
         return object_ownership(found)
 
     async def put_ownership(
         self, principal: Principal, bucket: str, ownership: ObjectOwnership
     ) -> None:
-        found = await self.ctx.bucket(principal, bucket, action="s3:PutBucketOwnershipControls")
+        found = await self.ctx.bucket(
+            principal, bucket, Action.WRITE_SETTING, setting=Setting.OWNERSHIP
+        )
         # An ACL is stored only when it grants more than the owner's full control.
         if ownership is ObjectOwnership.BUCKET_OWNER_ENFORCED and found.configs.get(access.ACL):
             raise AclBlocksOwnership(
@@ -69,27 +74,34 @@ class BucketSettings:
         await self.ctx.meta.set_bucket_config(bucket, access.OWNERSHIP, ownership.value)
 
     async def delete_ownership(self, principal: Principal, bucket: str) -> None:
-        # S3 has no delete permission of its own: deleting is a put.
-        await self.ctx.bucket(principal, bucket, action="s3:PutBucketOwnershipControls")
+        await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.OWNERSHIP)
         await self.ctx.meta.set_bucket_config(bucket, access.OWNERSHIP, None)
 
     async def get_public_access_block(
         self, principal: Principal, bucket: str
     ) -> PublicAccessBlock | None:
-        found = await self.ctx.bucket(principal, bucket, action="s3:GetBucketPublicAccessBlock")
+        found = await self.ctx.bucket(
+            principal, bucket, Action.READ_SETTING, setting=Setting.PUBLIC_ACCESS_BLOCK
+        )
         return stored_public_access_block(found)
 
     async def put_public_access_block(
         self, principal: Principal, bucket: str, block: PublicAccessBlock
     ) -> None:
-        await self.ctx.bucket(principal, bucket, action="s3:PutBucketPublicAccessBlock")
+        await self.ctx.bucket(
+            principal, bucket, Action.WRITE_SETTING, setting=Setting.PUBLIC_ACCESS_BLOCK
+        )
         document = dump_public_access_block(block)
         await self.ctx.meta.set_bucket_config(bucket, access.PUBLIC_ACCESS_BLOCK, document)
 
     async def delete_public_access_block(self, principal: Principal, bucket: str) -> None:
-        await self.ctx.bucket(principal, bucket, action="s3:PutBucketPublicAccessBlock")
+        await self.ctx.bucket(
+            principal, bucket, Action.DELETE_SETTING, setting=Setting.PUBLIC_ACCESS_BLOCK
+        )
         await self.ctx.meta.set_bucket_config(bucket, access.PUBLIC_ACCESS_BLOCK, None)
 
-    async def check(self, principal: Principal, bucket: str, action: str) -> Bucket:
-        """The bucket, if `principal` may do `action` on it (settings with nothing stored)."""
-        return await self.ctx.bucket(principal, bucket, action=action)
+    async def check(
+        self, principal: Principal, bucket: str, action: Action, setting: Setting
+    ) -> Bucket:
+        """The bucket, if `principal` may do `action` on `setting` (one with nothing stored)."""
+        return await self.ctx.bucket(principal, bucket, action, setting=setting)

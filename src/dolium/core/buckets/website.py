@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from dolium.core.access import decisions as access
-from dolium.core.access.policy import Decision
+from dolium.core.access.actions import Action, Decision, Resource, Setting
 from dolium.core.context import Context
 from dolium.errors import (
     AccessDenied,
@@ -300,16 +299,18 @@ class Website:
         self.ctx = ctx
 
     async def get(self, principal: Principal, bucket: str) -> WebsiteConfig | None:
-        found = await self.ctx.bucket(principal, bucket, action="s3:GetBucketWebsite")
+        found = await self.ctx.bucket(
+            principal, bucket, Action.READ_SETTING, setting=Setting.WEBSITE
+        )
         return bucket_website(found)
 
     async def put(self, principal: Principal, bucket: str, config: WebsiteConfig) -> None:
-        await self.ctx.bucket(principal, bucket, action="s3:PutBucketWebsite")
+        await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.WEBSITE)
         validate(config)
         await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(config))
 
     async def delete(self, principal: Principal, bucket: str) -> None:
-        await self.ctx.bucket(principal, bucket, action="s3:DeleteBucketWebsite")
+        await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.WEBSITE)
         await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)
 
     async def site(self, name: str) -> tuple[Bucket, WebsiteConfig | None]:
@@ -325,21 +326,18 @@ class Website:
         NoSuchKey when it is missing and the reader may know so; AccessDenied
         otherwise (see the module docstring).
         """
-        decision = access.decide(principal, bucket, "s3:GetObject", key)
+        decision = await self.ctx.authorizer.decide(principal, Action.READ, Resource(bucket, key))
         if decision is Decision.DENY:
             raise AccessDenied("Access Denied")
+        allowed = decision is Decision.ALLOW
         version = await self.ctx.meta.get_version(bucket.name, key, None) if key else None
         if version is None or version.delete_marker:
-            if decision is Decision.ALLOW or _may_list(principal, bucket):
+            if allowed or await self.ctx.may(principal, bucket, Action.LIST):
                 raise NoSuchKey("The specified key does not exist.", key=key)
             # `missing` is for the caller's folder check, never for the wire.
             raise AccessDenied("Access Denied", missing=True)
-        if decision is not Decision.ALLOW and not access.object_allows(
-            principal, bucket, version, "s3:GetObject"
+        if not allowed and not await self.ctx.version_allows(
+            principal, bucket, Action.READ, version
         ):
             raise AccessDenied("Access Denied")
         return version
-
-
-def _may_list(principal: Principal, bucket: Bucket) -> bool:
-    return access.decide(principal, bucket, "s3:ListBucket") is Decision.ALLOW

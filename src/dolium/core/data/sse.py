@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.errors import AccessDenied, CorruptBlock, InvalidRequest, NotSupported
 from dolium.model import Bucket, Principal
@@ -229,19 +230,20 @@ class BucketEncryption:
         self.ctx = ctx
 
     async def get(self, principal: Principal, bucket: str) -> DefaultEncryption | None:
-        found = await self.ctx.bucket(principal, bucket, action="s3:GetEncryptionConfiguration")
+        found = await self.ctx.bucket(
+            principal, bucket, Action.READ_SETTING, setting=Setting.ENCRYPTION
+        )
         return bucket_default(found)
 
     async def put(self, principal: Principal, bucket: str, default: DefaultEncryption) -> None:
         if default.algorithm != ALGORITHM:
             raise NotSupported(f"default encryption {default.algorithm} is not implemented")
-        await self.ctx.bucket(principal, bucket, action="s3:PutEncryptionConfiguration")
+        await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.ENCRYPTION)
         document = json.dumps(
             {"SSEAlgorithm": default.algorithm, "BucketKeyEnabled": default.bucket_key_enabled}
         )
         await self.ctx.meta.set_bucket_config(bucket, CONFIG, document)
 
     async def delete(self, principal: Principal, bucket: str) -> None:
-        # S3 has no delete permission of its own: deleting is a put.
-        await self.ctx.bucket(principal, bucket, action="s3:PutEncryptionConfiguration")
+        await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.ENCRYPTION)
         await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dolium.core.access.actions import Action
 from dolium.core.context import Context
 from dolium.core.objects.service import validate_version_id
 from dolium.errors import InvalidArgument
@@ -61,7 +62,7 @@ class Listing:
         start_after: str = "",
         max_keys: int = 1000,
     ) -> ListPage:
-        bucket = await self.ctx.bucket(principal, bucket_name, "s3:ListBucket")
+        bucket = await self.ctx.bucket(principal, bucket_name, Action.LIST)
         if max_keys <= 0:
             # S3 answers an empty page that is not truncated: nothing to resume.
             return ListPage(entries=(), prefixes=(), truncated=False, next_marker=None)
@@ -132,7 +133,7 @@ class Listing:
                     argument="version-id-marker",
                 )
             validate_version_id(version_id_marker)
-        bucket = await self.ctx.bucket(principal, bucket_name, "s3:ListBucketVersions")
+        bucket = await self.ctx.bucket(principal, bucket_name, Action.LIST_VERSIONS)
         if max_keys <= 0:
             return VersionPage(
                 (), (), truncated=False, next_key_marker=None, next_version_id_marker=None

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from dolium.core.access import grants
+from dolium.core.access.actions import Action
 from dolium.core.buckets.notifications import OBJECT_COMPLETE, ObjectChange, emit
 from dolium.core.context import Context
 from dolium.core.data.blocks import touch_all
@@ -76,7 +77,7 @@ class Multipart:
         validate_key(key)
         validate_metadata(opts.meta)
         tags = validate_object_tags(opts.tags)
-        bucket = await self.ctx.bucket(principal, bucket_name, "s3:PutObject", key)
+        bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         # The upload keeps the lock it names; the default applies on completion.
         requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
@@ -103,7 +104,7 @@ class Multipart:
         return upload
 
     async def upload(
-        self, principal: Principal, bucket_name: str, key: str, upload_id: str, action: str
+        self, principal: Principal, bucket_name: str, key: str, upload_id: str, action: Action
     ) -> tuple[Bucket, MultipartUpload]:
         bucket = await self.ctx.bucket(principal, bucket_name, action, key)
         upload = await self.ctx.meta.get_upload(bucket.name, upload_id)
@@ -127,7 +128,7 @@ class Multipart:
     ) -> Part:
         if not 1 <= number <= MAX_PARTS:
             raise InvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
-        bucket, upload = await self.upload(principal, bucket_name, key, upload_id, "s3:PutObject")
+        bucket, upload = await self.upload(principal, bucket_name, key, upload_id, Action.WRITE)
         customer = opts.sse.customer if opts.sse is not None else None
         data_key = await self.objects.unlock(upload.sse, customer, missing=PART_NEEDS_KEY)
         cipher = BlockCipher(data_key) if data_key is not None else None
@@ -155,7 +156,7 @@ class Multipart:
         limit: int = 1000,
     ) -> tuple[MultipartUpload, list[Part], bool]:
         bucket, upload = await self.upload(
-            principal, bucket_name, key, upload_id, "s3:ListMultipartUploadParts"
+            principal, bucket_name, key, upload_id, Action.LIST_PARTS
         )
         parts = await self.ctx.meta.list_parts(bucket.name, upload_id, after=after, limit=limit + 1)
         return upload, parts[:limit], len(parts) > limit
@@ -169,7 +170,7 @@ class Multipart:
         after_upload_id: str = "",
         limit: int = 1000,
     ) -> tuple[list[MultipartUpload], bool]:
-        bucket = await self.ctx.bucket(principal, bucket_name, "s3:ListBucketMultipartUploads")
+        bucket = await self.ctx.bucket(principal, bucket_name, Action.LIST_UPLOADS)
         uploads = await self.ctx.meta.list_uploads(
             bucket.name,
             prefix=prefix,
@@ -180,9 +181,7 @@ class Multipart:
         return uploads[:limit], len(uploads) > limit
 
     async def abort(self, principal: Principal, bucket_name: str, key: str, upload_id: str) -> None:
-        bucket, _ = await self.upload(
-            principal, bucket_name, key, upload_id, "s3:AbortMultipartUpload"
-        )
+        bucket, _ = await self.upload(principal, bucket_name, key, upload_id, Action.ABORT_UPLOAD)
         await self.ctx.meta.abort_upload(bucket.name, upload_id)
 
     async def complete(
@@ -194,7 +193,7 @@ class Multipart:
         requested: Sequence[CompletedPart],
         condition: WriteCondition | None = None,
     ) -> ObjectVersion:
-        bucket, upload = await self.upload(principal, bucket_name, key, upload_id, "s3:PutObject")
+        bucket, upload = await self.upload(principal, bucket_name, key, upload_id, Action.WRITE)
         if not requested:
             raise InvalidRequest("You must specify at least one part")
         numbers = [p.number for p in requested]

@@ -7,7 +7,7 @@ suspended. New versions take the bucket's default retention unless the write
 names its own. A version is protected while it is under legal hold, or while
 its retain-until date is ahead: COMPLIANCE protects it from everyone,
 GOVERNANCE from everyone who does not both ask to bypass it and hold
-s3:BypassGovernanceRetention. Protection never stops new versions or delete
+Action.BYPASS_RETENTION. Protection never stops new versions or delete
 markers from being added; it stops a version from being removed for good,
 and its retention from being weakened.
 
@@ -22,8 +22,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from dolium.core.access import decisions as access
-from dolium.core.access.policy import Decision
+from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.errors import AccessDenied, InvalidArgument, InvalidBucketState, InvalidRequest
 from dolium.model import NO_LOCK, Bucket, Lock, LockMode, ObjectVersion, Principal, Versioning
@@ -44,7 +43,6 @@ MISSING_CONFIG = "Bucket is missing Object Lock Configuration"
 # PutObject, CopyObject and CreateMultipartUpload spell it without spaces.
 MISSING_CONFIG_ON_WRITE = "Bucket is missing ObjectLockConfiguration"
 PAST_DATE = "The retain until date must be in the future!"
-BYPASS_ACTION = "s3:BypassGovernanceRetention"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +142,13 @@ def check_future(until: float, now: float) -> None:
         raise InvalidArgument(PAST_DATE, argument="RetainUntilDate")
 
 
-def may_bypass(principal: Principal, bucket: Bucket, key: str, requested: bool) -> bool:
+async def may_bypass(
+    ctx: Context, principal: Principal, bucket: Bucket, key: str, requested: bool
+) -> bool:
     """GOVERNANCE is bypassed only when asked for and allowed."""
     if not requested:
         return False
-    return access.decide(principal, bucket, BYPASS_ACTION, key) is Decision.ALLOW
+    return await ctx.may(principal, bucket, Action.BYPASS_RETENTION, key)
 
 
 def check_bypass_header(bucket: Bucket, requested: bool | None) -> None:
@@ -202,7 +202,7 @@ class ObjectLock:
     ) -> tuple[bool, DefaultRetention | None]:
         """(enabled, default retention) of the bucket."""
         bucket = await self.ctx.bucket(
-            principal, bucket_name, action="s3:GetBucketObjectLockConfiguration"
+            principal, bucket_name, Action.READ_SETTING, setting=Setting.OBJECT_LOCK
         )
         return bucket.object_lock, default_retention(bucket) if bucket.object_lock else None
 
@@ -215,7 +215,7 @@ class ObjectLock:
         Enabled, which it then stays.
         """
         bucket = await self.ctx.bucket(
-            principal, bucket_name, action="s3:PutBucketObjectLockConfiguration"
+            principal, bucket_name, Action.WRITE_SETTING, setting=Setting.OBJECT_LOCK
         )
         if default is not None:
             validate_default(default)
@@ -231,6 +231,12 @@ class ObjectLock:
         document = _dump_default(default) if default is not None else None
         return await self.ctx.meta.set_bucket_config(bucket.name, CONFIG, document)
 
+    async def visible_lock(
+        self, principal: Principal, bucket: Bucket, version: ObjectVersion
+    ) -> Lock:
+        """What of `version`'s lock `principal` may see (see the function of that name)."""
+        return await visible_lock(self.ctx, principal, bucket, version)
+
     async def check_bypass_header(self, bucket_name: str, requested: bool | None) -> None:
         """For batch deletes, which refuse the header once for the whole request."""
         bucket = await self.ctx.meta.get_bucket(bucket_name)
@@ -238,9 +244,14 @@ class ObjectLock:
             check_bypass_header(bucket, requested)
 
     async def _version(
-        self, principal: Principal, bucket_name: str, key: str, version_id: str | None, action: str
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        version_id: str | None,
+        action: Action,
     ) -> tuple[Bucket, ObjectVersion]:
-        bucket = await self.ctx.bucket(principal, bucket_name, action=action, key=key)
+        bucket = await self.ctx.bucket(principal, bucket_name, action, key, version_id=version_id)
         if not bucket.object_lock:
             raise InvalidRequest(MISSING_CONFIG, bucket=bucket.name)
         return bucket, await self.objects.find(bucket, key, version_id)
@@ -250,7 +261,7 @@ class ObjectLock:
     ) -> ObjectVersion:
         """The version whose retention to show (its `lock.mode` is NONE when it has none)."""
         _, version = await self._version(
-            principal, bucket_name, key, version_id, "s3:GetObjectRetention"
+            principal, bucket_name, key, version_id, Action.READ_RETENTION
         )
         return version
 
@@ -267,14 +278,14 @@ class ObjectLock:
     ) -> ObjectVersion:
         """Set a version's retention; mode NONE removes it (GOVERNANCE with bypass only)."""
         bucket, version = await self._version(
-            principal, bucket_name, key, version_id, "s3:PutObjectRetention"
+            principal, bucket_name, key, version_id, Action.WRITE_RETENTION
         )
         now = self.ctx.clock()
         if mode is LockMode.NONE:
             until = 0.0
         else:
             check_future(until, now)
-        allowed = may_bypass(principal, bucket, key, bypass)
+        allowed = await may_bypass(self.ctx, principal, bucket, key, bypass)
 
         def guard(stored: ObjectVersion) -> None:
             # Checked against the stored lock, in the transaction that changes it.
@@ -287,7 +298,7 @@ class ObjectLock:
         self, principal: Principal, bucket_name: str, key: str, version_id: str | None = None
     ) -> ObjectVersion:
         _, version = await self._version(
-            principal, bucket_name, key, version_id, "s3:GetObjectLegalHold"
+            principal, bucket_name, key, version_id, Action.READ_LEGAL_HOLD
         )
         return version
 
@@ -299,22 +310,24 @@ class ObjectLock:
         on: bool,
         version_id: str | None = None,
     ) -> ObjectVersion:
-        """Place or remove a legal hold: anyone allowed s3:PutObjectLegalHold may, at will."""
+        """Place or remove a legal hold: anyone allowed WRITE_LEGAL_HOLD may, at will."""
         _, version = await self._version(
-            principal, bucket_name, key, version_id, "s3:PutObjectLegalHold"
+            principal, bucket_name, key, version_id, Action.WRITE_LEGAL_HOLD
         )
         updated = replace(version, lock=replace(version.lock, legal_hold=on))
         return await self.ctx.meta.update_version(updated, ("legal_hold",))
 
 
-def visible_lock(principal: Principal, bucket: Bucket, version: ObjectVersion) -> Lock:
+async def visible_lock(
+    ctx: Context, principal: Principal, bucket: Bucket, version: ObjectVersion
+) -> Lock:
     """The parts of a version's lock a reader may see on GET/HEAD: retention with
-    s3:GetObjectRetention, the legal hold with s3:GetObjectLegalHold."""
+    READ_RETENTION, the legal hold with READ_LEGAL_HOLD."""
     lock = version.lock
     if lock == NO_LOCK:
         return lock
-    if access.decide(principal, bucket, "s3:GetObjectRetention", version.key) is not Decision.ALLOW:
+    if not await ctx.may(principal, bucket, Action.READ_RETENTION, version.key):
         lock = replace(lock, mode=LockMode.NONE, until=0.0)
-    if access.decide(principal, bucket, "s3:GetObjectLegalHold", version.key) is not Decision.ALLOW:
+    if not await ctx.may(principal, bucket, Action.READ_LEGAL_HOLD, version.key):
         lock = replace(lock, legal_hold=None)
     return lock

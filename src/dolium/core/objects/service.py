@@ -18,8 +18,8 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from dolium.core.access import decisions as access
 from dolium.core.access import grants
+from dolium.core.access.actions import Action
 from dolium.core.buckets.notifications import (
     OBJECT_COPY,
     OBJECT_DELETE,
@@ -237,7 +237,7 @@ class Objects:
         validate_key(key)
         validate_metadata(opts.meta)
         tags = validate_object_tags(opts.tags)
-        bucket = await self.ctx.bucket(principal, bucket_name, "s3:PutObject", key)
+        bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
         if object_lock.needs_integrity(bucket, requested) and not _declares_integrity(opts):
@@ -288,16 +288,19 @@ class Objects:
         not list the bucket learns nothing of absent keys: it gets
         AccessDenied, not NoSuchKey.
         """
-        action = "s3:GetObject" if version_id is None else "s3:GetObjectVersion"
-        bucket, allowed = await self.ctx.object_bucket(principal, bucket_name, action, key)
+        bucket, allowed = await self.ctx.object_bucket(
+            principal, bucket_name, Action.READ, key, version_id
+        )
         try:
             version = await self.find(bucket, key, version_id)
         except NotFound:
             # As S3: whether a key exists is for those who may list the bucket.
-            if not self.ctx.may(principal, bucket, "s3:ListBucket"):
+            if not await self.ctx.may(principal, bucket, Action.LIST):
                 raise AccessDenied("Access Denied") from None
             raise
-        if not allowed and not access.object_allows(principal, bucket, version, action):
+        if not allowed and not await self.ctx.version_allows(
+            principal, bucket, Action.READ, version, version_id
+        ):
             raise AccessDenied("Access Denied")
         return bucket, version
 
@@ -376,7 +379,7 @@ class Objects:
         if opts.check_source is not None:
             opts.check_source(src)
         src_data_key = await self.unlock(src.sse, opts.source_key)
-        bucket = await self.ctx.bucket(principal, bucket_name, "s3:PutObject", key)
+        bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
         same = (src_bucket_name, src_key) == (bucket_name, key)
@@ -518,13 +521,14 @@ class Objects:
         bypass: bool | None = None,
     ) -> DeleteResult:
         """`bypass`: x-amz-bypass-governance-retention as sent (None when absent)."""
-        action = "s3:DeleteObject" if version_id is None else "s3:DeleteObjectVersion"
-        bucket = await self.ctx.bucket(principal, bucket_name, action, key)
+        bucket = await self.ctx.bucket(
+            principal, bucket_name, Action.DELETE, key, version_id=version_id
+        )
         validate_key(key)
         object_lock.check_bypass_header(bucket, bypass)
         if version_id is not None:
             validate_version_id(version_id)
-            allowed = object_lock.may_bypass(principal, bucket, key, bool(bypass))
+            allowed = await object_lock.may_bypass(self.ctx, principal, bucket, key, bool(bypass))
             guard = object_lock.removal_guard(self.ctx.clock(), allowed)
             removed = await self.ctx.meta.delete_version(bucket.name, key, version_id, guard)
             marker = removed.delete_marker if removed else False

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.errors import InvalidTag, NoSuchTagSet, TooManyTags
 from dolium.model import ObjectVersion, Principal, Versioning
@@ -104,21 +105,20 @@ class ObjectTags:
         return self.version.version_id if self.versioned else None
 
 
-def _action(verb: str, version_id: str | None) -> str:
-    """The IAM action name: a call naming a version is the *VersionTagging one."""
-    return f"s3:{verb}ObjectVersionTagging" if version_id else f"s3:{verb}ObjectTagging"
-
-
 class Tagging:
     def __init__(self, ctx: Context, objects: Objects) -> None:
         self.ctx = ctx
         self.objects = objects
 
     async def _find(
-        self, principal: Principal, bucket_name: str, key: str, version_id: str | None, verb: str
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        version_id: str | None,
+        action: Action,
     ) -> ObjectTags:
-        action = _action(verb, version_id)
-        bucket = await self.ctx.bucket(principal, bucket_name, action=action, key=key)
+        bucket = await self.ctx.bucket(principal, bucket_name, action, key, version_id=version_id)
         version = await self.objects.find(bucket, key, version_id)
         return ObjectTags(version, bucket.versioning != Versioning.UNVERSIONED)
 
@@ -126,7 +126,7 @@ class Tagging:
         self, principal: Principal, bucket_name: str, key: str, version_id: str | None = None
     ) -> ObjectTags:
         """The tags of a version (the latest by default); NoSuchKey on a delete marker."""
-        return await self._find(principal, bucket_name, key, version_id, "Get")
+        return await self._find(principal, bucket_name, key, version_id, Action.READ_TAGS)
 
     async def put_object(
         self,
@@ -137,7 +137,7 @@ class Tagging:
         version_id: str | None = None,
     ) -> ObjectTags:
         """Replace a version's whole tag set (an empty set removes them all)."""
-        found = await self._find(principal, bucket_name, key, version_id, "Put")
+        found = await self._find(principal, bucket_name, key, version_id, Action.WRITE_TAGS)
         valid = validate_tags(tags, OBJECT_TAG_LIMIT)
         updated = replace(found.version, tags=valid)
         await self.ctx.meta.update_version(updated, ("tags",))
@@ -146,7 +146,7 @@ class Tagging:
     async def delete_object(
         self, principal: Principal, bucket_name: str, key: str, version_id: str | None = None
     ) -> ObjectTags:
-        found = await self._find(principal, bucket_name, key, version_id, "Delete")
+        found = await self._find(principal, bucket_name, key, version_id, Action.DELETE_TAGS)
         updated = replace(found.version, tags={})
         if found.version.tags:
             await self.ctx.meta.update_version(updated, ("tags",))
@@ -154,7 +154,9 @@ class Tagging:
 
     async def get_bucket(self, principal: Principal, bucket_name: str) -> list[tuple[str, str]]:
         """The bucket's tags in the order they were set; NoSuchTagSet if it has none."""
-        bucket = await self.ctx.bucket(principal, bucket_name, action="s3:GetBucketTagging")
+        bucket = await self.ctx.bucket(
+            principal, bucket_name, Action.READ_SETTING, setting=Setting.TAGGING
+        )
         document = bucket.configs.get(CONFIG)
         if not document:
             raise NoSuchTagSet("The TagSet does not exist", bucket=bucket_name)
@@ -164,12 +166,15 @@ class Tagging:
         self, principal: Principal, bucket_name: str, tags: Iterable[tuple[str, str]]
     ) -> None:
         """Replace the bucket's tag set; an empty set leaves it with none."""
-        bucket = await self.ctx.bucket(principal, bucket_name, action="s3:PutBucketTagging")
+        bucket = await self.ctx.bucket(
+            principal, bucket_name, Action.WRITE_SETTING, setting=Setting.TAGGING
+        )
         valid = validate_tags(tags, BUCKET_TAG_LIMIT)
         document = json.dumps(list(valid.items()), ensure_ascii=False) if valid else None
         await self.ctx.meta.set_bucket_config(bucket.name, CONFIG, document)
 
     async def delete_bucket(self, principal: Principal, bucket_name: str) -> None:
-        # PutBucketTagging is the IAM action that covers deleting them too.
-        bucket = await self.ctx.bucket(principal, bucket_name, action="s3:PutBucketTagging")
+        bucket = await self.ctx.bucket(
+            principal, bucket_name, Action.DELETE_SETTING, setting=Setting.TAGGING
+        )
         await self.ctx.meta.set_bucket_config(bucket.name, CONFIG, None)

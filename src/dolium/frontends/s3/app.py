@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from dolium.core.access.actions import Action, Setting
 from dolium.core.store import Store
 from dolium.errors import DoliumError, NotModified
 from dolium.frontends.s3.auth.authenticator import Authenticator
@@ -93,27 +94,28 @@ OBJECT_SUBRESOURCES = {**object_lock.OBJECT_ROUTES, **acl.OBJECT_ROUTES, **taggi
 # read, as S3 does: a caller without it learns AccessDenied, not what is wrong
 # with the document. (The policy's owner rule is its own; object sub-resources
 # may be allowed by the object's ACL, which only the handler reads.)
-BUCKET_PUT_ACTIONS = {
-    "acl": "s3:PutBucketAcl",
-    "accelerate": "s3:PutAccelerateConfiguration",
-    "cors": "s3:PutBucketCORS",
-    "encryption": "s3:PutEncryptionConfiguration",
-    "lifecycle": "s3:PutLifecycleConfiguration",
-    "logging": "s3:PutBucketLogging",
-    "notification": "s3:PutBucketNotification",
-    "object-lock": "s3:PutBucketObjectLockConfiguration",
-    "ownershipControls": "s3:PutBucketOwnershipControls",
-    "publicAccessBlock": "s3:PutBucketPublicAccessBlock",
-    "requestPayment": "s3:PutBucketRequestPayment",
-    "tagging": "s3:PutBucketTagging",
-    "versioning": "s3:PutBucketVersioning",
-    "website": "s3:PutBucketWebsite",
+BUCKET_PUT_SETTINGS = {
+    "acl": Setting.ACL,
+    "accelerate": Setting.ACCELERATE,
+    "cors": Setting.CORS,
+    "encryption": Setting.ENCRYPTION,
+    "lifecycle": Setting.LIFECYCLE,
+    "logging": Setting.LOGGING,
+    "notification": Setting.NOTIFICATION,
+    "object-lock": Setting.OBJECT_LOCK,
+    "ownershipControls": Setting.OWNERSHIP,
+    "publicAccessBlock": Setting.PUBLIC_ACCESS_BLOCK,
+    "requestPayment": Setting.REQUEST_PAYMENT,
+    "tagging": Setting.TAGGING,
+    "versioning": Setting.VERSIONING,
+    "website": Setting.WEBSITE,
 }
 
 
-def _checked_first(action: str, handler: Handler) -> Handler:
+def _checked_first(setting: Setting, handler: Handler) -> Handler:
     async def checked(store: Store, request: S3Request) -> Response:
-        await store.bucket_settings.check(objects.principal_of(request), request.bucket, action)
+        principal = objects.principal_of(request)
+        await store.bucket_settings.check(principal, request.bucket, Action.WRITE_SETTING, setting)
         return await handler(store, request)
 
     return checked
@@ -283,8 +285,8 @@ class S3App:
             handler = BUCKET_SUBRESOURCES[flag].get(method)
             if handler is None:
                 raise _not_allowed(method, "BUCKET")
-            if method == "PUT" and flag in BUCKET_PUT_ACTIONS:
-                return _checked_first(BUCKET_PUT_ACTIONS[flag], handler)
+            if method == "PUT" and flag in BUCKET_PUT_SETTINGS:
+                return _checked_first(BUCKET_PUT_SETTINGS[flag], handler)
             return handler
         if method == "GET":
             if "location" in q:
@@ -298,7 +300,7 @@ class S3App:
             return buckets.list_objects
         if method == "PUT":
             if "versioning" in q:
-                return _checked_first(BUCKET_PUT_ACTIONS["versioning"], put_versioning)
+                return _checked_first(BUCKET_PUT_SETTINGS["versioning"], put_versioning)
 
             async def create(store: Store, request: S3Request) -> Response:
                 return await buckets.create_bucket(store, request, region)

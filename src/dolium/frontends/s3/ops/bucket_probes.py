@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
+from dolium.core.access.actions import Action, Setting
 from dolium.core.access.decisions import PublicAccessBlock
 from dolium.core.buckets.settings import ObjectOwnership
 from dolium.core.store import Store
@@ -145,7 +146,7 @@ async def delete_public_access_block(store: Store, request: S3Request) -> Respon
 
 async def get_request_payment(store: Store, request: S3Request) -> Response:
     await store.bucket_settings.check(
-        principal_of(request), request.bucket, "s3:GetBucketRequestPayment"
+        principal_of(request), request.bucket, Action.READ_SETTING, Setting.REQUEST_PAYMENT
     )
     body = xml.render("RequestPaymentConfiguration", {"Payer": "BucketOwner"})
     return Response(200, [XML], body)
@@ -162,13 +163,15 @@ async def put_request_payment(store: Store, request: S3Request) -> Response:
 
 
 async def get_logging(store: Store, request: S3Request) -> Response:
-    await store.bucket_settings.check(principal_of(request), request.bucket, "s3:GetBucketLogging")
+    await store.bucket_settings.check(
+        principal_of(request), request.bucket, Action.READ_SETTING, Setting.LOGGING
+    )
     return Response(200, [XML], xml.render("BucketLoggingStatus", xmlns=LOGGING_XMLNS))
 
 
 async def get_accelerate(store: Store, request: S3Request) -> Response:
     await store.bucket_settings.check(
-        principal_of(request), request.bucket, "s3:GetAccelerateConfiguration"
+        principal_of(request), request.bucket, Action.READ_SETTING, Setting.ACCELERATE
     )
     return Response(200, [XML], xml.render("AccelerateConfiguration"))
 

@@ -8,6 +8,7 @@ import binascii
 import hashlib
 from urllib.parse import quote
 
+from dolium.core.access.actions import Action, Setting
 from dolium.core.data.checksums import check_content_md5
 from dolium.core.store import Store
 from dolium.errors import DoliumError
@@ -72,7 +73,7 @@ async def create_bucket(store: Store, request: S3Request, region: str) -> Respon
 
 
 async def head_bucket(store: Store, request: S3Request) -> Response:
-    bucket = await store.buckets.get(principal_of(request), request.bucket, "s3:ListBucket")
+    bucket = await store.buckets.get(principal_of(request), request.bucket, Action.LIST)
     return Response(200, [("x-amz-bucket-region", bucket.region)])
 
 
@@ -82,7 +83,9 @@ async def delete_bucket(store: Store, request: S3Request) -> Response:
 
 
 async def get_bucket_location(store: Store, request: S3Request) -> Response:
-    bucket = await store.buckets.get(principal_of(request), request.bucket, "s3:GetBucketLocation")
+    bucket = await store.buckets.get(
+        principal_of(request), request.bucket, Action.READ_SETTING, Setting.LOCATION
+    )
     region = "" if bucket.region == "us-east-1" else bucket.region
     return Response(200, [XML], xml.render("LocationConstraint", region))
 

@@ -6,7 +6,6 @@ from urllib.parse import parse_qsl, unquote
 
 from dolium.core.data.sse import CustomerKey
 from dolium.core.objects.conditions import ByteRange, check_copy_source, check_read, parse_range
-from dolium.core.objects.object_lock import visible_lock
 from dolium.core.objects.service import CopyOptions, validate_version_id
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument, NoSuchKey
@@ -132,7 +131,7 @@ async def get_object(store: Store, request: S3Request, head: bool = False) -> Re
         checksums=checksums and byte_range is None,
         versioned=bucket.versioning != Versioning.UNVERSIONED,
     )
-    headers.extend(lock_headers(visible_lock(principal, bucket, version)))
+    headers.extend(lock_headers(await store.object_lock.visible_lock(principal, bucket, version)))
     headers = apply_overrides(headers, request.query)
     if version.parts and part_number is not None:
         headers.append(("x-amz-mp-parts-count", str(len(version.parts))))

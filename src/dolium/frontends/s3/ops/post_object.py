@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from urllib.parse import quote, urlencode, urlsplit
 
+from dolium.core.access.actions import Action
 from dolium.core.access.decisions import ANONYMOUS
 from dolium.core.buckets.notifications import OBJECT_POST
 from dolium.core.store import Store
@@ -314,7 +315,7 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
     as_put = _object_request(request, fields)
     principal, policy = await authenticate(as_put, fields, auth, time.time())
     request.principal = principal
-    await store.ctx.bucket(principal, request.bucket, action="s3:PutObject", key=key)
+    await store.ctx.bucket(principal, request.bucket, Action.WRITE, key)
     opts = write_options(as_put, None)
     tagging = fields.raw.get("tagging")
     if tagging is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dolium.core.access.actions import Action, Setting
 from dolium.core.store import Store
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.buckets import XML, encoder, owner_xml
@@ -14,7 +15,7 @@ from dolium.model import ObjectVersion, Versioning
 
 async def get_versioning(store: Store, request: S3Request) -> Response:
     bucket = await store.buckets.get(
-        principal_of(request), request.bucket, "s3:GetBucketVersioning"
+        principal_of(request), request.bucket, Action.READ_SETTING, Setting.VERSIONING
     )
     content = {"Status": bucket.versioning.value} if bucket.versioning else None
     return Response(200, [XML], xml.render("VersioningConfiguration", content))
