@@ -74,6 +74,9 @@ class Principal:
     # What policy conditions test about the request (aws:SourceIp, s3:prefix,
     # ...): lower-case condition key -> value, set by the front end.
     facts: Mapping[str, str] = field(default_factory=empty_map)
+    # The groups the caller is known to belong to, as "account:group"
+    # (evaluators that meet other groups look their members up themselves).
+    groups: frozenset[str] = frozenset()
 
     @property
     def anonymous(self) -> bool:
