@@ -1,4 +1,4 @@
-"""What every core service shares: the stores, the clock and the settings."""
+"""What every core service shares: the stores, the clock, the settings and the authorizer."""
 
 from __future__ import annotations
 
@@ -38,7 +38,6 @@ class Context:
     # Event destinations by the ARN a bucket's notification configuration
     # names them with (core.notifications).
     reporters: Mapping[str, Reporter] = field(default_factory=dict)
-
     # Who may do what (core.access.authorizer); S3 ACLs and bucket policies
     # unless the composition root adds evaluators.
     authorizer: Authorizer = field(default_factory=lambda: Authorizer((S3Evaluator(),)))
