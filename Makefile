@@ -30,6 +30,16 @@ test-deps: $(VENV)/.test-installed
 	  echo "installing rclone (apt-get)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rclone) >/dev/null \
 	  || echo "warning: could not install rclone; its tests will be skipped"; }
+	@# The PostgreSQL tests start servers of their own from the installed programs;
+	@# the package is told not to create and start a cluster of its own.
+	@test -n "$$DOLIUM_TEST_POSTGRES" || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  || command -v initdb >/dev/null 2>&1 || { \
+	  echo "installing postgresql (apt-get)"; \
+	  (mkdir -p /etc/postgresql-common \
+	    && { test -e /etc/postgresql-common/createcluster.conf \
+	         || echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; } \
+	    && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null \
+	  || echo "warning: could not install postgresql; its tests will be skipped"; }
 
 lint: test-deps
 	$(BIN)/ruff check src tests bench

@@ -14,14 +14,16 @@ from typing import Any
 import pytest
 
 from dolium.protocols.meta import MetaStore
+from support.postgres import postgres
 
-# How to open each store in a temporary directory.
+# How to open each store in a temporary directory (PostgreSQL: a database of its own).
 META_OPTIONS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "memory": lambda tmp: {},
     "sqlite": lambda tmp: {"path": str(tmp / "meta.sqlite3")},
+    "postgres": lambda tmp: {"dsn": postgres().database(str(tmp))},
 }
 # Stores that a second instance can open on the same data (as another process would).
-META_SHARED = {"sqlite"}
+META_SHARED = {"sqlite", "postgres"}
 
 
 async def _open_meta(name: str, tmp: Path) -> MetaStore:

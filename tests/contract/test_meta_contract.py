@@ -40,9 +40,12 @@ from dolium.testing.meta_contract_objects import make_bucket, version
 _MIGRATIONS = "dolium.backends.meta_sql.migrations.versions."
 _initial = importlib.import_module(_MIGRATIONS + "0001_initial")
 _attributes = importlib.import_module(_MIGRATIONS + "0002_attributes")
+_one_latest = importlib.import_module(_MIGRATIONS + "0006_one_latest")
 upgrade_0001: Callable[[], None] = _initial.upgrade
 # Columns added after the initial schema, as (table, column); all nullable TEXT.
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = _attributes.COLUMNS
+# Indexes added after those columns, on PostgreSQL only.
+ADDED_INDEXES: tuple[str, ...] = (_one_latest.INDEX,)
 
 __all__ = [
     "TestAccounts",
@@ -196,16 +199,24 @@ def test_migrations_match_the_schema_on_postgresql() -> None:
         upgrade_0001()
         initial = out.getvalue()
         _attributes.upgrade()
+        attributes = out.getvalue()
+        _one_latest.upgrade()
     dialect = PGDialect()  # type: ignore[no-untyped-call]
+    indexes = [i for t in metadata.sorted_tables for i in t.indexes]
     reference = [CreateTable(t) for t in metadata.sorted_tables] + [
-        CreateIndex(i) for t in metadata.sorted_tables for i in t.indexes
+        CreateIndex(i) for i in indexes if i.name not in ADDED_INDEXES
     ]
     expected = ";".join(str(ddl.compile(dialect=dialect)) for ddl in reference)
     for _, column in ADDED_COLUMNS:
         expected = expected.replace(f", \n\t{column} TEXT", "")
     assert _statements(initial) == _statements(expected)
     added = [f"ALTER TABLE {t} ADD COLUMN {c} TEXT" for t, c in ADDED_COLUMNS]
-    assert _statements(out.getvalue()[len(initial) :]) == sorted(added)
+    assert _statements(attributes[len(initial) :]) == sorted(added)
+    later = [CreateIndex(i) for i in indexes if i.name in ADDED_INDEXES]
+    assert len(later) == len(ADDED_INDEXES)
+    assert _statements(out.getvalue()[len(attributes) :]) == _statements(
+        ";".join(str(ddl.compile(dialect=dialect)) for ddl in later)
+    )
 
 
 def _statements(script: str) -> list[str]:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dolium.backends.meta_sql import codec
 from dolium.backends.meta_sql.base import SqlBase
+from dolium.backends.meta_sql.ordering import byte_order
 from dolium.backends.meta_sql.schema import access_keys, buckets, tenants, uploads, users, versions
 from dolium.errors import (
     AccessKeyExists,
@@ -71,7 +72,7 @@ class AccountQueries(SqlBase):
 
     async def list_tenants(self) -> list[Tenant]:
         async with self._read() as conn:
-            rows = (await conn.execute(tenants.select().order_by(tenants.c.name))).all()
+            rows = (await conn.execute(tenants.select().order_by(byte_order(tenants.c.name)))).all()
         return [codec.to_tenant(r) for r in rows]
 
     async def delete_tenant(self, name: str) -> None:
@@ -114,7 +115,7 @@ class AccountQueries(SqlBase):
         return None if row is None else codec.to_user(row)
 
     async def list_users(self, tenant: str | None = None) -> list[User]:
-        query = users.select().order_by(users.c.tenant, users.c.name)
+        query = users.select().order_by(byte_order(users.c.tenant), byte_order(users.c.name))
         if tenant is not None:
             query = query.where(users.c.tenant == tenant)
         async with self._read() as conn:
@@ -157,7 +158,7 @@ class AccountQueries(SqlBase):
         return None if row is None else codec.to_key(row)
 
     async def list_keys(self, tenant: str | None = None) -> list[AccessKey]:
-        query = access_keys.select().order_by(access_keys.c.access_key)
+        query = access_keys.select().order_by(byte_order(access_keys.c.access_key))
         if tenant is not None:
             query = query.where(access_keys.c.tenant == tenant)
         async with self._read() as conn:
@@ -195,7 +196,7 @@ class AccountQueries(SqlBase):
         return None if row is None else codec.to_bucket(row)
 
     async def list_buckets(self, owner: str | None = None) -> list[Bucket]:
-        query = buckets.select().order_by(buckets.c.name)
+        query = buckets.select().order_by(byte_order(buckets.c.name))
         if owner is not None:
             query = query.where(buckets.c.owner == owner)
         async with self._read() as conn:
@@ -235,7 +236,9 @@ class AccountQueries(SqlBase):
 
     async def delete_bucket(self, name: str) -> None:
         async def op(conn: AsyncConnection) -> None:
-            if not await _exists(conn, _one(buckets.c.name, name)):
+            # Locked: a concurrent put into the bucket either commits first and
+            # is seen below, or waits and then finds no bucket.
+            if not await _exists(conn, _one(buckets.c.name, name).with_for_update()):
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
             if await _exists(conn, _one(versions.c.bucket, name)):
                 raise BucketNotEmpty(f"bucket {name!r} is not empty", bucket=name)

@@ -130,6 +130,15 @@ class SqlBase:
         self._reader = reader or engine
         self._group = GroupCommit(engine) if group_commit else None
 
+    async def _lock_key(self, conn: AsyncConnection, bucket: str, key: bytes) -> None:
+        """Wait until no other transaction is changing the versions of `key`, and
+        keep others from doing so until this transaction ends.
+
+        A write reads the latest version, then demotes it and inserts the new
+        one: two writers of one key must not interleave. Nothing to do where a
+        write transaction already excludes every other writer (SQLite).
+        """
+
     def _disk_full(self, error: BaseException | None) -> bool:
         """Whether a driver error says the database's disk is full (each dialect's code)."""
         return False

@@ -1,8 +1,9 @@
 """Apply the Alembic migrations of the SQL meta store, from code.
 
 No alembic.ini is needed: the configuration is built here, and `migrations/env.py`
-runs on the connection handed to it, inside the caller's transaction, so on
-SQLite (BEGIN IMMEDIATE) two processes starting together migrate one at a time.
+runs on the connection handed to it, inside the caller's transaction, so two
+processes starting together migrate one at a time (SQLite's BEGIN IMMEDIATE,
+an explicit lock on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config(connection), "head")
 
 
-async def upgrade(engine: AsyncEngine) -> None:
-    """Bring the database to the newest schema, in one write transaction."""
+async def upgrade(engine: AsyncEngine, *, first: str | None = None) -> None:
+    """Bring the database to the newest schema, in one write transaction.
+
+    `first`, if given, is a statement run before anything else in it, for a
+    database whose transactions need an explicit lock to run one at a time.
+    """
     async with engine.begin() as conn:
+        if first is not None:
+            await conn.exec_driver_sql(first)
         await conn.run_sync(_upgrade)

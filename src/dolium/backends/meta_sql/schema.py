@@ -137,6 +137,19 @@ sa.Index(
     sqlite_where=LISTED,
     postgresql_where=LISTED,
 )
+# At most one latest version per key, enforced by the database where several
+# processes write at once (PostgreSQL). The store also serializes the writers
+# of one key (`_lock_key`), so this index is a guarantee, not a source of
+# errors. SQLite lets one writer in at a time, and its planner, which has no
+# statistics, would weigh this index against the listing index above.
+sa.Index(
+    "uq_versions_latest",
+    versions.c.bucket,
+    versions.c.key,
+    unique=True,
+    postgresql_where=versions.c.is_latest,
+).ddl_if(dialect="postgresql")
+
 uploads = sa.Table(
     "uploads",
     metadata,

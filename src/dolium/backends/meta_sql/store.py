@@ -83,6 +83,9 @@ _NEWEST = (
     .limit(1)
 )
 _UPLOAD = uploads.select().where(_U.bucket == _P("b"), _U.upload_id == _P("u"))
+# Completing an upload locks it: of two concurrent completions the second waits,
+# then finds it gone (a row lock on a server database; SQLite locks the file).
+_UPLOAD_LOCKED = _UPLOAD.with_for_update()
 
 
 def check_condition(condition: WriteCondition | None, latest: Any) -> None:
@@ -123,6 +126,7 @@ class SqlMetaStore(AccountQueries):
         self, conn: AsyncConnection, v: ObjectVersion, condition: WriteCondition | None
     ) -> ObjectVersion:
         key = v.key.encode()
+        await self._lock_key(conn, v.bucket, key)
         rows = (await conn.execute(_PROBE, {"b": v.bucket, "k": key, "v": v.version_id})).all()
         latest = max(rows, key=lambda r: r.serial, default=None)  # the newest is the latest
         check_condition(condition, latest)
@@ -198,6 +202,9 @@ class SqlMetaStore(AccountQueries):
         query = versions.delete().where(*where).returning(*versions.c)
 
         async def op(conn: AsyncConnection) -> Any:
+            # Deleting the latest version promotes the newest remaining one,
+            # which a concurrent write of this key must not change meanwhile.
+            await self._lock_key(conn, bucket, raw)
             if guard is not None:
                 found = (await conn.execute(read)).first()
                 if found is not None:
@@ -366,7 +373,7 @@ class SqlMetaStore(AccountQueries):
         drop = uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id)
 
         async def op(conn: AsyncConnection) -> ObjectVersion:
-            if (await conn.execute(_UPLOAD, {"b": bucket, "u": upload_id})).first() is None:
+            if (await conn.execute(_UPLOAD_LOCKED, {"b": bucket, "u": upload_id})).first() is None:
                 raise gone
             done = await self._put(conn, version, condition)
             await conn.execute(drop)  # its parts go with it (ON DELETE CASCADE)

@@ -1,0 +1,114 @@
+"""The server meta store: the SQL meta store on PostgreSQL, through asyncpg.
+
+This module only sets PostgreSQL up: the connection pool, the lock that lets
+one process at a time migrate the schema, the per-key lock that serializes
+the writers of one key, and what a full disk looks like. Several server
+processes may share one database: every rule that spans statements holds
+through database locks, never through a lock in this process. Queries and
+the object model live elsewhere.
+
+Transactions run at READ COMMITTED, PostgreSQL's default: each statement
+sees what was committed before it began, so a statement that runs after a
+lock is taken sees everything done by the transaction that held it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from dolium.backends.meta_sql.migrate import upgrade
+from dolium.backends.meta_sql.store import SqlMetaStore
+from dolium.errors import ConfigError
+
+CONNECT_TIMEOUT = 10.0  # seconds to reach the server, at start and for each new connection
+DISK_FULL = "53100"  # SQLSTATE disk_full
+# pg_advisory_xact_lock takes a 64-bit key; this one is the migration's, and
+# the per-key locks are hashes (a collision only makes two keys wait for each other).
+_MIGRATION_LOCK = 0x646F6C69756D  # "dolium"
+_LOCK_KEY = sa.select(sa.func.pg_advisory_xact_lock(sa.bindparam("k", type_=sa.BigInteger())))
+_DRIVERS = ("postgresql", "postgres", "postgresql+asyncpg")
+
+
+def _lock_id(bucket: str, key: bytes) -> int:
+    digest = hashlib.blake2b(key, digest_size=8, person=b"dolium-key", key=bucket.encode())
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+def _url(dsn: str) -> URL:
+    where = "meta.options.dsn"
+    try:
+        url = make_url(dsn)
+    except exc.ArgumentError as e:
+        raise ConfigError(
+            f"{where}: not a database URL (e.g. postgresql://USER:PASS@HOST:5432/DB)"
+        ) from e
+    if url.drivername not in _DRIVERS:
+        raise ConfigError(f"{where}: {url.drivername}:// is not PostgreSQL (use postgresql://)")
+    if not url.database:
+        raise ConfigError(f"{where}: no database named (postgresql://USER:PASS@HOST:PORT/DB)")
+    return url.set(drivername="postgresql+asyncpg")
+
+
+def _one_line(e: BaseException) -> str:
+    reason = str(e.orig) if isinstance(e, exc.DBAPIError) else str(e) or type(e).__name__
+    return " ".join(reason.split())
+
+
+def _sqlstate(error: BaseException | None) -> str | None:
+    """The SQLSTATE of a driver error: on SQLAlchemy's asyncpg adapter, or the
+    asyncpg error it wraps."""
+    while error is not None:
+        code = getattr(error, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+        error = error.__cause__
+    return None
+
+
+class PostgresMetaStore(SqlMetaStore):
+    def _disk_full(self, error: BaseException | None) -> bool:
+        return _sqlstate(error) == DISK_FULL
+
+    async def _lock_key(self, conn: AsyncConnection, bucket: str, key: bytes) -> None:
+        # Held until the transaction ends; other keys are not held up.
+        await conn.execute(_LOCK_KEY, {"k": _lock_id(bucket, key)})
+
+    @classmethod
+    async def open(cls, *, dsn: str, pool_size: int = 10) -> Self:
+        """Connect to the database at `dsn` (postgresql://USER:PASS@HOST:PORT/DB)
+        and bring its schema up to date. `pool_size`: connections kept open."""
+        url = _url(dsn)
+        if pool_size < 1:
+            raise ConfigError(f"meta.options.pool_size: {pool_size} is not a positive number")
+        engine = _engine(url, pool_size)
+        try:
+            # One process at a time: two servers starting on a new database
+            # would otherwise both create the tables.
+            await upgrade(engine, first=f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        except (exc.SQLAlchemyError, OSError, TimeoutError) as e:
+            await engine.dispose()
+            shown = url.set(drivername="postgresql").render_as_string(hide_password=True)
+            raise ConfigError(f"meta.options.dsn: cannot use {shown}: {_one_line(e)}") from e
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine)
+
+
+def _engine(url: URL, pool_size: int) -> AsyncEngine:
+    connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT}
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        # No ping before each use, which would double the round trips of a
+        # query: after a database restart, the first error on a dropped
+        # connection makes SQLAlchemy discard the whole pool.
+        connect_args=connect_args,
+    )
