@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+from dolium.core.clock import Clock
 from dolium.core.data.checksums import new_checksum
 from dolium.core.data.hashing import top_hash
 from dolium.core.data.sse import BlockCipher
@@ -82,7 +82,7 @@ class BlockWriter:
         checksum_algorithms: Sequence[str] = (),
         max_size: int = MAX_PUT_SIZE,
         lease_refresh: float = 600.0,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
         cipher: BlockCipher | None = None,
     ) -> None:
         self.blobs = blobs

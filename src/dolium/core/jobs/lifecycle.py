@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from dolium.core.buckets.lifecycle import CONFIG, DAY, Expiration, Rule, bucket_rules
+from dolium.core.clock import Clock
 from dolium.core.context import Context
 from dolium.core.objects import object_lock
 from dolium.core.objects.service import delete_current
@@ -259,7 +260,7 @@ async def _abort_uploads(walk: _Walk, prefix: str, page: int) -> None:
 class LifecycleWorker:
     """Applies every bucket's lifecycle rules, now (`run_once`) or every `interval` seconds."""
 
-    def __init__(self, ctx: Context, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, ctx: Context, clock: Clock | None = None) -> None:
         self.ctx = ctx
         self.clock = clock or ctx.clock
 

@@ -245,7 +245,7 @@ class Multipart:
         version = ObjectVersion(
             bucket=bucket.name,
             key=key,
-            version_id=write_version_id(bucket),
+            version_id=write_version_id(bucket, modified),
             size=sum(p.size for p in parts),
             etag=f"{digest.hexdigest()}-{len(parts)}",
             modified=modified,

@@ -138,8 +138,8 @@ class DeleteResult:
     delete_marker: bool
 
 
-def write_version_id(bucket: Bucket) -> str:
-    return new_version_id() if bucket.versioning == Versioning.ENABLED else NULL_VERSION
+def write_version_id(bucket: Bucket, now: float) -> str:
+    return new_version_id(now) if bucket.versioning == Versioning.ENABLED else NULL_VERSION
 
 
 # The shape of the ids `new_version_id` hands out.
@@ -251,7 +251,7 @@ class Objects:
         version = ObjectVersion(
             bucket=bucket.name,
             key=key,
-            version_id=write_version_id(bucket),
+            version_id=write_version_id(bucket, modified),
             size=data.size,
             etag=sse_etag(protection, data_key, data.md5),
             modified=modified,
@@ -398,7 +398,7 @@ class Objects:
             src,
             bucket=bucket.name,
             key=key,
-            version_id=write_version_id(bucket),
+            version_id=write_version_id(bucket, modified),
             modified=modified,
             owner=principal.tenant,
             content_type=content_type,
@@ -548,11 +548,12 @@ async def delete_current(ctx: Context, bucket: Bucket, key: str, owner: str) -> 
     if bucket.versioning == Versioning.UNVERSIONED:
         await ctx.meta.delete_version(bucket.name, key, NULL_VERSION)
         return DeleteResult(key, None, False)
+    now = ctx.clock()
     marker_version = ObjectVersion(
         bucket=bucket.name,
         key=key,
-        version_id=write_version_id(bucket),
-        modified=ctx.clock(),
+        version_id=write_version_id(bucket, now),
+        modified=now,
         owner=owner,
         delete_marker=True,
         content_type="",
