@@ -72,9 +72,11 @@ class Buckets:
             bucket = await self.ctx.meta.set_bucket_config(name, access.ACL, acl_text)
         return bucket
 
-    async def get(self, principal: Principal, name: str, action: str) -> Bucket:
-        """The bucket, if `principal` may do `action` (an S3 action name) on it."""
-        return await self.ctx.bucket(principal, name, action)
+    async def get(
+        self, principal: Principal, name: str, action: str, key: str | None = None
+    ) -> Bucket:
+        """The bucket, if `principal` may do `action` (an S3 action name) on it (or on `key`)."""
+        return await self.ctx.bucket(principal, name, action, key)
 
     async def exists(self, name: str) -> None:
         """Raise NoSuchBucket unless it exists (batch calls check access per key)."""

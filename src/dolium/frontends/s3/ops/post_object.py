@@ -314,7 +314,7 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
     as_put = _object_request(request, fields)
     principal, policy = await authenticate(as_put, fields, auth, time.time())
     request.principal = principal
-    await store.ctx.bucket(principal, request.bucket, action="s3:PutObject", key=key)
+    await store.buckets.get(principal, request.bucket, "s3:PutObject", key)
     opts = write_options(as_put, None)
     tagging = fields.raw.get("tagging")
     if tagging is not None:
