@@ -46,6 +46,7 @@ from dolium.core.data.sse import etag as sse_etag
 from dolium.core.ids import new_version_id
 from dolium.core.names import validate_key, validate_metadata
 from dolium.core.objects import object_lock
+from dolium.core.objects.compose import Span, compose
 from dolium.core.objects.tagging import validate_object_tags
 from dolium.errors import (
     AccessDenied,
@@ -438,7 +439,7 @@ class Objects:
         """
         request = write_request(bucket, asked)
         if (request is None) != (not src.sse):
-            return await self._rewrite(bucket, src, src_data_key, request)
+            return await self._rewrite(bucket, src_bucket, src, src_data_key, request)
         if bucket.block_size != src_bucket.block_size and src.extents:
             raise InvalidRequest(
                 "Copying between buckets of different block sizes is not supported."
@@ -472,6 +473,7 @@ class Objects:
     async def _rewrite(
         self,
         bucket: Bucket,
+        src_bucket: Bucket,
         src: ObjectVersion,
         src_data_key: bytes | None,
         request: SseRequest | None,
@@ -483,8 +485,9 @@ class Objects:
             protection, data_key = await new_data_key(self.ctx, request)
         cipher = BlockCipher(data_key) if data_key is not None else None
         opts = WriteOptions(checksum_algorithms=tuple(src.checksums))
-        body = await self._read(src, 0, src.size - 1, src_data_key) if src.size else _once(b"")
-        written = await self.writer(bucket, opts, inline=True, cipher=cipher).write(body)
+        writer = self.writer(bucket, opts, inline=True, cipher=cipher)
+        source = Span.whole(src, src_bucket.hash_algorithm, src_data_key)
+        written = await compose(self.ctx.blobs, writer, [source])
         checksums = {a: written.checksums[a] for a in src.checksums}
         return _CopyData(
             sse_etag(protection, data_key, written.md5),
