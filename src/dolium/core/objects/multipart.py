@@ -19,7 +19,7 @@ from dolium.core.data.hashing import top_hash
 from dolium.core.data.sse import PART_NEEDS_KEY, BlockCipher, CustomerKey
 from dolium.core.data.sse import etag as sse_etag
 from dolium.core.ids import new_upload_id
-from dolium.core.names import validate_key, validate_metadata
+from dolium.core.names import validate_key
 from dolium.core.objects import object_lock
 from dolium.core.objects.compose import Span, compose
 from dolium.core.objects.service import (
@@ -91,7 +91,6 @@ class Multipart:
         checksum_type: str = "",
     ) -> MultipartUpload:
         validate_key(key)
-        validate_metadata(opts.meta)
         tags = validate_object_tags(opts.tags)
         bucket = await self.ctx.bucket(principal, bucket_name, "s3:PutObject", key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)

@@ -44,7 +44,7 @@ from dolium.core.data.sse import (
 )
 from dolium.core.data.sse import etag as sse_etag
 from dolium.core.ids import new_version_id
-from dolium.core.names import validate_key, validate_metadata
+from dolium.core.names import validate_key
 from dolium.core.objects import object_lock
 from dolium.core.objects.compose import Span, compose
 from dolium.core.objects.tagging import validate_object_tags
@@ -116,6 +116,10 @@ class CopyOptions:
     # S3, never the source's), and the source's SSE-C key.
     sse: SseRequest | None = None
     source_key: CustomerKey | None = None
+    # The front end's own rules on this copy, run once the source and the
+    # destination are found and allowed, before any data moves (given the
+    # source); raises to refuse.
+    approve: Callable[[ObjectVersion], None] | None = None
 
 
 @dataclass
@@ -236,7 +240,6 @@ class Objects:
         event: str = OBJECT_PUT,  # OBJECT_POST for a browser form upload
     ) -> ObjectVersion:
         validate_key(key)
-        validate_metadata(opts.meta)
         tags = validate_object_tags(opts.tags)
         bucket = await self.ctx.bucket(principal, bucket_name, "s3:PutObject", key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
@@ -380,15 +383,9 @@ class Objects:
         bucket = await self.ctx.bucket(principal, bucket_name, "s3:PutObject", key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
-        same = (src_bucket_name, src_key) == (bucket_name, key)
-        if same and not opts.replace_metadata and src_version_id is None and opts.sse is None:
-            raise InvalidRequest(
-                "This copy request is illegal because it is trying to copy an object to "
-                "itself without changing the object's metadata, storage class, website "
-                "redirect location or encryption attributes."
-            )
+        if opts.approve is not None:
+            opts.approve(src)
         if opts.replace_metadata:
-            validate_metadata(opts.meta)
             meta, headers = dict(opts.meta), dict(opts.headers)
             content_type = opts.content_type or "binary/octet-stream"
         else:

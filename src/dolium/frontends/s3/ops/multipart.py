@@ -10,6 +10,7 @@ from dolium.core.objects.multipart import CompletedPart, PartSource
 from dolium.core.objects.service import WriteOptions
 from dolium.core.store import Store
 from dolium.errors import InvalidRange
+from dolium.frontends.s3 import rules
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.buckets import XML, owner_xml
 from dolium.frontends.s3.ops.objects import (
@@ -45,6 +46,7 @@ def _part_number(request: S3Request) -> int:
 async def create_upload(store: Store, request: S3Request) -> Response:
     opts = write_options(request, None)
     checksum_type = (request.header("x-amz-checksum-type") or "").upper()
+    rules.check_write(request.key, opts.meta)
     upload = await store.multipart.create(
         principal_of(request), request.bucket, request.key, opts, checksum_type
     )

@@ -10,6 +10,7 @@ from dolium.core.objects.object_lock import visible_lock
 from dolium.core.objects.service import CopyOptions, validate_version_id
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument, NoSuchKey
+from dolium.frontends.s3 import rules
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.headers import (
@@ -96,6 +97,7 @@ async def put_object(store: Store, request: S3Request) -> Response:
         return await copy_object(store, request)
     principal = principal_of(request)
     opts = write_options(request, declared_size(request))
+    rules.check_write(request.key, opts.meta)
     version = await store.objects.put(
         principal, request.bucket, request.key, request.stream(), opts
     )
@@ -310,9 +312,8 @@ def copy_source_check(request: S3Request) -> CopyOptions:
 async def copy_object(store: Store, request: S3Request) -> Response:
     principal = principal_of(request)
     source = parse_copy_source(request.header("x-amz-copy-source") or "")
-    version, src = await store.objects.copy(
-        principal, source, request.bucket, request.key, copy_source_check(request)
-    )
+    opts = rules.copy_rules(source, request.bucket, request.key, copy_source_check(request))
+    version, src = await store.objects.copy(principal, source, request.bucket, request.key, opts)
     headers = version_headers(version) + sse_response_headers(version.sse)
     if source[2] is not None or src.version_id != NULL_VERSION:
         headers.append(("x-amz-copy-source-version-id", src.version_id))

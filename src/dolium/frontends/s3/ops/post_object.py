@@ -26,6 +26,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from dolium.core.access.decisions import ANONYMOUS
 from dolium.core.buckets.notifications import OBJECT_POST
 from dolium.core.store import Store
+from dolium.frontends.s3 import rules
 from dolium.frontends.s3.auth import post_policy, sigv2, sigv4
 from dolium.frontends.s3.auth.authenticator import Authenticator, virtual_bucket
 from dolium.frontends.s3.auth.facts import request_facts
@@ -324,6 +325,7 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
     if bounds is not None:
         low, high = bounds[0], min(bounds[1], high)
     body = _sized(form.file.chunks, low, high, _estimate(request, form.file, boundary))
+    rules.check_write(key, opts.meta)
     version = await store.objects.put(principal, request.bucket, key, body, opts, event=OBJECT_POST)
     headers = version_headers(version)
     for algorithm, value in version.checksums.items():
