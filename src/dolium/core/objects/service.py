@@ -1,9 +1,10 @@
 """Object rules: write, read, copy and delete versions of keys.
 
 Versioning decides the version id a write gets: a fresh id when the bucket
-has versioning enabled, otherwise the "null" version, which a new write
-replaces. Deleting without a version id in a versioned bucket adds a delete
-marker; with one, it removes that version for good.
+has versioning enabled, otherwise the unversioned slot (`UNVERSIONED_ID`,
+S3's "null" version), which a new write replaces. Deleting without a version
+id in a versioned bucket adds a delete marker; with one, it removes that
+version for good.
 
 Data is written as blocks before the metadata that points at it is
 committed, so an interrupted write leaves the previous version untouched.
@@ -60,7 +61,7 @@ from dolium.errors import (
     NotFound,
 )
 from dolium.model import (
-    NULL_VERSION,
+    UNVERSIONED_ID,
     Bucket,
     Extent,
     Lock,
@@ -144,7 +145,7 @@ class DeleteResult:
 
 
 def write_version_id(bucket: Bucket, now: float) -> str:
-    return new_version_id(now) if bucket.versioning == Versioning.ENABLED else NULL_VERSION
+    return new_version_id(now) if bucket.versioning == Versioning.ENABLED else UNVERSIONED_ID
 
 
 # The shape of the ids `new_version_id` hands out.
@@ -153,7 +154,7 @@ _VERSION_ID = re.compile(r"[a-z2-7]{24}")
 
 def validate_version_id(version_id: str) -> None:
     """Refuse a version id no version here can have, as S3 refuses a malformed one."""
-    if version_id != NULL_VERSION and not _VERSION_ID.fullmatch(version_id):
+    if version_id != UNVERSIONED_ID and not _VERSION_ID.fullmatch(version_id):
         raise InvalidArgument("Invalid version id specified", version_id=version_id)
 
 
@@ -533,7 +534,7 @@ class Objects:
             result = await delete_current(self.ctx, bucket, key, principal.tenant)
         # Removing a marker by its version id is a deletion, not a new marker.
         name = OBJECT_MARKER if result.delete_marker and version_id is None else OBJECT_DELETE
-        change = ObjectChange(key, result.version_id or NULL_VERSION)
+        change = ObjectChange(key, result.version_id or UNVERSIONED_ID)
         await emit(self.ctx, principal, bucket, name, change)
         return result
 
@@ -541,12 +542,12 @@ class Objects:
 async def delete_current(ctx: Context, bucket: Bucket, key: str, owner: str) -> DeleteResult:
     """Delete `key` without naming a version, as the bucket's versioning says.
 
-    Never versioned: the null version goes. Otherwise a delete marker owned
-    by `owner` becomes the latest version (the "null" one when versioning is
-    suspended, which replaces a null version). Shared with lifecycle expiry.
+    Never versioned: the unversioned slot's version goes. Otherwise a delete
+    marker owned by `owner` becomes the latest version (in the unversioned
+    slot when versioning is suspended, replacing the version there). Shared with lifecycle expiry.
     """
     if bucket.versioning == Versioning.UNVERSIONED:
-        await ctx.meta.delete_version(bucket.name, key, NULL_VERSION)
+        await ctx.meta.delete_version(bucket.name, key, UNVERSIONED_ID)
         return DeleteResult(key, None, False)
     now = ctx.clock()
     marker_version = ObjectVersion(

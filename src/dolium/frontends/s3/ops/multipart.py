@@ -20,7 +20,7 @@ from dolium.frontends.s3.ops.objects import (
     principal_of,
     version_headers,
 )
-from dolium.frontends.s3.wire import xml
+from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import iso_date, write_condition, write_options
 from dolium.frontends.s3.wire.http import (
     MAX_INT,
@@ -32,6 +32,7 @@ from dolium.frontends.s3.wire.http import (
 )
 from dolium.frontends.s3.wire.sse_headers import copy_source_key, sse_request
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
+from dolium.model import UNVERSIONED_ID
 
 
 def _part_number(request: S3Request) -> int:
@@ -109,8 +110,8 @@ async def upload_part_copy(
         "CopyPartResult", [("LastModified", iso_date(part.modified)), ("ETag", f'"{part.etag}"')]
     )
     headers = [XML]
-    if src.version_id != "null":
-        headers.append(("x-amz-copy-source-version-id", src.version_id))
+    if src.version_id != UNVERSIONED_ID:
+        headers.append(("x-amz-copy-source-version-id", versions.to_s3(src.version_id)))
     return Response(200, headers, body)
 
 
