@@ -261,7 +261,7 @@ async def _fill(data: Path, buckets: dict[str, int], workers: int) -> dict[str, 
     meta = await open_meta(config)
     seconds: dict[str, float] = {}
     try:
-        await AccountService(meta).ensure_root(ROOT_KEY, ROOT_SECRET)
+        await AccountService(meta, time.time).ensure_root(ROOT_KEY, ROOT_SECRET)
         for name, count in buckets.items():
             now = time.time()
             await meta.create_bucket(

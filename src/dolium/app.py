@@ -13,6 +13,7 @@ import ctypes
 import logging
 import os
 import sys
+import time
 from typing import Any
 
 from dolium.backends.keys_meta import MetaKeyStore
@@ -46,7 +47,10 @@ async def build_store(config: Config) -> Store:
     # Reporters start delivering what their outboxes hold as they open.
     reporters = await open_reporters(config)
     kms = open_kms(config)
-    return Store(Context(meta=meta, blobs=blobs, settings=settings, reporters=reporters, kms=kms))
+    ctx = Context(
+        meta=meta, blobs=blobs, clock=time.time, settings=settings, reporters=reporters, kms=kms
+    )
+    return Store(ctx)
 
 
 class Server:

@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -79,7 +80,7 @@ def run_accounts(config: Config, action: Callable[[AccountService], Awaitable[T]
     async def go() -> T:
         meta = await open_meta(config)
         try:
-            return await action(AccountService(meta))
+            return await action(AccountService(meta, time.time))
         finally:
             await meta.close()
 
@@ -388,7 +389,8 @@ def check_cmd(
     async def go(acc: AccountService) -> IntegrityReport:
         blobs = await open_blob(config)
         try:
-            return await check(Context(meta=acc.meta, blobs=blobs), verify=not no_verify)
+            ctx = Context(meta=acc.meta, blobs=blobs, clock=time.time)
+            return await check(ctx, verify=not no_verify)
         finally:
             await blobs.close()
 

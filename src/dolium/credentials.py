@@ -14,6 +14,7 @@ import json
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +114,7 @@ async def setup_root(config: Config, creds: RootCredentials) -> AccessKey:
     """Make sure the meta store has the root account with this key."""
     meta = await open_meta(config)
     try:
-        return await AccountService(meta).ensure_root(creds.access_key, creds.secret_key)
+        return await AccountService(meta, time.time).ensure_root(creds.access_key, creds.secret_key)
     except InvalidArgument as exc:
         raise ConfigError(f"root credentials ({creds.source}): {exc.message}") from None
     finally:

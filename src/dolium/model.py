@@ -27,7 +27,13 @@ class Versioning(enum.StrEnum):
     SUSPENDED = "Suspended"
 
 
-NULL_VERSION = "null"
+# The version id of the one version a key keeps outside versioning (never
+# enabled, or suspended), which the next such write replaces. Front ends name
+# it as their API does (S3: "null", in the S3 front end's wire.versions); the
+# value is what data directories have always stored.
+UNVERSIONED_ID = "null"
+# S3's name for it, still spoken by the S3 event records (core.notifications).
+NULL_VERSION = UNVERSIONED_ID
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import os
 import random
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ def integrity(data: Path) -> IntegrityReport:
         meta = await open_meta(config)
         blobs = await open_blob(config)
         try:
-            return await check(Context(meta=meta, blobs=blobs))
+            return await check(Context(meta=meta, blobs=blobs, clock=time.time))
         finally:
             await meta.close()
             await blobs.close()

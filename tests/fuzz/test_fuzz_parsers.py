@@ -33,6 +33,7 @@ from dolium.core.objects.conditions import (
 )
 from dolium.core.objects.tagging import validate_tags
 from dolium.errors import DoliumError
+from dolium.frontends.s3 import rules
 from dolium.frontends.s3.auth import sigv4
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.cors import parse_cors, render_cors
@@ -361,7 +362,7 @@ def test_bucket_names(name: str) -> None:
 )
 def test_key_and_metadata_validators_refuse_cleanly(key: str, meta: dict[str, str]) -> None:
     refused(lambda: names.validate_key(key))
-    refused(lambda: names.validate_metadata(meta))
+    refused(lambda: rules.validate_metadata(meta))
 
 
 # --------------------------------------------------------------------------- policy and ACL

@@ -43,7 +43,7 @@ async def meta(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
 
 @pytest.fixture
 def accounts(meta: MetaStore) -> AccountService:
-    return AccountService(meta)
+    return AccountService(meta, time.time)
 
 
 def test_generated_credentials_look_like_aws() -> None:

@@ -27,6 +27,7 @@ from dolium.errors import (
     PreconditionFailed,
     StorageError,
 )
+from dolium.frontends.s3 import rules
 from dolium.model import NULL_VERSION, ObjectVersion, Versioning, WriteCondition
 
 BUCKET = "photos"
@@ -173,8 +174,20 @@ async def test_copy_replacing_metadata(core: Core) -> None:
 
 async def test_copy_onto_itself_without_changes_is_refused(core: Core) -> None:
     await put(core, "src", b"tiny")
+    source = (BUCKET, "src", None)
+    opts = rules.copy_rules(source, BUCKET, "src", CopyOptions())
     with pytest.raises(InvalidRequest):
-        await core.store.objects.copy(ALICE, (BUCKET, "src", None), BUCKET, "src", CopyOptions())
+        await core.store.objects.copy(ALICE, source, BUCKET, "src", opts)
+
+
+async def test_copy_onto_itself_is_a_rule_of_the_front_end(core: Core) -> None:
+    # The object model has nothing against it: S3 refuses it at its edge.
+    first = await put(core, "src", b"tiny")
+    copied, _ = await core.store.objects.copy(
+        ALICE, (BUCKET, "src", None), BUCKET, "src", CopyOptions()
+    )
+    assert copied.etag == first.etag
+    assert await get(core, "src") == b"tiny"
 
 
 async def test_copy_survives_deleting_the_source(core: Core) -> None:

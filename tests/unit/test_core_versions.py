@@ -60,7 +60,7 @@ def meta_of(core: Core) -> CountingMeta:
 
 async def add(core: Core, key: str, version_id: str = "", *, marker: bool = False) -> str:
     """Put a version (a fresh id unless given) or a delete marker straight into the store."""
-    version_id = version_id or new_version_id()
+    version_id = version_id or new_version_id(core.clock())
     await core.meta.put_version(
         ObjectVersion(bucket=BUCKET, key=key, version_id=version_id, delete_marker=marker)
     )

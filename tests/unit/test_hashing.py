@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 
 import pytest
 from corekit import body
@@ -86,7 +87,7 @@ BS = 1024
 async def write(
     blobs: MemoryBlobStore, data: bytes, block_size: int = BS, chunk: int = 333
 ) -> WrittenData:
-    writer = BlockWriter(blobs, block_size=block_size)
+    writer = BlockWriter(blobs, block_size=block_size, clock=time.time)
     return await writer.write(body(data, chunk))
 
 

@@ -4,6 +4,7 @@ referenced by versions and by multipart parts are found; garbage is not."""
 from __future__ import annotations
 
 import hashlib
+import time
 
 from dolium.backends.blob_memory import MemoryBlobStore
 from dolium.backends.meta_memory import MemoryMetaStore
@@ -39,7 +40,7 @@ async def setup() -> tuple[Context, list[bytes]]:
     await blobs.put(other, data)
     await meta.put_version(ObjectVersion("s3", "k", "null", extents=(Extent(other, 1000),)))
     # digests[3] is stored but unreferenced: garbage, not damage.
-    return Context(meta=meta, blobs=blobs), digests
+    return Context(meta=meta, blobs=blobs, clock=time.time), digests
 
 
 async def test_a_sound_store_passes() -> None:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from dolium import errors
 from dolium.core import names
+from dolium.frontends.s3 import rules
 
 
 # Examples from the AWS "General purpose bucket naming rules" page, plus edges.
@@ -123,17 +124,17 @@ def test_empty_and_invalid_keys() -> None:
 
 
 def test_metadata_size_counts_names_and_values() -> None:
-    assert names.metadata_size({}) == 0
-    assert names.metadata_size({"color": "blue"}) == 9
-    assert names.metadata_size({"x-amz-meta-color": "blue"}) == 9
-    assert names.metadata_size({"X-Amz-Meta-color": "blue"}) == 9
-    assert names.metadata_size({"nom": "café"}) == 3 + 5
+    assert rules.metadata_size({}) == 0
+    assert rules.metadata_size({"color": "blue"}) == 9
+    assert rules.metadata_size({"x-amz-meta-color": "blue"}) == 9
+    assert rules.metadata_size({"X-Amz-Meta-color": "blue"}) == 9
+    assert rules.metadata_size({"nom": "café"}) == 3 + 5
 
 
 def test_metadata_limit() -> None:
-    names.validate_metadata({"k": "v" * 2047})
+    rules.validate_metadata({"k": "v" * 2047})
     with pytest.raises(errors.MetadataTooLarge) as info:
-        names.validate_metadata({"k": "v" * 2048})
+        rules.validate_metadata({"k": "v" * 2048})
     assert info.value.context == {"size": 2049, "max_size_allowed": 2048}
     with pytest.raises(errors.MetadataTooLarge):
-        names.validate_metadata({f"key{i}": "x" * 100 for i in range(20)})
+        rules.validate_metadata({f"key{i}": "x" * 100 for i in range(20)})

@@ -29,6 +29,7 @@ from dolium.core.data.sse import etag as sse_etag
 from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, CorruptBlock, InvalidRequest, NotSupported, StorageError
+from dolium.frontends.s3 import rules
 from dolium.model import ObjectVersion
 
 BUCKET = "vault"
@@ -264,8 +265,10 @@ async def test_part_uploaded_again_is_sealed_with_fresh_nonces(core: Core) -> No
 async def copy(
     core: Core, src: str, dst: str, sse: SseRequest | None, source_key: CustomerKey | None
 ) -> ObjectVersion:
-    opts = CopyOptions(sse=sse, source_key=source_key)
-    created, _ = await core.store.objects.copy(ALICE, (BUCKET, src, None), BUCKET, dst, opts)
+    source = (BUCKET, src, None)
+    # With the rules S3 adds at its edge, as the S3 front end copies.
+    opts = rules.copy_rules(source, BUCKET, dst, CopyOptions(sse=sse, source_key=source_key))
+    created, _ = await core.store.objects.copy(ALICE, source, BUCKET, dst, opts)
     return created
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from dolium.core.access.actions import Action, Decision, Resource, Setting
 from dolium.core.access.authorizer import Authorizer
 from dolium.core.access.s3_evaluator import S3Evaluator
+from dolium.core.clock import Clock
 from dolium.errors import AccessDenied, NoSuchBucket
 from dolium.model import Bucket, ObjectVersion, Principal
 from dolium.protocols.blob import BlobStore
@@ -31,8 +31,8 @@ class Settings:
 class Context:
     meta: MetaStore
     blobs: BlobStore
+    clock: Clock
     settings: Settings = field(default_factory=Settings)
-    clock: Callable[[], float] = time.time
     # Master keys for SSE-S3; None refuses SSE-S3 writes (core.sse).
     kms: MasterKeys | None = None
     # Event destinations by the ARN a bucket's notification configuration

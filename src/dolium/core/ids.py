@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import base64
 import secrets
-import time
 
 
-def new_version_id() -> str:
-    """A unique, URL-safe version id; later ids sort after earlier ones."""
-    stamp = time.time_ns().to_bytes(8, "big")
+class _Stamps:
+    """Nanosecond stamps that never repeat or go back within this process, so
+    ids keep their order when the clock stands still (a test clock) or steps back."""
+
+    last = 0
+
+    @classmethod
+    def next(cls, now: float) -> int:
+        cls.last = max(int(now * 1e9), cls.last + 1)
+        return cls.last
+
+
+def new_version_id(now: float) -> str:
+    """A unique, URL-safe version id; later ids sort after earlier ones.
+
+    `now` is the core's clock; the id starts with it, in nanoseconds.
+    """
+    stamp = _Stamps.next(now).to_bytes(8, "big")
     return base64.b32encode(stamp + secrets.token_bytes(7)).decode().rstrip("=").lower()
 
 

@@ -1,19 +1,16 @@
-"""Validation of bucket names, object keys and user metadata, by S3's rules.
+"""Validation of bucket names and object keys.
 
-Pure functions that raise domain errors; they know nothing of HTTP headers
-beyond the "x-amz-meta-" prefix they tolerate on metadata names.
+Pure functions that raise domain errors; they know nothing of HTTP. Rules of
+one API only (S3's 2 KB of user metadata) are checked by that front end.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 from dolium import errors
 
 MAX_KEY_BYTES = 1024
-MAX_METADATA_BYTES = 2048
-META_PREFIX = "x-amz-meta-"
 
 # General purpose bucket rules: 3-63 characters of [a-z0-9.-], starting and
 # ending with a letter or digit.
@@ -82,31 +79,3 @@ def validate_key(key: str) -> None:
         ) from exc
     if size > MAX_KEY_BYTES:
         raise errors.KeyTooLong("Your key is too long", size=size, max_size_allowed=MAX_KEY_BYTES)
-
-
-def _meta_name(name: str) -> str:
-    return name[len(META_PREFIX) :] if name[: len(META_PREFIX)].lower() == META_PREFIX else name
-
-
-def metadata_size(meta: Mapping[str, str]) -> int:
-    """Size of user metadata as S3 measures it.
-
-    The sum of the UTF-8 lengths of every name and value. Names are counted
-    without their "x-amz-meta-" prefix, which may be present or not.
-    """
-    return sum(
-        len(_meta_name(name).encode("utf-8", "surrogatepass"))
-        + len(value.encode("utf-8", "surrogatepass"))
-        for name, value in meta.items()
-    )
-
-
-def validate_metadata(meta: Mapping[str, str]) -> None:
-    """MetadataTooLarge when user metadata exceeds S3's 2 KB."""
-    size = metadata_size(meta)
-    if size > MAX_METADATA_BYTES:
-        raise errors.MetadataTooLarge(
-            "Your metadata headers exceed the maximum allowed metadata size.",
-            size=size,
-            max_size_allowed=MAX_METADATA_BYTES,
-        )

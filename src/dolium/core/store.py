@@ -1,14 +1,21 @@
-"""The core as the front ends see it: one object holding every service."""
+"""The core as the front ends see it: one object holding every service.
+
+Front ends call these services and nothing else: the context they share
+(stores, clock, settings) stays inside the core.
+"""
 
 from __future__ import annotations
 
 from dolium.core.access.acls import Acls
 from dolium.core.access.bucket_policy import BucketPolicies
 from dolium.core.buckets.cors import Cors
+from dolium.core.buckets.lifecycle import Lifecycle
 from dolium.core.buckets.notifications import Notifications
 from dolium.core.buckets.service import Buckets
 from dolium.core.buckets.settings import BucketSettings
+from dolium.core.buckets.website import Website
 from dolium.core.context import Context
+from dolium.core.data.sse import BucketEncryption
 from dolium.core.objects.listing import Listing
 from dolium.core.objects.multipart import Multipart
 from dolium.core.objects.object_lock import ObjectLock
@@ -30,6 +37,9 @@ class Store:
         self.notifications = Notifications(ctx)
         self.bucket_settings = BucketSettings(ctx)
         self.policies = BucketPolicies(ctx)
+        self.encryption = BucketEncryption(ctx)
+        self.lifecycle = Lifecycle(ctx)
+        self.website = Website(ctx)
 
     async def close(self) -> None:
         for reporter in self.ctx.reporters.values():

@@ -19,8 +19,8 @@ import hmac
 import re
 import secrets
 import string
-import time
 
+from dolium.core.clock import Clock
 from dolium.errors import (
     AccessKeyExists,
     ConfigError,
@@ -100,8 +100,9 @@ def check_secret_key(secret_key: str) -> str:
 class AccountService:
     """Tenants, users and keys over a meta store."""
 
-    def __init__(self, meta: MetaStore) -> None:
+    def __init__(self, meta: MetaStore, clock: Clock) -> None:
         self.meta = meta
+        self.clock = clock
 
     # -- tenants ---------------------------------------------------------------
     async def create_tenant(
@@ -136,7 +137,7 @@ class AccountService:
             canonical_id=canonical_id,
             display_name=display_name,
             email=email,
-            created=time.time(),
+            created=self.clock(),
         )
         await self.meta.create_tenant(tenant)
         return tenant
@@ -245,7 +246,7 @@ class AccountService:
         if await self.meta.get_user(ROOT_TENANT, ROOT_USER) is None:
             with contextlib.suppress(UserExists):
                 await self.meta.create_user(
-                    User(tenant=ROOT_TENANT, name=ROOT_USER, admin=True, created=time.time())
+                    User(tenant=ROOT_TENANT, name=ROOT_USER, admin=True, created=self.clock())
                 )
         existing = await self.meta.get_key(access_key)
         if existing is None:
@@ -254,7 +255,7 @@ class AccountService:
                 secret_key=secret_key,
                 tenant=ROOT_TENANT,
                 user=ROOT_USER,
-                created=time.time(),
+                created=self.clock(),
             )
             await self.meta.create_key(key)
             return key
@@ -284,7 +285,7 @@ class AccountService:
             secret_key=check_secret_key(secret_key) if secret_key else new_secret_key(),
             tenant=tenant,
             user=user,
-            created=time.time(),
+            created=self.clock(),
         )
 
     async def _check_key_free(self, access_key: str) -> None:

@@ -74,10 +74,16 @@ class Buckets:
         return bucket
 
     async def get(
-        self, principal: Principal, name: str, action: Action, setting: Setting | None = None
+        self,
+        principal: Principal,
+        name: str,
+        action: Action,
+        setting: Setting | None = None,
+        *,
+        key: str | None = None,
     ) -> Bucket:
-        """The bucket, if `principal` may do `action` on it (on `setting` of it)."""
-        return await self.ctx.bucket(principal, name, action, setting=setting)
+        """The bucket, if `principal` may do `action` on it (on `setting` or `key` of it)."""
+        return await self.ctx.bucket(principal, name, action, key, setting=setting)
 
     async def exists(self, name: str) -> None:
         """Raise NoSuchBucket unless it exists (batch calls check access per key)."""

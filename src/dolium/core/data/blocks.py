@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
+from dolium.core.clock import Clock
 from dolium.core.data.checksums import new_checksum
 from dolium.core.data.hashing import top_hash
 from dolium.core.data.sse import BlockCipher
@@ -82,7 +82,7 @@ class BlockWriter:
         checksum_algorithms: Sequence[str] = (),
         max_size: int = MAX_PUT_SIZE,
         lease_refresh: float = 600.0,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
         cipher: BlockCipher | None = None,
     ) -> None:
         self.blobs = blobs
@@ -95,47 +95,96 @@ class BlockWriter:
         self.clock = clock
         self._hasher = _Hasher(checksum_algorithms, hash_algorithm)
         self._extents: list[Extent] = []
+        self._buffer = bytearray()
+        self._size = 0
         self._last_refresh = clock()
         self._pending: asyncio.Task[None] | None = None
 
+    @property
+    def hash_algorithm(self) -> str:
+        return self._hasher.hash_algorithm
+
     async def write(self, body: AsyncIterator[bytes]) -> WrittenData:
-        buffer = bytearray()
-        size = 0
         try:
             async for chunk in body:
-                size += len(chunk)
-                if size > self.max_size:
-                    raise EntityTooLarge("Your proposed upload exceeds the maximum allowed size")
-                buffer += chunk
-                while len(buffer) >= self.block_size:
-                    # The previous block is stored (and freed) before this one
-                    # is copied out, and copied once, through a view (a slice
-                    # would copy it twice): an upload holds about two blocks.
-                    await self._settle()
-                    with memoryview(buffer) as view:
-                        block = bytes(view[: self.block_size])
-                    del buffer[: self.block_size]
-                    await self._submit(block)
-                # Checked per chunk, not per block: a body that trickles in
-                # may take longer than the grace time to fill one block.
-                if self.clock() - self._last_refresh > self.lease_refresh:
-                    await self._keep_alive()
-            tail = bytes(buffer)
-            inline = self.cipher is None and size <= self.inline_threshold
-            if not self._extents and self._pending is None and inline:
-                return self._finish_inline(tail)
-            if tail:
-                await self._submit(tail)
-            if self._pending is not None:
-                await self._pending
-                self._pending = None
+                await self.feed(chunk)
+            return await self.finish()
         except BaseException:
-            if self._pending is not None:
-                self._pending.cancel()
-                await asyncio.gather(self._pending, return_exceptions=True)
+            await self.abandon()
             raise
+
+    async def feed(self, chunk: bytes) -> None:
+        """Take the next bytes of the stream."""
+        self._count(len(chunk))
+        buffer = self._buffer
+        buffer += chunk
+        while len(buffer) >= self.block_size:
+            # The previous block is stored (and freed) before this one
+            # is copied out, and copied once, through a view (a slice
+            # would copy it twice): an upload holds about two blocks.
+            await self._settle()
+            with memoryview(buffer) as view:
+                block = bytes(view[: self.block_size])
+            del buffer[: self.block_size]
+            await self._submit(block)
+        await self._keep_alive_if_due()
+
+    def can_adopt(self, extent: Extent, hash_algorithm: str, *, last: bool) -> bool:
+        """Whether `adopt` may take this stored block as the next block of the stream.
+
+        Only where a rewrite would cut exactly this block: in clear, on a
+        block boundary, a whole block (or a shorter one that ends the stream).
+        """
+        return (
+            self.cipher is None
+            and not self._buffer
+            and hash_algorithm == self.hash_algorithm
+            and (extent.size == self.block_size or (last and extent.size < self.block_size))
+        )
+
+    async def adopt(self, extent: Extent, content: bytes) -> None:
+        """Take a stored block in clear as the next block, by reference (see `can_adopt`).
+
+        `content` is its data, for the MD5 and the checksums of the stream;
+        the block is neither hashed for its address nor stored again.
+        """
+        assert self.cipher is None and not self._buffer, "only whole blocks in clear"
+        self._count(extent.size)
+        await self._settle()
+        self._extents.append(extent)
+        self._pending = asyncio.create_task(self._reference(extent, content))
+        await self._keep_alive_if_due()
+
+    async def finish(self) -> WrittenData:
+        """Store what is left of the stream and describe what was written."""
+        tail = bytes(self._buffer)
+        self._buffer.clear()
+        inline = self.cipher is None and self._size <= self.inline_threshold
+        if not self._extents and self._pending is None and inline:
+            return self._finish_inline(tail)
+        if tail:
+            await self._submit(tail)
+        await self._settle()
         await self.refresh_leases(force=False)
-        return self._result(size)
+        return self._result(self._size)
+
+    async def abandon(self) -> None:
+        """Stop the block in flight (the write failed)."""
+        if self._pending is not None:
+            self._pending.cancel()
+            await asyncio.gather(self._pending, return_exceptions=True)
+            self._pending = None
+
+    def _count(self, size: int) -> None:
+        self._size += size
+        if self._size > self.max_size:
+            raise EntityTooLarge("Your proposed upload exceeds the maximum allowed size")
+
+    async def _keep_alive_if_due(self) -> None:
+        # Checked per chunk, not per block: a body that trickles in may take
+        # longer than the grace time to fill one block.
+        if self.clock() - self._last_refresh > self.lease_refresh:
+            await self._keep_alive()
 
     async def _settle(self) -> None:
         if self._pending is not None:
@@ -166,6 +215,14 @@ class BlockWriter:
             self._extents[index] = Extent(digest, len(block))
             if not await self.blobs.touch(digest):
                 await self.blobs.put(digest, stored)
+        finally:
+            await streamed
+
+    async def _reference(self, extent: Extent, content: bytes) -> None:
+        streamed = asyncio.ensure_future(asyncio.to_thread(self._hasher.stream, content))
+        try:
+            if not await self.blobs.touch(extent.digest):
+                raise StorageError("a source block is missing from the block store")
         finally:
             await streamed
 

@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from dolium.core.buckets.lifecycle import CONFIG, DAY, Expiration, Rule, bucket_rules
+from dolium.core.clock import Clock
 from dolium.core.context import Context
 from dolium.core.objects import object_lock
 from dolium.core.objects.service import delete_current
 from dolium.errors import AccessDenied, NoSuchUpload
-from dolium.model import NULL_VERSION, Bucket, ObjectVersion, Versioning
+from dolium.model import UNVERSIONED_ID, Bucket, ObjectVersion, Versioning
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +110,8 @@ class _Walk:
         elif bucket.versioning == Versioning.SUSPENDED:
             replaced = (
                 version
-                if version.version_id == NULL_VERSION
-                else await self.ctx.meta.get_version(bucket.name, version.key, NULL_VERSION)
+                if version.version_id == UNVERSIONED_ID
+                else await self.ctx.meta.get_version(bucket.name, version.key, UNVERSIONED_ID)
             )
         if replaced is not None and not deletable(replaced, self.now):
             self.report.locked += 1
@@ -123,7 +124,7 @@ class _Walk:
 
     async def noncurrent(self, version: ObjectVersion, key: _Key) -> None:
         since, key.successor_created = key.successor_created, version.modified
-        if key.null_replaced and version.version_id == NULL_VERSION:
+        if key.null_replaced and version.version_id == UNVERSIONED_ID:
             return
         due = _earliest(
             due_after(since, r.noncurrent.days)
@@ -259,7 +260,7 @@ async def _abort_uploads(walk: _Walk, prefix: str, page: int) -> None:
 class LifecycleWorker:
     """Applies every bucket's lifecycle rules, now (`run_once`) or every `interval` seconds."""
 
-    def __init__(self, ctx: Context, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, ctx: Context, clock: Clock | None = None) -> None:
         self.ctx = ctx
         self.clock = clock or ctx.clock
 

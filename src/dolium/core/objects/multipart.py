@@ -1,12 +1,13 @@
-"""Multipart uploads: parts are stored as blocks as they arrive; completing
-an upload stitches their block lists into one version without copying data.
+"""Multipart uploads: parts are stored as blocks as they arrive (or composed
+from ranges of stored versions); completing an upload stitches their block
+lists into one version without copying data.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from dolium.core.access import grants
@@ -16,11 +17,12 @@ from dolium.core.context import Context
 from dolium.core.data.blocks import touch_all
 from dolium.core.data.checksums import combine_parts, resolve_checksum_type
 from dolium.core.data.hashing import top_hash
-from dolium.core.data.sse import PART_NEEDS_KEY, BlockCipher
+from dolium.core.data.sse import PART_NEEDS_KEY, BlockCipher, CustomerKey
 from dolium.core.data.sse import etag as sse_etag
 from dolium.core.ids import new_upload_id
-from dolium.core.names import validate_key, validate_metadata
+from dolium.core.names import validate_key
 from dolium.core.objects import object_lock
+from dolium.core.objects.compose import Span, compose
 from dolium.core.objects.service import (
     Objects,
     WriteOptions,
@@ -57,6 +59,21 @@ class CompletedPart:
     checksums: dict[str, str]
 
 
+@dataclass(frozen=True)
+class PartSource:
+    """The version a part is copied from, and which of its bytes."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    # Checks the source version (preconditions on it); raises to refuse.
+    check: Callable[[ObjectVersion], None] | None = None
+    # The inclusive byte range to copy, given the source's size; None: all of it.
+    byte_range: Callable[[int], tuple[int, int]] | None = None
+    # Opens an SSE-C source.
+    customer_key: CustomerKey | None = None
+
+
 def _normalize_etag(etag: str) -> str:
     return etag.strip().strip('"')
 
@@ -75,7 +92,6 @@ class Multipart:
         checksum_type: str = "",
     ) -> MultipartUpload:
         validate_key(key)
-        validate_metadata(opts.meta)
         tags = validate_object_tags(opts.tags)
         bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
@@ -145,6 +161,47 @@ class Multipart:
         )
         await self.ctx.meta.put_part(bucket.name, part)
         return part
+
+    async def copy_part(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        source: PartSource,
+        opts: WriteOptions,
+    ) -> tuple[Part, ObjectVersion]:
+        """A part made of a range of a stored version (see core.compose); returns (part, source).
+
+        The source is checked and opened before the upload is looked up.
+        """
+        if not 1 <= number <= MAX_PARTS:
+            raise InvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+        src_bucket, src = await self.objects.open(
+            principal, source.bucket, source.key, source.version_id
+        )
+        if source.check is not None:
+            source.check(src)
+        start, end = (0, src.size - 1) if source.byte_range is None else source.byte_range(src.size)
+        src_data_key = await self.objects.unlock(src.sse, source.customer_key)
+        bucket, upload = await self.upload(principal, bucket_name, key, upload_id, Action.WRITE)
+        customer = opts.sse.customer if opts.sse is not None else None
+        data_key = await self.objects.unlock(upload.sse, customer, missing=PART_NEEDS_KEY)
+        cipher = BlockCipher(data_key) if data_key is not None else None
+        writer = self.objects.writer(bucket, opts, inline=False, cipher=cipher)
+        span = Span(src, start, end, src_bucket.hash_algorithm, src_data_key)
+        data = await compose(self.ctx.blobs, writer, [span])
+        part = Part(
+            upload_id=upload_id,
+            number=number,
+            size=data.size,
+            etag=sse_etag(upload.sse, data_key, data.md5),
+            modified=self.ctx.clock(),
+            extents=data.extents,
+        )
+        await self.ctx.meta.put_part(bucket.name, part)
+        return part, src
 
     async def list_parts(
         self,
@@ -244,7 +301,7 @@ class Multipart:
         version = ObjectVersion(
             bucket=bucket.name,
             key=key,
-            version_id=write_version_id(bucket),
+            version_id=write_version_id(bucket, modified),
             size=sum(p.size for p in parts),
             etag=f"{digest.hexdigest()}-{len(parts)}",
             modified=modified,

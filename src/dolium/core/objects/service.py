@@ -1,9 +1,10 @@
 """Object rules: write, read, copy and delete versions of keys.
 
 Versioning decides the version id a write gets: a fresh id when the bucket
-has versioning enabled, otherwise the "null" version, which a new write
-replaces. Deleting without a version id in a versioned bucket adds a delete
-marker; with one, it removes that version for good.
+has versioning enabled, otherwise the unversioned slot (`UNVERSIONED_ID`,
+S3's "null" version), which a new write replaces. Deleting without a version
+id in a versioned bucket adds a delete marker; with one, it removes that
+version for good.
 
 Data is written as blocks before the metadata that points at it is
 committed, so an interrupted write leaves the previous version untouched.
@@ -44,8 +45,9 @@ from dolium.core.data.sse import (
 )
 from dolium.core.data.sse import etag as sse_etag
 from dolium.core.ids import new_version_id
-from dolium.core.names import validate_key, validate_metadata
+from dolium.core.names import validate_key
 from dolium.core.objects import object_lock
+from dolium.core.objects.compose import Span, compose
 from dolium.core.objects.tagging import validate_object_tags
 from dolium.errors import (
     AccessDenied,
@@ -59,7 +61,7 @@ from dolium.errors import (
     NotFound,
 )
 from dolium.model import (
-    NULL_VERSION,
+    UNVERSIONED_ID,
     Bucket,
     Extent,
     Lock,
@@ -115,6 +117,10 @@ class CopyOptions:
     # S3, never the source's), and the source's SSE-C key.
     sse: SseRequest | None = None
     source_key: CustomerKey | None = None
+    # The front end's own rules on this copy, run once the source and the
+    # destination are found and allowed, before any data moves (given the
+    # source); raises to refuse.
+    approve: Callable[[ObjectVersion], None] | None = None
 
 
 @dataclass
@@ -138,8 +144,8 @@ class DeleteResult:
     delete_marker: bool
 
 
-def write_version_id(bucket: Bucket) -> str:
-    return new_version_id() if bucket.versioning == Versioning.ENABLED else NULL_VERSION
+def write_version_id(bucket: Bucket, now: float) -> str:
+    return new_version_id(now) if bucket.versioning == Versioning.ENABLED else UNVERSIONED_ID
 
 
 # The shape of the ids `new_version_id` hands out.
@@ -148,7 +154,7 @@ _VERSION_ID = re.compile(r"[a-z2-7]{24}")
 
 def validate_version_id(version_id: str) -> None:
     """Refuse a version id no version here can have, as S3 refuses a malformed one."""
-    if version_id != NULL_VERSION and not _VERSION_ID.fullmatch(version_id):
+    if version_id != UNVERSIONED_ID and not _VERSION_ID.fullmatch(version_id):
         raise InvalidArgument("Invalid version id specified", version_id=version_id)
 
 
@@ -235,7 +241,6 @@ class Objects:
         event: str = OBJECT_PUT,  # OBJECT_POST for a browser form upload
     ) -> ObjectVersion:
         validate_key(key)
-        validate_metadata(opts.meta)
         tags = validate_object_tags(opts.tags)
         bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
@@ -251,7 +256,7 @@ class Objects:
         version = ObjectVersion(
             bucket=bucket.name,
             key=key,
-            version_id=write_version_id(bucket),
+            version_id=write_version_id(bucket, modified),
             size=data.size,
             etag=sse_etag(protection, data_key, data.md5),
             modified=modified,
@@ -382,15 +387,9 @@ class Objects:
         bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
-        same = (src_bucket_name, src_key) == (bucket_name, key)
-        if same and not opts.replace_metadata and src_version_id is None and opts.sse is None:
-            raise InvalidRequest(
-                "This copy request is illegal because it is trying to copy an object to "
-                "itself without changing the object's metadata, storage class, website "
-                "redirect location or encryption attributes."
-            )
+        if opts.approve is not None:
+            opts.approve(src)
         if opts.replace_metadata:
-            validate_metadata(opts.meta)
             meta, headers = dict(opts.meta), dict(opts.headers)
             content_type = opts.content_type or "binary/octet-stream"
         else:
@@ -401,7 +400,7 @@ class Objects:
             src,
             bucket=bucket.name,
             key=key,
-            version_id=write_version_id(bucket),
+            version_id=write_version_id(bucket, modified),
             modified=modified,
             owner=principal.tenant,
             content_type=content_type,
@@ -441,7 +440,7 @@ class Objects:
         """
         request = write_request(bucket, asked)
         if (request is None) != (not src.sse):
-            return await self._rewrite(bucket, src, src_data_key, request)
+            return await self._rewrite(bucket, src_bucket, src, src_data_key, request)
         if bucket.block_size != src_bucket.block_size and src.extents:
             raise InvalidRequest(
                 "Copying between buckets of different block sizes is not supported."
@@ -475,6 +474,7 @@ class Objects:
     async def _rewrite(
         self,
         bucket: Bucket,
+        src_bucket: Bucket,
         src: ObjectVersion,
         src_data_key: bytes | None,
         request: SseRequest | None,
@@ -486,8 +486,9 @@ class Objects:
             protection, data_key = await new_data_key(self.ctx, request)
         cipher = BlockCipher(data_key) if data_key is not None else None
         opts = WriteOptions(checksum_algorithms=tuple(src.checksums))
-        body = await self._read(src, 0, src.size - 1, src_data_key) if src.size else _once(b"")
-        written = await self.writer(bucket, opts, inline=True, cipher=cipher).write(body)
+        writer = self.writer(bucket, opts, inline=True, cipher=cipher)
+        source = Span.whole(src, src_bucket.hash_algorithm, src_data_key)
+        written = await compose(self.ctx.blobs, writer, [source])
         checksums = {a: written.checksums[a] for a in src.checksums}
         return _CopyData(
             sse_etag(protection, data_key, written.md5),
@@ -537,7 +538,7 @@ class Objects:
             result = await delete_current(self.ctx, bucket, key, principal.tenant)
         # Removing a marker by its version id is a deletion, not a new marker.
         name = OBJECT_MARKER if result.delete_marker and version_id is None else OBJECT_DELETE
-        change = ObjectChange(key, result.version_id or NULL_VERSION)
+        change = ObjectChange(key, result.version_id or UNVERSIONED_ID)
         await emit(self.ctx, principal, bucket, name, change)
         return result
 
@@ -545,18 +546,19 @@ class Objects:
 async def delete_current(ctx: Context, bucket: Bucket, key: str, owner: str) -> DeleteResult:
     """Delete `key` without naming a version, as the bucket's versioning says.
 
-    Never versioned: the null version goes. Otherwise a delete marker owned
-    by `owner` becomes the latest version (the "null" one when versioning is
-    suspended, which replaces a null version). Shared with lifecycle expiry.
+    Never versioned: the unversioned slot's version goes. Otherwise a delete
+    marker owned by `owner` becomes the latest version (in the unversioned
+    slot when versioning is suspended, replacing the version there). Shared with lifecycle expiry.
     """
     if bucket.versioning == Versioning.UNVERSIONED:
-        await ctx.meta.delete_version(bucket.name, key, NULL_VERSION)
+        await ctx.meta.delete_version(bucket.name, key, UNVERSIONED_ID)
         return DeleteResult(key, None, False)
+    now = ctx.clock()
     marker_version = ObjectVersion(
         bucket=bucket.name,
         key=key,
-        version_id=write_version_id(bucket),
-        modified=ctx.clock(),
+        version_id=write_version_id(bucket, now),
+        modified=now,
         owner=owner,
         delete_marker=True,
         content_type="",

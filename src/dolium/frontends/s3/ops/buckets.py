@@ -14,7 +14,7 @@ from dolium.core.store import Store
 from dolium.errors import DoliumError
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.ops.objects import bypass_governance, principal_of
-from dolium.frontends.s3.wire import xml
+from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import acl_header, iso_date
 from dolium.frontends.s3.wire.http import Response, S3Request, page_size, read_small_body
 from dolium.model import ObjectVersion
@@ -191,7 +191,11 @@ async def delete_objects(store: Store, request: S3Request) -> Response:
     for key, version_id in keys:
         try:
             result = await store.objects.delete(
-                principal, request.bucket, key, version_id, bypass=bypass
+                principal,
+                request.bucket,
+                key,
+                versions.from_s3(version_id) if version_id is not None else None,
+                bypass=bypass,
             )
         except DoliumError as exc:
             error = to_s3_error(exc)
@@ -212,6 +216,6 @@ async def delete_objects(store: Store, request: S3Request) -> Response:
             fields.append(("DeleteMarker", "true"))
             # The new marker's id, or the id of the marker removed by version id.
             if result.version_id:
-                fields.append(("DeleteMarkerVersionId", result.version_id))
+                fields.append(("DeleteMarkerVersionId", versions.to_s3(result.version_id)))
         results.append(("Deleted", fields))
     return Response(200, [XML], xml.render("DeleteResult", results))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
-from dolium.core.data.sse import ALGORITHM, BucketEncryption, DefaultEncryption
+from dolium.core.data.sse import ALGORITHM, DefaultEncryption
 from dolium.core.store import Store
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.objects import principal_of
@@ -63,7 +63,7 @@ def render_encryption(default: DefaultEncryption) -> bytes:
 
 
 async def get_encryption(store: Store, request: S3Request) -> Response:
-    default = await BucketEncryption(store.ctx).get(principal_of(request), request.bucket)
+    default = await store.encryption.get(principal_of(request), request.bucket)
     if default is None:
         raise not_found(
             "ServerSideEncryptionConfigurationNotFoundError",
@@ -75,12 +75,12 @@ async def get_encryption(store: Store, request: S3Request) -> Response:
 
 async def put_encryption(store: Store, request: S3Request) -> Response:
     default = parse_encryption(await read_checked_body(request))
-    await BucketEncryption(store.ctx).put(principal_of(request), request.bucket, default)
+    await store.encryption.put(principal_of(request), request.bucket, default)
     return Response(200)
 
 
 async def delete_encryption(store: Store, request: S3Request) -> Response:
-    await BucketEncryption(store.ctx).delete(principal_of(request), request.bucket)
+    await store.encryption.delete(principal_of(request), request.bucket)
     return Response(204)
 
 

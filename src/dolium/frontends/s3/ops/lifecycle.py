@@ -18,7 +18,6 @@ from dolium.core.buckets.lifecycle import (
     Expiration,
     Filter,
     FilterKind,
-    Lifecycle,
     NoncurrentExpiration,
     Rule,
     Transition,
@@ -279,7 +278,7 @@ def render_lifecycle(rules: tuple[Rule, ...]) -> bytes:
 
 
 async def get_lifecycle(store: Store, request: S3Request) -> Response:
-    rules = await Lifecycle(store.ctx).get(principal_of(request), request.bucket)
+    rules = await store.lifecycle.get(principal_of(request), request.bucket)
     if rules is None:
         raise not_found(
             "NoSuchLifecycleConfiguration",
@@ -293,7 +292,7 @@ async def put_lifecycle(store: Store, request: S3Request) -> Response:
     body = await read_checked_body(request)
     rules = parse_lifecycle(body)
     try:
-        await Lifecycle(store.ctx).put(principal_of(request), request.bucket, rules)
+        await store.lifecycle.put(principal_of(request), request.bucket, rules)
     except InvalidArgument as exc:
         raise invalid_argument(exc) from exc
     except NotSupported as exc:
@@ -303,7 +302,7 @@ async def put_lifecycle(store: Store, request: S3Request) -> Response:
 
 
 async def delete_lifecycle(store: Store, request: S3Request) -> Response:
-    await Lifecycle(store.ctx).delete(principal_of(request), request.bucket)
+    await store.lifecycle.delete(principal_of(request), request.bucket)
     return Response(204)
 
 

@@ -3,13 +3,14 @@ Abort, ListParts and ListMultipartUploads."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 
 from dolium.core.objects.conditions import parse_range
-from dolium.core.objects.multipart import CompletedPart
+from dolium.core.objects.multipart import CompletedPart, PartSource
 from dolium.core.objects.service import WriteOptions
 from dolium.core.store import Store
 from dolium.errors import InvalidRange
+from dolium.frontends.s3 import rules
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.buckets import XML, owner_xml
 from dolium.frontends.s3.ops.objects import (
@@ -19,7 +20,7 @@ from dolium.frontends.s3.ops.objects import (
     principal_of,
     version_headers,
 )
-from dolium.frontends.s3.wire import xml
+from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import iso_date, write_condition, write_options
 from dolium.frontends.s3.wire.http import (
     MAX_INT,
@@ -31,6 +32,7 @@ from dolium.frontends.s3.wire.http import (
 )
 from dolium.frontends.s3.wire.sse_headers import copy_source_key, sse_request
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
+from dolium.model import UNVERSIONED_ID
 
 
 def _part_number(request: S3Request) -> int:
@@ -45,6 +47,7 @@ def _part_number(request: S3Request) -> int:
 async def create_upload(store: Store, request: S3Request) -> Response:
     opts = write_options(request, None)
     checksum_type = (request.header("x-amz-checksum-type") or "").upper()
+    rules.check_write(request.key, opts.meta)
     upload = await store.multipart.create(
         principal_of(request), request.bucket, request.key, opts, checksum_type
     )
@@ -85,20 +88,44 @@ async def upload_part(store: Store, request: S3Request) -> Response:
 async def upload_part_copy(
     store: Store, request: S3Request, number: int, upload_id: str
 ) -> Response:
-    principal = principal_of(request)
-    source = parse_copy_source(request.header("x-amz-copy-source") or "")
-    check = copy_source_check(request).check_source
-    _, src = await store.objects.open(principal, *source)
-    if check is not None:
-        check(src)
-    start, end = 0, src.size - 1
-    range_header = request.header("x-amz-copy-source-range")
-    if range_header is not None:
+    bucket, key, version_id = parse_copy_source(request.header("x-amz-copy-source") or "")
+    source = PartSource(
+        bucket,
+        key,
+        version_id,
+        check=copy_source_check(request).check_source,
+        byte_range=_copy_range(request.header("x-amz-copy-source-range")),
+        customer_key=copy_source_key(request),
+    )
+    part, src = await store.multipart.copy_part(
+        principal_of(request),
+        request.bucket,
+        request.key,
+        upload_id,
+        number,
+        source,
+        WriteOptions(sse=sse_request(request)),
+    )
+    body = xml.render(
+        "CopyPartResult", [("LastModified", iso_date(part.modified)), ("ETag", f'"{part.etag}"')]
+    )
+    headers = [XML]
+    if src.version_id != UNVERSIONED_ID:
+        headers.append(("x-amz-copy-source-version-id", versions.to_s3(src.version_id)))
+    return Response(200, headers, body)
+
+
+def _copy_range(header: str | None) -> Callable[[int], tuple[int, int]] | None:
+    """x-amz-copy-source-range as the core asks for it: the range, given the source's size."""
+    if header is None:
+        return None
+
+    def byte_range(size: int) -> tuple[int, int]:
         try:
-            byte_range = parse_range(range_header, src.size)
+            found = parse_range(header, size)
         except InvalidRange:
-            byte_range = None
-        if byte_range is None or not range_header.startswith("bytes=") or "-" not in range_header:
+            found = None
+        if found is None or not header.startswith("bytes=") or "-" not in header:
             raise S3Error(
                 400,
                 "InvalidArgument",
@@ -106,26 +133,9 @@ async def upload_part_copy(
                 "where first and last are the zero-based offsets of the first and last bytes "
                 "to copy",
             )
-        start, end = byte_range
-    source_key = copy_source_key(request)
-    stream = await store.objects.read(src, start, end, source_key) if src.size else _empty()
-    opts = WriteOptions(sse=sse_request(request))
-    part = await store.multipart.put_part(
-        principal, request.bucket, request.key, upload_id, number, stream, opts
-    )
-    body = xml.render(
-        "CopyPartResult", [("LastModified", iso_date(part.modified)), ("ETag", f'"{part.etag}"')]
-    )
-    headers = [XML]
-    if src.version_id != "null":
-        headers.append(("x-amz-copy-source-version-id", src.version_id))
-    return Response(200, headers, body)
+        return found
 
-
-async def _empty() -> AsyncIterator[bytes]:
-    empty: tuple[bytes, ...] = ()
-    for chunk in empty:
-        yield chunk
+    return byte_range
 
 
 async def complete_upload(store: Store, request: S3Request) -> Response:

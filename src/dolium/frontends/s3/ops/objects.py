@@ -9,8 +9,9 @@ from dolium.core.objects.conditions import ByteRange, check_copy_source, check_r
 from dolium.core.objects.service import CopyOptions, validate_version_id
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument, NoSuchKey
+from dolium.frontends.s3 import rules
 from dolium.frontends.s3.errors import S3Error
-from dolium.frontends.s3.wire import xml
+from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import (
     acl_header,
     apply_overrides,
@@ -28,7 +29,7 @@ from dolium.frontends.s3.wire.headers import (
 from dolium.frontends.s3.wire.http import Headers, Response, S3Request
 from dolium.frontends.s3.wire.sse_headers import copy_source_key, customer_key, sse_request
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
-from dolium.model import NULL_VERSION, ObjectVersion, Principal, Versioning
+from dolium.model import UNVERSIONED_ID, ObjectVersion, Principal, Versioning
 
 MAX_COPY_SIZE = 5 * 1024**3
 
@@ -63,14 +64,16 @@ def declared_size(request: S3Request) -> int | None:
 def version_id_arg(request: S3Request, name: str = "versionId") -> str | None:
     """A version id query parameter, None when absent; InvalidArgument when malformed."""
     value = request.query.get(name) or None
-    if value is not None:
-        try:
-            validate_version_id(value)
-        except InvalidArgument as exc:
-            raise S3Error(
-                400, "InvalidArgument", exc.message, ArgumentName=name, ArgumentValue=value
-            ) from None
-    return value
+    if value is None:
+        return None
+    version_id = versions.from_s3(value)
+    try:
+        validate_version_id(version_id)
+    except InvalidArgument as exc:
+        raise S3Error(
+            400, "InvalidArgument", exc.message, ArgumentName=name, ArgumentValue=value
+        ) from None
+    return version_id
 
 
 def bypass_governance(request: S3Request) -> bool | None:
@@ -85,9 +88,9 @@ def version_headers(version: ObjectVersion) -> list[tuple[str, str]]:
     Read from the version, not the bucket: the bucket's state may have changed
     since the write, and reading it again would cost a lookup per request.
     """
-    if version.version_id == NULL_VERSION:
+    if version.version_id == UNVERSIONED_ID:
         return []
-    return [("x-amz-version-id", version.version_id)]
+    return [("x-amz-version-id", versions.to_s3(version.version_id))]
 
 
 async def put_object(store: Store, request: S3Request) -> Response:
@@ -95,6 +98,7 @@ async def put_object(store: Store, request: S3Request) -> Response:
         return await copy_object(store, request)
     principal = principal_of(request)
     opts = write_options(request, declared_size(request))
+    rules.check_write(request.key, opts.meta)
     version = await store.objects.put(
         principal, request.bucket, request.key, request.stream(), opts
     )
@@ -183,7 +187,7 @@ def delete_marker_error(request: S3Request, exc: NoSuchKey, *, by_version_id: bo
     """
     headers = {
         "x-amz-delete-marker": "true",
-        "x-amz-version-id": str(exc.context.get("version_id", "")),
+        "x-amz-version-id": versions.to_s3(str(exc.context.get("version_id", ""))),
     }
     if not by_version_id:
         return S3Error(404, "NoSuchKey", "The specified key does not exist.", headers=headers)
@@ -250,7 +254,7 @@ async def delete_object(store: Store, request: S3Request) -> Response:
     )
     headers = []
     if result.version_id is not None:
-        headers.append(("x-amz-version-id", result.version_id))
+        headers.append(("x-amz-version-id", versions.to_s3(result.version_id)))
     if result.delete_marker:
         headers.append(("x-amz-delete-marker", "true"))
     return Response(204, headers)
@@ -267,7 +271,7 @@ def parse_copy_source(value: str) -> tuple[str, str, str | None]:
             "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
         )
     version_id = dict(parse_qsl(query)).get("versionId") or None
-    return bucket, key, version_id
+    return bucket, key, versions.from_s3(version_id) if version_id is not None else None
 
 
 def copy_source_check(request: S3Request) -> CopyOptions:
@@ -309,12 +313,11 @@ def copy_source_check(request: S3Request) -> CopyOptions:
 async def copy_object(store: Store, request: S3Request) -> Response:
     principal = principal_of(request)
     source = parse_copy_source(request.header("x-amz-copy-source") or "")
-    version, src = await store.objects.copy(
-        principal, source, request.bucket, request.key, copy_source_check(request)
-    )
+    opts = rules.copy_rules(source, request.bucket, request.key, copy_source_check(request))
+    version, src = await store.objects.copy(principal, source, request.bucket, request.key, opts)
     headers = version_headers(version) + sse_response_headers(version.sse)
-    if source[2] is not None or src.version_id != NULL_VERSION:
-        headers.append(("x-amz-copy-source-version-id", src.version_id))
+    if source[2] is not None or src.version_id != UNVERSIONED_ID:
+        headers.append(("x-amz-copy-source-version-id", versions.to_s3(src.version_id)))
     body = xml.render(
         "CopyObjectResult",
         [("LastModified", iso_date(version.modified)), ("ETag", f'"{version.etag}"')]

@@ -27,6 +27,7 @@ from dolium.core.access.actions import Action
 from dolium.core.access.decisions import ANONYMOUS
 from dolium.core.buckets.notifications import OBJECT_POST
 from dolium.core.store import Store
+from dolium.frontends.s3 import rules
 from dolium.frontends.s3.auth import post_policy, sigv2, sigv4
 from dolium.frontends.s3.auth.authenticator import Authenticator, virtual_bucket
 from dolium.frontends.s3.auth.facts import request_facts
@@ -315,7 +316,7 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
     as_put = _object_request(request, fields)
     principal, policy = await authenticate(as_put, fields, auth, time.time())
     request.principal = principal
-    await store.ctx.bucket(principal, request.bucket, Action.WRITE, key)
+    await store.buckets.get(principal, request.bucket, Action.WRITE, key=key)
     opts = write_options(as_put, None)
     tagging = fields.raw.get("tagging")
     if tagging is not None:
@@ -325,6 +326,7 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
     if bounds is not None:
         low, high = bounds[0], min(bounds[1], high)
     body = _sized(form.file.chunks, low, high, _estimate(request, form.file, boundary))
+    rules.check_write(key, opts.meta)
     version = await store.objects.put(principal, request.bucket, key, body, opts, event=OBJECT_POST)
     headers = version_headers(version)
     for algorithm, value in version.checksums.items():

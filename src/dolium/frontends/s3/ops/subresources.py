@@ -21,7 +21,7 @@ from dolium.core.store import Store
 from dolium.errors import InvalidArgument, NoSuchKey
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.objects import delete_marker_error, version_id_arg
-from dolium.frontends.s3.wire import xml
+from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import declared_checksums
 from dolium.frontends.s3.wire.http import Headers, Response, S3Request, read_small_body
 
@@ -101,4 +101,4 @@ async def on_version(
 
 def version_header(version_id: str | None) -> Headers:
     """x-amz-version-id of an object call, once the bucket has had versioning."""
-    return [] if version_id is None else [("x-amz-version-id", version_id)]
+    return [] if version_id is None else [("x-amz-version-id", versions.to_s3(version_id))]

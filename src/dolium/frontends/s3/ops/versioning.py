@@ -7,7 +7,7 @@ from dolium.core.store import Store
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.buckets import XML, encoder, owner_xml
 from dolium.frontends.s3.ops.objects import principal_of, version_id_arg
-from dolium.frontends.s3.wire import xml
+from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import iso_date
 from dolium.frontends.s3.wire.http import Response, S3Request, page_size, read_small_body
 from dolium.model import ObjectVersion, Versioning
@@ -39,7 +39,7 @@ async def put_versioning(store: Store, request: S3Request) -> Response:
 def _version_xml(version: ObjectVersion, encode: xml.Encode, owner: xml.Node) -> xml.Node:
     fields: list[xml.Node] = [
         ("Key", encode(version.key)),
-        ("VersionId", version.version_id),
+        ("VersionId", versions.to_s3(version.version_id)),
         ("IsLatest", version.is_latest),
         ("LastModified", iso_date(version.modified)),
     ]
@@ -71,14 +71,14 @@ async def list_versions(store: Store, request: S3Request) -> Response:
             ArgumentName="version-id-marker",
             ArgumentValue=version_id_marker,
         )
-    version_id_arg(request, "version-id-marker")
+    marker = version_id_arg(request, "version-id-marker") or ""
     page = await store.listing.versions(
         principal_of(request),
         request.bucket,
         prefix=prefix,
         delimiter=delimiter,
         key_marker=key_marker,
-        version_id_marker=version_id_marker,
+        version_id_marker=marker,
         max_keys=max_keys,
     )
     fields: list[xml.Node] = [
@@ -90,7 +90,7 @@ async def list_versions(store: Store, request: S3Request) -> Response:
     if page.next_key_marker is not None:
         fields.append(("NextKeyMarker", encode(page.next_key_marker)))
     if page.next_version_id_marker is not None:
-        fields.append(("NextVersionIdMarker", page.next_version_id_marker))
+        fields.append(("NextVersionIdMarker", versions.to_s3(page.next_version_id_marker)))
     fields.append(("MaxKeys", max_keys))
     if delimiter:
         fields.append(("Delimiter", encode(delimiter)))

@@ -178,7 +178,7 @@ def _rule_xml(rule: RoutingRule) -> list[tuple[str, object]]:
 
 
 async def get_website(store: Store, request: S3Request) -> Response:
-    config = await Website(store.ctx).get(principal_of(request), request.bucket)
+    config = await store.website.get(principal_of(request), request.bucket)
     if config is None:
         raise no_website(request.bucket)
     return Response(200, [XML], render_website(config))
@@ -188,14 +188,14 @@ async def put_website(store: Store, request: S3Request) -> Response:
     body = await read_checked_body(request)
     config = parse_website(body)
     try:
-        await Website(store.ctx).put(principal_of(request), request.bucket, config)
+        await store.website.put(principal_of(request), request.bucket, config)
     except InvalidArgument as exc:
         raise invalid_argument(exc) from exc
     return Response(200)
 
 
 async def delete_website(store: Store, request: S3Request) -> Response:
-    await Website(store.ctx).delete(principal_of(request), request.bucket)
+    await store.website.delete(principal_of(request), request.bucket)
     return Response(204)
 
 
@@ -254,7 +254,7 @@ async def _serve(store: Store, request: S3Request, principal: Principal) -> Resp
         raise S3Error(
             404, "NoSuchBucket", "The specified bucket does not exist", BucketName=request.bucket
         )
-    site = Website(store.ctx)
+    site = store.website
     bucket, config = await site.site(request.bucket)
     if config is None:
         raise no_website(request.bucket)
@@ -325,7 +325,7 @@ async def _failed(
     if config.error_key is None or not 400 <= error.status < 500:
         return error_page(request, error)
     try:
-        document = await Website(store.ctx).read(principal, bucket, config.error_key)
+        document = await store.website.read(principal, bucket, config.error_key)
         headers = object_headers(document, checksums=False, versioned=False)
         headers.extend(_error_headers(error))
         return await data_response(

@@ -14,6 +14,7 @@ from dolium.core.access import grants
 from dolium.core.data.checksums import ALGORITHMS, validate_checksum
 from dolium.core.objects.service import WriteOptions
 from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.wire import versions
 from dolium.frontends.s3.wire.acl_xml import acl_headers, requested_acl
 from dolium.frontends.s3.wire.http import Headers, S3Request
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
@@ -313,7 +314,7 @@ def object_headers(version: ObjectVersion, *, checksums: bool, versioned: bool) 
     headers.extend((META_PREFIX + k, v) for k, v in version.meta.items())
     headers.extend(sse_response_headers(version.sse))
     if versioned:
-        headers.append(("x-amz-version-id", version.version_id))
+        headers.append(("x-amz-version-id", versions.to_s3(version.version_id)))
     if checksums:
         for algorithm, value in version.checksums.items():
             headers.append((f"x-amz-checksum-{algorithm.lower()}", value))
