@@ -25,6 +25,7 @@ from dolium.errors import ConfigError
 from dolium.model import MultipartUpload
 from dolium.testing.meta_contract import (
     TestAccounts,
+    TestBlockRefs,
     TestBuckets,
     TestConcurrency,
     TestConditions,
@@ -40,12 +41,17 @@ from dolium.testing.meta_contract_objects import make_bucket, version
 _MIGRATIONS = "dolium.backends.meta_sql.migrations.versions."
 _initial = importlib.import_module(_MIGRATIONS + "0001_initial")
 _attributes = importlib.import_module(_MIGRATIONS + "0002_attributes")
+_blocks = importlib.import_module(_MIGRATIONS + "0005_blocks")
 upgrade_0001: Callable[[], None] = _initial.upgrade
-# Columns added after the initial schema, as (table, column); all nullable TEXT.
-ADDED_COLUMNS: tuple[tuple[str, str], ...] = _attributes.COLUMNS
+# Columns added after the initial schema, as (table, column, PostgreSQL type).
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    *((t, c, "TEXT") for t, c in _attributes.COLUMNS),
+    *((t, "policy", "VARCHAR(64) DEFAULT 'standard' NOT NULL") for t in _blocks.POLICY_TABLES),
+)
 
 __all__ = [
     "TestAccounts",
+    "TestBlockRefs",
     "TestBuckets",
     "TestConcurrency",
     "TestConditions",
@@ -194,18 +200,20 @@ def test_migrations_match_the_schema_on_postgresql() -> None:
     )
     with Operations.context(context):
         upgrade_0001()
-        initial = out.getvalue()
         _attributes.upgrade()
+        _blocks.upgrade()
     dialect = PGDialect()  # type: ignore[no-untyped-call]
     reference = [CreateTable(t) for t in metadata.sorted_tables] + [
         CreateIndex(i) for t in metadata.sorted_tables for i in t.indexes
     ]
     expected = ";".join(str(ddl.compile(dialect=dialect)) for ddl in reference)
-    for _, column in ADDED_COLUMNS:
-        expected = expected.replace(f", \n\t{column} TEXT", "")
-    assert _statements(initial) == _statements(expected)
-    added = [f"ALTER TABLE {t} ADD COLUMN {c} TEXT" for t, c in ADDED_COLUMNS]
-    assert _statements(out.getvalue()[len(initial) :]) == sorted(added)
+    for _, column, kind in ADDED_COLUMNS:
+        expected = expected.replace(f", \n\t{column} {kind}", "")
+    migrated = _statements(out.getvalue())
+    altered = [s for s in migrated if s.startswith("ALTER TABLE")]
+    assert [s for s in migrated if s not in altered] == _statements(expected)
+    added = [f"ALTER TABLE {t} ADD COLUMN {c} {kind}" for t, c, kind in ADDED_COLUMNS]
+    assert altered == sorted(added)
 
 
 def _statements(script: str) -> list[str]:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from dolium.core.access import decisions as access
 from dolium.core.access.policy import Decision
-from dolium.errors import AccessDenied, NoSuchBucket
-from dolium.model import Bucket, Principal
+from dolium.errors import AccessDenied, NoSuchBucket, StorageError
+from dolium.model import DEFAULT_POLICY, Bucket, Principal
 from dolium.protocols.blob import BlobStore
 from dolium.protocols.events import Reporter
 from dolium.protocols.kms import MasterKeys
@@ -24,12 +24,17 @@ class Settings:
     # refresh their blocks well within that time.
     gc_grace: float = 3600.0
     region: str = "us-east-1"
+    # The storage policy of buckets created from now on.
+    default_policy: str = DEFAULT_POLICY
 
 
 @dataclass
 class Context:
     meta: MetaStore
+    # The block store of the default policy, `standard`.
     blobs: BlobStore
+    # The block store of every other storage policy the config declares.
+    policies: Mapping[str, BlobStore] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], float] = time.time
     # Master keys for SSE-S3; None refuses SSE-S3 writes (core.sse).
@@ -37,6 +42,15 @@ class Context:
     # Event destinations by the ARN a bucket's notification configuration
     # names them with (core.notifications).
     reporters: Mapping[str, Reporter] = field(default_factory=dict)
+
+    def blobs_for(self, policy: str) -> BlobStore:
+        """The block store that storage policy `policy` reads and writes through."""
+        store = self.policies.get(policy)
+        if store is not None:
+            return store
+        if policy == DEFAULT_POLICY:
+            return self.blobs
+        raise StorageError(f"storage policy {policy!r} is not configured on this server")
 
     async def bucket(
         self, principal: Principal, name: str, action: str | None = None, key: str | None = None
