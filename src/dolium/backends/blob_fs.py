@@ -189,11 +189,15 @@ class FsBlobStore:
             if _is_block(final):
                 # Already stored. The writer that renamed it may not have
                 # synced its directory yet, and this put is acknowledged on
-                # its own: sync it here too.
+                # its own: sync it here too. A store that cannot take writes
+                # refuses this put as it would any other, so that a read-only
+                # disk fails every write alike, not only those of new data.
+                if os.statvfs(directory).f_flag & os.ST_RDONLY:
+                    raise OSError(errno.EROFS, os.strerror(errno.EROFS))
                 _fsync_dir(directory)
                 return
         except OSError as exc:
-            raise errors.StorageError(f"cannot check block {hexname}: {exc}") from exc
+            raise errors.StorageError(f"cannot store block {hexname}: {exc}") from exc
         tmp = os.path.join(directory, f".{hexname}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
         try:
             self._ensure_dir(directory)

@@ -3,7 +3,7 @@
 The writer consumes a body as an async iterator, cuts it into blocks of the
 bucket's block size, hashes each block by the Pithos rules, and stores it
 through the BlobStore of the bucket's storage policy (deduplicated: a block
-already stored is not stored again).
+already stored is not written again).
 
 Before it looks for a block or stores it, the writer leases the block in the
 meta store (`Leases`); the lease covers the block until the metadata that
@@ -214,12 +214,14 @@ class BlockWriter:
         try:
             stored, digest = await asyncio.to_thread(self._address, index, block)
             self._extents[index] = Extent(digest, len(block))
-            # Leased before it is looked for: from here until the commit the
-            # collector leaves it alone, so "stored" stays true.
+            # Leased before it is stored: from here until the commit the
+            # collector leaves it alone. Put even when it is stored already
+            # (deduplicated): the store then writes nothing, but makes sure
+            # the block is durable before this write is acknowledged, as the
+            # writer that stored it may not have yet.
             if self.leases is not None:
                 await self.leases.take([digest])
-            if not await self.blobs.has(digest):
-                await self.blobs.put(digest, stored)
+            await self.blobs.put(digest, stored)
         finally:
             await streamed
 
