@@ -152,3 +152,17 @@ async def test_list_streams_in_batches(tmp_path: Path, monkeypatch: pytest.Monke
     # Leaving early releases the walk.
     async for _ in store.list():
         break
+
+
+async def test_delete_removes_what_crashed_puts_of_the_block_left(tmp_path: Path) -> None:
+    store = await FsBlobStore.open(str(tmp_path))
+    await store.put(DIGEST, DATA)
+    shard = block_path(tmp_path).parent
+    stale = shard / f".{HEX}.0123456789abcdef.tmp"
+    fresh = shard / f".{HEX}.fedcba9876543210.tmp"
+    stale.write_bytes(b"half a block")
+    fresh.write_bytes(b"a put in progress")
+    old = time.time() - 2 * blob_fs.STALE_TEMP_SECONDS
+    os.utime(stale, (old, old))
+    await store.delete(DIGEST)
+    assert sorted(os.listdir(shard)) == [fresh.name]

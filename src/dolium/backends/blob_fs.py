@@ -18,9 +18,11 @@ be deleted is not this module's business: the garbage collector decides it
 from the reference counts and leases in the meta store, and calls `delete`
 only for blocks nothing uses or may use.
 
-`list` walks every shard directory; it also removes temporary files left by
-a crashed put once they are an hour old, and puts back under its name a
-block that an older release's collector left under a trash name.
+Temporary files left by a crashed put are removed once an hour old, by the
+delete of their block (its writer leased it before the put, so the block
+becomes garbage) and by `list`, which walks every shard directory and also
+puts back under its name a block an older release's collector left under a
+trash name.
 
 This module must not import the core or the front ends and must not verify
 digests (the core does). It does not follow symlinks out of the root: block
@@ -246,6 +248,7 @@ class FsBlobStore:
     def _delete_sync(self, digest: bytes) -> None:
         directory, final, hexname = self._locate(digest)
         try:
+            self._remove_stale_temps(directory, hexname)
             if not _is_block(final):
                 return  # absent, or a symlink, which is never followed nor removed
             os.unlink(final)
@@ -255,6 +258,17 @@ class FsBlobStore:
         except OSError as exc:
             raise errors.StorageError(f"cannot delete block {hexname}: {exc}") from exc
         self._counts["deletes"] += 1
+
+    def _remove_stale_temps(self, directory: str, hexname: str) -> None:
+        """Remove what crashed puts of this block left, once an hour old.
+
+        A writer leases a block before it puts it, so the block of a put that
+        crashed becomes garbage, and its delete is where its leftovers go.
+        """
+        prefix = f".{hexname}."
+        for name in os.listdir(directory):
+            if name.startswith(prefix) and name.endswith(_TMP_SUFFIX):
+                self._remove_if_stale(os.path.join(directory, name))
 
     async def list(self) -> AsyncIterator[bytes]:
         walk = self._walk()
