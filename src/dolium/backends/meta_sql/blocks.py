@@ -129,6 +129,8 @@ class BlockQueries(SqlBase):
 
     async def forget_blocks(self, refs: Collection[BlockRef]) -> None:
         chosen = list(refs)
+        if not chosen:
+            return
 
         async def op(conn: AsyncConnection) -> None:
             for start in range(0, len(chosen), _ROWS):
