@@ -3,16 +3,14 @@
 The writer consumes a body as an async iterator, cuts it into blocks of the
 bucket's block size, hashes each block by the Pithos rules, and stores it
 through the BlobStore of the bucket's storage policy (deduplicated: a block
-already stored is not written again).
+already stored is not written again). It computes the MD5, the requested
+checksums and the top hash on the way, so data is read once. Hashing runs in
+a worker thread (hashlib releases the GIL) while the next block arrives.
 
-Before it looks for a block or stores it, the writer leases the block in the
-meta store (`Leases`); the lease covers the block until the metadata that
-references it commits, and the collector deletes no leased block. Long
-uploads renew their leases on the way and before committing, and check that
-every block is still stored.
-It computes the MD5, the requested checksums and the top hash on the way, so
-data is read once. Hashing runs in a worker thread (hashlib releases the GIL)
-while the next block arrives.
+The writer leases each block in the meta store (`Leases`); the lease covers
+the block until the metadata that references it commits, and the collector
+deletes no leased block. Long uploads renew their leases on the way and
+before committing, and check that every block is still stored.
 
 The reader fetches the blocks an object (or a range of it) needs, checks each
 against its digest, and pads it back to its length. A block that does not
