@@ -4,7 +4,7 @@
 
 Every put is durable (temp file, fsync, rename, fsync of the directory), so
 the put figures are mostly the disk's fsync latency; "reput" is a put of a
-block already stored (a touch). Reads come from the page cache. The store
+block already stored (a directory fsync only). Reads come from the page cache. The store
 lives in a temporary directory that is removed at the end.
 """
 

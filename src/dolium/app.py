@@ -25,7 +25,8 @@ from dolium.core.jobs.lifecycle import LifecycleWorker
 from dolium.core.store import Store
 from dolium.frontends.s3.app import S3App, S3Settings
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
-from dolium.plugins import open_blob, open_meta, open_reporters
+from dolium.model import DEFAULT_POLICY
+from dolium.plugins import open_meta, open_policies, open_reporters
 
 log = logging.getLogger("dolium")
 
@@ -37,18 +38,25 @@ def open_kms(config: Config) -> FileMasterKeys:
 
 async def build_store(config: Config) -> Store:
     meta = await open_meta(config)
-    blobs = await open_blob(config)
+    policies = await open_policies(config)
     settings = Settings(
         block_size=config.block_size,
         inline_threshold=config.inline_threshold,
         gc_grace=config.gc_grace,
         region=config.region or "us-east-1",
+        default_policy=config.default_policy,
     )
     # Reporters start delivering what their outboxes hold as they open.
     reporters = await open_reporters(config)
     kms = open_kms(config)
     ctx = Context(
-        meta=meta, blobs=blobs, clock=time.time, settings=settings, reporters=reporters, kms=kms
+        meta=meta,
+        blobs=policies[DEFAULT_POLICY],
+        policies=policies,
+        clock=time.time,
+        settings=settings,
+        reporters=reporters,
+        kms=kms,
     )
     return Store(ctx)
 
@@ -98,7 +106,7 @@ class Server:
             await asyncio.sleep(self.config.gc_interval)
             try:
                 report = await collect(
-                    ctx.meta, ctx.blobs, grace=self.config.gc_grace, now=ctx.clock()
+                    ctx.meta, ctx.blobs_for, grace=self.config.gc_grace, now=ctx.clock()
                 )
                 log.info("garbage collection: %s", report)
             except Exception:

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,9 +31,9 @@ from dolium.core.accounts.service import AccountService
 from dolium.core.context import Context
 from dolium.core.data.integrity import IntegrityReport, check
 from dolium.credentials import root_credentials, setup_root
-from dolium.errors import ConfigError, DoliumError, InvalidRequest
-from dolium.model import AccessKey, Tenant
-from dolium.plugins import open_blob, open_meta
+from dolium.errors import ConfigError, DoliumError, InvalidRequest, NoSuchBucket
+from dolium.model import DEFAULT_POLICY, AccessKey, Tenant
+from dolium.plugins import open_meta, open_policies
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -376,6 +376,39 @@ def kms_list(*, config_file: Path | None, data_dir: Path | None) -> None:
         click.echo(key_id)
 
 
+@cli.group()
+def bucket() -> None:
+    """Settings of buckets that no S3 request changes."""
+
+
+@bucket.command("policy")
+@click.argument("name")
+@click.argument("policy", required=False)
+@config_options
+def bucket_policy(
+    *, name: str, policy: str | None, config_file: Path | None, data_dir: Path | None
+) -> None:
+    """Show the storage policy of bucket NAME, or move it to POLICY.
+
+    Data written from then on is stored through POLICY; data already stored
+    stays where it is and is read from there.
+    """
+    config = get_config(config_file, data_dir)
+    if policy is not None and policy not in config.policies:
+        known = ", ".join(sorted(config.policies))
+        raise ConfigError(f"no storage policy {policy!r} in the config (declared: {known})")
+
+    async def go(acc: AccountService) -> str:
+        found = await acc.meta.get_bucket(name)
+        if found is None:
+            raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
+        if policy is not None and policy != found.policy:
+            await acc.meta.update_bucket(replace(found, policy=policy))
+        return policy or found.policy
+
+    click.echo(f"bucket {name}: storage policy {run_accounts(config, go)}")
+
+
 @cli.command("check")
 @click.option("--no-verify", is_flag=True, help="Only look blocks up; do not hash their bytes.")
 @config_options
@@ -387,12 +420,15 @@ def check_cmd(
     config = get_config(config_file, data_dir)
 
     async def go(acc: AccountService) -> IntegrityReport:
-        blobs = await open_blob(config)
+        policies = await open_policies(config)
+        ctx = Context(
+            meta=acc.meta, blobs=policies[DEFAULT_POLICY], policies=policies, clock=time.time
+        )
         try:
-            ctx = Context(meta=acc.meta, blobs=blobs, clock=time.time)
             return await check(ctx, verify=not no_verify)
         finally:
-            await blobs.close()
+            for blobs in {id(s): s for s in policies.values()}.values():
+                await blobs.close()
 
     report = run_accounts(config, go)
     if as_json:

@@ -16,6 +16,7 @@ Environment variables (all optional):
     DOLIUM_META_OPTIONS      meta.options, a JSON object
     DOLIUM_BLOB              blob.use (name of a `dolium.blob` entry point)
     DOLIUM_BLOB_OPTIONS      blob.options, a JSON object
+    DOLIUM_DEFAULT_POLICY    default_policy (the storage policy of new buckets)
     DOLIUM_INLINE_THRESHOLD  inline_threshold (bytes; 16KiB style suffixes allowed)
     DOLIUM_BLOCK_SIZE        block_size (bytes; 4MiB style suffixes allowed)
     DOLIUM_GC_INTERVAL       gc_interval (seconds; 30s, 10m, 1h, 1d allowed; 0 = off)
@@ -26,6 +27,12 @@ Environment variables (all optional):
     DOLIUM_LOG_LEVEL         log_level (debug, info, warning, error, critical)
     DOLIUM_SERVER            server (uvicorn; the only HTTP server so far)
     DOLIUM_SSE_C_REQUIRE_TLS  sse_c_require_tls (true/false)
+
+Storage policies: `[blob]` is the block store of the `standard` policy.
+Further block stores are declared as `[blob.NAME]` tables (`use`, `options`;
+an fs store's root defaults to `data_dir/blocks-NAME`), and each policy as
+`[policy.NAME]` with `blob = "NAME"`, naming one of them. New buckets get
+`default_policy`; `dolium bucket policy` moves one to another policy.
 
 When a higher layer names a different store in `meta.use` / `blob.use`
 without giving options, the options of the lower layer are dropped: they
@@ -116,6 +123,19 @@ class PluginSpec(BaseModel):
         return value
 
 
+class PolicySpec(BaseModel):
+    """A storage policy: the block store its data is written through."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    blob: str
+
+
+# The name of the [blob] store itself, for a policy that wants it.
+DEFAULT_BLOB = "default"
+_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def _seconds(value: object, rule: str, *, allow_zero: bool = True) -> float:
     """A duration setting in seconds (30s, 10m, 1h, 1d allowed), never negative."""
     seconds = parse_duration(value)
@@ -140,6 +160,13 @@ class Config(BaseModel):
     website_domains: list[str] = Field(default_factory=list)
     meta: PluginSpec = Field(default_factory=lambda: PluginSpec(use="sqlite"))
     blob: PluginSpec = Field(default_factory=lambda: PluginSpec(use="fs"))
+    # Further block stores by name: [blob.NAME] tables in the file.
+    blob_stores: dict[str, PluginSpec] = Field(default_factory=dict)
+    # Storage policies by name ([policy.NAME]); `standard` is the [blob] store
+    # unless declared here.
+    policy: dict[str, PolicySpec] = Field(default_factory=dict)
+    # The storage policy of buckets created from now on.
+    default_policy: str = "standard"
     # Objects up to this size are kept in the meta store, not as blocks.
     inline_threshold: int = 16 * KIB
     block_size: int = 4 * MIB
@@ -183,7 +210,23 @@ class Config(BaseModel):
         """The region to report (GetBucketLocation, startup banner)."""
         return self.region or DEFAULT_REGION
 
+    @property
+    def policies(self) -> dict[str, str]:
+        """Every storage policy, by name, with the block store it names."""
+        return {"standard": DEFAULT_BLOB, **{n: p.blob for n, p in self.policy.items()}}
+
     # -- validation --------------------------------------------------------------
+    @model_validator(mode="before")
+    @classmethod
+    def _named_blob_stores(cls, data: object) -> object:
+        # [blob.NAME] tables sit beside [blob]'s own keys in the file.
+        if isinstance(data, dict) and isinstance(data.get("blob"), dict):
+            blob = dict(data["blob"])
+            named = {k: blob.pop(k) for k in list(blob) if k not in ("use", "options")}
+            if named:
+                data = {**data, "blob": blob, "blob_stores": named}
+        return data
+
     @field_validator("data_dir")
     @classmethod
     def _check_data_dir(cls, value: Path) -> Path:
@@ -307,6 +350,31 @@ class Config(BaseModel):
             self.meta.options.setdefault("path", str(self.data_dir / "meta.sqlite3"))
         if self.blob.use == "fs":
             self.blob.options.setdefault("root", str(self.data_dir / "blocks"))
+        for name, store in self.blob_stores.items():
+            if not _NAME_RE.fullmatch(name) or name == DEFAULT_BLOB:
+                raise ValueError(
+                    f"blob.{name}: not a store name (use 1-64 letters, digits, - and _; "
+                    f"not {DEFAULT_BLOB!r}, which names the [blob] store)"
+                )
+            if store.use == "fs":
+                store.options.setdefault("root", str(self.data_dir / f"blocks-{name}"))
+        for name, spec in self.policy.items():
+            if not _NAME_RE.fullmatch(name):
+                raise ValueError(
+                    f"policy.{name}: not a policy name (use 1-64 letters, digits, - and _)"
+                )
+            if spec.blob != DEFAULT_BLOB and spec.blob not in self.blob_stores:
+                known = ", ".join([DEFAULT_BLOB, *sorted(self.blob_stores)])
+                raise ValueError(
+                    f"policy.{name}.blob: no block store {spec.blob!r} "
+                    f"(declare [blob.{spec.blob}], or use one of: {known})"
+                )
+        if self.default_policy not in self.policies:
+            raise ValueError(
+                f"default_policy: no storage policy {self.default_policy!r} "
+                f"(declare [policy.{self.default_policy}], or use one of: "
+                f"{', '.join(sorted(self.policies))})"
+            )
         for name, options in self.notify.get("webhook", {}).items():
             options.setdefault("outbox", str(self.data_dir / "outbox" / name))
         return self
@@ -324,6 +392,7 @@ _ENV_KEYS = {
     "DOLIUM_META_OPTIONS": "meta.options",
     "DOLIUM_BLOB": "blob.use",
     "DOLIUM_BLOB_OPTIONS": "blob.options",
+    "DOLIUM_DEFAULT_POLICY": "default_policy",
     "DOLIUM_INLINE_THRESHOLD": "inline_threshold",
     "DOLIUM_BLOCK_SIZE": "block_size",
     "DOLIUM_GC_INTERVAL": "gc_interval",
@@ -471,5 +540,7 @@ def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:
 
 
 def _known_keys(loc: list[str]) -> list[str]:
-    model: type[BaseModel] = PluginSpec if loc else Config
+    model: type[BaseModel] = Config
+    if loc:
+        model = PolicySpec if loc[0] == "policy" else PluginSpec
     return list(model.model_fields)

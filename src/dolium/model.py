@@ -35,6 +35,9 @@ UNVERSIONED_ID = "null"
 # S3's name for it, still spoken by the S3 event records (core.notifications).
 NULL_VERSION = UNVERSIONED_ID
 
+# The storage policy of buckets that name none: the server's own block store.
+DEFAULT_POLICY = "standard"
+
 
 @dataclass(frozen=True, slots=True)
 class Tenant:
@@ -99,6 +102,8 @@ class Bucket:
     object_lock: bool = False
     block_size: int = 4 * 1024 * 1024
     hash_algorithm: str = "sha256"
+    # The storage policy new data of this bucket is written through.
+    policy: str = DEFAULT_POLICY
     # Sub-resource documents (policy, cors, tagging, lifecycle, ...): name ->
     # JSON text in the form the core module owning that name defines.
     configs: Mapping[str, str] = field(default_factory=empty_map)
@@ -174,6 +179,8 @@ class ObjectVersion:
     lock: Lock = NO_LOCK
     # Server-side encryption parameters (core.sse); empty when stored in clear.
     sse: Mapping[str, str] = field(default_factory=empty_map)
+    # The storage policy that stored `extents` (its blocks are read through it).
+    policy: str = DEFAULT_POLICY
 
 
 def with_mutable(
@@ -214,6 +221,8 @@ class MultipartUpload:
     acl: str = ""
     lock: Lock = NO_LOCK
     sse: Mapping[str, str] = field(default_factory=empty_map)
+    # The storage policy every part of this upload is stored through.
+    policy: str = DEFAULT_POLICY
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +234,16 @@ class Part:
     modified: float
     extents: tuple[Extent, ...] = ()
     checksums: Mapping[str, str] = field(default_factory=empty_map)
+    # The storage policy that stored `extents`.
+    policy: str = DEFAULT_POLICY
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRef:
+    """A block as the meta store counts it: its digest within one storage policy."""
+
+    policy: str
+    digest: bytes
 
 
 @dataclass(frozen=True, slots=True)

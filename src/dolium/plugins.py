@@ -13,7 +13,7 @@ import inspect
 from importlib.metadata import entry_points
 from typing import Any, cast
 
-from dolium.config import Config, PluginSpec
+from dolium.config import DEFAULT_BLOB, Config, PluginSpec
 from dolium.errors import ConfigError
 from dolium.protocols import BlobStore, MetaStore
 from dolium.protocols.events import Reporter
@@ -93,6 +93,26 @@ async def open_meta(config: Config) -> MetaStore:
 async def open_blob(config: Config) -> BlobStore:
     """Open the blob store named by `config.blob`."""
     return cast(BlobStore, await open_store(BLOB_GROUP, "blob", config.blob))
+
+
+async def open_policies(config: Config) -> dict[str, BlobStore]:
+    """Open the block store of every storage policy, by policy name.
+
+    Each declared store is opened once, however many policies name it; if
+    one fails to open, those already open are closed again.
+    """
+    stores: dict[str, BlobStore] = {}
+    try:
+        stores[DEFAULT_BLOB] = await open_blob(config)
+        for name, spec in config.blob_stores.items():
+            if name in config.policies.values():
+                opened = await open_store(BLOB_GROUP, f"blob.{name}", spec)
+                stores[name] = cast(BlobStore, opened)
+    except BaseException:
+        for store in stores.values():
+            await store.close()
+        raise
+    return {policy: stores[blob] for policy, blob in config.policies.items()}
 
 
 def reporter_arn(kind: str, name: str) -> str:

@@ -25,6 +25,7 @@ from dolium.errors import ConfigError
 from dolium.model import MultipartUpload
 from dolium.testing.meta_contract import (
     TestAccounts,
+    TestBlockRefs,
     TestBuckets,
     TestConcurrency,
     TestConditions,
@@ -34,21 +35,26 @@ from dolium.testing.meta_contract import (
     TestUploads,
     TestVersions,
 )
-from dolium.testing.meta_contract_objects import make_bucket, version
+from dolium.testing.meta_contract_objects import extents, make_bucket, version
 
 # Module names start with a digit, as Alembic's revision files do.
 _MIGRATIONS = "dolium.backends.meta_sql.migrations.versions."
 _initial = importlib.import_module(_MIGRATIONS + "0001_initial")
 _attributes = importlib.import_module(_MIGRATIONS + "0002_attributes")
+_blocks = importlib.import_module(_MIGRATIONS + "0005_blocks")
 _one_latest = importlib.import_module(_MIGRATIONS + "0006_one_latest")
 upgrade_0001: Callable[[], None] = _initial.upgrade
-# Columns added after the initial schema, as (table, column); all nullable TEXT.
-ADDED_COLUMNS: tuple[tuple[str, str], ...] = _attributes.COLUMNS
+# Columns added after the initial schema, as (table, column, PostgreSQL type).
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    *((t, c, "TEXT") for t, c in _attributes.COLUMNS),
+    *((t, "policy", "VARCHAR(64) DEFAULT 'standard' NOT NULL") for t in _blocks.POLICY_TABLES),
+)
 # Indexes added after those columns, on PostgreSQL only.
 ADDED_INDEXES: tuple[str, ...] = (_one_latest.INDEX,)
 
 __all__ = [
     "TestAccounts",
+    "TestBlockRefs",
     "TestBuckets",
     "TestConcurrency",
     "TestConditions",
@@ -197,9 +203,9 @@ def test_migrations_match_the_schema_on_postgresql() -> None:
     )
     with Operations.context(context):
         upgrade_0001()
-        initial = out.getvalue()
         _attributes.upgrade()
-        attributes = out.getvalue()
+        _blocks.upgrade()
+        tables = out.getvalue()
         _one_latest.upgrade()
     dialect = PGDialect()  # type: ignore[no-untyped-call]
     indexes = [i for t in metadata.sorted_tables for i in t.indexes]
@@ -207,17 +213,106 @@ def test_migrations_match_the_schema_on_postgresql() -> None:
         CreateIndex(i) for i in indexes if i.name not in ADDED_INDEXES
     ]
     expected = ";".join(str(ddl.compile(dialect=dialect)) for ddl in reference)
-    for _, column in ADDED_COLUMNS:
-        expected = expected.replace(f", \n\t{column} TEXT", "")
-    assert _statements(initial) == _statements(expected)
-    added = [f"ALTER TABLE {t} ADD COLUMN {c} TEXT" for t, c in ADDED_COLUMNS]
-    assert _statements(attributes[len(initial) :]) == sorted(added)
+    for _, column, kind in ADDED_COLUMNS:
+        expected = expected.replace(f", \n\t{column} {kind}", "")
+    migrated = _statements(tables)
+    altered = [s for s in migrated if s.startswith("ALTER TABLE")]
+    assert [s for s in migrated if s not in altered] == _statements(expected)
+    added = [f"ALTER TABLE {t} ADD COLUMN {c} {kind}" for t, c, kind in ADDED_COLUMNS]
+    assert altered == sorted(added)
     later = [CreateIndex(i) for i in indexes if i.name in ADDED_INDEXES]
     assert len(later) == len(ADDED_INDEXES)
-    assert _statements(out.getvalue()[len(attributes) :]) == _statements(
+    assert _statements(out.getvalue()[len(tables) :]) == _statements(
         ";".join(str(ddl.compile(dialect=dialect)) for ddl in later)
     )
 
 
 def _statements(script: str) -> list[str]:
     return sorted(" ".join(s.split()) for s in script.split(";") if s.strip())
+
+
+# -- SQLite: block references of a data directory written before they existed ---------
+
+
+async def test_sqlite_upgrade_counts_the_references_already_stored(tmp_path: Path) -> None:
+    from alembic import command
+
+    from dolium.backends.meta_sql.codec import pack_extents
+    from dolium.backends.meta_sql.migrate import config
+    from dolium.model import BlockRef, Extent
+    from dolium.testing.meta_contract_objects import digest
+
+    path = tmp_path / "meta.sqlite3"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(config(conn), "0002")
+        conn.execute(
+            sa.text(
+                "INSERT INTO buckets (name, owner, created, region, versioning, object_lock,"
+                " block_size, hash_algorithm) VALUES ('b1', 't1', 1, '', '', 0, 4194304, 'sha256')"
+            )
+        )
+        for n, blocks in enumerate(((1, 2, 2), (2, 3))):
+            packed = pack_extents([Extent(digest(d), 10) for d in blocks])
+            conn.execute(
+                sa.text(
+                    "INSERT INTO versions (bucket, key, version_id, is_latest, delete_marker,"
+                    " size, etag, modified, owner, content_type, extents, checksum_type)"
+                    " VALUES ('b1', :k, 'v1', 1, 0, 10, 'e', 1, 't1', 'x', :x, '')"
+                ),
+                {"k": f"k{n}".encode(), "x": packed},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO uploads (bucket, upload_id, key, initiated, owner, content_type,"
+                " checksum_algorithm, checksum_type) VALUES ('b1', 'up1', :k, 1, 't1', 'x', '', '')"
+            ),
+            {"k": b"m"},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO parts (bucket, upload_id, number, size, etag, modified, extents)"
+                " VALUES ('b1', 'up1', 1, 10, 'e', 1, :x)"
+            ),
+            {"x": pack_extents([Extent(digest(3), 10), Extent(digest(4), 10)])},
+        )
+    engine.dispose()
+
+    store = await SqliteMetaStore.open(path=str(path))  # upgraded in place
+    try:
+        stored = await store.get_version("b1", "k0")
+        assert stored is not None and stored.policy == "standard"
+        assert [p.policy for p in await store.list_parts("b1", "up1")] == ["standard"]
+        claim = {"now": 10.0, "stale_before": 0.0, "limit": 100}
+        assert await store.claim_garbage(**claim) == []
+        await store.delete_version("b1", "k0", "v1")
+        await store.abort_upload("b1", "up1")
+        found = set(await store.claim_garbage(**claim))
+        assert found == {BlockRef("standard", digest(1)), BlockRef("standard", digest(4))}
+    finally:
+        await store.close()
+
+
+async def test_sqlite_garbage_is_found_through_its_own_index(tmp_path: Path) -> None:
+    """The collector's query reads only unreferenced blocks: its cost follows the garbage."""
+    store = await SqliteMetaStore.open(path=str(tmp_path / "meta.sqlite3"))
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        if sql.startswith("SELECT"):
+            statements.append((sql, params))
+
+    try:
+        await make_bucket(store, "b1")
+        await store.put_version(version("b1", "k", "v1", extents=extents(1, 2)))
+        sa.event.listen(store._writer.sync_engine, "before_cursor_execute", record)
+        await store.claim_garbage(now=10.0, stale_before=0.0, limit=100)
+    finally:
+        await store.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "meta.sqlite3")) as db:
+        [(sql, params)] = statements
+        plan = " / ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    # A scan of the partial index, which holds only blocks with no reference;
+    # leases are looked up by key.
+    assert "SCAN block_refs USING INDEX ix_block_refs_garbage" in plan, plan
+    assert "SEARCH block_leases USING" in plan, plan

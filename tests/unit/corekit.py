@@ -44,16 +44,19 @@ class Core:
     clock: Clock
 
     async def block_count(self) -> int:
-        return len([d async for d, _ in self.blobs.scan()])
+        return len([d async for d in self.blobs.list()])
 
     async def digests(self) -> set[bytes]:
-        return {d async for d, _ in self.blobs.scan()}
+        return {d async for d in self.blobs.list()}
+
+    async def missing(self, digests: Iterable[bytes]) -> set[bytes]:
+        return {d for d in digests if not await self.blobs.has(d)}
 
 
 def make_core(meta: MemoryMetaStore | None = None) -> Core:
     clock = Clock()
     meta = meta if meta is not None else MemoryMetaStore()
-    blobs = MemoryBlobStore(clock)
+    blobs = MemoryBlobStore()
     settings = Settings(block_size=BLOCK, inline_threshold=INLINE, gc_grace=GRACE)
     ctx = Context(meta=meta, blobs=blobs, settings=settings, clock=clock)
     return Core(Store(ctx), meta, blobs, clock)

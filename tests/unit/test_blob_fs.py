@@ -1,4 +1,4 @@
-"""What the file store does beyond the contract: layout, recovery, symlinks, races."""
+"""What the file store does beyond the contract: layout, recovery, symlinks, counters."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ async def test_open_refuses_a_root_under_a_file(tmp_path: Path) -> None:
     assert "cannot create directory" in str(info.value)
 
 
-async def test_stale_temp_files_are_removed_by_scan(tmp_path: Path) -> None:
+async def test_stale_temp_files_are_removed_by_list(tmp_path: Path) -> None:
     store = await FsBlobStore.open(str(tmp_path))
     await store.put(DIGEST, DATA)
     shard = block_path(tmp_path).parent
@@ -55,27 +55,41 @@ async def test_stale_temp_files_are_removed_by_scan(tmp_path: Path) -> None:
     fresh.write_bytes(b"a put in progress")
     old = time.time() - 2 * blob_fs.STALE_TEMP_SECONDS
     os.utime(stale, (old, old))
-    assert [d async for d, _ in store.scan()] == [DIGEST]
+    assert [d async for d in store.list()] == [DIGEST]
     assert not stale.exists()
     assert fresh.exists()
 
 
-async def test_leftover_trash_is_readable_and_restored_by_scan(tmp_path: Path) -> None:
+async def test_trash_left_by_an_older_release_is_restored_by_list(tmp_path: Path) -> None:
     store = await FsBlobStore.open(str(tmp_path))
     await store.put(DIGEST, DATA)
     final = block_path(tmp_path)
     trash = final.parent / f".{HEX}.0123456789abcdef.trash"
-    os.rename(final, trash)  # as a delete that crashed mid-way leaves it
-    old = time.time() - 1000
-    os.utime(trash, (old, old))
-    assert await store.get(DIGEST) == DATA
-    assert not await store.touch(DIGEST)
-    before = time.time()
-    [(digest, mtime)] = [item async for item in store.scan()]
-    assert digest == DIGEST
-    assert mtime >= before  # restored young: the next collection decides again
+    os.rename(final, trash)  # as a delete of the previous release that crashed mid-way
+    assert [d async for d in store.list()] == [DIGEST]
     assert final.read_bytes() == DATA
     assert not trash.exists()
+
+
+async def test_delete_removes_the_file_and_is_idempotent(tmp_path: Path) -> None:
+    store = await FsBlobStore.open(str(tmp_path))
+    await store.put(DIGEST, DATA)
+    await store.delete(DIGEST)
+    assert not block_path(tmp_path).exists()
+    assert os.listdir(block_path(tmp_path).parent) == []
+    await store.delete(DIGEST)
+    await store.put(DIGEST, DATA)
+    assert block_path(tmp_path).read_bytes() == DATA
+
+
+async def test_statistics_count_what_was_done(tmp_path: Path) -> None:
+    store = await FsBlobStore.open(str(tmp_path))
+    await store.put(DIGEST, DATA)
+    await store.put(DIGEST, DATA)  # already stored: no second write
+    await store.delete(DIGEST)
+    stats = await store.statistics()
+    assert (stats["puts"], stats["bytes_written"], stats["deletes"]) == (1, len(DATA), 1)
+    assert {"durable", "local"} <= store.capabilities()
 
 
 async def test_symlinks_are_not_followed(tmp_path: Path) -> None:
@@ -88,16 +102,17 @@ async def test_symlinks_are_not_followed(tmp_path: Path) -> None:
     link.symlink_to(secret)
     with pytest.raises(errors.StorageError):
         await store.get(DIGEST)
-    assert await store.missing([DIGEST]) == {DIGEST}
-    assert not await store.delete(DIGEST, unused_since=time.time() + 60)
-    assert [item async for item in store.scan()] == []
+    assert not await store.has(DIGEST)
+    await store.delete(DIGEST)  # a symlink is neither followed nor removed
+    assert link.is_symlink()
+    assert [item async for item in store.list()] == []
     # A symlinked shard directory is not walked either.
     outside = tmp_path / "outside"
     other = hashlib.sha256(b"other").hexdigest()
     (outside / other[2:4]).mkdir(parents=True)
     (outside / other[2:4] / other).write_bytes(b"other")
     (root / other[0:2]).symlink_to(outside, target_is_directory=True)
-    assert [item async for item in store.scan()] == []
+    assert [item async for item in store.list()] == []
     assert secret.read_bytes() == b"outside the root"
 
 
@@ -120,58 +135,10 @@ async def test_short_digest_still_gets_two_shard_levels(tmp_path: Path) -> None:
     store = await FsBlobStore.open(str(tmp_path))
     await store.put(b"\xab", b"x")
     assert (tmp_path / "ab" / "00" / "ab").read_bytes() == b"x"
-    assert [d async for d, _ in store.scan()] == [b"\xab"]
+    assert [d async for d in store.list()] == [b"\xab"]
 
 
-async def test_touch_after_rename_to_trash_makes_writer_put_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = await FsBlobStore.open(str(tmp_path))
-    await store.put(DIGEST, DATA)
-    cutoff = time.time() + 60  # the block is old for this collection
-    real_rename = os.rename
-    relied: list[bool] = []
-
-    def rename_then_writer_runs(src: str, dst: str) -> None:
-        real_rename(src, dst)
-        if dst.endswith(".trash"):
-            # The writer arrives between the rename and the mtime check.
-            if not store._touch_sync(DIGEST):
-                store._put_sync(DIGEST, DATA)
-            relied.append(True)
-
-    monkeypatch.setattr(os, "rename", rename_then_writer_runs)
-    # The old copy under the trash name is deleted; the writer's copy stays.
-    assert await store.delete(DIGEST, unused_since=cutoff)
-    assert relied == [True]
-    assert await store.get(DIGEST) == DATA
-    assert [name for name in os.listdir(block_path(tmp_path).parent)] == [HEX]
-
-
-async def test_touch_just_before_rename_puts_the_block_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = await FsBlobStore.open(str(tmp_path))
-    await store.put(DIGEST, DATA)
-    time.sleep(0.01)
-    cutoff = time.time()
-    time.sleep(0.01)
-    real_rename = os.rename
-
-    def writer_touches_first(src: str, dst: str) -> None:
-        if dst.endswith(".trash"):
-            # The writer's touch lands after delete's first look, before its rename.
-            assert store._touch_sync(DIGEST)
-        real_rename(src, dst)
-
-    monkeypatch.setattr(os, "rename", writer_touches_first)
-    assert not await store.delete(DIGEST, unused_since=cutoff)
-    assert await store.get(DIGEST) == DATA
-    assert await store.touch(DIGEST)
-    assert os.listdir(block_path(tmp_path).parent) == [HEX]
-
-
-async def test_scan_streams_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_list_streams_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(blob_fs, "SCAN_BATCH", 7)
     store = await FsBlobStore.open(str(tmp_path))
     digests = set()
@@ -180,32 +147,22 @@ async def test_scan_streams_in_batches(tmp_path: Path, monkeypatch: pytest.Monke
         digest = hashlib.sha256(data).digest()
         await store.put(digest, data)
         digests.add(digest)
-    seen = [d async for d, _ in store.scan()]
+    seen = [d async for d in store.list()]
     assert sorted(seen) == sorted(digests)
     # Leaving early releases the walk.
-    async for _ in store.scan():
+    async for _ in store.list():
         break
 
 
-async def test_touch_whose_stamp_lands_after_the_delete_reports_false(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The touch has opened the block; before it stamps it, a whole delete runs
-    # (rename, mtime check, unlink). The stamp then lands on an orphan inode.
+async def test_delete_removes_what_crashed_puts_of_the_block_left(tmp_path: Path) -> None:
     store = await FsBlobStore.open(str(tmp_path))
     await store.put(DIGEST, DATA)
-    cutoff = time.time() + 60
-    real_utime = os.utime
-    deleted: list[bool] = []
-
-    def delete_runs_first(path: object, *args: object, **kwargs: object) -> None:
-        if isinstance(path, int) and not deleted:
-            deleted.append(store._delete_sync(DIGEST, cutoff))
-        real_utime(path, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "utime", delete_runs_first)
-    assert not await store.touch(DIGEST)
-    assert deleted == [True]
-    # So the writer puts the block again, and it is there.
-    await store.put(DIGEST, DATA)
-    assert await store.get(DIGEST) == DATA
+    shard = block_path(tmp_path).parent
+    stale = shard / f".{HEX}.0123456789abcdef.tmp"
+    fresh = shard / f".{HEX}.fedcba9876543210.tmp"
+    stale.write_bytes(b"half a block")
+    fresh.write_bytes(b"a put in progress")
+    old = time.time() - 2 * blob_fs.STALE_TEMP_SECONDS
+    os.utime(stale, (old, old))
+    await store.delete(DIGEST)
+    assert sorted(os.listdir(shard)) == [fresh.name]

@@ -239,3 +239,45 @@ def test_parsers() -> None:
     assert parse_size("512") == parse_size("512b") == 512
     assert parse_duration("1.5h") == 5400.0
     assert parse_duration(2) == 2.0
+
+
+# -- storage policies ---------------------------------------------------------------
+
+
+def test_policies_name_block_stores(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+default_policy = "cold"
+[blob]
+use = "fs"
+[blob.archive]
+use = "fs"
+[blob.scratch]
+use = "memory"
+[policy.cold]
+blob = "archive"
+[policy.fast]
+blob = "default"
+""",
+    )
+    config = load_config(path, {"DOLIUM_DATA": str(tmp_path / "d")}, {})
+    assert config.policies == {"standard": "default", "cold": "archive", "fast": "default"}
+    assert config.default_policy == "cold"
+    assert config.blob_stores["archive"].options == {"root": str(tmp_path / "d" / "blocks-archive")}
+    assert config.blob_stores["scratch"].options == {}
+    # The [blob] store keeps its own keys, and the environment still chooses it.
+    assert config.blob.options == {"root": str(tmp_path / "d" / "blocks")}
+    assert load_config(path, {"DOLIUM_BLOB": "memory"}, {}).blob.use == "memory"
+    env = {"DOLIUM_DEFAULT_POLICY": "standard"}
+    assert load_config(path, env, {}).default_policy == "standard"
+
+
+def test_policy_errors_are_one_line(tmp_path: Path) -> None:
+    unknown_store = write(tmp_path, '[policy.cold]\nblob = "archive"\n')
+    assert "policy.cold.blob: no block store 'archive'" in error_of(unknown_store, {}, {})
+    assert "default_policy: no storage policy 'cold'" in error_of(
+        None, {"DOLIUM_DEFAULT_POLICY": "cold"}, {}
+    )
+    reserved = write(tmp_path, '[blob.default]\nuse = "fs"\n')
+    assert "blob.default: not a store name" in error_of(reserved, {}, {})

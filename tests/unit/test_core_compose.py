@@ -27,8 +27,8 @@ BUCKET = "compose"
 class CountingBlobs(MemoryBlobStore):
     """A memory blob store that remembers what was put into it."""
 
-    def __init__(self, clock: Clock) -> None:
-        super().__init__(clock)
+    def __init__(self) -> None:
+        super().__init__()
         self.puts: list[bytes] = []
 
     async def put(self, digest: bytes, data: bytes) -> None:
@@ -53,7 +53,7 @@ def addressed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 @pytest.fixture
 async def core() -> Core:
     clock = Clock()
-    blobs = CountingBlobs(clock)
+    blobs = CountingBlobs()
     settings = Settings(block_size=BLOCK, inline_threshold=INLINE, gc_grace=GRACE)
     meta = MemoryMetaStore()
     ctx = Context(meta=meta, blobs=blobs, clock=clock, settings=settings)

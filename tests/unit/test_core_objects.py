@@ -220,9 +220,7 @@ async def test_delete_then_collect(core: Core) -> None:
     core.clock.advance(2 * GRACE)
     report = await collect(core.meta, core.blobs, grace=GRACE, now=core.clock())
     assert report.deleted == 2
-    assert await core.blobs.missing([e.digest for e in gone.extents]) == {
-        e.digest for e in gone.extents
-    }
+    assert await core.missing([e.digest for e in gone.extents]) == {e.digest for e in gone.extents}
     assert await get(core, "keep") == shared
 
 
@@ -484,7 +482,7 @@ async def test_slow_upload_keeps_its_blocks_through_collections(core: Core) -> N
 
     version = await core.store.objects.put(ALICE, BUCKET, "slow", slow(), WriteOptions())
     assert await get(core, "slow") == b"".join(pieces)
-    assert await core.blobs.missing([e.digest for e in version.extents]) == set()
+    assert await core.missing([e.digest for e in version.extents]) == set()
 
 
 async def test_upload_stalled_past_the_grace_period_fails_cleanly(core: Core) -> None:
@@ -496,7 +494,7 @@ async def test_upload_stalled_past_the_grace_period_fails_cleanly(core: Core) ->
 
     async def stalled() -> AsyncIterator[bytes]:
         yield first
-        while await core.blobs.missing([digest]):  # until its first block is stored
+        while await core.missing([digest]):  # until its first block is stored
             await asyncio.sleep(0)
         core.clock.advance(2 * GRACE)
         await collect(core.meta, core.blobs, grace=GRACE, now=core.clock())

@@ -137,7 +137,7 @@ async def test_nul_tailed_block_dedups_and_reads_back_with_its_nuls() -> None:
     assert plain.top_hash == tailed.top_hash == VECTORS[1][2]
     assert plain.extents[0].digest == tailed.extents[0].digest
     assert [(e.size) for e in tailed.extents] == [8]
-    stored = [d async for d, _ in blobs.scan()]
+    stored = [d async for d in blobs.list()]
     assert stored == [plain.extents[0].digest]
     assert await blobs.get(stored[0]) == b"hello"  # stored stripped
     assert await read_back(blobs, tailed) == b"hello\0\0\0"  # padded on read

@@ -55,9 +55,9 @@ async def test_missing_and_corrupt_blocks_are_reported() -> None:
     ctx, digests = await setup()
     blobs = ctx.blobs
     assert isinstance(blobs, MemoryBlobStore)
-    await blobs.delete(digests[1], unused_since=float("inf"))
-    await blobs.delete(digests[2], unused_since=float("inf"))  # referenced by a part only
-    await blobs.delete(digests[0], unused_since=float("inf"))
+    await blobs.delete(digests[1])
+    await blobs.delete(digests[2])  # referenced by a part only
+    await blobs.delete(digests[0])
     await blobs.put(digests[0], b"not the bytes of block 0")
 
     report = await check(ctx)

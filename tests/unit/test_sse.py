@@ -13,6 +13,7 @@ from corekit import ALICE, BLOCK, Core, body, make_core, pattern, read_all
 
 from dolium.backends.kms_file import FileMasterKeys
 from dolium.backends.kms_memory import MemoryMasterKeys
+from dolium.core.data.hashing import block_digests, top_hash
 from dolium.core.data.sse import (
     NONCE_SIZE,
     PART_NEEDS_KEY,
@@ -70,7 +71,7 @@ async def read(
 
 
 async def stored_bytes(core: Core) -> list[bytes]:
-    return [await core.blobs.get(d) async for d, _ in core.blobs.scan()]
+    return [await core.blobs.get(d) async for d in core.blobs.list()]
 
 
 # -- the block cipher ----------------------------------------------------------------------
@@ -148,7 +149,8 @@ async def test_range_opens_only_the_blocks_it_needs(core: Core) -> None:
     version = await put(core, "k", data, SseRequest(SSE_S3))
     # Spoil the first and last blocks: a range inside the middle two never reads them.
     for extent in (version.extents[0], version.extents[-1]):
-        core.blobs._blocks[extent.digest] = (b"spoilt", 0.0)
+        await core.blobs.delete(extent.digest)
+        await core.blobs.put(extent.digest, b"spoilt")
     got = await read_all(core.store, version, BLOCK + 7, 3 * BLOCK - 2)
     assert got == data[BLOCK + 7 : 3 * BLOCK - 1]
     with pytest.raises(CorruptBlock):
@@ -379,3 +381,32 @@ async def test_objects_written_before_rotation_stay_readable(tmp_path: Path) -> 
 
 def test_missing_key_message_is_s3s() -> None:
     assert STORED_ENCRYPTED.startswith("The object was stored using a form of Server Side")
+
+
+# -- the hashmap describes the plaintext; the address, the stored bytes ---------------
+
+
+async def test_sse_s3_top_hash_is_that_of_the_plaintext(core: Core) -> None:
+    data = pattern(3 * BLOCK + 5, seed=40)
+    plain = await put(core, "plain", data)
+    sealed = await put(core, "sealed", data, SseRequest(SSE_S3))
+    assert sealed.top_hash is not None
+    assert sealed.top_hash == plain.top_hash == top_hash(block_digests(data, BLOCK)).hex()
+    # Blocks are named by what is stored: ciphertext, not the plaintext's hashes.
+    assert not {e.digest for e in sealed.extents} & {e.digest for e in plain.extents}
+    for extent in sealed.extents:
+        stored = await core.blobs.get(extent.digest)
+        assert hashlib.sha256(stored).digest() == extent.digest
+
+
+async def test_sse_c_data_keeps_no_hash_of_its_plaintext(core: Core) -> None:
+    data = pattern(2 * BLOCK + 9, seed=41)
+    version = await put(core, "secret", data, SSE_A)
+    assert version.top_hash is None
+    plaintext_hashes = set(block_digests(data, BLOCK)) | {top_hash(block_digests(data, BLOCK))}
+    assert not {e.digest for e in version.extents} & plaintext_hashes
+    copied, _ = await core.store.objects.copy(
+        ALICE, (BUCKET, "secret", None), BUCKET, "copy", CopyOptions(source_key=KEY_A, sse=SSE_B)
+    )
+    assert copied.top_hash is None
+    assert await read(core, copied, 0, len(data) - 1, KEY_B) == data

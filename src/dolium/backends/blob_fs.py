@@ -13,35 +13,16 @@ created it or found it: another process may have created it and not yet
 made it durable. All disk work runs in worker threads so that the event loop
 never waits on the disk.
 
-Timestamps: a block's mtime is the time it was last put or touched, written
-explicitly from ``time.time_ns()`` so that it is comparable with the cutoffs
-the garbage collector computes from ``time.time()``. Touches are not fsynced:
-a touch lost in a crash matters only to a writer that had not committed its
-metadata yet, and that write was lost with the crash anyway.
+Deletion unlinks the block and fsyncs its directory. Whether a block may
+be deleted is not this module's business: the garbage collector decides it
+from the reference counts and leases in the meta store, and calls `delete`
+only for blocks nothing uses or may use.
 
-Deletion is safe against concurrent writers. ``delete`` renames the block
-to a trash name unique to that call (atomic), then checks the renamed file's
-mtime: touched after the cutoff, it is renamed back; otherwise it is
-unlinked. A writer relying on a block touches (or puts) it before committing
-metadata that references it:
-
-- touch before the rename: delete sees the fresh mtime and puts it back;
-- touch after the rename: the name is gone, touch returns False, and the
-  writer, which holds the data, puts the block again.
-
-A path-based utime could resolve the name, lose the CPU while a whole delete
-runs, then stamp the orphaned inode and report success. So touch stamps
-through a descriptor and then checks that the name still leads to that
-inode; a stamp that lost the race reports False like a touch after the
-rename. Either way the block the writer relies on exists. This needs a local
-POSIX file system, where renames and inode times are seen at once by all.
-
-A reader arriving while a block sits under a trash name reads the trash
-file. Trash left by a crash is put back by ``scan`` with a fresh mtime, so
-the next collection decides again (restoring is always safe, deleting never
-is); ``scan`` also removes temporary files older than an hour. Recovery is
-done by ``scan``, not ``open``: it walks every block, and start-up time must
-not grow with the store.
+Temporary files left by a crashed put are removed once an hour old, by the
+delete of their block (its writer leased it before the put, so the block
+becomes garbage) and by `list`, which walks every shard directory and also
+puts back under its name a block an older release's collector left under a
+trash name.
 
 This module must not import the core or the front ends and must not verify
 digests (the core does). It does not follow symlinks out of the root: block
@@ -58,7 +39,7 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -84,10 +65,6 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def _mtime(st: os.stat_result) -> float:
-    return st.st_mtime_ns / 1e9
-
-
 def _is_block_name(name: str) -> bool:
     return len(name) >= 2 and len(name) % 2 == 0 and all(c in _HEX for c in name)
 
@@ -98,32 +75,12 @@ def _shard(hexname: str) -> tuple[str, str]:
     return padded[0:2], padded[2:4]
 
 
-def _refresh(path: str, now_ns: int) -> bool:
-    """Set a block's mtime; True only if the block still stands under `path`.
-
-    Stamped through a descriptor, then checked to be still under its name:
-    a stamp that lost the race against delete's rename is reported as False.
-    """
+def _is_block(path: str) -> bool:
+    """Whether a regular file stands under `path` (a symlink is not a block)."""
     try:
-        fd = os.open(path, _O_READ)
+        return stat.S_ISREG(os.lstat(path).st_mode)
     except FileNotFoundError:
         return False
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return False  # a symlink is not a block; a put replaces it
-        raise
-    try:
-        touched = os.fstat(fd)
-        if not stat.S_ISREG(touched.st_mode):
-            return False
-        os.utime(fd, ns=(now_ns, now_ns))
-    finally:
-        os.close(fd)
-    try:
-        current = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    return (current.st_ino, current.st_dev) == (touched.st_ino, touched.st_dev)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -150,6 +107,21 @@ def _read_file(path: str) -> bytes:
         os.close(fd)
 
 
+def _subdirs(path: str) -> list[str]:
+    try:
+        with os.scandir(path) as it:
+            names = [
+                e.name
+                for e in it
+                if len(e.name) == 2
+                and all(c in _HEX for c in e.name)
+                and e.is_dir(follow_symlinks=False)
+            ]
+    except FileNotFoundError:
+        return []
+    return sorted(names)
+
+
 class FsBlobStore:
     """Blocks as files under `root`; see the module docstring for the rules."""
 
@@ -157,6 +129,7 @@ class FsBlobStore:
         self.root = root
         # Shard directories already made durable in their parent by this process.
         self._durable_dirs: set[str] = set()
+        self._counts = {"puts": 0, "deletes": 0, "bytes_written": 0}
 
     @classmethod
     async def open(cls, root: str) -> FsBlobStore:
@@ -214,23 +187,25 @@ class FsBlobStore:
 
     def _put_sync(self, digest: bytes, data: bytes) -> None:
         directory, final, hexname = self._locate(digest)
-        now = time.time_ns()
         try:
-            if _refresh(final, now):
-                # Already stored: a put is then just a touch. The writer that
-                # renamed it may not have synced its directory yet, and this
-                # put is acknowledged on its own: sync it here too.
+            if _is_block(final):
+                # Already stored. The writer that renamed it may not have
+                # synced its directory yet, and this put is acknowledged on
+                # its own: sync it here too. A store that cannot take writes
+                # refuses this put as it would any other, so that a read-only
+                # disk fails every write alike, not only those of new data.
+                if os.statvfs(directory).f_flag & os.ST_RDONLY:
+                    raise OSError(errno.EROFS, os.strerror(errno.EROFS))
                 _fsync_dir(directory)
                 return
         except OSError as exc:
-            raise errors.StorageError(f"cannot refresh block {hexname}: {exc}") from exc
+            raise errors.StorageError(f"cannot store block {hexname}: {exc}") from exc
         tmp = os.path.join(directory, f".{hexname}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
         try:
             self._ensure_dir(directory)
             fd = os.open(tmp, _O_CREATE, 0o666)
             try:
                 _write_all(fd, data)
-                os.utime(fd, ns=(now, now))
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -242,99 +217,64 @@ class FsBlobStore:
             full = exc.errno in _NO_SPACE
             error = errors.StorageFull if full else errors.StorageError
             raise error(f"cannot store block {hexname}: {exc}") from exc
+        self._counts["puts"] += 1
+        self._counts["bytes_written"] += len(data)
 
     async def get(self, digest: bytes) -> bytes:
         return await asyncio.to_thread(self._get_sync, digest)
 
     def _get_sync(self, digest: bytes) -> bytes:
-        directory, final, hexname = self._locate(digest)
+        _, final, hexname = self._locate(digest)
         try:
             return _read_file(final)
         except FileNotFoundError:
-            pass
+            raise errors.BlockNotFound(f"block {hexname} is not stored", digest=hexname) from None
         except OSError as exc:
             raise errors.StorageError(f"cannot read block {hexname}: {exc}") from exc
-        # Not under its name: it may be parked under a trash name by a delete
-        # that is about to put it back, or by one that crashed. The content is
-        # the same either way; an open descriptor survives a concurrent unlink.
-        try:
-            names = os.listdir(directory)
-        except FileNotFoundError:
-            names = []
-        except OSError as exc:
-            raise errors.StorageError(f"cannot read block {hexname}: {exc}") from exc
-        prefix = f".{hexname}."
-        for name in names:
-            if name.startswith(prefix) and name.endswith(_TRASH_SUFFIX):
-                with contextlib.suppress(FileNotFoundError):
-                    return _read_file(os.path.join(directory, name))
-        raise errors.BlockNotFound(f"block {hexname} is not stored", digest=hexname)
 
-    async def touch(self, digest: bytes) -> bool:
-        return await asyncio.to_thread(self._touch_sync, digest)
+    async def has(self, digest: bytes) -> bool:
+        return await asyncio.to_thread(self._has_sync, digest)
 
-    def _touch_sync(self, digest: bytes) -> bool:
+    def _has_sync(self, digest: bytes) -> bool:
         _, final, hexname = self._locate(digest)
         try:
-            return _refresh(final, time.time_ns())
+            return _is_block(final)
         except OSError as exc:
-            raise errors.StorageError(f"cannot touch block {hexname}: {exc}") from exc
+            raise errors.StorageError(f"cannot check block {hexname}: {exc}") from exc
 
-    async def missing(self, digests: Iterable[bytes]) -> set[bytes]:
-        wanted = list(digests)
-        return await asyncio.to_thread(self._missing_sync, wanted)
+    async def delete(self, digest: bytes) -> None:
+        await asyncio.to_thread(self._delete_sync, digest)
 
-    def _missing_sync(self, digests: list[bytes]) -> set[bytes]:
-        absent: set[bytes] = set()
-        for digest in digests:
-            _, final, hexname = self._locate(digest)
-            try:
-                st = os.lstat(final)
-            except FileNotFoundError:
-                absent.add(digest)
-                continue
-            except OSError as exc:
-                raise errors.StorageError(f"cannot check block {hexname}: {exc}") from exc
-            if not stat.S_ISREG(st.st_mode):
-                absent.add(digest)
-        return absent
-
-    async def delete(self, digest: bytes, unused_since: float) -> bool:
-        return await asyncio.to_thread(self._delete_sync, digest, unused_since)
-
-    def _delete_sync(self, digest: bytes, unused_since: float) -> bool:
+    def _delete_sync(self, digest: bytes) -> None:
         directory, final, hexname = self._locate(digest)
         try:
-            st = os.lstat(final)
-            # Cheap first look, so a block in use is not even moved aside.
-            if not stat.S_ISREG(st.st_mode) or _mtime(st) >= unused_since:
-                return False
-            trash = os.path.join(directory, f".{hexname}.{secrets.token_hex(8)}{_TRASH_SUFFIX}")
-            os.rename(final, trash)
+            self._remove_stale_temps(directory, hexname)
+            if not _is_block(final):
+                return  # absent, or a symlink, which is never followed nor removed
+            os.unlink(final)
+            _fsync_dir(directory)
         except FileNotFoundError:
-            return False
+            return
         except OSError as exc:
             raise errors.StorageError(f"cannot delete block {hexname}: {exc}") from exc
-        # From here on a touch() of this block fails, so the writer re-puts it;
-        # only a touch that landed before the rename can show in this mtime.
-        try:
-            if _mtime(os.lstat(trash)) >= unused_since:
-                os.rename(trash, final)
-                _fsync_dir(directory)
-                return False
-            os.unlink(trash)
-        except FileNotFoundError:
-            # A concurrent scan() restored it: the block stays.
-            return False
-        except OSError as exc:
-            raise errors.StorageError(f"cannot delete block {hexname}: {exc}") from exc
-        return True
+        self._counts["deletes"] += 1
 
-    async def scan(self) -> AsyncIterator[tuple[bytes, float]]:
+    def _remove_stale_temps(self, directory: str, hexname: str) -> None:
+        """Remove what crashed puts of this block left, once an hour old.
+
+        A writer leases a block before it puts it, so the block of a put that
+        crashed becomes garbage, and its delete is where its leftovers go.
+        """
+        prefix = f".{hexname}."
+        for name in os.listdir(directory):
+            if name.startswith(prefix) and name.endswith(_TMP_SUFFIX):
+                self._remove_if_stale(os.path.join(directory, name))
+
+    async def list(self) -> AsyncIterator[bytes]:
         walk = self._walk()
         try:
             while True:
-                batch = await asyncio.to_thread(lambda: list(islice(walk, SCAN_BATCH)))
+                batch = await asyncio.to_thread(lambda: [*islice(walk, SCAN_BATCH)])
                 for item in batch:
                     yield item
                 if len(batch) < SCAN_BATCH:
@@ -345,31 +285,22 @@ class FsBlobStore:
             with contextlib.suppress(ValueError):
                 walk.close()
 
-    def _walk(self) -> Generator[tuple[bytes, float], None, None]:
-        """Every block with its mtime, one shard directory at a time."""
+    def capabilities(self) -> frozenset[str]:
+        return frozenset({"durable", "local"})
+
+    async def statistics(self) -> Mapping[str, int]:
+        return dict(self._counts)
+
+    def _walk(self) -> Generator[bytes, None, None]:
+        """Every block, one shard directory at a time."""
         try:
-            for a in self._subdirs(self.root):
-                for b in self._subdirs(os.path.join(self.root, a)):
+            for a in _subdirs(self.root):
+                for b in _subdirs(os.path.join(self.root, a)):
                     yield from self._walk_leaf(a, b)
         except OSError as exc:
-            raise errors.StorageError(f"cannot scan blob store {self.root}: {exc}") from exc
+            raise errors.StorageError(f"cannot list blob store {self.root}: {exc}") from exc
 
-    @staticmethod
-    def _subdirs(path: str) -> list[str]:
-        try:
-            with os.scandir(path) as it:
-                names = [
-                    e.name
-                    for e in it
-                    if len(e.name) == 2
-                    and all(c in _HEX for c in e.name)
-                    and e.is_dir(follow_symlinks=False)
-                ]
-        except FileNotFoundError:
-            return []
-        return sorted(names)
-
-    def _walk_leaf(self, a: str, b: str) -> Iterator[tuple[bytes, float]]:
+    def _walk_leaf(self, a: str, b: str) -> Iterator[bytes]:
         directory = os.path.join(self.root, a, b)
         try:
             with os.scandir(directory) as it:
@@ -392,32 +323,30 @@ class FsBlobStore:
             except FileNotFoundError:
                 continue  # deleted while we walked
             if stat.S_ISREG(st.st_mode):
-                yield bytes.fromhex(hexname), _mtime(st)
+                yield bytes.fromhex(hexname)
 
     @staticmethod
     def _remove_if_stale(path: str) -> None:
         try:
-            if time.time() - _mtime(os.lstat(path)) > STALE_TEMP_SECONDS:
+            if time.time() - os.lstat(path).st_mtime > STALE_TEMP_SECONDS:
                 os.unlink(path)
         except FileNotFoundError:
             pass
 
     @staticmethod
     def _restore_trash(directory: str, name: str) -> str | None:
-        """Put a leftover trash file back under its block name; its hex name."""
+        """Put a block an older release's collector parked as trash back; its hex name.
+
+        Restoring is always safe: the collector decides again from the meta store.
+        """
         parts = name[1 : -len(_TRASH_SUFFIX)].split(".")
         if len(parts) != 2 or not _is_block_name(parts[0]):
             return None
         hexname = parts[0]
-        trash = os.path.join(directory, name)
-        now = time.time_ns()
         try:
-            # Fresh mtime first, so the restored block is never older than a
-            # copy a writer may have put meanwhile (the rename replaces it).
-            os.utime(trash, ns=(now, now), follow_symlinks=False)
-            os.rename(trash, os.path.join(directory, hexname))
+            os.rename(os.path.join(directory, name), os.path.join(directory, hexname))
         except FileNotFoundError:
-            return None  # its delete() finished first, one way or the other
+            return None
         return hexname
 
     async def close(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import dataclasses
-from collections.abc import AsyncIterator, Collection, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Self
 
@@ -36,7 +36,9 @@ from dolium.model import (
     EMPTY_MAP,
     MUTABLE,
     AccessKey,
+    BlockRef,
     Bucket,
+    Extent,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -92,6 +94,12 @@ class MemoryMetaStore:
         self._chains: dict[str, dict[bytes, list[ObjectVersion]]] = {}
         self._sorted: dict[str, list[bytes]] = {}
         self._uploads: dict[str, dict[str, _Upload]] = {}
+        # Block references per (policy, digest); those at zero, which the
+        # collector looks at; leases by holder; blocks the collector is deleting.
+        self._refs: dict[BlockRef, int] = {}
+        self._unreferenced: set[BlockRef] = set()
+        self._leases: dict[BlockRef, dict[str, float]] = {}
+        self._doomed: dict[BlockRef, float] = {}
 
     @classmethod
     async def open(cls) -> Self:
@@ -210,6 +218,8 @@ class MemoryMetaStore:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
             if self._chains[name]:
                 raise BucketNotEmpty(f"bucket {name!r} is not empty", bucket=name)
+            for pending in self._uploads[name].values():
+                self._uncount_parts(pending)
             for table in (self._buckets, self._chains, self._sorted, self._uploads):
                 del table[name]
 
@@ -233,6 +243,8 @@ class MemoryMetaStore:
         if chain is None:
             chain = chains[raw] = []
             bisect.insort(self._sorted[v.bucket], raw)
+        for replaced in (x for x in chain if x.version_id == v.version_id):
+            self._count(replaced.policy, replaced.extents, -1)
         chain[:] = [x for x in chain if x.version_id != v.version_id]
         if chain:
             chain[0] = dataclasses.replace(chain[0], is_latest=False)
@@ -247,6 +259,7 @@ class MemoryMetaStore:
             serial=self._next_serial(),
         )
         chain.insert(0, new)
+        self._count(new.policy, new.extents, +1)
         return new
 
     async def put_version(
@@ -286,6 +299,7 @@ class MemoryMetaStore:
             if guard is not None:
                 guard(chain[at])
             removed = chain.pop(at)
+            self._count(removed.policy, removed.extents, -1)
             if chain and removed.is_latest:
                 chain[0] = dataclasses.replace(chain[0], is_latest=True)
             if not chain:
@@ -384,7 +398,11 @@ class MemoryMetaStore:
             found = self._uploads.get(bucket, {}).get(part.upload_id)
             if found is None:
                 raise NoSuchUpload(f"no upload {part.upload_id!r}", upload_id=part.upload_id)
+            replaced = found.parts.get(part.number)
+            if replaced is not None:
+                self._count(replaced.policy, replaced.extents, -1)
             found.parts[part.number] = dataclasses.replace(part, checksums=_freeze(part.checksums))
+            self._count(part.policy, part.extents, +1)
 
     async def list_parts(
         self, bucket: str, upload_id: str, *, after: int = 0, limit: int = 10000
@@ -407,33 +425,91 @@ class MemoryMetaStore:
             if upload_id not in table:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
             done = self._put(version, condition)
-            del table[upload_id]
+            self._uncount_parts(table.pop(upload_id))
             return done
 
     async def abort_upload(self, bucket: str, upload_id: str) -> None:
         async with self._lock:
-            if self._uploads.get(bucket, {}).pop(upload_id, None) is None:
+            dropped = self._uploads.get(bucket, {}).pop(upload_id, None)
+            if dropped is None:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
+            self._uncount_parts(dropped)
 
-    # -- garbage collection --------------------------------------------------------
-    async def referenced_digests(self) -> AsyncIterator[bytes]:
+    # -- block references and leases ------------------------------------------------
+    def _count(self, policy: str, extents: Iterable[Extent], delta: int) -> None:
+        for extent in extents:
+            ref = BlockRef(policy, extent.digest)
+            refs = self._refs.get(ref, 0) + delta
+            self._refs[ref] = refs
+            if refs == 0:
+                self._unreferenced.add(ref)
+            else:
+                self._unreferenced.discard(ref)
+
+    def _uncount_parts(self, upload: _Upload) -> None:
+        for p in upload.parts.values():
+            self._count(p.policy, p.extents, -1)
+
+    async def lease_blocks(
+        self, refs: Collection[BlockRef], holder: str, *, now: float, until: float
+    ) -> set[BlockRef]:
+        async with self._lock:
+            busy: set[BlockRef] = set()
+            for ref in refs:
+                if ref in self._doomed:
+                    busy.add(ref)
+                    continue
+                if ref not in self._refs:
+                    self._refs[ref] = 0
+                    self._unreferenced.add(ref)
+                self._leases.setdefault(ref, {})[holder] = until
+            return busy
+
+    async def claim_garbage(self, *, now: float, stale_before: float, limit: int) -> list[BlockRef]:
+        async with self._lock:
+            for ref in [r for r, held in self._leases.items() if max(held.values()) <= now]:
+                del self._leases[ref]
+            found: list[BlockRef] = []
+            for ref in self._unreferenced:
+                if len(found) >= limit:
+                    break
+                marked = self._doomed.get(ref)
+                if ref in self._leases or (marked is not None and marked >= stale_before):
+                    continue
+                found.append(ref)
+            for ref in found:
+                self._doomed[ref] = now
+            return found
+
+    async def forget_blocks(self, refs: Collection[BlockRef]) -> None:
+        async with self._lock:
+            for ref in refs:
+                if self._doomed.pop(ref, None) is not None and self._refs.get(ref) == 0:
+                    del self._refs[ref]
+                    self._unreferenced.discard(ref)
+
+    async def referenced_blocks(self) -> AsyncIterator[BlockRef]:
         async with self._lock:  # a snapshot, taken atomically
-            digests = [
-                e.digest
+            found = [
+                BlockRef(p.policy, e.digest)
                 for table in self._uploads.values()
                 for u in table.values()
                 for p in u.parts.values()
                 for e in p.extents
             ]
-            digests += [
-                e.digest
+            found += [
+                BlockRef(v.policy, e.digest)
                 for chains in self._chains.values()
                 for chain in chains.values()
                 for v in chain
                 for e in v.extents
             ]
-        for digest in digests:
-            yield digest
+        for ref in found:
+            yield ref
+
+    async def referenced_digests(self) -> AsyncIterator[bytes]:
+        async for ref in self.referenced_blocks():
+            yield ref.digest
 
 
 def _conforms(store: MemoryMetaStore) -> MetaStore:  # mypy fails here if the store drifts

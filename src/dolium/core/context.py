@@ -9,8 +9,8 @@ from dolium.core.access.actions import Action, Decision, Resource, Setting
 from dolium.core.access.authorizer import Authorizer
 from dolium.core.access.s3_evaluator import S3Evaluator
 from dolium.core.clock import Clock
-from dolium.errors import AccessDenied, NoSuchBucket
-from dolium.model import Bucket, ObjectVersion, Principal
+from dolium.errors import AccessDenied, NoSuchBucket, StorageError
+from dolium.model import DEFAULT_POLICY, Bucket, ObjectVersion, Principal
 from dolium.protocols.blob import BlobStore
 from dolium.protocols.events import Reporter
 from dolium.protocols.kms import MasterKeys
@@ -25,13 +25,18 @@ class Settings:
     # refresh their blocks well within that time.
     gc_grace: float = 3600.0
     region: str = "us-east-1"
+    # The storage policy of buckets created from now on.
+    default_policy: str = DEFAULT_POLICY
 
 
 @dataclass
 class Context:
     meta: MetaStore
+    # The block store of the default policy, `standard`.
     blobs: BlobStore
     clock: Clock
+    # The block store of every other storage policy the config declares.
+    policies: Mapping[str, BlobStore] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
     # Master keys for SSE-S3; None refuses SSE-S3 writes (core.sse).
     kms: MasterKeys | None = None
@@ -41,6 +46,15 @@ class Context:
     # Who may do what (core.access.authorizer); S3 ACLs and bucket policies
     # unless the composition root adds evaluators.
     authorizer: Authorizer = field(default_factory=lambda: Authorizer((S3Evaluator(),)))
+
+    def blobs_for(self, policy: str) -> BlobStore:
+        """The block store that storage policy `policy` reads and writes through."""
+        store = self.policies.get(policy)
+        if store is not None:
+            return store
+        if policy == DEFAULT_POLICY:
+            return self.blobs
+        raise StorageError(f"storage policy {policy!r} is not configured on this server")
 
     async def bucket(
         self,

@@ -4,14 +4,16 @@ A blob store never sees buckets, keys, versions or permissions. It stores
 opaque blocks under their digest and does not verify them: the core checks
 every block it reads against its digest.
 
-Garbage collection is safe against concurrent uploads through `touch`: a
-writer that deduplicates against an existing block touches it, and the
-collector only deletes blocks not touched since its cutoff.
+A blob store keeps no times, leases or reference counts: whether a block is
+still needed is recorded in the meta store (block references and leases), so
+garbage collection works the same over any store that can put, get and
+delete by name. Only the garbage collector deletes, and only blocks the meta
+store has marked as garbage.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
 
@@ -22,19 +24,19 @@ class BlobStore(Protocol):
     async def get(self, digest: bytes) -> bytes:
         """Return the stored bytes; raise BlockNotFound if absent."""
 
-    async def touch(self, digest: bytes) -> bool:
-        """Mark the block as just used; False if it is not stored."""
+    async def has(self, digest: bytes) -> bool:
+        """Whether the block is stored."""
 
-    async def missing(self, digests: Iterable[bytes]) -> set[bytes]:
-        """The subset of `digests` that is not stored."""
+    async def delete(self, digest: bytes) -> None:
+        """Remove the block durably; nothing happens if it is absent."""
 
-    async def delete(self, digest: bytes, unused_since: float) -> bool:
-        """Delete the block unless it was put or touched after `unused_since`.
+    def list(self) -> AsyncIterator[bytes]:
+        """Every stored block's digest, streamed (for audits and repairs, not for GC)."""
 
-        Returns True if it was deleted. Only the garbage collector calls this.
-        """
+    def capabilities(self) -> frozenset[str]:
+        """What this store offers beyond the protocol, by name (e.g. "durable", "local")."""
 
-    def scan(self) -> AsyncIterator[tuple[bytes, float]]:
-        """Every stored block with the time it was last put or touched."""
+    async def statistics(self) -> Mapping[str, int]:
+        """Counters this store can give cheaply (e.g. puts, gets, deletes, bytes written)."""
 
     async def close(self) -> None: ...

@@ -17,6 +17,7 @@ from typing import Protocol
 from dolium.model import (
     MUTABLE,
     AccessKey,
+    BlockRef,
     Bucket,
     MultipartUpload,
     ObjectVersion,
@@ -197,8 +198,43 @@ class MetaStore(Protocol):
     async def abort_upload(self, bucket: str, upload_id: str) -> None:
         """Drop the upload and its parts; raise NoSuchUpload."""
 
-    # -- garbage collection --------------------------------------------------
+    # -- block references and leases -----------------------------------------
+    # Every write above that adds or removes block references (a version put,
+    # replaced or deleted; a part put or replaced; an upload completed or
+    # aborted; a bucket deleted with its uploads) changes the blocks'
+    # reference counts in its own transaction. Counts are per storage policy.
+
+    async def lease_blocks(
+        self, refs: Collection[BlockRef], holder: str, *, now: float, until: float
+    ) -> set[BlockRef]:
+        """Lease blocks to `holder` until `until` (renewing its earlier lease).
+
+        A writer leases a block before it looks for it in the blob store or
+        stores it, and the lease covers it until the metadata that
+        references it commits. Returns the blocks not leased because the
+        collector is deleting them (marked by `claim_garbage`, not yet
+        forgotten): the writer must wait and ask again.
+        """
+
+    async def claim_garbage(self, *, now: float, stale_before: float, limit: int) -> list[BlockRef]:
+        """Mark up to `limit` blocks for deletion and return them.
+
+        Chosen: blocks no version or part references and no lease live at
+        `now` covers, not already marked (or marked before `stale_before`,
+        by a collector that did not finish). Expired leases are dropped. The
+        cost follows the number of unreferenced blocks, not of all blocks.
+        """
+
+    async def forget_blocks(self, refs: Collection[BlockRef]) -> None:
+        """The collector has deleted these blocks: drop their records.
+
+        A block referenced again meanwhile keeps its record, unmarked.
+        """
+
+    def referenced_blocks(self) -> AsyncIterator[BlockRef]:
+        """Every block referenced by a version or a part (repeats allowed)."""
+
     def referenced_digests(self) -> AsyncIterator[bytes]:
-        """Every block digest referenced by a version or a part (repeats allowed)."""
+        """The digests of `referenced_blocks`, whatever their policy."""
 
     async def close(self) -> None: ...

@@ -11,9 +11,8 @@ an open, empty store:
         yield store
         await store.close()
 
-The tests use the real clock: a store stamps blocks with ``time.time()``.
-They sleep a few milliseconds where a block must be older than a cutoff,
-and never assert on how long anything takes.
+A blob store keeps no times: whether a block may be deleted is decided
+from the meta store (see `dolium.testing.meta_contract`, TestBlockRefs).
 
 This module must not depend on any particular back end: it reaches stores
 only through the protocol and the "dolium.blob" entry points.
@@ -25,8 +24,6 @@ import asyncio
 import hashlib
 import inspect
 import os
-import time
-from collections.abc import Awaitable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -39,28 +36,21 @@ from dolium.protocols.blob import BlobStore
 __all__ = [
     "installed_blob_stores",
     "open_blob_store",
+    "test_capabilities_and_statistics",
     "test_concurrent_puts_of_one_block_all_succeed",
-    "test_delete_absent_is_false",
-    "test_delete_old_block",
-    "test_delete_racing_writers_never_loses_a_relied_block",
-    "test_delete_refused_after_touch_newer_than_cutoff",
-    "test_delete_refused_for_block_put_after_cutoff",
-    "test_delete_then_writer_touch_fails_and_put_restores",
+    "test_delete",
+    "test_delete_absent_is_a_no_op",
     "test_empty_block",
     "test_get_absent_raises_block_not_found",
+    "test_has",
     "test_large_block",
-    "test_missing",
-    "test_put_existing_refreshes_time",
+    "test_list_names_every_block_once",
+    "test_put_after_delete_stores_again",
     "test_put_get_roundtrip",
     "test_put_is_idempotent",
-    "test_scan_lists_every_block_once_with_its_time",
-    "test_touch",
-    "test_writer_touch_then_delete_is_refused",
 ]
 
 MiB = 1024 * 1024
-# Long enough for two successive clock readings to differ on any system.
-TICK = 0.02
 
 
 def installed_blob_stores() -> list[str]:
@@ -85,14 +75,8 @@ def block(seed: int | str, size: int = 64) -> tuple[bytes, bytes]:
     return hashlib.sha256(data).digest(), data
 
 
-async def rely_on(store: BlobStore, digest: bytes, data: bytes) -> None:
-    """What a writer does before committing metadata that references a block."""
-    if not await store.touch(digest):
-        await store.put(digest, data)
-
-
-async def times(store: BlobStore) -> dict[bytes, float]:
-    return {d: t async for d, t in store.scan()}
+async def listed(store: BlobStore) -> list[bytes]:
+    return sorted([d async for d in store.list()])
 
 
 async def test_put_get_roundtrip(blob: BlobStore) -> None:
@@ -112,152 +96,70 @@ async def test_put_is_idempotent(blob: BlobStore) -> None:
     await blob.put(digest, data)
     await blob.put(digest, data)
     assert await blob.get(digest) == data
-    assert [d async for d, _ in blob.scan()] == [digest]
-
-
-async def test_put_existing_refreshes_time(blob: BlobStore) -> None:
-    digest, data = block("refresh")
-    await blob.put(digest, data)
-    first = (await times(blob))[digest]
-    await asyncio.sleep(TICK)
-    cutoff = time.time()
-    await asyncio.sleep(TICK)
-    await blob.put(digest, data)
-    second = (await times(blob))[digest]
-    assert second > first
-    assert second >= cutoff
-    assert not await blob.delete(digest, unused_since=cutoff)
-    assert await blob.get(digest) == data
+    assert await listed(blob) == [digest]
 
 
 async def test_concurrent_puts_of_one_block_all_succeed(blob: BlobStore) -> None:
     digest, data = block("together", 256 * 1024)
     await asyncio.gather(*(blob.put(digest, data) for _ in range(8)))
     assert await blob.get(digest) == data
-    assert [d async for d, _ in blob.scan()] == [digest]
+    assert await listed(blob) == [digest]
 
 
-async def test_touch(blob: BlobStore) -> None:
-    digest, data = block("touch")
-    assert not await blob.touch(digest)
-    await blob.put(digest, data)
-    before = (await times(blob))[digest]
-    await asyncio.sleep(TICK)
-    assert await blob.touch(digest)
-    assert (await times(blob))[digest] > before
-    assert await blob.get(digest) == data
-
-
-async def test_missing(blob: BlobStore) -> None:
+async def test_has(blob: BlobStore) -> None:
     stored = [block(f"stored-{i}") for i in range(5)]
     absent = [block(f"absent-{i}")[0] for i in range(5)]
     for digest, data in stored:
         await blob.put(digest, data)
-    asked = [d for d, _ in stored] + absent
-    assert await blob.missing(asked) == set(absent)
-    assert await blob.missing(iter(absent)) == set(absent)
-    assert await blob.missing([]) == set()
+    assert [await blob.has(d) for d, _ in stored] == [True] * 5
+    assert [await blob.has(d) for d in absent] == [False] * 5
 
 
-async def test_scan_lists_every_block_once_with_its_time(blob: BlobStore) -> None:
-    assert await times(blob) == {}
-    start = time.time()
-    stored = dict(block(f"scan-{i}") for i in range(120))
+async def test_list_names_every_block_once(blob: BlobStore) -> None:
+    assert await listed(blob) == []
+    stored = dict(block(f"list-{i}") for i in range(120))
     for digest, data in stored.items():
         await blob.put(digest, data)
-    end = time.time()
-    seen = [(d, t) async for d, t in blob.scan()]
-    assert sorted(d for d, _ in seen) == sorted(stored)
-    # A little slack for stores that keep times at a coarser grain than floats.
-    assert all(start - 0.01 <= t <= end + 0.01 for _, t in seen)
+    assert await listed(blob) == sorted(stored)
 
 
-async def test_delete_old_block(blob: BlobStore) -> None:
+async def test_delete(blob: BlobStore) -> None:
     digest, data = block("old")
     keep, keep_data = block("keep")
     await blob.put(digest, data)
     await blob.put(keep, keep_data)
-    await asyncio.sleep(TICK)
-    assert await blob.delete(digest, unused_since=time.time())
+    await blob.delete(digest)
     with pytest.raises(errors.BlockNotFound):
         await blob.get(digest)
-    assert await blob.missing([digest, keep]) == {digest}
-    assert not await blob.touch(digest)
-    assert not await blob.delete(digest, unused_since=time.time())
-    assert [d async for d, _ in blob.scan()] == [keep]
+    assert not await blob.has(digest)
+    assert await blob.has(keep)
+    assert await listed(blob) == [keep]
     assert await blob.get(keep) == keep_data
 
 
-async def test_delete_absent_is_false(blob: BlobStore) -> None:
-    assert not await blob.delete(block("never")[0], unused_since=time.time() + 60)
-
-
-async def test_delete_refused_after_touch_newer_than_cutoff(blob: BlobStore) -> None:
-    digest, data = block("touched")
+async def test_delete_absent_is_a_no_op(blob: BlobStore) -> None:
+    digest, data = block("never")
+    await blob.delete(digest)
     await blob.put(digest, data)
-    await asyncio.sleep(TICK)
-    cutoff = time.time()
-    await asyncio.sleep(TICK)
-    assert await blob.touch(digest)
-    assert not await blob.delete(digest, unused_since=cutoff)
-    assert await blob.get(digest) == data
-    assert await blob.missing([digest]) == set()
+    await blob.delete(digest)
+    await blob.delete(digest)
+    assert await listed(blob) == []
 
 
-async def test_delete_refused_for_block_put_after_cutoff(blob: BlobStore) -> None:
-    cutoff = time.time()
-    await asyncio.sleep(TICK)
-    digest, data = block("fresh")
+async def test_put_after_delete_stores_again(blob: BlobStore) -> None:
+    digest, data = block("again")
     await blob.put(digest, data)
-    assert not await blob.delete(digest, unused_since=cutoff)
-    assert await blob.get(digest) == data
-
-
-async def test_writer_touch_then_delete_is_refused(blob: BlobStore) -> None:
-    # The writer wins the race: its touch lands before the collector's delete.
-    digest, data = block("writer-first")
+    await blob.delete(digest)
     await blob.put(digest, data)
-    await asyncio.sleep(TICK)
-    cutoff = time.time()  # the collector's cutoff, fixed when it started
-    await asyncio.sleep(TICK)
-    await rely_on(blob, digest, data)
-    assert not await blob.delete(digest, unused_since=cutoff)
     assert await blob.get(digest) == data
 
 
-async def test_delete_then_writer_touch_fails_and_put_restores(blob: BlobStore) -> None:
-    # The collector wins: the writer's touch fails, so it puts the block again.
-    digest, data = block("collector-first")
+async def test_capabilities_and_statistics(blob: BlobStore) -> None:
+    assert all(isinstance(name, str) for name in blob.capabilities())
+    digest, data = block("counted")
     await blob.put(digest, data)
-    await asyncio.sleep(TICK)
-    cutoff = time.time()
-    assert await blob.delete(digest, unused_since=cutoff)
-    assert not await blob.touch(digest)
-    await rely_on(blob, digest, data)
-    assert await blob.get(digest) == data
-    # And it is now young, so the same collection cannot take it again.
-    assert not await blob.delete(digest, unused_since=cutoff)
-    assert await blob.get(digest) == data
-
-
-async def test_delete_racing_writers_never_loses_a_relied_block(blob: BlobStore) -> None:
-    for round_ in range(5):
-        stored = dict(block(f"race-{round_}-{i}", 512) for i in range(40))
-        for digest, data in stored.items():
-            await blob.put(digest, data)
-        await asyncio.sleep(TICK)
-        cutoff = time.time()
-        relied = list(stored)[::2]
-        jobs: list[Awaitable[object]] = [blob.delete(d, unused_since=cutoff) for d in stored]
-        jobs += [rely_on(blob, d, stored[d]) for d in relied]
-        # Interleave writers and deletes differently in each round.
-        jobs = jobs[round_ % 2 :: 2] + jobs[1 - round_ % 2 :: 2]
-        await asyncio.gather(*jobs)
-        for digest in relied:
-            assert await blob.get(digest) == stored[digest]
-        assert not await blob.missing(relied)
-        unrelied = [d for d in stored if d not in set(relied)]
-        assert await blob.missing(unrelied) == set(unrelied)
+    stats = await blob.statistics()
+    assert all(isinstance(k, str) and isinstance(v, int) for k, v in stats.items())
 
 
 async def test_large_block(blob: BlobStore) -> None:
@@ -272,8 +174,8 @@ async def test_large_block(blob: BlobStore) -> None:
 async def test_empty_block(blob: BlobStore) -> None:
     digest, data = block("empty", 0)
     assert data == b""
-    assert await blob.missing([digest]) == {digest}
+    assert not await blob.has(digest)
     await blob.put(digest, data)
     assert await blob.get(digest) == b""
-    assert await blob.missing([digest]) == set()
-    assert [d async for d, _ in blob.scan()] == [digest]
+    assert await blob.has(digest)
+    assert await listed(blob) == [digest]

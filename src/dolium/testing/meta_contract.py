@@ -45,6 +45,7 @@ from dolium.model import (
     WriteCondition,
 )
 from dolium.protocols.meta import MetaStore
+from dolium.testing.meta_contract_blocks import TestBlockRefs
 from dolium.testing.meta_contract_objects import (
     TestConcurrency,
     TestConditions,
@@ -61,6 +62,7 @@ from dolium.testing.meta_contract_objects import (
 
 __all__ = [
     "TestAccounts",
+    "TestBlockRefs",
     "TestBuckets",
     "TestConcurrency",
     "TestConditions",

@@ -13,10 +13,18 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dolium.backends.meta_sql import codec
+from dolium.backends.meta_sql import blocks, codec
 from dolium.backends.meta_sql.base import SqlBase
 from dolium.backends.meta_sql.ordering import byte_order
-from dolium.backends.meta_sql.schema import access_keys, buckets, tenants, uploads, users, versions
+from dolium.backends.meta_sql.schema import (
+    access_keys,
+    buckets,
+    parts,
+    tenants,
+    uploads,
+    users,
+    versions,
+)
 from dolium.errors import (
     AccessKeyExists,
     BucketAlreadyExists,
@@ -244,6 +252,7 @@ class AccountQueries(SqlBase):
                 raise BucketNotEmpty(f"bucket {name!r} is not empty", bucket=name)
             # Parts go with their uploads (ON DELETE CASCADE); the explicit
             # delete keeps this independent of the bucket -> uploads cascade.
+            await blocks.uncount_parts(conn, parts.c.bucket == name)
             await conn.execute(uploads.delete().where(uploads.c.bucket == name))
             await conn.execute(buckets.delete().where(buckets.c.name == name))
 

@@ -143,6 +143,7 @@ def version_values(v: ObjectVersion) -> dict[str, Any]:
         "checksum_type": v.checksum_type,
         "parts": pack_sizes(v.parts),
         "attrs": dump_attrs(v.tags, v.acl, v.lock, v.sse),
+        "policy": v.policy,
     }
 
 
@@ -167,6 +168,7 @@ def to_version(r: Any) -> ObjectVersion:
         checksum_type=r.checksum_type,
         parts=unpack_sizes(r.parts),
         serial=r.serial,
+        policy=r.policy,
         **load_attrs(r.attrs),
     )
 
@@ -184,6 +186,7 @@ def upload_values(u: MultipartUpload) -> dict[str, Any]:
         "checksum_algorithm": u.checksum_algorithm,
         "checksum_type": u.checksum_type,
         "attrs": dump_attrs(u.tags, u.acl, u.lock, u.sse),
+        "policy": u.policy,
     }
 
 
@@ -199,6 +202,7 @@ def to_upload(r: Any) -> MultipartUpload:
         headers=load_map(r.headers),
         checksum_algorithm=r.checksum_algorithm,
         checksum_type=r.checksum_type,
+        policy=r.policy,
         **load_attrs(r.attrs),
     )
 
@@ -213,6 +217,7 @@ def part_values(bucket: str, p: Part) -> dict[str, Any]:
         "modified": p.modified,
         "extents": pack_extents(p.extents),
         "checksums": dump_map(p.checksums),
+        "policy": p.policy,
     }
 
 
@@ -225,6 +230,7 @@ def to_part(r: Any) -> Part:
         modified=r.modified,
         extents=unpack_extents(r.extents),
         checksums=load_map(r.checksums),
+        policy=r.policy,
     )
 
 
@@ -239,6 +245,7 @@ def bucket_values(b: Bucket) -> dict[str, Any]:
         "block_size": b.block_size,
         "hash_algorithm": b.hash_algorithm,
         "configs": dump_map(b.configs),
+        "policy": b.policy,
     }
 
 
@@ -253,6 +260,7 @@ def to_bucket(r: Any) -> Bucket:
         block_size=r.block_size,
         hash_algorithm=r.hash_algorithm,
         configs=load_map(r.configs),
+        policy=r.policy,
     )
 
 

@@ -24,6 +24,10 @@ NAMING = {
 
 metadata = sa.MetaData(naming_convention=NAMING)
 
+# Names of storage policies (config keys); DEFAULT_POLICY for rows written before them.
+POLICY = sa.String(64)
+DEFAULT_POLICY = "standard"
+
 # INTEGER PRIMARY KEY is SQLite's rowid; BIGINT would not alias it.
 Serial = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -78,6 +82,7 @@ buckets = sa.Table(
     sa.Column("block_size", sa.BigInteger(), nullable=False),
     sa.Column("hash_algorithm", sa.String(32), nullable=False),
     sa.Column("configs", sa.Text(), nullable=True),  # JSON: sub-resource -> document
+    sa.Column("policy", POLICY, nullable=False, server_default=DEFAULT_POLICY),
     sa.Index("ix_buckets_owner_name", "owner", "name"),
 )
 
@@ -105,6 +110,7 @@ versions = sa.Table(
     sa.Column("checksum_type", sa.String(32), nullable=False),
     sa.Column("parts", sa.LargeBinary(), nullable=True),
     sa.Column("attrs", sa.Text(), nullable=True),  # JSON: tags, acl, lock, sse (codec)
+    sa.Column("policy", POLICY, nullable=False, server_default=DEFAULT_POLICY),
     sqlite_autoincrement=True,  # never reuse a serial, even the highest one deleted
 )
 
@@ -171,6 +177,7 @@ uploads = sa.Table(
     sa.Column("checksum_algorithm", sa.String(32), nullable=False),
     sa.Column("checksum_type", sa.String(32), nullable=False),
     sa.Column("attrs", sa.Text(), nullable=True),
+    sa.Column("policy", POLICY, nullable=False, server_default=DEFAULT_POLICY),
     sa.UniqueConstraint("bucket", "upload_id"),
     sa.Index("ix_uploads_bucket_key_serial", "bucket", "key", "serial"),
     sqlite_autoincrement=True,
@@ -187,7 +194,44 @@ parts = sa.Table(
     sa.Column("modified", sa.Double(), nullable=False),
     sa.Column("extents", sa.LargeBinary(), nullable=True),
     sa.Column("checksums", sa.Text(), nullable=True),
+    sa.Column("policy", POLICY, nullable=False, server_default=DEFAULT_POLICY),
     sa.ForeignKeyConstraint(
         ["bucket", "upload_id"], ["uploads.bucket", "uploads.upload_id"], ondelete="CASCADE"
     ),
+)
+
+# Every block of every storage policy that a version or a part references, or
+# that a writer has leased: `refs` counts the references (each extent once)
+# and changes in the transaction that adds or removes them. A block with no
+# references and no live lease is garbage; `doomed` is when the collector
+# marked it for deletion (NULL: not marked), and a writer may not lease it
+# until the collector has deleted it and dropped this row.
+block_refs = sa.Table(
+    "block_refs",
+    metadata,
+    sa.Column("policy", POLICY, primary_key=True),
+    sa.Column("digest", sa.LargeBinary(), primary_key=True),
+    sa.Column("refs", sa.BigInteger(), nullable=False),
+    sa.Column("doomed", sa.Double(), nullable=True),
+)
+# The garbage, and only it: the collector's work follows its size.
+UNREFERENCED = block_refs.c.refs == sa.literal_column("0")
+sa.Index(
+    "ix_block_refs_garbage",
+    block_refs.c.policy,
+    block_refs.c.digest,
+    sqlite_where=UNREFERENCED,
+    postgresql_where=UNREFERENCED,
+)
+
+# A writer's claim on a block between storing it and committing the metadata
+# that references it; it ends at `expires` (writers renew long uploads).
+block_leases = sa.Table(
+    "block_leases",
+    metadata,
+    sa.Column("policy", POLICY, primary_key=True),
+    sa.Column("digest", sa.LargeBinary(), primary_key=True),
+    sa.Column("holder", sa.String(64), primary_key=True),
+    sa.Column("expires", sa.Double(), nullable=False),
+    sa.Index("ix_block_leases_expires", "expires"),
 )

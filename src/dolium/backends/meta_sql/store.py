@@ -13,15 +13,16 @@ scan whose cost follows `limit`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dolium.backends.meta_sql import codec
+from dolium.backends.meta_sql import blocks, codec
 from dolium.backends.meta_sql.accounts import AccountQueries
+from dolium.backends.meta_sql.blocks import BlockQueries
 from dolium.backends.meta_sql.schema import LISTED, parts, uploads, versions
 from dolium.errors import (
     ConditionalRequestConflict,
@@ -46,7 +47,6 @@ from dolium.protocols.meta import Guard, MetaStore
 _P = sa.bindparam
 _V = versions.c
 _U = uploads.c
-_PAGE = 500  # rows per query of the reference scan, to keep transactions short
 
 # The latest version is the newest one (see schema): one seek, first entry.
 _GET_LATEST = (
@@ -72,7 +72,7 @@ _PROBE = sa.union_all(
         _V.bucket == _P("b"), _V.key == _P("k"), _V.version_id == _P("v")
     ),
 )
-_DELETE_SERIAL = versions.delete().where(_V.serial == _P("s"))
+_DELETE_SERIAL = versions.delete().where(_V.serial == _P("s")).returning(_V.policy, _V.extents)
 _DEMOTE = versions.update().where(_V.serial == _P("s")).values(is_latest=False)
 _PROMOTE = versions.update().where(_V.serial == _P("s")).values(is_latest=True)
 _INSERT_VERSION = versions.insert()
@@ -86,6 +86,10 @@ _UPLOAD = uploads.select().where(_U.bucket == _P("b"), _U.upload_id == _P("u"))
 # Completing an upload locks it: of two concurrent completions the second waits,
 # then finds it gone (a row lock on a server database; SQLite locks the file).
 _UPLOAD_LOCKED = _UPLOAD.with_for_update()
+
+
+def _of_upload(bucket: str, upload_id: str) -> Any:
+    return sa.and_(parts.c.bucket == bucket, parts.c.upload_id == upload_id)
 
 
 def check_condition(condition: WriteCondition | None, latest: Any) -> None:
@@ -111,7 +115,7 @@ def _bounds(column: Any, prefix: bytes, after: bytes, hi: bytes | None) -> list[
     return clauses
 
 
-class SqlMetaStore(AccountQueries):
+class SqlMetaStore(AccountQueries, BlockQueries):
     # -- object versions ---------------------------------------------------------
     async def get_version(
         self, bucket: str, key: str, version_id: str | None = None
@@ -132,7 +136,8 @@ class SqlMetaStore(AccountQueries):
         check_condition(condition, latest)
         same = next((r.serial for r in rows if r.version_id == v.version_id), None)
         if same is not None:
-            await conn.execute(_DELETE_SERIAL, {"s": same})
+            replaced = (await conn.execute(_DELETE_SERIAL, {"s": same})).all()
+            await blocks.count_packed(conn, replaced, -1)
         if latest is not None and latest.serial != same:
             await conn.execute(_DEMOTE, {"s": latest.serial})
         values = codec.version_values(v)
@@ -140,6 +145,7 @@ class SqlMetaStore(AccountQueries):
         inserted = (await conn.execute(_INSERT_VERSION, values)).inserted_primary_key
         if inserted is None:
             raise StorageError("meta store: the database assigned no serial")
+        await blocks.count(conn, v.policy, v.extents, +1)
         return dataclasses.replace(v, serial=inserted[0], is_latest=True)
 
     async def _put_failed(self, bucket: str, condition: WriteCondition | None) -> Exception:
@@ -210,6 +216,8 @@ class SqlMetaStore(AccountQueries):
                 if found is not None:
                     guard(codec.to_version(found))
             row = (await conn.execute(query)).first()
+            if row is not None:
+                await blocks.count_packed(conn, [row], -1)
             if row is not None and row.is_latest:
                 newest = (await conn.execute(_NEWEST, {"b": bucket, "k": raw})).scalar()
                 if newest is not None:
@@ -336,9 +344,15 @@ class SqlMetaStore(AccountQueries):
         )
 
         async def op(conn: AsyncConnection) -> None:
-            await conn.execute(parts.delete().where(number))
+            replaced = (
+                await conn.execute(
+                    parts.delete().where(number).returning(parts.c.policy, parts.c.extents)
+                )
+            ).all()
+            await blocks.count_packed(conn, replaced, -1)
             # The foreign key to the upload refuses a part of an aborted upload.
             await conn.execute(parts.insert().values(codec.part_values(bucket, part)))
+            await blocks.count(conn, part.policy, part.extents, +1)
 
         try:
             await self._transact(op)
@@ -376,6 +390,7 @@ class SqlMetaStore(AccountQueries):
             if (await conn.execute(_UPLOAD_LOCKED, {"b": bucket, "u": upload_id})).first() is None:
                 raise gone
             done = await self._put(conn, version, condition)
+            await blocks.uncount_parts(conn, _of_upload(bucket, upload_id))
             await conn.execute(drop)  # its parts go with it (ON DELETE CASCADE)
             return done
 
@@ -388,51 +403,11 @@ class SqlMetaStore(AccountQueries):
         drop = uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id)
 
         async def op(conn: AsyncConnection) -> None:
+            await blocks.uncount_parts(conn, _of_upload(bucket, upload_id))
             if (await conn.execute(drop)).rowcount == 0:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
 
         await self._transact(op)
-
-    # -- garbage collection ------------------------------------------------------
-    async def referenced_digests(self) -> AsyncIterator[bytes]:
-        """Parts first, then versions by serial, a page per short transaction.
-
-        In that order a part that complete_upload turns into a version during
-        the scan is still seen: its version gets a serial above any scanned.
-        """
-        pk = sa.tuple_(parts.c.bucket, parts.c.upload_id, parts.c.number)
-        mark: tuple[str, str, int] = ("", "", 0)
-        while True:
-            query = (
-                sa.select(parts.c.bucket, parts.c.upload_id, parts.c.number, parts.c.extents)
-                .where(pk > sa.tuple_(*mark), parts.c.extents.is_not(None))
-                .order_by(parts.c.bucket, parts.c.upload_id, parts.c.number)
-                .limit(_PAGE)
-            )
-            async with self._read() as conn:
-                rows = (await conn.execute(query)).all()
-            for row in rows:
-                for digest in codec.extent_digests(row.extents):
-                    yield digest
-            if len(rows) < _PAGE:
-                break
-            mark = (rows[-1].bucket, rows[-1].upload_id, rows[-1].number)
-        serial = 0
-        while True:
-            vquery = (
-                sa.select(_V.serial, _V.extents)
-                .where(_V.serial > serial, _V.extents.is_not(None))
-                .order_by(_V.serial)
-                .limit(_PAGE)
-            )
-            async with self._read() as conn:
-                found = (await conn.execute(vquery)).all()
-            for entry in found:
-                for digest in codec.extent_digests(entry.extents):
-                    yield digest
-            if len(found) < _PAGE:
-                break
-            serial = found[-1].serial
 
 
 def _conforms(store: SqlMetaStore) -> MetaStore:  # mypy fails here if the store drifts

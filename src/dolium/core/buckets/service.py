@@ -49,6 +49,7 @@ class Buckets:
             created=self.ctx.clock(),
             region=region or settings.region,
             block_size=settings.block_size,
+            policy=settings.default_policy,
             object_lock=object_lock,
             versioning=Versioning.ENABLED if object_lock else Versioning.UNVERSIONED,
         )

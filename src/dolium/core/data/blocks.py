@@ -2,24 +2,35 @@
 
 The writer consumes a body as an async iterator, cuts it into blocks of the
 bucket's block size, hashes each block by the Pithos rules, and stores it
-through the BlobStore (deduplicated: a block already stored is only touched).
-It computes the MD5, the requested checksums and the top hash on the way, so
-data is read once. Hashing runs in a worker thread (hashlib releases the GIL)
-while the next block arrives.
+through the BlobStore of the bucket's storage policy (deduplicated: a block
+already stored is not written again). It computes the MD5, the requested
+checksums and the top hash on the way, so data is read once. Hashing runs in
+a worker thread (hashlib releases the GIL) while the next block arrives.
+
+The writer leases each block in the meta store (`Leases`); the lease covers
+the block until the metadata that references it commits, and the collector
+deletes no leased block. Long uploads renew their leases on the way and
+before committing, and check that every block is still stored.
 
 The reader fetches the blocks an object (or a range of it) needs, checks each
 against its digest, and pads it back to its length. A block that does not
 match is never returned: `CorruptBlock` is raised instead.
 
-With a `BlockCipher` (core.sse) both seal and open blocks: the digest is
-taken over the sealed block, so it is the stored bytes that are verified.
+With a `BlockCipher` (core.sse) both seal and open blocks. Encryption sits
+between the hashmap and the content address (docs/encryption.md): a block's
+address is the digest of the sealed bytes it is stored as, so the stored
+bytes are verified without a key; the top hash describes the plaintext
+(Pithos rules), and is kept only when the write asks for it (`hashmap`),
+which SSE-C writes do not, as it would let anyone who can read the metadata
+confirm a guess of the content.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+import secrets
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 
 from dolium.core.clock import Clock
@@ -27,11 +38,40 @@ from dolium.core.data.checksums import new_checksum
 from dolium.core.data.hashing import top_hash
 from dolium.core.data.sse import BlockCipher
 from dolium.errors import BlockNotFound, CorruptBlock, EntityTooLarge, StorageError
-from dolium.model import Extent
+from dolium.model import BlockRef, Extent
 from dolium.protocols.blob import BlobStore
+from dolium.protocols.meta import MetaStore
 
 MAX_OBJECT_SIZE = 5 * 1024**4  # 5 TiB, the S3 limit
 MAX_PUT_SIZE = 5 * 1024**3  # 5 GiB for one PUT or one part
+# A block the collector is deleting cannot be leased; it is done within
+# moments, so a writer asks again this often, this many times.
+BUSY_WAIT = 0.05
+BUSY_TRIES = 200
+
+
+@dataclass
+class Leases:
+    """One writer's leases on blocks of one storage policy, kept in the meta store."""
+
+    meta: MetaStore
+    policy: str
+    duration: float
+    clock: Clock
+    holder: str = field(default_factory=lambda: secrets.token_hex(8))
+
+    async def take(self, digests: Collection[bytes]) -> None:
+        """Lease (or renew) `digests`; wait while the collector deletes one of them."""
+        refs = {BlockRef(self.policy, d) for d in digests}
+        for _ in range(BUSY_TRIES):
+            now = self.clock()
+            refs = await self.meta.lease_blocks(
+                refs, self.holder, now=now, until=now + self.duration
+            )
+            if not refs:
+                return
+            await asyncio.sleep(BUSY_WAIT)
+        raise StorageError("a block is being deleted by the garbage collector; try again")
 
 
 @dataclass
@@ -84,8 +124,14 @@ class BlockWriter:
         lease_refresh: float = 600.0,
         clock: Clock,
         cipher: BlockCipher | None = None,
+        leases: Leases | None = None,
+        hashmap: bool = True,
     ) -> None:
         self.blobs = blobs
+        # None: nothing else writes or collects (unit tests of the hashing).
+        self.leases = leases
+        # Whether a sealed write keeps the top hash of its plaintext.
+        self.hashmap = hashmap
         self.block_size = block_size
         # Encrypted data is sealed block by block, never kept inline.
         self.cipher = cipher
@@ -97,6 +143,8 @@ class BlockWriter:
         self._extents: list[Extent] = []
         self._buffer = bytearray()
         self._size = 0
+        # Plaintext block hashes of a sealed write (the hashmap), when kept.
+        self._plain: list[bytes] = []
         self._last_refresh = clock()
         self._pending: asyncio.Task[None] | None = None
 
@@ -213,36 +261,44 @@ class BlockWriter:
         try:
             stored, digest = await asyncio.to_thread(self._address, index, block)
             self._extents[index] = Extent(digest, len(block))
-            if not await self.blobs.touch(digest):
-                await self.blobs.put(digest, stored)
+            # Leased before it is stored: from here until the commit the
+            # collector leaves it alone. Put even when it is stored already
+            # (deduplicated): the store then writes nothing, but makes sure
+            # the block is durable before this write is acknowledged, as the
+            # writer that stored it may not have yet.
+            if self.leases is not None:
+                await self.leases.take([digest])
+            await self.blobs.put(digest, stored)
         finally:
             await streamed
 
     async def _reference(self, extent: Extent, content: bytes) -> None:
         streamed = asyncio.ensure_future(asyncio.to_thread(self._hasher.stream, content))
         try:
-            if not await self.blobs.touch(extent.digest):
-                raise StorageError("a source block is missing from the block store")
+            # Leased, then checked: from here until the commit the collector
+            # leaves it alone, and it is known to be there.
+            await hold(self.blobs, self.leases, [extent])
         finally:
             await streamed
 
     def _address(self, index: int, block: bytes) -> tuple[bytes, bytes]:
-        # Sealed first: the digest names what the blob store holds.
+        # Sealed first: the address names what the blob store holds. The
+        # plaintext's hash goes only to the hashmap, never to the store.
         if self.cipher is not None:
+            if self.hashmap:
+                self._plain.append(self._hasher.address(block)[1])
             block = self.cipher.seal(index, block)
         return self._hasher.address(block)
 
     async def refresh_leases(self, *, force: bool) -> None:
-        """Touch every block written so far, so the collector keeps them.
+        """Renew the leases of every block written so far, and check they are stored.
 
-        Long uploads call this on the way and before committing: the
-        collector only deletes blocks unused for longer than its grace time.
+        Long uploads call this on the way and before committing: a lease
+        lasts the collector's grace time.
         """
         if not force and self.clock() - self._last_refresh <= self.lease_refresh:
             return
-        for extent in self._extents:
-            if not await self.blobs.touch(extent.digest):
-                raise StorageError("a block of this upload disappeared before it was committed")
+        await hold(self.blobs, self.leases, self._extents)
         self._last_refresh = self.clock()
 
     def _finish_inline(self, data: bytes) -> WrittenData:
@@ -255,9 +311,14 @@ class BlockWriter:
 
     def _result(self, size: int) -> WrittenData:
         digests = [e.digest for e in self._extents]
+        if self.cipher is not None:
+            # The top hash describes the plaintext, or is not kept at all.
+            digests = self._plain if self.hashmap else []
         aligned = all(e.size == self.block_size for e in self._extents[:-1])
         top = None
-        if not digests:
+        if self.cipher is not None and not self.hashmap:
+            top = None
+        elif not digests:
             top = hashlib.new(self._hasher.hash_algorithm, b"").hexdigest()
         elif aligned:
             top = top_hash(digests, self._hasher.hash_algorithm).hex()
@@ -271,11 +332,17 @@ class BlockWriter:
         )
 
 
-async def touch_all(blobs: BlobStore, extents: Sequence[Extent]) -> None:
-    """Refresh the blocks a new reference is about to point at (copies)."""
-    for extent in extents:
-        if not await blobs.touch(extent.digest):
-            raise StorageError("a source block is missing from the block store")
+async def hold(blobs: BlobStore, leases: Leases | None, extents: Sequence[Extent]) -> None:
+    """Lease the blocks a new reference is about to point at, and check they are stored.
+
+    For copies and completed uploads, whose blocks were written earlier, and
+    for long uploads renewing their leases.
+    """
+    if leases is not None and extents:
+        await leases.take({e.digest for e in extents})
+    for digest in dict.fromkeys(e.digest for e in extents):
+        if not await blobs.has(digest):
+            raise StorageError(f"block {digest.hex()} is missing from the block store")
 
 
 async def read_block(

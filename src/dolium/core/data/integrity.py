@@ -1,8 +1,8 @@
 """Integrity check: every block the metadata references is stored and sound.
 
 Walks the meta store's references (object versions and multipart parts),
-and for each distinct digest asks the blob store for the block and checks
-that its bytes hash to its name. A block that is absent is *missing*; one
+and for each distinct block asks the block store of its storage policy for
+it and checks that its bytes hash to its name. A block that is absent is *missing*; one
 whose bytes do not match is *corrupt*. Blocks that nothing references are
 garbage for the collector, not damage, and are not looked at.
 
@@ -10,8 +10,8 @@ The blob protocol gives no per-block algorithm, and buckets may choose
 theirs, so a block is sound if it matches under any algorithm in use (the
 default and every bucket's) whose digest has the block's length.
 
-This module reads only: it never repairs, deletes or touches a block (a
-touch would keep garbage alive), and it runs beside a live server. It keeps
+This module reads only: it never repairs, deletes or leases a block (a
+lease would keep garbage alive), and it runs beside a live server. It keeps
 one digest per referenced block in memory, the price of checking each block
 once however many versions share it.
 """
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from dolium.core.context import Context
 from dolium.core.data.hashing import DEFAULT_ALGORITHM
 from dolium.errors import BlockNotFound
+from dolium.model import BlockRef
 
 BATCH = 256
 # Blocks at least this large are hashed in a worker thread (hashlib releases
@@ -65,24 +66,24 @@ async def check(
     `progress`, if given, is called with the number of blocks done so far.
     """
     references = 0
-    digests: set[bytes] = set()
-    async for digest in ctx.meta.referenced_digests():
+    blocks: set[BlockRef] = set()
+    async for ref in ctx.meta.referenced_blocks():
         references += 1
-        digests.add(digest)
+        blocks.add(ref)
     algorithms = await _algorithms(ctx)
 
-    missing: list[bytes] = []
-    corrupt: list[bytes] = []
-    ordered = sorted(digests)
+    missing: list[BlockRef] = []
+    corrupt: list[BlockRef] = []
+    ordered = sorted(blocks, key=lambda r: (r.digest, r.policy))
     for start in range(0, len(ordered), BATCH):
         batch = ordered[start : start + BATCH]
         if verify:
-            for digest in batch:
-                state = await _verify(ctx, digest, algorithms)
+            for ref in batch:
+                state = await _verify(ctx, ref, algorithms)
                 if state == "missing":
-                    missing.append(digest)
+                    missing.append(ref)
                 elif state == "corrupt":
-                    corrupt.append(digest)
+                    corrupt.append(ref)
         else:
             missing.extend(await _absent(ctx, batch))
         if progress is not None:
@@ -92,8 +93,8 @@ async def check(
         references=references,
         referenced=len(ordered),
         checked=len(ordered) - len(missing) - len(corrupt),
-        missing=tuple(d.hex() for d in sorted(missing)),
-        corrupt=tuple(d.hex() for d in sorted(corrupt)),
+        missing=tuple(sorted(r.digest.hex() for r in missing)),
+        corrupt=tuple(sorted(r.digest.hex() for r in corrupt)),
         verified=verify,
     )
 
@@ -105,28 +106,19 @@ async def _algorithms(ctx: Context) -> tuple[str, ...]:
     return tuple(sorted(n for n in names if n in hashlib.algorithms_available))
 
 
-async def _absent(ctx: Context, batch: Iterable[bytes]) -> list[bytes]:
-    # `missing` looks only under the block's name; a block parked under a
-    # trash name by an interrupted delete is still readable, so ask `get`
-    # before calling it missing.
-    absent = []
-    for digest in sorted(await ctx.blobs.missing(batch)):
-        try:
-            await ctx.blobs.get(digest)
-        except BlockNotFound:
-            absent.append(digest)
-    return absent
+async def _absent(ctx: Context, batch: Iterable[BlockRef]) -> list[BlockRef]:
+    return [ref for ref in batch if not await ctx.blobs_for(ref.policy).has(ref.digest)]
 
 
-async def _verify(ctx: Context, digest: bytes, algorithms: tuple[str, ...]) -> str:
+async def _verify(ctx: Context, ref: BlockRef, algorithms: tuple[str, ...]) -> str:
     try:
-        data = await ctx.blobs.get(digest)
+        data = await ctx.blobs_for(ref.policy).get(ref.digest)
     except BlockNotFound:
         return "missing"
     if len(data) >= THREAD_HASH_BYTES:
-        ok = await asyncio.to_thread(_matches, data, digest, algorithms)
+        ok = await asyncio.to_thread(_matches, data, ref.digest, algorithms)
     else:
-        ok = _matches(data, digest, algorithms)
+        ok = _matches(data, ref.digest, algorithms)
     return "ok" if ok else "corrupt"
 
 

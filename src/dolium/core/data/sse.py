@@ -6,7 +6,9 @@ addressed, so the blob store holds ciphertext and extents name ciphertext
 digests: every read still verifies each block by its hash before opening it,
 and deduplication applies between identical ciphertexts only (copies that
 share blocks). `Extent.size` stays the plaintext length, so ranges are
-planned as before and only the blocks a range touches are opened.
+planned as before and only the blocks a range touches are opened. The top
+hash describes the plaintext, and SSE-C data keeps none (`keeps_hashmap`);
+docs/encryption.md gives the reasons.
 
 The data key is kept wrapped in `ObjectVersion.sse` / `MultipartUpload.sse`:
 
@@ -171,6 +173,15 @@ async def open_data_key(
         )
     except InvalidTag:
         raise AccessDenied("Access Denied") from None
+
+
+def keeps_hashmap(sse: Mapping[str, str]) -> bool:
+    """Whether data stored under `sse` keeps the hashes of its plaintext (top hash).
+
+    SSE-C data does not: like its MD5, a hash of its plaintext would let
+    anyone who can read the metadata confirm a guess of the content.
+    """
+    return sse.get("mode") != SSE_C
 
 
 def etag(sse: Mapping[str, str], data_key: bytes | None, md5: bytes) -> str:

@@ -71,8 +71,9 @@ class _Piece:
 async def compose(blobs: BlobStore, writer: BlockWriter, spans: Sequence[Span]) -> WrittenData:
     """Write the spans' bytes, in order, through `writer`; see the module docstring."""
     total = sum(span.size for span in spans)
-    # Data the writer would keep inline is written as such, never adopted.
-    adopting = total > writer.inline_threshold
+    # Data the writer would keep inline is written as such, never adopted;
+    # blocks are shared only within one store (one storage policy).
+    adopting = total > writer.inline_threshold and blobs is writer.blobs
     try:
         async for piece, data in _read_ahead(blobs, _pieces(spans, total)):
             if piece is None:

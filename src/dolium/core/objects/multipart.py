@@ -14,7 +14,7 @@ from dolium.core.access import grants
 from dolium.core.access.actions import Action
 from dolium.core.buckets.notifications import OBJECT_COMPLETE, ObjectChange, emit
 from dolium.core.context import Context
-from dolium.core.data.blocks import touch_all
+from dolium.core.data.blocks import hold
 from dolium.core.data.checksums import combine_parts, resolve_checksum_type
 from dolium.core.data.hashing import top_hash
 from dolium.core.data.sse import PART_NEEDS_KEY, BlockCipher, CustomerKey
@@ -115,6 +115,7 @@ class Multipart:
             acl=acl_text,
             lock=requested or NO_LOCK,
             sse=protection,
+            policy=bucket.policy,
         )
         await self.ctx.meta.create_upload(upload)
         return upload
@@ -148,7 +149,10 @@ class Multipart:
         customer = opts.sse.customer if opts.sse is not None else None
         data_key = await self.objects.unlock(upload.sse, customer, missing=PART_NEEDS_KEY)
         cipher = BlockCipher(data_key) if data_key is not None else None
-        data = await self.objects.writer(bucket, opts, inline=False, cipher=cipher).write(body)
+        writer = self.objects.writer(
+            bucket, opts, inline=False, cipher=cipher, policy=upload.policy
+        )
+        data = await writer.write(body)
         check_written(data, opts)
         part = Part(
             upload_id=upload_id,
@@ -158,6 +162,7 @@ class Multipart:
             modified=self.ctx.clock(),
             extents=data.extents,
             checksums={a.upper(): data.checksums[a.upper()] for a in opts.checksum_algorithms},
+            policy=upload.policy,
         )
         await self.ctx.meta.put_part(bucket.name, part)
         return part
@@ -189,9 +194,11 @@ class Multipart:
         customer = opts.sse.customer if opts.sse is not None else None
         data_key = await self.objects.unlock(upload.sse, customer, missing=PART_NEEDS_KEY)
         cipher = BlockCipher(data_key) if data_key is not None else None
-        writer = self.objects.writer(bucket, opts, inline=False, cipher=cipher)
+        writer = self.objects.writer(
+            bucket, opts, inline=False, cipher=cipher, policy=upload.policy
+        )
         span = Span(src, start, end, src_bucket.hash_algorithm, src_data_key)
-        data = await compose(self.ctx.blobs, writer, [span])
+        data = await compose(self.ctx.blobs_for(src.policy), writer, [span])
         part = Part(
             upload_id=upload_id,
             number=number,
@@ -199,6 +206,7 @@ class Multipart:
             etag=sse_etag(upload.sse, data_key, data.md5),
             modified=self.ctx.clock(),
             extents=data.extents,
+            policy=upload.policy,
         )
         await self.ctx.meta.put_part(bucket.name, part)
         return part, src
@@ -281,13 +289,18 @@ class Multipart:
                     part_number=part.number,
                 )
         extents = tuple(e for p in parts for e in p.extents)
-        await touch_all(self.ctx.blobs, extents)
+        blobs = self.ctx.blobs_for(upload.policy)
+        await hold(blobs, self.objects.leases(upload.policy), extents)
         digest = hashlib.md5(usedforsecurity=False)
         for part in parts:
             digest.update(bytes.fromhex(part.etag))
         aligned = all(e.size == bucket.block_size for e in extents[:-1])
         top = None
-        if not extents:
+        if upload.sse:
+            # Parts keep no plaintext hashmap: the top hash of encrypted data
+            # is left to be computed from the plaintext when asked for.
+            top = None
+        elif not extents:
             top = hashlib.new(bucket.hash_algorithm, b"").hexdigest()
         elif aligned:
             top = top_hash([e.digest for e in extents], bucket.hash_algorithm).hex()
@@ -318,6 +331,7 @@ class Multipart:
             acl=upload.acl,
             lock=object_lock.new_version_lock(bucket, upload.lock, modified),
             sse=upload.sse,
+            policy=upload.policy,
         )
         created = await self.ctx.meta.complete_upload(bucket.name, upload_id, version, condition)
         await emit(self.ctx, principal, bucket, OBJECT_COMPLETE, ObjectChange.created(created))

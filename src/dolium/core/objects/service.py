@@ -30,7 +30,14 @@ from dolium.core.buckets.notifications import (
     emit,
 )
 from dolium.core.context import Context
-from dolium.core.data.blocks import MAX_PUT_SIZE, BlockReader, BlockWriter, WrittenData, touch_all
+from dolium.core.data.blocks import (
+    MAX_PUT_SIZE,
+    BlockReader,
+    BlockWriter,
+    Leases,
+    WrittenData,
+    hold,
+)
 from dolium.core.data.checksums import Checksummer, new_checksum
 from dolium.core.data.sse import (
     SSE_C,
@@ -38,6 +45,7 @@ from dolium.core.data.sse import (
     BlockCipher,
     CustomerKey,
     SseRequest,
+    keeps_hashmap,
     new_data_key,
     open_data_key,
     wrap_data_key,
@@ -135,6 +143,7 @@ class _CopyData:
     inline: bytes | None
     top_hash: str | None
     sse: dict[str, str]
+    policy: str
 
 
 @dataclass(frozen=True)
@@ -190,6 +199,10 @@ class Objects:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
+    def leases(self, policy: str) -> Leases:
+        """A new writer's leases on blocks of `policy`, lasting the collector's grace time."""
+        return Leases(self.ctx.meta, policy, self.ctx.settings.gc_grace, self.ctx.clock)
+
     def writer(
         self,
         bucket: Bucket,
@@ -197,10 +210,14 @@ class Objects:
         *,
         inline: bool,
         cipher: BlockCipher | None = None,
+        policy: str | None = None,
+        hashmap: bool = True,
     ) -> BlockWriter:
+        """A writer through `policy` (the bucket's by default); `hashmap`: see BlockWriter."""
         s = self.ctx.settings
+        policy = bucket.policy if policy is None else policy
         return BlockWriter(
-            self.ctx.blobs,
+            self.ctx.blobs_for(policy),
             block_size=bucket.block_size,
             hash_algorithm=bucket.hash_algorithm,
             inline_threshold=s.inline_threshold if inline else -1,
@@ -209,6 +226,8 @@ class Objects:
             lease_refresh=s.gc_grace / 3,
             clock=self.ctx.clock,
             cipher=cipher,
+            leases=self.leases(policy),
+            hashmap=hashmap,
         )
 
     async def protect(
@@ -249,7 +268,10 @@ class Objects:
             raise InvalidRequest(LOCK_INTEGRITY_MESSAGE)
         protection, data_key = await self.protect(bucket, opts.sse)
         cipher = BlockCipher(data_key) if data_key is not None else None
-        data = await self.writer(bucket, opts, inline=True, cipher=cipher).write(body)
+        writer = self.writer(
+            bucket, opts, inline=True, cipher=cipher, hashmap=keeps_hashmap(protection)
+        )
+        data = await writer.write(body)
         check_written(data, opts)
         checksums = {a.upper(): data.checksums[a.upper()] for a in opts.checksum_algorithms}
         modified = self.ctx.clock()
@@ -273,6 +295,7 @@ class Objects:
             acl=acl_text,
             lock=object_lock.new_version_lock(bucket, requested, modified),
             sse=protection,
+            policy=bucket.policy,
         )
         created = await self.ctx.meta.put_version(version, opts.condition)
         await emit(self.ctx, principal, bucket, event, ObjectChange.created(created))
@@ -352,7 +375,8 @@ class Objects:
         bucket = await self.ctx.meta.get_bucket(version.bucket)
         algorithm = bucket.hash_algorithm if bucket else "sha256"
         cipher = BlockCipher(data_key) if data_key is not None else None
-        reader = BlockReader(self.ctx.blobs, version.extents, start, end, algorithm, cipher)
+        blobs = self.ctx.blobs_for(version.policy)
+        reader = BlockReader(blobs, version.extents, start, end, algorithm, cipher)
         await reader.prime()
         return reader.__aiter__()
 
@@ -416,6 +440,7 @@ class Objects:
             inline=data.inline,
             top_hash=data.top_hash,
             sse=data.sse,
+            policy=data.policy,
             tags=src.tags if tags is None else tags,
             acl=acl_text,
             lock=object_lock.new_version_lock(bucket, requested, modified),
@@ -439,7 +464,10 @@ class Objects:
         adding or removing encryption writes the data again.
         """
         request = write_request(bucket, asked)
-        if (request is None) != (not src.sse):
+        # Blocks are shared only within one storage policy: a copy into a
+        # bucket of another policy stores its data there.
+        moved = bool(src.extents) and src.policy != bucket.policy
+        if (request is None) != (not src.sse) or moved:
             return await self._rewrite(bucket, src_bucket, src, src_data_key, request)
         if bucket.block_size != src_bucket.block_size and src.extents:
             raise InvalidRequest(
@@ -456,8 +484,10 @@ class Objects:
             src.checksum_type,
             src.extents,
             src.inline,
-            src.top_hash,
+            # The plaintext's top hash is not kept for SSE-C data.
+            src.top_hash if keeps_hashmap(protection) else None,
             protection,
+            src.policy,
         )
         if src.parts or (src.sse.get("mode") == SSE_C) != (protection.get("mode") == SSE_C):
             # The copy is a new single-part object: S3 gives it the MD5 of its
@@ -468,7 +498,7 @@ class Objects:
             if src.parts:
                 data.parts, data.checksums = (), checksums
                 data.checksum_type = "FULL_OBJECT" if checksums else ""
-        await touch_all(self.ctx.blobs, src.extents)
+        await hold(self.ctx.blobs_for(src.policy), self.leases(src.policy), src.extents)
         return data
 
     async def _rewrite(
@@ -486,9 +516,11 @@ class Objects:
             protection, data_key = await new_data_key(self.ctx, request)
         cipher = BlockCipher(data_key) if data_key is not None else None
         opts = WriteOptions(checksum_algorithms=tuple(src.checksums))
-        writer = self.writer(bucket, opts, inline=True, cipher=cipher)
+        writer = self.writer(
+            bucket, opts, inline=True, cipher=cipher, hashmap=keeps_hashmap(protection)
+        )
         source = Span.whole(src, src_bucket.hash_algorithm, src_data_key)
-        written = await compose(self.ctx.blobs, writer, [source])
+        written = await compose(self.ctx.blobs_for(src.policy), writer, [source])
         checksums = {a: written.checksums[a] for a in src.checksums}
         return _CopyData(
             sse_etag(protection, data_key, written.md5),
@@ -499,6 +531,7 @@ class Objects:
             written.inline,
             written.top_hash,
             protection,
+            bucket.policy,
         )
 
     async def _whole_digests(

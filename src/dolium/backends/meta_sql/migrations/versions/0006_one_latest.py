@@ -1,7 +1,7 @@
 """At most one latest version per key, enforced by PostgreSQL.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 Create Date: 2026-12-07
 
 A unique partial index over (bucket, key) of the latest versions. Only on
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
