@@ -238,3 +238,120 @@ class ListPage:
     prefixes: tuple[str, ...]
     truncated: bool
     next_marker: str | None  # last key or prefix returned, when truncated
+
+
+# --------------------------------------------------------------------------- change log
+
+
+class Action(enum.StrEnum):
+    """What a change record says happened, in the core's own words.
+
+    Front ends and consumers translate these to their vocabularies (S3
+    event names, audit categories); the store never sees those.
+    """
+
+    TENANT_CREATE = "tenant.create"
+    TENANT_DELETE = "tenant.delete"
+    USER_CREATE = "user.create"
+    KEY_CREATE = "key.create"
+    KEY_REVOKE = "key.revoke"
+    BUCKET_CREATE = "bucket.create"
+    BUCKET_UPDATE = "bucket.update"  # versioning, object lock and other settings
+    BUCKET_CONFIG_SET = "bucket.config.set"  # `name` is the config's name
+    BUCKET_CONFIG_DELETE = "bucket.config.delete"
+    BUCKET_DELETE = "bucket.delete"
+    OBJECT_PUT = "object.put"  # a version written from a request body
+    OBJECT_POST = "object.post"  # ... from a browser form upload
+    OBJECT_COPY = "object.copy"  # ... from another version
+    OBJECT_COMPLETE = "object.complete"  # ... from the parts of an upload (`name`)
+    OBJECT_MARKER = "object.marker"  # a delete marker became the latest version
+    OBJECT_UPDATE = "object.update"  # mutable attributes; `name` lists them
+    OBJECT_DELETE = "object.delete"  # a version removed (or asked to be, see MetaStore)
+    UPLOAD_CREATE = "upload.create"
+    UPLOAD_PART = "upload.part"  # `name` is "<upload id>/<part number>"
+    UPLOAD_ABORT = "upload.abort"
+
+
+# Actions that create a version of an object.
+OBJECT_CREATED = frozenset(
+    {Action.OBJECT_PUT, Action.OBJECT_POST, Action.OBJECT_COPY, Action.OBJECT_COMPLETE}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asked for a change and through which request; recorded with it.
+
+    The core builds it from the front end's principal and passes it to each
+    write of the meta store; all fields empty (SERVER) is the server itself
+    (lifecycle expiry, the admin command line).
+    """
+
+    tenant: str = ""
+    user: str = ""
+    access_key: str = ""
+    address: str = ""  # the client's network address
+    request_id: str = ""
+
+
+SERVER = Actor()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One record of the change log, appended in the transaction of its change.
+
+    The resource is named by the fields that apply to the action: `tenant`
+    (tenants, users, keys; the owner for buckets), `bucket`, `key`, and
+    `name` (user name, access key id, config name, upload id, updated
+    attributes). `size`, `etag` and `top_hash` describe the version made or
+    removed, when there is one.
+    """
+
+    serial: int  # assigned by the meta store, increasing in commit order
+    time: float
+    action: Action
+    actor: Actor = SERVER
+    tenant: str = ""
+    bucket: str = ""
+    key: str = ""
+    name: str = ""
+    version_id: str = ""
+    size: int | None = None
+    etag: str = ""
+    top_hash: str = ""
+
+
+def version_change(
+    action: Action, version: ObjectVersion, actor: Actor, time: float, name: str = ""
+) -> Change:
+    """The record of a change that made or removed `version` (serial left to the store)."""
+    marker = version.delete_marker
+    return Change(
+        serial=0,
+        time=time,
+        action=action,
+        actor=actor,
+        bucket=version.bucket,
+        key=version.key,
+        name=name,
+        version_id=version.version_id,
+        size=None if marker else version.size,
+        etag="" if marker else version.etag,
+        top_hash="" if marker else version.top_hash or "",
+    )
+
+
+def part_change(bucket: str, key: str, part: Part, actor: Actor, time: float) -> Change:
+    """The record of a part stored (serial left to the store)."""
+    return Change(
+        serial=0,
+        time=time,
+        action=Action.UPLOAD_PART,
+        actor=actor,
+        bucket=bucket,
+        key=key,
+        name=f"{part.upload_id}/{part.number}",
+        size=part.size,
+        etag=part.etag,
+    )

@@ -34,12 +34,16 @@ from dolium.testing.meta_contract import (
     TestUploads,
     TestVersions,
 )
+from dolium.testing.meta_contract_changes import TestChangeLog
 from dolium.testing.meta_contract_objects import make_bucket, version
 
 # Module names start with a digit, as Alembic's revision files do.
 _MIGRATIONS = "dolium.backends.meta_sql.migrations.versions."
 _initial = importlib.import_module(_MIGRATIONS + "0001_initial")
 _attributes = importlib.import_module(_MIGRATIONS + "0002_attributes")
+_changes = importlib.import_module(_MIGRATIONS + "0004_changes")
+# Tables created by a later migration than the initial one.
+ADDED_TABLES = ("changes", "cursors")
 upgrade_0001: Callable[[], None] = _initial.upgrade
 # Columns added after the initial schema, as (table, column); all nullable TEXT.
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = _attributes.COLUMNS
@@ -47,6 +51,7 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = _attributes.COLUMNS
 __all__ = [
     "TestAccounts",
     "TestBuckets",
+    "TestChangeLog",
     "TestConcurrency",
     "TestConditions",
     "TestListObjects",
@@ -196,16 +201,25 @@ def test_migrations_match_the_schema_on_postgresql() -> None:
         upgrade_0001()
         initial = out.getvalue()
         _attributes.upgrade()
+        attributes = out.getvalue()
+        _changes.upgrade()
     dialect = PGDialect()  # type: ignore[no-untyped-call]
-    reference = [CreateTable(t) for t in metadata.sorted_tables] + [
-        CreateIndex(i) for t in metadata.sorted_tables for i in t.indexes
-    ]
-    expected = ";".join(str(ddl.compile(dialect=dialect)) for ddl in reference)
+
+    def ddl(tables: list[sa.Table]) -> str:
+        reference = [CreateTable(t) for t in tables] + [
+            CreateIndex(i) for t in tables for i in t.indexes
+        ]
+        return ";".join(str(ddl.compile(dialect=dialect)) for ddl in reference)
+
+    tables = [t for t in metadata.sorted_tables if t.name not in ADDED_TABLES]
+    expected = ddl(tables)
     for _, column in ADDED_COLUMNS:
         expected = expected.replace(f", \n\t{column} TEXT", "")
     assert _statements(initial) == _statements(expected)
     added = [f"ALTER TABLE {t} ADD COLUMN {c} TEXT" for t, c in ADDED_COLUMNS]
-    assert _statements(out.getvalue()[len(initial) :]) == sorted(added)
+    assert _statements(attributes[len(initial) :]) == sorted(added)
+    later = [t for t in metadata.sorted_tables if t.name in ADDED_TABLES]
+    assert _statements(out.getvalue()[len(attributes) :]) == _statements(ddl(later))
 
 
 def _statements(script: str) -> list[str]:

@@ -178,3 +178,35 @@ parts = sa.Table(
         ["bucket", "upload_id"], ["uploads.bucket", "uploads.upload_id"], ondelete="CASCADE"
     ),
 )
+
+# The change log: one row per change, written in the change's transaction.
+# The resource columns hold what applies to the action (see model.Change).
+changes = sa.Table(
+    "changes",
+    metadata,
+    sa.Column("serial", Serial, primary_key=True, autoincrement=True),
+    sa.Column("time", sa.Double(), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("actor_tenant", sa.String(255), nullable=False),
+    sa.Column("actor_user", sa.String(255), nullable=False),
+    sa.Column("actor_key", sa.String(255), nullable=False),
+    sa.Column("actor_address", sa.String(255), nullable=False),
+    sa.Column("request_id", sa.String(255), nullable=False),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("bucket", sa.String(255), nullable=False),
+    sa.Column("key", sa.LargeBinary(), nullable=False),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("version_id", sa.String(255), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=True),
+    sa.Column("etag", sa.String(255), nullable=False),
+    sa.Column("top_hash", sa.String(255), nullable=False),
+    sqlite_autoincrement=True,  # a serial is never reused, so a cursor never skips one
+)
+
+# How far each consumer of the change log (event delivery, audit, ...) has got.
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("consumer", sa.String(255), primary_key=True),
+    sa.Column("serial", sa.BigInteger(), nullable=False),
+)

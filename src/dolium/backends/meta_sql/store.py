@@ -13,6 +13,7 @@ scan whose cost follows `limit`.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
@@ -22,6 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dolium.backends.meta_sql import codec
 from dolium.backends.meta_sql.accounts import AccountQueries
+from dolium.backends.meta_sql.changelog import (
+    ChangeLogQueries,
+    append,
+    record,
+    record_version,
+)
 from dolium.backends.meta_sql.schema import LISTED, parts, uploads, versions
 from dolium.errors import (
     ConditionalRequestConflict,
@@ -35,10 +42,14 @@ from dolium.errors import (
 )
 from dolium.model import (
     MUTABLE,
+    SERVER,
+    Action,
+    Actor,
     MultipartUpload,
     ObjectVersion,
     Part,
     WriteCondition,
+    part_change,
     with_mutable,
 )
 from dolium.protocols.meta import Guard, MetaStore
@@ -108,7 +119,7 @@ def _bounds(column: Any, prefix: bytes, after: bytes, hi: bytes | None) -> list[
     return clauses
 
 
-class SqlMetaStore(AccountQueries):
+class SqlMetaStore(AccountQueries, ChangeLogQueries):
     # -- object versions ---------------------------------------------------------
     async def get_version(
         self, bucket: str, key: str, version_id: str | None = None
@@ -120,7 +131,13 @@ class SqlMetaStore(AccountQueries):
         return None if row is None else codec.to_version(row)
 
     async def _put(
-        self, conn: AsyncConnection, v: ObjectVersion, condition: WriteCondition | None
+        self,
+        conn: AsyncConnection,
+        v: ObjectVersion,
+        condition: WriteCondition | None,
+        actor: Actor,
+        action: Action,
+        name: str = "",
     ) -> ObjectVersion:
         key = v.key.encode()
         rows = (await conn.execute(_PROBE, {"b": v.bucket, "k": key, "v": v.version_id})).all()
@@ -136,6 +153,8 @@ class SqlMetaStore(AccountQueries):
         inserted = (await conn.execute(_INSERT_VERSION, values)).inserted_primary_key
         if inserted is None:
             raise StorageError("meta store: the database assigned no serial")
+        action = Action.OBJECT_MARKER if v.delete_marker else action
+        await record_version(conn, action, v, actor, name)
         return dataclasses.replace(v, serial=inserted[0], is_latest=True)
 
     async def _put_failed(self, bucket: str, condition: WriteCondition | None) -> Exception:
@@ -149,10 +168,15 @@ class SqlMetaStore(AccountQueries):
         return ConditionalRequestConflict("a concurrent write to this key won")
 
     async def put_version(
-        self, version: ObjectVersion, condition: WriteCondition | None = None
+        self,
+        version: ObjectVersion,
+        condition: WriteCondition | None = None,
+        *,
+        actor: Actor = SERVER,
+        action: Action = Action.OBJECT_PUT,
     ) -> ObjectVersion:
         async def op(conn: AsyncConnection) -> ObjectVersion:
-            return await self._put(conn, version, condition)
+            return await self._put(conn, version, condition, actor, action)
 
         try:
             return await self._transact(op)
@@ -160,7 +184,12 @@ class SqlMetaStore(AccountQueries):
             raise await self._put_failed(version.bucket, condition) from e
 
     async def update_version(
-        self, version: ObjectVersion, fields: Collection[str] = MUTABLE, guard: Guard | None = None
+        self,
+        version: ObjectVersion,
+        fields: Collection[str] = MUTABLE,
+        guard: Guard | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion:
         where = (
             _V.bucket == version.bucket,
@@ -185,12 +214,20 @@ class SqlMetaStore(AccountQueries):
             new = with_mutable(stored, version, fields)
             attrs = codec.dump_attrs(new.tags, new.acl, new.lock, new.sse)
             await conn.execute(versions.update().where(*where).values(attrs=attrs))
+            named = ",".join(sorted(fields))
+            await record_version(conn, Action.OBJECT_UPDATE, new, actor, named)
             return new
 
         return await self._transact(op)
 
     async def delete_version(
-        self, bucket: str, key: str, version_id: str, guard: Guard | None = None
+        self,
+        bucket: str,
+        key: str,
+        version_id: str,
+        guard: Guard | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion | None:
         raw = key.encode()
         where = (_V.bucket == bucket, _V.key == raw, _V.version_id == version_id)
@@ -207,6 +244,11 @@ class SqlMetaStore(AccountQueries):
                 newest = (await conn.execute(_NEWEST, {"b": bucket, "k": raw})).scalar()
                 if newest is not None:
                     await conn.execute(_PROMOTE, {"s": newest})
+            # Recorded also when nothing was there (see MetaStore.delete_version).
+            gone = ObjectVersion(bucket, key, version_id, delete_marker=True)
+            await record_version(
+                conn, Action.OBJECT_DELETE, gone if row is None else codec.to_version(row), actor
+            )
             return row
 
         row = await self._transact(op)
@@ -265,11 +307,19 @@ class SqlMetaStore(AccountQueries):
         return [codec.to_version(r) for r in rows[:limit]]
 
     # -- multipart uploads -------------------------------------------------------
-    async def create_upload(self, upload: MultipartUpload) -> None:
+    async def create_upload(self, upload: MultipartUpload, *, actor: Actor = SERVER) -> None:
         insert = uploads.insert().values(codec.upload_values(upload))
 
         async def op(conn: AsyncConnection) -> None:
             await conn.execute(insert)
+            await record(
+                conn,
+                Action.UPLOAD_CREATE,
+                actor,
+                bucket=upload.bucket,
+                key=upload.key,
+                name=upload.upload_id,
+            )
 
         try:
             await self._transact(op)
@@ -321,17 +371,20 @@ class SqlMetaStore(AccountQueries):
         rows.sort(key=lambda r: (r.key, r.serial))
         return [codec.to_upload(r) for r in rows[:limit]]
 
-    async def put_part(self, bucket: str, part: Part) -> None:
+    async def put_part(self, bucket: str, part: Part, *, actor: Actor = SERVER) -> None:
         number = sa.and_(
             parts.c.bucket == bucket,
             parts.c.upload_id == part.upload_id,
             parts.c.number == part.number,
         )
+        upload_key = sa.select(_U.key).where(_U.bucket == bucket, _U.upload_id == part.upload_id)
 
         async def op(conn: AsyncConnection) -> None:
             await conn.execute(parts.delete().where(number))
             # The foreign key to the upload refuses a part of an aborted upload.
             await conn.execute(parts.insert().values(codec.part_values(bucket, part)))
+            key = bytes((await conn.execute(upload_key)).scalar_one()).decode()
+            await append(conn, part_change(bucket, key, part, actor, time.time()))
 
         try:
             await self._transact(op)
@@ -361,6 +414,8 @@ class SqlMetaStore(AccountQueries):
         upload_id: str,
         version: ObjectVersion,
         condition: WriteCondition | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion:
         gone = NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
         drop = uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id)
@@ -368,7 +423,9 @@ class SqlMetaStore(AccountQueries):
         async def op(conn: AsyncConnection) -> ObjectVersion:
             if (await conn.execute(_UPLOAD, {"b": bucket, "u": upload_id})).first() is None:
                 raise gone
-            done = await self._put(conn, version, condition)
+            done = await self._put(
+                conn, version, condition, actor, Action.OBJECT_COMPLETE, upload_id
+            )
             await conn.execute(drop)  # its parts go with it (ON DELETE CASCADE)
             return done
 
@@ -377,12 +434,23 @@ class SqlMetaStore(AccountQueries):
         except exc.IntegrityError as e:
             raise await self._put_failed(version.bucket, condition) from e
 
-    async def abort_upload(self, bucket: str, upload_id: str) -> None:
-        drop = uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id)
+    async def abort_upload(self, bucket: str, upload_id: str, *, actor: Actor = SERVER) -> None:
+        drop = (
+            uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id).returning(_U.key)
+        )
 
         async def op(conn: AsyncConnection) -> None:
-            if (await conn.execute(drop)).rowcount == 0:
+            key = (await conn.execute(drop)).scalar()
+            if key is None:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
+            await record(
+                conn,
+                Action.UPLOAD_ABORT,
+                actor,
+                bucket=bucket,
+                key=bytes(key).decode(),
+                name=upload_id,
+            )
 
         await self._transact(op)
 
