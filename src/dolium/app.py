@@ -2,7 +2,7 @@
 
 The only module that knows every layer: it opens the back ends named in the
 config, builds the core over them, mounts the S3 front end, and runs the
-garbage collector and the lifecycle worker in the background.
+garbage collector, the lifecycle worker and event delivery in the background.
 """
 
 from __future__ import annotations
@@ -23,10 +23,15 @@ from dolium.core.jobs.gc import collect
 from dolium.core.jobs.lifecycle import LifecycleWorker
 from dolium.core.store import Store
 from dolium.frontends.s3.app import S3App, S3Settings
+from dolium.frontends.s3.wire import events
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
 from dolium.plugins import open_blob, open_meta, open_reporters
 
 log = logging.getLogger("dolium")
+
+# Seconds between passes of event delivery over the change log; a write to a
+# bucket with a notification configuration also runs one at once.
+DELIVERY_INTERVAL = 1.0
 
 
 def open_kms(config: Config) -> FileMasterKeys:
@@ -46,7 +51,16 @@ async def build_store(config: Config) -> Store:
     # Reporters start delivering what their outboxes hold as they open.
     reporters = await open_reporters(config)
     kms = open_kms(config)
-    return Store(Context(meta=meta, blobs=blobs, settings=settings, reporters=reporters, kms=kms))
+    # Event messages read as S3 writes them.
+    ctx = Context(
+        meta=meta,
+        blobs=blobs,
+        settings=settings,
+        reporters=reporters,
+        render=events.render,
+        kms=kms,
+    )
+    return Store(ctx)
 
 
 class Server:
@@ -58,6 +72,7 @@ class Server:
         self.s3: S3App | None = None
         self._gc: asyncio.Task[None] | None = None
         self._lifecycle: asyncio.Task[None] | None = None
+        self._delivery: asyncio.Task[None] | None = None
 
     async def startup(self) -> None:
         self.store = await build_store(self.config)
@@ -69,6 +84,8 @@ class Server:
             sse_c_require_tls=self.config.sse_c_require_tls,
         )
         self.s3 = S3App(self.store, keys, settings)
+        # Also delivers what a previous run committed but had not delivered.
+        self._delivery = asyncio.create_task(self.store.delivery.run_forever(DELIVERY_INTERVAL))
         if self.config.gc_interval > 0:
             self._gc = asyncio.create_task(self._collect_forever())
         if self.config.lifecycle_interval > 0:
@@ -79,7 +96,7 @@ class Server:
             )
 
     async def shutdown(self) -> None:
-        for task in (self._gc, self._lifecycle):
+        for task in (self._delivery, self._gc, self._lifecycle):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -74,10 +74,19 @@ class Principal:
     # What policy conditions test about the request (aws:SourceIp, s3:prefix,
     # ...): lower-case condition key -> value, set by the front end.
     facts: Mapping[str, str] = field(default_factory=empty_map)
+    # Where the request came from and its id, set by the front end; the
+    # change log records them with each change the request makes.
+    address: str = ""
+    request_id: str = ""
 
     @property
     def anonymous(self) -> bool:
         return not self.tenant
+
+    @property
+    def actor(self) -> Actor:
+        """Who this principal is, as the change log records it."""
+        return Actor(self.tenant, self.user, self.access_key, self.address, self.request_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dolium.core.access.policy import Decision
 from dolium.errors import AccessDenied, NoSuchBucket
 from dolium.model import Bucket, Principal
 from dolium.protocols.blob import BlobStore
-from dolium.protocols.events import Reporter
+from dolium.protocols.events import Render, Reporter, plain
 from dolium.protocols.kms import MasterKeys
 from dolium.protocols.meta import MetaStore
 
@@ -35,8 +35,10 @@ class Context:
     # Master keys for SSE-S3; None refuses SSE-S3 writes (core.sse).
     kms: MasterKeys | None = None
     # Event destinations by the ARN a bucket's notification configuration
-    # names them with (core.notifications).
+    # names them with (core.buckets.notifications), and how their messages
+    # read: the composition root chooses (the S3 event format).
     reporters: Mapping[str, Reporter] = field(default_factory=dict)
+    render: Render = plain
 
     async def bucket(
         self, principal: Principal, name: str, action: str | None = None, key: str | None = None

@@ -183,12 +183,12 @@ class Cors:
     async def put(self, principal: Principal, bucket: str, rules: Sequence[CorsRule]) -> None:
         validate(rules)
         await self.ctx.bucket(principal, bucket, action="s3:PutBucketCORS")
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(rules))
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(rules), actor=principal.actor)
 
     async def delete(self, principal: Principal, bucket: str) -> None:
         # S3 has no delete permission of its own: deleting is a put.
         await self.ctx.bucket(principal, bucket, action="s3:PutBucketCORS")
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None, actor=principal.actor)
 
     async def lookup(self, bucket: str) -> tuple[CorsRule, ...] | None:
         """The rules that answer cross-origin requests to `bucket`, for anyone.

@@ -381,9 +381,11 @@ class Lifecycle:
     async def put(self, principal: Principal, bucket: str, rules: Sequence[Rule]) -> None:
         await self.ctx.bucket(principal, bucket, action="s3:PutLifecycleConfiguration")
         checked = validate(rules)
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(checked))
+        await self.ctx.meta.set_bucket_config(
+            bucket, CONFIG, to_json(checked), actor=principal.actor
+        )
 
     async def delete(self, principal: Principal, bucket: str) -> None:
         # S3 has no delete permission of its own: deleting is a put.
         await self.ctx.bucket(principal, bucket, action="s3:PutLifecycleConfiguration")
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None, actor=principal.actor)

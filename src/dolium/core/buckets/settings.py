@@ -66,12 +66,14 @@ class BucketSettings:
                 "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
                 bucket=bucket,
             )
-        await self.ctx.meta.set_bucket_config(bucket, access.OWNERSHIP, ownership.value)
+        await self.ctx.meta.set_bucket_config(
+            bucket, access.OWNERSHIP, ownership.value, actor=principal.actor
+        )
 
     async def delete_ownership(self, principal: Principal, bucket: str) -> None:
         # S3 has no delete permission of its own: deleting is a put.
         await self.ctx.bucket(principal, bucket, action="s3:PutBucketOwnershipControls")
-        await self.ctx.meta.set_bucket_config(bucket, access.OWNERSHIP, None)
+        await self.ctx.meta.set_bucket_config(bucket, access.OWNERSHIP, None, actor=principal.actor)
 
     async def get_public_access_block(
         self, principal: Principal, bucket: str
@@ -84,11 +86,15 @@ class BucketSettings:
     ) -> None:
         await self.ctx.bucket(principal, bucket, action="s3:PutBucketPublicAccessBlock")
         document = dump_public_access_block(block)
-        await self.ctx.meta.set_bucket_config(bucket, access.PUBLIC_ACCESS_BLOCK, document)
+        await self.ctx.meta.set_bucket_config(
+            bucket, access.PUBLIC_ACCESS_BLOCK, document, actor=principal.actor
+        )
 
     async def delete_public_access_block(self, principal: Principal, bucket: str) -> None:
         await self.ctx.bucket(principal, bucket, action="s3:PutBucketPublicAccessBlock")
-        await self.ctx.meta.set_bucket_config(bucket, access.PUBLIC_ACCESS_BLOCK, None)
+        await self.ctx.meta.set_bucket_config(
+            bucket, access.PUBLIC_ACCESS_BLOCK, None, actor=principal.actor
+        )
 
     async def check(self, principal: Principal, bucket: str, action: str) -> Bucket:
         """The bucket, if `principal` may do `action` on it (settings with nothing stored)."""

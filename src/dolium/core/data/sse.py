@@ -239,9 +239,9 @@ class BucketEncryption:
         document = json.dumps(
             {"SSEAlgorithm": default.algorithm, "BucketKeyEnabled": default.bucket_key_enabled}
         )
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, document)
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, document, actor=principal.actor)
 
     async def delete(self, principal: Principal, bucket: str) -> None:
         # S3 has no delete permission of its own: deleting is a put.
         await self.ctx.bucket(principal, bucket, action="s3:PutEncryptionConfiguration")
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None, actor=principal.actor)

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from dolium.core.access import grants
-from dolium.core.buckets.notifications import OBJECT_COMPLETE, ObjectChange, emit
 from dolium.core.context import Context
 from dolium.core.data.blocks import touch_all
 from dolium.core.data.checksums import combine_parts, resolve_checksum_type
@@ -99,7 +98,7 @@ class Multipart:
             lock=requested or NO_LOCK,
             sse=protection,
         )
-        await self.ctx.meta.create_upload(upload)
+        await self.ctx.meta.create_upload(upload, actor=principal.actor)
         return upload
 
     async def upload(
@@ -142,7 +141,7 @@ class Multipart:
             extents=data.extents,
             checksums={a.upper(): data.checksums[a.upper()] for a in opts.checksum_algorithms},
         )
-        await self.ctx.meta.put_part(bucket.name, part)
+        await self.ctx.meta.put_part(bucket.name, part, actor=principal.actor)
         return part
 
     async def list_parts(
@@ -183,7 +182,7 @@ class Multipart:
         bucket, _ = await self.upload(
             principal, bucket_name, key, upload_id, "s3:AbortMultipartUpload"
         )
-        await self.ctx.meta.abort_upload(bucket.name, upload_id)
+        await self.ctx.meta.abort_upload(bucket.name, upload_id, actor=principal.actor)
 
     async def complete(
         self,
@@ -263,6 +262,8 @@ class Multipart:
             lock=object_lock.new_version_lock(bucket, upload.lock, modified),
             sse=upload.sse,
         )
-        created = await self.ctx.meta.complete_upload(bucket.name, upload_id, version, condition)
-        await emit(self.ctx, principal, bucket, OBJECT_COMPLETE, ObjectChange.created(created))
+        created = await self.ctx.meta.complete_upload(
+            bucket.name, upload_id, version, condition, actor=principal.actor
+        )
+        await self.objects.delivered(bucket)
         return created
