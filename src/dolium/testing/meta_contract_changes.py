@@ -172,6 +172,23 @@ class TestChangeLog:
         assert await meta.changes(last) == []
         assert await meta.get_upload("b1", "u1") is not None
 
+    async def test_concurrent_losers_append_nothing(self, meta: MetaStore) -> None:
+        """Writes committed together (as a store may group them): only the winners log."""
+        await make_bucket(meta, "b1")
+        last = await _last(meta)
+        only = WriteCondition(if_none_match=True)
+        writes = [
+            meta.put_version(version("b1", f"k{n}", f"v{who}"), only)
+            for n in range(10)
+            for who in range(2)
+        ]
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        won = {(r.key, r.version_id) for r in results if not isinstance(r, BaseException)}
+        assert len(won) == 10
+        logged = await meta.changes(last)
+        assert {(c.key, c.version_id) for c in logged} == won
+        assert len(logged) == 10
+
     async def test_serials_increase_and_the_feed_pages(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         await asyncio.gather(*(meta.put_version(version("b1", f"k{n}", "v")) for n in range(20)))
