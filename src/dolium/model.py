@@ -252,7 +252,7 @@ class ListPage:
 # --------------------------------------------------------------------------- change log
 
 
-class Action(enum.StrEnum):
+class ChangeAction(enum.StrEnum):
     """What a change record says happened, in the core's own words.
 
     Front ends and consumers translate these to their vocabularies (S3
@@ -279,12 +279,6 @@ class Action(enum.StrEnum):
     UPLOAD_CREATE = "upload.create"
     UPLOAD_PART = "upload.part"  # `name` is "<upload id>/<part number>"
     UPLOAD_ABORT = "upload.abort"
-
-
-# Actions that create a version of an object.
-OBJECT_CREATED = frozenset(
-    {Action.OBJECT_PUT, Action.OBJECT_POST, Action.OBJECT_COPY, Action.OBJECT_COMPLETE}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +313,7 @@ class Change:
 
     serial: int  # assigned by the meta store, increasing in commit order
     time: float
-    action: Action
+    action: ChangeAction
     actor: Actor = SERVER
     tenant: str = ""
     bucket: str = ""
@@ -332,7 +326,7 @@ class Change:
 
 
 def version_change(
-    action: Action, version: ObjectVersion, actor: Actor, time: float, name: str = ""
+    action: ChangeAction, version: ObjectVersion, actor: Actor, time: float, name: str = ""
 ) -> Change:
     """The record of a change that made or removed `version` (serial left to the store)."""
     marker = version.delete_marker
@@ -356,7 +350,7 @@ def part_change(bucket: str, key: str, part: Part, actor: Actor, time: float) ->
     return Change(
         serial=0,
         time=time,
-        action=Action.UPLOAD_PART,
+        action=ChangeAction.UPLOAD_PART,
         actor=actor,
         bucket=bucket,
         key=key,

@@ -23,7 +23,7 @@ from dolium.core.objects.multipart import CompletedPart
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument
 from dolium.frontends.s3.wire.events import event_time, object_record, render, sequencer
-from dolium.model import Action, Actor, Versioning
+from dolium.model import Actor, ChangeAction, Versioning
 from dolium.protocols.events import Event
 
 ARN = "arn:dolium:webhook::hook"
@@ -136,7 +136,7 @@ def test_object_record_structure() -> None:
             rule="cfg",
             serial=0xABC,
             time=1_700_000_000.5,
-            action=Action.OBJECT_PUT,
+            action=ChangeAction.OBJECT_PUT,
             actor=Actor("alice", "alice", address="10.1.2.3", request_id="REQ1"),
             actor_id="c" * 64,
             bucket="b",

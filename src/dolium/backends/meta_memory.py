@@ -38,10 +38,10 @@ from dolium.model import (
     MUTABLE,
     SERVER,
     AccessKey,
-    Action,
     Actor,
     Bucket,
     Change,
+    ChangeAction,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -121,7 +121,7 @@ class MemoryMetaStore:
 
     def _record(
         self,
-        action: Action,
+        action: ChangeAction,
         actor: Actor,
         *,
         tenant: str = "",
@@ -138,7 +138,7 @@ class MemoryMetaStore:
             if tenant.name in self._tenants:
                 raise TenantExists(f"tenant {tenant.name!r} exists", tenant=tenant.name)
             self._tenants[tenant.name] = tenant
-            self._record(Action.TENANT_CREATE, actor, tenant=tenant.name)
+            self._record(ChangeAction.TENANT_CREATE, actor, tenant=tenant.name)
 
     async def get_tenant(self, name: str) -> Tenant | None:
         return self._tenants.get(name)
@@ -155,7 +155,7 @@ class MemoryMetaStore:
             del self._tenants[name]
             self._users = {k: u for k, u in self._users.items() if u.tenant != name}
             self._keys = {k: v for k, v in self._keys.items() if v.tenant != name}
-            self._record(Action.TENANT_DELETE, actor, tenant=name)
+            self._record(ChangeAction.TENANT_DELETE, actor, tenant=name)
 
     async def create_user(self, user: User, *, actor: Actor = SERVER) -> None:
         async with self._lock:
@@ -164,7 +164,7 @@ class MemoryMetaStore:
             if (user.tenant, user.name) in self._users:
                 raise UserExists(f"user {user.name!r} exists", user=user.name)
             self._users[user.tenant, user.name] = user
-            self._record(Action.USER_CREATE, actor, tenant=user.tenant, name=user.name)
+            self._record(ChangeAction.USER_CREATE, actor, tenant=user.tenant, name=user.name)
 
     async def get_user(self, tenant: str, name: str) -> User | None:
         return self._users.get((tenant, name))
@@ -179,7 +179,7 @@ class MemoryMetaStore:
             if key.access_key in self._keys:
                 raise AccessKeyExists(f"access key {key.access_key!r} exists")
             self._keys[key.access_key] = key
-            self._record(Action.KEY_CREATE, actor, tenant=key.tenant, name=key.access_key)
+            self._record(ChangeAction.KEY_CREATE, actor, tenant=key.tenant, name=key.access_key)
 
     async def get_key(self, access_key: str) -> AccessKey | None:
         return self._keys.get(access_key)
@@ -197,7 +197,7 @@ class MemoryMetaStore:
             if key is None:
                 raise NoSuchAccessKey(f"no access key {access_key!r}")
             self._keys[access_key] = dataclasses.replace(key, active=False)
-            self._record(Action.KEY_REVOKE, actor, tenant=key.tenant, name=access_key)
+            self._record(ChangeAction.KEY_REVOKE, actor, tenant=key.tenant, name=access_key)
 
     # -- buckets -----------------------------------------------------------------
     async def create_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
@@ -208,7 +208,7 @@ class MemoryMetaStore:
             self._chains[bucket.name] = {}
             self._sorted[bucket.name] = []
             self._uploads[bucket.name] = {}
-            self._record(Action.BUCKET_CREATE, actor, tenant=bucket.owner, bucket=bucket.name)
+            self._record(ChangeAction.BUCKET_CREATE, actor, tenant=bucket.owner, bucket=bucket.name)
 
     async def get_bucket(self, name: str) -> Bucket | None:
         return self._buckets.get(name)
@@ -223,7 +223,7 @@ class MemoryMetaStore:
             if old is None:
                 raise NoSuchBucket(f"no bucket {bucket.name!r}", bucket=bucket.name)
             self._buckets[bucket.name] = dataclasses.replace(bucket, configs=old.configs)
-            self._record(Action.BUCKET_UPDATE, actor, tenant=old.owner, bucket=bucket.name)
+            self._record(ChangeAction.BUCKET_UPDATE, actor, tenant=old.owner, bucket=bucket.name)
 
     async def set_bucket_config(
         self, name: str, config: str, document: str | None, *, actor: Actor = SERVER
@@ -239,20 +239,24 @@ class MemoryMetaStore:
                 configs[config] = document
             new = dataclasses.replace(old, configs=MappingProxyType(configs))
             self._buckets[name] = new
-            action = Action.BUCKET_CONFIG_DELETE if document is None else Action.BUCKET_CONFIG_SET
+            action = (
+                ChangeAction.BUCKET_CONFIG_DELETE
+                if document is None
+                else ChangeAction.BUCKET_CONFIG_SET
+            )
             self._record(action, actor, tenant=old.owner, bucket=name, name=config)
             return new
 
     async def delete_bucket(self, name: str, *, actor: Actor = SERVER) -> None:
         async with self._lock:
-            owner = self._buckets[name].owner if name in self._buckets else ""
-            if name not in self._buckets:
+            found = self._buckets.get(name)
+            if found is None:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
             if self._chains[name]:
                 raise BucketNotEmpty(f"bucket {name!r} is not empty", bucket=name)
             for table in (self._buckets, self._chains, self._sorted, self._uploads):
                 del table[name]
-            self._record(Action.BUCKET_DELETE, actor, tenant=owner, bucket=name)
+            self._record(ChangeAction.BUCKET_DELETE, actor, tenant=found.owner, bucket=name)
 
     # -- object versions -----------------------------------------------------------
     async def get_version(
@@ -295,11 +299,11 @@ class MemoryMetaStore:
         version: ObjectVersion,
         condition: WriteCondition | None,
         actor: Actor,
-        action: Action,
+        action: ChangeAction,
         name: str = "",
     ) -> ObjectVersion:
         new = self._put(version, condition)
-        action = Action.OBJECT_MARKER if new.delete_marker else action
+        action = ChangeAction.OBJECT_MARKER if new.delete_marker else action
         self._log(version_change(action, new, actor, self._clock(), name))
         return new
 
@@ -309,7 +313,7 @@ class MemoryMetaStore:
         condition: WriteCondition | None = None,
         *,
         actor: Actor = SERVER,
-        action: Action = Action.OBJECT_PUT,
+        action: ChangeAction = ChangeAction.OBJECT_PUT,
     ) -> ObjectVersion:
         async with self._lock:
             return self._put_logged(version, condition, actor, action)
@@ -336,7 +340,9 @@ class MemoryMetaStore:
             given = dataclasses.replace(version, tags=_freeze(version.tags))
             chain[at] = with_mutable(chain[at], given, fields)
             named = ",".join(sorted(fields))
-            self._log(version_change(Action.OBJECT_UPDATE, chain[at], actor, self._clock(), named))
+            self._log(
+                version_change(ChangeAction.OBJECT_UPDATE, chain[at], actor, self._clock(), named)
+            )
             return chain[at]
 
     async def delete_version(
@@ -355,7 +361,7 @@ class MemoryMetaStore:
             at = next((i for i, v in enumerate(chain) if v.version_id == version_id), None)
             if at is None:
                 absent = ObjectVersion(bucket, key, version_id, delete_marker=True)
-                self._log(version_change(Action.OBJECT_DELETE, absent, actor, self._clock()))
+                self._log(version_change(ChangeAction.OBJECT_DELETE, absent, actor, self._clock()))
                 return None
             if guard is not None:
                 guard(chain[at])
@@ -366,7 +372,7 @@ class MemoryMetaStore:
                 del chains[raw]
                 keys = self._sorted[bucket]
                 del keys[bisect.bisect_left(keys, raw)]
-            self._log(version_change(Action.OBJECT_DELETE, removed, actor, self._clock()))
+            self._log(version_change(ChangeAction.OBJECT_DELETE, removed, actor, self._clock()))
             return removed
 
     def _keys_from(self, bucket: str, prefix: bytes, after: bytes) -> Iterator[bytes]:
@@ -426,7 +432,7 @@ class MemoryMetaStore:
             )
             table[upload.upload_id] = _Upload(self._next_serial(), frozen, upload.key.encode())
             self._record(
-                Action.UPLOAD_CREATE,
+                ChangeAction.UPLOAD_CREATE,
                 actor,
                 bucket=upload.bucket,
                 key=upload.key,
@@ -491,7 +497,9 @@ class MemoryMetaStore:
             table = self._uploads.get(bucket, {})
             if upload_id not in table:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
-            done = self._put_logged(version, condition, actor, Action.OBJECT_COMPLETE, upload_id)
+            done = self._put_logged(
+                version, condition, actor, ChangeAction.OBJECT_COMPLETE, upload_id
+            )
             del table[upload_id]
             return done
 
@@ -501,7 +509,7 @@ class MemoryMetaStore:
             if found is None:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
             key = found.upload.key
-            self._record(Action.UPLOAD_ABORT, actor, bucket=bucket, key=key, name=upload_id)
+            self._record(ChangeAction.UPLOAD_ABORT, actor, bucket=bucket, key=key, name=upload_id)
 
     # -- change log ----------------------------------------------------------------
     async def changes(self, after: int = 0, limit: int = 1000) -> list[Change]:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from dolium.model import Action, Actor
+from dolium.model import Actor, ChangeAction
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class Event:
     rule: str  # the id of the configuration's rule that matched ("" when none did)
     serial: int  # the change's serial: later changes have greater ones (0: no change)
     time: float  # epoch seconds
-    action: Action  # BUCKET_CONFIG_SET: the configuration was put (a test message)
+    action: ChangeAction  # BUCKET_CONFIG_SET: the configuration was put (a test message)
     actor: Actor
     actor_id: str  # the canonical id of the actor's tenant ("" for anonymous)
     bucket: str

@@ -24,10 +24,10 @@ from dolium.model import (
     MUTABLE,
     SERVER,
     AccessKey,
-    Action,
     Actor,
     Bucket,
     Change,
+    ChangeAction,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -114,7 +114,7 @@ class MetaStore(Protocol):
         condition: WriteCondition | None = None,
         *,
         actor: Actor = SERVER,
-        action: Action = Action.OBJECT_PUT,
+        action: ChangeAction = ChangeAction.OBJECT_PUT,
     ) -> ObjectVersion:
         """Make `version` the latest version of its key, atomically.
 

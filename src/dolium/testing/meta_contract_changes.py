@@ -18,9 +18,9 @@ import pytest
 from dolium.errors import DoliumError
 from dolium.model import (
     AccessKey,
-    Action,
     Actor,
     Change,
+    ChangeAction,
     Lock,
     LockMode,
     Tenant,
@@ -57,23 +57,23 @@ class TestChangeLog:
         calls: list[tuple[Callable[[], Awaitable[Any]], tuple[Any, ...]]] = [
             (
                 lambda: meta.create_tenant(Tenant("t1", "c1", "T1"), actor=ALICE),
-                (Action.TENANT_CREATE, "t1", "", "", ""),
+                (ChangeAction.TENANT_CREATE, "t1", "", "", ""),
             ),
             (
                 lambda: meta.create_user(User("t1", "u1"), actor=ALICE),
-                (Action.USER_CREATE, "t1", "", "", "u1"),
+                (ChangeAction.USER_CREATE, "t1", "", "", "u1"),
             ),
             (
                 lambda: meta.create_key(AccessKey("AK2", "s", "t1", "u1"), actor=ALICE),
-                (Action.KEY_CREATE, "t1", "", "", "AK2"),
+                (ChangeAction.KEY_CREATE, "t1", "", "", "AK2"),
             ),
             (
                 lambda: meta.revoke_key("AK2", actor=ALICE),
-                (Action.KEY_REVOKE, "t1", "", "", "AK2"),
+                (ChangeAction.KEY_REVOKE, "t1", "", "", "AK2"),
             ),
             (
                 lambda: meta.delete_tenant("t1", actor=ALICE),
-                (Action.TENANT_DELETE, "t1", "", "", ""),
+                (ChangeAction.TENANT_DELETE, "t1", "", "", ""),
             ),
         ]
         for call, about in calls:
@@ -83,60 +83,64 @@ class TestChangeLog:
 
     async def test_bucket_writes_append_their_records(self, meta: MetaStore) -> None:
         (created,) = await _new(meta, make_bucket(meta, "b1"))
-        assert _about(created) == (Action.BUCKET_CREATE, "t1", "b1", "", "")
+        assert _about(created) == (ChangeAction.BUCKET_CREATE, "t1", "b1", "", "")
         bucket = await meta.get_bucket("b1")
         assert bucket is not None
         enabled = dataclasses.replace(bucket, versioning=Versioning.ENABLED)
         (updated,) = await _new(meta, meta.update_bucket(enabled, actor=ALICE))
-        assert _about(updated) == (Action.BUCKET_UPDATE, "t1", "b1", "", "")
+        assert _about(updated) == (ChangeAction.BUCKET_UPDATE, "t1", "b1", "", "")
         (config,) = await _new(meta, meta.set_bucket_config("b1", "cors", "[]", actor=ALICE))
-        assert _about(config) == (Action.BUCKET_CONFIG_SET, "t1", "b1", "", "cors")
+        assert _about(config) == (ChangeAction.BUCKET_CONFIG_SET, "t1", "b1", "", "cors")
         (removed,) = await _new(meta, meta.set_bucket_config("b1", "cors", None, actor=ALICE))
-        assert _about(removed) == (Action.BUCKET_CONFIG_DELETE, "t1", "b1", "", "cors")
+        assert _about(removed) == (ChangeAction.BUCKET_CONFIG_DELETE, "t1", "b1", "", "cors")
         (deleted,) = await _new(meta, meta.delete_bucket("b1", actor=ALICE))
-        assert _about(deleted) == (Action.BUCKET_DELETE, "t1", "b1", "", "")
+        assert _about(deleted) == (ChangeAction.BUCKET_DELETE, "t1", "b1", "", "")
         assert {c.actor for c in (updated, config, removed, deleted)} == {ALICE}
 
     async def test_version_writes_append_their_records(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         given = version("b1", "k", "v1", size=5, etag="e1", top_hash="ab")
         (put,) = await _new(meta, meta.put_version(given, actor=ALICE))
-        assert _about(put) == (Action.OBJECT_PUT, "", "b1", "k", "")
+        assert _about(put) == (ChangeAction.OBJECT_PUT, "", "b1", "k", "")
         assert (put.version_id, put.size, put.etag, put.top_hash) == ("v1", 5, "e1", "ab")
         assert put.actor == ALICE
         copy = version("b1", "k", "v2", size=5, etag="e1")
-        (copied,) = await _new(meta, meta.put_version(copy, action=Action.OBJECT_COPY))
-        assert (copied.action, copied.version_id) == (Action.OBJECT_COPY, "v2")
+        (copied,) = await _new(meta, meta.put_version(copy, action=ChangeAction.OBJECT_COPY))
+        assert (copied.action, copied.version_id) == (ChangeAction.OBJECT_COPY, "v2")
         marker = version("b1", "k", "v3", delete_marker=True)
         (marked,) = await _new(meta, meta.put_version(marker, actor=ALICE))
-        assert (marked.action, marked.version_id, marked.size) == (Action.OBJECT_MARKER, "v3", None)
+        assert (marked.action, marked.version_id, marked.size) == (
+            ChangeAction.OBJECT_MARKER,
+            "v3",
+            None,
+        )
         held = version("b1", "k", "v1", lock=Lock(LockMode.NONE, 0.0, True))
         (updated,) = await _new(meta, meta.update_version(held, {"legal_hold"}, actor=ALICE))
-        assert _about(updated) == (Action.OBJECT_UPDATE, "", "b1", "k", "legal_hold")
+        assert _about(updated) == (ChangeAction.OBJECT_UPDATE, "", "b1", "k", "legal_hold")
         assert updated.version_id == "v1"
         (removed,) = await _new(meta, meta.delete_version("b1", "k", "v1", actor=ALICE))
-        assert _about(removed) == (Action.OBJECT_DELETE, "", "b1", "k", "")
+        assert _about(removed) == (ChangeAction.OBJECT_DELETE, "", "b1", "k", "")
         assert (removed.version_id, removed.size, removed.etag) == ("v1", 5, "e1")
 
     async def test_a_delete_of_nothing_is_recorded(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         (change,) = await _new(meta, meta.delete_version("b1", "k", "null", actor=ALICE))
-        assert _about(change) == (Action.OBJECT_DELETE, "", "b1", "k", "")
+        assert _about(change) == (ChangeAction.OBJECT_DELETE, "", "b1", "k", "")
         assert (change.version_id, change.size) == ("null", None)
 
     async def test_upload_writes_append_their_records(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         (created,) = await _new(meta, meta.create_upload(upload("b1", "k", "u1"), actor=ALICE))
-        assert _about(created) == (Action.UPLOAD_CREATE, "", "b1", "k", "u1")
+        assert _about(created) == (ChangeAction.UPLOAD_CREATE, "", "b1", "k", "u1")
         (stored,) = await _new(meta, meta.put_part("b1", part("u1", 2), actor=ALICE))
-        assert _about(stored) == (Action.UPLOAD_PART, "", "b1", "k", "u1/2")
+        assert _about(stored) == (ChangeAction.UPLOAD_PART, "", "b1", "k", "u1/2")
         done = version("b1", "k", "v1", size=9, etag="x-1")
         (completed,) = await _new(meta, meta.complete_upload("b1", "u1", done, actor=ALICE))
-        assert _about(completed) == (Action.OBJECT_COMPLETE, "", "b1", "k", "u1")
+        assert _about(completed) == (ChangeAction.OBJECT_COMPLETE, "", "b1", "k", "u1")
         assert (completed.version_id, completed.size, completed.etag) == ("v1", 9, "x-1")
         await meta.create_upload(upload("b1", "j", "u2"))
         (aborted,) = await _new(meta, meta.abort_upload("b1", "u2", actor=ALICE))
-        assert _about(aborted) == (Action.UPLOAD_ABORT, "", "b1", "j", "u2")
+        assert _about(aborted) == (ChangeAction.UPLOAD_ABORT, "", "b1", "j", "u2")
         assert {c.actor for c in (created, stored, completed, aborted)} == {ALICE}
 
     async def test_failed_writes_append_nothing(self, meta: MetaStore) -> None:
@@ -195,7 +199,7 @@ class TestChangeLog:
         everything = await meta.changes(0, 1000)
         serials = [c.serial for c in everything]
         assert serials == sorted(set(serials)) and serials[0] > 0
-        assert sorted(c.key for c in everything if c.action is Action.OBJECT_PUT) == sorted(
+        assert sorted(c.key for c in everything if c.action is ChangeAction.OBJECT_PUT) == sorted(
             f"k{n}" for n in range(20)
         )
         paged: list[Change] = []

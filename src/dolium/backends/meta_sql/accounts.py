@@ -29,7 +29,7 @@ from dolium.errors import (
     TenantNotEmpty,
     UserExists,
 )
-from dolium.model import SERVER, AccessKey, Action, Actor, Bucket, Tenant, User
+from dolium.model import SERVER, AccessKey, Actor, Bucket, ChangeAction, Tenant, User
 
 _P = sa.bindparam
 
@@ -59,7 +59,7 @@ class AccountQueries(SqlBase):
                     created=tenant.created,
                 )
             )
-            await record(conn, Action.TENANT_CREATE, actor, tenant=tenant.name)
+            await record(conn, ChangeAction.TENANT_CREATE, actor, tenant=tenant.name)
 
         try:
             await self._transact(op)
@@ -84,7 +84,7 @@ class AccountQueries(SqlBase):
                 raise TenantNotEmpty(f"tenant {name!r} still owns buckets", tenant=name)
             # Users and keys go with it (ON DELETE CASCADE).
             await conn.execute(tenants.delete().where(tenants.c.name == name))
-            await record(conn, Action.TENANT_DELETE, actor, tenant=name)
+            await record(conn, ChangeAction.TENANT_DELETE, actor, tenant=name)
 
         await self._transact(op)
 
@@ -104,7 +104,7 @@ class AccountQueries(SqlBase):
                     tenant=user.tenant, name=user.name, admin=user.admin, created=user.created
                 )
             )
-            await record(conn, Action.USER_CREATE, actor, tenant=user.tenant, name=user.name)
+            await record(conn, ChangeAction.USER_CREATE, actor, tenant=user.tenant, name=user.name)
 
         try:
             await self._transact(op)
@@ -146,7 +146,9 @@ class AccountQueries(SqlBase):
                     active=key.active,
                 )
             )
-            await record(conn, Action.KEY_CREATE, actor, tenant=key.tenant, name=key.access_key)
+            await record(
+                conn, ChangeAction.KEY_CREATE, actor, tenant=key.tenant, name=key.access_key
+            )
 
         try:
             await self._transact(op)
@@ -181,7 +183,7 @@ class AccountQueries(SqlBase):
             tenant = (await conn.execute(query)).scalar()
             if tenant is None:
                 raise NoSuchAccessKey(f"no access key {access_key!r}")
-            await record(conn, Action.KEY_REVOKE, actor, tenant=tenant, name=access_key)
+            await record(conn, ChangeAction.KEY_REVOKE, actor, tenant=tenant, name=access_key)
 
         await self._transact(op)
 
@@ -193,7 +195,9 @@ class AccountQueries(SqlBase):
             if await _exists(conn, _one(buckets.c.name, bucket.name)):
                 raise taken
             await conn.execute(buckets.insert().values(codec.bucket_values(bucket)))
-            await record(conn, Action.BUCKET_CREATE, actor, tenant=bucket.owner, bucket=bucket.name)
+            await record(
+                conn, ChangeAction.BUCKET_CREATE, actor, tenant=bucket.owner, bucket=bucket.name
+            )
 
         try:
             await self._transact(op)
@@ -223,7 +227,9 @@ class AccountQueries(SqlBase):
         async def op(conn: AsyncConnection) -> None:
             if (await conn.execute(query)).rowcount == 0:
                 raise NoSuchBucket(f"no bucket {bucket.name!r}", bucket=bucket.name)
-            await record(conn, Action.BUCKET_UPDATE, actor, tenant=bucket.owner, bucket=bucket.name)
+            await record(
+                conn, ChangeAction.BUCKET_UPDATE, actor, tenant=bucket.owner, bucket=bucket.name
+            )
 
         await self._transact(op)
 
@@ -245,7 +251,11 @@ class AccountQueries(SqlBase):
                 configs[config] = document
             text = codec.dump_map(configs)
             await conn.execute(buckets.update().where(buckets.c.name == name).values(configs=text))
-            action = Action.BUCKET_CONFIG_DELETE if document is None else Action.BUCKET_CONFIG_SET
+            action = (
+                ChangeAction.BUCKET_CONFIG_DELETE
+                if document is None
+                else ChangeAction.BUCKET_CONFIG_SET
+            )
             await record(conn, action, actor, tenant=row.owner, bucket=name, name=config)
             return dataclasses.replace(codec.to_bucket(row), configs=codec.load_map(text))
 
@@ -264,6 +274,6 @@ class AccountQueries(SqlBase):
             # delete keeps this independent of the bucket -> uploads cascade.
             await conn.execute(uploads.delete().where(uploads.c.bucket == name))
             await conn.execute(buckets.delete().where(buckets.c.name == name))
-            await record(conn, Action.BUCKET_DELETE, actor, tenant=tenant, bucket=name)
+            await record(conn, ChangeAction.BUCKET_DELETE, actor, tenant=tenant, bucket=name)
 
         await self._transact(op)

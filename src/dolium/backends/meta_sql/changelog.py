@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dolium.backends.meta_sql.base import SqlBase
 from dolium.backends.meta_sql.schema import changes, cursors
-from dolium.model import Action, Actor, Change, ObjectVersion, version_change
+from dolium.model import Actor, Change, ChangeAction, ObjectVersion, version_change
 
 _INSERT = changes.insert()
 _C = cursors.c
@@ -48,7 +48,7 @@ def _to_change(r: Any) -> Change:
     return Change(
         serial=r.serial,
         time=r.time,
-        action=Action(r.action),
+        action=ChangeAction(r.action),
         actor=actor,
         tenant=r.tenant,
         bucket=r.bucket,
@@ -68,7 +68,7 @@ async def append(conn: AsyncConnection, change: Change) -> None:
 
 async def record(
     conn: AsyncConnection,
-    action: Action,
+    action: ChangeAction,
     actor: Actor,
     *,
     tenant: str = "",
@@ -81,7 +81,11 @@ async def record(
 
 
 async def record_version(
-    conn: AsyncConnection, action: Action, version: ObjectVersion, actor: Actor, name: str = ""
+    conn: AsyncConnection,
+    action: ChangeAction,
+    version: ObjectVersion,
+    actor: Actor,
+    name: str = "",
 ) -> None:
     """Append the record of a change that made, changed or removed `version`."""
     await append(conn, version_change(action, version, actor, time.time(), name))

@@ -181,6 +181,9 @@ parts = sa.Table(
 
 # The change log: one row per change, written in the change's transaction.
 # The resource columns hold what applies to the action (see model.Change).
+# Consumers read it by serial and must never find a lower serial committing
+# after a higher one: SQLite's single writer gives that order; a database
+# with concurrent writers must serialise the append to keep it.
 changes = sa.Table(
     "changes",
     metadata,

@@ -43,8 +43,8 @@ from dolium.errors import (
 from dolium.model import (
     MUTABLE,
     SERVER,
-    Action,
     Actor,
+    ChangeAction,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -136,7 +136,7 @@ class SqlMetaStore(AccountQueries, ChangeLogQueries):
         v: ObjectVersion,
         condition: WriteCondition | None,
         actor: Actor,
-        action: Action,
+        action: ChangeAction,
         name: str = "",
     ) -> ObjectVersion:
         key = v.key.encode()
@@ -153,7 +153,7 @@ class SqlMetaStore(AccountQueries, ChangeLogQueries):
         inserted = (await conn.execute(_INSERT_VERSION, values)).inserted_primary_key
         if inserted is None:
             raise StorageError("meta store: the database assigned no serial")
-        action = Action.OBJECT_MARKER if v.delete_marker else action
+        action = ChangeAction.OBJECT_MARKER if v.delete_marker else action
         await record_version(conn, action, v, actor, name)
         return dataclasses.replace(v, serial=inserted[0], is_latest=True)
 
@@ -173,7 +173,7 @@ class SqlMetaStore(AccountQueries, ChangeLogQueries):
         condition: WriteCondition | None = None,
         *,
         actor: Actor = SERVER,
-        action: Action = Action.OBJECT_PUT,
+        action: ChangeAction = ChangeAction.OBJECT_PUT,
     ) -> ObjectVersion:
         async def op(conn: AsyncConnection) -> ObjectVersion:
             return await self._put(conn, version, condition, actor, action)
@@ -215,7 +215,7 @@ class SqlMetaStore(AccountQueries, ChangeLogQueries):
             attrs = codec.dump_attrs(new.tags, new.acl, new.lock, new.sse)
             await conn.execute(versions.update().where(*where).values(attrs=attrs))
             named = ",".join(sorted(fields))
-            await record_version(conn, Action.OBJECT_UPDATE, new, actor, named)
+            await record_version(conn, ChangeAction.OBJECT_UPDATE, new, actor, named)
             return new
 
         return await self._transact(op)
@@ -247,7 +247,10 @@ class SqlMetaStore(AccountQueries, ChangeLogQueries):
             # Recorded also when nothing was there (see MetaStore.delete_version).
             gone = ObjectVersion(bucket, key, version_id, delete_marker=True)
             await record_version(
-                conn, Action.OBJECT_DELETE, gone if row is None else codec.to_version(row), actor
+                conn,
+                ChangeAction.OBJECT_DELETE,
+                gone if row is None else codec.to_version(row),
+                actor,
             )
             return row
 
@@ -314,7 +317,7 @@ class SqlMetaStore(AccountQueries, ChangeLogQueries):
             await conn.execute(insert)
             await record(
                 conn,
-                Action.UPLOAD_CREATE,
+                ChangeAction.UPLOAD_CREATE,
                 actor,
                 bucket=upload.bucket,
                 key=upload.key,
@@ -424,7 +427,7 @@ class SqlMetaStore(AccountQueries, ChangeLogQueries):
             if (await conn.execute(_UPLOAD, {"b": bucket, "u": upload_id})).first() is None:
                 raise gone
             done = await self._put(
-                conn, version, condition, actor, Action.OBJECT_COMPLETE, upload_id
+                conn, version, condition, actor, ChangeAction.OBJECT_COMPLETE, upload_id
             )
             await conn.execute(drop)  # its parts go with it (ON DELETE CASCADE)
             return done
@@ -445,7 +448,7 @@ class SqlMetaStore(AccountQueries, ChangeLogQueries):
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
             await record(
                 conn,
-                Action.UPLOAD_ABORT,
+                ChangeAction.UPLOAD_ABORT,
                 actor,
                 bucket=bucket,
                 key=bytes(key).decode(),

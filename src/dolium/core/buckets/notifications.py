@@ -31,7 +31,7 @@ from functools import lru_cache
 
 from dolium.core.context import Context
 from dolium.errors import InvalidArgument
-from dolium.model import Action, Bucket, Change, Principal
+from dolium.model import Bucket, Change, ChangeAction, Principal
 from dolium.protocols.events import Event
 
 CONFIG = "notification"
@@ -199,13 +199,13 @@ def bucket_rules(bucket: Bucket) -> tuple[NotificationRule, ...]:
 
 # The event type of a configuration that each change of the core falls under;
 # changes not named here make no event.
-EVENT_TYPE_OF: Mapping[Action, str] = {
-    Action.OBJECT_PUT: OBJECT_PUT,
-    Action.OBJECT_POST: OBJECT_POST,
-    Action.OBJECT_COPY: OBJECT_COPY,
-    Action.OBJECT_COMPLETE: OBJECT_COMPLETE,
-    Action.OBJECT_DELETE: OBJECT_DELETE,
-    Action.OBJECT_MARKER: OBJECT_MARKER,
+EVENT_TYPE_OF: Mapping[ChangeAction, str] = {
+    ChangeAction.OBJECT_PUT: OBJECT_PUT,
+    ChangeAction.OBJECT_POST: OBJECT_POST,
+    ChangeAction.OBJECT_COPY: OBJECT_COPY,
+    ChangeAction.OBJECT_COMPLETE: OBJECT_COMPLETE,
+    ChangeAction.OBJECT_DELETE: OBJECT_DELETE,
+    ChangeAction.OBJECT_MARKER: OBJECT_MARKER,
 }
 
 
@@ -289,7 +289,7 @@ class Notifications:
                 rule="",
                 serial=0,
                 time=self.ctx.clock(),
-                action=Action.BUCKET_CONFIG_SET,
+                action=ChangeAction.BUCKET_CONFIG_SET,
                 actor=principal.actor,
                 actor_id=principal.canonical_id,
                 bucket=bucket,

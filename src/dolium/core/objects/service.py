@@ -53,9 +53,9 @@ from dolium.errors import (
 )
 from dolium.model import (
     NULL_VERSION,
-    Action,
     Actor,
     Bucket,
+    ChangeAction,
     Extent,
     Lock,
     ObjectVersion,
@@ -236,7 +236,7 @@ class Objects:
         body: AsyncIterator[bytes],
         opts: WriteOptions,
         *,
-        action: Action = Action.OBJECT_PUT,  # OBJECT_POST for a browser form upload
+        action: ChangeAction = ChangeAction.OBJECT_PUT,  # OBJECT_POST for a browser form upload
     ) -> ObjectVersion:
         validate_key(key)
         validate_metadata(opts.meta)
@@ -425,7 +425,7 @@ class Objects:
             lock=object_lock.new_version_lock(bucket, requested, modified),
         )
         created = await self.ctx.meta.put_version(
-            version, opts.condition, actor=principal.actor, action=Action.OBJECT_COPY
+            version, opts.condition, actor=principal.actor, action=ChangeAction.OBJECT_COPY
         )
         await self.delivered(bucket)
         return created, src

@@ -33,7 +33,7 @@ from dolium.frontends.s3.ops.objects import version_headers
 from dolium.frontends.s3.wire import acl_xml, formdata, xml
 from dolium.frontends.s3.wire.headers import META_PREFIX, write_options
 from dolium.frontends.s3.wire.http import Response, S3Request, receive_body
-from dolium.model import Action, Principal
+from dolium.model import ChangeAction, Principal
 
 # The form data and boundaries before the file, as S3 bounds them.
 MAX_PRE_DATA = 20 * 1024
@@ -325,7 +325,7 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
         low, high = bounds[0], min(bounds[1], high)
     body = _sized(form.file.chunks, low, high, _estimate(request, form.file, boundary))
     version = await store.objects.put(
-        principal, request.bucket, key, body, opts, action=Action.OBJECT_POST
+        principal, request.bucket, key, body, opts, action=ChangeAction.OBJECT_POST
     )
     headers = version_headers(version)
     for algorithm, value in version.checksums.items():

@@ -13,22 +13,22 @@ import time
 from typing import Any
 from urllib.parse import quote_plus
 
-from dolium.model import NULL_VERSION, Action
+from dolium.model import NULL_VERSION, ChangeAction
 from dolium.protocols.events import Event, Message
 
 EVENT_VERSION = "2.1"
 TEST_EVENT = "s3:TestEvent"
 
 # The event S3 reports for each change of the core that makes one.
-EVENT_NAMES: dict[Action, str] = {
-    Action.OBJECT_PUT: "s3:ObjectCreated:Put",
-    Action.OBJECT_POST: "s3:ObjectCreated:Post",
-    Action.OBJECT_COPY: "s3:ObjectCreated:Copy",
-    Action.OBJECT_COMPLETE: "s3:ObjectCreated:CompleteMultipartUpload",
-    Action.OBJECT_DELETE: "s3:ObjectRemoved:Delete",
-    Action.OBJECT_MARKER: "s3:ObjectRemoved:DeleteMarkerCreated",
+EVENT_NAMES: dict[ChangeAction, str] = {
+    ChangeAction.OBJECT_PUT: "s3:ObjectCreated:Put",
+    ChangeAction.OBJECT_POST: "s3:ObjectCreated:Post",
+    ChangeAction.OBJECT_COPY: "s3:ObjectCreated:Copy",
+    ChangeAction.OBJECT_COMPLETE: "s3:ObjectCreated:CompleteMultipartUpload",
+    ChangeAction.OBJECT_DELETE: "s3:ObjectRemoved:Delete",
+    ChangeAction.OBJECT_MARKER: "s3:ObjectRemoved:DeleteMarkerCreated",
 }
-_REMOVALS = frozenset({Action.OBJECT_DELETE, Action.OBJECT_MARKER})
+_REMOVALS = frozenset({ChangeAction.OBJECT_DELETE, ChangeAction.OBJECT_MARKER})
 
 
 def event_time(timestamp: float) -> str:
@@ -101,7 +101,7 @@ def configuration_message(event: Event) -> dict[str, Any]:
 
 def render(event: Event) -> Message:
     """The S3 message for `event`."""
-    if event.action is Action.BUCKET_CONFIG_SET:
+    if event.action is ChangeAction.BUCKET_CONFIG_SET:
         name, document = TEST_EVENT, configuration_message(event)
     else:
         name, document = EVENT_NAMES[event.action], {"Records": [object_record(event)]}
