@@ -8,8 +8,10 @@ import pytest
 from corekit import ALICE, Core, body, make_core
 
 from dolium.backends.reporter_memory import MemoryReporter
+from dolium.core.buckets.lifecycle import DAY, Expiration, Lifecycle, Rule
 from dolium.core.buckets.notifications import NotificationRule
 from dolium.core.jobs.delivery import CONSUMER, Delivery
+from dolium.core.jobs.lifecycle import apply
 from dolium.core.objects.service import WriteOptions
 from dolium.errors import StorageError
 from dolium.frontends.s3.wire.events import render
@@ -120,3 +122,17 @@ async def test_an_event_delivered_again_keeps_its_id(core: Core) -> None:
     assert len(ids) == 2 and ids[0] == ids[1]
     await core.store.delivery.catch_up()
     assert len([m for m in flaky.events if m.key == "a"]) == 2
+
+
+async def test_lifecycle_expiry_makes_no_event(core: Core) -> None:
+    expire = Rule(id="x", enabled=True, prefix="", expiration=Expiration(days=1))
+    await Lifecycle(core.store.ctx).put(ALICE, "events", [expire])
+    await put(core, "old")
+    bucket = await core.meta.get_bucket("events")
+    assert bucket is not None
+    report = await apply(core.store.ctx, bucket, core.clock() + 3 * DAY)
+    assert report.expired == 1
+    await core.store.objects.delete(ALICE, "events", "gone")
+    await core.store.delivery.catch_up()
+    removals = [m.name for m in reporter(core).events if m.name.startswith("s3:ObjectRemoved")]
+    assert removals == ["s3:ObjectRemoved:Delete"]  # the request's, not the expiry's

@@ -31,7 +31,7 @@ from functools import lru_cache
 
 from dolium.core.context import Context
 from dolium.errors import InvalidArgument
-from dolium.model import Bucket, Change, ChangeAction, Principal
+from dolium.model import SERVER, Bucket, Change, ChangeAction, Principal
 from dolium.protocols.events import Event
 
 CONFIG = "notification"
@@ -217,9 +217,13 @@ def event_id(serial: int, destination: str, rule: str) -> str:
 def events_for(
     change: Change, bucket: Bucket, owner_id: str, actor_id: str, region: str
 ) -> list[Event]:
-    """The events `change` makes under the bucket's configuration: one per matching rule."""
+    """The events `change` makes under the bucket's configuration: one per matching rule.
+
+    Changes the server makes itself (lifecycle expiry) make none: S3 reports
+    those as LifecycleExpiration events, which Dolium does not emit.
+    """
     kind = EVENT_TYPE_OF.get(change.action)
-    if kind is None:
+    if kind is None or change.actor == SERVER:
         return []
     return [
         Event(
