@@ -2,7 +2,7 @@
 
 The only module that knows every layer: it opens the back ends named in the
 config, builds the core over them, mounts the S3 front end, and runs the
-garbage collector and the lifecycle worker in the background.
+garbage collector, the lifecycle worker and event delivery in the background.
 """
 
 from __future__ import annotations
@@ -24,11 +24,16 @@ from dolium.core.jobs.gc import collect
 from dolium.core.jobs.lifecycle import LifecycleWorker
 from dolium.core.store import Store
 from dolium.frontends.s3.app import S3App, S3Settings
+from dolium.frontends.s3.wire import events
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
 from dolium.model import DEFAULT_POLICY
 from dolium.plugins import open_meta, open_policies, open_reporters
 
 log = logging.getLogger("dolium")
+
+# Seconds between passes of event delivery over the change log; a write to a
+# bucket with a notification configuration also runs one at once.
+DELIVERY_INTERVAL = 1.0
 
 
 def open_kms(config: Config) -> FileMasterKeys:
@@ -49,6 +54,7 @@ async def build_store(config: Config) -> Store:
     # Reporters start delivering what their outboxes hold as they open.
     reporters = await open_reporters(config)
     kms = open_kms(config)
+    # Event messages read as S3 writes them.
     ctx = Context(
         meta=meta,
         blobs=policies[DEFAULT_POLICY],
@@ -56,6 +62,7 @@ async def build_store(config: Config) -> Store:
         clock=time.time,
         settings=settings,
         reporters=reporters,
+        render=events.render,
         kms=kms,
     )
     return Store(ctx)
@@ -70,6 +77,7 @@ class Server:
         self.s3: S3App | None = None
         self._gc: asyncio.Task[None] | None = None
         self._lifecycle: asyncio.Task[None] | None = None
+        self._delivery: asyncio.Task[None] | None = None
 
     async def startup(self) -> None:
         self.store = await build_store(self.config)
@@ -81,6 +89,8 @@ class Server:
             sse_c_require_tls=self.config.sse_c_require_tls,
         )
         self.s3 = S3App(self.store, keys, settings)
+        # Also delivers what a previous run committed but had not delivered.
+        self._delivery = asyncio.create_task(self.store.delivery.run_forever(DELIVERY_INTERVAL))
         if self.config.gc_interval > 0:
             self._gc = asyncio.create_task(self._collect_forever())
         if self.config.lifecycle_interval > 0:
@@ -91,7 +101,7 @@ class Server:
             )
 
     async def shutdown(self) -> None:
-        for task in (self._gc, self._lifecycle):
+        for task in (self._delivery, self._gc, self._lifecycle):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -86,10 +86,19 @@ class Principal:
     # The groups the caller is known to belong to, as "account:group"
     # (evaluators that meet other groups look their members up themselves).
     groups: frozenset[str] = frozenset()
+    # Where the request came from and its id, set by the front end; the
+    # change log records them with each change the request makes.
+    address: str = ""
+    request_id: str = ""
 
     @property
     def anonymous(self) -> bool:
         return not self.tenant
+
+    @property
+    def actor(self) -> Actor:
+        """Who this principal is, as the change log records it."""
+        return Actor(self.tenant, self.user, self.access_key, self.address, self.request_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,3 +275,114 @@ class ListPage:
     prefixes: tuple[str, ...]
     truncated: bool
     next_marker: str | None  # last key or prefix returned, when truncated
+
+
+# --------------------------------------------------------------------------- change log
+
+
+class ChangeAction(enum.StrEnum):
+    """What a change record says happened, in the core's own words.
+
+    Front ends and consumers translate these to their vocabularies (S3
+    event names, audit categories); the store never sees those.
+    """
+
+    TENANT_CREATE = "tenant.create"
+    TENANT_DELETE = "tenant.delete"
+    USER_CREATE = "user.create"
+    KEY_CREATE = "key.create"
+    KEY_REVOKE = "key.revoke"
+    BUCKET_CREATE = "bucket.create"
+    BUCKET_UPDATE = "bucket.update"  # versioning, object lock and other settings
+    BUCKET_CONFIG_SET = "bucket.config.set"  # `name` is the config's name
+    BUCKET_CONFIG_DELETE = "bucket.config.delete"
+    BUCKET_DELETE = "bucket.delete"
+    OBJECT_PUT = "object.put"  # a version written from a request body
+    OBJECT_POST = "object.post"  # ... from a browser form upload
+    OBJECT_COPY = "object.copy"  # ... from another version
+    OBJECT_COMPLETE = "object.complete"  # ... from the parts of an upload (`name`)
+    OBJECT_MARKER = "object.marker"  # a delete marker became the latest version
+    OBJECT_UPDATE = "object.update"  # mutable attributes; `name` lists them
+    OBJECT_DELETE = "object.delete"  # a version removed (or asked to be, see MetaStore)
+    UPLOAD_CREATE = "upload.create"
+    UPLOAD_PART = "upload.part"  # `name` is "<upload id>/<part number>"
+    UPLOAD_ABORT = "upload.abort"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who asked for a change and through which request; recorded with it.
+
+    The core builds it from the front end's principal and passes it to each
+    write of the meta store; all fields empty (SERVER) is the server itself
+    (lifecycle expiry, the admin command line).
+    """
+
+    tenant: str = ""
+    user: str = ""
+    access_key: str = ""
+    address: str = ""  # the client's network address
+    request_id: str = ""
+
+
+SERVER = Actor()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One record of the change log, appended in the transaction of its change.
+
+    The resource is named by the fields that apply to the action: `tenant`
+    (tenants, users, keys; the owner for buckets), `bucket`, `key`, and
+    `name` (user name, access key id, config name, upload id, updated
+    attributes). `size`, `etag` and `top_hash` describe the version made or
+    removed, when there is one.
+    """
+
+    serial: int  # assigned by the meta store, increasing in commit order
+    time: float
+    action: ChangeAction
+    actor: Actor = SERVER
+    tenant: str = ""
+    bucket: str = ""
+    key: str = ""
+    name: str = ""
+    version_id: str = ""
+    size: int | None = None
+    etag: str = ""
+    top_hash: str = ""
+
+
+def version_change(
+    action: ChangeAction, version: ObjectVersion, actor: Actor, time: float, name: str = ""
+) -> Change:
+    """The record of a change that made or removed `version` (serial left to the store)."""
+    marker = version.delete_marker
+    return Change(
+        serial=0,
+        time=time,
+        action=action,
+        actor=actor,
+        bucket=version.bucket,
+        key=version.key,
+        name=name,
+        version_id=version.version_id,
+        size=None if marker else version.size,
+        etag="" if marker else version.etag,
+        top_hash="" if marker else version.top_hash or "",
+    )
+
+
+def part_change(bucket: str, key: str, part: Part, actor: Actor, time: float) -> Change:
+    """The record of a part stored (serial left to the store)."""
+    return Change(
+        serial=0,
+        time=time,
+        action=ChangeAction.UPLOAD_PART,
+        actor=actor,
+        bucket=bucket,
+        key=key,
+        name=f"{part.upload_id}/{part.number}",
+        size=part.size,
+        etag=part.etag,
+    )

@@ -35,12 +35,14 @@ from dolium.testing.meta_contract import (
     TestUploads,
     TestVersions,
 )
+from dolium.testing.meta_contract_changes import TestChangeLog
 from dolium.testing.meta_contract_objects import extents, make_bucket, version
 
 # Module names start with a digit, as Alembic's revision files do.
 _MIGRATIONS = "dolium.backends.meta_sql.migrations.versions."
 _initial = importlib.import_module(_MIGRATIONS + "0001_initial")
 _attributes = importlib.import_module(_MIGRATIONS + "0002_attributes")
+_changes = importlib.import_module(_MIGRATIONS + "0004_changes")
 _blocks = importlib.import_module(_MIGRATIONS + "0005_blocks")
 _one_latest = importlib.import_module(_MIGRATIONS + "0006_one_latest")
 upgrade_0001: Callable[[], None] = _initial.upgrade
@@ -56,6 +58,7 @@ __all__ = [
     "TestAccounts",
     "TestBlockRefs",
     "TestBuckets",
+    "TestChangeLog",
     "TestConcurrency",
     "TestConditions",
     "TestListObjects",
@@ -204,6 +207,7 @@ def test_migrations_match_the_schema_on_postgresql() -> None:
     with Operations.context(context):
         upgrade_0001()
         _attributes.upgrade()
+        _changes.upgrade()
         _blocks.upgrade()
         tables = out.getvalue()
         _one_latest.upgrade()

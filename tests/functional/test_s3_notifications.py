@@ -28,6 +28,8 @@ from conftest import (
     client,
     needs_aws,
     running,
+    start_server,
+    stop_server,
 )
 
 ARN = "arn:dolium:webhook::hook"
@@ -333,6 +335,58 @@ def test_undelivered_events_survive_a_restart(tmp_path: Path) -> None:
             assert receiver.records("restart")[0]["s3"]["object"]["key"] == "k"
             wait_for(lambda: not any(p.suffix == ".json" for p in outbox.iterdir()), "empty outbox")
     finally:
+        receiver.close()
+
+
+def test_events_committed_before_a_kill_are_delivered_after_the_restart(tmp_path: Path) -> None:
+    """Changes committed while no event could be handed to the reporter, then
+    kill -9: the restarted server delivers every event from the change log."""
+    receiver = Receiver()
+    data = tmp_path / "data"
+    config = tmp_path / "notify.toml"
+    config.write_text(f'[notify.webhook.hook]\nurl = "{receiver.url}"\nbackoff = 0.05\n')
+    env = {"DOLIUM_CONFIG": str(config)}
+    server = start_server(data, env)
+    outbox = data / "outbox" / "hook"
+    try:
+        api = client(server)
+        api.create_bucket(Bucket="crash")
+        api.put_bucket_versioning(Bucket="crash", VersioningConfiguration={"Status": "Enabled"})
+        configure(
+            api, "crash", QueueConfigurations=[queue(["s3:ObjectCreated:*", "s3:ObjectRemoved:*"])]
+        )
+        wait_for(lambda: len(receiver.tests("crash")) == 1, "the s3:TestEvent")
+        wait_for(lambda: not any(p.suffix == ".json" for p in outbox.iterdir()), "empty outbox")
+        # The reporter can take nothing now (its outbox is a file), so each
+        # event stays in the change log only.
+        outbox.rename(outbox.with_name("hook.aside"))
+        outbox.write_bytes(b"")
+        made = [api.put_object(Bucket="crash", Key=f"k{n}", Body=b"x" * n) for n in range(5)]
+        marker = api.delete_object(Bucket="crash", Key="k0")
+        api.delete_object(Bucket="crash", Key="k1", VersionId=made[1]["VersionId"])
+        server.process.kill()  # SIGKILL: no shutdown, nothing flushed
+        server.process.wait()
+        assert receiver.records("crash") == []
+        outbox.unlink()
+        outbox.with_name("hook.aside").rename(outbox)
+        server = start_server(data, env)
+        expected = {("ObjectCreated:Put", f"k{n}", made[n]["VersionId"]) for n in range(5)}
+        expected |= {
+            ("ObjectRemoved:DeleteMarkerCreated", "k0", marker["VersionId"]),
+            ("ObjectRemoved:Delete", "k1", made[1]["VersionId"]),
+        }
+
+        def delivered() -> set[tuple[str, str, str]]:
+            return {
+                (r["eventName"], r["s3"]["object"]["key"], r["s3"]["object"]["versionId"])
+                for r in receiver.records("crash")
+            }
+
+        wait_for(lambda: delivered() >= expected, "every event, after the restart")
+        assert delivered() == expected
+        assert receiver.records("crash")[0]["s3"]["object"]["size"] == 0
+    finally:
+        stop_server(server)
         receiver.close()
 
 

@@ -14,19 +14,17 @@ from dolium.core.buckets.notifications import (
     AMBIGUOUS,
     UNVALIDATED,
     NotificationRule,
-    ObjectChange,
     bucket_rules,
-    event_time,
     from_json,
-    next_sequencer,
-    object_record,
     to_json,
     validate,
 )
 from dolium.core.objects.multipart import CompletedPart
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument
-from dolium.model import Principal, Versioning
+from dolium.frontends.s3.wire.events import event_time, object_record, render, sequencer
+from dolium.model import Actor, ChangeAction, Versioning
+from dolium.protocols.events import Event
 
 ARN = "arn:dolium:webhook::hook"
 OTHER_ARN = "arn:dolium:webhook::other"
@@ -119,9 +117,9 @@ def test_json_round_trip() -> None:
 # --------------------------------------------------------------------------- records
 
 
-def test_sequencer_increases_even_within_one_microsecond() -> None:
-    first = next_sequencer(1_700_000_000.0)
-    second = next_sequencer(1_700_000_000.0)
+def test_sequencer_follows_the_change_serial() -> None:
+    first = sequencer(41)
+    second = sequencer(42)
     assert len(first) == len(second) == 16
     assert int(second, 16) > int(first, 16)
 
@@ -131,22 +129,24 @@ def test_event_time_format() -> None:
 
 
 def test_object_record_structure() -> None:
-    principal = Principal(
-        tenant="alice",
-        user="alice",
-        canonical_id="c" * 64,
-        facts={"aws:sourceip": "10.1.2.3", "x-amz-request-id": "REQ1"},
-    )
     record = object_record(
-        name="s3:ObjectCreated:Put",
-        timestamp=1_700_000_000.5,
-        region="eu-west-1",
-        principal=principal,
-        rule=rule(id="cfg"),
-        bucket="b",
-        owner_id="o" * 64,
-        change=ObjectChange("dir/red flower+1.jpg", "null", 5, "abc"),
-        sequencer="0000ABC",
+        Event(
+            id="e1",
+            destination=ARN,
+            rule="cfg",
+            serial=0xABC,
+            time=1_700_000_000.5,
+            action=ChangeAction.OBJECT_PUT,
+            actor=Actor("alice", "alice", address="10.1.2.3", request_id="REQ1"),
+            actor_id="c" * 64,
+            bucket="b",
+            owner_id="o" * 64,
+            region="eu-west-1",
+            key="dir/red flower+1.jpg",
+            version_id="null",
+            size=5,
+            etag="abc",
+        )
     )
     assert record == {
         "eventVersion": "2.1",
@@ -170,7 +170,7 @@ def test_object_record_structure() -> None:
                 "key": "dir/red+flower%2B1.jpg",
                 "size": 5,
                 "eTag": "abc",
-                "sequencer": "0000ABC",
+                "sequencer": "0000000000000ABC",
             },
         },
     }
@@ -183,6 +183,7 @@ def test_object_record_structure() -> None:
 async def core() -> Core:
     core = make_core()
     core.store.ctx.reporters = {ARN: MemoryReporter(), OTHER_ARN: MemoryReporter()}
+    core.store.ctx.render = render
     await core.store.buckets.create(ALICE, BUCKET)
     return core
 
@@ -337,7 +338,7 @@ async def test_each_matching_rule_gets_its_own_message(core: Core) -> None:
 
 async def test_request_facts_reach_the_message(core: Core) -> None:
     await core.store.notifications.put(ALICE, BUCKET, [rule()])
-    who = replace(ALICE, facts={"aws:sourceip": "192.0.2.9", "x-amz-request-id": "ABC"})
+    who = replace(ALICE, address="192.0.2.9", request_id="ABC")
     await core.store.objects.put(who, BUCKET, "k", body(b"x"), WriteOptions())
     (record,) = records(core)
     assert record["requestParameters"] == {"sourceIPAddress": "192.0.2.9"}

@@ -15,13 +15,13 @@ import pytest
 
 from dolium.backends.reporter_webhook import WebhookReporter
 from dolium.errors import ConfigError
-from dolium.protocols.events import Event
+from dolium.protocols.events import Message
 
 URL = "http://receiver.test/hook"
 
 
-def event(n: int, at: float = 1_700_000_000.0) -> Event:
-    return Event(
+def event(n: int, at: float = 1_700_000_000.0) -> Message:
+    return Message(
         id=f"id{n}",
         destination="arn:dolium:webhook::w",
         name="s3:ObjectCreated:Put",

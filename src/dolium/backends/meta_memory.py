@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import dataclasses
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Self
 
@@ -35,9 +36,13 @@ from dolium.errors import (
 from dolium.model import (
     EMPTY_MAP,
     MUTABLE,
+    SERVER,
     AccessKey,
+    Actor,
     BlockRef,
     Bucket,
+    Change,
+    ChangeAction,
     Extent,
     MultipartUpload,
     ObjectVersion,
@@ -45,6 +50,8 @@ from dolium.model import (
     Tenant,
     User,
     WriteCondition,
+    part_change,
+    version_change,
     with_mutable,
 )
 from dolium.protocols.meta import Guard, MetaStore
@@ -83,8 +90,9 @@ class _Upload:
 
 
 class MemoryMetaStore:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._lock = asyncio.Lock()
+        self._clock = clock  # the time of change records
         self._serial = 0
         self._tenants: dict[str, Tenant] = {}
         self._users: dict[tuple[str, str], User] = {}
@@ -100,6 +108,8 @@ class MemoryMetaStore:
         self._unreferenced: set[BlockRef] = set()
         self._leases: dict[BlockRef, dict[str, float]] = {}
         self._doomed: dict[BlockRef, float] = {}
+        self._changes: list[Change] = []
+        self._cursors: dict[str, int] = {}
 
     @classmethod
     async def open(cls) -> Self:
@@ -112,12 +122,31 @@ class MemoryMetaStore:
         self._serial += 1
         return self._serial
 
+    def _log(self, change: Change) -> None:
+        """Append `change`: called last in each write, once nothing can fail."""
+        serial = self._changes[-1].serial + 1 if self._changes else 1
+        self._changes.append(dataclasses.replace(change, serial=serial))
+
+    def _record(
+        self,
+        action: ChangeAction,
+        actor: Actor,
+        *,
+        tenant: str = "",
+        bucket: str = "",
+        key: str = "",
+        name: str = "",
+    ) -> None:
+        now = self._clock()
+        self._log(Change(0, now, action, actor, tenant, bucket, key, name))
+
     # -- tenants, users, keys ----------------------------------------------------
-    async def create_tenant(self, tenant: Tenant) -> None:
+    async def create_tenant(self, tenant: Tenant, *, actor: Actor = SERVER) -> None:
         async with self._lock:
             if tenant.name in self._tenants:
                 raise TenantExists(f"tenant {tenant.name!r} exists", tenant=tenant.name)
             self._tenants[tenant.name] = tenant
+            self._record(ChangeAction.TENANT_CREATE, actor, tenant=tenant.name)
 
     async def get_tenant(self, name: str) -> Tenant | None:
         return self._tenants.get(name)
@@ -125,7 +154,7 @@ class MemoryMetaStore:
     async def list_tenants(self) -> list[Tenant]:
         return [self._tenants[n] for n in sorted(self._tenants)]
 
-    async def delete_tenant(self, name: str) -> None:
+    async def delete_tenant(self, name: str, *, actor: Actor = SERVER) -> None:
         async with self._lock:
             if name not in self._tenants:
                 raise NoSuchTenant(f"no tenant {name!r}", tenant=name)
@@ -134,14 +163,16 @@ class MemoryMetaStore:
             del self._tenants[name]
             self._users = {k: u for k, u in self._users.items() if u.tenant != name}
             self._keys = {k: v for k, v in self._keys.items() if v.tenant != name}
+            self._record(ChangeAction.TENANT_DELETE, actor, tenant=name)
 
-    async def create_user(self, user: User) -> None:
+    async def create_user(self, user: User, *, actor: Actor = SERVER) -> None:
         async with self._lock:
             if user.tenant not in self._tenants:
                 raise NoSuchTenant(f"no tenant {user.tenant!r}", tenant=user.tenant)
             if (user.tenant, user.name) in self._users:
                 raise UserExists(f"user {user.name!r} exists", user=user.name)
             self._users[user.tenant, user.name] = user
+            self._record(ChangeAction.USER_CREATE, actor, tenant=user.tenant, name=user.name)
 
     async def get_user(self, tenant: str, name: str) -> User | None:
         return self._users.get((tenant, name))
@@ -149,13 +180,14 @@ class MemoryMetaStore:
     async def list_users(self, tenant: str | None = None) -> list[User]:
         return [self._users[k] for k in sorted(self._users) if tenant is None or k[0] == tenant]
 
-    async def create_key(self, key: AccessKey) -> None:
+    async def create_key(self, key: AccessKey, *, actor: Actor = SERVER) -> None:
         async with self._lock:
             if (key.tenant, key.user) not in self._users:
                 raise NoSuchUser(f"no user {key.user!r} in tenant {key.tenant!r}")
             if key.access_key in self._keys:
                 raise AccessKeyExists(f"access key {key.access_key!r} exists")
             self._keys[key.access_key] = key
+            self._record(ChangeAction.KEY_CREATE, actor, tenant=key.tenant, name=key.access_key)
 
     async def get_key(self, access_key: str) -> AccessKey | None:
         return self._keys.get(access_key)
@@ -167,15 +199,16 @@ class MemoryMetaStore:
             if tenant is None or self._keys[k].tenant == tenant
         ]
 
-    async def revoke_key(self, access_key: str) -> None:
+    async def revoke_key(self, access_key: str, *, actor: Actor = SERVER) -> None:
         async with self._lock:
             key = self._keys.get(access_key)
             if key is None:
                 raise NoSuchAccessKey(f"no access key {access_key!r}")
             self._keys[access_key] = dataclasses.replace(key, active=False)
+            self._record(ChangeAction.KEY_REVOKE, actor, tenant=key.tenant, name=access_key)
 
     # -- buckets -----------------------------------------------------------------
-    async def create_bucket(self, bucket: Bucket) -> None:
+    async def create_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
         async with self._lock:
             if bucket.name in self._buckets:
                 raise BucketAlreadyExists(f"bucket {bucket.name!r} exists", bucket=bucket.name)
@@ -183,6 +216,7 @@ class MemoryMetaStore:
             self._chains[bucket.name] = {}
             self._sorted[bucket.name] = []
             self._uploads[bucket.name] = {}
+            self._record(ChangeAction.BUCKET_CREATE, actor, tenant=bucket.owner, bucket=bucket.name)
 
     async def get_bucket(self, name: str) -> Bucket | None:
         return self._buckets.get(name)
@@ -191,14 +225,17 @@ class MemoryMetaStore:
         found = (b for b in self._buckets.values() if owner is None or b.owner == owner)
         return sorted(found, key=lambda b: b.name)
 
-    async def update_bucket(self, bucket: Bucket) -> None:
+    async def update_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
         async with self._lock:
             old = self._buckets.get(bucket.name)
             if old is None:
                 raise NoSuchBucket(f"no bucket {bucket.name!r}", bucket=bucket.name)
             self._buckets[bucket.name] = dataclasses.replace(bucket, configs=old.configs)
+            self._record(ChangeAction.BUCKET_UPDATE, actor, tenant=old.owner, bucket=bucket.name)
 
-    async def set_bucket_config(self, name: str, config: str, document: str | None) -> Bucket:
+    async def set_bucket_config(
+        self, name: str, config: str, document: str | None, *, actor: Actor = SERVER
+    ) -> Bucket:
         async with self._lock:
             old = self._buckets.get(name)
             if old is None:
@@ -210,11 +247,18 @@ class MemoryMetaStore:
                 configs[config] = document
             new = dataclasses.replace(old, configs=MappingProxyType(configs))
             self._buckets[name] = new
+            action = (
+                ChangeAction.BUCKET_CONFIG_DELETE
+                if document is None
+                else ChangeAction.BUCKET_CONFIG_SET
+            )
+            self._record(action, actor, tenant=old.owner, bucket=name, name=config)
             return new
 
-    async def delete_bucket(self, name: str) -> None:
+    async def delete_bucket(self, name: str, *, actor: Actor = SERVER) -> None:
         async with self._lock:
-            if name not in self._buckets:
+            found = self._buckets.get(name)
+            if found is None:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
             if self._chains[name]:
                 raise BucketNotEmpty(f"bucket {name!r} is not empty", bucket=name)
@@ -222,6 +266,7 @@ class MemoryMetaStore:
                 self._uncount_parts(pending)
             for table in (self._buckets, self._chains, self._sorted, self._uploads):
                 del table[name]
+            self._record(ChangeAction.BUCKET_DELETE, actor, tenant=found.owner, bucket=name)
 
     # -- object versions -----------------------------------------------------------
     async def get_version(
@@ -262,14 +307,37 @@ class MemoryMetaStore:
         self._count(new.policy, new.extents, +1)
         return new
 
+    def _put_logged(
+        self,
+        version: ObjectVersion,
+        condition: WriteCondition | None,
+        actor: Actor,
+        action: ChangeAction,
+        name: str = "",
+    ) -> ObjectVersion:
+        new = self._put(version, condition)
+        action = ChangeAction.OBJECT_MARKER if new.delete_marker else action
+        self._log(version_change(action, new, actor, self._clock(), name))
+        return new
+
     async def put_version(
-        self, version: ObjectVersion, condition: WriteCondition | None = None
+        self,
+        version: ObjectVersion,
+        condition: WriteCondition | None = None,
+        *,
+        actor: Actor = SERVER,
+        action: ChangeAction = ChangeAction.OBJECT_PUT,
     ) -> ObjectVersion:
         async with self._lock:
-            return self._put(version, condition)
+            return self._put_logged(version, condition, actor, action)
 
     async def update_version(
-        self, version: ObjectVersion, fields: Collection[str] = MUTABLE, guard: Guard | None = None
+        self,
+        version: ObjectVersion,
+        fields: Collection[str] = MUTABLE,
+        guard: Guard | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion:
         async with self._lock:
             chain = self._chains.get(version.bucket, {}).get(version.key.encode(), [])
@@ -284,10 +352,20 @@ class MemoryMetaStore:
                 guard(chain[at])
             given = dataclasses.replace(version, tags=_freeze(version.tags))
             chain[at] = with_mutable(chain[at], given, fields)
+            named = ",".join(sorted(fields))
+            self._log(
+                version_change(ChangeAction.OBJECT_UPDATE, chain[at], actor, self._clock(), named)
+            )
             return chain[at]
 
     async def delete_version(
-        self, bucket: str, key: str, version_id: str, guard: Guard | None = None
+        self,
+        bucket: str,
+        key: str,
+        version_id: str,
+        guard: Guard | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion | None:
         async with self._lock:
             raw = key.encode()
@@ -295,6 +373,8 @@ class MemoryMetaStore:
             chain = chains.get(raw, [])
             at = next((i for i, v in enumerate(chain) if v.version_id == version_id), None)
             if at is None:
+                absent = ObjectVersion(bucket, key, version_id, delete_marker=True)
+                self._log(version_change(ChangeAction.OBJECT_DELETE, absent, actor, self._clock()))
                 return None
             if guard is not None:
                 guard(chain[at])
@@ -306,6 +386,7 @@ class MemoryMetaStore:
                 del chains[raw]
                 keys = self._sorted[bucket]
                 del keys[bisect.bisect_left(keys, raw)]
+            self._log(version_change(ChangeAction.OBJECT_DELETE, removed, actor, self._clock()))
             return removed
 
     def _keys_from(self, bucket: str, prefix: bytes, after: bytes) -> Iterator[bytes]:
@@ -349,7 +430,7 @@ class MemoryMetaStore:
         return out[: max(limit, 0)]
 
     # -- multipart uploads ---------------------------------------------------------
-    async def create_upload(self, upload: MultipartUpload) -> None:
+    async def create_upload(self, upload: MultipartUpload, *, actor: Actor = SERVER) -> None:
         async with self._lock:
             table = self._uploads.get(upload.bucket)
             if table is None:
@@ -364,6 +445,13 @@ class MemoryMetaStore:
                 sse=_freeze(upload.sse),
             )
             table[upload.upload_id] = _Upload(self._next_serial(), frozen, upload.key.encode())
+            self._record(
+                ChangeAction.UPLOAD_CREATE,
+                actor,
+                bucket=upload.bucket,
+                key=upload.key,
+                name=upload.upload_id,
+            )
 
     async def get_upload(self, bucket: str, upload_id: str) -> MultipartUpload | None:
         found = self._uploads.get(bucket, {}).get(upload_id)
@@ -393,7 +481,7 @@ class MemoryMetaStore:
                 out.append(u.upload)
         return out
 
-    async def put_part(self, bucket: str, part: Part) -> None:
+    async def put_part(self, bucket: str, part: Part, *, actor: Actor = SERVER) -> None:
         async with self._lock:
             found = self._uploads.get(bucket, {}).get(part.upload_id)
             if found is None:
@@ -403,6 +491,7 @@ class MemoryMetaStore:
                 self._count(replaced.policy, replaced.extents, -1)
             found.parts[part.number] = dataclasses.replace(part, checksums=_freeze(part.checksums))
             self._count(part.policy, part.extents, +1)
+            self._log(part_change(bucket, found.upload.key, part, actor, self._clock()))
 
     async def list_parts(
         self, bucket: str, upload_id: str, *, after: int = 0, limit: int = 10000
@@ -419,21 +508,40 @@ class MemoryMetaStore:
         upload_id: str,
         version: ObjectVersion,
         condition: WriteCondition | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion:
         async with self._lock:
             table = self._uploads.get(bucket, {})
             if upload_id not in table:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
-            done = self._put(version, condition)
+            done = self._put_logged(
+                version, condition, actor, ChangeAction.OBJECT_COMPLETE, upload_id
+            )
             self._uncount_parts(table.pop(upload_id))
             return done
 
-    async def abort_upload(self, bucket: str, upload_id: str) -> None:
+    async def abort_upload(self, bucket: str, upload_id: str, *, actor: Actor = SERVER) -> None:
         async with self._lock:
-            dropped = self._uploads.get(bucket, {}).pop(upload_id, None)
-            if dropped is None:
+            found = self._uploads.get(bucket, {}).pop(upload_id, None)
+            if found is None:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
-            self._uncount_parts(dropped)
+            self._uncount_parts(found)
+            key = found.upload.key
+            self._record(ChangeAction.UPLOAD_ABORT, actor, bucket=bucket, key=key, name=upload_id)
+
+    # -- change log ----------------------------------------------------------------
+    async def changes(self, after: int = 0, limit: int = 1000) -> list[Change]:
+        # Serials are 1, 2, 3 ... here: the record after `after` is at index `after`.
+        start = max(after, 0)
+        return self._changes[start : start + max(limit, 0)]
+
+    async def cursor(self, consumer: str) -> int:
+        return self._cursors.get(consumer, 0)
+
+    async def advance_cursor(self, consumer: str, serial: int) -> None:
+        async with self._lock:
+            self._cursors[consumer] = max(self._cursors.get(consumer, 0), serial)
 
     # -- block references and leases ------------------------------------------------
     def _count(self, policy: str, extents: Iterable[Extent], delta: int) -> None:

@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from dolium.errors import ConfigError
-from dolium.protocols.events import Event
+from dolium.protocols.events import Message
 
 _LEVELS = ("debug", "info", "warning")
 
@@ -29,7 +29,7 @@ class LogReporter:
             raise ConfigError(f"log reporter level {level!r}: use one of {', '.join(_LEVELS)}")
         return cls(logger, level)
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Message) -> None:
         self.log.log(self.level, "%s %s", event.destination, event.message)
 
     async def close(self) -> None:

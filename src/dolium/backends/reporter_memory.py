@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dolium.protocols.events import Event
+from dolium.protocols.events import Message
 
 
 class MemoryReporter:
     def __init__(self) -> None:
-        self.events: list[Event] = []
+        self.events: list[Message] = []
         self.closed = False
 
     @classmethod
     async def open(cls) -> MemoryReporter:
         return cls()
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Message) -> None:
         self.events.append(event)
 
     async def close(self) -> None:

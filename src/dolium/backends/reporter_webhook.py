@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from dolium.errors import ConfigError, StorageError
-from dolium.protocols.events import Event
+from dolium.protocols.events import Message
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class Outbox:
         if fresh:
             _fsync_dir(root.parent)
 
-    def add(self, event: Event) -> str:
+    def add(self, event: Message) -> str:
         # Nanoseconds first so names sort by time; the random part keeps two
         # processes (or two events in one nanosecond) apart.
         name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.json"
@@ -205,7 +205,7 @@ class WebhookReporter:
         if self._task is None:
             self._task = asyncio.create_task(self._run())
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Message) -> None:
         await asyncio.to_thread(self.outbox.add, event)
         self._wake.set()
 

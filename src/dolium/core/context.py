@@ -12,7 +12,7 @@ from dolium.core.clock import Clock
 from dolium.errors import AccessDenied, NoSuchBucket, StorageError
 from dolium.model import DEFAULT_POLICY, Bucket, ObjectVersion, Principal
 from dolium.protocols.blob import BlobStore
-from dolium.protocols.events import Reporter
+from dolium.protocols.events import Render, Reporter, plain
 from dolium.protocols.kms import MasterKeys
 from dolium.protocols.meta import MetaStore
 
@@ -41,11 +41,13 @@ class Context:
     # Master keys for SSE-S3; None refuses SSE-S3 writes (core.sse).
     kms: MasterKeys | None = None
     # Event destinations by the ARN a bucket's notification configuration
-    # names them with (core.notifications).
+    # names them with (core.buckets.notifications), and how their messages
+    # read: the composition root chooses (the S3 event format).
     reporters: Mapping[str, Reporter] = field(default_factory=dict)
     # Who may do what (core.access.authorizer); S3 ACLs and bucket policies
     # unless the composition root adds evaluators.
     authorizer: Authorizer = field(default_factory=lambda: Authorizer((S3Evaluator(),)))
+    render: Render = plain
 
     def blobs_for(self, policy: str) -> BlobStore:
         """The block store that storage policy `policy` reads and writes through."""

@@ -16,6 +16,7 @@ from dolium.core.buckets.settings import BucketSettings
 from dolium.core.buckets.website import Website
 from dolium.core.context import Context
 from dolium.core.data.sse import BucketEncryption
+from dolium.core.jobs.delivery import Delivery
 from dolium.core.objects.listing import Listing
 from dolium.core.objects.multipart import Multipart
 from dolium.core.objects.object_lock import ObjectLock
@@ -26,15 +27,17 @@ from dolium.core.objects.tagging import Tagging
 class Store:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # Event notifications, from the change log; the server runs its passes.
+        self.delivery = Delivery(ctx)
         self.buckets = Buckets(ctx)
-        self.objects = Objects(ctx)
+        self.objects = Objects(ctx, self.delivery.deliver_now)
         self.listing = Listing(ctx)
         self.multipart = Multipart(ctx, self.objects)
         self.tagging = Tagging(ctx, self.objects)
         self.acls = Acls(ctx, self.objects)
         self.object_lock = ObjectLock(ctx, self.objects)
         self.cors = Cors(ctx)
-        self.notifications = Notifications(ctx)
+        self.notifications = Notifications(ctx, self.delivery.deliver_now)
         self.bucket_settings = BucketSettings(ctx)
         self.policies = BucketPolicies(ctx)
         self.encryption = BucketEncryption(ctx)

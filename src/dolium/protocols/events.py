@@ -1,38 +1,77 @@
 """Reporters: deliver event messages to one destination outside Dolium.
 
 A reporter stands for one destination (a webhook, a queue of a broker, a
-log). The core decides which events go where and builds each message; a
-reporter never sees buckets' notification configurations, permissions or
-object data, only the finished message.
+log). The core decides which changes make events for which destination,
+from the change log, and hands out neutral `Event`s; a renderer chosen by
+the composition root turns each into the `Message` a receiver reads (the
+S3 event document, for one). A reporter never sees buckets' notification
+configurations, permissions or object data, only the finished message.
 
-Delivery is at least once: `publish` returns once the event survives a
+Delivery is at least once: `publish` returns once the message survives a
 crash of this process (written to an outbox, or accepted by a broker), and
 the reporter keeps trying until the destination has taken it. Receivers
-must expect duplicates; the message's sequencer and the event's `id` tell
-them apart.
+must expect duplicates; the message's `id` tells them apart.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+from dolium.model import Actor, ChangeAction
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One message for one destination."""
+    """One change, as one destination is to be told of it, in the core's words."""
 
-    id: str  # unique; the same on every delivery attempt
+    id: str  # unique; the same each time the change is delivered to this destination
     destination: str  # the ARN the bucket's configuration names
-    name: str  # "s3:ObjectCreated:Put", "s3:TestEvent", ...
+    rule: str  # the id of the configuration's rule that matched ("" when none did)
+    serial: int  # the change's serial: later changes have greater ones (0: no change)
+    time: float  # epoch seconds
+    action: ChangeAction  # BUCKET_CONFIG_SET: the configuration was put (a test message)
+    actor: Actor
+    actor_id: str  # the canonical id of the actor's tenant ("" for anonymous)
+    bucket: str
+    owner_id: str  # the canonical id of the bucket's owner
+    region: str
+    key: str = ""
+    version_id: str = ""
+    size: int | None = None
+    etag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """An event rendered for its destination: what the receiver gets."""
+
+    id: str  # the event's id
+    destination: str
+    name: str  # the event's name in the message's own vocabulary
     bucket: str
     key: str  # "" for events about the bucket itself
     time: float  # epoch seconds
-    message: str  # the JSON document to deliver, as the receiver gets it
+    message: str  # the document to deliver, as the receiver gets it
+
+
+# Turns a neutral event into the document a destination receives.
+Render = Callable[[Event], Message]
+
+
+def plain(event: Event) -> Message:
+    """Dolium's own message: the event's fields as a JSON object."""
+    text = json.dumps(dataclasses.asdict(event), separators=(",", ":"), ensure_ascii=False)
+    return Message(
+        event.id, event.destination, event.action, event.bucket, event.key, event.time, text
+    )
 
 
 class Reporter(Protocol):
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Message) -> None:
         """Accept `event` for delivery; return once it survives a crash."""
 
     async def close(self) -> None:

@@ -7,6 +7,12 @@ except small objects the core chooses to keep inline.
 Ordering: keys sort by their UTF-8 bytes, as S3 lists them. Versions of a
 key sort newest first by `serial`, a number the store assigns, increasing
 across the whole store.
+
+Change log: every call that changes state appends one `Change` in the same
+transaction (a call that fails appends none), naming the `actor` it is
+given. `changes` reads the log in serial order for its consumers (event
+delivery, audit, usage), and each consumer keeps its place in a cursor
+(`cursor`, `advance_cursor`); moving a cursor is bookkeeping, not a change.
 """
 
 from __future__ import annotations
@@ -16,9 +22,13 @@ from typing import Protocol
 
 from dolium.model import (
     MUTABLE,
+    SERVER,
     AccessKey,
+    Actor,
     BlockRef,
     Bucket,
+    Change,
+    ChangeAction,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -34,27 +44,27 @@ Guard = Callable[[ObjectVersion], None]
 
 class MetaStore(Protocol):
     # -- tenants, users, keys ------------------------------------------------
-    async def create_tenant(self, tenant: Tenant) -> None:
+    async def create_tenant(self, tenant: Tenant, *, actor: Actor = SERVER) -> None:
         """Raise TenantExists if the name is taken."""
 
     async def get_tenant(self, name: str) -> Tenant | None: ...
 
     async def list_tenants(self) -> list[Tenant]: ...
 
-    async def delete_tenant(self, name: str) -> None:
+    async def delete_tenant(self, name: str, *, actor: Actor = SERVER) -> None:
         """Delete a tenant with its users and keys.
 
         Raise NoSuchTenant, or TenantNotEmpty if it still owns buckets.
         """
 
-    async def create_user(self, user: User) -> None:
+    async def create_user(self, user: User, *, actor: Actor = SERVER) -> None:
         """Raise NoSuchTenant or UserExists."""
 
     async def get_user(self, tenant: str, name: str) -> User | None: ...
 
     async def list_users(self, tenant: str | None = None) -> list[User]: ...
 
-    async def create_key(self, key: AccessKey) -> None:
+    async def create_key(self, key: AccessKey, *, actor: Actor = SERVER) -> None:
         """Raise NoSuchUser or AccessKeyExists."""
 
     async def get_key(self, access_key: str) -> AccessKey | None:
@@ -62,11 +72,11 @@ class MetaStore(Protocol):
 
     async def list_keys(self, tenant: str | None = None) -> list[AccessKey]: ...
 
-    async def revoke_key(self, access_key: str) -> None:
+    async def revoke_key(self, access_key: str, *, actor: Actor = SERVER) -> None:
         """Mark the key inactive; raise NoSuchAccessKey."""
 
     # -- buckets -------------------------------------------------------------
-    async def create_bucket(self, bucket: Bucket) -> None:
+    async def create_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
         """Raise BucketAlreadyExists if the name is taken (by anyone)."""
 
     async def get_bucket(self, name: str) -> Bucket | None: ...
@@ -74,17 +84,19 @@ class MetaStore(Protocol):
     async def list_buckets(self, owner: str | None = None) -> list[Bucket]:
         """Buckets sorted by name, all or those of one tenant."""
 
-    async def update_bucket(self, bucket: Bucket) -> None:
+    async def update_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
         """Replace the bucket's settings, but not its `configs`; raise NoSuchBucket."""
 
-    async def set_bucket_config(self, name: str, config: str, document: str | None) -> Bucket:
+    async def set_bucket_config(
+        self, name: str, config: str, document: str | None, *, actor: Actor = SERVER
+    ) -> Bucket:
         """Set (or with None remove) one entry of the bucket's `configs`, atomically.
 
         Other entries are kept even when written concurrently. Returns the
         bucket as updated; raises NoSuchBucket.
         """
 
-    async def delete_bucket(self, name: str) -> None:
+    async def delete_bucket(self, name: str, *, actor: Actor = SERVER) -> None:
         """Delete an empty bucket and its pending uploads.
 
         Raise NoSuchBucket, or BucketNotEmpty if any version or delete
@@ -98,7 +110,12 @@ class MetaStore(Protocol):
         """A given version, or the latest (possibly a delete marker)."""
 
     async def put_version(
-        self, version: ObjectVersion, condition: WriteCondition | None = None
+        self,
+        version: ObjectVersion,
+        condition: WriteCondition | None = None,
+        *,
+        actor: Actor = SERVER,
+        action: ChangeAction = ChangeAction.OBJECT_PUT,
     ) -> ObjectVersion:
         """Make `version` the latest version of its key, atomically.
 
@@ -107,10 +124,18 @@ class MetaStore(Protocol):
         no current object), remove any version with the same version id
         (this is how the "null" version is replaced), mark the others not
         latest, insert. Returns the version with its assigned serial.
+
+        The change is recorded as `action` (how the version was made), or
+        as OBJECT_MARKER for a delete marker.
         """
 
     async def update_version(
-        self, version: ObjectVersion, fields: Collection[str] = MUTABLE, guard: Guard | None = None
+        self,
+        version: ObjectVersion,
+        fields: Collection[str] = MUTABLE,
+        guard: Guard | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion:
         """Replace the named mutable attributes (MUTABLE) of a stored version.
 
@@ -123,12 +148,20 @@ class MetaStore(Protocol):
         """
 
     async def delete_version(
-        self, bucket: str, key: str, version_id: str, guard: Guard | None = None
+        self,
+        bucket: str,
+        key: str,
+        version_id: str,
+        guard: Guard | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion | None:
         """Remove one version; the newest remaining one becomes latest.
 
         `guard` sees the version first. Returns the removed version, or None
-        if there was none.
+        if there was none. An OBJECT_DELETE record is appended in both cases:
+        the delete was asked for and succeeds either way, and consumers (S3
+        event notifications, the audit log) report it as such.
         """
 
     async def list_objects(
@@ -156,7 +189,7 @@ class MetaStore(Protocol):
         """
 
     # -- multipart uploads ---------------------------------------------------
-    async def create_upload(self, upload: MultipartUpload) -> None: ...
+    async def create_upload(self, upload: MultipartUpload, *, actor: Actor = SERVER) -> None: ...
 
     async def get_upload(self, bucket: str, upload_id: str) -> MultipartUpload | None: ...
 
@@ -175,7 +208,7 @@ class MetaStore(Protocol):
         resumes at the first key after `after_key`.
         """
 
-    async def put_part(self, bucket: str, part: Part) -> None:
+    async def put_part(self, bucket: str, part: Part, *, actor: Actor = SERVER) -> None:
         """Add or replace a part; raise NoSuchUpload if the upload is gone."""
 
     async def list_parts(
@@ -189,14 +222,26 @@ class MetaStore(Protocol):
         upload_id: str,
         version: ObjectVersion,
         condition: WriteCondition | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion:
         """Atomically: put `version` (as put_version) and drop the upload.
 
         Raise NoSuchUpload if the upload is gone.
         """
 
-    async def abort_upload(self, bucket: str, upload_id: str) -> None:
+    async def abort_upload(self, bucket: str, upload_id: str, *, actor: Actor = SERVER) -> None:
         """Drop the upload and its parts; raise NoSuchUpload."""
+
+    # -- change log ----------------------------------------------------------
+    async def changes(self, after: int = 0, limit: int = 1000) -> list[Change]:
+        """Change records with serials above `after`, in serial order, at most `limit`."""
+
+    async def cursor(self, consumer: str) -> int:
+        """The serial `consumer` has processed the log up to (0 at first)."""
+
+    async def advance_cursor(self, consumer: str, serial: int) -> None:
+        """Move `consumer`'s cursor forward to `serial`; never backward."""
 
     # -- block references and leases -----------------------------------------
     # Every write above that adds or removes block references (a version put,

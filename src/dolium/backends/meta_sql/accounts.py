@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dolium.backends.meta_sql import blocks, codec
 from dolium.backends.meta_sql.base import SqlBase
+from dolium.backends.meta_sql.changelog import record
 from dolium.backends.meta_sql.ordering import byte_order
 from dolium.backends.meta_sql.schema import (
     access_keys,
@@ -37,7 +38,7 @@ from dolium.errors import (
     TenantNotEmpty,
     UserExists,
 )
-from dolium.model import AccessKey, Bucket, Tenant, User
+from dolium.model import SERVER, AccessKey, Actor, Bucket, ChangeAction, Tenant, User
 
 _P = sa.bindparam
 
@@ -52,7 +53,7 @@ def _one(column: sa.ColumnElement[Any], value: object) -> sa.Select[Any]:
 
 class AccountQueries(SqlBase):
     # -- tenants ---------------------------------------------------------------
-    async def create_tenant(self, tenant: Tenant) -> None:
+    async def create_tenant(self, tenant: Tenant, *, actor: Actor = SERVER) -> None:
         taken = TenantExists(f"tenant {tenant.name!r} exists", tenant=tenant.name)
 
         async def op(conn: AsyncConnection) -> None:
@@ -67,6 +68,7 @@ class AccountQueries(SqlBase):
                     created=tenant.created,
                 )
             )
+            await record(conn, ChangeAction.TENANT_CREATE, actor, tenant=tenant.name)
 
         try:
             await self._transact(op)
@@ -83,7 +85,7 @@ class AccountQueries(SqlBase):
             rows = (await conn.execute(tenants.select().order_by(byte_order(tenants.c.name)))).all()
         return [codec.to_tenant(r) for r in rows]
 
-    async def delete_tenant(self, name: str) -> None:
+    async def delete_tenant(self, name: str, *, actor: Actor = SERVER) -> None:
         async def op(conn: AsyncConnection) -> None:
             if not await _exists(conn, _one(tenants.c.name, name)):
                 raise NoSuchTenant(f"no tenant {name!r}", tenant=name)
@@ -91,11 +93,12 @@ class AccountQueries(SqlBase):
                 raise TenantNotEmpty(f"tenant {name!r} still owns buckets", tenant=name)
             # Users and keys go with it (ON DELETE CASCADE).
             await conn.execute(tenants.delete().where(tenants.c.name == name))
+            await record(conn, ChangeAction.TENANT_DELETE, actor, tenant=name)
 
         await self._transact(op)
 
     # -- users -----------------------------------------------------------------
-    async def create_user(self, user: User) -> None:
+    async def create_user(self, user: User, *, actor: Actor = SERVER) -> None:
         taken = UserExists(f"user {user.name!r} exists", user=user.name)
 
         async def op(conn: AsyncConnection) -> None:
@@ -110,6 +113,7 @@ class AccountQueries(SqlBase):
                     tenant=user.tenant, name=user.name, admin=user.admin, created=user.created
                 )
             )
+            await record(conn, ChangeAction.USER_CREATE, actor, tenant=user.tenant, name=user.name)
 
         try:
             await self._transact(op)
@@ -131,7 +135,7 @@ class AccountQueries(SqlBase):
         return [codec.to_user(r) for r in rows]
 
     # -- access keys -----------------------------------------------------------
-    async def create_key(self, key: AccessKey) -> None:
+    async def create_key(self, key: AccessKey, *, actor: Actor = SERVER) -> None:
         taken = AccessKeyExists(f"access key {key.access_key!r} exists")
 
         async def op(conn: AsyncConnection) -> None:
@@ -150,6 +154,9 @@ class AccountQueries(SqlBase):
                     created=key.created,
                     active=key.active,
                 )
+            )
+            await record(
+                conn, ChangeAction.KEY_CREATE, actor, tenant=key.tenant, name=key.access_key
             )
 
         try:
@@ -173,23 +180,33 @@ class AccountQueries(SqlBase):
             rows = (await conn.execute(query)).all()
         return [codec.to_key(r) for r in rows]
 
-    async def revoke_key(self, access_key: str) -> None:
-        query = access_keys.update().where(access_keys.c.access_key == access_key)
+    async def revoke_key(self, access_key: str, *, actor: Actor = SERVER) -> None:
+        query = (
+            access_keys.update()
+            .where(access_keys.c.access_key == access_key)
+            .values(active=False)
+            .returning(access_keys.c.tenant)
+        )
 
         async def op(conn: AsyncConnection) -> None:
-            if (await conn.execute(query.values(active=False))).rowcount == 0:
+            tenant = (await conn.execute(query)).scalar()
+            if tenant is None:
                 raise NoSuchAccessKey(f"no access key {access_key!r}")
+            await record(conn, ChangeAction.KEY_REVOKE, actor, tenant=tenant, name=access_key)
 
         await self._transact(op)
 
     # -- buckets ---------------------------------------------------------------
-    async def create_bucket(self, bucket: Bucket) -> None:
+    async def create_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
         taken = BucketAlreadyExists(f"bucket {bucket.name!r} exists", bucket=bucket.name)
 
         async def op(conn: AsyncConnection) -> None:
             if await _exists(conn, _one(buckets.c.name, bucket.name)):
                 raise taken
             await conn.execute(buckets.insert().values(codec.bucket_values(bucket)))
+            await record(
+                conn, ChangeAction.BUCKET_CREATE, actor, tenant=bucket.owner, bucket=bucket.name
+            )
 
         try:
             await self._transact(op)
@@ -211,7 +228,7 @@ class AccountQueries(SqlBase):
             rows = (await conn.execute(query)).all()
         return [codec.to_bucket(r) for r in rows]
 
-    async def update_bucket(self, bucket: Bucket) -> None:
+    async def update_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
         values = codec.bucket_values(bucket)
         del values["name"], values["configs"]
         query = buckets.update().where(buckets.c.name == bucket.name).values(values)
@@ -219,10 +236,15 @@ class AccountQueries(SqlBase):
         async def op(conn: AsyncConnection) -> None:
             if (await conn.execute(query)).rowcount == 0:
                 raise NoSuchBucket(f"no bucket {bucket.name!r}", bucket=bucket.name)
+            await record(
+                conn, ChangeAction.BUCKET_UPDATE, actor, tenant=bucket.owner, bucket=bucket.name
+            )
 
         await self._transact(op)
 
-    async def set_bucket_config(self, name: str, config: str, document: str | None) -> Bucket:
+    async def set_bucket_config(
+        self, name: str, config: str, document: str | None, *, actor: Actor = SERVER
+    ) -> Bucket:
         # Read-modify-write inside the write transaction, which serialises
         # writers (BEGIN IMMEDIATE on SQLite, a row lock on PostgreSQL).
         select = self._GET_BUCKET.with_for_update()
@@ -238,15 +260,24 @@ class AccountQueries(SqlBase):
                 configs[config] = document
             text = codec.dump_map(configs)
             await conn.execute(buckets.update().where(buckets.c.name == name).values(configs=text))
+            action = (
+                ChangeAction.BUCKET_CONFIG_DELETE
+                if document is None
+                else ChangeAction.BUCKET_CONFIG_SET
+            )
+            await record(conn, action, actor, tenant=row.owner, bucket=name, name=config)
             return dataclasses.replace(codec.to_bucket(row), configs=codec.load_map(text))
 
         return await self._transact(op)
 
-    async def delete_bucket(self, name: str) -> None:
+    async def delete_bucket(self, name: str, *, actor: Actor = SERVER) -> None:
+        owner = sa.select(buckets.c.owner).where(buckets.c.name == name)
+
         async def op(conn: AsyncConnection) -> None:
             # Locked: a concurrent put into the bucket either commits first and
             # is seen below, or waits and then finds no bucket.
-            if not await _exists(conn, _one(buckets.c.name, name).with_for_update()):
+            tenant = (await conn.execute(owner.with_for_update())).scalar()
+            if tenant is None:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
             if await _exists(conn, _one(versions.c.bucket, name)):
                 raise BucketNotEmpty(f"bucket {name!r} is not empty", bucket=name)
@@ -255,5 +286,6 @@ class AccountQueries(SqlBase):
             await blocks.uncount_parts(conn, parts.c.bucket == name)
             await conn.execute(uploads.delete().where(uploads.c.bucket == name))
             await conn.execute(buckets.delete().where(buckets.c.name == name))
+            await record(conn, ChangeAction.BUCKET_DELETE, actor, tenant=tenant, bucket=name)
 
         await self._transact(op)

@@ -235,3 +235,38 @@ block_leases = sa.Table(
     sa.Column("expires", sa.Double(), nullable=False),
     sa.Index("ix_block_leases_expires", "expires"),
 )
+
+# The change log: one row per change, written in the change's transaction.
+# The resource columns hold what applies to the action (see model.Change).
+# Consumers read it by serial and must never find a lower serial committing
+# after a higher one: SQLite's single writer gives that order; a database
+# with concurrent writers serialises the append (changelog.append).
+changes = sa.Table(
+    "changes",
+    metadata,
+    sa.Column("serial", Serial, primary_key=True, autoincrement=True),
+    sa.Column("time", sa.Double(), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("actor_tenant", sa.String(255), nullable=False),
+    sa.Column("actor_user", sa.String(255), nullable=False),
+    sa.Column("actor_key", sa.String(255), nullable=False),
+    sa.Column("actor_address", sa.String(255), nullable=False),
+    sa.Column("request_id", sa.String(255), nullable=False),
+    sa.Column("tenant", sa.String(255), nullable=False),
+    sa.Column("bucket", sa.String(255), nullable=False),
+    sa.Column("key", sa.LargeBinary(), nullable=False),
+    sa.Column("name", sa.Text(), nullable=False),
+    sa.Column("version_id", sa.String(255), nullable=False),
+    sa.Column("size", sa.BigInteger(), nullable=True),
+    sa.Column("etag", sa.String(255), nullable=False),
+    sa.Column("top_hash", sa.String(255), nullable=False),
+    sqlite_autoincrement=True,  # a serial is never reused, so a cursor never skips one
+)
+
+# How far each consumer of the change log (event delivery, audit, ...) has got.
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("consumer", sa.String(255), primary_key=True),
+    sa.Column("serial", sa.BigInteger(), nullable=False),
+)

@@ -13,6 +13,7 @@ scan whose cost follows `limit`.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Collection
 from typing import Any
 
@@ -23,6 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dolium.backends.meta_sql import blocks, codec
 from dolium.backends.meta_sql.accounts import AccountQueries
 from dolium.backends.meta_sql.blocks import BlockQueries
+from dolium.backends.meta_sql.changelog import (
+    ChangeLogQueries,
+    append,
+    record,
+    record_version,
+)
 from dolium.backends.meta_sql.schema import LISTED, parts, uploads, versions
 from dolium.errors import (
     ConditionalRequestConflict,
@@ -36,10 +43,14 @@ from dolium.errors import (
 )
 from dolium.model import (
     MUTABLE,
+    SERVER,
+    Actor,
+    ChangeAction,
     MultipartUpload,
     ObjectVersion,
     Part,
     WriteCondition,
+    part_change,
     with_mutable,
 )
 from dolium.protocols.meta import Guard, MetaStore
@@ -115,7 +126,7 @@ def _bounds(column: Any, prefix: bytes, after: bytes, hi: bytes | None) -> list[
     return clauses
 
 
-class SqlMetaStore(AccountQueries, BlockQueries):
+class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
     # -- object versions ---------------------------------------------------------
     async def get_version(
         self, bucket: str, key: str, version_id: str | None = None
@@ -127,7 +138,13 @@ class SqlMetaStore(AccountQueries, BlockQueries):
         return None if row is None else codec.to_version(row)
 
     async def _put(
-        self, conn: AsyncConnection, v: ObjectVersion, condition: WriteCondition | None
+        self,
+        conn: AsyncConnection,
+        v: ObjectVersion,
+        condition: WriteCondition | None,
+        actor: Actor,
+        action: ChangeAction,
+        name: str = "",
     ) -> ObjectVersion:
         key = v.key.encode()
         await self._lock_key(conn, v.bucket, key)
@@ -146,6 +163,8 @@ class SqlMetaStore(AccountQueries, BlockQueries):
         if inserted is None:
             raise StorageError("meta store: the database assigned no serial")
         await blocks.count(conn, v.policy, v.extents, +1)
+        action = ChangeAction.OBJECT_MARKER if v.delete_marker else action
+        await record_version(conn, action, v, actor, name)
         return dataclasses.replace(v, serial=inserted[0], is_latest=True)
 
     async def _put_failed(self, bucket: str, condition: WriteCondition | None) -> Exception:
@@ -159,10 +178,15 @@ class SqlMetaStore(AccountQueries, BlockQueries):
         return ConditionalRequestConflict("a concurrent write to this key won")
 
     async def put_version(
-        self, version: ObjectVersion, condition: WriteCondition | None = None
+        self,
+        version: ObjectVersion,
+        condition: WriteCondition | None = None,
+        *,
+        actor: Actor = SERVER,
+        action: ChangeAction = ChangeAction.OBJECT_PUT,
     ) -> ObjectVersion:
         async def op(conn: AsyncConnection) -> ObjectVersion:
-            return await self._put(conn, version, condition)
+            return await self._put(conn, version, condition, actor, action)
 
         try:
             return await self._transact(op)
@@ -170,7 +194,12 @@ class SqlMetaStore(AccountQueries, BlockQueries):
             raise await self._put_failed(version.bucket, condition) from e
 
     async def update_version(
-        self, version: ObjectVersion, fields: Collection[str] = MUTABLE, guard: Guard | None = None
+        self,
+        version: ObjectVersion,
+        fields: Collection[str] = MUTABLE,
+        guard: Guard | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion:
         where = (
             _V.bucket == version.bucket,
@@ -195,12 +224,20 @@ class SqlMetaStore(AccountQueries, BlockQueries):
             new = with_mutable(stored, version, fields)
             attrs = codec.dump_attrs(new.tags, new.acl, new.lock, new.sse)
             await conn.execute(versions.update().where(*where).values(attrs=attrs))
+            named = ",".join(sorted(fields))
+            await record_version(conn, ChangeAction.OBJECT_UPDATE, new, actor, named)
             return new
 
         return await self._transact(op)
 
     async def delete_version(
-        self, bucket: str, key: str, version_id: str, guard: Guard | None = None
+        self,
+        bucket: str,
+        key: str,
+        version_id: str,
+        guard: Guard | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion | None:
         raw = key.encode()
         where = (_V.bucket == bucket, _V.key == raw, _V.version_id == version_id)
@@ -222,6 +259,14 @@ class SqlMetaStore(AccountQueries, BlockQueries):
                 newest = (await conn.execute(_NEWEST, {"b": bucket, "k": raw})).scalar()
                 if newest is not None:
                     await conn.execute(_PROMOTE, {"s": newest})
+            # Recorded also when nothing was there (see MetaStore.delete_version).
+            gone = ObjectVersion(bucket, key, version_id, delete_marker=True)
+            await record_version(
+                conn,
+                ChangeAction.OBJECT_DELETE,
+                gone if row is None else codec.to_version(row),
+                actor,
+            )
             return row
 
         row = await self._transact(op)
@@ -280,11 +325,19 @@ class SqlMetaStore(AccountQueries, BlockQueries):
         return [codec.to_version(r) for r in rows[:limit]]
 
     # -- multipart uploads -------------------------------------------------------
-    async def create_upload(self, upload: MultipartUpload) -> None:
+    async def create_upload(self, upload: MultipartUpload, *, actor: Actor = SERVER) -> None:
         insert = uploads.insert().values(codec.upload_values(upload))
 
         async def op(conn: AsyncConnection) -> None:
             await conn.execute(insert)
+            await record(
+                conn,
+                ChangeAction.UPLOAD_CREATE,
+                actor,
+                bucket=upload.bucket,
+                key=upload.key,
+                name=upload.upload_id,
+            )
 
         try:
             await self._transact(op)
@@ -336,12 +389,13 @@ class SqlMetaStore(AccountQueries, BlockQueries):
         rows.sort(key=lambda r: (r.key, r.serial))
         return [codec.to_upload(r) for r in rows[:limit]]
 
-    async def put_part(self, bucket: str, part: Part) -> None:
+    async def put_part(self, bucket: str, part: Part, *, actor: Actor = SERVER) -> None:
         number = sa.and_(
             parts.c.bucket == bucket,
             parts.c.upload_id == part.upload_id,
             parts.c.number == part.number,
         )
+        upload_key = sa.select(_U.key).where(_U.bucket == bucket, _U.upload_id == part.upload_id)
 
         async def op(conn: AsyncConnection) -> None:
             replaced = (
@@ -353,6 +407,8 @@ class SqlMetaStore(AccountQueries, BlockQueries):
             # The foreign key to the upload refuses a part of an aborted upload.
             await conn.execute(parts.insert().values(codec.part_values(bucket, part)))
             await blocks.count(conn, part.policy, part.extents, +1)
+            key = bytes((await conn.execute(upload_key)).scalar_one()).decode()
+            await append(conn, part_change(bucket, key, part, actor, time.time()))
 
         try:
             await self._transact(op)
@@ -382,6 +438,8 @@ class SqlMetaStore(AccountQueries, BlockQueries):
         upload_id: str,
         version: ObjectVersion,
         condition: WriteCondition | None = None,
+        *,
+        actor: Actor = SERVER,
     ) -> ObjectVersion:
         gone = NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
         drop = uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id)
@@ -389,7 +447,9 @@ class SqlMetaStore(AccountQueries, BlockQueries):
         async def op(conn: AsyncConnection) -> ObjectVersion:
             if (await conn.execute(_UPLOAD_LOCKED, {"b": bucket, "u": upload_id})).first() is None:
                 raise gone
-            done = await self._put(conn, version, condition)
+            done = await self._put(
+                conn, version, condition, actor, ChangeAction.OBJECT_COMPLETE, upload_id
+            )
             await blocks.uncount_parts(conn, _of_upload(bucket, upload_id))
             await conn.execute(drop)  # its parts go with it (ON DELETE CASCADE)
             return done
@@ -399,13 +459,24 @@ class SqlMetaStore(AccountQueries, BlockQueries):
         except exc.IntegrityError as e:
             raise await self._put_failed(version.bucket, condition) from e
 
-    async def abort_upload(self, bucket: str, upload_id: str) -> None:
-        drop = uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id)
+    async def abort_upload(self, bucket: str, upload_id: str, *, actor: Actor = SERVER) -> None:
+        drop = (
+            uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id).returning(_U.key)
+        )
 
         async def op(conn: AsyncConnection) -> None:
             await blocks.uncount_parts(conn, _of_upload(bucket, upload_id))
-            if (await conn.execute(drop)).rowcount == 0:
+            key = (await conn.execute(drop)).scalar()
+            if key is None:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
+            await record(
+                conn,
+                ChangeAction.UPLOAD_ABORT,
+                actor,
+                bucket=bucket,
+                key=bytes(key).decode(),
+                name=upload_id,
+            )
 
         await self._transact(op)
 

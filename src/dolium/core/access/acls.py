@@ -77,7 +77,9 @@ class Acls:
         if not access.acls_enabled(bucket):
             return acl.private(owner)  # accepted, and nothing to store
         text = grants.stored(result)
-        await self.ctx.meta.set_bucket_config(bucket.name, access.ACL, text or None)
+        await self.ctx.meta.set_bucket_config(
+            bucket.name, access.ACL, text or None, actor=principal.actor
+        )
         return result
 
     # ------------------------------------------------------------------ objects
@@ -143,5 +145,5 @@ class Acls:
             return ObjectAcl(acl.private(owner), version, versioned)
         updated = replace(version, acl=grants.stored(result))
         if updated.acl != version.acl:
-            await self.ctx.meta.update_version(updated, ("acl",))
+            await self.ctx.meta.update_version(updated, ("acl",), actor=principal.actor)
         return ObjectAcl(result, updated, versioned)

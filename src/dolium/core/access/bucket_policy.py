@@ -33,11 +33,11 @@ class BucketPolicies:
                 raise MalformedPolicy("Invalid principal in policy")
         if access.public_access_block(bucket).block_public_policy and is_public(policy):
             raise AccessDenied("Access Denied")
-        await self.ctx.meta.set_bucket_config(name, access.POLICY, text)
+        await self.ctx.meta.set_bucket_config(name, access.POLICY, text, actor=principal.actor)
 
     async def delete(self, principal: Principal, name: str) -> None:
         await self._owned_or(principal, name, Action.DELETE_SETTING)
-        await self.ctx.meta.set_bucket_config(name, access.POLICY, None)
+        await self.ctx.meta.set_bucket_config(name, access.POLICY, None, actor=principal.actor)
 
     async def is_public(self, principal: Principal, name: str) -> bool | None:
         """Whether the policy makes the bucket public; None without a policy."""

@@ -190,7 +190,7 @@ class Cors:
 
     async def delete(self, principal: Principal, bucket: str) -> None:
         await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.CORS)
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None, actor=principal.actor)
 
     async def lookup(self, bucket: str) -> tuple[CorsRule, ...] | None:
         """The rules that answer cross-origin requests to `bucket`, for anyone.

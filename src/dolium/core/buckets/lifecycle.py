@@ -384,8 +384,10 @@ class Lifecycle:
     async def put(self, principal: Principal, bucket: str, rules: Sequence[Rule]) -> None:
         await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.LIFECYCLE)
         checked = validate(rules)
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(checked))
+        await self.ctx.meta.set_bucket_config(
+            bucket, CONFIG, to_json(checked), actor=principal.actor
+        )
 
     async def delete(self, principal: Principal, bucket: str) -> None:
         await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.LIFECYCLE)
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None, actor=principal.actor)

@@ -1,47 +1,42 @@
 """Bucket event notifications: the configuration of PutBucketNotificationConfiguration,
-checked as S3 checks it and kept in `Bucket.configs["notification"]`, the
-matching of object events against it, and the S3 event messages sent to the
-reporters the server configures.
+checked as S3 checks it and kept in `Bucket.configs["notification"]`, and
+the matching of changes against it into neutral events for the reporters the
+server configures.
 
 A destination ARN names a reporter of the server's configuration (see
 docs/notifications.md); an ARN no reporter answers to is refused when the
 configuration is put, as S3 refuses a queue it cannot publish to. Putting a
 configuration sends an `s3:TestEvent` message to each destination it names.
 
-Object events are emitted by the object services after their change is
-committed, and only when the bucket has a configuration, so a bucket without
-one pays nothing. A delete emits an event even when there was nothing to
-delete, as S3 does.
+Events come from the change log (`core.jobs.delivery` reads it), so one is
+delivered even when the process dies right after its change commits. A
+delete makes an event even when there was nothing to delete, as S3 does:
+the meta store records such deletes too.
 
-This module knows no HTTP and no XML: the front end parses the wire format
-into `NotificationRule`s and renders them back.
+This module knows no HTTP, no XML and no event message format: the front end
+parses the configuration's wire format into `NotificationRule`s and renders
+them back, and a renderer the composition root chooses writes the messages.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import json
-import logging
-import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-from urllib.parse import quote_plus
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.errors import InvalidArgument
-from dolium.model import NULL_VERSION, Bucket, ObjectVersion, Principal
+from dolium.model import SERVER, Bucket, Change, ChangeAction, Principal
 from dolium.protocols.events import Event
-
-log = logging.getLogger(__name__)
 
 CONFIG = "notification"
 KINDS = ("Topic", "Queue", "CloudFunction")
-EVENT_VERSION = "2.1"
 
 # Every event type S3 accepts in a configuration. Dolium emits the object
 # created and removed events (EMITTED); the others are accepted and stored so
@@ -84,7 +79,6 @@ OBJECT_COPY = "s3:ObjectCreated:Copy"
 OBJECT_COMPLETE = "s3:ObjectCreated:CompleteMultipartUpload"
 OBJECT_DELETE = "s3:ObjectRemoved:Delete"
 OBJECT_MARKER = "s3:ObjectRemoved:DeleteMarkerCreated"
-TEST_EVENT = "s3:TestEvent"
 
 UNVALIDATED = "Unable to validate the following destination configurations"
 UNKNOWN_DESTINATION = "No destination of this name is configured on this server"
@@ -201,174 +195,67 @@ def bucket_rules(bucket: Bucket) -> tuple[NotificationRule, ...]:
     return from_json(text) if text is not None else ()
 
 
-# --------------------------------------------------------------------------- messages
+# --------------------------------------------------------------------------- events
 
 
-def event_time(timestamp: float) -> str:
-    """ISO 8601 in UTC with milliseconds, as S3 writes eventTime."""
-    millis = round(timestamp * 1000)
-    seconds, ms = divmod(millis, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
+# The event type of a configuration that each change of the core falls under;
+# changes not named here make no event.
+EVENT_TYPE_OF: Mapping[ChangeAction, str] = {
+    ChangeAction.OBJECT_PUT: OBJECT_PUT,
+    ChangeAction.OBJECT_POST: OBJECT_POST,
+    ChangeAction.OBJECT_COPY: OBJECT_COPY,
+    ChangeAction.OBJECT_COMPLETE: OBJECT_COMPLETE,
+    ChangeAction.OBJECT_DELETE: OBJECT_DELETE,
+    ChangeAction.OBJECT_MARKER: OBJECT_MARKER,
+}
 
 
-class _Sequencer:
-    """Hex sequencers, increasing with time and never repeated in this process.
+def event_id(serial: int, destination: str, rule: str) -> str:
+    """The same id on every delivery of one change to one destination by one rule."""
+    return hashlib.sha256(f"{serial}\0{destination}\0{rule}".encode()).hexdigest()[:32]
 
-    S3 promises that of two events on one key the later has the greater
-    sequencer. Microseconds since the epoch give that across processes as far
-    as their clocks agree; the counter keeps it within one process even when
-    two changes land in the same microsecond.
+
+def events_for(
+    change: Change, bucket: Bucket, owner_id: str, actor_id: str, region: str
+) -> list[Event]:
+    """The events `change` makes under the bucket's configuration: one per matching rule.
+
+    Changes the server makes itself (lifecycle expiry) make none: S3 reports
+    those as LifecycleExpiration events, which Dolium does not emit.
     """
-
-    def __init__(self) -> None:
-        self.last = 0
-
-    def next(self, timestamp: float) -> str:
-        self.last = max(int(timestamp * 1_000_000), self.last + 1)
-        return f"{self.last:016X}"
-
-
-next_sequencer = _Sequencer().next
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectChange:
-    """What an object event says about the object."""
-
-    key: str
-    version_id: str  # NULL_VERSION when the bucket never had versioning
-    size: int | None = None  # None for removals, which carry no size or ETag
-    etag: str | None = None
-
-    @classmethod
-    def created(cls, version: ObjectVersion) -> ObjectChange:
-        return cls(version.key, version.version_id, version.size, version.etag)
-
-
-def object_record(
-    *,
-    name: str,
-    timestamp: float,
-    region: str,
-    principal: Principal,
-    rule: NotificationRule,
-    bucket: str,
-    owner_id: str,
-    change: ObjectChange,
-    sequencer: str,
-) -> dict[str, Any]:
-    """One entry of the message's "Records", in S3's event message structure."""
-    request_id = principal.facts.get("x-amz-request-id", "")
-    obj: dict[str, Any] = {"key": quote_plus(change.key, safe="/")}
-    if change.size is not None:
-        obj["size"] = change.size
-    if change.etag is not None:
-        obj["eTag"] = change.etag
-    if change.version_id != NULL_VERSION:
-        obj["versionId"] = change.version_id
-    obj["sequencer"] = sequencer
-    return {
-        "eventVersion": EVENT_VERSION,
-        "eventSource": "aws:s3",
-        "awsRegion": region,
-        "eventTime": event_time(timestamp),
-        "eventName": name.removeprefix("s3:"),
-        "userIdentity": {"principalId": principal_id(principal)},
-        "requestParameters": {"sourceIPAddress": principal.facts.get("aws:sourceip", "")},
-        "responseElements": {"x-amz-request-id": request_id, "x-amz-id-2": request_id},
-        "s3": {
-            "s3SchemaVersion": "1.0",
-            "configurationId": rule.id,
-            "bucket": {
-                "name": bucket,
-                "ownerIdentity": {"principalId": owner_id},
-                "arn": f"arn:aws:s3:::{bucket}",
-            },
-            "object": obj,
-        },
-    }
-
-
-def principal_id(principal: Principal) -> str:
-    if principal.anonymous:
-        return "anonymous"
-    return principal.canonical_id or principal.tenant
-
-
-def test_message(bucket: str, timestamp: float, principal: Principal) -> dict[str, Any]:
-    """The message S3 sends each destination when a configuration is put."""
-    request_id = principal.facts.get("x-amz-request-id", "")
-    return {
-        "Service": "Amazon S3",
-        "Event": TEST_EVENT,
-        "Time": event_time(timestamp),
-        "Bucket": bucket,
-        "RequestId": request_id,
-        "HostId": request_id,
-    }
-
-
-def _dump(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-
-
-# --------------------------------------------------------------------------- emitting
-
-
-async def emit(
-    ctx: Context, principal: Principal, bucket: Bucket, name: str, change: ObjectChange
-) -> None:
-    """Send event `name` about `change` to every destination whose rule matches.
-
-    Called after the change is committed. Returns once every message is
-    durable with its reporter; a reporter's failure is the request's error,
-    so the client retries and the event is not lost silently.
-    """
-    rules = [r for r in bucket_rules(bucket) if r.matches(name, change.key)]
-    if not rules:
-        return
-    now = ctx.clock()
-    sequencer = next_sequencer(now)
-    owner = await ctx.meta.get_tenant(bucket.owner)
-    owner_id = owner.canonical_id if owner is not None else bucket.owner
-    for rule in rules:
-        reporter = ctx.reporters.get(rule.arn)
-        if reporter is None:
-            # The server's configuration dropped this destination since the
-            # bucket's configuration was put.
-            log.warning(
-                "bucket %s: no reporter for %s; event %s dropped", bucket.name, rule.arn, name
-            )
-            continue
-        record = object_record(
-            name=name,
-            timestamp=now,
-            region=bucket.region or ctx.settings.region,
-            principal=principal,
-            rule=rule,
+    kind = EVENT_TYPE_OF.get(change.action)
+    if kind is None or change.actor == SERVER:
+        return []
+    return [
+        Event(
+            id=event_id(change.serial, rule.arn, rule.id),
+            destination=rule.arn,
+            rule=rule.id,
+            serial=change.serial,
+            time=change.time,
+            action=change.action,
+            actor=change.actor,
+            actor_id=actor_id,
             bucket=bucket.name,
             owner_id=owner_id,
-            change=change,
-            sequencer=sequencer,
+            region=bucket.region or region,
+            key=change.key,
+            version_id=change.version_id,
+            size=change.size,
+            etag=change.etag,
         )
-        await reporter.publish(
-            Event(
-                id=uuid.uuid4().hex,
-                destination=rule.arn,
-                name=name,
-                bucket=bucket.name,
-                key=change.key,
-                time=now,
-                message=_dump({"Records": [record]}),
-            )
-        )
+        for rule in bucket_rules(bucket)
+        if rule.matches(kind, change.key)
+    ]
 
 
 class Notifications:
     """GetBucketNotificationConfiguration and PutBucketNotificationConfiguration."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, deliver: Callable[[], Awaitable[None]]) -> None:
+        """`deliver` delivers what the change log holds (`Delivery.deliver_now`)."""
         self.ctx = ctx
+        self.deliver = deliver
 
     async def get(self, principal: Principal, bucket: str) -> tuple[NotificationRule, ...]:
         found = await self.ctx.bucket(
@@ -394,18 +281,26 @@ class Notifications:
         known = self.ctx.reporters
         validate(rules, known if check_destinations else {r.arn for r in rules})
         document = to_json(rules) if rules else None
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, document)
-        now = self.ctx.clock()
-        message = _dump(test_message(bucket, now, principal))
+        # Changes made before it go out under the configuration they were made under.
+        await self.deliver()
+        found = await self.ctx.meta.set_bucket_config(
+            bucket, CONFIG, document, actor=principal.actor
+        )
+        owner = await self.ctx.meta.get_tenant(found.owner)
+        owner_id = owner.canonical_id if owner is not None else found.owner
         for arn in dict.fromkeys(r.arn for r in rules if r.arn in known):
-            await known[arn].publish(
-                Event(
-                    id=uuid.uuid4().hex,
-                    destination=arn,
-                    name=TEST_EVENT,
-                    bucket=bucket,
-                    key="",
-                    time=now,
-                    message=message,
-                )
+            # The test message, sent at once as S3 does; it is about no change.
+            test = Event(
+                id=uuid.uuid4().hex,
+                destination=arn,
+                rule="",
+                serial=0,
+                time=self.ctx.clock(),
+                action=ChangeAction.BUCKET_CONFIG_SET,
+                actor=principal.actor,
+                actor_id=principal.canonical_id,
+                bucket=bucket,
+                owner_id=owner_id,
+                region=found.region or self.ctx.settings.region,
             )
+            await known[arn].publish(self.ctx.render(test))

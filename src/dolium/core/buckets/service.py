@@ -55,7 +55,7 @@ class Buckets:
         )
         acl_text = await grants.acl_for_new_bucket(self.ctx.meta, principal, bucket, acl)
         try:
-            await self.ctx.meta.create_bucket(bucket)
+            await self.ctx.meta.create_bucket(bucket, actor=principal.actor)
         except BucketAlreadyExists:
             existing = await self.ctx.meta.get_bucket(name)
             if existing is not None and existing.owner == principal.tenant:
@@ -71,7 +71,9 @@ class Buckets:
                 bucket=name,
             ) from None
         if acl_text:
-            bucket = await self.ctx.meta.set_bucket_config(name, access.ACL, acl_text)
+            bucket = await self.ctx.meta.set_bucket_config(
+                name, access.ACL, acl_text, actor=principal.actor
+            )
         return bucket
 
     async def get(
@@ -99,7 +101,7 @@ class Buckets:
     async def delete(self, principal: Principal, name: str) -> None:
         await self.ctx.bucket(principal, name, Action.DELETE_CONTAINER)
         try:
-            await self.ctx.meta.delete_bucket(name)
+            await self.ctx.meta.delete_bucket(name, actor=principal.actor)
         except BucketNotEmpty:
             raise BucketNotEmpty(
                 "The bucket you tried to delete is not empty", bucket=name
@@ -119,5 +121,5 @@ class Buckets:
                 bucket=name,
             )
         updated = replace(bucket, versioning=state)
-        await self.ctx.meta.update_bucket(updated)
+        await self.ctx.meta.update_bucket(updated, actor=principal.actor)
         return updated

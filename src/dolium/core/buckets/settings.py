@@ -71,11 +71,13 @@ class BucketSettings:
                 "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
                 bucket=bucket,
             )
-        await self.ctx.meta.set_bucket_config(bucket, access.OWNERSHIP, ownership.value)
+        await self.ctx.meta.set_bucket_config(
+            bucket, access.OWNERSHIP, ownership.value, actor=principal.actor
+        )
 
     async def delete_ownership(self, principal: Principal, bucket: str) -> None:
         await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.OWNERSHIP)
-        await self.ctx.meta.set_bucket_config(bucket, access.OWNERSHIP, None)
+        await self.ctx.meta.set_bucket_config(bucket, access.OWNERSHIP, None, actor=principal.actor)
 
     async def get_public_access_block(
         self, principal: Principal, bucket: str
@@ -92,13 +94,17 @@ class BucketSettings:
             principal, bucket, Action.WRITE_SETTING, setting=Setting.PUBLIC_ACCESS_BLOCK
         )
         document = dump_public_access_block(block)
-        await self.ctx.meta.set_bucket_config(bucket, access.PUBLIC_ACCESS_BLOCK, document)
+        await self.ctx.meta.set_bucket_config(
+            bucket, access.PUBLIC_ACCESS_BLOCK, document, actor=principal.actor
+        )
 
     async def delete_public_access_block(self, principal: Principal, bucket: str) -> None:
         await self.ctx.bucket(
             principal, bucket, Action.DELETE_SETTING, setting=Setting.PUBLIC_ACCESS_BLOCK
         )
-        await self.ctx.meta.set_bucket_config(bucket, access.PUBLIC_ACCESS_BLOCK, None)
+        await self.ctx.meta.set_bucket_config(
+            bucket, access.PUBLIC_ACCESS_BLOCK, None, actor=principal.actor
+        )
 
     async def check(
         self, principal: Principal, bucket: str, action: Action, setting: Setting

@@ -307,11 +307,13 @@ class Website:
     async def put(self, principal: Principal, bucket: str, config: WebsiteConfig) -> None:
         await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.WEBSITE)
         validate(config)
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(config))
+        await self.ctx.meta.set_bucket_config(
+            bucket, CONFIG, to_json(config), actor=principal.actor
+        )
 
     async def delete(self, principal: Principal, bucket: str) -> None:
         await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.WEBSITE)
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None, actor=principal.actor)
 
     async def site(self, name: str) -> tuple[Bucket, WebsiteConfig | None]:
         """The bucket behind a website host, and its configuration (for anyone)."""

@@ -253,8 +253,8 @@ class BucketEncryption:
         document = json.dumps(
             {"SSEAlgorithm": default.algorithm, "BucketKeyEnabled": default.bucket_key_enabled}
         )
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, document)
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, document, actor=principal.actor)
 
     async def delete(self, principal: Principal, bucket: str) -> None:
         await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.ENCRYPTION)
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None)
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, None, actor=principal.actor)

@@ -30,7 +30,7 @@ from dolium.core.context import Context
 from dolium.core.objects import object_lock
 from dolium.core.objects.service import delete_current
 from dolium.errors import AccessDenied, NoSuchUpload
-from dolium.model import UNVERSIONED_ID, Bucket, ObjectVersion, Versioning
+from dolium.model import SERVER, UNVERSIONED_ID, Bucket, ObjectVersion, Versioning
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class _Walk:
         if replaced is not None and not deletable(replaced, self.now):
             self.report.locked += 1
             return
-        await delete_current(self.ctx, bucket, version.key, bucket.owner)
+        await delete_current(self.ctx, bucket, version.key, bucket.owner, actor=SERVER)
         self.report.expired += 1
         key.null_replaced = replaced is not None
         if replaced is not version:
@@ -141,6 +141,7 @@ class _Walk:
                     version.key,
                     version.version_id,
                     object_lock.removal_guard(self.now),
+                    actor=SERVER,
                 )
             except AccessDenied:
                 self.report.locked += 1
@@ -157,7 +158,9 @@ class _Walk:
         # and under Expiration Days once it is that old, as S3 does.
         due = _earliest(_marker_due(r.expiration, marker, self.now) for r in self._applying(marker))
         if due is not None and self.now >= due:
-            await self.ctx.meta.delete_version(self.bucket.name, marker.key, marker.version_id)
+            await self.ctx.meta.delete_version(
+                self.bucket.name, marker.key, marker.version_id, actor=SERVER
+            )
             self.report.markers_removed += 1
 
     def _applying(self, version: ObjectVersion) -> Iterable[Rule]:
@@ -248,7 +251,9 @@ async def _abort_uploads(walk: _Walk, prefix: str, page: int) -> None:
             )
             if due is not None and walk.now >= due:
                 try:
-                    await walk.ctx.meta.abort_upload(walk.bucket.name, upload.upload_id)
+                    await walk.ctx.meta.abort_upload(
+                        walk.bucket.name, upload.upload_id, actor=SERVER
+                    )
                     walk.report.uploads_aborted += 1
                 except NoSuchUpload:
                     pass  # completed or aborted meanwhile

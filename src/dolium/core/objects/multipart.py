@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from dolium.core.access import grants
 from dolium.core.access.actions import Action
-from dolium.core.buckets.notifications import OBJECT_COMPLETE, ObjectChange, emit
 from dolium.core.context import Context
 from dolium.core.data.blocks import hold
 from dolium.core.data.checksums import combine_parts, resolve_checksum_type
@@ -117,7 +116,7 @@ class Multipart:
             sse=protection,
             policy=bucket.policy,
         )
-        await self.ctx.meta.create_upload(upload)
+        await self.ctx.meta.create_upload(upload, actor=principal.actor)
         return upload
 
     async def upload(
@@ -164,7 +163,7 @@ class Multipart:
             checksums={a.upper(): data.checksums[a.upper()] for a in opts.checksum_algorithms},
             policy=upload.policy,
         )
-        await self.ctx.meta.put_part(bucket.name, part)
+        await self.ctx.meta.put_part(bucket.name, part, actor=principal.actor)
         return part
 
     async def copy_part(
@@ -247,7 +246,7 @@ class Multipart:
 
     async def abort(self, principal: Principal, bucket_name: str, key: str, upload_id: str) -> None:
         bucket, _ = await self.upload(principal, bucket_name, key, upload_id, Action.ABORT_UPLOAD)
-        await self.ctx.meta.abort_upload(bucket.name, upload_id)
+        await self.ctx.meta.abort_upload(bucket.name, upload_id, actor=principal.actor)
 
     async def complete(
         self,
@@ -333,6 +332,8 @@ class Multipart:
             sse=upload.sse,
             policy=upload.policy,
         )
-        created = await self.ctx.meta.complete_upload(bucket.name, upload_id, version, condition)
-        await emit(self.ctx, principal, bucket, OBJECT_COMPLETE, ObjectChange.created(created))
+        created = await self.ctx.meta.complete_upload(
+            bucket.name, upload_id, version, condition, actor=principal.actor
+        )
+        await self.objects.delivered(bucket)
         return created

@@ -227,9 +227,11 @@ class ObjectLock:
                     bucket=bucket.name,
                 )
             bucket = replace(bucket, object_lock=True)
-            await self.ctx.meta.update_bucket(bucket)
+            await self.ctx.meta.update_bucket(bucket, actor=principal.actor)
         document = _dump_default(default) if default is not None else None
-        return await self.ctx.meta.set_bucket_config(bucket.name, CONFIG, document)
+        return await self.ctx.meta.set_bucket_config(
+            bucket.name, CONFIG, document, actor=principal.actor
+        )
 
     async def visible_lock(
         self, principal: Principal, bucket: Bucket, version: ObjectVersion
@@ -292,7 +294,9 @@ class ObjectLock:
             check_retention_change(stored.lock, mode, until, now, allowed)
 
         updated = replace(version, lock=replace(version.lock, mode=mode, until=until))
-        return await self.ctx.meta.update_version(updated, ("retention",), guard)
+        return await self.ctx.meta.update_version(
+            updated, ("retention",), guard, actor=principal.actor
+        )
 
     async def get_legal_hold(
         self, principal: Principal, bucket_name: str, key: str, version_id: str | None = None
@@ -315,7 +319,7 @@ class ObjectLock:
             principal, bucket_name, key, version_id, Action.WRITE_LEGAL_HOLD
         )
         updated = replace(version, lock=replace(version.lock, legal_hold=on))
-        return await self.ctx.meta.update_version(updated, ("legal_hold",))
+        return await self.ctx.meta.update_version(updated, ("legal_hold",), actor=principal.actor)
 
 
 async def visible_lock(

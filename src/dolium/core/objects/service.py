@@ -16,19 +16,12 @@ import asyncio
 import hashlib
 import hmac
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from dolium.core.access import grants
 from dolium.core.access.actions import Action
-from dolium.core.buckets.notifications import (
-    OBJECT_COPY,
-    OBJECT_DELETE,
-    OBJECT_MARKER,
-    OBJECT_PUT,
-    ObjectChange,
-    emit,
-)
+from dolium.core.buckets import notifications
 from dolium.core.context import Context
 from dolium.core.data.blocks import (
     MAX_PUT_SIZE,
@@ -70,7 +63,9 @@ from dolium.errors import (
 )
 from dolium.model import (
     UNVERSIONED_ID,
+    Actor,
     Bucket,
+    ChangeAction,
     Extent,
     Lock,
     ObjectVersion,
@@ -196,8 +191,17 @@ def check_written(data: WrittenData, opts: WriteOptions) -> None:
 
 
 class Objects:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, deliver: Callable[[], Awaitable[None]]) -> None:
+        """`deliver` delivers what the change log holds (`Delivery.deliver_now`)."""
         self.ctx = ctx
+        self.deliver = deliver
+
+    async def delivered(self, bucket: Bucket) -> None:
+        """After a change to a bucket with a notification configuration: its
+        events leave before the request is answered, as they did before the
+        change log carried them. Other buckets pay nothing here."""
+        if notifications.CONFIG in bucket.configs:
+            await self.deliver()
 
     def leases(self, policy: str) -> Leases:
         """A new writer's leases on blocks of `policy`, lasting the collector's grace time."""
@@ -257,7 +261,7 @@ class Objects:
         body: AsyncIterator[bytes],
         opts: WriteOptions,
         *,
-        event: str = OBJECT_PUT,  # OBJECT_POST for a browser form upload
+        action: ChangeAction = ChangeAction.OBJECT_PUT,  # OBJECT_POST for a browser form upload
     ) -> ObjectVersion:
         validate_key(key)
         tags = validate_object_tags(opts.tags)
@@ -297,8 +301,10 @@ class Objects:
             sse=protection,
             policy=bucket.policy,
         )
-        created = await self.ctx.meta.put_version(version, opts.condition)
-        await emit(self.ctx, principal, bucket, event, ObjectChange.created(created))
+        created = await self.ctx.meta.put_version(
+            version, opts.condition, actor=principal.actor, action=action
+        )
+        await self.delivered(bucket)
         return created
 
     async def head(
@@ -445,8 +451,10 @@ class Objects:
             acl=acl_text,
             lock=object_lock.new_version_lock(bucket, requested, modified),
         )
-        created = await self.ctx.meta.put_version(version, opts.condition)
-        await emit(self.ctx, principal, bucket, OBJECT_COPY, ObjectChange.created(created))
+        created = await self.ctx.meta.put_version(
+            version, opts.condition, actor=principal.actor, action=ChangeAction.OBJECT_COPY
+        )
+        await self.delivered(bucket)
         return created, src
 
     async def _copy_data(
@@ -564,19 +572,22 @@ class Objects:
             validate_version_id(version_id)
             allowed = await object_lock.may_bypass(self.ctx, principal, bucket, key, bool(bypass))
             guard = object_lock.removal_guard(self.ctx.clock(), allowed)
-            removed = await self.ctx.meta.delete_version(bucket.name, key, version_id, guard)
+            removed = await self.ctx.meta.delete_version(
+                bucket.name, key, version_id, guard, actor=principal.actor
+            )
             marker = removed.delete_marker if removed else False
             result = DeleteResult(key, version_id, marker)
         else:
-            result = await delete_current(self.ctx, bucket, key, principal.tenant)
-        # Removing a marker by its version id is a deletion, not a new marker.
-        name = OBJECT_MARKER if result.delete_marker and version_id is None else OBJECT_DELETE
-        change = ObjectChange(key, result.version_id or UNVERSIONED_ID)
-        await emit(self.ctx, principal, bucket, name, change)
+            result = await delete_current(
+                self.ctx, bucket, key, principal.tenant, actor=principal.actor
+            )
+        await self.delivered(bucket)
         return result
 
 
-async def delete_current(ctx: Context, bucket: Bucket, key: str, owner: str) -> DeleteResult:
+async def delete_current(
+    ctx: Context, bucket: Bucket, key: str, owner: str, *, actor: Actor
+) -> DeleteResult:
     """Delete `key` without naming a version, as the bucket's versioning says.
 
     Never versioned: the unversioned slot's version goes. Otherwise a delete
@@ -584,7 +595,7 @@ async def delete_current(ctx: Context, bucket: Bucket, key: str, owner: str) -> 
     slot when versioning is suspended, replacing the version there). Shared with lifecycle expiry.
     """
     if bucket.versioning == Versioning.UNVERSIONED:
-        await ctx.meta.delete_version(bucket.name, key, UNVERSIONED_ID)
+        await ctx.meta.delete_version(bucket.name, key, UNVERSIONED_ID, actor=actor)
         return DeleteResult(key, None, False)
     now = ctx.clock()
     marker_version = ObjectVersion(
@@ -596,7 +607,7 @@ async def delete_current(ctx: Context, bucket: Bucket, key: str, owner: str) -> 
         delete_marker=True,
         content_type="",
     )
-    created = await ctx.meta.put_version(marker_version)
+    created = await ctx.meta.put_version(marker_version, actor=actor)
     return DeleteResult(key, created.version_id, True)
 
 

@@ -140,7 +140,7 @@ class Tagging:
         found = await self._find(principal, bucket_name, key, version_id, Action.WRITE_TAGS)
         valid = validate_tags(tags, OBJECT_TAG_LIMIT)
         updated = replace(found.version, tags=valid)
-        await self.ctx.meta.update_version(updated, ("tags",))
+        await self.ctx.meta.update_version(updated, ("tags",), actor=principal.actor)
         return replace(found, version=updated)
 
     async def delete_object(
@@ -149,7 +149,7 @@ class Tagging:
         found = await self._find(principal, bucket_name, key, version_id, Action.DELETE_TAGS)
         updated = replace(found.version, tags={})
         if found.version.tags:
-            await self.ctx.meta.update_version(updated, ("tags",))
+            await self.ctx.meta.update_version(updated, ("tags",), actor=principal.actor)
         return replace(found, version=updated)
 
     async def get_bucket(self, principal: Principal, bucket_name: str) -> list[tuple[str, str]]:
@@ -171,10 +171,10 @@ class Tagging:
         )
         valid = validate_tags(tags, BUCKET_TAG_LIMIT)
         document = json.dumps(list(valid.items()), ensure_ascii=False) if valid else None
-        await self.ctx.meta.set_bucket_config(bucket.name, CONFIG, document)
+        await self.ctx.meta.set_bucket_config(bucket.name, CONFIG, document, actor=principal.actor)
 
     async def delete_bucket(self, principal: Principal, bucket_name: str) -> None:
         bucket = await self.ctx.bucket(
             principal, bucket_name, Action.DELETE_SETTING, setting=Setting.TAGGING
         )
-        await self.ctx.meta.set_bucket_config(bucket.name, CONFIG, None)
+        await self.ctx.meta.set_bucket_config(bucket.name, CONFIG, None, actor=principal.actor)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from dolium.core.access.decisions import ANONYMOUS
 from dolium.frontends.s3.auth import sigv2, sigv4
-from dolium.frontends.s3.auth.facts import request_facts
+from dolium.frontends.s3.auth.facts import of_request
 from dolium.frontends.s3.wire.http import S3Request, decode_path, parse_target
 from dolium.protocols.keys import KeyStore
 
@@ -39,11 +38,11 @@ class Authenticator:
                 request.method, request.raw_path, request.query_string, request.headers
             )
             if ctx is None:
-                request.principal = replace(ANONYMOUS, facts=request_facts(request, ANONYMOUS))
+                request.principal = of_request(request, ANONYMOUS)
                 return
             _, principal, signing = await sigv4.verify(ctx, self.keys, self.region, now)
         request.signing = signing
-        request.principal = replace(principal, facts=request_facts(request, principal))
+        request.principal = of_request(request, principal)
 
 
 def virtual_bucket(request: S3Request) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from types import MappingProxyType
 
 from dolium.frontends.s3.wire.http import S3Request
@@ -62,6 +63,16 @@ class _Facts(Mapping[str, str]):
 def request_facts(request: S3Request, principal: Principal) -> Mapping[str, str]:
     """The condition keys of `request` by `principal`, read from it when first asked."""
     return _Facts(request, principal)
+
+
+def of_request(request: S3Request, principal: Principal) -> Principal:
+    """`principal` as making `request`: its condition keys, address and request id."""
+    return replace(
+        principal,
+        facts=request_facts(request, principal),
+        address=request.client,
+        request_id=request.request_id,
+    )
 
 
 def _gather(request: S3Request, principal: Principal) -> Mapping[str, str]:

@@ -25,18 +25,17 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from dolium.core.access.actions import Action
 from dolium.core.access.decisions import ANONYMOUS
-from dolium.core.buckets.notifications import OBJECT_POST
 from dolium.core.store import Store
 from dolium.frontends.s3 import rules
 from dolium.frontends.s3.auth import post_policy, sigv2, sigv4
 from dolium.frontends.s3.auth.authenticator import Authenticator, virtual_bucket
-from dolium.frontends.s3.auth.facts import request_facts
+from dolium.frontends.s3.auth.facts import of_request
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.objects import version_headers
 from dolium.frontends.s3.wire import acl_xml, formdata, xml
 from dolium.frontends.s3.wire.headers import META_PREFIX, write_options
 from dolium.frontends.s3.wire.http import Response, S3Request, receive_body
-from dolium.model import Principal
+from dolium.model import ChangeAction, Principal
 
 # The form data and boundaries before the file, as S3 bounds them.
 MAX_PRE_DATA = 20 * 1024
@@ -232,12 +231,13 @@ async def authenticate(
         principal, version = await _verify_v2(fields, auth)
         exempt = post_policy.EXEMPT_V2
     else:
-        return replace(ANONYMOUS, facts=request_facts(request, ANONYMOUS)), None
+        return of_request(request, ANONYMOUS), None
     policy = post_policy.decode(fields.get("policy") or "")
     values = fields.text()
     values["bucket"] = request.bucket  # the bucket the form is posted to
     post_policy.check(policy, values, fields.names, exempt, now)
-    facts = dict(request_facts(request, principal))
+    principal = of_request(request, principal)
+    facts = dict(principal.facts)
     facts.update({"s3:authtype": "POST", "s3:signatureversion": version})
     return replace(principal, facts=MappingProxyType(facts)), policy
 
@@ -327,7 +327,9 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
         low, high = bounds[0], min(bounds[1], high)
     body = _sized(form.file.chunks, low, high, _estimate(request, form.file, boundary))
     rules.check_write(key, opts.meta)
-    version = await store.objects.put(principal, request.bucket, key, body, opts, event=OBJECT_POST)
+    version = await store.objects.put(
+        principal, request.bucket, key, body, opts, action=ChangeAction.OBJECT_POST
+    )
     headers = version_headers(version)
     for algorithm, value in version.checksums.items():
         headers.append((f"x-amz-checksum-{algorithm.lower()}", value))

@@ -39,7 +39,7 @@ from dolium.errors import (
     NotFound,
     NotModified,
 )
-from dolium.frontends.s3.auth.facts import request_facts
+from dolium.frontends.s3.auth.facts import of_request
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.ops import cors
 from dolium.frontends.s3.ops.objects import check_conditions, data_response, principal_of
@@ -227,7 +227,7 @@ def site_of(host: str, domains: Sequence[str]) -> str | None:
 
 async def serve(store: Store, request: S3Request) -> Response:
     """Answer a request to a website host; `request.bucket` and `.key` come from Host and path."""
-    principal = replace(ANONYMOUS, facts=request_facts(request, ANONYMOUS))
+    principal = of_request(request, ANONYMOUS)
     request.principal = principal
     try:
         return await _serve(store, request, principal)

@@ -1,7 +1,7 @@
 """Storage policies of buckets, versions, uploads and parts; block references and leases.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-07
 
 Rows written before storage policies were stored through the server's one
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
