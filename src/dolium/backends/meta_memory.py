@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from types import MappingProxyType
 from typing import Self
@@ -36,13 +37,18 @@ from dolium.model import (
     EMPTY_MAP,
     MUTABLE,
     AccessKey,
+    Account,
     Bucket,
     MultipartUpload,
     ObjectVersion,
     Part,
+    PathRecord,
+    Sharing,
     Tenant,
+    Usage,
     User,
     WriteCondition,
+    container_address,
     with_mutable,
 )
 from dolium.protocols.meta import Guard, MetaStore
@@ -67,6 +73,11 @@ def _check(condition: WriteCondition | None, latest: ObjectVersion | None) -> No
             raise PreconditionFailed("the object's ETag does not match")
 
 
+def _current(version: ObjectVersion | None) -> int:
+    """1 if `version` is a current object (not a delete marker), else 0."""
+    return 0 if version is None or version.delete_marker else 1
+
+
 def _start(prefix: bytes, after: bytes) -> tuple[bytes, bool]:
     """Where a listing starts: (bound, inclusive)."""
     return (after, False) if after and after >= prefix else (prefix, True)
@@ -87,11 +98,20 @@ class MemoryMetaStore:
         self._tenants: dict[str, Tenant] = {}
         self._users: dict[tuple[str, str], User] = {}
         self._keys: dict[str, AccessKey] = {}
-        self._buckets: dict[str, Bucket] = {}
+        # Containers by id, each named by its address; every address that
+        # reaches one (its global name, `owner:name`) -> its id.
+        self._buckets: dict[int, Bucket] = {}
+        self._ids: dict[str, int] = {}
+        self._last_id = 0
+        self._usage: dict[int, Usage] = {}
+        self._accounts: dict[str, Account] = {}
+        self._groups: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._paths: dict[int, dict[bytes, PathRecord]] = {}
+        self._public: dict[str, tuple[int, bytes]] = {}
         # bucket -> key -> versions, newest first; and the bucket's keys in byte order
-        self._chains: dict[str, dict[bytes, list[ObjectVersion]]] = {}
-        self._sorted: dict[str, list[bytes]] = {}
-        self._uploads: dict[str, dict[str, _Upload]] = {}
+        self._chains: dict[int, dict[bytes, list[ObjectVersion]]] = {}
+        self._sorted: dict[int, list[bytes]] = {}
+        self._uploads: dict[int, dict[str, _Upload]] = {}
 
     @classmethod
     async def open(cls) -> Self:
@@ -103,6 +123,21 @@ class MemoryMetaStore:
     def _next_serial(self) -> int:
         self._serial += 1
         return self._serial
+
+    def _cid(self, address: str) -> int:
+        """The id of the container at `address`; 0 (no container's) if none."""
+        return self._ids.get(address, 0)
+
+    def _count(self, cid: int, size: int, objects: int) -> None:
+        """Add to the usage of the container and its account."""
+        if not size and not objects:
+            return
+        used = self._usage[cid]
+        self._usage[cid] = Usage(used.bytes + size, used.objects + objects)
+        owner = self._buckets[cid].owner
+        account = self._accounts.get(owner, Account(owner))
+        total = Usage(account.usage.bytes + size, account.usage.objects + objects)
+        self._accounts[owner] = dataclasses.replace(account, usage=total)
 
     # -- tenants, users, keys ----------------------------------------------------
     async def create_tenant(self, tenant: Tenant) -> None:
@@ -167,32 +202,83 @@ class MemoryMetaStore:
             self._keys[access_key] = dataclasses.replace(key, active=False)
 
     # -- buckets -----------------------------------------------------------------
-    async def create_bucket(self, bucket: Bucket) -> None:
+    # -- accounts ----------------------------------------------------------------
+    async def get_account(self, name: str) -> Account:
+        return self._accounts.get(name, Account(name))
+
+    async def set_account_meta(self, name: str, meta: Mapping[str, str]) -> None:
         async with self._lock:
-            if bucket.name in self._buckets:
-                raise BucketAlreadyExists(f"bucket {bucket.name!r} exists", bucket=bucket.name)
-            self._buckets[bucket.name] = bucket
-            self._chains[bucket.name] = {}
-            self._sorted[bucket.name] = []
-            self._uploads[bucket.name] = {}
+            account = self._accounts.get(name, Account(name))
+            self._accounts[name] = dataclasses.replace(account, meta=_freeze(meta))
+
+    async def set_group(self, account: str, group: str, members: Collection[str]) -> None:
+        async with self._lock:
+            groups = self._groups.setdefault(account, {})
+            if members:
+                groups[group] = tuple(sorted(set(members)))
+            else:
+                groups.pop(group, None)
+
+    async def get_groups(self, account: str) -> dict[str, tuple[str, ...]]:
+        groups = self._groups.get(account, {})
+        return {name: groups[name] for name in sorted(groups)}
+
+    # -- containers --------------------------------------------------------------
+    def _create(self, bucket: Bucket, *, claim: bool, required: bool) -> Bucket:
+        owner, name = bucket.owner, bucket.container
+        local = container_address(owner, name)
+        global_held = claim and name in self._ids
+        if (required and global_held) or local in self._ids:
+            raise BucketAlreadyExists(f"bucket {bucket.name!r} exists", bucket=bucket.name)
+        self._last_id += 1
+        cid = self._last_id
+        holds = claim and not global_held
+        made = dataclasses.replace(bucket, name=name if holds else local, id=cid)
+        self._buckets[cid] = made
+        self._ids[local] = cid
+        if holds:
+            self._ids[name] = cid
+        self._usage[cid] = Usage()
+        self._accounts.setdefault(owner, Account(owner))
+        self._chains[cid] = {}
+        self._sorted[cid] = []
+        self._uploads[cid] = {}
+        self._paths[cid] = {}
+        return made
+
+    async def create_bucket(self, bucket: Bucket) -> Bucket:
+        async with self._lock:
+            return self._create(bucket, claim=True, required=True)
+
+    async def create_container(self, bucket: Bucket, *, claim: bool) -> Bucket:
+        async with self._lock:
+            return self._create(bucket, claim=claim, required=False)
 
     async def get_bucket(self, name: str) -> Bucket | None:
-        return self._buckets.get(name)
+        return self._buckets.get(self._cid(name))
 
     async def list_buckets(self, owner: str | None = None) -> list[Bucket]:
         found = (b for b in self._buckets.values() if owner is None or b.owner == owner)
-        return sorted(found, key=lambda b: b.name)
+        return sorted(found, key=lambda b: b.name.encode())
+
+    async def get_usage(self, bucket: str) -> Usage:
+        used = self._usage.get(self._cid(bucket))
+        if used is None:
+            raise NoSuchBucket(f"no bucket {bucket!r}", bucket=bucket)
+        return used
 
     async def update_bucket(self, bucket: Bucket) -> None:
         async with self._lock:
-            old = self._buckets.get(bucket.name)
+            old = self._buckets.get(self._cid(bucket.name))
             if old is None:
                 raise NoSuchBucket(f"no bucket {bucket.name!r}", bucket=bucket.name)
-            self._buckets[bucket.name] = dataclasses.replace(bucket, configs=old.configs)
+            self._buckets[old.id] = dataclasses.replace(
+                bucket, name=old.name, owner=old.owner, id=old.id, configs=old.configs
+            )
 
     async def set_bucket_config(self, name: str, config: str, document: str | None) -> Bucket:
         async with self._lock:
-            old = self._buckets.get(name)
+            old = self._buckets.get(self._cid(name))
             if old is None:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
             configs = dict(old.configs)  # a private copy, as _freeze
@@ -201,38 +287,45 @@ class MemoryMetaStore:
             else:
                 configs[config] = document
             new = dataclasses.replace(old, configs=MappingProxyType(configs))
-            self._buckets[name] = new
+            self._buckets[old.id] = new
             return new
 
     async def delete_bucket(self, name: str) -> None:
         async with self._lock:
-            if name not in self._buckets:
+            cid = self._cid(name)
+            if cid not in self._buckets:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
-            if self._chains[name]:
+            if self._chains[cid]:
                 raise BucketNotEmpty(f"bucket {name!r} is not empty", bucket=name)
-            for table in (self._buckets, self._chains, self._sorted, self._uploads):
-                del table[name]
+            del self._buckets[cid], self._chains[cid], self._sorted[cid], self._uploads[cid]
+            del self._usage[cid], self._paths[cid]
+            self._ids = {a: i for a, i in self._ids.items() if i != cid}
 
     # -- object versions -----------------------------------------------------------
     async def get_version(
         self, bucket: str, key: str, version_id: str | None = None
     ) -> ObjectVersion | None:
-        chain = self._chains.get(bucket, {}).get(key.encode(), [])
+        chain = self._chains.get(self._cid(bucket), {}).get(key.encode(), [])
         if version_id is None:
             return chain[0] if chain else None
         return next((v for v in chain if v.version_id == version_id), None)
 
     def _put(self, v: ObjectVersion, condition: WriteCondition | None) -> ObjectVersion:
-        chains = self._chains.get(v.bucket)
+        chains = self._chains.get(self._cid(v.bucket))
         raw = v.key.encode()
         chain = None if chains is None else chains.get(raw)
         # The condition first, then the bucket: the order the SQL store fails in.
         _check(condition, chain[0] if chain else None)
         if chains is None:
             raise NoSuchBucket(f"no bucket {v.bucket!r}", bucket=v.bucket)
+        cid = self._cid(v.bucket)
         if chain is None:
             chain = chains[raw] = []
-            bisect.insort(self._sorted[v.bucket], raw)
+            bisect.insort(self._sorted[cid], raw)
+            self._paths[cid][raw] = PathRecord(v.bucket, v.key, str(uuid.uuid4()))
+        before = _current(chain[0] if chain else None)
+        replaced = sum(x.size for x in chain if x.version_id == v.version_id)
+        self._count(cid, v.size - replaced, (not v.delete_marker) - before)
         chain[:] = [x for x in chain if x.version_id != v.version_id]
         if chain:
             chain[0] = dataclasses.replace(chain[0], is_latest=False)
@@ -259,7 +352,7 @@ class MemoryMetaStore:
         self, version: ObjectVersion, fields: Collection[str] = MUTABLE, guard: Guard | None = None
     ) -> ObjectVersion:
         async with self._lock:
-            chain = self._chains.get(version.bucket, {}).get(version.key.encode(), [])
+            chain = self._chains.get(self._cid(version.bucket), {}).get(version.key.encode(), [])
             at = next((i for i, v in enumerate(chain) if v.version_id == version.version_id), None)
             if at is None:
                 raise NoSuchVersion(
@@ -278,7 +371,7 @@ class MemoryMetaStore:
     ) -> ObjectVersion | None:
         async with self._lock:
             raw = key.encode()
-            chains = self._chains.get(bucket, {})
+            chains = self._chains.get(self._cid(bucket), {})
             chain = chains.get(raw, [])
             at = next((i for i, v in enumerate(chain) if v.version_id == version_id), None)
             if at is None:
@@ -288,15 +381,19 @@ class MemoryMetaStore:
             removed = chain.pop(at)
             if chain and removed.is_latest:
                 chain[0] = dataclasses.replace(chain[0], is_latest=True)
+            cid = self._cid(bucket)
+            objects = _current(chain[0] if chain else None) - _current(removed)
+            self._count(cid, -removed.size, objects if removed.is_latest else 0)
             if not chain:
                 del chains[raw]
-                keys = self._sorted[bucket]
+                keys = self._sorted[cid]
                 del keys[bisect.bisect_left(keys, raw)]
+                self._drop_path(cid, raw)
             return removed
 
     def _keys_from(self, bucket: str, prefix: bytes, after: bytes) -> Iterator[bytes]:
         """The bucket's keys in byte order from where a listing starts (no copy)."""
-        keys = self._sorted.get(bucket, [])
+        keys = self._sorted.get(self._cid(bucket), [])
         bound, inclusive = _start(prefix, after)
         at = (bisect.bisect_left if inclusive else bisect.bisect_right)(keys, bound)
         return (keys[i] for i in range(at, len(keys)))
@@ -305,7 +402,7 @@ class MemoryMetaStore:
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
     ) -> list[ObjectVersion]:
         low = prefix.encode()
-        chains = self._chains.get(bucket, {})
+        chains = self._chains.get(self._cid(bucket), {})
         out: list[ObjectVersion] = []
         for raw in self._keys_from(bucket, low, start_after.encode()):
             if len(out) >= limit or not raw.startswith(low):
@@ -323,7 +420,7 @@ class MemoryMetaStore:
         limit: int = 1000,
     ) -> list[ObjectVersion]:
         low = prefix.encode()
-        chains = self._chains.get(bucket, {})
+        chains = self._chains.get(self._cid(bucket), {})
         out: list[ObjectVersion] = []
         key = b"" if after is None else after[0].encode()
         if after is not None and after[1] > 0 and key.startswith(low):
@@ -334,10 +431,108 @@ class MemoryMetaStore:
             out.extend(chains[raw])
         return out[: max(limit, 0)]
 
+    async def list_objects_at(
+        self,
+        bucket: str,
+        until: float,
+        *,
+        prefix: str = "",
+        start_after: str = "",
+        limit: int = 1000,
+    ) -> list[ObjectVersion]:
+        low = prefix.encode()
+        chains = self._chains.get(self._cid(bucket), {})
+        out: list[ObjectVersion] = []
+        for raw in self._keys_from(bucket, low, start_after.encode()):
+            if len(out) >= limit or not raw.startswith(low):
+                break
+            found = next((v for v in chains[raw] if v.modified <= until), None)
+            if found is not None and not found.delete_marker:
+                out.append(dataclasses.replace(found, is_latest=False))
+        return out
+
+    # -- path records --------------------------------------------------------------
+    def _drop_path(self, cid: int, raw: bytes) -> None:
+        record = self._paths[cid].pop(raw)
+        if record.public_id is not None:
+            del self._public[record.public_id]
+
+    async def get_path(self, bucket: str, key: str) -> PathRecord | None:
+        found = self._paths.get(self._cid(bucket), {}).get(key.encode())
+        return None if found is None else dataclasses.replace(found, bucket=bucket)
+
+    def _path(self, bucket: str, key: str) -> PathRecord:
+        found = self._paths.get(self._cid(bucket), {}).get(key.encode())
+        if found is None:
+            raise NoSuchKey(f"no object {key!r} in {bucket!r}", key=key)
+        return found
+
+    def _set_path(self, record: PathRecord, bucket: str) -> PathRecord:
+        self._paths[self._cid(bucket)][record.key.encode()] = record
+        return dataclasses.replace(record, bucket=bucket)
+
+    async def set_sharing(self, bucket: str, key: str, sharing: Sharing) -> PathRecord:
+        async with self._lock:
+            record = self._path(bucket, key)
+            return self._set_path(dataclasses.replace(record, sharing=sharing), bucket)
+
+    async def set_public(self, bucket: str, key: str, public_id: str | None) -> PathRecord:
+        async with self._lock:
+            record = self._path(bucket, key)
+            place = (self._cid(bucket), key.encode())
+            if public_id is not None and self._public.get(public_id, place) != place:
+                raise Conflict(f"public id {public_id!r} is taken")
+            if record.public_id is not None:
+                del self._public[record.public_id]
+            if public_id is not None:
+                self._public[public_id] = place
+            return self._set_path(dataclasses.replace(record, public_id=public_id), bucket)
+
+    async def set_delete_at(self, bucket: str, key: str, when: float | None) -> PathRecord:
+        async with self._lock:
+            record = self._path(bucket, key)
+            return self._set_path(dataclasses.replace(record, delete_at=when), bucket)
+
+    async def resolve_public(self, public_id: str) -> PathRecord | None:
+        place = self._public.get(public_id)
+        if place is None:
+            return None
+        cid, raw = place
+        return dataclasses.replace(self._paths[cid][raw], bucket=self._buckets[cid].name)
+
+    async def move(self, bucket: str, key: str, to_bucket: str, to_key: str) -> PathRecord:
+        async with self._lock:
+            source, target = self._cid(bucket), self._cid(to_bucket)
+            if source not in self._buckets or target not in self._buckets:
+                name = bucket if source not in self._buckets else to_bucket
+                raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
+            raw, to_raw = key.encode(), to_key.encode()
+            record = self._path(bucket, key)
+            if (source, raw) == (target, to_raw):
+                return dataclasses.replace(record, bucket=bucket)
+            if to_raw in self._chains[target]:
+                raise Conflict(f"{to_key!r} in {to_bucket!r} has versions: move refused")
+            chain = self._chains[source].pop(raw)
+            keys = self._sorted[source]
+            del keys[bisect.bisect_left(keys, raw)]
+            bisect.insort(self._sorted[target], to_raw)
+            self._chains[target][to_raw] = [
+                dataclasses.replace(v, bucket=to_bucket, key=to_key) for v in chain
+            ]
+            del self._paths[source][raw]
+            moved = dataclasses.replace(record, bucket=to_bucket, key=to_key)
+            self._paths[target][to_raw] = moved
+            if moved.public_id is not None:
+                self._public[moved.public_id] = (target, to_raw)
+            size, objects = sum(v.size for v in chain), _current(chain[0])
+            self._count(source, -size, -objects)
+            self._count(target, size, objects)
+            return moved
+
     # -- multipart uploads ---------------------------------------------------------
     async def create_upload(self, upload: MultipartUpload) -> None:
         async with self._lock:
-            table = self._uploads.get(upload.bucket)
+            table = self._uploads.get(self._cid(upload.bucket))
             if table is None:
                 raise NoSuchBucket(f"no bucket {upload.bucket!r}", bucket=upload.bucket)
             if upload.upload_id in table:
@@ -352,7 +547,7 @@ class MemoryMetaStore:
             table[upload.upload_id] = _Upload(self._next_serial(), frozen, upload.key.encode())
 
     async def get_upload(self, bucket: str, upload_id: str) -> MultipartUpload | None:
-        found = self._uploads.get(bucket, {}).get(upload_id)
+        found = self._uploads.get(self._cid(bucket), {}).get(upload_id)
         return None if found is None else found.upload
 
     async def list_uploads(
@@ -366,10 +561,11 @@ class MemoryMetaStore:
     ) -> list[MultipartUpload]:
         low, key = prefix.encode(), after_key.encode()
         bound, inclusive = _start(low, key)
-        marker = self._uploads.get(bucket, {}).get(after_upload_id)
+        marker = self._uploads.get(self._cid(bucket), {}).get(after_upload_id)
         mark = marker.serial if marker and marker.key == key and key.startswith(low) else None
         out: list[MultipartUpload] = []
-        for u in sorted(self._uploads.get(bucket, {}).values(), key=lambda u: (u.key, u.serial)):
+        table = self._uploads.get(self._cid(bucket), {})
+        for u in sorted(table.values(), key=lambda u: (u.key, u.serial)):
             if len(out) >= limit:
                 break
             if not u.key.startswith(low):
@@ -381,7 +577,7 @@ class MemoryMetaStore:
 
     async def put_part(self, bucket: str, part: Part) -> None:
         async with self._lock:
-            found = self._uploads.get(bucket, {}).get(part.upload_id)
+            found = self._uploads.get(self._cid(bucket), {}).get(part.upload_id)
             if found is None:
                 raise NoSuchUpload(f"no upload {part.upload_id!r}", upload_id=part.upload_id)
             found.parts[part.number] = dataclasses.replace(part, checksums=_freeze(part.checksums))
@@ -389,7 +585,7 @@ class MemoryMetaStore:
     async def list_parts(
         self, bucket: str, upload_id: str, *, after: int = 0, limit: int = 10000
     ) -> list[Part]:
-        found = self._uploads.get(bucket, {}).get(upload_id)
+        found = self._uploads.get(self._cid(bucket), {}).get(upload_id)
         if found is None:
             return []
         numbers = sorted(n for n in found.parts if n > after)[: max(limit, 0)]
@@ -403,7 +599,7 @@ class MemoryMetaStore:
         condition: WriteCondition | None = None,
     ) -> ObjectVersion:
         async with self._lock:
-            table = self._uploads.get(bucket, {})
+            table = self._uploads.get(self._cid(bucket), {})
             if upload_id not in table:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
             done = self._put(version, condition)
@@ -412,7 +608,7 @@ class MemoryMetaStore:
 
     async def abort_upload(self, bucket: str, upload_id: str) -> None:
         async with self._lock:
-            if self._uploads.get(bucket, {}).pop(upload_id, None) is None:
+            if self._uploads.get(self._cid(bucket), {}).pop(upload_id, None) is None:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
 
     # -- garbage collection --------------------------------------------------------

@@ -13,6 +13,7 @@ scan whose cost follows `limit`.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
@@ -22,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dolium.backends.meta_sql import codec
 from dolium.backends.meta_sql.accounts import AccountQueries
-from dolium.backends.meta_sql.schema import LISTED, parts, uploads, versions
+from dolium.backends.meta_sql.addresses import CID, add_usage, container_id, params, resolve
+from dolium.backends.meta_sql.paths import PathQueries
+from dolium.backends.meta_sql.schema import LISTED, parts, paths, uploads, versions
 from dolium.errors import (
     ConditionalRequestConflict,
     Conflict,
@@ -49,27 +52,26 @@ _U = uploads.c
 _PAGE = 500  # rows per query of the reference scan, to keep transactions short
 
 # The latest version is the newest one (see schema): one seek, first entry.
+# Reads name the container by address (CID); writes resolve it first and
+# use its id ("c").
 _GET_LATEST = (
-    versions.select()
-    .where(_V.bucket == _P("b"), _V.key == _P("k"))
-    .order_by(_V.serial.desc())
-    .limit(1)
+    versions.select().where(_V.bucket == CID, _V.key == _P("k")).order_by(_V.serial.desc()).limit(1)
 )
 _GET_VERSION = versions.select().where(
-    _V.bucket == _P("b"), _V.key == _P("k"), _V.version_id == _P("v")
+    _V.bucket == CID, _V.key == _P("k"), _V.version_id == _P("v")
 )
 # The current latest version and any version the write replaces, in one round trip.
-_PROBE_COLS = (_V.serial, _V.version_id, _V.etag, _V.delete_marker)
+_PROBE_COLS = (_V.serial, _V.version_id, _V.etag, _V.delete_marker, _V.size)
 _PROBE = sa.union_all(
     sa.select(
         sa.select(*_PROBE_COLS)
-        .where(_V.bucket == _P("b"), _V.key == _P("k"))
+        .where(_V.bucket == _P("c"), _V.key == _P("k"))
         .order_by(_V.serial.desc())
         .limit(1)
         .subquery()
     ),
     sa.select(*_PROBE_COLS).where(
-        _V.bucket == _P("b"), _V.key == _P("k"), _V.version_id == _P("v")
+        _V.bucket == _P("c"), _V.key == _P("k"), _V.version_id == _P("v")
     ),
 )
 _DELETE_SERIAL = versions.delete().where(_V.serial == _P("s"))
@@ -77,12 +79,19 @@ _DEMOTE = versions.update().where(_V.serial == _P("s")).values(is_latest=False)
 _PROMOTE = versions.update().where(_V.serial == _P("s")).values(is_latest=True)
 _INSERT_VERSION = versions.insert()
 _NEWEST = (
-    sa.select(_V.serial)
-    .where(_V.bucket == _P("b"), _V.key == _P("k"))
+    sa.select(_V.serial, _V.delete_marker)
+    .where(_V.bucket == _P("c"), _V.key == _P("k"))
     .order_by(_V.serial.desc())
     .limit(1)
 )
-_UPLOAD = uploads.select().where(_U.bucket == _P("b"), _U.upload_id == _P("u"))
+_UPLOAD = uploads.select().where(_U.bucket == CID, _U.upload_id == _P("u"))
+_NEW_PATH = paths.insert()
+_DROP_PATH = paths.delete().where(paths.c.bucket == _P("c"), paths.c.key == _P("k"))
+
+
+def _current(row: Any) -> int:
+    """1 if the version row is a current object (not a delete marker), else 0."""
+    return 0 if row is None or row.delete_marker else 1
 
 
 def check_condition(condition: WriteCondition | None, latest: Any) -> None:
@@ -108,34 +117,42 @@ def _bounds(column: Any, prefix: bytes, after: bytes, hi: bytes | None) -> list[
     return clauses
 
 
-class SqlMetaStore(AccountQueries):
+class SqlMetaStore(PathQueries, AccountQueries):
     # -- object versions ---------------------------------------------------------
     async def get_version(
         self, bucket: str, key: str, version_id: str | None = None
     ) -> ObjectVersion | None:
-        params = {"b": bucket, "k": key.encode(), "v": version_id}
+        values = {**params(bucket), "k": key.encode(), "v": version_id}
         query = _GET_LATEST if version_id is None else _GET_VERSION
         async with self._read() as conn:
-            row = (await conn.execute(query, params)).first()
-        return None if row is None else codec.to_version(row)
+            row = (await conn.execute(query, values)).first()
+        return None if row is None else codec.to_version(row, bucket)
 
     async def _put(
         self, conn: AsyncConnection, v: ObjectVersion, condition: WriteCondition | None
     ) -> ObjectVersion:
+        cid = await resolve(conn, v.bucket)
+        if cid is None:
+            check_condition(condition, None)  # the condition first, as for a missing key
+            raise NoSuchBucket(f"no bucket {v.bucket!r}", bucket=v.bucket)
         key = v.key.encode()
-        rows = (await conn.execute(_PROBE, {"b": v.bucket, "k": key, "v": v.version_id})).all()
+        rows = (await conn.execute(_PROBE, {"c": cid, "k": key, "v": v.version_id})).all()
         latest = max(rows, key=lambda r: r.serial, default=None)  # the newest is the latest
         check_condition(condition, latest)
-        same = next((r.serial for r in rows if r.version_id == v.version_id), None)
+        same = next((r for r in rows if r.version_id == v.version_id), None)
         if same is not None:
-            await conn.execute(_DELETE_SERIAL, {"s": same})
-        if latest is not None and latest.serial != same:
+            await conn.execute(_DELETE_SERIAL, {"s": same.serial})
+        if latest is not None and (same is None or latest.serial != same.serial):
             await conn.execute(_DEMOTE, {"s": latest.serial})
-        values = codec.version_values(v)
+        values = codec.version_values(v, cid)
         values["is_latest"] = True
         inserted = (await conn.execute(_INSERT_VERSION, values)).inserted_primary_key
         if inserted is None:
             raise StorageError("meta store: the database assigned no serial")
+        if latest is None:  # the key's first version
+            await conn.execute(_NEW_PATH, {"bucket": cid, "key": key, "uuid": str(uuid.uuid4())})
+        size = v.size - (same.size if same is not None else 0)
+        await add_usage(conn, cid, size, (not v.delete_marker) - _current(latest))
         return dataclasses.replace(v, serial=inserted[0], is_latest=True)
 
     async def _put_failed(self, bucket: str, condition: WriteCondition | None) -> Exception:
@@ -163,7 +180,7 @@ class SqlMetaStore(AccountQueries):
         self, version: ObjectVersion, fields: Collection[str] = MUTABLE, guard: Guard | None = None
     ) -> ObjectVersion:
         where = (
-            _V.bucket == version.bucket,
+            _V.bucket == container_id(version.bucket),
             _V.key == version.key.encode(),
             _V.version_id == version.version_id,
         )
@@ -179,7 +196,7 @@ class SqlMetaStore(AccountQueries):
                     key=version.key,
                     version_id=version.version_id,
                 )
-            stored = codec.to_version(row)
+            stored = codec.to_version(row, version.bucket)
             if guard is not None:
                 guard(stored)
             new = with_mutable(stored, version, fields)
@@ -193,24 +210,34 @@ class SqlMetaStore(AccountQueries):
         self, bucket: str, key: str, version_id: str, guard: Guard | None = None
     ) -> ObjectVersion | None:
         raw = key.encode()
-        where = (_V.bucket == bucket, _V.key == raw, _V.version_id == version_id)
-        read = versions.select().where(*where).with_for_update()
-        query = versions.delete().where(*where).returning(*versions.c)
 
         async def op(conn: AsyncConnection) -> Any:
+            cid = await resolve(conn, bucket)
+            if cid is None:
+                return None
+            where = (_V.bucket == cid, _V.key == raw, _V.version_id == version_id)
             if guard is not None:
+                read = versions.select().where(*where).with_for_update()
                 found = (await conn.execute(read)).first()
                 if found is not None:
-                    guard(codec.to_version(found))
+                    guard(codec.to_version(found, bucket))
+            query = versions.delete().where(*where).returning(*versions.c)
             row = (await conn.execute(query)).first()
-            if row is not None and row.is_latest:
-                newest = (await conn.execute(_NEWEST, {"b": bucket, "k": raw})).scalar()
+            if row is None:
+                return None
+            objects = 0
+            if row.is_latest:
+                newest = (await conn.execute(_NEWEST, {"c": cid, "k": raw})).first()
                 if newest is not None:
-                    await conn.execute(_PROMOTE, {"s": newest})
+                    await conn.execute(_PROMOTE, {"s": newest.serial})
+                objects = _current(newest) - _current(row)
+                if newest is None:  # the key's last version: its path record goes too
+                    await conn.execute(_DROP_PATH, {"c": cid, "k": raw})
+            await add_usage(conn, cid, -row.size, objects)
             return row
 
         row = await self._transact(op)
-        return None if row is None else codec.to_version(row)
+        return None if row is None else codec.to_version(row, bucket)
 
     async def list_objects(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
@@ -221,13 +248,45 @@ class SqlMetaStore(AccountQueries):
         bounds = _bounds(_V.key, low, start_after.encode(), codec.successor(low))
         query = (
             versions.select()
-            .where(_V.bucket == bucket, LISTED, *bounds)
+            .where(_V.bucket == container_id(bucket), LISTED, *bounds)
             .order_by(_V.key)
             .limit(limit)
         )
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
-        return [codec.to_version(r) for r in rows]
+        return [codec.to_version(r, bucket) for r in rows]
+
+    async def list_objects_at(
+        self,
+        bucket: str,
+        until: float,
+        *,
+        prefix: str = "",
+        start_after: str = "",
+        limit: int = 1000,
+    ) -> list[ObjectVersion]:
+        low = prefix.encode()
+        hi = codec.successor(low)
+        after = start_after.encode()
+        cid = container_id(bucket)
+        out: list[ObjectVersion] = []
+        async with self._read() as conn:
+            while len(out) < limit:
+                # The next key's version as of `until`: one seek of
+                # ix_versions_bucket_key_serial, past only the versions written after it.
+                query = (
+                    versions.select()
+                    .where(_V.bucket == cid, _V.modified <= until, *_bounds(_V.key, low, after, hi))
+                    .order_by(_V.key, _V.serial.desc())
+                    .limit(1)
+                )
+                row = (await conn.execute(query)).first()
+                if row is None:
+                    break
+                after = row.key
+                if not row.delete_marker:
+                    out.append(dataclasses.replace(codec.to_version(row, bucket), is_latest=False))
+        return out
 
     async def list_versions(
         self,
@@ -242,9 +301,10 @@ class SqlMetaStore(AccountQueries):
         low = prefix.encode()
         hi = codec.successor(low)
         key = b"" if after is None else after[0].encode()
+        cid = container_id(bucket)
         rest = (
             versions.select()
-            .where(_V.bucket == bucket, *_bounds(_V.key, low, key, hi))
+            .where(_V.bucket == cid, *_bounds(_V.key, low, key, hi))
             .order_by(_V.key, _V.serial.desc())
             .limit(limit)
         )
@@ -254,7 +314,7 @@ class SqlMetaStore(AccountQueries):
             # two index range scans, each bounded by `limit`.
             same = (
                 versions.select()
-                .where(_V.bucket == bucket, _V.key == key, _V.serial < after[1])
+                .where(_V.bucket == cid, _V.key == key, _V.serial < after[1])
                 .order_by(_V.serial.desc())
                 .limit(limit)
             )
@@ -262,26 +322,25 @@ class SqlMetaStore(AccountQueries):
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         rows.sort(key=lambda r: (r.key, -r.serial))
-        return [codec.to_version(r) for r in rows[:limit]]
+        return [codec.to_version(r, bucket) for r in rows[:limit]]
 
     # -- multipart uploads -------------------------------------------------------
     async def create_upload(self, upload: MultipartUpload) -> None:
-        insert = uploads.insert().values(codec.upload_values(upload))
-
         async def op(conn: AsyncConnection) -> None:
-            await conn.execute(insert)
+            cid = await resolve(conn, upload.bucket)
+            if cid is None:
+                raise NoSuchBucket(f"no bucket {upload.bucket!r}", bucket=upload.bucket)
+            await conn.execute(uploads.insert().values(codec.upload_values(upload, cid)))
 
         try:
             await self._transact(op)
         except exc.IntegrityError as e:
-            if await self.get_bucket(upload.bucket) is None:
-                raise NoSuchBucket(f"no bucket {upload.bucket!r}", bucket=upload.bucket) from e
             raise Conflict(f"upload id {upload.upload_id!r} is taken") from e
 
     async def get_upload(self, bucket: str, upload_id: str) -> MultipartUpload | None:
         async with self._read() as conn:
-            row = (await conn.execute(_UPLOAD, {"b": bucket, "u": upload_id})).first()
-        return None if row is None else codec.to_upload(row)
+            row = (await conn.execute(_UPLOAD, {**params(bucket), "u": upload_id})).first()
+        return None if row is None else codec.to_upload(row, bucket)
 
     async def list_uploads(
         self,
@@ -296,9 +355,10 @@ class SqlMetaStore(AccountQueries):
             return []
         low = prefix.encode()
         key = after_key.encode()
+        cid = container_id(bucket)
         rest = (
             uploads.select()
-            .where(_U.bucket == bucket, *_bounds(_U.key, low, key, codec.successor(low)))
+            .where(_U.bucket == cid, *_bounds(_U.key, low, key, codec.successor(low)))
             .order_by(_U.key, _U.serial)
             .limit(limit)
         )
@@ -306,12 +366,12 @@ class SqlMetaStore(AccountQueries):
         if after_upload_id and key and key.startswith(low):
             marker = (
                 sa.select(_U.serial)
-                .where(_U.bucket == bucket, _U.key == key, _U.upload_id == after_upload_id)
+                .where(_U.bucket == cid, _U.key == key, _U.upload_id == after_upload_id)
                 .scalar_subquery()
             )
             same = (
                 uploads.select()
-                .where(_U.bucket == bucket, _U.key == key, _U.serial > marker)
+                .where(_U.bucket == cid, _U.key == key, _U.serial > marker)
                 .order_by(_U.serial)
                 .limit(limit)
             )
@@ -319,19 +379,23 @@ class SqlMetaStore(AccountQueries):
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         rows.sort(key=lambda r: (r.key, r.serial))
-        return [codec.to_upload(r) for r in rows[:limit]]
+        return [codec.to_upload(r, bucket) for r in rows[:limit]]
 
     async def put_part(self, bucket: str, part: Part) -> None:
-        number = sa.and_(
-            parts.c.bucket == bucket,
-            parts.c.upload_id == part.upload_id,
-            parts.c.number == part.number,
-        )
+        gone = NoSuchUpload(f"no upload {part.upload_id!r}", upload_id=part.upload_id)
 
         async def op(conn: AsyncConnection) -> None:
+            cid = await resolve(conn, bucket)
+            if cid is None:
+                raise gone
+            number = sa.and_(
+                parts.c.bucket == cid,
+                parts.c.upload_id == part.upload_id,
+                parts.c.number == part.number,
+            )
             await conn.execute(parts.delete().where(number))
             # The foreign key to the upload refuses a part of an aborted upload.
-            await conn.execute(parts.insert().values(codec.part_values(bucket, part)))
+            await conn.execute(parts.insert().values(codec.part_values(cid, part)))
 
         try:
             await self._transact(op)
@@ -347,7 +411,11 @@ class SqlMetaStore(AccountQueries):
             return []
         query = (
             parts.select()
-            .where(parts.c.bucket == bucket, parts.c.upload_id == upload_id, parts.c.number > after)
+            .where(
+                parts.c.bucket == container_id(bucket),
+                parts.c.upload_id == upload_id,
+                parts.c.number > after,
+            )
             .order_by(parts.c.number)
             .limit(limit)
         )
@@ -363,10 +431,11 @@ class SqlMetaStore(AccountQueries):
         condition: WriteCondition | None = None,
     ) -> ObjectVersion:
         gone = NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
-        drop = uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id)
+        drop = uploads.delete().where(_U.bucket == container_id(bucket), _U.upload_id == upload_id)
 
         async def op(conn: AsyncConnection) -> ObjectVersion:
-            if (await conn.execute(_UPLOAD, {"b": bucket, "u": upload_id})).first() is None:
+            found = (await conn.execute(_UPLOAD, {**params(bucket), "u": upload_id})).first()
+            if found is None:
                 raise gone
             done = await self._put(conn, version, condition)
             await conn.execute(drop)  # its parts go with it (ON DELETE CASCADE)
@@ -378,7 +447,7 @@ class SqlMetaStore(AccountQueries):
             raise await self._put_failed(version.bucket, condition) from e
 
     async def abort_upload(self, bucket: str, upload_id: str) -> None:
-        drop = uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id)
+        drop = uploads.delete().where(_U.bucket == container_id(bucket), _U.upload_id == upload_id)
 
         async def op(conn: AsyncConnection) -> None:
             if (await conn.execute(drop)).rowcount == 0:
@@ -394,7 +463,7 @@ class SqlMetaStore(AccountQueries):
         the scan is still seen: its version gets a serial above any scanned.
         """
         pk = sa.tuple_(parts.c.bucket, parts.c.upload_id, parts.c.number)
-        mark: tuple[str, str, int] = ("", "", 0)
+        mark: tuple[int, str, int] = (0, "", 0)
         while True:
             query = (
                 sa.select(parts.c.bucket, parts.c.upload_id, parts.c.number, parts.c.extents)
