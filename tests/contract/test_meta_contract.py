@@ -24,14 +24,19 @@ from dolium.backends.meta_sqlite import SqliteMetaStore
 from dolium.errors import ConfigError
 from dolium.model import MultipartUpload
 from dolium.testing.meta_contract import (
+    TestAccountData,
     TestAccounts,
     TestBuckets,
     TestConcurrency,
     TestConditions,
+    TestContainers,
     TestListObjects,
     TestListVersions,
+    TestPaths,
     TestReferences,
+    TestUntil,
     TestUploads,
+    TestUsage,
     TestVersions,
 )
 from dolium.testing.meta_contract_objects import make_bucket, version
@@ -46,14 +51,19 @@ REVISIONS: list[Callable[[], None]] = [
 
 
 __all__ = [
+    "TestAccountData",
     "TestAccounts",
     "TestBuckets",
     "TestConcurrency",
     "TestConditions",
+    "TestContainers",
     "TestListObjects",
     "TestListVersions",
+    "TestPaths",
     "TestReferences",
+    "TestUntil",
     "TestUploads",
+    "TestUsage",
     "TestVersions",
 ]
 

@@ -225,7 +225,7 @@ class MemoryMetaStore:
 
     # -- containers --------------------------------------------------------------
     def _create(self, bucket: Bucket, *, claim: bool, required: bool) -> Bucket:
-        owner, name = bucket.owner, bucket.container
+        owner, name = bucket.owner, bucket.name  # a name here, not yet an address
         local = container_address(owner, name)
         global_held = claim and name in self._ids
         if (required and global_held) or local in self._ids:

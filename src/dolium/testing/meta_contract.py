@@ -45,6 +45,13 @@ from dolium.model import (
     WriteCondition,
 )
 from dolium.protocols.meta import MetaStore
+from dolium.testing.meta_contract_namespace import (
+    TestAccountData,
+    TestContainers,
+    TestPaths,
+    TestUntil,
+    TestUsage,
+)
 from dolium.testing.meta_contract_objects import (
     TestConcurrency,
     TestConditions,
@@ -60,14 +67,19 @@ from dolium.testing.meta_contract_objects import (
 )
 
 __all__ = [
+    "TestAccountData",
     "TestAccounts",
     "TestBuckets",
     "TestConcurrency",
     "TestConditions",
+    "TestContainers",
     "TestListObjects",
     "TestListVersions",
+    "TestPaths",
     "TestReferences",
+    "TestUntil",
     "TestUploads",
+    "TestUsage",
     "TestVersions",
 ]
 

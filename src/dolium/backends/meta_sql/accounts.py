@@ -238,7 +238,7 @@ class AccountQueries(SqlBase):
     # -- containers ------------------------------------------------------------
     async def _create(self, bucket: Bucket, *, claim: bool, required: bool) -> Bucket:
         """Insert a container and, with `claim`, its global name: required, or if free."""
-        owner, name = bucket.owner, bucket.container
+        owner, name = bucket.owner, bucket.name  # a name here, not yet an address
         taken = BucketAlreadyExists(f"bucket {bucket.name!r} exists", bucket=bucket.name)
         held = sa.select(bucket_names.c.bucket).where(bucket_names.c.name == name)
         mine = sa.select(buckets.c.id).where(buckets.c.owner == owner, buckets.c.name == name)
