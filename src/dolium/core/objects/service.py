@@ -256,6 +256,7 @@ class Objects:
             etag=sse_etag(protection, data_key, data.md5),
             modified=modified,
             owner=principal.tenant,
+            user=principal.user,
             content_type=opts.content_type,
             extents=data.extents,
             inline=data.inline,
@@ -401,6 +402,7 @@ class Objects:
             version_id=write_version_id(bucket),
             modified=modified,
             owner=principal.tenant,
+            user=principal.user,
             content_type=content_type,
             meta=meta,
             headers=headers,
@@ -530,7 +532,7 @@ class Objects:
             marker = removed.delete_marker if removed else False
             result = DeleteResult(key, version_id, marker)
         else:
-            result = await delete_current(self.ctx, bucket, key, principal.tenant)
+            result = await delete_current(self.ctx, bucket, key, principal.tenant, principal.user)
         # Removing a marker by its version id is a deletion, not a new marker.
         name = OBJECT_MARKER if result.delete_marker and version_id is None else OBJECT_DELETE
         change = ObjectChange(key, result.version_id or NULL_VERSION)
@@ -538,12 +540,15 @@ class Objects:
         return result
 
 
-async def delete_current(ctx: Context, bucket: Bucket, key: str, owner: str) -> DeleteResult:
+async def delete_current(
+    ctx: Context, bucket: Bucket, key: str, owner: str, user: str = ""
+) -> DeleteResult:
     """Delete `key` without naming a version, as the bucket's versioning says.
 
     Never versioned: the null version goes. Otherwise a delete marker owned
-    by `owner` becomes the latest version (the "null" one when versioning is
-    suspended, which replaces a null version). Shared with lifecycle expiry.
+    by `owner`, made by `user` ("" for the server's own jobs), becomes the
+    latest version (the "null" one when versioning is suspended, which
+    replaces a null version). Shared with lifecycle expiry.
     """
     if bucket.versioning == Versioning.UNVERSIONED:
         await ctx.meta.delete_version(bucket.name, key, NULL_VERSION)
@@ -554,6 +559,7 @@ async def delete_current(ctx: Context, bucket: Bucket, key: str, owner: str) -> 
         version_id=write_version_id(bucket),
         modified=ctx.clock(),
         owner=owner,
+        user=user,
         delete_marker=True,
         content_type="",
     )
