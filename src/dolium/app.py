@@ -34,15 +34,19 @@ def open_kms(config: Config) -> FileMasterKeys:
     return FileMasterKeys(config.data_dir / "keyring.json")
 
 
-async def build_store(config: Config) -> Store:
-    meta = await open_meta(config)
-    blobs = await open_blob(config)
-    settings = Settings(
+def core_settings(config: Config) -> Settings:
+    return Settings(
         block_size=config.block_size,
         inline_threshold=config.inline_threshold,
         gc_grace=config.gc_grace,
         region=config.region or "us-east-1",
     )
+
+
+async def build_store(config: Config) -> Store:
+    meta = await open_meta(config)
+    blobs = await open_blob(config)
+    settings = core_settings(config)
     # Reporters start delivering what their outboxes hold as they open.
     reporters = await open_reporters(config)
     kms = open_kms(config)

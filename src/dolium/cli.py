@@ -27,11 +27,12 @@ from rich.text import Text
 from dolium import __version__
 from dolium.config import Config, load_config
 from dolium.core.accounts.service import AccountService
+from dolium.core.buckets.service import Buckets
 from dolium.core.context import Context
 from dolium.core.data.integrity import IntegrityReport, check
 from dolium.credentials import root_credentials, setup_root
 from dolium.errors import ConfigError, DoliumError, InvalidRequest
-from dolium.model import AccessKey, Tenant
+from dolium.model import AccessKey, Bucket, Tenant
 from dolium.plugins import open_blob, open_meta
 
 T = TypeVar("T")
@@ -348,6 +349,35 @@ def key_revoke(*, access_key: str, config_file: Path | None, data_dir: Path | No
         get_config(config_file, data_dir), lambda acc: acc.revoke_key(access_key)
     )
     click.echo(f"revoked access key {access_key} of {revoked.tenant}:{revoked.user}")
+
+
+@cli.group()
+def container() -> None:
+    """Containers named per account, as the Swift and Pithos APIs make them."""
+
+
+@container.command("create")
+@click.argument("account")
+@click.argument("name")
+@config_options
+def container_create(
+    *, account: str, name: str, config_file: Path | None, data_dir: Path | None
+) -> None:
+    """Create container NAME of ACCOUNT; print the address S3 reaches it by."""
+    from dolium.app import core_settings
+
+    config = get_config(config_file, data_dir)
+
+    async def go(acc: AccountService) -> Bucket:
+        blobs = await open_blob(config)
+        try:
+            ctx = Context(meta=acc.meta, blobs=blobs, settings=core_settings(config))
+            return await Buckets(ctx).create_container(account, name)
+        finally:
+            await blobs.close()
+
+    made = run_accounts(config, go)
+    click.echo(made.name)
 
 
 @cli.group()
