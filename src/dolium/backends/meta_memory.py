@@ -104,7 +104,7 @@ class MemoryMetaStore:
         self._ids: dict[str, int] = {}
         self._last_id = 0
         self._usage: dict[int, Usage] = {}
-        self._accounts: dict[str, Account] = {}
+        self._account_meta: dict[str, Mapping[str, str]] = {}
         self._groups: dict[str, dict[str, tuple[str, ...]]] = {}
         self._paths: dict[int, dict[bytes, PathRecord]] = {}
         self._public: dict[str, tuple[int, bytes]] = {}
@@ -129,15 +129,9 @@ class MemoryMetaStore:
         return self._ids.get(address, 0)
 
     def _count(self, cid: int, size: int, objects: int) -> None:
-        """Add to the usage of the container and its account."""
-        if not size and not objects:
-            return
+        """Add to the usage of the container (and so of its account)."""
         used = self._usage[cid]
         self._usage[cid] = Usage(used.bytes + size, used.objects + objects)
-        owner = self._buckets[cid].owner
-        account = self._accounts.get(owner, Account(owner))
-        total = Usage(account.usage.bytes + size, account.usage.objects + objects)
-        self._accounts[owner] = dataclasses.replace(account, usage=total)
 
     # -- tenants, users, keys ----------------------------------------------------
     async def create_tenant(self, tenant: Tenant) -> None:
@@ -204,12 +198,13 @@ class MemoryMetaStore:
     # -- buckets -----------------------------------------------------------------
     # -- accounts ----------------------------------------------------------------
     async def get_account(self, name: str) -> Account:
-        return self._accounts.get(name, Account(name))
+        used = [self._usage[b.id] for b in self._buckets.values() if b.owner == name]
+        usage = Usage(sum(u.bytes for u in used), sum(u.objects for u in used))
+        return Account(name, self._account_meta.get(name, EMPTY_MAP), usage)
 
     async def set_account_meta(self, name: str, meta: Mapping[str, str]) -> None:
         async with self._lock:
-            account = self._accounts.get(name, Account(name))
-            self._accounts[name] = dataclasses.replace(account, meta=_freeze(meta))
+            self._account_meta[name] = _freeze(meta)
 
     async def set_group(self, account: str, group: str, members: Collection[str]) -> None:
         async with self._lock:
@@ -239,7 +234,6 @@ class MemoryMetaStore:
         if holds:
             self._ids[name] = cid
         self._usage[cid] = Usage()
-        self._accounts.setdefault(owner, Account(owner))
         self._chains[cid] = {}
         self._sorted[cid] = []
         self._uploads[cid] = {}

@@ -13,8 +13,8 @@ store assigns. S3 names are a global index onto containers. Calls name a
 container by its address (`Bucket.name`): a global name, or
 `account:container` (`model.container_address`); the store resolves it
 inside the call, and answers as if a container it cannot resolve did not
-exist. Writes keep each container's and each account's usage (bytes,
-current objects) in the same transaction.
+exist. Writes keep each container's usage (bytes, current objects) in the
+same transaction; an account's usage is the sum over its containers.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dolium.backends.meta_sql import codec
 from dolium.backends.meta_sql.addresses import (
+    ACCOUNT_USAGE,
     CID,
     address_of,
     container_id,
-    ensure_account,
     params,
     resolve,
 )
@@ -195,19 +195,19 @@ class AccountQueries(SqlBase):
 
     # -- accounts --------------------------------------------------------------
     async def get_account(self, name: str) -> Account:
-        query = accounts.select().where(accounts.c.name == name)
+        meta = sa.select(accounts.c.meta).where(accounts.c.name == name).scalar_subquery()
+        query = ACCOUNT_USAGE.add_columns(meta.label("meta"))
         async with self._read() as conn:
-            row = (await conn.execute(query)).first()
-        if row is None:
-            return Account(name)
-        return Account(name, codec.load_map(row.meta), Usage(row.bytes, row.objects))
+            row = (await conn.execute(query, {"a": name})).one()
+        return Account(name, codec.load_map(row.meta), Usage(int(row.bytes), int(row.objects)))
 
     async def set_account_meta(self, name: str, meta: Mapping[str, str]) -> None:
         text = codec.dump_map(meta)
 
         async def op(conn: AsyncConnection) -> None:
-            await ensure_account(conn, name)
-            await conn.execute(accounts.update().where(accounts.c.name == name).values(meta=text))
+            await conn.execute(accounts.delete().where(accounts.c.name == name))
+            if text is not None:
+                await conn.execute(accounts.insert().values(name=name, meta=text))
 
         await self._transact(op)
 
@@ -260,7 +260,6 @@ class AccountQueries(SqlBase):
             holds = claim and not global_held
             if holds:
                 await conn.execute(bucket_names.insert().values(name=name, bucket=cid))
-            await ensure_account(conn, owner)
             address = address_of(owner, name, name if holds else None)
             return dataclasses.replace(bucket, name=address, id=cid)
 

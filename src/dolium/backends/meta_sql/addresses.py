@@ -2,8 +2,8 @@
 
 Calls name a container by its address (see protocols.meta); tables refer
 to it by id. These expressions resolve one into the other inside the
-statement that uses it, so a read needs no extra round trip. They also keep
-a container's usage and its account's, in the caller's transaction.
+statement that uses it, so a read needs no extra round trip. Here too is
+how a write counts a container's usage, in the write's own transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from dolium.backends.meta_sql.schema import accounts, bucket_names, buckets
+from dolium.backends.meta_sql.schema import bucket_names, buckets
 from dolium.model import container_address, split_address
 
 _P = sa.bindparam
@@ -56,28 +56,15 @@ _ADD_TO_CONTAINER = (
     buckets.update()
     .where(buckets.c.id == _P("c"))
     .values(bytes=buckets.c.bytes + _P("db"), objects=buckets.c.objects + _P("do"))
-    .returning(buckets.c.owner)
 )
-_ADD_TO_ACCOUNT = (
-    accounts.update()
-    .where(accounts.c.name == _P("a"))
-    .values(bytes=accounts.c.bytes + _P("db"), objects=accounts.c.objects + _P("do"))
-)
+# An account's usage: the sum over its containers (uq_buckets_owner_name).
+ACCOUNT_USAGE = sa.select(
+    sa.func.coalesce(sa.func.sum(buckets.c.bytes), 0).label("bytes"),
+    sa.func.coalesce(sa.func.sum(buckets.c.objects), 0).label("objects"),
+).where(buckets.c.owner == _P("a"))
 
 
 async def add_usage(conn: AsyncConnection, container: int, size: int, objects: int) -> None:
-    """Count `size` bytes and `objects` current objects more (or fewer) in the
-    container and its account."""
-    if not size and not objects:
-        return
-    change = {"c": container, "db": size, "do": objects}
-    owner = (await conn.execute(_ADD_TO_CONTAINER, change)).scalar()
-    if owner is not None:
-        await conn.execute(_ADD_TO_ACCOUNT, {"a": owner, "db": size, "do": objects})
-
-
-async def ensure_account(conn: AsyncConnection, name: str) -> None:
-    """Give the account its row (metadata, usage) if it has none yet."""
-    found = sa.select(accounts.c.name).where(accounts.c.name == name)
-    if (await conn.execute(found)).first() is None:
-        await conn.execute(accounts.insert().values(name=name, meta=None, bytes=0, objects=0))
+    """Count `size` bytes and `objects` current objects more (or fewer) in the container."""
+    if size or objects:
+        await conn.execute(_ADD_TO_CONTAINER, {"c": container, "db": size, "do": objects})

@@ -103,14 +103,14 @@ bucket_names = sa.Table(
     ),
 )
 
-# Per account, whichever key store holds its users: metadata and usage.
+# Per account, whichever key store holds its users: metadata. (Its usage is
+# the sum of its containers', so that writes to different containers of one
+# account never wait on one row.)
 accounts = sa.Table(
     "accounts",
     metadata,
     sa.Column("name", sa.String(255), primary_key=True),
     sa.Column("meta", sa.Text(), nullable=True),  # JSON map
-    sa.Column("bytes", sa.BigInteger(), nullable=False),
-    sa.Column("objects", sa.BigInteger(), nullable=False),
 )
 
 account_groups = sa.Table(

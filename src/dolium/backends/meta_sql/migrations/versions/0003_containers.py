@@ -9,8 +9,8 @@ versions, uploads and parts now refer to instead of the bucket name. Those
 four tables are rebuilt: copied aside, dropped, created anew (so that no
 index or constraint name is taken twice on either engine) and filled from
 the copies, serials kept. Every bucket keeps its name as its global name;
-every key with a version gets a path record with a new UUID; usage is
-counted from the versions. Written out in full, not derived from `schema.py`.
+every key with a version gets a path record with a new UUID; each
+container's usage is counted from its versions. Written out in full, not derived from `schema.py`.
 """
 
 # The SQL below is built from this module's constants only, never from data.
@@ -99,8 +99,6 @@ def _create_tables() -> None:
         "accounts",
         _col("name", NAME),
         _col("meta", sa.Text(), nullable=True),
-        _col("bytes", sa.BigInteger()),
-        _col("objects", sa.BigInteger()),
         sa.PrimaryKeyConstraint("name", name="pk_accounts"),
     )
     op.create_table(
@@ -244,10 +242,6 @@ def _fill(dialect: str) -> None:
         " bytes = (SELECT COALESCE(SUM(v.size), 0) FROM versions v WHERE v.bucket = buckets.id),"
         " objects = (SELECT COUNT(*) FROM versions v WHERE v.bucket = buckets.id"
         " AND v.is_latest AND NOT v.delete_marker)"
-    )
-    run(
-        "INSERT INTO accounts (name, meta, bytes, objects)"
-        " SELECT owner, NULL, SUM(bytes), SUM(objects) FROM buckets GROUP BY owner"
     )
 
 
