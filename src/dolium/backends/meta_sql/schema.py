@@ -122,6 +122,8 @@ account_groups = sa.Table(
 )
 
 # What outlives one version of a key; a row exists while the key has a version.
+# Kept small on the write path: a new key adds one row to one B-tree (no
+# rowid table beside the key, no index entry until a public id is set).
 paths = sa.Table(
     "paths",
     metadata,
@@ -132,10 +134,20 @@ paths = sa.Table(
         primary_key=True,
     ),
     sa.Column("key", sa.LargeBinary(), primary_key=True),
-    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("uuid", sa.String(36), nullable=False),
     sa.Column("sharing", sa.Text(), nullable=True),  # JSON: {"read": [...], "write": [...]}
-    sa.Column("public_id", sa.String(255), nullable=True, unique=True),
+    sa.Column("public_id", sa.String(255), nullable=True),
     sa.Column("delete_at", sa.Double(), nullable=True),
+    sqlite_with_rowid=False,
+)
+# resolve_public, and one path per public id.
+PUBLIC = paths.c.public_id.is_not(None)
+sa.Index(
+    "uq_paths_public_id",
+    paths.c.public_id,
+    unique=True,
+    sqlite_where=PUBLIC,
+    postgresql_where=PUBLIC,
 )
 
 versions = sa.Table(

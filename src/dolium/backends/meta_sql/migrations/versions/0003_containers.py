@@ -118,8 +118,16 @@ def _create_tables() -> None:
         _col("delete_at", sa.Double(), nullable=True),
         sa.PrimaryKeyConstraint("bucket", "key", name="pk_paths"),
         _container_fk("paths"),
-        sa.UniqueConstraint("uuid", name="uq_paths_uuid"),
-        sa.UniqueConstraint("public_id", name="uq_paths_public_id"),
+        sqlite_with_rowid=False,
+    )
+    public = sa.column("public_id", sa.String()).is_not(None)
+    op.create_index(
+        "uq_paths_public_id",
+        "paths",
+        ["public_id"],
+        unique=True,
+        sqlite_where=public,
+        postgresql_where=public,
     )
     op.create_table(
         "versions",
