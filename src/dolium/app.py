@@ -41,16 +41,20 @@ def open_kms(config: Config) -> FileMasterKeys:
     return FileMasterKeys(config.data_dir / "keyring.json")
 
 
-async def build_store(config: Config) -> Store:
-    meta = await open_meta(config)
-    policies = await open_policies(config)
-    settings = Settings(
+def core_settings(config: Config) -> Settings:
+    return Settings(
         block_size=config.block_size,
         inline_threshold=config.inline_threshold,
         gc_grace=config.gc_grace,
         region=config.region or "us-east-1",
         default_policy=config.default_policy,
     )
+
+
+async def build_store(config: Config) -> Store:
+    meta = await open_meta(config)
+    policies = await open_policies(config)
+    settings = core_settings(config)
     # Reporters start delivering what their outboxes hold as they open.
     reporters = await open_reporters(config)
     kms = open_kms(config)

@@ -28,11 +28,12 @@ from rich.text import Text
 from dolium import __version__
 from dolium.config import Config, load_config
 from dolium.core.accounts.service import AccountService
+from dolium.core.buckets.service import Buckets
 from dolium.core.context import Context
 from dolium.core.data.integrity import IntegrityReport, check
 from dolium.credentials import root_credentials, setup_root
 from dolium.errors import ConfigError, DoliumError, InvalidRequest, NoSuchBucket
-from dolium.model import DEFAULT_POLICY, AccessKey, Tenant
+from dolium.model import DEFAULT_POLICY, AccessKey, Bucket, Tenant
 from dolium.plugins import open_meta, open_policies
 
 T = TypeVar("T")
@@ -349,6 +350,42 @@ def key_revoke(*, access_key: str, config_file: Path | None, data_dir: Path | No
         get_config(config_file, data_dir), lambda acc: acc.revoke_key(access_key)
     )
     click.echo(f"revoked access key {access_key} of {revoked.tenant}:{revoked.user}")
+
+
+@cli.group()
+def container() -> None:
+    """Containers named per account, as the Swift and Pithos APIs make them."""
+
+
+@container.command("create")
+@click.argument("account")
+@click.argument("name")
+@config_options
+def container_create(
+    *, account: str, name: str, config_file: Path | None, data_dir: Path | None
+) -> None:
+    """Create container NAME of ACCOUNT; print the address S3 reaches it by."""
+    from dolium.app import core_settings
+
+    config = get_config(config_file, data_dir)
+
+    async def go(acc: AccountService) -> Bucket:
+        policies = await open_policies(config)
+        try:
+            ctx = Context(
+                meta=acc.meta,
+                blobs=policies[DEFAULT_POLICY],
+                policies=policies,
+                clock=time.time,
+                settings=core_settings(config),
+            )
+            return await Buckets(ctx).create_container(account, name)
+        finally:
+            for blobs in {id(s): s for s in policies.values()}.values():
+                await blobs.close()
+
+    made = run_accounts(config, go)
+    click.echo(made.name)
 
 
 @cli.group()

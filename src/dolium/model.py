@@ -101,10 +101,33 @@ class Principal:
         return Actor(self.tenant, self.user, self.access_key, self.address, self.request_id)
 
 
+def container_address(account: str, container: str) -> str:
+    """How S3 names a container that holds no global name: `account:container`.
+
+    Account names have no ":" and global names are S3 bucket names, which
+    have none either, so an address splits at its first ":" without doubt.
+    """
+    return f"{account}:{container}"
+
+
+def split_address(address: str) -> tuple[str, str] | None:
+    """(account, container) of an `account:container` address; None for a global name."""
+    account, colon, container = address.partition(":")
+    return (account, container) if colon else None
+
+
 @dataclass(frozen=True, slots=True)
 class Bucket:
+    """A container (an S3 bucket, a Swift container), unique per (owner, container name).
+
+    `name` is its address, which every meta store call takes: the global
+    S3 name the container holds, or `account:container` when it holds none
+    (see `container_address`). The meta store assigns `id`, the key other
+    records refer to it by.
+    """
+
     name: str
-    owner: str  # tenant name
+    owner: str  # tenant name: the account
     created: float
     region: str = ""
     versioning: Versioning = Versioning.UNVERSIONED
@@ -116,6 +139,65 @@ class Bucket:
     # Sub-resource documents (policy, cors, tagging, lifecycle, ...): name ->
     # JSON text in the form the core module owning that name defines.
     configs: Mapping[str, str] = field(default_factory=empty_map)
+    # Assigned by the meta store; not compared, so that a bucket as given
+    # equals the bucket as stored.
+    id: int = field(default=0, compare=False)
+
+    @property
+    def container(self) -> str:
+        """The container's name within its account."""
+        split = split_address(self.name)
+        return self.name if split is None else split[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What an account or a container holds: bytes of every stored version, and
+    current objects (latest versions that are not delete markers)."""
+
+    bytes: int = 0
+    objects: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What the meta store keeps of an account whichever key store holds its users."""
+
+    name: str
+    meta: Mapping[str, str] = field(default_factory=empty_map)
+    usage: Usage = Usage()
+
+
+@dataclass(frozen=True, slots=True)
+class Sharing:
+    """Who may read and who may write a path beside its owner.
+
+    Entries name a user (`account` or `account:user`), a group
+    (`account:group`, resolved through the account's groups) or everyone
+    (`*`). Write implies read; the core decides what the entries grant.
+    """
+
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+
+
+NO_SHARING = Sharing()
+
+
+@dataclass(frozen=True, slots=True)
+class PathRecord:
+    """What outlives one version of a key: kept while the key has any version.
+
+    The meta store assigns `uuid` when the key's first version is written; a
+    move carries the record, and so the UUID, to the new path.
+    """
+
+    bucket: str  # the container's address, as given to the call that returned it
+    key: str
+    uuid: str
+    sharing: Sharing = NO_SHARING
+    public_id: str | None = None  # unique across the store
+    delete_at: float | None = None  # epoch seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +249,9 @@ class ObjectVersion:
     etag: str = ""  # quoted-less hex MD5, or MD5-of-MD5s + "-N"
     modified: float = 0.0
     owner: str = ""
+    # Who wrote it (a user of the owner's account) and `modified` says when,
+    # from the core's clock: what "the state of a container at time T" reads.
+    user: str = ""
     delete_marker: bool = False
     is_latest: bool = True
     content_type: str = "binary/octet-stream"

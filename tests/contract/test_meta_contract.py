@@ -24,15 +24,20 @@ from dolium.backends.meta_sqlite import SqliteMetaStore
 from dolium.errors import ConfigError
 from dolium.model import MultipartUpload
 from dolium.testing.meta_contract import (
+    TestAccountData,
     TestAccounts,
     TestBlockRefs,
     TestBuckets,
     TestConcurrency,
     TestConditions,
+    TestContainers,
     TestListObjects,
     TestListVersions,
+    TestPaths,
     TestReferences,
+    TestUntil,
     TestUploads,
+    TestUsage,
     TestVersions,
 )
 from dolium.testing.meta_contract_changes import TestChangeLog
@@ -40,31 +45,42 @@ from dolium.testing.meta_contract_objects import extents, make_bucket, version
 
 # Module names start with a digit, as Alembic's revision files do.
 _MIGRATIONS = "dolium.backends.meta_sql.migrations.versions."
-_initial = importlib.import_module(_MIGRATIONS + "0001_initial")
-_attributes = importlib.import_module(_MIGRATIONS + "0002_attributes")
-_changes = importlib.import_module(_MIGRATIONS + "0004_changes")
+# Applied in order: each revision's upgrade().
+REVISIONS: list[Callable[[], None]] = [
+    importlib.import_module(_MIGRATIONS + name).upgrade
+    for name in (
+        "0001_initial",
+        "0002_attributes",
+        "0003_containers",
+        "0004_changes",
+        "0005_blocks",
+        "0006_one_latest",
+    )
+]
 _blocks = importlib.import_module(_MIGRATIONS + "0005_blocks")
-_one_latest = importlib.import_module(_MIGRATIONS + "0006_one_latest")
-upgrade_0001: Callable[[], None] = _initial.upgrade
-# Columns added after the initial schema, as (table, column, PostgreSQL type).
-ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    *((t, c, "TEXT") for t, c in _attributes.COLUMNS),
-    *((t, "policy", "VARCHAR(64) DEFAULT 'standard' NOT NULL") for t in _blocks.POLICY_TABLES),
+# Columns added in place (ALTER TABLE ... ADD COLUMN) by a revision after the
+# one that last created their table, as (table, column, PostgreSQL type).
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = tuple(
+    (t, "policy", "VARCHAR(64) DEFAULT 'standard' NOT NULL") for t in _blocks.POLICY_TABLES
 )
-# Indexes added after those columns, on PostgreSQL only.
-ADDED_INDEXES: tuple[str, ...] = (_one_latest.INDEX,)
+
 
 __all__ = [
+    "TestAccountData",
     "TestAccounts",
     "TestBlockRefs",
     "TestBuckets",
     "TestChangeLog",
     "TestConcurrency",
     "TestConditions",
+    "TestContainers",
     "TestListObjects",
     "TestListVersions",
+    "TestPaths",
     "TestReferences",
+    "TestUntil",
     "TestUploads",
+    "TestUsage",
     "TestVersions",
 ]
 
@@ -199,40 +215,68 @@ async def test_sqlite_if_none_match_across_processes(tmp_path: Path) -> None:
 
 
 def test_migrations_match_the_schema_on_postgresql() -> None:
-    """The migrations' PostgreSQL DDL gives the schema (no server needed: offline mode)."""
+    """The migrations' PostgreSQL DDL gives the schema (no server needed: offline mode).
+
+    The script is played forward on a model of the database's tables and
+    indexes: what a later revision drops is gone, and a table changed in
+    place (ALTER) must be dropped and created anew by a later revision.
+    """
     out = io.StringIO()
     context = MigrationContext.configure(
         dialect_name="postgresql", opts={"as_sql": True, "output_buffer": out}
     )
     with Operations.context(context):
-        upgrade_0001()
-        _attributes.upgrade()
-        _changes.upgrade()
-        _blocks.upgrade()
-        tables = out.getvalue()
-        _one_latest.upgrade()
-    dialect = PGDialect()  # type: ignore[no-untyped-call]
-    indexes = [i for t in metadata.sorted_tables for i in t.indexes]
-    reference = [CreateTable(t) for t in metadata.sorted_tables] + [
-        CreateIndex(i) for i in indexes if i.name not in ADDED_INDEXES
-    ]
-    expected = ";".join(str(ddl.compile(dialect=dialect)) for ddl in reference)
-    for _, column, kind in ADDED_COLUMNS:
-        expected = expected.replace(f", \n\t{column} {kind}", "")
-    migrated = _statements(tables)
-    altered = [s for s in migrated if s.startswith("ALTER TABLE")]
-    assert [s for s in migrated if s not in altered] == _statements(expected)
-    added = [f"ALTER TABLE {t} ADD COLUMN {c} {kind}" for t, c, kind in ADDED_COLUMNS]
-    assert altered == sorted(added)
-    later = [CreateIndex(i) for i in indexes if i.name in ADDED_INDEXES]
-    assert len(later) == len(ADDED_INDEXES)
-    assert _statements(out.getvalue()[len(tables) :]) == _statements(
-        ";".join(str(ddl.compile(dialect=dialect)) for ddl in later)
+        for upgrade in REVISIONS:
+            upgrade()
+    tables: dict[str, str] = {}
+    indexes: dict[str, tuple[str, str]] = {}
+    added: dict[str, list[str]] = {}
+    altered: set[str] = set()
+    for statement in _statements(out.getvalue(), ordered=True):
+        words = statement.split()
+        if statement.startswith("CREATE TABLE") and words[3] == "(":
+            tables[words[2]] = statement
+            added.pop(words[2], None)
+            altered.discard(words[2])
+        elif statement.startswith(("CREATE INDEX", "CREATE UNIQUE INDEX")):
+            name = words[words.index("INDEX") + 1]
+            indexes[name] = (words[words.index("ON") + 1], statement)
+        elif statement.startswith("DROP TABLE"):
+            tables.pop(words[2], None)
+            added.pop(words[2], None)
+            indexes = {n: (t, s) for n, (t, s) in indexes.items() if t != words[2]}
+        elif statement.startswith("DROP INDEX"):
+            indexes.pop(words[2], None)
+        elif statement.startswith("ALTER TABLE") and words[3:5] == ["ADD", "COLUMN"]:
+            added.setdefault(words[2], []).append(statement)
+        elif statement.startswith("ALTER TABLE"):
+            altered.add(words[2])
+    assert not altered & set(tables), (
+        "tables changed in place, other than by added columns, must be rebuilt"
     )
+    dialect = PGDialect()  # type: ignore[no-untyped-call]
+    created: list[str] = []
+    alters: list[str] = []
+    for table in metadata.sorted_tables:
+        ddl = str(CreateTable(table).compile(dialect=dialect))
+        for name, column, kind in ADDED_COLUMNS:
+            if name == table.name:
+                ddl = ddl.replace(f", \n\t{column} {kind}", "")
+                alters.append(f"ALTER TABLE {name} ADD COLUMN {column} {kind}")
+        created.append(ddl)
+    created += [
+        str(CreateIndex(i).compile(dialect=dialect))
+        for t in metadata.sorted_tables
+        for i in t.indexes
+    ]
+    found = [*tables.values(), *(s for _, s in indexes.values())]
+    assert sorted(found) == _statements(";".join(created))
+    assert sorted(s for made in added.values() for s in made) == sorted(alters)
 
 
-def _statements(script: str) -> list[str]:
-    return sorted(" ".join(s.split()) for s in script.split(";") if s.strip())
+def _statements(script: str, *, ordered: bool = False) -> list[str]:
+    found = [" ".join(s.split()) for s in script.split(";") if s.strip()]
+    return found if ordered else sorted(found)
 
 
 # -- SQLite: block references of a data directory written before they existed ---------

@@ -12,6 +12,7 @@ import asyncio
 import bisect
 import dataclasses
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Self
@@ -38,6 +39,7 @@ from dolium.model import (
     MUTABLE,
     SERVER,
     AccessKey,
+    Account,
     Actor,
     BlockRef,
     Bucket,
@@ -47,9 +49,13 @@ from dolium.model import (
     MultipartUpload,
     ObjectVersion,
     Part,
+    PathRecord,
+    Sharing,
     Tenant,
+    Usage,
     User,
     WriteCondition,
+    container_address,
     part_change,
     version_change,
     with_mutable,
@@ -76,6 +82,11 @@ def _check(condition: WriteCondition | None, latest: ObjectVersion | None) -> No
             raise PreconditionFailed("the object's ETag does not match")
 
 
+def _current(version: ObjectVersion | None) -> int:
+    """1 if `version` is a current object (not a delete marker), else 0."""
+    return 0 if version is None or version.delete_marker else 1
+
+
 def _start(prefix: bytes, after: bytes) -> tuple[bytes, bool]:
     """Where a listing starts: (bound, inclusive)."""
     return (after, False) if after and after >= prefix else (prefix, True)
@@ -97,11 +108,20 @@ class MemoryMetaStore:
         self._tenants: dict[str, Tenant] = {}
         self._users: dict[tuple[str, str], User] = {}
         self._keys: dict[str, AccessKey] = {}
-        self._buckets: dict[str, Bucket] = {}
+        # Containers by id, each named by its address; every address that
+        # reaches one (its global name, `owner:name`) -> its id.
+        self._buckets: dict[int, Bucket] = {}
+        self._ids: dict[str, int] = {}
+        self._last_id = 0
+        self._usage: dict[int, Usage] = {}
+        self._account_meta: dict[str, Mapping[str, str]] = {}
+        self._groups: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._paths: dict[int, dict[bytes, PathRecord]] = {}
+        self._public: dict[str, tuple[int, bytes]] = {}
         # bucket -> key -> versions, newest first; and the bucket's keys in byte order
-        self._chains: dict[str, dict[bytes, list[ObjectVersion]]] = {}
-        self._sorted: dict[str, list[bytes]] = {}
-        self._uploads: dict[str, dict[str, _Upload]] = {}
+        self._chains: dict[int, dict[bytes, list[ObjectVersion]]] = {}
+        self._sorted: dict[int, list[bytes]] = {}
+        self._uploads: dict[int, dict[str, _Upload]] = {}
         # Block references per (policy, digest); those at zero, which the
         # collector looks at; leases by holder; blocks the collector is deleting.
         self._refs: dict[BlockRef, int] = {}
@@ -139,6 +159,15 @@ class MemoryMetaStore:
     ) -> None:
         now = self._clock()
         self._log(Change(0, now, action, actor, tenant, bucket, key, name))
+
+    def _cid(self, address: str) -> int:
+        """The id of the container at `address`; 0 (no container's) if none."""
+        return self._ids.get(address, 0)
+
+    def _use(self, cid: int, size: int, objects: int) -> None:
+        """Add to the usage of the container (and so of its account)."""
+        used = self._usage[cid]
+        self._usage[cid] = Usage(used.bytes + size, used.objects + objects)
 
     # -- tenants, users, keys ----------------------------------------------------
     async def create_tenant(self, tenant: Tenant, *, actor: Actor = SERVER) -> None:
@@ -208,36 +237,89 @@ class MemoryMetaStore:
             self._record(ChangeAction.KEY_REVOKE, actor, tenant=key.tenant, name=access_key)
 
     # -- buckets -----------------------------------------------------------------
-    async def create_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
+    # -- accounts ----------------------------------------------------------------
+    async def get_account(self, name: str) -> Account:
+        used = [self._usage[b.id] for b in self._buckets.values() if b.owner == name]
+        usage = Usage(sum(u.bytes for u in used), sum(u.objects for u in used))
+        return Account(name, self._account_meta.get(name, EMPTY_MAP), usage)
+
+    async def set_account_meta(self, name: str, meta: Mapping[str, str]) -> None:
         async with self._lock:
-            if bucket.name in self._buckets:
-                raise BucketAlreadyExists(f"bucket {bucket.name!r} exists", bucket=bucket.name)
-            self._buckets[bucket.name] = bucket
-            self._chains[bucket.name] = {}
-            self._sorted[bucket.name] = []
-            self._uploads[bucket.name] = {}
-            self._record(ChangeAction.BUCKET_CREATE, actor, tenant=bucket.owner, bucket=bucket.name)
+            self._account_meta[name] = _freeze(meta)
+
+    async def set_group(self, account: str, group: str, members: Collection[str]) -> None:
+        async with self._lock:
+            groups = self._groups.setdefault(account, {})
+            if members:
+                groups[group] = tuple(sorted(set(members)))
+            else:
+                groups.pop(group, None)
+
+    async def get_groups(self, account: str) -> dict[str, tuple[str, ...]]:
+        groups = self._groups.get(account, {})
+        return {name: groups[name] for name in sorted(groups)}
+
+    # -- containers --------------------------------------------------------------
+    def _create(self, bucket: Bucket, *, claim: bool, required: bool, actor: Actor) -> Bucket:
+        owner, name = bucket.owner, bucket.name  # a name here, not yet an address
+        local = container_address(owner, name)
+        global_held = claim and name in self._ids
+        if (required and global_held) or local in self._ids:
+            raise BucketAlreadyExists(f"bucket {bucket.name!r} exists", bucket=bucket.name)
+        self._last_id += 1
+        cid = self._last_id
+        holds = claim and not global_held
+        made = dataclasses.replace(bucket, name=name if holds else local, id=cid)
+        self._buckets[cid] = made
+        self._ids[local] = cid
+        if holds:
+            self._ids[name] = cid
+        self._usage[cid] = Usage()
+        self._chains[cid] = {}
+        self._sorted[cid] = []
+        self._uploads[cid] = {}
+        self._paths[cid] = {}
+        self._record(ChangeAction.BUCKET_CREATE, actor, tenant=owner, bucket=made.name)
+        return made
+
+    async def create_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> Bucket:
+        async with self._lock:
+            return self._create(bucket, claim=True, required=True, actor=actor)
+
+    async def create_container(
+        self, bucket: Bucket, *, claim: bool, actor: Actor = SERVER
+    ) -> Bucket:
+        async with self._lock:
+            return self._create(bucket, claim=claim, required=False, actor=actor)
 
     async def get_bucket(self, name: str) -> Bucket | None:
-        return self._buckets.get(name)
+        return self._buckets.get(self._cid(name))
 
     async def list_buckets(self, owner: str | None = None) -> list[Bucket]:
         found = (b for b in self._buckets.values() if owner is None or b.owner == owner)
-        return sorted(found, key=lambda b: b.name)
+        return sorted(found, key=lambda b: b.name.encode())
+
+    async def get_usage(self, bucket: str) -> Usage:
+        used = self._usage.get(self._cid(bucket))
+        if used is None:
+            raise NoSuchBucket(f"no bucket {bucket!r}", bucket=bucket)
+        return used
 
     async def update_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
         async with self._lock:
-            old = self._buckets.get(bucket.name)
+            old = self._buckets.get(self._cid(bucket.name))
             if old is None:
                 raise NoSuchBucket(f"no bucket {bucket.name!r}", bucket=bucket.name)
-            self._buckets[bucket.name] = dataclasses.replace(bucket, configs=old.configs)
+            self._buckets[old.id] = dataclasses.replace(
+                bucket, name=old.name, owner=old.owner, id=old.id, configs=old.configs
+            )
             self._record(ChangeAction.BUCKET_UPDATE, actor, tenant=old.owner, bucket=bucket.name)
 
     async def set_bucket_config(
         self, name: str, config: str, document: str | None, *, actor: Actor = SERVER
     ) -> Bucket:
         async with self._lock:
-            old = self._buckets.get(name)
+            old = self._buckets.get(self._cid(name))
             if old is None:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
             configs = dict(old.configs)  # a private copy, as _freeze
@@ -246,7 +328,7 @@ class MemoryMetaStore:
             else:
                 configs[config] = document
             new = dataclasses.replace(old, configs=MappingProxyType(configs))
-            self._buckets[name] = new
+            self._buckets[old.id] = new
             action = (
                 ChangeAction.BUCKET_CONFIG_DELETE
                 if document is None
@@ -257,37 +339,44 @@ class MemoryMetaStore:
 
     async def delete_bucket(self, name: str, *, actor: Actor = SERVER) -> None:
         async with self._lock:
-            found = self._buckets.get(name)
+            cid = self._cid(name)
+            found = self._buckets.get(cid)
             if found is None:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
-            if self._chains[name]:
+            if self._chains[cid]:
                 raise BucketNotEmpty(f"bucket {name!r} is not empty", bucket=name)
-            for pending in self._uploads[name].values():
+            for pending in self._uploads[cid].values():
                 self._uncount_parts(pending)
-            for table in (self._buckets, self._chains, self._sorted, self._uploads):
-                del table[name]
+            del self._buckets[cid], self._chains[cid], self._sorted[cid], self._uploads[cid]
+            del self._usage[cid], self._paths[cid]
+            self._ids = {a: i for a, i in self._ids.items() if i != cid}
             self._record(ChangeAction.BUCKET_DELETE, actor, tenant=found.owner, bucket=name)
 
     # -- object versions -----------------------------------------------------------
     async def get_version(
         self, bucket: str, key: str, version_id: str | None = None
     ) -> ObjectVersion | None:
-        chain = self._chains.get(bucket, {}).get(key.encode(), [])
+        chain = self._chains.get(self._cid(bucket), {}).get(key.encode(), [])
         if version_id is None:
             return chain[0] if chain else None
         return next((v for v in chain if v.version_id == version_id), None)
 
     def _put(self, v: ObjectVersion, condition: WriteCondition | None) -> ObjectVersion:
-        chains = self._chains.get(v.bucket)
+        chains = self._chains.get(self._cid(v.bucket))
         raw = v.key.encode()
         chain = None if chains is None else chains.get(raw)
         # The condition first, then the bucket: the order the SQL store fails in.
         _check(condition, chain[0] if chain else None)
         if chains is None:
             raise NoSuchBucket(f"no bucket {v.bucket!r}", bucket=v.bucket)
+        cid = self._cid(v.bucket)
         if chain is None:
             chain = chains[raw] = []
-            bisect.insort(self._sorted[v.bucket], raw)
+            bisect.insort(self._sorted[cid], raw)
+            self._paths[cid][raw] = PathRecord(v.bucket, v.key, str(uuid.uuid4()))
+        before = _current(chain[0] if chain else None)
+        replaced_size = sum(x.size for x in chain if x.version_id == v.version_id)
+        self._use(cid, v.size - replaced_size, (not v.delete_marker) - before)
         for replaced in (x for x in chain if x.version_id == v.version_id):
             self._count(replaced.policy, replaced.extents, -1)
         chain[:] = [x for x in chain if x.version_id != v.version_id]
@@ -340,7 +429,7 @@ class MemoryMetaStore:
         actor: Actor = SERVER,
     ) -> ObjectVersion:
         async with self._lock:
-            chain = self._chains.get(version.bucket, {}).get(version.key.encode(), [])
+            chain = self._chains.get(self._cid(version.bucket), {}).get(version.key.encode(), [])
             at = next((i for i, v in enumerate(chain) if v.version_id == version.version_id), None)
             if at is None:
                 raise NoSuchVersion(
@@ -369,7 +458,7 @@ class MemoryMetaStore:
     ) -> ObjectVersion | None:
         async with self._lock:
             raw = key.encode()
-            chains = self._chains.get(bucket, {})
+            chains = self._chains.get(self._cid(bucket), {})
             chain = chains.get(raw, [])
             at = next((i for i, v in enumerate(chain) if v.version_id == version_id), None)
             if at is None:
@@ -382,16 +471,20 @@ class MemoryMetaStore:
             self._count(removed.policy, removed.extents, -1)
             if chain and removed.is_latest:
                 chain[0] = dataclasses.replace(chain[0], is_latest=True)
+            cid = self._cid(bucket)
+            objects = _current(chain[0] if chain else None) - _current(removed)
+            self._use(cid, -removed.size, objects if removed.is_latest else 0)
             if not chain:
                 del chains[raw]
-                keys = self._sorted[bucket]
+                keys = self._sorted[cid]
                 del keys[bisect.bisect_left(keys, raw)]
+                self._drop_path(cid, raw)
             self._log(version_change(ChangeAction.OBJECT_DELETE, removed, actor, self._clock()))
             return removed
 
     def _keys_from(self, bucket: str, prefix: bytes, after: bytes) -> Iterator[bytes]:
         """The bucket's keys in byte order from where a listing starts (no copy)."""
-        keys = self._sorted.get(bucket, [])
+        keys = self._sorted.get(self._cid(bucket), [])
         bound, inclusive = _start(prefix, after)
         at = (bisect.bisect_left if inclusive else bisect.bisect_right)(keys, bound)
         return (keys[i] for i in range(at, len(keys)))
@@ -400,7 +493,7 @@ class MemoryMetaStore:
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
     ) -> list[ObjectVersion]:
         low = prefix.encode()
-        chains = self._chains.get(bucket, {})
+        chains = self._chains.get(self._cid(bucket), {})
         out: list[ObjectVersion] = []
         for raw in self._keys_from(bucket, low, start_after.encode()):
             if len(out) >= limit or not raw.startswith(low):
@@ -418,7 +511,7 @@ class MemoryMetaStore:
         limit: int = 1000,
     ) -> list[ObjectVersion]:
         low = prefix.encode()
-        chains = self._chains.get(bucket, {})
+        chains = self._chains.get(self._cid(bucket), {})
         out: list[ObjectVersion] = []
         key = b"" if after is None else after[0].encode()
         if after is not None and after[1] > 0 and key.startswith(low):
@@ -429,10 +522,108 @@ class MemoryMetaStore:
             out.extend(chains[raw])
         return out[: max(limit, 0)]
 
+    async def list_objects_at(
+        self,
+        bucket: str,
+        until: float,
+        *,
+        prefix: str = "",
+        start_after: str = "",
+        limit: int = 1000,
+    ) -> list[ObjectVersion]:
+        low = prefix.encode()
+        chains = self._chains.get(self._cid(bucket), {})
+        out: list[ObjectVersion] = []
+        for raw in self._keys_from(bucket, low, start_after.encode()):
+            if len(out) >= limit or not raw.startswith(low):
+                break
+            found = next((v for v in chains[raw] if v.modified <= until), None)
+            if found is not None and not found.delete_marker:
+                out.append(dataclasses.replace(found, is_latest=False))
+        return out
+
+    # -- path records --------------------------------------------------------------
+    def _drop_path(self, cid: int, raw: bytes) -> None:
+        record = self._paths[cid].pop(raw)
+        if record.public_id is not None:
+            del self._public[record.public_id]
+
+    async def get_path(self, bucket: str, key: str) -> PathRecord | None:
+        found = self._paths.get(self._cid(bucket), {}).get(key.encode())
+        return None if found is None else dataclasses.replace(found, bucket=bucket)
+
+    def _path(self, bucket: str, key: str) -> PathRecord:
+        found = self._paths.get(self._cid(bucket), {}).get(key.encode())
+        if found is None:
+            raise NoSuchKey(f"no object {key!r} in {bucket!r}", key=key)
+        return found
+
+    def _set_path(self, record: PathRecord, bucket: str) -> PathRecord:
+        self._paths[self._cid(bucket)][record.key.encode()] = record
+        return dataclasses.replace(record, bucket=bucket)
+
+    async def set_sharing(self, bucket: str, key: str, sharing: Sharing) -> PathRecord:
+        async with self._lock:
+            record = self._path(bucket, key)
+            return self._set_path(dataclasses.replace(record, sharing=sharing), bucket)
+
+    async def set_public(self, bucket: str, key: str, public_id: str | None) -> PathRecord:
+        async with self._lock:
+            record = self._path(bucket, key)
+            place = (self._cid(bucket), key.encode())
+            if public_id is not None and self._public.get(public_id, place) != place:
+                raise Conflict(f"public id {public_id!r} is taken")
+            if record.public_id is not None:
+                del self._public[record.public_id]
+            if public_id is not None:
+                self._public[public_id] = place
+            return self._set_path(dataclasses.replace(record, public_id=public_id), bucket)
+
+    async def set_delete_at(self, bucket: str, key: str, when: float | None) -> PathRecord:
+        async with self._lock:
+            record = self._path(bucket, key)
+            return self._set_path(dataclasses.replace(record, delete_at=when), bucket)
+
+    async def resolve_public(self, public_id: str) -> PathRecord | None:
+        place = self._public.get(public_id)
+        if place is None:
+            return None
+        cid, raw = place
+        return dataclasses.replace(self._paths[cid][raw], bucket=self._buckets[cid].name)
+
+    async def move(self, bucket: str, key: str, to_bucket: str, to_key: str) -> PathRecord:
+        async with self._lock:
+            source, target = self._cid(bucket), self._cid(to_bucket)
+            if source not in self._buckets or target not in self._buckets:
+                name = bucket if source not in self._buckets else to_bucket
+                raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
+            raw, to_raw = key.encode(), to_key.encode()
+            record = self._path(bucket, key)
+            if (source, raw) == (target, to_raw):
+                return dataclasses.replace(record, bucket=bucket)
+            if to_raw in self._chains[target]:
+                raise Conflict(f"{to_key!r} in {to_bucket!r} has versions: move refused")
+            chain = self._chains[source].pop(raw)
+            keys = self._sorted[source]
+            del keys[bisect.bisect_left(keys, raw)]
+            bisect.insort(self._sorted[target], to_raw)
+            self._chains[target][to_raw] = [
+                dataclasses.replace(v, bucket=to_bucket, key=to_key) for v in chain
+            ]
+            del self._paths[source][raw]
+            moved = dataclasses.replace(record, bucket=to_bucket, key=to_key)
+            self._paths[target][to_raw] = moved
+            if moved.public_id is not None:
+                self._public[moved.public_id] = (target, to_raw)
+            size, objects = sum(v.size for v in chain), _current(chain[0])
+            self._use(source, -size, -objects)
+            self._use(target, size, objects)
+            return moved
+
     # -- multipart uploads ---------------------------------------------------------
     async def create_upload(self, upload: MultipartUpload, *, actor: Actor = SERVER) -> None:
         async with self._lock:
-            table = self._uploads.get(upload.bucket)
+            table = self._uploads.get(self._cid(upload.bucket))
             if table is None:
                 raise NoSuchBucket(f"no bucket {upload.bucket!r}", bucket=upload.bucket)
             if upload.upload_id in table:
@@ -454,7 +645,7 @@ class MemoryMetaStore:
             )
 
     async def get_upload(self, bucket: str, upload_id: str) -> MultipartUpload | None:
-        found = self._uploads.get(bucket, {}).get(upload_id)
+        found = self._uploads.get(self._cid(bucket), {}).get(upload_id)
         return None if found is None else found.upload
 
     async def list_uploads(
@@ -468,10 +659,11 @@ class MemoryMetaStore:
     ) -> list[MultipartUpload]:
         low, key = prefix.encode(), after_key.encode()
         bound, inclusive = _start(low, key)
-        marker = self._uploads.get(bucket, {}).get(after_upload_id)
+        marker = self._uploads.get(self._cid(bucket), {}).get(after_upload_id)
         mark = marker.serial if marker and marker.key == key and key.startswith(low) else None
         out: list[MultipartUpload] = []
-        for u in sorted(self._uploads.get(bucket, {}).values(), key=lambda u: (u.key, u.serial)):
+        table = self._uploads.get(self._cid(bucket), {})
+        for u in sorted(table.values(), key=lambda u: (u.key, u.serial)):
             if len(out) >= limit:
                 break
             if not u.key.startswith(low):
@@ -483,7 +675,7 @@ class MemoryMetaStore:
 
     async def put_part(self, bucket: str, part: Part, *, actor: Actor = SERVER) -> None:
         async with self._lock:
-            found = self._uploads.get(bucket, {}).get(part.upload_id)
+            found = self._uploads.get(self._cid(bucket), {}).get(part.upload_id)
             if found is None:
                 raise NoSuchUpload(f"no upload {part.upload_id!r}", upload_id=part.upload_id)
             replaced = found.parts.get(part.number)
@@ -496,7 +688,7 @@ class MemoryMetaStore:
     async def list_parts(
         self, bucket: str, upload_id: str, *, after: int = 0, limit: int = 10000
     ) -> list[Part]:
-        found = self._uploads.get(bucket, {}).get(upload_id)
+        found = self._uploads.get(self._cid(bucket), {}).get(upload_id)
         if found is None:
             return []
         numbers = sorted(n for n in found.parts if n > after)[: max(limit, 0)]
@@ -512,7 +704,7 @@ class MemoryMetaStore:
         actor: Actor = SERVER,
     ) -> ObjectVersion:
         async with self._lock:
-            table = self._uploads.get(bucket, {})
+            table = self._uploads.get(self._cid(bucket), {})
             if upload_id not in table:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
             done = self._put_logged(
@@ -523,7 +715,7 @@ class MemoryMetaStore:
 
     async def abort_upload(self, bucket: str, upload_id: str, *, actor: Actor = SERVER) -> None:
         async with self._lock:
-            found = self._uploads.get(bucket, {}).pop(upload_id, None)
+            found = self._uploads.get(self._cid(bucket), {}).pop(upload_id, None)
             if found is None:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
             self._uncount_parts(found)

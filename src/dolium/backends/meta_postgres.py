@@ -35,8 +35,10 @@ _LOCK_KEY = sa.select(sa.func.pg_advisory_xact_lock(sa.bindparam("k", type_=sa.B
 _DRIVERS = ("postgresql", "postgres", "postgresql+asyncpg")
 
 
-def _lock_id(bucket: str, key: bytes) -> int:
-    digest = hashlib.blake2b(key, digest_size=8, person=b"dolium-key", key=bucket.encode())
+def _lock_id(container: int, key: bytes) -> int:
+    # By container id: one container has several addresses (its global name,
+    # account:container), and writers through either must exclude each other.
+    digest = hashlib.blake2b(key, digest_size=8, person=b"dolium-key", key=str(container).encode())
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
@@ -75,9 +77,9 @@ class PostgresMetaStore(SqlMetaStore):
     def _disk_full(self, error: BaseException | None) -> bool:
         return _sqlstate(error) == DISK_FULL
 
-    async def _lock_key(self, conn: AsyncConnection, bucket: str, key: bytes) -> None:
+    async def _lock_key(self, conn: AsyncConnection, container: int, key: bytes) -> None:
         # Held until the transaction ends; other keys are not held up.
-        await conn.execute(_LOCK_KEY, {"k": _lock_id(bucket, key)})
+        await conn.execute(_LOCK_KEY, {"k": _lock_id(container, key)})
 
     @classmethod
     async def open(cls, *, dsn: str, pool_size: int = 10) -> Self:

@@ -11,6 +11,7 @@ import re
 from dolium import errors
 
 MAX_KEY_BYTES = 1024
+MAX_CONTAINER_BYTES = 256
 
 # General purpose bucket rules: 3-63 characters of [a-z0-9.-], starting and
 # ending with a letter or digit.
@@ -42,6 +43,25 @@ def bucket_name_problem(name: str) -> str | None:
         if name.endswith(suffix):
             return f"must not end with {suffix!r}"
     return None
+
+
+def validate_container_name(name: str) -> None:
+    """InvalidArgument unless `name` is 1-256 bytes of UTF-8 without "/".
+
+    The rule for containers made by any API; S3 creates only those whose
+    name is also a valid bucket name (`validate_bucket_name`).
+    """
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError as exc:  # lone surrogates: not valid UTF-8
+        raise errors.InvalidArgument(
+            "A container name must be valid UTF-8.", argument_name="container"
+        ) from exc
+    if not 1 <= size <= MAX_CONTAINER_BYTES or "/" in name:
+        raise errors.InvalidArgument(
+            f"A container name is 1 to {MAX_CONTAINER_BYTES} bytes of UTF-8 without '/'.",
+            argument_name="container",
+        )
 
 
 def is_valid_bucket_name(name: str) -> bool:

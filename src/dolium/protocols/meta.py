@@ -1,4 +1,4 @@
-"""Meta stores: tenants, keys, buckets, object versions and multipart uploads.
+"""Meta stores: tenants, keys, containers, object versions and multipart uploads.
 
 A meta store keeps records and makes each call atomic; it does not decide
 the object model's rules (the core does). It never sees HTTP or block data,
@@ -7,6 +7,14 @@ except small objects the core chooses to keep inline.
 Ordering: keys sort by their UTF-8 bytes, as S3 lists them. Versions of a
 key sort newest first by `serial`, a number the store assigns, increasing
 across the whole store.
+
+Containers: a container is unique per (account, name) and keyed by an id the
+store assigns. S3 names are a global index onto containers. Calls name a
+container by its address (`Bucket.name`): a global name, or
+`account:container` (`model.container_address`); the store resolves it
+inside the call, and answers as if a container it cannot resolve did not
+exist. Writes keep each container's usage (bytes, current objects) in the
+same transaction; an account's usage is the sum over its containers.
 
 Change log: every call that changes state appends one `Change` in the same
 transaction (a call that fails appends none), naming the `actor` it is
@@ -17,13 +25,14 @@ delivery, audit, usage), and each consumer keeps its place in a cursor
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from typing import Protocol
 
 from dolium.model import (
     MUTABLE,
     SERVER,
     AccessKey,
+    Account,
     Actor,
     BlockRef,
     Bucket,
@@ -32,7 +41,10 @@ from dolium.model import (
     MultipartUpload,
     ObjectVersion,
     Part,
+    PathRecord,
+    Sharing,
     Tenant,
+    Usage,
     User,
     WriteCondition,
 )
@@ -75,14 +87,45 @@ class MetaStore(Protocol):
     async def revoke_key(self, access_key: str, *, actor: Actor = SERVER) -> None:
         """Mark the key inactive; raise NoSuchAccessKey."""
 
-    # -- buckets -------------------------------------------------------------
-    async def create_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
-        """Raise BucketAlreadyExists if the name is taken (by anyone)."""
+    # -- accounts --------------------------------------------------------------
+    async def get_account(self, name: str) -> Account:
+        """The account's metadata and usage; empty for an account never written to."""
 
-    async def get_bucket(self, name: str) -> Bucket | None: ...
+    async def set_account_meta(self, name: str, meta: Mapping[str, str]) -> None:
+        """Replace the account's metadata."""
+
+    async def set_group(self, account: str, group: str, members: Collection[str]) -> None:
+        """Replace the members of one of the account's groups; no members removes it."""
+
+    async def get_groups(self, account: str) -> dict[str, tuple[str, ...]]:
+        """The account's groups: name -> members, both sorted."""
+
+    # -- containers ----------------------------------------------------------
+    async def create_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> Bucket:
+        """Create container `bucket.name` of `bucket.owner`, holding that global name.
+
+        Raise BucketAlreadyExists if the global name is held (by anyone) or
+        the owner has a container of that name. Returns it with its id.
+        """
+
+    async def create_container(
+        self, bucket: Bucket, *, claim: bool, actor: Actor = SERVER
+    ) -> Bucket:
+        """Create container `bucket.name` of `bucket.owner`; raise BucketAlreadyExists if
+        the owner has one of that name.
+
+        With `claim`, it also takes the global name equal to its name, if free.
+        Returns it with its id, named by its address.
+        """
+
+    async def get_bucket(self, name: str) -> Bucket | None:
+        """The container at an address, named by its address (its global name if it holds one)."""
 
     async def list_buckets(self, owner: str | None = None) -> list[Bucket]:
-        """Buckets sorted by name, all or those of one tenant."""
+        """Containers sorted by address, all or those of one account."""
+
+    async def get_usage(self, bucket: str) -> Usage:
+        """What the container holds; raise NoSuchBucket."""
 
     async def update_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
         """Replace the bucket's settings, but not its `configs`; raise NoSuchBucket."""
@@ -97,7 +140,7 @@ class MetaStore(Protocol):
         """
 
     async def delete_bucket(self, name: str, *, actor: Actor = SERVER) -> None:
-        """Delete an empty bucket and its pending uploads.
+        """Delete an empty container, its pending uploads and its global name.
 
         Raise NoSuchBucket, or BucketNotEmpty if any version or delete
         marker remains.
@@ -123,7 +166,8 @@ class MetaStore(Protocol):
         version (PreconditionFailed; NoSuchKey for `if_match` when there is
         no current object), remove any version with the same version id
         (this is how the "null" version is replaced), mark the others not
-        latest, insert. Returns the version with its assigned serial.
+        latest, insert. The key's path record is created with its first
+        version. Returns the version with its assigned serial.
 
         The change is recorded as `action` (how the version was made), or
         as OBJECT_MARKER for a delete marker.
@@ -158,6 +202,7 @@ class MetaStore(Protocol):
     ) -> ObjectVersion | None:
         """Remove one version; the newest remaining one becomes latest.
 
+        The path record goes with the key's last version.
         `guard` sees the version first. Returns the removed version, or None
         if there was none. An OBJECT_DELETE record is appended in both cases:
         the delete was asked for and succeeds either way, and consumers (S3
@@ -187,6 +232,46 @@ class MetaStore(Protocol):
         (serial below it), then the following keys; (key, 0) therefore
         resumes at the next key.
         """
+
+    async def list_objects_at(
+        self,
+        bucket: str,
+        until: float,
+        *,
+        prefix: str = "",
+        start_after: str = "",
+        limit: int = 1000,
+    ) -> list[ObjectVersion]:
+        """The container as it was at time `until`, by key, as `list_objects` lists it.
+
+        Each key's version as of `until` is its newest version (by serial)
+        modified at or before it; keys whose version then was a delete marker,
+        or that had none, are left out. The cost follows the keys visited and
+        the versions written after `until`, not the container's size.
+        """
+
+    # -- path records --------------------------------------------------------
+    async def get_path(self, bucket: str, key: str) -> PathRecord | None: ...
+
+    async def move(self, bucket: str, key: str, to_bucket: str, to_key: str) -> PathRecord:
+        """Move the key, every version and its path record (UUID included), atomically.
+
+        Raise NoSuchKey if the key has no version, Conflict if the
+        destination has any, NoSuchBucket if either container is gone.
+        """
+
+    async def set_sharing(self, bucket: str, key: str, sharing: Sharing) -> PathRecord:
+        """Replace the path's sharing; raise NoSuchKey if the key has no version."""
+
+    async def set_public(self, bucket: str, key: str, public_id: str | None) -> PathRecord:
+        """Give the path a public id (None: none); raise NoSuchKey, or Conflict if
+        another path has that id."""
+
+    async def set_delete_at(self, bucket: str, key: str, when: float | None) -> PathRecord:
+        """Set when the path expires (None: never); raise NoSuchKey."""
+
+    async def resolve_public(self, public_id: str) -> PathRecord | None:
+        """The path with this public id, its container named by its address."""
 
     # -- multipart uploads ---------------------------------------------------
     async def create_upload(self, upload: MultipartUpload, *, actor: Actor = SERVER) -> None: ...

@@ -46,6 +46,13 @@ from dolium.model import (
 )
 from dolium.protocols.meta import MetaStore
 from dolium.testing.meta_contract_blocks import TestBlockRefs
+from dolium.testing.meta_contract_namespace import (
+    TestAccountData,
+    TestContainers,
+    TestPaths,
+    TestUntil,
+    TestUsage,
+)
 from dolium.testing.meta_contract_objects import (
     TestConcurrency,
     TestConditions,
@@ -61,15 +68,20 @@ from dolium.testing.meta_contract_objects import (
 )
 
 __all__ = [
+    "TestAccountData",
     "TestAccounts",
     "TestBlockRefs",
     "TestBuckets",
     "TestConcurrency",
     "TestConditions",
+    "TestContainers",
     "TestListObjects",
     "TestListVersions",
+    "TestPaths",
     "TestReferences",
+    "TestUntil",
     "TestUploads",
+    "TestUsage",
     "TestVersions",
 ]
 

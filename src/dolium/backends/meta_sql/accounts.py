@@ -1,4 +1,4 @@
-"""Tenants, users, access keys and buckets in the SQL meta store.
+"""Tenants, users, access keys, accounts and containers in the SQL meta store.
 
 Only records: which names are valid, who may do what and how keys are made
 is the core's business.
@@ -7,6 +7,7 @@ is the core's business.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,11 +15,22 @@ from sqlalchemy import exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dolium.backends.meta_sql import blocks, codec
+from dolium.backends.meta_sql.addresses import (
+    ACCOUNT_USAGE,
+    CID,
+    address_of,
+    container_id,
+    params,
+    resolve,
+)
 from dolium.backends.meta_sql.base import SqlBase
 from dolium.backends.meta_sql.changelog import record
 from dolium.backends.meta_sql.ordering import byte_order
 from dolium.backends.meta_sql.schema import (
     access_keys,
+    account_groups,
+    accounts,
+    bucket_names,
     buckets,
     parts,
     tenants,
@@ -34,11 +46,22 @@ from dolium.errors import (
     NoSuchBucket,
     NoSuchTenant,
     NoSuchUser,
+    StorageError,
     TenantExists,
     TenantNotEmpty,
     UserExists,
 )
-from dolium.model import SERVER, AccessKey, Actor, Bucket, ChangeAction, Tenant, User
+from dolium.model import (
+    SERVER,
+    AccessKey,
+    Account,
+    Actor,
+    Bucket,
+    ChangeAction,
+    Tenant,
+    Usage,
+    User,
+)
 
 _P = sa.bindparam
 
@@ -196,42 +219,125 @@ class AccountQueries(SqlBase):
 
         await self._transact(op)
 
-    # -- buckets ---------------------------------------------------------------
-    async def create_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
-        taken = BucketAlreadyExists(f"bucket {bucket.name!r} exists", bucket=bucket.name)
+    # -- accounts --------------------------------------------------------------
+    async def get_account(self, name: str) -> Account:
+        meta = sa.select(accounts.c.meta).where(accounts.c.name == name).scalar_subquery()
+        query = ACCOUNT_USAGE.add_columns(meta.label("meta"))
+        async with self._read() as conn:
+            row = (await conn.execute(query, {"a": name})).one()
+        return Account(name, codec.load_map(row.meta), Usage(int(row.bytes), int(row.objects)))
+
+    async def set_account_meta(self, name: str, meta: Mapping[str, str]) -> None:
+        text = codec.dump_map(meta)
 
         async def op(conn: AsyncConnection) -> None:
-            if await _exists(conn, _one(buckets.c.name, bucket.name)):
+            await conn.execute(accounts.delete().where(accounts.c.name == name))
+            if text is not None:
+                await conn.execute(accounts.insert().values(name=name, meta=text))
+
+        await self._transact(op)
+
+    async def set_group(self, account: str, group: str, members: Collection[str]) -> None:
+        mine = (account_groups.c.account == account, account_groups.c.name == group)
+        rows = [{"account": account, "name": group, "member": m} for m in sorted(set(members))]
+
+        async def op(conn: AsyncConnection) -> None:
+            await conn.execute(account_groups.delete().where(*mine))
+            if rows:
+                await conn.execute(account_groups.insert(), rows)
+
+        await self._transact(op)
+
+    async def get_groups(self, account: str) -> dict[str, tuple[str, ...]]:
+        query = (
+            account_groups.select()
+            .where(account_groups.c.account == account)
+            .order_by(account_groups.c.name, account_groups.c.member)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        groups: dict[str, tuple[str, ...]] = {}
+        for row in rows:
+            groups[row.name] = (*groups.get(row.name, ()), row.member)
+        return groups
+
+    # -- containers ------------------------------------------------------------
+    async def _create(self, bucket: Bucket, *, claim: bool, required: bool, actor: Actor) -> Bucket:
+        """Insert a container and, with `claim`, its global name: required, or if free."""
+        owner, name = bucket.owner, bucket.name  # a name here, not yet an address
+        taken = BucketAlreadyExists(f"bucket {bucket.name!r} exists", bucket=bucket.name)
+        held = sa.select(bucket_names.c.bucket).where(bucket_names.c.name == name)
+        mine = sa.select(buckets.c.id).where(buckets.c.owner == owner, buckets.c.name == name)
+
+        async def op(conn: AsyncConnection) -> Bucket:
+            global_held = claim and await _exists(conn, held)
+            if (required and global_held) or await _exists(conn, mine):
                 raise taken
-            await conn.execute(buckets.insert().values(codec.bucket_values(bucket)))
-            await record(
-                conn, ChangeAction.BUCKET_CREATE, actor, tenant=bucket.owner, bucket=bucket.name
-            )
+            values = codec.bucket_values(bucket) | {
+                "owner": owner,
+                "name": name,
+                "bytes": 0,
+                "objects": 0,
+            }
+            inserted = (await conn.execute(buckets.insert().values(values))).inserted_primary_key
+            if inserted is None:
+                raise StorageError("meta store: the database assigned no container id")
+            cid = int(inserted[0])
+            holds = claim and not global_held
+            if holds:
+                await conn.execute(bucket_names.insert().values(name=name, bucket=cid))
+            address = address_of(owner, name, name if holds else None)
+            await record(conn, ChangeAction.BUCKET_CREATE, actor, tenant=owner, bucket=address)
+            return dataclasses.replace(bucket, name=address, id=cid)
 
         try:
-            await self._transact(op)
+            return await self._transact(op)
         except exc.IntegrityError as e:
             raise taken from e
 
-    _GET_BUCKET = buckets.select().where(buckets.c.name == _P("name"))
+    async def create_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> Bucket:
+        return await self._create(bucket, claim=True, required=True, actor=actor)
+
+    async def create_container(
+        self, bucket: Bucket, *, claim: bool, actor: Actor = SERVER
+    ) -> Bucket:
+        return await self._create(bucket, claim=claim, required=False, actor=actor)
+
+    # A container with its global name, if it holds one.
+    _CONTAINERS = sa.select(buckets, bucket_names.c.name.label("global_name")).select_from(
+        buckets.outerjoin(bucket_names, bucket_names.c.bucket == buckets.c.id)
+    )
+    _GET_BUCKET = _CONTAINERS.where(buckets.c.id == CID)
+
+    @staticmethod
+    def _to_bucket(row: Any) -> Bucket:
+        return codec.to_bucket(row, address_of(row.owner, row.name, row.global_name))
 
     async def get_bucket(self, name: str) -> Bucket | None:
         async with self._read() as conn:
-            row = (await conn.execute(self._GET_BUCKET, {"name": name})).first()
-        return None if row is None else codec.to_bucket(row)
+            row = (await conn.execute(self._GET_BUCKET, params(name))).first()
+        return None if row is None else self._to_bucket(row)
 
     async def list_buckets(self, owner: str | None = None) -> list[Bucket]:
-        query = buckets.select().order_by(byte_order(buckets.c.name))
+        query = self._CONTAINERS
         if owner is not None:
             query = query.where(buckets.c.owner == owner)
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
-        return [codec.to_bucket(r) for r in rows]
+        return sorted((self._to_bucket(r) for r in rows), key=lambda b: b.name.encode())
+
+    async def get_usage(self, bucket: str) -> Usage:
+        query = sa.select(buckets.c.bytes, buckets.c.objects).where(buckets.c.id == CID)
+        async with self._read() as conn:
+            row = (await conn.execute(query, params(bucket))).first()
+        if row is None:
+            raise NoSuchBucket(f"no bucket {bucket!r}", bucket=bucket)
+        return Usage(row.bytes, row.objects)
 
     async def update_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> None:
         values = codec.bucket_values(bucket)
-        del values["name"], values["configs"]
-        query = buckets.update().where(buckets.c.name == bucket.name).values(values)
+        del values["configs"]
+        query = buckets.update().where(buckets.c.id == container_id(bucket.name)).values(values)
 
         async def op(conn: AsyncConnection) -> None:
             if (await conn.execute(query)).rowcount == 0:
@@ -247,10 +353,10 @@ class AccountQueries(SqlBase):
     ) -> Bucket:
         # Read-modify-write inside the write transaction, which serialises
         # writers (BEGIN IMMEDIATE on SQLite, a row lock on PostgreSQL).
-        select = self._GET_BUCKET.with_for_update()
+        select = self._GET_BUCKET.with_for_update(of=buckets)
 
         async def op(conn: AsyncConnection) -> Bucket:
-            row = (await conn.execute(select, {"name": name})).first()
+            row = (await conn.execute(select, params(name))).first()
             if row is None:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
             configs = dict(codec.load_map(row.configs))
@@ -259,33 +365,34 @@ class AccountQueries(SqlBase):
             else:
                 configs[config] = document
             text = codec.dump_map(configs)
-            await conn.execute(buckets.update().where(buckets.c.name == name).values(configs=text))
+            await conn.execute(buckets.update().where(buckets.c.id == row.id).values(configs=text))
             action = (
                 ChangeAction.BUCKET_CONFIG_DELETE
                 if document is None
                 else ChangeAction.BUCKET_CONFIG_SET
             )
             await record(conn, action, actor, tenant=row.owner, bucket=name, name=config)
-            return dataclasses.replace(codec.to_bucket(row), configs=codec.load_map(text))
+            return dataclasses.replace(self._to_bucket(row), configs=codec.load_map(text))
 
         return await self._transact(op)
 
     async def delete_bucket(self, name: str, *, actor: Actor = SERVER) -> None:
-        owner = sa.select(buckets.c.owner).where(buckets.c.name == name)
-
         async def op(conn: AsyncConnection) -> None:
+            cid = await resolve(conn, name)
             # Locked: a concurrent put into the bucket either commits first and
             # is seen below, or waits and then finds no bucket.
-            tenant = (await conn.execute(owner.with_for_update())).scalar()
-            if tenant is None:
+            owner = sa.select(buckets.c.owner).where(buckets.c.id == cid).with_for_update()
+            tenant = None if cid is None else (await conn.execute(owner)).scalar()
+            if cid is None or tenant is None:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
-            if await _exists(conn, _one(versions.c.bucket, name)):
+            if await _exists(conn, _one(versions.c.bucket, cid)):
                 raise BucketNotEmpty(f"bucket {name!r} is not empty", bucket=name)
             # Parts go with their uploads (ON DELETE CASCADE); the explicit
             # delete keeps this independent of the bucket -> uploads cascade.
-            await blocks.uncount_parts(conn, parts.c.bucket == name)
-            await conn.execute(uploads.delete().where(uploads.c.bucket == name))
-            await conn.execute(buckets.delete().where(buckets.c.name == name))
+            await blocks.uncount_parts(conn, parts.c.bucket == cid)
+            # The global name goes with the container (ON DELETE CASCADE).
+            await conn.execute(uploads.delete().where(uploads.c.bucket == cid))
+            await conn.execute(buckets.delete().where(buckets.c.id == cid))
             await record(conn, ChangeAction.BUCKET_DELETE, actor, tenant=tenant, bucket=name)
 
         await self._transact(op)

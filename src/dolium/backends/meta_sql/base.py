@@ -130,7 +130,7 @@ class SqlBase:
         self._reader = reader or engine
         self._group = GroupCommit(engine) if group_commit else None
 
-    async def _lock_key(self, conn: AsyncConnection, bucket: str, key: bytes) -> None:
+    async def _lock_key(self, conn: AsyncConnection, container: int, key: bytes) -> None:
         """Wait until no other transaction is changing the versions of `key`, and
         keep others from doing so until this transaction ends.
 

@@ -150,7 +150,7 @@ class BlockQueries(SqlBase):
         the scan is still seen: its version gets a serial above any scanned.
         """
         pk = sa.tuple_(parts.c.bucket, parts.c.upload_id, parts.c.number)
-        mark: tuple[str, str, int] = ("", "", 0)
+        mark: tuple[int, str, int] = (0, "", 0)
         while True:
             query = (
                 sa.select(

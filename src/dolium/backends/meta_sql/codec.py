@@ -20,6 +20,7 @@ from typing import Any
 from dolium.model import (
     EMPTY_MAP,
     NO_LOCK,
+    NO_SHARING,
     AccessKey,
     Bucket,
     Extent,
@@ -28,6 +29,8 @@ from dolium.model import (
     MultipartUpload,
     ObjectVersion,
     Part,
+    PathRecord,
+    Sharing,
     Tenant,
     User,
     Versioning,
@@ -122,10 +125,10 @@ def load_attrs(text: str | None) -> dict[str, Any]:
     return out
 
 
-def version_values(v: ObjectVersion) -> dict[str, Any]:
-    """Columns of `v` for an insert (without serial and is_latest)."""
+def version_values(v: ObjectVersion, container: int) -> dict[str, Any]:
+    """Columns of `v` for an insert into `container` (without serial and is_latest)."""
     return {
-        "bucket": v.bucket,
+        "bucket": container,
         "key": v.key.encode(),
         "version_id": v.version_id,
         "delete_marker": v.delete_marker,
@@ -133,6 +136,7 @@ def version_values(v: ObjectVersion) -> dict[str, Any]:
         "etag": v.etag,
         "modified": v.modified,
         "owner": v.owner,
+        "user_name": v.user,
         "content_type": v.content_type,
         "extents": pack_extents(v.extents),
         "inline": v.inline,
@@ -147,15 +151,17 @@ def version_values(v: ObjectVersion) -> dict[str, Any]:
     }
 
 
-def to_version(r: Any) -> ObjectVersion:
+def to_version(r: Any, bucket: str) -> ObjectVersion:
+    """A version row, in the container the caller named `bucket`."""
     return ObjectVersion(
-        bucket=r.bucket,
+        bucket=bucket,
         key=r.key.decode(),
         version_id=r.version_id,
         size=r.size,
         etag=r.etag,
         modified=r.modified,
         owner=r.owner,
+        user=r.user_name,
         delete_marker=r.delete_marker,
         is_latest=r.is_latest,
         content_type=r.content_type,
@@ -173,9 +179,9 @@ def to_version(r: Any) -> ObjectVersion:
     )
 
 
-def upload_values(u: MultipartUpload) -> dict[str, Any]:
+def upload_values(u: MultipartUpload, container: int) -> dict[str, Any]:
     return {
-        "bucket": u.bucket,
+        "bucket": container,
         "upload_id": u.upload_id,
         "key": u.key.encode(),
         "initiated": u.initiated,
@@ -190,9 +196,9 @@ def upload_values(u: MultipartUpload) -> dict[str, Any]:
     }
 
 
-def to_upload(r: Any) -> MultipartUpload:
+def to_upload(r: Any, bucket: str) -> MultipartUpload:
     return MultipartUpload(
-        bucket=r.bucket,
+        bucket=bucket,
         key=r.key.decode(),
         upload_id=r.upload_id,
         initiated=r.initiated,
@@ -207,9 +213,9 @@ def to_upload(r: Any) -> MultipartUpload:
     )
 
 
-def part_values(bucket: str, p: Part) -> dict[str, Any]:
+def part_values(container: int, p: Part) -> dict[str, Any]:
     return {
-        "bucket": bucket,
+        "bucket": container,
         "upload_id": p.upload_id,
         "number": p.number,
         "size": p.size,
@@ -235,9 +241,8 @@ def to_part(r: Any) -> Part:
 
 
 def bucket_values(b: Bucket) -> dict[str, Any]:
+    """The settings of a container (not its name, owner, id or usage)."""
     return {
-        "name": b.name,
-        "owner": b.owner,
         "created": b.created,
         "region": b.region,
         "versioning": b.versioning.value,
@@ -249,9 +254,10 @@ def bucket_values(b: Bucket) -> dict[str, Any]:
     }
 
 
-def to_bucket(r: Any) -> Bucket:
+def to_bucket(r: Any, address: str) -> Bucket:
     return Bucket(
-        name=r.name,
+        name=address,
+        id=r.id,
         owner=r.owner,
         created=r.created,
         region=r.region,
@@ -261,6 +267,31 @@ def to_bucket(r: Any) -> Bucket:
         hash_algorithm=r.hash_algorithm,
         configs=load_map(r.configs),
         policy=r.policy,
+    )
+
+
+def dump_sharing(sharing: Sharing) -> str | None:
+    if sharing == NO_SHARING:
+        return None
+    doc = {"read": list(sharing.read), "write": list(sharing.write)}
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_sharing(text: str | None) -> Sharing:
+    if not text:
+        return NO_SHARING
+    doc = json.loads(text)
+    return Sharing(tuple(doc["read"]), tuple(doc["write"]))
+
+
+def to_path(r: Any, bucket: str) -> PathRecord:
+    return PathRecord(
+        bucket=bucket,
+        key=r.key.decode(),
+        uuid=r.uuid,
+        sharing=load_sharing(r.sharing),
+        public_id=r.public_id,
+        delete_at=r.delete_at,
     )
 
 

@@ -5,8 +5,11 @@ both engines order them by bytes (the order S3 lists in), block lists are
 packed binary (see `codec`), small maps are JSON text. The migration in
 `migrations/versions` must create exactly these tables; a test compares them.
 
-Bucket owners are plain tenant names without a foreign key, because tenants
-may live in another key store (a file, an HTTP service).
+Container owners are plain tenant names without a foreign key, because
+tenants may live in another key store (a file, an HTTP service). The
+`buckets` table holds containers, unique per (owner, name) and keyed by `id`;
+every other table refers to a container by that id (its `bucket` columns),
+and `bucket_names` is the global S3 name index onto them.
 """
 
 from __future__ import annotations
@@ -73,8 +76,9 @@ access_keys = sa.Table(
 buckets = sa.Table(
     "buckets",
     metadata,
-    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("id", Serial, primary_key=True, autoincrement=True),
     sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),  # 1..256 bytes of UTF-8, no "/"
     sa.Column("created", sa.Double(), nullable=False),
     sa.Column("region", sa.String(255), nullable=False),
     sa.Column("versioning", sa.String(16), nullable=False),
@@ -82,8 +86,73 @@ buckets = sa.Table(
     sa.Column("block_size", sa.BigInteger(), nullable=False),
     sa.Column("hash_algorithm", sa.String(32), nullable=False),
     sa.Column("configs", sa.Text(), nullable=True),  # JSON: sub-resource -> document
+    # Usage, kept by every write in its own transaction (see model.Usage).
+    sa.Column("bytes", sa.BigInteger(), nullable=False),
+    sa.Column("objects", sa.BigInteger(), nullable=False),
     sa.Column("policy", POLICY, nullable=False, server_default=DEFAULT_POLICY),
-    sa.Index("ix_buckets_owner_name", "owner", "name"),
+    sa.UniqueConstraint("owner", "name"),
+    sqlite_autoincrement=True,  # an id is never reused, so a stale one finds nothing
+)
+
+# The global S3 namespace: an S3 bucket name -> the one container holding it.
+bucket_names = sa.Table(
+    "bucket_names",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column(
+        "bucket",
+        sa.BigInteger(),
+        sa.ForeignKey("buckets.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+)
+
+# Per account, whichever key store holds its users: metadata. (Its usage is
+# the sum of its containers', so that writes to different containers of one
+# account never wait on one row.)
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("meta", sa.Text(), nullable=True),  # JSON map
+)
+
+account_groups = sa.Table(
+    "account_groups",
+    metadata,
+    sa.Column("account", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("member", sa.String(255), primary_key=True),
+)
+
+# What outlives one version of a key; a row exists while the key has a version.
+# Kept small on the write path: a new key adds one row to one B-tree (no
+# rowid table beside the key, no index entry until a public id is set).
+paths = sa.Table(
+    "paths",
+    metadata,
+    sa.Column(
+        "bucket",
+        sa.BigInteger(),
+        sa.ForeignKey("buckets.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.LargeBinary(), primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False),
+    sa.Column("sharing", sa.Text(), nullable=True),  # JSON: {"read": [...], "write": [...]}
+    sa.Column("public_id", sa.String(255), nullable=True),
+    sa.Column("delete_at", sa.Double(), nullable=True),
+    sqlite_with_rowid=False,
+)
+# resolve_public, and one path per public id.
+PUBLIC = paths.c.public_id.is_not(None)
+sa.Index(
+    "uq_paths_public_id",
+    paths.c.public_id,
+    unique=True,
+    sqlite_where=PUBLIC,
+    postgresql_where=PUBLIC,
 )
 
 versions = sa.Table(
@@ -91,7 +160,7 @@ versions = sa.Table(
     metadata,
     # Assigned at insert and increasing across the store: the version order.
     sa.Column("serial", Serial, primary_key=True, autoincrement=True),
-    sa.Column("bucket", sa.String(255), sa.ForeignKey("buckets.name"), nullable=False),
+    sa.Column("bucket", sa.BigInteger(), sa.ForeignKey("buckets.id"), nullable=False),
     sa.Column("key", sa.LargeBinary(), nullable=False),
     sa.Column("version_id", sa.String(255), nullable=False),
     sa.Column("is_latest", sa.Boolean(), nullable=False),
@@ -100,6 +169,7 @@ versions = sa.Table(
     sa.Column("etag", sa.String(255), nullable=False),
     sa.Column("modified", sa.Double(), nullable=False),
     sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("user_name", sa.String(255), nullable=False),  # who wrote it
     sa.Column("content_type", sa.Text(), nullable=False),
     sa.Column("extents", sa.LargeBinary(), nullable=True),
     sa.Column("inline", sa.LargeBinary(), nullable=True),
@@ -131,7 +201,9 @@ sa.Index(
     unique=True,
 )
 # Versions by key, newest first within a key: the latest version, list_versions,
-# promotion after a delete. serial DESC, so that one forward scan gives that order.
+# promotion after a delete, and list_objects_at (a key's newest version not
+# after T is the first entry with modified <= T). serial DESC, so that one
+# forward scan gives that order.
 sa.Index(
     "ix_versions_bucket_key_serial", versions.c.bucket, versions.c.key, versions.c.serial.desc()
 )
@@ -163,8 +235,8 @@ uploads = sa.Table(
     sa.Column("serial", Serial, primary_key=True, autoincrement=True),
     sa.Column(
         "bucket",
-        sa.String(255),
-        sa.ForeignKey("buckets.name", ondelete="CASCADE"),
+        sa.BigInteger(),
+        sa.ForeignKey("buckets.id", ondelete="CASCADE"),
         nullable=False,
     ),
     sa.Column("upload_id", sa.String(255), nullable=False),
@@ -186,7 +258,7 @@ uploads = sa.Table(
 parts = sa.Table(
     "parts",
     metadata,
-    sa.Column("bucket", sa.String(255), primary_key=True),
+    sa.Column("bucket", sa.BigInteger(), primary_key=True),
     sa.Column("upload_id", sa.String(255), primary_key=True),
     sa.Column("number", sa.Integer(), primary_key=True, autoincrement=False),
     sa.Column("size", sa.BigInteger(), nullable=False),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 from collections.abc import Collection
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dolium.backends.meta_sql import blocks, codec
 from dolium.backends.meta_sql.accounts import AccountQueries
+from dolium.backends.meta_sql.addresses import CID, add_usage, container_id, params, resolve
 from dolium.backends.meta_sql.blocks import BlockQueries
 from dolium.backends.meta_sql.changelog import (
     ChangeLogQueries,
@@ -30,7 +32,8 @@ from dolium.backends.meta_sql.changelog import (
     record,
     record_version,
 )
-from dolium.backends.meta_sql.schema import LISTED, parts, uploads, versions
+from dolium.backends.meta_sql.paths import PathQueries
+from dolium.backends.meta_sql.schema import LISTED, parts, paths, uploads, versions
 from dolium.errors import (
     ConditionalRequestConflict,
     Conflict,
@@ -60,27 +63,26 @@ _V = versions.c
 _U = uploads.c
 
 # The latest version is the newest one (see schema): one seek, first entry.
+# Reads name the container by address (CID); writes resolve it first and
+# use its id ("c").
 _GET_LATEST = (
-    versions.select()
-    .where(_V.bucket == _P("b"), _V.key == _P("k"))
-    .order_by(_V.serial.desc())
-    .limit(1)
+    versions.select().where(_V.bucket == CID, _V.key == _P("k")).order_by(_V.serial.desc()).limit(1)
 )
 _GET_VERSION = versions.select().where(
-    _V.bucket == _P("b"), _V.key == _P("k"), _V.version_id == _P("v")
+    _V.bucket == CID, _V.key == _P("k"), _V.version_id == _P("v")
 )
 # The current latest version and any version the write replaces, in one round trip.
-_PROBE_COLS = (_V.serial, _V.version_id, _V.etag, _V.delete_marker)
+_PROBE_COLS = (_V.serial, _V.version_id, _V.etag, _V.delete_marker, _V.size)
 _PROBE = sa.union_all(
     sa.select(
         sa.select(*_PROBE_COLS)
-        .where(_V.bucket == _P("b"), _V.key == _P("k"))
+        .where(_V.bucket == _P("c"), _V.key == _P("k"))
         .order_by(_V.serial.desc())
         .limit(1)
         .subquery()
     ),
     sa.select(*_PROBE_COLS).where(
-        _V.bucket == _P("b"), _V.key == _P("k"), _V.version_id == _P("v")
+        _V.bucket == _P("c"), _V.key == _P("k"), _V.version_id == _P("v")
     ),
 )
 _DELETE_SERIAL = versions.delete().where(_V.serial == _P("s")).returning(_V.policy, _V.extents)
@@ -88,19 +90,26 @@ _DEMOTE = versions.update().where(_V.serial == _P("s")).values(is_latest=False)
 _PROMOTE = versions.update().where(_V.serial == _P("s")).values(is_latest=True)
 _INSERT_VERSION = versions.insert()
 _NEWEST = (
-    sa.select(_V.serial)
-    .where(_V.bucket == _P("b"), _V.key == _P("k"))
+    sa.select(_V.serial, _V.delete_marker)
+    .where(_V.bucket == _P("c"), _V.key == _P("k"))
     .order_by(_V.serial.desc())
     .limit(1)
 )
-_UPLOAD = uploads.select().where(_U.bucket == _P("b"), _U.upload_id == _P("u"))
+_UPLOAD = uploads.select().where(_U.bucket == CID, _U.upload_id == _P("u"))
 # Completing an upload locks it: of two concurrent completions the second waits,
 # then finds it gone (a row lock on a server database; SQLite locks the file).
 _UPLOAD_LOCKED = _UPLOAD.with_for_update()
+_NEW_PATH = paths.insert()
+_DROP_PATH = paths.delete().where(paths.c.bucket == _P("c"), paths.c.key == _P("k"))
 
 
-def _of_upload(bucket: str, upload_id: str) -> Any:
-    return sa.and_(parts.c.bucket == bucket, parts.c.upload_id == upload_id)
+def _of_upload(container: int, upload_id: str) -> Any:
+    return sa.and_(parts.c.bucket == container, parts.c.upload_id == upload_id)
+
+
+def _current(row: Any) -> int:
+    """1 if the version row is a current object (not a delete marker), else 0."""
+    return 0 if row is None or row.delete_marker else 1
 
 
 def check_condition(condition: WriteCondition | None, latest: Any) -> None:
@@ -126,16 +135,16 @@ def _bounds(column: Any, prefix: bytes, after: bytes, hi: bytes | None) -> list[
     return clauses
 
 
-class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
+class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
     # -- object versions ---------------------------------------------------------
     async def get_version(
         self, bucket: str, key: str, version_id: str | None = None
     ) -> ObjectVersion | None:
-        params = {"b": bucket, "k": key.encode(), "v": version_id}
+        values = {**params(bucket), "k": key.encode(), "v": version_id}
         query = _GET_LATEST if version_id is None else _GET_VERSION
         async with self._read() as conn:
-            row = (await conn.execute(query, params)).first()
-        return None if row is None else codec.to_version(row)
+            row = (await conn.execute(query, values)).first()
+        return None if row is None else codec.to_version(row, bucket)
 
     async def _put(
         self,
@@ -146,23 +155,31 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
         action: ChangeAction,
         name: str = "",
     ) -> ObjectVersion:
+        cid = await resolve(conn, v.bucket)
+        if cid is None:
+            check_condition(condition, None)  # the condition first, as for a missing key
+            raise NoSuchBucket(f"no bucket {v.bucket!r}", bucket=v.bucket)
         key = v.key.encode()
-        await self._lock_key(conn, v.bucket, key)
-        rows = (await conn.execute(_PROBE, {"b": v.bucket, "k": key, "v": v.version_id})).all()
+        await self._lock_key(conn, cid, key)
+        rows = (await conn.execute(_PROBE, {"c": cid, "k": key, "v": v.version_id})).all()
         latest = max(rows, key=lambda r: r.serial, default=None)  # the newest is the latest
         check_condition(condition, latest)
-        same = next((r.serial for r in rows if r.version_id == v.version_id), None)
+        same = next((r for r in rows if r.version_id == v.version_id), None)
         if same is not None:
-            replaced = (await conn.execute(_DELETE_SERIAL, {"s": same})).all()
+            replaced = (await conn.execute(_DELETE_SERIAL, {"s": same.serial})).all()
             await blocks.count_packed(conn, replaced, -1)
-        if latest is not None and latest.serial != same:
+        if latest is not None and (same is None or latest.serial != same.serial):
             await conn.execute(_DEMOTE, {"s": latest.serial})
-        values = codec.version_values(v)
+        values = codec.version_values(v, cid)
         values["is_latest"] = True
         inserted = (await conn.execute(_INSERT_VERSION, values)).inserted_primary_key
         if inserted is None:
             raise StorageError("meta store: the database assigned no serial")
         await blocks.count(conn, v.policy, v.extents, +1)
+        if latest is None:  # the key's first version
+            await conn.execute(_NEW_PATH, {"bucket": cid, "key": key, "uuid": str(uuid.uuid4())})
+        size = v.size - (same.size if same is not None else 0)
+        await add_usage(conn, cid, size, (not v.delete_marker) - _current(latest))
         action = ChangeAction.OBJECT_MARKER if v.delete_marker else action
         await record_version(conn, action, v, actor, name)
         return dataclasses.replace(v, serial=inserted[0], is_latest=True)
@@ -202,7 +219,7 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
         actor: Actor = SERVER,
     ) -> ObjectVersion:
         where = (
-            _V.bucket == version.bucket,
+            _V.bucket == container_id(version.bucket),
             _V.key == version.key.encode(),
             _V.version_id == version.version_id,
         )
@@ -218,7 +235,7 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
                     key=version.key,
                     version_id=version.version_id,
                 )
-            stored = codec.to_version(row)
+            stored = codec.to_version(row, version.bucket)
             if guard is not None:
                 guard(stored)
             new = with_mutable(stored, version, fields)
@@ -240,37 +257,45 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
         actor: Actor = SERVER,
     ) -> ObjectVersion | None:
         raw = key.encode()
-        where = (_V.bucket == bucket, _V.key == raw, _V.version_id == version_id)
-        read = versions.select().where(*where).with_for_update()
-        query = versions.delete().where(*where).returning(*versions.c)
 
         async def op(conn: AsyncConnection) -> Any:
-            # Deleting the latest version promotes the newest remaining one,
-            # which a concurrent write of this key must not change meanwhile.
-            await self._lock_key(conn, bucket, raw)
-            if guard is not None:
-                found = (await conn.execute(read)).first()
-                if found is not None:
-                    guard(codec.to_version(found))
-            row = (await conn.execute(query)).first()
-            if row is not None:
-                await blocks.count_packed(conn, [row], -1)
-            if row is not None and row.is_latest:
-                newest = (await conn.execute(_NEWEST, {"b": bucket, "k": raw})).scalar()
-                if newest is not None:
-                    await conn.execute(_PROMOTE, {"s": newest})
+            cid = await resolve(conn, bucket)
             # Recorded also when nothing was there (see MetaStore.delete_version).
             gone = ObjectVersion(bucket, key, version_id, delete_marker=True)
+            if cid is None:
+                await record_version(conn, ChangeAction.OBJECT_DELETE, gone, actor)
+                return None
+            # Deleting the latest version promotes the newest remaining one,
+            # which a concurrent write of this key must not change meanwhile.
+            await self._lock_key(conn, cid, raw)
+            where = (_V.bucket == cid, _V.key == raw, _V.version_id == version_id)
+            if guard is not None:
+                read = versions.select().where(*where).with_for_update()
+                found = (await conn.execute(read)).first()
+                if found is not None:
+                    guard(codec.to_version(found, bucket))
+            query = versions.delete().where(*where).returning(*versions.c)
+            row = (await conn.execute(query)).first()
+            if row is None:
+                await record_version(conn, ChangeAction.OBJECT_DELETE, gone, actor)
+                return None
+            await blocks.count_packed(conn, [row], -1)
+            objects = 0
+            if row.is_latest:
+                newest = (await conn.execute(_NEWEST, {"c": cid, "k": raw})).first()
+                if newest is not None:
+                    await conn.execute(_PROMOTE, {"s": newest.serial})
+                objects = _current(newest) - _current(row)
+                if newest is None:  # the key's last version: its path record goes too
+                    await conn.execute(_DROP_PATH, {"c": cid, "k": raw})
+            await add_usage(conn, cid, -row.size, objects)
             await record_version(
-                conn,
-                ChangeAction.OBJECT_DELETE,
-                gone if row is None else codec.to_version(row),
-                actor,
+                conn, ChangeAction.OBJECT_DELETE, codec.to_version(row, bucket), actor
             )
             return row
 
         row = await self._transact(op)
-        return None if row is None else codec.to_version(row)
+        return None if row is None else codec.to_version(row, bucket)
 
     async def list_objects(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
@@ -281,13 +306,45 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
         bounds = _bounds(_V.key, low, start_after.encode(), codec.successor(low))
         query = (
             versions.select()
-            .where(_V.bucket == bucket, LISTED, *bounds)
+            .where(_V.bucket == container_id(bucket), LISTED, *bounds)
             .order_by(_V.key)
             .limit(limit)
         )
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
-        return [codec.to_version(r) for r in rows]
+        return [codec.to_version(r, bucket) for r in rows]
+
+    async def list_objects_at(
+        self,
+        bucket: str,
+        until: float,
+        *,
+        prefix: str = "",
+        start_after: str = "",
+        limit: int = 1000,
+    ) -> list[ObjectVersion]:
+        low = prefix.encode()
+        hi = codec.successor(low)
+        after = start_after.encode()
+        cid = container_id(bucket)
+        out: list[ObjectVersion] = []
+        async with self._read() as conn:
+            while len(out) < limit:
+                # The next key's version as of `until`: one seek of
+                # ix_versions_bucket_key_serial, past only the versions written after it.
+                query = (
+                    versions.select()
+                    .where(_V.bucket == cid, _V.modified <= until, *_bounds(_V.key, low, after, hi))
+                    .order_by(_V.key, _V.serial.desc())
+                    .limit(1)
+                )
+                row = (await conn.execute(query)).first()
+                if row is None:
+                    break
+                after = row.key
+                if not row.delete_marker:
+                    out.append(dataclasses.replace(codec.to_version(row, bucket), is_latest=False))
+        return out
 
     async def list_versions(
         self,
@@ -302,9 +359,10 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
         low = prefix.encode()
         hi = codec.successor(low)
         key = b"" if after is None else after[0].encode()
+        cid = container_id(bucket)
         rest = (
             versions.select()
-            .where(_V.bucket == bucket, *_bounds(_V.key, low, key, hi))
+            .where(_V.bucket == cid, *_bounds(_V.key, low, key, hi))
             .order_by(_V.key, _V.serial.desc())
             .limit(limit)
         )
@@ -314,7 +372,7 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
             # two index range scans, each bounded by `limit`.
             same = (
                 versions.select()
-                .where(_V.bucket == bucket, _V.key == key, _V.serial < after[1])
+                .where(_V.bucket == cid, _V.key == key, _V.serial < after[1])
                 .order_by(_V.serial.desc())
                 .limit(limit)
             )
@@ -322,14 +380,15 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         rows.sort(key=lambda r: (r.key, -r.serial))
-        return [codec.to_version(r) for r in rows[:limit]]
+        return [codec.to_version(r, bucket) for r in rows[:limit]]
 
     # -- multipart uploads -------------------------------------------------------
     async def create_upload(self, upload: MultipartUpload, *, actor: Actor = SERVER) -> None:
-        insert = uploads.insert().values(codec.upload_values(upload))
-
         async def op(conn: AsyncConnection) -> None:
-            await conn.execute(insert)
+            cid = await resolve(conn, upload.bucket)
+            if cid is None:
+                raise NoSuchBucket(f"no bucket {upload.bucket!r}", bucket=upload.bucket)
+            await conn.execute(uploads.insert().values(codec.upload_values(upload, cid)))
             await record(
                 conn,
                 ChangeAction.UPLOAD_CREATE,
@@ -342,14 +401,12 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
         try:
             await self._transact(op)
         except exc.IntegrityError as e:
-            if await self.get_bucket(upload.bucket) is None:
-                raise NoSuchBucket(f"no bucket {upload.bucket!r}", bucket=upload.bucket) from e
             raise Conflict(f"upload id {upload.upload_id!r} is taken") from e
 
     async def get_upload(self, bucket: str, upload_id: str) -> MultipartUpload | None:
         async with self._read() as conn:
-            row = (await conn.execute(_UPLOAD, {"b": bucket, "u": upload_id})).first()
-        return None if row is None else codec.to_upload(row)
+            row = (await conn.execute(_UPLOAD, {**params(bucket), "u": upload_id})).first()
+        return None if row is None else codec.to_upload(row, bucket)
 
     async def list_uploads(
         self,
@@ -364,9 +421,10 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
             return []
         low = prefix.encode()
         key = after_key.encode()
+        cid = container_id(bucket)
         rest = (
             uploads.select()
-            .where(_U.bucket == bucket, *_bounds(_U.key, low, key, codec.successor(low)))
+            .where(_U.bucket == cid, *_bounds(_U.key, low, key, codec.successor(low)))
             .order_by(_U.key, _U.serial)
             .limit(limit)
         )
@@ -374,12 +432,12 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
         if after_upload_id and key and key.startswith(low):
             marker = (
                 sa.select(_U.serial)
-                .where(_U.bucket == bucket, _U.key == key, _U.upload_id == after_upload_id)
+                .where(_U.bucket == cid, _U.key == key, _U.upload_id == after_upload_id)
                 .scalar_subquery()
             )
             same = (
                 uploads.select()
-                .where(_U.bucket == bucket, _U.key == key, _U.serial > marker)
+                .where(_U.bucket == cid, _U.key == key, _U.serial > marker)
                 .order_by(_U.serial)
                 .limit(limit)
             )
@@ -387,17 +445,20 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         rows.sort(key=lambda r: (r.key, r.serial))
-        return [codec.to_upload(r) for r in rows[:limit]]
+        return [codec.to_upload(r, bucket) for r in rows[:limit]]
 
     async def put_part(self, bucket: str, part: Part, *, actor: Actor = SERVER) -> None:
-        number = sa.and_(
-            parts.c.bucket == bucket,
-            parts.c.upload_id == part.upload_id,
-            parts.c.number == part.number,
-        )
-        upload_key = sa.select(_U.key).where(_U.bucket == bucket, _U.upload_id == part.upload_id)
+        gone = NoSuchUpload(f"no upload {part.upload_id!r}", upload_id=part.upload_id)
 
         async def op(conn: AsyncConnection) -> None:
+            cid = await resolve(conn, bucket)
+            if cid is None:
+                raise gone
+            number = sa.and_(
+                parts.c.bucket == cid,
+                parts.c.upload_id == part.upload_id,
+                parts.c.number == part.number,
+            )
             replaced = (
                 await conn.execute(
                     parts.delete().where(number).returning(parts.c.policy, parts.c.extents)
@@ -405,8 +466,9 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
             ).all()
             await blocks.count_packed(conn, replaced, -1)
             # The foreign key to the upload refuses a part of an aborted upload.
-            await conn.execute(parts.insert().values(codec.part_values(bucket, part)))
+            await conn.execute(parts.insert().values(codec.part_values(cid, part)))
             await blocks.count(conn, part.policy, part.extents, +1)
+            upload_key = sa.select(_U.key).where(_U.bucket == cid, _U.upload_id == part.upload_id)
             key = bytes((await conn.execute(upload_key)).scalar_one()).decode()
             await append(conn, part_change(bucket, key, part, actor, time.time()))
 
@@ -424,7 +486,11 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
             return []
         query = (
             parts.select()
-            .where(parts.c.bucket == bucket, parts.c.upload_id == upload_id, parts.c.number > after)
+            .where(
+                parts.c.bucket == container_id(bucket),
+                parts.c.upload_id == upload_id,
+                parts.c.number > after,
+            )
             .order_by(parts.c.number)
             .limit(limit)
         )
@@ -442,15 +508,16 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
         actor: Actor = SERVER,
     ) -> ObjectVersion:
         gone = NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
-        drop = uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id)
+        drop = uploads.delete().where(_U.bucket == container_id(bucket), _U.upload_id == upload_id)
 
         async def op(conn: AsyncConnection) -> ObjectVersion:
-            if (await conn.execute(_UPLOAD_LOCKED, {"b": bucket, "u": upload_id})).first() is None:
+            found = (await conn.execute(_UPLOAD_LOCKED, {**params(bucket), "u": upload_id})).first()
+            if found is None:
                 raise gone
             done = await self._put(
                 conn, version, condition, actor, ChangeAction.OBJECT_COMPLETE, upload_id
             )
-            await blocks.uncount_parts(conn, _of_upload(bucket, upload_id))
+            await blocks.uncount_parts(conn, _of_upload(found.bucket, upload_id))
             await conn.execute(drop)  # its parts go with it (ON DELETE CASCADE)
             return done
 
@@ -461,20 +528,26 @@ class SqlMetaStore(AccountQueries, BlockQueries, ChangeLogQueries):
 
     async def abort_upload(self, bucket: str, upload_id: str, *, actor: Actor = SERVER) -> None:
         drop = (
-            uploads.delete().where(_U.bucket == bucket, _U.upload_id == upload_id).returning(_U.key)
+            uploads.delete()
+            .where(_U.bucket == container_id(bucket), _U.upload_id == upload_id)
+            .returning(_U.key)
         )
 
         async def op(conn: AsyncConnection) -> None:
-            await blocks.uncount_parts(conn, _of_upload(bucket, upload_id))
-            key = (await conn.execute(drop)).scalar()
-            if key is None:
+            cid = await resolve(conn, bucket)
+            if cid is not None:
+                # The parts' references first: the parts go with the upload
+                # (ON DELETE CASCADE).
+                await blocks.uncount_parts(conn, _of_upload(cid, upload_id))
+            dropped = (await conn.execute(drop)).first()
+            if dropped is None:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
             await record(
                 conn,
                 ChangeAction.UPLOAD_ABORT,
                 actor,
                 bucket=bucket,
-                key=bytes(key).decode(),
+                key=bytes(dropped.key).decode(),
                 name=upload_id,
             )
 

@@ -1,4 +1,8 @@
-"""Bucket rules: naming, ownership, creation and deletion."""
+"""Bucket rules: naming, ownership, creation and deletion.
+
+A bucket is a container: unique per (account, name), reachable through S3
+by the global name it holds, or as `account:name` (see docs/architecture.md).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from dolium.core.access import decisions as access
 from dolium.core.access import grants
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
-from dolium.core.names import validate_bucket_name
+from dolium.core.names import is_valid_bucket_name, validate_bucket_name, validate_container_name
 from dolium.errors import (
     AccessDenied,
     BucketAlreadyExists,
@@ -18,7 +22,7 @@ from dolium.errors import (
     InvalidBucketState,
     NoSuchBucket,
 )
-from dolium.model import Bucket, Principal, Versioning
+from dolium.model import Bucket, Principal, Versioning, container_address
 
 
 class Buckets:
@@ -55,9 +59,13 @@ class Buckets:
         )
         acl_text = await grants.acl_for_new_bucket(self.ctx.meta, principal, bucket, acl)
         try:
-            await self.ctx.meta.create_bucket(bucket, actor=principal.actor)
+            bucket = await self.ctx.meta.create_bucket(bucket, actor=principal.actor)
         except BucketAlreadyExists:
+            # The tenant's own container of that name counts as its bucket,
+            # even one that another API made without the global name.
             existing = await self.ctx.meta.get_bucket(name)
+            if existing is None or existing.owner != principal.tenant:
+                existing = await self.ctx.meta.get_bucket(container_address(principal.tenant, name))
             if existing is not None and existing.owner == principal.tenant:
                 raise BucketAlreadyOwnedByYou(
                     "Your previous request to create the named bucket succeeded "
@@ -75,6 +83,27 @@ class Buckets:
                 name, access.ACL, acl_text, actor=principal.actor
             )
         return bucket
+
+    async def create_container(self, account: str, name: str) -> Bucket:
+        """Create a container for an API that scopes names by account (Swift, Pithos).
+
+        The caller has decided that its principal may create in `account`.
+        The container takes the global S3 name equal to its own when that
+        is a valid bucket name and free; otherwise S3 reaches it only as
+        `account:name` (its address, the returned bucket's name). Raise
+        BucketAlreadyExists if the account has a container of that name.
+        """
+        validate_container_name(name)
+        settings = self.ctx.settings
+        container = Bucket(
+            name=name,
+            owner=account,
+            created=self.ctx.clock(),
+            region=settings.region,
+            block_size=settings.block_size,
+            policy=settings.default_policy,
+        )
+        return await self.ctx.meta.create_container(container, claim=is_valid_bucket_name(name))
 
     async def get(
         self,

@@ -318,6 +318,7 @@ class Multipart:
             etag=f"{digest.hexdigest()}-{len(parts)}",
             modified=modified,
             owner=principal.tenant,
+            user=principal.user,
             content_type=upload.content_type,
             extents=extents,
             top_hash=top,

@@ -287,6 +287,7 @@ class Objects:
             etag=sse_etag(protection, data_key, data.md5),
             modified=modified,
             owner=principal.tenant,
+            user=principal.user,
             content_type=opts.content_type,
             extents=data.extents,
             inline=data.inline,
@@ -433,6 +434,7 @@ class Objects:
             version_id=write_version_id(bucket, modified),
             modified=modified,
             owner=principal.tenant,
+            user=principal.user,
             content_type=content_type,
             meta=meta,
             headers=headers,
@@ -591,8 +593,9 @@ async def delete_current(
     """Delete `key` without naming a version, as the bucket's versioning says.
 
     Never versioned: the unversioned slot's version goes. Otherwise a delete
-    marker owned by `owner` becomes the latest version (in the unversioned
-    slot when versioning is suspended, replacing the version there). Shared with lifecycle expiry.
+    marker owned by `owner`, made by `actor` (the server's own jobs: SERVER),
+    becomes the latest version (in the unversioned slot when versioning is
+    suspended, replacing the version there). Shared with lifecycle expiry.
     """
     if bucket.versioning == Versioning.UNVERSIONED:
         await ctx.meta.delete_version(bucket.name, key, UNVERSIONED_ID, actor=actor)
@@ -604,6 +607,7 @@ async def delete_current(
         version_id=write_version_id(bucket, now),
         modified=now,
         owner=owner,
+        user=actor.user,
         delete_marker=True,
         content_type="",
     )

@@ -154,7 +154,13 @@ def int_arg(request: S3Request, name: str, default: int, low: int, high: int) ->
 
 
 def parse_target(host: str, path: str, domains: Iterable[str]) -> tuple[str, str]:
-    """(bucket, key) from a virtual-hosted-style host or a path-style path."""
+    """(bucket, key) from a virtual-hosted-style host or a path-style path.
+
+    The bucket is a container's address: a global bucket name, or, in a
+    path only, `account:container` for a container that holds no global
+    name (as Ceph RGW addresses tenants' buckets). Host names cannot carry
+    that form, so such containers have no virtual-hosted address.
+    """
     hostname = host.rsplit(":", 1)[0].lower() if not host.startswith("[") else host
     for domain in domains:
         suffix = "." + domain.lower()

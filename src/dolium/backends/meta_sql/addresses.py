@@ -1,0 +1,70 @@
+"""Container addresses as SQL: the id behind a global name or `account:container`.
+
+Calls name a container by its address (see protocols.meta); tables refer
+to it by id. These expressions resolve one into the other inside the
+statement that uses it, so a read needs no extra round trip. Here too is
+how a write counts a container's usage, in the write's own transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from dolium.backends.meta_sql.schema import bucket_names, buckets
+from dolium.model import container_address, split_address
+
+_P = sa.bindparam
+
+# Both lookups are constant subqueries: exactly one can match, since global
+# names have no ":" and `account:container` addresses always do.
+CID: sa.ColumnElement[Any] = sa.func.coalesce(
+    sa.select(bucket_names.c.bucket).where(bucket_names.c.name == _P("ba")).scalar_subquery(),
+    sa.select(buckets.c.id)
+    .where(buckets.c.owner == _P("bo"), buckets.c.name == _P("bn"))
+    .scalar_subquery(),
+)
+
+
+def params(address: str) -> dict[str, Any]:
+    """The bind parameters of CID for `address`."""
+    split = split_address(address)
+    if split is None:
+        return {"ba": address, "bo": None, "bn": None}
+    return {"ba": None, "bo": split[0], "bn": split[1]}
+
+
+def container_id(address: str) -> sa.ColumnElement[Any]:
+    """CID with `address` bound, for queries built on the spot."""
+    return CID.params(params(address))
+
+
+async def resolve(conn: AsyncConnection, address: str) -> int | None:
+    """The id of the container at `address`, or None."""
+    found = (await conn.execute(sa.select(CID), params(address))).scalar()
+    return None if found is None else int(found)
+
+
+def address_of(owner: str, name: str, global_name: str | None) -> str:
+    """A container's address: its global name if it holds one."""
+    return global_name if global_name is not None else container_address(owner, name)
+
+
+_ADD_TO_CONTAINER = (
+    buckets.update()
+    .where(buckets.c.id == _P("c"))
+    .values(bytes=buckets.c.bytes + _P("db"), objects=buckets.c.objects + _P("do"))
+)
+# An account's usage: the sum over its containers (uq_buckets_owner_name).
+ACCOUNT_USAGE = sa.select(
+    sa.func.coalesce(sa.func.sum(buckets.c.bytes), 0).label("bytes"),
+    sa.func.coalesce(sa.func.sum(buckets.c.objects), 0).label("objects"),
+).where(buckets.c.owner == _P("a"))
+
+
+async def add_usage(conn: AsyncConnection, container: int, size: int, objects: int) -> None:
+    """Count `size` bytes and `objects` current objects more (or fewer) in the container."""
+    if size or objects:
+        await conn.execute(_ADD_TO_CONTAINER, {"c": container, "db": size, "do": objects})
