@@ -20,16 +20,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
+from dolium.core.objects.finder import VersionFinder
 from dolium.errors import AccessDenied, InvalidArgument, InvalidBucketState, InvalidRequest
 from dolium.model import NO_LOCK, Bucket, Lock, LockMode, ObjectVersion, Principal, Versioning
 from dolium.protocols.meta import Guard
-
-if TYPE_CHECKING:  # objects imports this module for its rules
-    from dolium.core.objects.service import Objects
 
 CONFIG = "object_lock"
 DAY = 86400.0
@@ -193,7 +190,7 @@ def new_version_lock(bucket: Bucket, requested: Lock | None, created: float) -> 
 
 
 class ObjectLock:
-    def __init__(self, ctx: Context, objects: Objects) -> None:
+    def __init__(self, ctx: Context, objects: VersionFinder) -> None:
         self.ctx = ctx
         self.objects = objects
 

@@ -24,15 +24,12 @@ import json
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
+from dolium.core.objects.finder import VersionFinder
 from dolium.errors import InvalidTag, NoSuchTagSet, TooManyTags
 from dolium.model import ObjectVersion, Principal, Versioning
-
-if TYPE_CHECKING:
-    from dolium.core.objects.service import Objects
 
 OBJECT_TAG_LIMIT = 10
 BUCKET_TAG_LIMIT = 50
@@ -106,7 +103,7 @@ class ObjectTags:
 
 
 class Tagging:
-    def __init__(self, ctx: Context, objects: Objects) -> None:
+    def __init__(self, ctx: Context, objects: VersionFinder) -> None:
         self.ctx = ctx
         self.objects = objects
 
