@@ -107,7 +107,10 @@ class BlockQueries(SqlBase):
                 await conn.execute(stmt)
             return busy
 
-        return await self._transact(op)
+        # Not durable: a crash that undoes a lease ends its writer too, which
+        # commits nothing that needs it, and a commit that references the
+        # block is durable, and with it everything committed before it.
+        return await self._transact(op, durable=False)
 
     async def claim_garbage(self, *, now: float, stale_before: float, limit: int) -> list[BlockRef]:
         live = (
