@@ -10,14 +10,15 @@ import dataclasses
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from dolium.backends.meta_postgres import PostgresMetaStore
 from dolium.backends.meta_sql.schema import metadata
 from dolium.errors import ConfigError, StorageFull
-from dolium.model import Tenant
-from dolium.testing.meta_contract_objects import make_bucket, version
+from dolium.model import BlockRef, Tenant
+from dolium.testing.meta_contract_objects import digest, make_bucket, version
 from support.postgres import Postgres, postgres
 
 
@@ -178,3 +179,23 @@ async def test_concurrent_updates_keep_each_others_fields(store: Any) -> None:
         assert (dict(got.tags), got.acl) == ({"t": "1"}, '[{"g": 1}]')
     finally:
         await peer.close()
+
+
+async def test_a_lease_commits_without_waiting_for_the_wal_flush(store: Any) -> None:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(store._writer.sync_engine, "before_cursor_execute", record)
+    try:
+        await store.lease_blocks({BlockRef("default", digest(1))}, "w1", now=1.0, until=9.0)
+        assert statements[0] == "SET LOCAL synchronous_commit = off"
+        statements.clear()
+        await make_bucket(store, "b1")
+        assert statements and not any("synchronous_commit" in s for s in statements)
+    finally:
+        event.remove(store._writer.sync_engine, "before_cursor_execute", record)
+    # For that transaction only: every pooled connection commits durably again.
+    async with store._writer.connect() as conn:
+        assert (await conn.exec_driver_sql("SHOW synchronous_commit")).scalar() == "on"

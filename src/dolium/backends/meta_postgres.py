@@ -9,7 +9,10 @@ the object model live elsewhere.
 
 Transactions run at READ COMMITTED, PostgreSQL's default: each statement
 sees what was committed before it began, so a statement that runs after a
-lock is taken sees everything done by the transaction that held it.
+lock is taken sees everything done by the transaction that held it. One
+that need not be durable (base.NOT_DURABLE) commits with synchronous_commit
+off: it does not wait for the WAL flush, and a crash of the database server
+may undo it, never corrupt the database.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import hashlib
 from typing import Any, Self
 
 import sqlalchemy as sa
-from sqlalchemy import exc
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -105,7 +108,7 @@ class PostgresMetaStore(SqlMetaStore):
 
 def _engine(url: URL, pool_size: int) -> AsyncEngine:
     connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT}
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -114,3 +117,11 @@ def _engine(url: URL, pool_size: int) -> AsyncEngine:
         # connection makes SQLAlchemy discard the whole pool.
         connect_args=connect_args,
     )
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        if not conn.get_execution_options().get("durable", True):
+            # LOCAL: for this transaction only; the connection goes back to the pool as it was.
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+    return engine

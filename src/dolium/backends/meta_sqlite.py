@@ -4,6 +4,9 @@ This module only sets up SQLite: WAL with synchronous=FULL (a commit is on
 disk before the write is acknowledged), foreign keys, a busy timeout, and
 write transactions that begin with BEGIN IMMEDIATE, so that check-then-write
 calls are serialized across tasks and across processes sharing the file.
+A transaction that need not be durable (base.NOT_DURABLE) commits with
+synchronous=NORMAL: in WAL mode that skips the fsync, and the store stays
+consistent; the next durable commit makes it durable too.
 Queries and the object model live elsewhere.
 
 Writes go through one connection, queued in this process and committed in
@@ -167,6 +170,14 @@ def _engine(path: Path, *, writer: bool) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
+            # SQLite applies the level a transaction commits with only
+            # outside a transaction: set here, and only when it changes, so
+            # a run of writes of one kind costs no extra statement.
+            level = "FULL" if conn.get_execution_options().get("durable", True) else "NORMAL"
+            info = conn.connection.info
+            if info.get("synchronous", "FULL") != level:
+                conn.exec_driver_sql(f"PRAGMA synchronous={level}")
+                info["synchronous"] = level
             # Take the write lock at BEGIN, before the transaction reads what
             # it checks: a deferred transaction would read, then fail to
             # upgrade to a writer ("database is locked") when another

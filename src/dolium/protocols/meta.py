@@ -343,7 +343,9 @@ class MetaStore(Protocol):
         stores it, and the lease covers it until the metadata that
         references it commits. Returns the blocks not leased because the
         collector is deleting them (marked by `claim_garbage`, not yet
-        forgotten): the writer must wait and ask again.
+        forgotten): the writer must wait and ask again. The change need not
+        be durable (a crash that undoes it ends its writer too), but must
+        never be undone while a later change stays.
         """
 
     async def claim_garbage(self, *, now: float, stale_before: float, limit: int) -> list[BlockRef]:

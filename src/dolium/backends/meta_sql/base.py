@@ -3,7 +3,8 @@
 Every call is one short transaction: `_read` for queries, `_transact` for
 changes. Driver errors become `StorageError` here; `IntegrityError` is left
 to the caller, which knows which domain error it stands for. No knowledge of
-one database's dialect belongs here: engines arrive configured.
+one database's dialect belongs here: engines arrive configured, and honour
+the `durable` execution option (see `NOT_DURABLE`) as their database allows.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ T = TypeVar("T")
 Op = Callable[[AsyncConnection], Awaitable[T]]
 
 MAX_BATCH = 64  # changes committed together at most, to keep each transaction short
+# Execution options of a transaction whose commit may be lost in a crash of
+# the machine (never torn: the database stays consistent), so need not wait
+# for the disk. Each engine applies it as its database allows.
+NOT_DURABLE = {"durable": False}
 
 
 def _settle(future: asyncio.Future[Any], value: Any, ok: bool) -> None:
@@ -43,17 +48,20 @@ class GroupCommit:
 
     For a database with a single writer (SQLite): the commit's fsync is the
     cost of a write, so many tasks writing at once share it. Each change runs
-    in its own savepoint, so one that fails leaves the others untouched.
+    in its own savepoint, so one that fails leaves the others untouched. A
+    group is committed without waiting for the disk only when none of its
+    changes needs to be durable.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._queue: list[tuple[Op[Any], asyncio.Future[Any]]] = []
+        self._relaxed = engine.execution_options(**NOT_DURABLE)
+        self._queue: list[tuple[Op[Any], asyncio.Future[Any], bool]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, op: Op[T]) -> T:
+    async def submit(self, op: Op[T], *, durable: bool = True) -> T:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append((op, future))
+        self._queue.append((op, future, durable))
         if self._task is None:
             self._task = asyncio.create_task(self._drain())
         return await future
@@ -65,21 +73,22 @@ class GroupCommit:
                 await self._run([job for job in batch if not job[1].done()])
         finally:
             self._task = None
-            for _, future in self._queue:  # only left when this task was cancelled
+            for _, future, _ in self._queue:  # only left when this task was cancelled
                 _settle(future, StorageError("meta store closed"), False)
             self._queue = []
 
-    async def _run(self, jobs: list[tuple[Op[Any], asyncio.Future[Any]]]) -> None:
+    async def _run(self, jobs: list[tuple[Op[Any], asyncio.Future[Any], bool]]) -> None:
         if not jobs:
             return
         outcomes: list[tuple[asyncio.Future[Any], Any, bool]] = []
+        engine = self._engine if any(durable for _, _, durable in jobs) else self._relaxed
         try:
-            async with self._engine.begin() as conn:
+            async with engine.begin() as conn:
                 if len(jobs) == 1:
                     # Alone, the transaction itself is the unit to roll back.
                     outcomes.append((jobs[0][1], await jobs[0][0](conn), True))
                 else:
-                    for op, future in jobs:
+                    for op, future, _ in jobs:
                         # Plain SQL savepoints: SQLAlchemy's would compile two
                         # statements per change.
                         await conn.exec_driver_sql("SAVEPOINT change")
@@ -94,11 +103,11 @@ class GroupCommit:
         except Exception as e:
             # Nothing was committed: every change fails, with its own error if it had one.
             failed = {id(f): v for f, v, ok in outcomes if not ok}
-            for _, future in jobs:
+            for _, future, _ in jobs:
                 _settle(future, failed.get(id(future), e), False)
             return
         except BaseException:
-            for _, future in jobs:
+            for _, future, _ in jobs:
                 _settle(future, StorageError("meta store closed during a write"), False)
             raise
         for future, value, ok in outcomes:
@@ -127,6 +136,7 @@ class SqlBase:
         not in the database's busy handler, and share the cost of a commit.
         """
         self._writer = engine
+        self._relaxed = engine.execution_options(**NOT_DURABLE)
         self._reader = reader or engine
         self._group = GroupCommit(engine) if group_commit else None
 
@@ -158,18 +168,23 @@ class SqlBase:
         except exc.SQLAlchemyError as e:  # driver errors, and pool timeouts
             raise self._failure(e, "read") from e
 
-    async def _transact(self, op: Op[T]) -> T:
+    async def _transact(self, op: Op[T], *, durable: bool = True) -> T:
         """Run `op` in a write transaction, committed unless it raises.
 
         `op` may run in a group with other changes: it must use only the
         connection it is given (never call `_transact`, which would wait on
         its own group), and leave database errors to propagate, so that its
         savepoint is rolled back.
+
+        `durable=False`: the commit need not reach the disk before this
+        returns; a crash of the machine may undo it (and only it, with the
+        commits after it that were not durable either), never corrupt the
+        store. Only for changes that the crash makes moot anyway.
         """
         try:
             if self._group is not None:
-                return await self._group.submit(op)
-            async with self._writer.begin() as conn:
+                return await self._group.submit(op, durable=durable)
+            async with (self._writer if durable else self._relaxed).begin() as conn:
                 return await op(conn)
         except exc.IntegrityError:
             raise

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator, Collection, Iterable
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +36,20 @@ _PAGE = 500  # rows per query of the reference scan, to keep transactions short
 def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+@cache
+def _lease_statements(dialect: str) -> tuple[Any, Any]:
+    """(a row for each block, a lease for each block): built once per dialect and
+    run with one parameter set per block, so SQLAlchemy compiles each once
+    (a statement with its values inside is compiled on every call)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    row = insert(block_refs).on_conflict_do_nothing(index_elements=[_R.policy, _R.digest])
+    lease = insert(block_leases)
+    lease = lease.on_conflict_do_update(
+        index_elements=[_L.policy, _L.digest, _L.holder], set_={"expires": lease.excluded.expires}
+    )
+    return row, lease
 
 
 async def count(conn: AsyncConnection, policy: str, extents: Iterable[Extent], delta: int) -> None:
@@ -81,12 +96,16 @@ class BlockQueries(SqlBase):
         wanted = sorted(set(refs), key=lambda r: (r.policy, r.digest))
 
         async def op(conn: AsyncConnection) -> set[BlockRef]:
+            add_row, add_lease = _lease_statements(conn.dialect.name)
             busy: set[BlockRef] = set()
             for start in range(0, len(wanted), _ROWS):
                 chunk = wanted[start : start + _ROWS]
                 # A row for each block, so that a block stored by a writer
                 # that then dies is garbage the collector can find.
-                await _add(conn, [(r.policy, r.digest, 0) for r in chunk])
+                await conn.execute(
+                    add_row,
+                    [{"policy": r.policy, "digest": r.digest, "refs": 0} for r in chunk],
+                )
                 doomed = await conn.execute(
                     sa.select(_R.policy, _R.digest).where(_refs(chunk), _R.doomed.is_not(None))
                 )
@@ -94,20 +113,19 @@ class BlockQueries(SqlBase):
                 granted = [r for r in chunk if r not in busy]
                 if not granted:
                     continue
-                stmt = _insert(conn, block_leases).values(
+                await conn.execute(
+                    add_lease,
                     [
                         {"policy": r.policy, "digest": r.digest, "holder": holder, "expires": until}
                         for r in granted
-                    ]
+                    ],
                 )
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[_L.policy, _L.digest, _L.holder],
-                    set_={"expires": stmt.excluded.expires},
-                )
-                await conn.execute(stmt)
             return busy
 
-        return await self._transact(op)
+        # Not durable: a crash that undoes a lease ends its writer too, which
+        # commits nothing that needs it, and a commit that references the
+        # block is durable, and with it everything committed before it.
+        return await self._transact(op, durable=False)
 
     async def claim_garbage(self, *, now: float, stale_before: float, limit: int) -> list[BlockRef]:
         live = (
