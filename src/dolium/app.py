@@ -19,6 +19,10 @@ from typing import Any
 from dolium.backends.keys_meta import MetaKeyStore
 from dolium.backends.kms_file import FileMasterKeys
 from dolium.config import Config
+from dolium.core.access.authorizer import Authorizer
+from dolium.core.access.meta_sharing import MetaSharingLookup
+from dolium.core.access.s3_evaluator import S3Evaluator
+from dolium.core.access.sharing import SharingEvaluator
 from dolium.core.context import Context, Settings
 from dolium.core.jobs.gc import collect
 from dolium.core.jobs.lifecycle import LifecycleWorker
@@ -28,6 +32,7 @@ from dolium.frontends.s3.wire import events
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
 from dolium.model import DEFAULT_POLICY
 from dolium.plugins import open_meta, open_policies, open_reporters
+from dolium.protocols.meta import MetaStore
 
 log = logging.getLogger("dolium")
 
@@ -51,6 +56,12 @@ def core_settings(config: Config) -> Settings:
     )
 
 
+def build_authorizer(meta: MetaStore) -> Authorizer:
+    """S3 ACLs and bucket policies decide; Pithos sharing may allow what they leave refused."""
+    sharing = SharingEvaluator(MetaSharingLookup(meta))
+    return Authorizer([S3Evaluator()], grantors=[sharing])
+
+
 async def build_store(config: Config) -> Store:
     meta = await open_meta(config)
     policies = await open_policies(config)
@@ -68,6 +79,7 @@ async def build_store(config: Config) -> Store:
         reporters=reporters,
         render=events.render,
         kms=kms,
+        authorizer=build_authorizer(meta),
     )
     return Store(ctx)
 

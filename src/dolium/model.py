@@ -392,6 +392,12 @@ class ChangeAction(enum.StrEnum):
     UPLOAD_CREATE = "upload.create"
     UPLOAD_PART = "upload.part"  # `name` is "<upload id>/<part number>"
     UPLOAD_ABORT = "upload.abort"
+    OBJECT_MOVE = "object.move"  # with its path record; `name` is "<to bucket>/<to key>"
+    PATH_SHARING_SET = "path.sharing.set"
+    PATH_PUBLIC_SET = "path.public.set"  # the public id itself is not recorded: it grants reads
+    PATH_DELETE_AT_SET = "path.delete_at.set"
+    ACCOUNT_META_SET = "account.meta.set"  # `tenant` is the account
+    ACCOUNT_GROUP_SET = "account.group.set"  # `name` is the group
 
 
 @dataclass(frozen=True, slots=True)

@@ -140,3 +140,18 @@ async def test_sharing_allows_what_s3_rules_do_not_unless_a_policy_denies() -> N
     assert await Authorizer(evaluators).decide(BOB, Action.READ, denied) is Decision.DENY
     allowed = Resource(_with_policy("Allow", "s3:PutObject"), "k")
     assert await Authorizer(evaluators).allows(BOB, Action.WRITE, allowed)
+
+
+async def test_grantors_are_asked_only_when_nothing_else_allowed() -> None:
+    allow, grantor = Fixed(Decision.ALLOW), Fixed(Decision.ALLOW)
+    assert await Authorizer([allow], grantors=[grantor]).allows(BOB, Action.READ, RESOURCE)
+    assert grantor.asked == 0
+    silent = Fixed(Decision.NONE)
+    assert await Authorizer([silent], grantors=[grantor]).allows(BOB, Action.READ, RESOURCE)
+    assert grantor.asked == 1
+    deny = Fixed(Decision.DENY)
+    refused = await Authorizer([deny], grantors=[grantor]).decide(BOB, Action.READ, RESOURCE)
+    assert refused is Decision.DENY
+    assert grantor.asked == 1
+    nothing = Authorizer([silent], grantors=[Fixed(Decision.NONE)])
+    assert await nothing.decide(BOB, Action.READ, RESOURCE) is Decision.NONE

@@ -243,17 +243,23 @@ class MemoryMetaStore:
         usage = Usage(sum(u.bytes for u in used), sum(u.objects for u in used))
         return Account(name, self._account_meta.get(name, EMPTY_MAP), usage)
 
-    async def set_account_meta(self, name: str, meta: Mapping[str, str]) -> None:
+    async def set_account_meta(
+        self, name: str, meta: Mapping[str, str], *, actor: Actor = SERVER
+    ) -> None:
         async with self._lock:
             self._account_meta[name] = _freeze(meta)
+            self._record(ChangeAction.ACCOUNT_META_SET, actor, tenant=name)
 
-    async def set_group(self, account: str, group: str, members: Collection[str]) -> None:
+    async def set_group(
+        self, account: str, group: str, members: Collection[str], *, actor: Actor = SERVER
+    ) -> None:
         async with self._lock:
             groups = self._groups.setdefault(account, {})
             if members:
                 groups[group] = tuple(sorted(set(members)))
             else:
                 groups.pop(group, None)
+            self._record(ChangeAction.ACCOUNT_GROUP_SET, actor, tenant=account, name=group)
 
     async def get_groups(self, account: str) -> dict[str, tuple[str, ...]]:
         groups = self._groups.get(account, {})
@@ -552,22 +558,34 @@ class MemoryMetaStore:
         found = self._paths.get(self._cid(bucket), {}).get(key.encode())
         return None if found is None else dataclasses.replace(found, bucket=bucket)
 
+    async def get_paths(self, bucket: str, keys: Collection[str]) -> dict[str, PathRecord]:
+        mine = self._paths.get(self._cid(bucket), {})
+        found = ((key, mine.get(key.encode())) for key in keys)
+        return {k: dataclasses.replace(r, bucket=bucket) for k, r in found if r is not None}
+
     def _path(self, bucket: str, key: str) -> PathRecord:
         found = self._paths.get(self._cid(bucket), {}).get(key.encode())
         if found is None:
             raise NoSuchKey(f"no object {key!r} in {bucket!r}", key=key)
         return found
 
-    def _set_path(self, record: PathRecord, bucket: str) -> PathRecord:
+    def _set_path(
+        self, record: PathRecord, bucket: str, action: ChangeAction, actor: Actor
+    ) -> PathRecord:
         self._paths[self._cid(bucket)][record.key.encode()] = record
+        self._record(action, actor, bucket=bucket, key=record.key)
         return dataclasses.replace(record, bucket=bucket)
 
-    async def set_sharing(self, bucket: str, key: str, sharing: Sharing) -> PathRecord:
+    async def set_sharing(
+        self, bucket: str, key: str, sharing: Sharing, *, actor: Actor = SERVER
+    ) -> PathRecord:
         async with self._lock:
-            record = self._path(bucket, key)
-            return self._set_path(dataclasses.replace(record, sharing=sharing), bucket)
+            record = dataclasses.replace(self._path(bucket, key), sharing=sharing)
+            return self._set_path(record, bucket, ChangeAction.PATH_SHARING_SET, actor)
 
-    async def set_public(self, bucket: str, key: str, public_id: str | None) -> PathRecord:
+    async def set_public(
+        self, bucket: str, key: str, public_id: str | None, *, actor: Actor = SERVER
+    ) -> PathRecord:
         async with self._lock:
             record = self._path(bucket, key)
             place = (self._cid(bucket), key.encode())
@@ -577,12 +595,15 @@ class MemoryMetaStore:
                 del self._public[record.public_id]
             if public_id is not None:
                 self._public[public_id] = place
-            return self._set_path(dataclasses.replace(record, public_id=public_id), bucket)
+            record = dataclasses.replace(record, public_id=public_id)
+            return self._set_path(record, bucket, ChangeAction.PATH_PUBLIC_SET, actor)
 
-    async def set_delete_at(self, bucket: str, key: str, when: float | None) -> PathRecord:
+    async def set_delete_at(
+        self, bucket: str, key: str, when: float | None, *, actor: Actor = SERVER
+    ) -> PathRecord:
         async with self._lock:
-            record = self._path(bucket, key)
-            return self._set_path(dataclasses.replace(record, delete_at=when), bucket)
+            record = dataclasses.replace(self._path(bucket, key), delete_at=when)
+            return self._set_path(record, bucket, ChangeAction.PATH_DELETE_AT_SET, actor)
 
     async def resolve_public(self, public_id: str) -> PathRecord | None:
         place = self._public.get(public_id)
@@ -591,7 +612,9 @@ class MemoryMetaStore:
         cid, raw = place
         return dataclasses.replace(self._paths[cid][raw], bucket=self._buckets[cid].name)
 
-    async def move(self, bucket: str, key: str, to_bucket: str, to_key: str) -> PathRecord:
+    async def move(
+        self, bucket: str, key: str, to_bucket: str, to_key: str, *, actor: Actor = SERVER
+    ) -> PathRecord:
         async with self._lock:
             source, target = self._cid(bucket), self._cid(to_bucket)
             if source not in self._buckets or target not in self._buckets:
@@ -599,7 +622,9 @@ class MemoryMetaStore:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
             raw, to_raw = key.encode(), to_key.encode()
             record = self._path(bucket, key)
+            moved_to = f"{to_bucket}/{to_key}"
             if (source, raw) == (target, to_raw):
+                self._record(ChangeAction.OBJECT_MOVE, actor, bucket=bucket, key=key, name=moved_to)
                 return dataclasses.replace(record, bucket=bucket)
             if to_raw in self._chains[target]:
                 raise Conflict(f"{to_key!r} in {to_bucket!r} has versions: move refused")
@@ -618,6 +643,7 @@ class MemoryMetaStore:
             size, objects = sum(v.size for v in chain), _current(chain[0])
             self._use(source, -size, -objects)
             self._use(target, size, objects)
+            self._record(ChangeAction.OBJECT_MOVE, actor, bucket=bucket, key=key, name=moved_to)
             return moved
 
     # -- multipart uploads ---------------------------------------------------------

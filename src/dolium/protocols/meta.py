@@ -91,10 +91,14 @@ class MetaStore(Protocol):
     async def get_account(self, name: str) -> Account:
         """The account's metadata and usage; empty for an account never written to."""
 
-    async def set_account_meta(self, name: str, meta: Mapping[str, str]) -> None:
+    async def set_account_meta(
+        self, name: str, meta: Mapping[str, str], *, actor: Actor = SERVER
+    ) -> None:
         """Replace the account's metadata."""
 
-    async def set_group(self, account: str, group: str, members: Collection[str]) -> None:
+    async def set_group(
+        self, account: str, group: str, members: Collection[str], *, actor: Actor = SERVER
+    ) -> None:
         """Replace the members of one of the account's groups; no members removes it."""
 
     async def get_groups(self, account: str) -> dict[str, tuple[str, ...]]:
@@ -253,21 +257,32 @@ class MetaStore(Protocol):
     # -- path records --------------------------------------------------------
     async def get_path(self, bucket: str, key: str) -> PathRecord | None: ...
 
-    async def move(self, bucket: str, key: str, to_bucket: str, to_key: str) -> PathRecord:
+    async def get_paths(self, bucket: str, keys: Collection[str]) -> dict[str, PathRecord]:
+        """The path records of those of `keys` that have one, in one read."""
+
+    async def move(
+        self, bucket: str, key: str, to_bucket: str, to_key: str, *, actor: Actor = SERVER
+    ) -> PathRecord:
         """Move the key, every version and its path record (UUID included), atomically.
 
         Raise NoSuchKey if the key has no version, Conflict if the
         destination has any, NoSuchBucket if either container is gone.
         """
 
-    async def set_sharing(self, bucket: str, key: str, sharing: Sharing) -> PathRecord:
+    async def set_sharing(
+        self, bucket: str, key: str, sharing: Sharing, *, actor: Actor = SERVER
+    ) -> PathRecord:
         """Replace the path's sharing; raise NoSuchKey if the key has no version."""
 
-    async def set_public(self, bucket: str, key: str, public_id: str | None) -> PathRecord:
+    async def set_public(
+        self, bucket: str, key: str, public_id: str | None, *, actor: Actor = SERVER
+    ) -> PathRecord:
         """Give the path a public id (None: none); raise NoSuchKey, or Conflict if
         another path has that id."""
 
-    async def set_delete_at(self, bucket: str, key: str, when: float | None) -> PathRecord:
+    async def set_delete_at(
+        self, bucket: str, key: str, when: float | None, *, actor: Actor = SERVER
+    ) -> PathRecord:
         """Set when the path expires (None: never); raise NoSuchKey."""
 
     async def resolve_public(self, public_id: str) -> PathRecord | None:

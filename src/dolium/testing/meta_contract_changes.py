@@ -19,10 +19,12 @@ from dolium.errors import DoliumError
 from dolium.model import (
     AccessKey,
     Actor,
+    Bucket,
     Change,
     ChangeAction,
     Lock,
     LockMode,
+    Sharing,
     Tenant,
     User,
     Versioning,
@@ -143,11 +145,44 @@ class TestChangeLog:
         assert _about(aborted) == (ChangeAction.UPLOAD_ABORT, "", "b1", "j", "u2")
         assert {c.actor for c in (created, stored, completed, aborted)} == {ALICE}
 
+    async def test_account_data_writes_append_their_records(self, meta: MetaStore) -> None:
+        (meta_set,) = await _new(meta, meta.set_account_meta("t1", {"quota": "9"}, actor=ALICE))
+        assert _about(meta_set) == (ChangeAction.ACCOUNT_META_SET, "t1", "", "", "")
+        friends = meta.set_group("t1", "friends", ["t2", "t3:bob"], actor=ALICE)
+        (group_set,) = await _new(meta, friends)
+        assert _about(group_set) == (ChangeAction.ACCOUNT_GROUP_SET, "t1", "", "", "friends")
+        (group_gone,) = await _new(meta, meta.set_group("t1", "friends", [], actor=ALICE))
+        assert _about(group_gone) == (ChangeAction.ACCOUNT_GROUP_SET, "t1", "", "", "friends")
+        assert {c.actor for c in (meta_set, group_set, group_gone)} == {ALICE}
+
+    async def test_a_container_created_by_account_is_recorded(self, meta: MetaStore) -> None:
+        made = meta.create_container(Bucket("pithos", "t1", created=1.0), claim=False, actor=ALICE)
+        (created,) = await _new(meta, made)
+        assert _about(created) == (ChangeAction.BUCKET_CREATE, "t1", "t1:pithos", "", "")
+        assert created.actor == ALICE
+
+    async def test_path_writes_append_their_records(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        await make_bucket(meta, "b2")
+        await meta.put_version(version("b1", "k", "v1", size=5))
+        shared = meta.set_sharing("b1", "k", Sharing(read=("t2",)), actor=ALICE)
+        (sharing,) = await _new(meta, shared)
+        assert _about(sharing) == (ChangeAction.PATH_SHARING_SET, "", "b1", "k", "")
+        (public,) = await _new(meta, meta.set_public("b1", "k", "pub1", actor=ALICE))
+        assert _about(public) == (ChangeAction.PATH_PUBLIC_SET, "", "b1", "k", "")
+        (expiry,) = await _new(meta, meta.set_delete_at("b1", "k", 99.0, actor=ALICE))
+        assert _about(expiry) == (ChangeAction.PATH_DELETE_AT_SET, "", "b1", "k", "")
+        (moved,) = await _new(meta, meta.move("b1", "k", "b2", "d/k", actor=ALICE))
+        assert _about(moved) == (ChangeAction.OBJECT_MOVE, "", "b1", "k", "b2/d/k")
+        assert {c.actor for c in (sharing, public, expiry, moved)} == {ALICE}
+
     async def test_failed_writes_append_nothing(self, meta: MetaStore) -> None:
         await meta.create_tenant(Tenant("t1", "c1", "T1"))
         await make_bucket(meta, "b1")
         await meta.put_version(version("b1", "k", "v1"))
         await meta.create_upload(upload("b1", "k", "u1"))
+        await meta.put_version(version("b1", "taken", "v1"))
+        await meta.set_public("b1", "taken", "pub1")
         last = await _last(meta)
 
         def refuse(_: object) -> None:
@@ -169,6 +204,14 @@ class TestChangeLog:
             lambda: meta.put_part("b1", part("nope", 1)),
             lambda: meta.complete_upload("b1", "nope", version("b1", "k", "v3")),
             lambda: meta.abort_upload("b1", "nope"),
+            lambda: meta.create_container(Bucket("b1", "t1", created=1.0), claim=False),
+            lambda: meta.set_sharing("b1", "nope", Sharing(read=("t2",))),
+            lambda: meta.set_public("b1", "nope", "pub2"),
+            lambda: meta.set_public("b1", "k", "pub1"),  # another path has it
+            lambda: meta.set_delete_at("b1", "nope", 1.0),
+            lambda: meta.move("b1", "nope", "b1", "elsewhere"),
+            lambda: meta.move("b1", "k", "b1", "taken"),  # occupied
+            lambda: meta.move("b1", "k", "nope", "k"),
         ]
         for call in failing:
             with pytest.raises(DoliumError):

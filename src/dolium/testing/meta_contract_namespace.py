@@ -117,6 +117,19 @@ class TestPaths:
         assert reborn is not None
         assert reborn.uuid != first.uuid
 
+    async def test_paths_are_read_together(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        for key in ("a", "a/", "a/b"):
+            await meta.put_version(version("b1", key, "v1"))
+        await meta.set_sharing("b1", "a/", Sharing(read=("t2",)))
+        found = await meta.get_paths("b1", ["a/b", "a/", "a", "nope", "a/"])
+        assert sorted(found) == ["a", "a/", "a/b"]
+        for key, record in found.items():
+            assert record == await meta.get_path("b1", key)
+        assert found["a/"].sharing == Sharing(read=("t2",))
+        assert await meta.get_paths("b1", []) == {}
+        assert await meta.get_paths("nope", ["a"]) == {}
+
     async def test_uuids_differ_between_paths(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         for key in ("a", "b", "c"):

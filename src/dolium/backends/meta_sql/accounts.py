@@ -227,17 +227,22 @@ class AccountQueries(SqlBase):
             row = (await conn.execute(query, {"a": name})).one()
         return Account(name, codec.load_map(row.meta), Usage(int(row.bytes), int(row.objects)))
 
-    async def set_account_meta(self, name: str, meta: Mapping[str, str]) -> None:
+    async def set_account_meta(
+        self, name: str, meta: Mapping[str, str], *, actor: Actor = SERVER
+    ) -> None:
         text = codec.dump_map(meta)
 
         async def op(conn: AsyncConnection) -> None:
             await conn.execute(accounts.delete().where(accounts.c.name == name))
             if text is not None:
                 await conn.execute(accounts.insert().values(name=name, meta=text))
+            await record(conn, ChangeAction.ACCOUNT_META_SET, actor, tenant=name)
 
         await self._transact(op)
 
-    async def set_group(self, account: str, group: str, members: Collection[str]) -> None:
+    async def set_group(
+        self, account: str, group: str, members: Collection[str], *, actor: Actor = SERVER
+    ) -> None:
         mine = (account_groups.c.account == account, account_groups.c.name == group)
         rows = [{"account": account, "name": group, "member": m} for m in sorted(set(members))]
 
@@ -245,6 +250,7 @@ class AccountQueries(SqlBase):
             await conn.execute(account_groups.delete().where(*mine))
             if rows:
                 await conn.execute(account_groups.insert(), rows)
+            await record(conn, ChangeAction.ACCOUNT_GROUP_SET, actor, tenant=account, name=group)
 
         await self._transact(op)
 

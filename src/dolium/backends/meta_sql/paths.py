@@ -9,6 +9,7 @@ whom lives here.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from dolium.backends.meta_sql import codec
 from dolium.backends.meta_sql.addresses import add_usage, address_of, container_id, resolve
 from dolium.backends.meta_sql.base import SqlBase
+from dolium.backends.meta_sql.changelog import record
 from dolium.backends.meta_sql.schema import LISTED, bucket_names, buckets, paths, versions
 from dolium.errors import Conflict, NoSuchBucket, NoSuchKey
-from dolium.model import PathRecord, Sharing
+from dolium.model import SERVER, Actor, ChangeAction, PathRecord, Sharing
 
 _V = versions.c
 
@@ -38,7 +40,26 @@ class PathQueries(SqlBase):
             row = (await conn.execute(query)).first()
         return None if row is None else codec.to_path(row, bucket)
 
-    async def _update(self, bucket: str, key: str, values: dict[str, Any]) -> PathRecord:
+    async def get_paths(self, bucket: str, keys: Collection[str]) -> dict[str, PathRecord]:
+        wanted = sorted({key.encode() for key in keys})
+        if not wanted:
+            return {}
+        query = paths.select().where(
+            paths.c.bucket == container_id(bucket), paths.c.key.in_(wanted)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        found = (codec.to_path(row, bucket) for row in rows)
+        return {record.key: record for record in found}
+
+    async def _update(
+        self,
+        bucket: str,
+        key: str,
+        values: dict[str, Any],
+        action: ChangeAction,
+        actor: Actor,
+    ) -> PathRecord:
         query = (
             paths.update()
             .where(paths.c.bucket == container_id(bucket), paths.c.key == key.encode())
@@ -47,24 +68,36 @@ class PathQueries(SqlBase):
         )
 
         async def op(conn: AsyncConnection) -> Any:
-            return (await conn.execute(query)).first()
+            row = (await conn.execute(query)).first()
+            if row is not None:
+                await record(conn, action, actor, bucket=bucket, key=key)
+            return row
 
         row = await self._transact(op)
         if row is None:
             raise _missing(bucket, key)
         return codec.to_path(row, bucket)
 
-    async def set_sharing(self, bucket: str, key: str, sharing: Sharing) -> PathRecord:
-        return await self._update(bucket, key, {"sharing": codec.dump_sharing(sharing)})
+    async def set_sharing(
+        self, bucket: str, key: str, sharing: Sharing, *, actor: Actor = SERVER
+    ) -> PathRecord:
+        values = {"sharing": codec.dump_sharing(sharing)}
+        return await self._update(bucket, key, values, ChangeAction.PATH_SHARING_SET, actor)
 
-    async def set_public(self, bucket: str, key: str, public_id: str | None) -> PathRecord:
+    async def set_public(
+        self, bucket: str, key: str, public_id: str | None, *, actor: Actor = SERVER
+    ) -> PathRecord:
+        values = {"public_id": public_id}
         try:
-            return await self._update(bucket, key, {"public_id": public_id})
+            return await self._update(bucket, key, values, ChangeAction.PATH_PUBLIC_SET, actor)
         except exc.IntegrityError as e:
             raise Conflict(f"public id {public_id!r} is taken") from e
 
-    async def set_delete_at(self, bucket: str, key: str, when: float | None) -> PathRecord:
-        return await self._update(bucket, key, {"delete_at": when})
+    async def set_delete_at(
+        self, bucket: str, key: str, when: float | None, *, actor: Actor = SERVER
+    ) -> PathRecord:
+        values = {"delete_at": when}
+        return await self._update(bucket, key, values, ChangeAction.PATH_DELETE_AT_SET, actor)
 
     async def resolve_public(self, public_id: str) -> PathRecord | None:
         query = (
@@ -87,8 +120,14 @@ class PathQueries(SqlBase):
             return None
         return codec.to_path(row, address_of(row.owner, row.container, row.global_name))
 
-    async def move(self, bucket: str, key: str, to_bucket: str, to_key: str) -> PathRecord:
+    async def move(
+        self, bucket: str, key: str, to_bucket: str, to_key: str, *, actor: Actor = SERVER
+    ) -> PathRecord:
         raw, to_raw = key.encode(), to_key.encode()
+
+        async def log(conn: AsyncConnection) -> None:
+            name = f"{to_bucket}/{to_key}"
+            await record(conn, ChangeAction.OBJECT_MOVE, actor, bucket=bucket, key=key, name=name)
 
         async def op(conn: AsyncConnection) -> Any:
             source, target = await resolve(conn, bucket), await resolve(conn, to_bucket)
@@ -100,11 +139,12 @@ class PathQueries(SqlBase):
             for container, locked in sorted({(source, raw), (target, to_raw)}):
                 await self._lock_key(conn, container, locked)
             at = (paths.c.bucket == source, paths.c.key == raw)
-            record = (await conn.execute(paths.select().where(*at).with_for_update())).first()
-            if record is None:
+            found = (await conn.execute(paths.select().where(*at).with_for_update())).first()
+            if found is None:
                 raise _missing(bucket, key)
             if (source, raw) == (target, to_raw):
-                return record
+                await log(conn)
+                return found
             occupied = sa.select(_V.serial).where(_V.bucket == target, _V.key == to_raw).limit(1)
             if (await conn.execute(occupied)).first() is not None:
                 raise Conflict(f"{to_key!r} in {to_bucket!r} has versions: move refused")
@@ -122,6 +162,7 @@ class PathQueries(SqlBase):
             if source != target:
                 await add_usage(conn, source, -usage.size, -usage.objects)
                 await add_usage(conn, target, usage.size, usage.objects)
+            await log(conn)
             return row
 
         return codec.to_path(await self._transact(op), to_bucket)

@@ -29,8 +29,16 @@ class Evaluator(Protocol):
 
 
 class Authorizer:
-    def __init__(self, evaluators: Sequence[Evaluator]) -> None:
+    """`evaluators` may allow or deny; `grantors` only ever allow (Pithos sharing).
+
+    Grantors are asked last, and only when no evaluator allowed or denied:
+    once something allows, an allow-only rule cannot change the answer, so
+    the I/O it may need is saved on every request the usual rules allow.
+    """
+
+    def __init__(self, evaluators: Sequence[Evaluator], grantors: Sequence[Evaluator] = ()) -> None:
         self.evaluators = tuple(evaluators)
+        self.grantors = tuple(grantors)
 
     async def decide(self, principal: Principal, action: Action, resource: Resource) -> Decision:
         allowed = False
@@ -39,7 +47,12 @@ class Authorizer:
             if decision is Decision.DENY:
                 return Decision.DENY  # no later Allow can lift it: stop asking
             allowed = allowed or decision is Decision.ALLOW
-        return Decision.ALLOW if allowed else Decision.NONE
+        if allowed:
+            return Decision.ALLOW
+        for grantor in self.grantors:
+            if await grantor.evaluate(principal, action, resource) is Decision.ALLOW:
+                return Decision.ALLOW
+        return Decision.NONE
 
     async def allows(self, principal: Principal, action: Action, resource: Resource) -> bool:
         return await self.decide(principal, action, resource) is Decision.ALLOW
