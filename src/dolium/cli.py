@@ -29,8 +29,8 @@ from dolium import __version__
 from dolium.config import Config, load_config
 from dolium.core.accounts.service import AccountService
 from dolium.core.buckets.service import Buckets
+from dolium.core.content.integrity import IntegrityReport, check
 from dolium.core.context import Context
-from dolium.core.data.integrity import IntegrityReport, check
 from dolium.credentials import root_credentials, setup_root
 from dolium.errors import ConfigError, DoliumError, InvalidRequest, NoSuchBucket
 from dolium.model import DEFAULT_POLICY, AccessKey, Bucket, Tenant

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from dolium.config import load_config
+from dolium.core.content.integrity import IntegrityReport, check
 from dolium.core.context import Context
-from dolium.core.data.integrity import IntegrityReport, check
 from dolium.plugins import open_blob, open_meta
 from support.live import client, start_server, stop_server
 

@@ -18,7 +18,7 @@ from ledger import Ledger, Version
 from storm import payload, version_of
 from verify import verify
 
-from dolium.core.data.hashing import block_digests
+from dolium.core.content.hashing import block_digests
 
 DOLIUM = str(Path(sys.executable).parent / "dolium")
 V1, V2, V3 = (Version(c * 64, c * 32, n) for c, n in (("a", 1), ("b", 2), ("c", 3)))

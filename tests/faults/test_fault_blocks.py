@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from fault_support import bucket_with, failure
 
-from dolium.core.data.hashing import block_digests
+from dolium.core.content.hashing import block_digests
 from support.blocks import BLOCK, SMALL_BLOCKS, data_of
 from support.live import LiveServer, client, running
 

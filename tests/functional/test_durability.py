@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import LiveServer, client, start_server, stop_server
 
-from dolium.core.data.hashing import block_digests
+from dolium.core.content.hashing import block_digests
 from support.blocks import BLOCK, SMALL_BLOCKS, data_of
 
 MIB = 1024 * 1024

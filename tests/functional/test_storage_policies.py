@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from conftest import LiveServer, client, running
 
-from dolium.core.data.hashing import block_digests
+from dolium.core.content.hashing import block_digests
 from support.blocks import BLOCK, SMALL_BLOCKS, data_of
 
 DOLIUM = Path(sys.executable).parent / "dolium"

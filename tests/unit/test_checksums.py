@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dolium import errors
-from dolium.core.data import checksums as c
+from dolium.core.content import checksums as c
 
 CRC_FUNCS = {"CRC32": crt.crc32, "CRC32C": crt.crc32c, "CRC64NVME": crt.crc64nvme}
 CRC_COMBINE = {

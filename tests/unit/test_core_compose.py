@@ -11,10 +11,10 @@ from corekit import ALICE, BLOCK, GRACE, INLINE, Clock, Core, body, pattern, rea
 
 from dolium.backends.blob_memory import MemoryBlobStore
 from dolium.backends.meta_memory import MemoryMetaStore
+from dolium.core.content import blocks
+from dolium.core.content.blocks import BlockReader, BlockWriter, WrittenData
+from dolium.core.content.sse import BlockCipher
 from dolium.core.context import Context, Settings
-from dolium.core.data import blocks
-from dolium.core.data.blocks import BlockReader, BlockWriter, WrittenData
-from dolium.core.data.sse import BlockCipher
 from dolium.core.objects.compose import Span, compose
 from dolium.core.objects.multipart import CompletedPart, PartSource
 from dolium.core.objects.service import WriteOptions

@@ -9,7 +9,7 @@ import pytest
 from corekit import ALICE, BLOCK, BOB, GRACE, Core, body, make_core, pattern, read_all
 
 from dolium.core.access.actions import Action
-from dolium.core.data.hashing import block_digests, top_hash
+from dolium.core.content.hashing import block_digests, top_hash
 from dolium.core.jobs.gc import collect
 from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
 from dolium.core.objects.service import WriteOptions

@@ -11,8 +11,8 @@ import pytest
 from corekit import ALICE, BLOCK, BOB, GRACE, INLINE, Core, body, make_core, pattern, read_all
 
 from dolium.core.access.actions import Action, Setting
-from dolium.core.data.checksums import checksum_b64
-from dolium.core.data.hashing import block_digests, top_hash
+from dolium.core.content.checksums import checksum_b64
+from dolium.core.content.hashing import block_digests, top_hash
 from dolium.core.jobs.gc import collect
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import (

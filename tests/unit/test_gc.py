@@ -14,7 +14,7 @@ import pytest
 
 from dolium.backends.blob_memory import MemoryBlobStore
 from dolium.backends.meta_memory import MemoryMetaStore
-from dolium.core.data.blocks import BlockWriter, Leases
+from dolium.core.content.blocks import BlockWriter, Leases
 from dolium.core.jobs.gc import collect
 from dolium.errors import StorageError
 from dolium.model import BlockRef, Bucket, Extent, MultipartUpload, ObjectVersion, Part

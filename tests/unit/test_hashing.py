@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dolium.backends.blob_memory import MemoryBlobStore
-from dolium.core.data.blocks import BlockReader, BlockWriter, WrittenData
-from dolium.core.data.hashing import block_digest, block_digests, strip_block, top_hash
+from dolium.core.content.blocks import BlockReader, BlockWriter, WrittenData
+from dolium.core.content.hashing import block_digest, block_digests, strip_block, top_hash
 
 MIB4 = 4 * 1024 * 1024
 

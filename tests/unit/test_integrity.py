@@ -8,8 +8,8 @@ import time
 
 from dolium.backends.blob_memory import MemoryBlobStore
 from dolium.backends.meta_memory import MemoryMetaStore
+from dolium.core.content.integrity import check
 from dolium.core.context import Context
-from dolium.core.data.integrity import check
 from dolium.model import Bucket, Extent, MultipartUpload, ObjectVersion, Part
 
 

@@ -13,8 +13,8 @@ from corekit import ALICE, BLOCK, Core, body, make_core, pattern, read_all
 
 from dolium.backends.kms_file import FileMasterKeys
 from dolium.backends.kms_memory import MemoryMasterKeys
-from dolium.core.data.hashing import block_digests, top_hash
-from dolium.core.data.sse import (
+from dolium.core.content.hashing import block_digests, top_hash
+from dolium.core.content.sse import (
     NONCE_SIZE,
     PART_NEEDS_KEY,
     SSE_C,
@@ -26,7 +26,7 @@ from dolium.core.data.sse import (
     DefaultEncryption,
     SseRequest,
 )
-from dolium.core.data.sse import etag as sse_etag
+from dolium.core.content.sse import etag as sse_etag
 from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, CorruptBlock, InvalidRequest, NotSupported, StorageError

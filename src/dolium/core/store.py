@@ -14,8 +14,8 @@ from dolium.core.buckets.notifications import Notifications
 from dolium.core.buckets.service import Buckets
 from dolium.core.buckets.settings import BucketSettings
 from dolium.core.buckets.website import Website
+from dolium.core.content.sse import BucketEncryption
 from dolium.core.context import Context
-from dolium.core.data.sse import BucketEncryption
 from dolium.core.jobs.delivery import Delivery
 from dolium.core.objects.listing import Listing
 from dolium.core.objects.multipart import Multipart

@@ -23,8 +23,8 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from dolium.core.data.blocks import BlockWriter, WrittenData, read_block
-from dolium.core.data.sse import BlockCipher
+from dolium.core.content.blocks import BlockWriter, WrittenData, read_block
+from dolium.core.content.sse import BlockCipher
 from dolium.model import Extent, ObjectVersion
 from dolium.protocols.blob import BlobStore
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from dolium.core.access import grants
 from dolium.core.access.actions import Action
+from dolium.core.content.blocks import hold
+from dolium.core.content.checksums import combine_parts, resolve_checksum_type
+from dolium.core.content.hashing import top_hash
+from dolium.core.content.sse import PART_NEEDS_KEY, BlockCipher, CustomerKey
+from dolium.core.content.sse import etag as sse_etag
 from dolium.core.context import Context
-from dolium.core.data.blocks import hold
-from dolium.core.data.checksums import combine_parts, resolve_checksum_type
-from dolium.core.data.hashing import top_hash
-from dolium.core.data.sse import PART_NEEDS_KEY, BlockCipher, CustomerKey
-from dolium.core.data.sse import etag as sse_etag
 from dolium.core.ids import new_upload_id
 from dolium.core.names import validate_key
 from dolium.core.objects import object_lock

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field, replace
 from dolium.core.access import grants
 from dolium.core.access.actions import Action
 from dolium.core.buckets import notifications
-from dolium.core.context import Context
-from dolium.core.data.blocks import (
+from dolium.core.content.blocks import (
     MAX_PUT_SIZE,
     BlockReader,
     BlockWriter,
@@ -31,8 +30,8 @@ from dolium.core.data.blocks import (
     WrittenData,
     hold,
 )
-from dolium.core.data.checksums import Checksummer, new_checksum
-from dolium.core.data.sse import (
+from dolium.core.content.checksums import Checksummer, new_checksum
+from dolium.core.content.sse import (
     SSE_C,
     STORED_ENCRYPTED,
     BlockCipher,
@@ -44,7 +43,8 @@ from dolium.core.data.sse import (
     wrap_data_key,
     write_request,
 )
-from dolium.core.data.sse import etag as sse_etag
+from dolium.core.content.sse import etag as sse_etag
+from dolium.core.context import Context
 from dolium.core.ids import new_version_id
 from dolium.core.names import validate_key
 from dolium.core.objects import object_lock

@@ -9,7 +9,7 @@ import hashlib
 from urllib.parse import quote
 
 from dolium.core.access.actions import Action, Setting
-from dolium.core.data.checksums import check_content_md5
+from dolium.core.content.checksums import check_content_md5
 from dolium.core.store import Store
 from dolium.errors import DoliumError
 from dolium.frontends.s3.errors import S3Error, to_s3_error

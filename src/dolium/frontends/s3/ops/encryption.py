@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
-from dolium.core.data.sse import ALGORITHM, DefaultEncryption
+from dolium.core.content.sse import ALGORITHM, DefaultEncryption
 from dolium.core.store import Store
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.objects import principal_of

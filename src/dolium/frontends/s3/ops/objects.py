@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, unquote
 
-from dolium.core.data.sse import CustomerKey
+from dolium.core.content.sse import CustomerKey
 from dolium.core.objects.conditions import ByteRange, check_copy_source, check_read, parse_range
 from dolium.core.objects.service import CopyOptions, validate_version_id
 from dolium.core.store import Store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from dolium.core.data.checksums import check_content_md5
+from dolium.core.content.checksums import check_content_md5
 from dolium.core.store import Store
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.objects import principal_of

@@ -16,7 +16,12 @@ import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
-from dolium.core.data.checksums import ALGORITHMS, check_content_md5, checksum_b64, verify_checksum
+from dolium.core.content.checksums import (
+    ALGORITHMS,
+    check_content_md5,
+    checksum_b64,
+    verify_checksum,
+)
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument, NoSuchKey
 from dolium.frontends.s3.errors import S3Error

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl
 
 from dolium.core.access import grants
-from dolium.core.data.checksums import ALGORITHMS, validate_checksum
+from dolium.core.content.checksums import ALGORITHMS, validate_checksum
 from dolium.core.objects.service import WriteOptions
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.wire import versions

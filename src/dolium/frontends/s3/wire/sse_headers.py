@@ -14,7 +14,7 @@ import binascii
 import hmac
 from collections.abc import Mapping
 
-from dolium.core.data.sse import (
+from dolium.core.content.sse import (
     ALGORITHM,
     KEY_SIZE,
     SSE_C,

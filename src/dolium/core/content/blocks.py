@@ -34,9 +34,9 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 
 from dolium.core.clock import Clock
-from dolium.core.data.checksums import new_checksum
-from dolium.core.data.hashing import top_hash
-from dolium.core.data.sse import BlockCipher
+from dolium.core.content.checksums import new_checksum
+from dolium.core.content.hashing import top_hash
+from dolium.core.content.sse import BlockCipher
 from dolium.errors import BlockNotFound, CorruptBlock, EntityTooLarge, StorageError
 from dolium.model import BlockRef, Extent
 from dolium.protocols.blob import BlobStore

@@ -23,8 +23,8 @@ import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from dolium.core.content.hashing import DEFAULT_ALGORITHM
 from dolium.core.context import Context
-from dolium.core.data.hashing import DEFAULT_ALGORITHM
 from dolium.errors import BlockNotFound
 from dolium.model import BlockRef
 

@@ -1,0 +1,1 @@
+"""Content: blocks, content hashing, checksums, encryption at rest, integrity checks."""

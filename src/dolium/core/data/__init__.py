@@ -1,1 +1,0 @@
-"""The data path: blocks, content hashing, checksums, encryption at rest, integrity checks."""
