@@ -28,7 +28,7 @@ from dolium.core.buckets.lifecycle import CONFIG, DAY, Expiration, Rule, bucket_
 from dolium.core.clock import Clock
 from dolium.core.context import Context
 from dolium.core.objects import object_lock
-from dolium.core.objects.service import delete_current
+from dolium.core.objects.delete import delete_current
 from dolium.errors import AccessDenied, NoSuchUpload
 from dolium.model import SERVER, UNVERSIONED_ID, Bucket, ObjectVersion, Versioning
 

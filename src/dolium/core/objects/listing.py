@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from dolium.core.access.actions import Action
 from dolium.core.context import Context
-from dolium.core.objects.service import validate_version_id
+from dolium.core.objects.version_ids import validate_version_id
 from dolium.errors import InvalidArgument
 from dolium.model import ListPage, ObjectVersion, Principal
 

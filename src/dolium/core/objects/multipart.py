@@ -26,9 +26,9 @@ from dolium.core.objects.service import (
     Objects,
     WriteOptions,
     check_written,
-    write_version_id,
 )
 from dolium.core.objects.tagging import validate_object_tags
+from dolium.core.objects.version_ids import write_version_id
 from dolium.errors import (
     EntityTooSmall,
     InvalidArgument,

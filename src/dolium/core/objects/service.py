@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -45,32 +44,29 @@ from dolium.core.content.sse import (
 )
 from dolium.core.content.sse import etag as sse_etag
 from dolium.core.context import Context
-from dolium.core.ids import new_version_id
 from dolium.core.names import validate_key
 from dolium.core.objects import object_lock
 from dolium.core.objects.compose import Span, compose
+from dolium.core.objects.delete import DeleteResult, delete_current
 from dolium.core.objects.tagging import validate_object_tags
+from dolium.core.objects.version_ids import validate_version_id, write_version_id
 from dolium.errors import (
     AccessDenied,
     BadDigest,
     ChecksumMismatch,
     IncompleteBody,
-    InvalidArgument,
     InvalidRequest,
     NoSuchKey,
     NoSuchVersion,
     NotFound,
 )
 from dolium.model import (
-    UNVERSIONED_ID,
-    Actor,
     Bucket,
     ChangeAction,
     Extent,
     Lock,
     ObjectVersion,
     Principal,
-    Versioning,
     WriteCondition,
     empty_map,
 )
@@ -139,27 +135,6 @@ class _CopyData:
     top_hash: str | None
     sse: dict[str, str]
     policy: str
-
-
-@dataclass(frozen=True)
-class DeleteResult:
-    key: str
-    version_id: str | None  # of the removed version or of the new marker
-    delete_marker: bool
-
-
-def write_version_id(bucket: Bucket, now: float) -> str:
-    return new_version_id(now) if bucket.versioning == Versioning.ENABLED else UNVERSIONED_ID
-
-
-# The shape of the ids `new_version_id` hands out.
-_VERSION_ID = re.compile(r"[a-z2-7]{24}")
-
-
-def validate_version_id(version_id: str) -> None:
-    """Refuse a version id no version here can have, as S3 refuses a malformed one."""
-    if version_id != UNVERSIONED_ID and not _VERSION_ID.fullmatch(version_id):
-        raise InvalidArgument("Invalid version id specified", version_id=version_id)
 
 
 LOCK_INTEGRITY_MESSAGE = (
@@ -585,34 +560,6 @@ class Objects:
             )
         await self.delivered(bucket)
         return result
-
-
-async def delete_current(
-    ctx: Context, bucket: Bucket, key: str, owner: str, *, actor: Actor
-) -> DeleteResult:
-    """Delete `key` without naming a version, as the bucket's versioning says.
-
-    Never versioned: the unversioned slot's version goes. Otherwise a delete
-    marker owned by `owner`, made by `actor` (the server's own jobs: SERVER),
-    becomes the latest version (in the unversioned slot when versioning is
-    suspended, replacing the version there). Shared with lifecycle expiry.
-    """
-    if bucket.versioning == Versioning.UNVERSIONED:
-        await ctx.meta.delete_version(bucket.name, key, UNVERSIONED_ID, actor=actor)
-        return DeleteResult(key, None, False)
-    now = ctx.clock()
-    marker_version = ObjectVersion(
-        bucket=bucket.name,
-        key=key,
-        version_id=write_version_id(bucket, now),
-        modified=now,
-        owner=owner,
-        user=actor.user,
-        delete_marker=True,
-        content_type="",
-    )
-    created = await ctx.meta.put_version(marker_version, actor=actor)
-    return DeleteResult(key, created.version_id, True)
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

@@ -6,7 +6,8 @@ from urllib.parse import parse_qsl, unquote
 
 from dolium.core.content.sse import CustomerKey
 from dolium.core.objects.conditions import ByteRange, check_copy_source, check_read, parse_range
-from dolium.core.objects.service import CopyOptions, validate_version_id
+from dolium.core.objects.service import CopyOptions
+from dolium.core.objects.version_ids import validate_version_id
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument, NoSuchKey
 from dolium.frontends.s3 import rules
