@@ -21,7 +21,6 @@ from dolium.backends.meta_sql.addresses import (
     address_of,
     container_id,
     params,
-    resolve,
 )
 from dolium.backends.meta_sql.base import SqlBase
 from dolium.backends.meta_sql.changelog import record
@@ -382,15 +381,18 @@ class AccountQueries(SqlBase):
 
         return await self._transact(op)
 
+    _LOCK_CONTAINER = (
+        sa.select(buckets.c.id, buckets.c.owner).where(buckets.c.id == CID).with_for_update()
+    )
+
     async def delete_bucket(self, name: str, *, actor: Actor = SERVER) -> None:
         async def op(conn: AsyncConnection) -> None:
-            cid = await resolve(conn, name)
             # Locked: a concurrent put into the bucket either commits first and
             # is seen below, or waits and then finds no bucket.
-            owner = sa.select(buckets.c.owner).where(buckets.c.id == cid).with_for_update()
-            tenant = None if cid is None else (await conn.execute(owner)).scalar()
-            if cid is None or tenant is None:
+            found = (await conn.execute(self._LOCK_CONTAINER, params(name))).first()
+            if found is None:
                 raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
+            cid, tenant = found.id, found.owner
             if await _exists(conn, _one(versions.c.bucket, cid)):
                 raise BucketNotEmpty(f"bucket {name!r} is not empty", bucket=name)
             # Parts go with their uploads (ON DELETE CASCADE); the explicit

@@ -527,19 +527,15 @@ class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
             raise await self._put_failed(version.bucket, condition) from e
 
     async def abort_upload(self, bucket: str, upload_id: str, *, actor: Actor = SERVER) -> None:
-        drop = (
-            uploads.delete()
-            .where(_U.bucket == container_id(bucket), _U.upload_id == upload_id)
-            .returning(_U.key)
-        )
-
         async def op(conn: AsyncConnection) -> None:
             cid = await resolve(conn, bucket)
-            if cid is not None:
-                # The parts' references first: the parts go with the upload
-                # (ON DELETE CASCADE).
-                await blocks.uncount_parts(conn, _of_upload(cid, upload_id))
-            dropped = (await conn.execute(drop)).first()
+            if cid is None:
+                raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
+            # The parts' references first: the parts go with the upload
+            # (ON DELETE CASCADE).
+            await blocks.uncount_parts(conn, _of_upload(cid, upload_id))
+            drop = uploads.delete().where(_U.bucket == cid, _U.upload_id == upload_id)
+            dropped = (await conn.execute(drop.returning(_U.key))).first()
             if dropped is None:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
             await record(
