@@ -20,6 +20,7 @@ from dolium.backends.keys_meta import MetaKeyStore
 from dolium.backends.kms_file import FileMasterKeys
 from dolium.config import Config
 from dolium.core.access.authorizer import Authorizer
+from dolium.core.access.cached_keys import CachedKeyStore
 from dolium.core.access.meta_sharing import MetaSharingLookup
 from dolium.core.access.s3_evaluator import S3Evaluator
 from dolium.core.access.sharing import SharingEvaluator
@@ -97,7 +98,7 @@ class Server:
 
     async def startup(self) -> None:
         self.store = await build_store(self.config)
-        keys = MetaKeyStore(self.store.ctx.meta)
+        keys = CachedKeyStore(MetaKeyStore(self.store.ctx.meta), self.store.ctx.caches)
         settings = S3Settings(
             region=self.config.region or None,
             domains=tuple(self.config.domains),

@@ -30,6 +30,7 @@ from dolium.testing.meta_contract import (
     TestBuckets,
     TestConcurrency,
     TestConditions,
+    TestConfigEpoch,
     TestContainers,
     TestListObjects,
     TestListVersions,
@@ -55,6 +56,7 @@ REVISIONS: list[Callable[[], None]] = [
         "0004_changes",
         "0005_blocks",
         "0006_one_latest",
+        "0007_config_epoch",
     )
 ]
 _blocks = importlib.import_module(_MIGRATIONS + "0005_blocks")
@@ -73,6 +75,7 @@ __all__ = [
     "TestChangeLog",
     "TestConcurrency",
     "TestConditions",
+    "TestConfigEpoch",
     "TestContainers",
     "TestListObjects",
     "TestListVersions",

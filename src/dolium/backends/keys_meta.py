@@ -7,10 +7,11 @@ from dolium.protocols.meta import MetaStore
 
 
 class MetaKeyStore:
-    """Looks keys up in the meta store on every request.
+    """Looks keys up in the meta store on every call.
 
-    No cache: a revoked key must stop working at once, on every server
-    process, and the lookup is one indexed read.
+    The server keeps the answers in a cache (core.access.cached_keys) that
+    is emptied whenever the meta store's config epoch moves, which revoking
+    a key does: a revoked key stops working at once, on every server process.
 
     The principal's `groups` stay empty: finding every account group that
     names the user would add a read to every request (it made this lookup

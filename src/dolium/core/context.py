@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from dolium.core.access.actions import Action, Decision, Resource, Setting
 from dolium.core.access.authorizer import Authorizer
 from dolium.core.access.s3_evaluator import S3Evaluator
+from dolium.core.caches import Cache, Caches
 from dolium.core.clock import Clock
 from dolium.errors import AccessDenied, NoSuchBucket, StorageError
 from dolium.model import DEFAULT_POLICY, Bucket, ObjectVersion, Principal
@@ -48,6 +49,13 @@ class Context:
     # unless the composition root adds evaluators.
     authorizer: Authorizer = field(default_factory=lambda: Authorizer((S3Evaluator(),)))
     render: Render = plain
+    # Checked against the meta store's config epoch at each read (core.caches).
+    caches: Caches = field(init=False)
+    _buckets: Cache[str, Bucket | None] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.caches = Caches(self.meta)
+        self._buckets = self.caches.cache()
 
     def blobs_for(self, policy: str) -> BlobStore:
         """The block store that storage policy `policy` reads and writes through."""
@@ -114,7 +122,7 @@ class Context:
         return await self.authorizer.allows(principal, action, resource)
 
     async def _get_bucket(self, name: str) -> Bucket:
-        bucket = await self.meta.get_bucket(name)
+        bucket = await self._buckets.get(name, self.meta.get_bucket)
         if bucket is None:
             raise NoSuchBucket("The specified bucket does not exist", bucket=name)
         return bucket

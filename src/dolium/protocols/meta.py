@@ -55,6 +55,11 @@ Guard = Callable[[ObjectVersion], None]
 
 
 class MetaStore(Protocol):
+    async def config_epoch(self) -> int:
+        """A number that moves whenever a tenant, user, access key or container
+        changes (its settings included; not its usage or its objects), in the
+        transaction that changes it. Caches of those hold while it stays put."""
+
     # -- tenants, users, keys ------------------------------------------------
     async def create_tenant(self, tenant: Tenant, *, actor: Actor = SERVER) -> None:
         """Raise TenantExists if the name is taken."""

@@ -74,6 +74,7 @@ __all__ = [
     "TestBuckets",
     "TestConcurrency",
     "TestConditions",
+    "TestConfigEpoch",
     "TestContainers",
     "TestListObjects",
     "TestListVersions",
@@ -402,3 +403,48 @@ class TestReferences:
             await meta.put_version(version("b1", f"k{n}", "v", extents=extents(n)))
         found = [d async for d in meta.referenced_digests()]
         assert sorted(found) == sorted(digest(n) for n in range(1, 1202))
+
+
+class TestConfigEpoch:
+    """The config epoch moves with every change a cache of principals or
+    containers could hold, as a second process sees it, and with nothing else."""
+
+    async def test_moves_with_accounts_keys_and_containers(
+        self, meta: MetaStore, meta_peer: MetaStore
+    ) -> None:
+        seen = [await meta_peer.config_epoch()]
+
+        async def moved() -> bool:
+            seen.append(await meta_peer.config_epoch())
+            return seen[-1] != seen[-2]
+
+        await meta.create_tenant(Tenant("t1", "canon", "T"))
+        assert await moved()
+        await meta.create_user(User("t1", "u1"))
+        assert await moved()
+        await meta.create_key(AccessKey("AK1", "s", "t1", "u1"))
+        assert await moved()
+        await meta.revoke_key("AK1")
+        assert await moved()
+        await make_bucket(meta, "b1")
+        assert await moved()
+        bucket = await meta.get_bucket("b1")
+        assert bucket is not None
+        await meta.update_bucket(dataclasses.replace(bucket, versioning=Versioning.ENABLED))
+        assert await moved()
+        await meta.set_bucket_config("b1", "cors", "{}")
+        assert await moved()
+        await meta.set_group("t1", "friends", ["u1"])
+        assert await moved()
+        await meta.delete_bucket("b1")
+        assert await moved()
+
+    async def test_stays_with_objects_and_uploads(self, meta: MetaStore) -> None:
+        await _tenant_with_user(meta)
+        await make_bucket(meta, "b1")
+        before = await meta.config_epoch()
+        await meta.put_version(version("b1", "k", "v1", size=10))
+        await meta.create_upload(upload("b1", "k", "up1"))
+        await meta.put_part("b1", part("up1", 1))
+        await meta.delete_version("b1", "k", "v1")
+        assert await meta.config_epoch() == before

@@ -73,6 +73,14 @@ class _Upload:
     parts: dict[int, Part] = dataclasses.field(default_factory=dict)
 
 
+# The changes that move the config epoch (MetaStore.config_epoch).
+_CONFIG = frozenset(
+    a
+    for a in ChangeAction
+    if a.value.split(".")[0] in ("tenant", "user", "key", "bucket", "account")
+)
+
+
 class MemoryState:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._lock = asyncio.Lock()
@@ -103,6 +111,7 @@ class MemoryState:
         self._doomed: dict[BlockRef, float] = {}
         self._changes: list[Change] = []
         self._cursors: dict[str, int] = {}
+        self._epoch = 0
 
     @classmethod
     async def open(cls) -> Self:
@@ -132,6 +141,11 @@ class MemoryState:
     ) -> None:
         now = self._clock()
         self._log(Change(0, now, action, actor, tenant, bucket, key, name))
+        if action in _CONFIG:
+            self._epoch += 1
+
+    async def config_epoch(self) -> int:
+        return self._epoch
 
     def _cid(self, address: str) -> int:
         """The id of the container at `address`; 0 (no container's) if none."""

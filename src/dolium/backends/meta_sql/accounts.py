@@ -31,6 +31,7 @@ from dolium.backends.meta_sql.schema import (
     accounts,
     bucket_names,
     buckets,
+    config_epoch,
     parts,
     tenants,
     uploads,
@@ -73,6 +74,10 @@ def _one(column: sa.ColumnElement[Any], value: object) -> sa.Select[Any]:
     return sa.select(sa.literal(1)).where(column == value)
 
 
+# No row (a schema made without the migrations) reads as a fixed epoch.
+_EPOCH = sa.select(sa.func.coalesce(sa.select(config_epoch.c.n).scalar_subquery(), 0))
+
+
 class AccountQueries(SqlBase):
     # -- tenants ---------------------------------------------------------------
     async def create_tenant(self, tenant: Tenant, *, actor: Actor = SERVER) -> None:
@@ -96,6 +101,10 @@ class AccountQueries(SqlBase):
             await self._transact(op)
         except exc.IntegrityError as e:
             raise taken from e
+
+    async def config_epoch(self) -> int:
+        async with self._read() as conn:
+            return int((await conn.execute(_EPOCH)).scalar_one())
 
     async def get_tenant(self, name: str) -> Tenant | None:
         async with self._read() as conn:

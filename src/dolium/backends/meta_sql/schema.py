@@ -342,3 +342,52 @@ cursors = sa.Table(
     sa.Column("consumer", sa.String(255), primary_key=True),
     sa.Column("serial", sa.BigInteger(), nullable=False),
 )
+
+# The config epoch (MetaStore.config_epoch): one row, moved on by triggers in
+# the transaction of every change to the tables below. A container's usage
+# columns change with every object write and are left out.
+config_epoch = sa.Table(
+    "config_epoch",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("n", sa.BigInteger(), nullable=False),
+)
+EPOCH_TABLES = (
+    "tenants",
+    "users",
+    "access_keys",
+    "buckets",
+    "bucket_names",
+    "accounts",
+    "account_groups",
+)
+_BUCKET_SETTINGS = ", ".join(c.name for c in buckets.c if c.name not in ("id", "bytes", "objects"))
+_BUMP = "UPDATE config_epoch SET n = n + 1"
+
+
+def epoch_triggers(dialect: str) -> list[str]:
+    """The DDL of the triggers that move the config epoch, for `dialect`."""
+    statements = []
+    if dialect == "postgresql":
+        statements.append(
+            "CREATE FUNCTION config_epoch_bump() RETURNS trigger LANGUAGE plpgsql"
+            f" AS $$ BEGIN {_BUMP}; RETURN NULL; END $$"
+        )
+    for table in EPOCH_TABLES:
+        update = f"UPDATE OF {_BUCKET_SETTINGS}" if table == "buckets" else "UPDATE"
+        if dialect == "postgresql":
+            statements.append(
+                f"CREATE TRIGGER {table}_epoch AFTER INSERT OR DELETE OR {update} ON {table}"
+                " FOR EACH STATEMENT EXECUTE FUNCTION config_epoch_bump()"
+            )
+            continue
+        for event in ("INSERT", "DELETE", update):
+            name = f"{table}_epoch_{event.split()[0].lower()}"
+            statements.append(f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {_BUMP}; END")
+    return statements
+
+
+for _dialect in ("sqlite", "postgresql"):
+    for _ddl in epoch_triggers(_dialect):
+        _trigger = sa.DDL(_ddl)  # type: ignore[no-untyped-call]
+        sa.event.listen(metadata, "after_create", _trigger.execute_if(dialect=_dialect))
