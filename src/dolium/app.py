@@ -34,6 +34,7 @@ from dolium.frontends.s3.wire.http import Receive, Scope, Send
 from dolium.model import DEFAULT_POLICY
 from dolium.plugins import open_meta, open_policies, open_reporters
 from dolium.protocols.meta import MetaStore
+from dolium.workers import JOBS_RETRY, STARTUP_FAILURE, JobsLock, bind, run_workers
 
 log = logging.getLogger("dolium")
 
@@ -92,9 +93,8 @@ class Server:
         self.config = config
         self.store: Store | None = None
         self.s3: S3App | None = None
-        self._gc: asyncio.Task[None] | None = None
-        self._lifecycle: asyncio.Task[None] | None = None
-        self._delivery: asyncio.Task[None] | None = None
+        self._jobs: asyncio.Task[None] | None = None
+        self._jobs_lock = JobsLock(config.data_dir)
 
     async def startup(self) -> None:
         self.store = await build_store(self.config)
@@ -106,23 +106,31 @@ class Server:
             sse_c_require_tls=self.config.sse_c_require_tls,
         )
         self.s3 = S3App(self.store, keys, settings)
+        self._jobs = asyncio.create_task(self._run_jobs())
+
+    async def _run_jobs(self) -> None:
+        """The background jobs, in the one process of this data directory that
+        holds its jobs lock (see dolium.workers)."""
+        assert self.store is not None
+        # The holder may end at any time, with no one to tell: poll.
+        while not self._jobs_lock.try_take():  # noqa: ASYNC110
+            await asyncio.sleep(JOBS_RETRY)
         # Also delivers what a previous run committed but had not delivered.
-        self._delivery = asyncio.create_task(self.store.delivery.run_forever(DELIVERY_INTERVAL))
+        jobs = [self.store.delivery.run_forever(DELIVERY_INTERVAL)]
         if self.config.gc_interval > 0:
-            self._gc = asyncio.create_task(self._collect_forever())
+            jobs.append(self._collect_forever())
         if self.config.lifecycle_interval > 0:
             ctx, offset = self.store.ctx, self.config.clock_offset
             worker = LifecycleWorker(ctx, clock=lambda: ctx.clock() + offset)
-            self._lifecycle = asyncio.create_task(
-                worker.run_forever(self.config.lifecycle_interval)
-            )
+            jobs.append(worker.run_forever(self.config.lifecycle_interval))
+        await asyncio.gather(*jobs)
 
     async def shutdown(self) -> None:
-        for task in (self._delivery, self._gc, self._lifecycle):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._jobs is not None:
+            self._jobs.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._jobs
+        self._jobs_lock.release()
         if self.store is not None:
             await self.store.close()
 
@@ -204,8 +212,6 @@ def serve(config: Config) -> None:
     # The webhook reporter logs failures itself.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.root.level))
     options: dict[str, Any] = {
-        "host": host.strip("[]"),
-        "port": int(port),
         "lifespan": "on",
         "log_level": config.log_level,
         "access_log": False,
@@ -215,4 +221,15 @@ def serve(config: Config) -> None:
         "http": bounded_protocol(config.head_timeout),
         "loop": "uvloop",
     }
-    uvicorn.run(Server(config), **options)
+    sock = bind(host.strip("[]"), int(port))
+
+    def serve_one() -> None:
+        server = uvicorn.Server(uvicorn.Config(Server(config), **options))
+        server.run(sockets=[sock])
+        if not server.started:
+            raise SystemExit(STARTUP_FAILURE)
+
+    if config.workers == 1:
+        serve_one()
+    else:
+        sys.exit(run_workers(config.workers, serve_one))

@@ -162,9 +162,12 @@ def cli() -> None:
 @cli.command()
 @config_options
 @click.option("--listen", metavar="HOST:PORT", help="Address to listen on (env DOLIUM_LISTEN).")
-def serve(*, config_file: Path | None, data_dir: Path | None, listen: str | None) -> None:
+@click.option("--workers", type=int, help="Server processes (env DOLIUM_WORKERS; default 1).")
+def serve(
+    *, config_file: Path | None, data_dir: Path | None, listen: str | None, workers: int | None
+) -> None:
     """Run the server (prints the root credentials at start)."""
-    config = get_config(config_file, data_dir, listen=listen)
+    config = get_config(config_file, data_dir, listen=listen, workers=workers)
     try:
         config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:

@@ -23,6 +23,7 @@ Environment variables (all optional):
     DOLIUM_GC_GRACE          gc_grace (seconds, same forms)
     DOLIUM_LIFECYCLE_INTERVAL  lifecycle_interval (seconds, same forms; 0 = off)
     DOLIUM_HEAD_TIMEOUT      head_timeout (seconds, same forms; more than 0)
+    DOLIUM_WORKERS           workers (server processes, 1..64)
     DOLIUM_CLOCK_OFFSET      clock_offset (seconds; a testing aid, see the field)
     DOLIUM_LOG_LEVEL         log_level (debug, info, warning, error, critical)
     DOLIUM_SERVER            server (uvicorn; the only HTTP server so far)
@@ -57,6 +58,7 @@ from dolium.errors import ConfigError
 KIB = 1024
 MIB = 1024 * KIB
 DEFAULT_REGION = "us-east-1"
+MAX_WORKERS = 64
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": KIB, "m": MIB, "g": 1024 * MIB}
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*(?:([kmg])(?:i?b)?|(b))?\s*$", re.IGNORECASE)
@@ -177,6 +179,9 @@ class Config(BaseModel):
     lifecycle_interval: float = 3600.0
     # A connection gets this long to send a complete request head.
     head_timeout: float = 60.0
+    # Server processes accepting requests (dolium.workers); more than one
+    # needs stores that processes can share (not `memory`).
+    workers: int = 1
     # Testing aid: seconds added to the time the lifecycle worker reads, so a
     # test can see objects as days old. Nothing else shifts (block times for
     # the collector stay real). Leave it 0 in production.
@@ -297,6 +302,13 @@ class Config(BaseModel):
     def _check_head_timeout(cls, value: object) -> float:
         return _seconds(value, "must be more than 0 (e.g. 60s)", allow_zero=False)
 
+    @field_validator("workers")
+    @classmethod
+    def _check_workers(cls, value: int) -> int:
+        if not 1 <= value <= MAX_WORKERS:
+            raise ValueError(f"{value} is out of range (use 1..{MAX_WORKERS}, e.g. the cores)")
+        return value
+
     @field_validator("clock_offset", mode="before")
     @classmethod
     def _check_clock_offset(cls, value: object) -> float:
@@ -345,6 +357,12 @@ class Config(BaseModel):
             raise ValueError(
                 f"website_domains: {both[0]} is in domains too; a domain serves either the "
                 "S3 API or websites (e.g. s3.example.com and s3-website.example.com)"
+            )
+        private = [s.use for s in (self.meta, self.blob, *self.blob_stores.values())]
+        if self.workers > 1 and "memory" in private:
+            raise ValueError(
+                f"workers: {self.workers} processes cannot share a memory store; "
+                "use workers = 1, or sqlite / postgres and fs stores"
             )
         if self.meta.use == "sqlite":
             self.meta.options.setdefault("path", str(self.data_dir / "meta.sqlite3"))
@@ -399,6 +417,7 @@ _ENV_KEYS = {
     "DOLIUM_GC_GRACE": "gc_grace",
     "DOLIUM_LIFECYCLE_INTERVAL": "lifecycle_interval",
     "DOLIUM_HEAD_TIMEOUT": "head_timeout",
+    "DOLIUM_WORKERS": "workers",
     "DOLIUM_CLOCK_OFFSET": "clock_offset",
     "DOLIUM_LOG_LEVEL": "log_level",
     "DOLIUM_SERVER": "server",
