@@ -23,6 +23,7 @@ class CountingMeta(MemoryMetaStore):
     def __init__(self) -> None:
         super().__init__()
         self.calls = 0
+        self.rows = 0
         self.limit = 10_000
 
     async def list_objects(
@@ -31,9 +32,11 @@ class CountingMeta(MemoryMetaStore):
         self.calls += 1
         if self.calls > self.limit:
             raise AssertionError(f"listing made more than {self.limit} lookups for one page")
-        return await super().list_objects(
+        found = await super().list_objects(
             bucket, prefix=prefix, start_after=start_after, limit=limit
         )
+        self.rows += len(found)
+        return found
 
 
 async def new_core(keys: Iterable[str] = (), deleted: Iterable[str] = ()) -> Core:
@@ -204,6 +207,19 @@ async def test_a_common_prefix_costs_one_lookup() -> None:
     p = await page(core, delimiter="/")
     assert (keys_of(p), p.prefixes) == (["a", "z"], ("big/", "c/"))
     assert meta_of(core).calls <= 6
+
+
+async def test_many_full_prefixes_cost_a_few_rows_each() -> None:
+    keys = [f"d{d:02d}/{i:03d}" for d in range(40) for i in range(100)] + ["top"]
+    core = await new_core(keys)
+    meta_of(core).calls = meta_of(core).rows = 0
+    p = await page(core, delimiter="/")
+    assert (keys_of(p), len(p.prefixes)) == (["top"], 40)
+    assert meta_of(core).rows <= 4 * 41  # not a batch of 100 under each prefix
+    # Plain keys after a delimiter still come in growing batches, not one by one.
+    meta_of(core).calls = 0
+    p = await page(core, prefix="d07/", delimiter="/")
+    assert len(keys_of(p)) == 100 and meta_of(core).calls <= 5
 
 
 async def test_listing_shows_latest_versions_only() -> None:

@@ -1,8 +1,15 @@
 """Listing keys, or every version of them, with a prefix and a delimiter, a
 page at a time.
 
-Keys under one common prefix are skipped with a single seek past the prefix,
-so a page costs about `max_keys` lookups whatever the bucket holds.
+The store is read in batches, each walked to its end: keys under a common
+prefix already returned are passed over within the batch, and when a batch
+ends inside such a prefix the next one seeks past it. With a delimiter a
+batch may be all one prefix, of which only its first key is of use: the
+next batch is then sized on what the last one yielded (twice as many
+entries and prefixes as it gave, at least 2), so that a run of prefixes
+costs about one read of two keys each and a run of plain keys grows its
+batches to the page's size: a page costs a few reads whatever the bucket
+holds under each prefix.
 """
 
 from __future__ import annotations
@@ -32,6 +39,19 @@ def _past(rolled: str, key: str) -> str:
 
 # A serial above every assigned one: resumes with the newest version of a key.
 _ABOVE_ALL_SERIALS = 2**63 - 1
+
+# The first batch of a listing with a delimiter.
+DELIMITED_BATCH = 16
+
+
+def _batch(wanted: int, delimiter: str, yielded: int | None) -> int:
+    """Entries to read next: one more than the page still wants (to learn
+    whether it is truncated); with a delimiter, at most twice what the last
+    batch yielded (`yielded`, None before the first)."""
+    if not delimiter:
+        return wanted + 1
+    guess = DELIMITED_BATCH if yielded is None else max(2, 2 * yielded)
+    return min(wanted + 1, guess)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,19 +91,21 @@ class Listing:
         cursor = start_after
         last = ""
         truncated = False
-        while True:
-            want = max_keys - len(entries) - len(prefixes)
+        yielded: int | None = None
+        while not truncated:
+            before = len(entries) + len(prefixes)
+            limit = _batch(max_keys - before, delimiter, yielded)
             batch = await self.ctx.meta.list_objects(
-                bucket.name, prefix=prefix, start_after=cursor, limit=max(want, 0) + 1
+                bucket.name, prefix=prefix, start_after=cursor, limit=limit
             )
-            if not batch:
-                break
             for version in batch:
+                if version.key <= cursor:
+                    continue  # under a common prefix passed over in this batch
                 rolled = _common_prefix(version.key, prefix, delimiter)
                 if rolled is not None and (rolled <= start_after or rolled == last):
                     # Already returned, or the marker lies inside it: skip it.
                     cursor = _past(rolled, version.key)
-                    break
+                    continue
                 if len(entries) + len(prefixes) >= max_keys:
                     truncated = True
                     break
@@ -91,15 +113,12 @@ class Listing:
                     prefixes.append(rolled)
                     last = rolled
                     cursor = _past(rolled, version.key)
-                    break
+                    continue
                 entries.append(version)
                 last = cursor = version.key
-            else:
-                if len(batch) < max(want, 0) + 1:
-                    break
-                continue
-            if truncated:
-                break
+            yielded = len(entries) + len(prefixes) - before
+            if len(batch) < limit:
+                break  # the store holds no more
         return ListPage(
             entries=tuple(entries),
             prefixes=tuple(prefixes),
@@ -147,17 +166,23 @@ class Listing:
         last_prefix = ""
         next_markers: tuple[str, str | None] = ("", None)
         truncated = False
+        skip_to = ""  # versions of keys up to this one are under a prefix passed over
+        yielded: int | None = None
         while not truncated:
-            want = max(max_keys - len(entries) - len(prefixes), 0) + 1
+            before = len(entries) + len(prefixes)
+            limit = _batch(max_keys - before, delimiter, yielded)
             batch = await self.ctx.meta.list_versions(
-                bucket.name, prefix=prefix, after=after, limit=want
+                bucket.name, prefix=prefix, after=after, limit=limit
             )
             for version in batch:
+                if skip_to and version.key <= skip_to:
+                    continue
                 rolled = _common_prefix(version.key, prefix, delimiter)
                 if rolled is not None and (rolled <= key_marker or rolled == last_prefix):
                     # Already returned, or the marker lies inside it: skip it.
-                    after = (_past(rolled, version.key), 0)
-                    break
+                    skip_to = _past(rolled, version.key)
+                    after = (skip_to, 0)
+                    continue
                 if len(entries) + len(prefixes) >= max_keys:
                     truncated = True
                     break
@@ -165,14 +190,15 @@ class Listing:
                     prefixes.append(rolled)
                     last_prefix = rolled
                     next_markers = (rolled, None)
-                    after = (_past(rolled, version.key), 0)
-                    break
+                    skip_to = _past(rolled, version.key)
+                    after = (skip_to, 0)
+                    continue
                 entries.append(version)
                 next_markers = (version.key, version.version_id)
                 after = (version.key, version.serial)
-            else:
-                if len(batch) < want:
-                    break
+            yielded = len(entries) + len(prefixes) - before
+            if len(batch) < limit:
+                break  # the store holds no more
         return VersionPage(
             entries=tuple(entries),
             prefixes=tuple(prefixes),
