@@ -18,7 +18,7 @@ not a `DoliumError` is an internal error there.
     ├── InvalidRequest              request is well-formed but not allowed
     │   ├── InvalidBucketName  KeyTooLong  MetadataTooLarge  InvalidArgument
     │   ├── InvalidPart  InvalidPartOrder  EntityTooSmall  EntityTooLarge
-    │   ├── InvalidDigest  BadDigest  ChecksumMismatch  InvalidRange
+    │   ├── InvalidDigest  BadDigest  ChecksumMismatch  InvalidChecksum  InvalidRange
     │   ├── IncompleteBody  MalformedXML  TooManyParts
     │   ├── InvalidTag  TooManyTags
     │   ├── AclNotSupported  AclBlocksOwnership  UnresolvableGrantByEmail
@@ -29,6 +29,8 @@ not a `DoliumError` is an internal error there.
 """
 
 from __future__ import annotations
+
+import enum
 
 
 class DoliumError(Exception):
@@ -169,7 +171,41 @@ class BadDigest(InvalidRequest):
 
 
 class ChecksumMismatch(InvalidRequest):
-    """A declared x-amz-checksum-* does not match the data."""
+    """A checksum the client declared does not match the data."""
+
+
+class ChecksumProblem(enum.Enum):
+    """What is wrong with a checksum a request names."""
+
+    UNKNOWN_ALGORITHM = "unknown algorithm"
+    MALFORMED_VALUE = "malformed value"  # not the base64 of a digest of the algorithm's size
+    TYPE_WITHOUT_ALGORITHM = "type without algorithm"
+    UNKNOWN_TYPE = "unknown type"
+    TYPE_NOT_FOR_ALGORITHM = "type not for algorithm"
+
+
+class InvalidChecksum(InvalidRequest):
+    """A checksum algorithm, checksum type or checksum value a request names is unusable.
+
+    `problem` says which; `algorithm` and `checksum_type` are the values
+    concerned, as the request gave them ("" when they play no part). Each
+    front end words the problem in its own terms.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        problem: ChecksumProblem,
+        *,
+        algorithm: str = "",
+        checksum_type: str = "",
+    ) -> None:
+        super().__init__(
+            message, problem=problem.value, algorithm=algorithm, checksum_type=checksum_type
+        )
+        self.problem = problem
+        self.algorithm = algorithm
+        self.checksum_type = checksum_type
 
 
 class InvalidRange(InvalidRequest):

@@ -18,7 +18,7 @@ from xml.etree.ElementTree import Element
 from dolium.core.buckets.notifications import KINDS, NotificationRule, new_rule_id
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.ops.objects import principal_of
 from dolium.frontends.s3.ops.subresources import XML, Routes
 from dolium.frontends.s3.wire import xml
@@ -151,7 +151,7 @@ async def put_notification(store: Store, request: S3Request) -> Response:
         for n, (arn, reason) in enumerate(destinations.items(), start=1):
             fields[f"ArgumentName{n}"] = str(arn)
             fields[f"ArgumentValue{n}"] = str(reason)
-        error = S3Error(400, "InvalidArgument", exc.message)
+        error = S3Error(400, "InvalidArgument", s3_message(exc))
         error.fields = fields
         raise error from None
     return Response(200)

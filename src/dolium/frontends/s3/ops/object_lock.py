@@ -16,7 +16,7 @@ from xml.etree.ElementTree import Element
 from dolium.core.objects.object_lock import DefaultRetention
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.ops.objects import bypass_governance, principal_of
 from dolium.frontends.s3.ops.subresources import (
     XML,
@@ -43,8 +43,8 @@ def _argument_error(exc: InvalidArgument) -> S3Error:
     """InvalidArgument with the ArgumentName S3 names, when the core said which."""
     argument = exc.context.get("argument")
     if argument is None:
-        return S3Error(400, "InvalidArgument", exc.message)
-    return S3Error(400, "InvalidArgument", exc.message, ArgumentName=str(argument))
+        return S3Error(400, "InvalidArgument", s3_message(exc))
+    return S3Error(400, "InvalidArgument", s3_message(exc), ArgumentName=str(argument))
 
 
 # --------------------------------------------------------------------------- bucket
