@@ -17,6 +17,8 @@ not a `DoliumError` is an internal error there.
     ├── AccessDenied
     ├── InvalidRequest              request is well-formed but not allowed
     │   ├── InvalidBucketName  KeyTooLong  MetadataTooLarge  InvalidArgument
+    │   │                       └── BypassWithoutObjectLock
+    │   ├── IntegrityRequired
     │   ├── InvalidPart  InvalidPartOrder  EntityTooSmall  EntityTooLarge
     │   ├── InvalidDigest  BadDigest  ChecksumMismatch  InvalidChecksum  InvalidRange
     │   ├── IncompleteBody  MalformedXML  TooManyParts
@@ -132,6 +134,14 @@ class InvalidRequest(DoliumError):
 
 class InvalidArgument(InvalidRequest):
     pass
+
+
+class BypassWithoutObjectLock(InvalidArgument):
+    """A request says whether to bypass governance retention, on a bucket without Object Lock."""
+
+
+class IntegrityRequired(InvalidRequest):
+    """A write under Object Lock declares neither an MD5 nor a checksum of its data."""
 
 
 class InvalidBucketName(InvalidRequest):

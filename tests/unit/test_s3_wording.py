@@ -7,10 +7,15 @@ import base64
 from collections.abc import Callable
 
 import pytest
+from corekit import ALICE, body, make_core
 
 from dolium import errors
 from dolium.core.content import checksums as c
+from dolium.core.objects.object_lock import DefaultRetention
+from dolium.core.objects.service import WriteOptions
 from dolium.frontends.s3.errors import to_s3_error
+from dolium.frontends.s3.ops.object_lock import argument_error
+from dolium.model import Lock, LockMode
 
 
 def s3_error_of(call: Callable[[], object]) -> tuple[int, str, str]:
@@ -95,3 +100,67 @@ def test_unknown_checksum_type_of_a_stored_upload() -> None:
         "InvalidRequest",
         "Value for x-amz-checksum-type header is invalid.",
     )
+
+
+# --------------------------------------------------------------------------- object lock
+
+
+async def test_a_locked_write_without_content_md5_or_checksum() -> None:
+    core = make_core()
+    await core.store.buckets.create(ALICE, "locked", object_lock=True)
+    bare = WriteOptions(lock=Lock(legal_hold=True))
+    with pytest.raises(errors.DoliumError) as info:
+        await core.store.objects.put(ALICE, "locked", "k", body(b"x"), bare)
+    error = to_s3_error(info.value)
+    assert (error.status, error.code, error.message) == (
+        400,
+        "InvalidRequest",
+        "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with "
+        "Object Lock parameters",
+    )
+
+
+@pytest.mark.parametrize("bypass", [False, True])
+async def test_the_bypass_header_on_a_bucket_without_object_lock(bypass: bool) -> None:
+    core = make_core()
+    await core.store.buckets.create(ALICE, "plain")
+    with pytest.raises(errors.DoliumError) as info:
+        await core.store.objects.delete(ALICE, "plain", "k", bypass=bypass)
+    error = to_s3_error(info.value)
+    assert (error.status, error.code, error.message) == (
+        400,
+        "InvalidArgument",
+        "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.",
+    )
+
+
+async def test_a_past_retain_until_date_names_its_element() -> None:
+    core = make_core()
+    await core.store.buckets.create(ALICE, "locked", object_lock=True)
+    await core.store.objects.put(ALICE, "locked", "k", body(b"x"), WriteOptions())
+    past = core.clock.now - 1
+    with pytest.raises(errors.InvalidArgument) as info:
+        await core.store.object_lock.put_retention(ALICE, "locked", "k", LockMode.GOVERNANCE, past)
+    error = argument_error(info.value)
+    assert (error.code, error.message, error.fields) == (
+        "InvalidArgument",
+        "The retain until date must be in the future!",
+        {"ArgumentName": "RetainUntilDate"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("default", "name"),
+    [
+        (DefaultRetention(LockMode.GOVERNANCE, days=36501), "Days"),
+        (DefaultRetention(LockMode.COMPLIANCE, years=101), "Years"),
+    ],
+)
+async def test_a_default_retention_names_its_period(default: DefaultRetention, name: str) -> None:
+    core = make_core()
+    await core.store.buckets.create(ALICE, "locked", object_lock=True)
+    with pytest.raises(errors.InvalidArgument) as info:
+        await core.store.object_lock.put_config(ALICE, "locked", default)
+    error = argument_error(info.value)
+    assert error.message == "Default retention period too large."
+    assert error.fields == {"ArgumentName": name}

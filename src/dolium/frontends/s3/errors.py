@@ -117,6 +117,13 @@ def _checksum_message(exc: e.InvalidChecksum) -> str:
 # gets an instance of the class it is listed under.
 S3_MESSAGES: dict[type[e.DoliumError], Callable[[Any], str]] = {
     e.InvalidChecksum: _checksum_message,
+    e.IntegrityRequired: lambda _: (
+        "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with "
+        "Object Lock parameters"
+    ),
+    e.BypassWithoutObjectLock: lambda _: (
+        "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets."
+    ),
 }
 
 
