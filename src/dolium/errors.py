@@ -21,7 +21,7 @@ not a `DoliumError` is an internal error there.
     │   ├── IntegrityRequired
     │   ├── InvalidPart  InvalidPartOrder  EntityTooSmall  EntityTooLarge
     │   ├── InvalidDigest  BadDigest  ChecksumMismatch  InvalidChecksum  InvalidRange
-    │   ├── IncompleteBody  MalformedXML  TooManyParts
+    │   ├── IncompleteBody  MalformedConfiguration  TooManyParts
     │   ├── InvalidTag  TooManyTags
     │   ├── AclNotSupported  AclBlocksOwnership  UnresolvableGrantByEmail
     ├── PreconditionFailed  NotModified
@@ -226,8 +226,12 @@ class IncompleteBody(InvalidRequest):
     pass
 
 
-class MalformedXML(InvalidRequest):
-    pass
+class MalformedConfiguration(InvalidRequest):
+    """A bucket configuration lacks what it must hold, or holds a value of the wrong shape.
+
+    What the front end's parser of the configuration's wire format would
+    have refused had its schema said so; the message says what was wrong.
+    """
 
 
 class TooManyParts(InvalidRequest):

@@ -10,6 +10,7 @@ import pytest
 from corekit import ALICE, body, make_core
 
 from dolium import errors
+from dolium.core.buckets import cors, lifecycle, website
 from dolium.core.content import checksums as c
 from dolium.core.objects.object_lock import DefaultRetention
 from dolium.core.objects.service import WriteOptions
@@ -164,3 +165,25 @@ async def test_a_default_retention_names_its_period(default: DefaultRetention, n
     error = argument_error(info.value)
     assert error.message == "Default retention period too large."
     assert error.fields == {"ArgumentName": name}
+
+
+# --------------------------------------------------------------------------- configurations
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        lambda: cors.validate([]),
+        lambda: cors.validate([cors.CorsRule((), ("GET",))]),
+        lambda: website.validate(website.WebsiteConfig(index_suffix="i.html", has_rules=True)),
+        lambda: lifecycle.validate([]),
+    ],
+)
+def test_a_configuration_missing_what_it_must_hold_is_malformed_xml(
+    check: Callable[[], object],
+) -> None:
+    assert s3_error_of(check) == (
+        400,
+        "MalformedXML",
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    )

@@ -63,7 +63,7 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     e.ChecksumMismatch: (400, "BadDigest"),
     e.InvalidRange: (416, "InvalidRange"),
     e.IncompleteBody: (400, "IncompleteBody"),
-    e.MalformedXML: (400, "MalformedXML"),
+    e.MalformedConfiguration: (400, "MalformedXML"),
     e.TooManyParts: (400, "InvalidArgument"),
     e.InvalidTag: (400, "InvalidTag"),
     e.TooManyTags: (400, "BadRequest"),
@@ -88,6 +88,12 @@ SERVER_MESSAGES = {
 
 
 # --------------------------------------------------------------------------- wording
+
+# What S3 says of a document its schema refuses: the XML parsers' answer
+# (wire.xml), and the core's to a configuration that lacks what it must hold.
+MALFORMED_MESSAGE = (
+    "The XML you provided was not well-formed or did not validate against our published schema"
+)
 
 
 def _checksum_message(exc: e.InvalidChecksum) -> str:
@@ -121,6 +127,7 @@ S3_MESSAGES: dict[type[e.DoliumError], Callable[[Any], str]] = {
         "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with "
         "Object Lock parameters"
     ),
+    e.MalformedConfiguration: lambda _: MALFORMED_MESSAGE,
     e.BypassWithoutObjectLock: lambda _: (
         "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets."
     ),
