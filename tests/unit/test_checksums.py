@@ -114,7 +114,7 @@ def test_verify_mismatch() -> None:
     summer.verify("DUoRhQ==")
     with pytest.raises(errors.ChecksumMismatch) as info:
         summer.verify(c.checksum_b64("CRC32", b"other"))
-    assert info.value.message == "The CRC32 you specified did not match the calculated checksum."
+    assert info.value.context["algorithm"] == "CRC32"
     with pytest.raises(errors.InvalidRequest):
         summer.verify("junk")
 
@@ -127,7 +127,6 @@ def test_content_md5() -> None:
     c.check_content_md5(b64(digest), digest)
     with pytest.raises(errors.BadDigest) as info:
         c.check_content_md5(b64(hashlib.md5(b"other").digest()), digest)
-    assert info.value.message == "The Content-MD5 you specified did not match what we received."
     assert info.value.context["calculated_digest"] == b64(digest)
 
 

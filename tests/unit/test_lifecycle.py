@@ -38,7 +38,7 @@ from dolium.errors import (
     MalformedConfiguration,
     NotSupported,
 )
-from dolium.model import NULL_VERSION, Lock, LockMode, ObjectVersion, Versioning
+from dolium.model import UNVERSIONED_ID, Lock, LockMode, ObjectVersion, Versioning
 
 BUCKET = "life"
 T0 = 1_700_000_000.0  # the test clock's start: 2023-11-14 22:13:20 UTC
@@ -311,11 +311,11 @@ async def test_expiration_with_versioning_suspended_adds_a_null_delete_marker() 
     assert (await run(core)).expired == 2
     found = await core.meta.list_versions(BUCKET)
     by_key = {(v.key, v.version_id): v for v in found}
-    assert by_key[("kept", NULL_VERSION)].delete_marker
+    assert by_key[("kept", UNVERSIONED_ID)].delete_marker
     assert not by_key[("kept", kept.version_id)].delete_marker
     # The null version was replaced by the null delete marker.
     assert [(v.version_id, v.delete_marker) for v in found if v.key == "null"] == [
-        (NULL_VERSION, True)
+        (UNVERSIONED_ID, True)
     ]
 
 

@@ -4,6 +4,7 @@ S3 error table gives each the code and the exact message S3 answers with."""
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable
 
 import pytest
@@ -187,3 +188,61 @@ def test_a_configuration_missing_what_it_must_hold_is_malformed_xml(
         "MalformedXML",
         "The XML you provided was not well-formed or did not validate against our published schema",
     )
+
+
+# --------------------------------------------------------------------------- digests
+
+
+def test_a_checksum_that_does_not_match() -> None:
+    summer = c.new_checksum("CRC32")
+    summer.update(b"hello world")
+    assert s3_error_of(lambda: summer.verify(c.checksum_b64("CRC32", b"other"))) == (
+        400,
+        "BadDigest",
+        "The CRC32 you specified did not match the calculated checksum.",
+    )
+
+
+def test_content_md5_invalid_or_not_matching() -> None:
+    digest = hashlib.md5(b"data").digest()
+    assert s3_error_of(lambda: c.check_content_md5("zzz", digest)) == (
+        400,
+        "InvalidDigest",
+        "The Content-MD5 you specified was invalid.",
+    )
+    other = b64(hashlib.md5(b"other").digest())
+    assert s3_error_of(lambda: c.check_content_md5(other, digest)) == (
+        400,
+        "BadDigest",
+        "The Content-MD5 you specified did not match what we received.",
+    )
+
+
+async def test_what_a_write_declares_and_does_not_get() -> None:
+    core = make_core()
+    await core.store.buckets.create(ALICE, "plain")
+    cases = [
+        (
+            WriteOptions(declared_size=5),
+            "IncompleteBody",
+            "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+        ),
+        (
+            WriteOptions(content_md5=hashlib.md5(b"other").digest()),
+            "BadDigest",
+            "The Content-MD5 you specified did not match what we received.",
+        ),
+        (
+            WriteOptions(
+                checksum_algorithms=("sha256",),
+                expected_checksums=lambda: {"sha256": c.checksum_b64("SHA256", b"other")},
+            ),
+            "BadDigest",
+            "The SHA256 you specified did not match the calculated checksum.",
+        ),
+    ]
+    for opts, code, message in cases:
+        with pytest.raises(errors.DoliumError) as info:
+            await core.store.objects.put(ALICE, "plain", "k", body(b"x"), opts)
+        error = to_s3_error(info.value)
+        assert (error.status, error.code, error.message) == (400, code, message)

@@ -188,7 +188,7 @@ def verify_checksum(algorithm: str, expected_b64: str, actual_b64: str) -> None:
     alg = normalize_algorithm(algorithm)
     if decode_checksum(alg, expected_b64) != base64.b64decode(actual_b64):
         raise errors.ChecksumMismatch(
-            f"The {alg} you specified did not match the calculated checksum.",
+            f"The data's {alg} checksum differs from the one declared.",
             algorithm=alg,
             expected=expected_b64,
             calculated=actual_b64,
@@ -203,24 +203,28 @@ def _b64decode(value: str) -> bytes | None:
 
 
 # --------------------------------------------------------------------------- Content-MD5
+#
+# The MD5 of the data a client declares, base64 (RFC 1864's Content-MD5).
 
 
 def decode_content_md5(value: str) -> bytes:
-    """The 16-byte digest in a Content-MD5 header; InvalidDigest if it is not one."""
+    """The 16-byte digest in a declared MD5; InvalidDigest if it is not one."""
     raw = _b64decode(value)
     if raw is None or len(raw) != 16:
-        raise errors.InvalidDigest("The Content-MD5 you specified was invalid.", content_md5=value)
+        raise errors.InvalidDigest(
+            "The declared MD5 is not the base64 of a 16-byte digest.", content_md5=value
+        )
     return raw
 
 
 def check_content_md5(value: str, md5_digest: bytes) -> None:
-    """Check a Content-MD5 header against the MD5 of the data received.
+    """Check a declared MD5 against the MD5 of the data received.
 
-    InvalidDigest when the header is not a base64 MD5, BadDigest on mismatch.
+    InvalidDigest when the value is not a base64 MD5, BadDigest on mismatch.
     """
     if decode_content_md5(value) != md5_digest:
         raise errors.BadDigest(
-            "The Content-MD5 you specified did not match what we received.",
+            "The data's MD5 differs from the one declared.",
             expected_digest=value.strip(),
             calculated_digest=base64.b64encode(md5_digest).decode("ascii"),
         )

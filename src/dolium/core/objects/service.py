@@ -139,7 +139,7 @@ class _CopyData:
 
 
 def _declares_integrity(opts: WriteOptions) -> bool:
-    """Whether the client sends Content-MD5 or a checksum (header or trailer) to check."""
+    """Whether the client declares an MD5 or a checksum of the data, to check it against."""
     return opts.content_md5 is not None or bool(opts.checksum_algorithms)
 
 
@@ -147,16 +147,19 @@ def check_written(data: WrittenData, opts: WriteOptions) -> None:
     """Compare what arrived with what the client declared."""
     if opts.declared_size is not None and data.size != opts.declared_size:
         raise IncompleteBody(
-            "You did not provide the number of bytes specified by the Content-Length HTTP header."
+            f"The body held {data.size} bytes where {opts.declared_size} were declared.",
+            size=data.size,
+            declared_size=opts.declared_size,
         )
     if opts.content_md5 is not None and not hmac.compare_digest(opts.content_md5, data.md5):
-        raise BadDigest("The Content-MD5 you specified did not match what we received.")
+        raise BadDigest("The data's MD5 differs from the one declared.")
     expected = opts.expected_checksums() if opts.expected_checksums else {}
     for algorithm, value in expected.items():
         actual = data.checksums.get(algorithm.upper())
         if actual is None or not hmac.compare_digest(actual, value):
             raise ChecksumMismatch(
-                f"The {algorithm.upper()} you specified did not match the calculated checksum."
+                f"The data's {algorithm.upper()} checksum differs from the one declared.",
+                algorithm=algorithm.upper(),
             )
 
 

@@ -123,6 +123,15 @@ def _checksum_message(exc: e.InvalidChecksum) -> str:
 # gets an instance of the class it is listed under.
 S3_MESSAGES: dict[type[e.DoliumError], Callable[[Any], str]] = {
     e.InvalidChecksum: _checksum_message,
+    e.ChecksumMismatch: lambda exc: (
+        f"The {exc.context.get('algorithm', '')} you specified did not match the calculated"
+        " checksum."
+    ),
+    e.InvalidDigest: lambda _: "The Content-MD5 you specified was invalid.",
+    e.BadDigest: lambda _: "The Content-MD5 you specified did not match what we received.",
+    e.IncompleteBody: lambda _: (
+        "You did not provide the number of bytes specified by the Content-Length HTTP header."
+    ),
     e.IntegrityRequired: lambda _: (
         "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with "
         "Object Lock parameters"

@@ -18,7 +18,7 @@ import time
 from typing import Any
 from urllib.parse import quote_plus
 
-from dolium.model import NULL_VERSION, ChangeAction
+from dolium.model import UNVERSIONED_ID, ChangeAction
 from dolium.protocols.events import Event, EventFormat, Message
 
 EVENT_VERSION = "2.1"
@@ -119,7 +119,7 @@ def object_record(event: Event) -> dict[str, Any]:
         if event.size is not None:
             obj["size"] = event.size
         obj["eTag"] = event.etag
-    if event.version_id != NULL_VERSION:
+    if event.version_id != UNVERSIONED_ID:
         obj["versionId"] = event.version_id
     obj["sequencer"] = sequencer(event.serial)
     return {
