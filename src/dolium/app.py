@@ -71,7 +71,7 @@ async def build_store(config: Config) -> Store:
     # Reporters start delivering what their outboxes hold as they open.
     reporters = await open_reporters(config)
     kms = open_kms(config)
-    # Event messages read as S3 writes them.
+    # Event names and messages in S3's words.
     ctx = Context(
         meta=meta,
         blobs=policies[DEFAULT_POLICY],
@@ -79,7 +79,7 @@ async def build_store(config: Config) -> Store:
         clock=time.time,
         settings=settings,
         reporters=reporters,
-        render=events.render,
+        events=events.S3_EVENTS,
         kms=kms,
         authorizer=build_authorizer(meta),
     )

@@ -17,9 +17,11 @@ not a `DoliumError` is an internal error there.
     ├── AccessDenied
     ├── InvalidRequest              request is well-formed but not allowed
     │   ├── InvalidBucketName  KeyTooLong  MetadataTooLarge  InvalidArgument
+    │   │                       └── BypassWithoutObjectLock
+    │   ├── IntegrityRequired
     │   ├── InvalidPart  InvalidPartOrder  EntityTooSmall  EntityTooLarge
-    │   ├── InvalidDigest  BadDigest  ChecksumMismatch  InvalidRange
-    │   ├── IncompleteBody  MalformedXML  TooManyParts
+    │   ├── InvalidDigest  BadDigest  ChecksumMismatch  InvalidChecksum  InvalidRange
+    │   ├── IncompleteBody  MalformedConfiguration  TooManyParts
     │   ├── InvalidTag  TooManyTags
     │   ├── AclNotSupported  AclBlocksOwnership  UnresolvableGrantByEmail
     ├── PreconditionFailed  NotModified
@@ -29,6 +31,8 @@ not a `DoliumError` is an internal error there.
 """
 
 from __future__ import annotations
+
+import enum
 
 
 class DoliumError(Exception):
@@ -132,6 +136,14 @@ class InvalidArgument(InvalidRequest):
     pass
 
 
+class BypassWithoutObjectLock(InvalidArgument):
+    """A request says whether to bypass governance retention, on a bucket without Object Lock."""
+
+
+class IntegrityRequired(InvalidRequest):
+    """A write under Object Lock declares neither an MD5 nor a checksum of its data."""
+
+
 class InvalidBucketName(InvalidRequest):
     pass
 
@@ -169,7 +181,41 @@ class BadDigest(InvalidRequest):
 
 
 class ChecksumMismatch(InvalidRequest):
-    """A declared x-amz-checksum-* does not match the data."""
+    """A checksum the client declared does not match the data."""
+
+
+class ChecksumProblem(enum.Enum):
+    """What is wrong with a checksum a request names."""
+
+    UNKNOWN_ALGORITHM = "unknown algorithm"
+    MALFORMED_VALUE = "malformed value"  # not the base64 of a digest of the algorithm's size
+    TYPE_WITHOUT_ALGORITHM = "type without algorithm"
+    UNKNOWN_TYPE = "unknown type"
+    TYPE_NOT_FOR_ALGORITHM = "type not for algorithm"
+
+
+class InvalidChecksum(InvalidRequest):
+    """A checksum algorithm, checksum type or checksum value a request names is unusable.
+
+    `problem` says which; `algorithm` and `checksum_type` are the values
+    concerned, as the request gave them ("" when they play no part). Each
+    front end words the problem in its own terms.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        problem: ChecksumProblem,
+        *,
+        algorithm: str = "",
+        checksum_type: str = "",
+    ) -> None:
+        super().__init__(
+            message, problem=problem.value, algorithm=algorithm, checksum_type=checksum_type
+        )
+        self.problem = problem
+        self.algorithm = algorithm
+        self.checksum_type = checksum_type
 
 
 class InvalidRange(InvalidRequest):
@@ -180,8 +226,12 @@ class IncompleteBody(InvalidRequest):
     pass
 
 
-class MalformedXML(InvalidRequest):
-    pass
+class MalformedConfiguration(InvalidRequest):
+    """A bucket configuration lacks what it must hold, or holds a value of the wrong shape.
+
+    What the front end's parser of the configuration's wire format would
+    have refused had its schema said so; the message says what was wrong.
+    """
 
 
 class TooManyParts(InvalidRequest):

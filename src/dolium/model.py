@@ -32,8 +32,6 @@ class Versioning(enum.StrEnum):
 # it as their API does (S3: "null", in the S3 front end's wire.versions); the
 # value is what data directories have always stored.
 UNVERSIONED_ID = "null"
-# S3's name for it, still spoken by the S3 event records (core.notifications).
-NULL_VERSION = UNVERSIONED_ID
 
 # The storage policy of buckets that name none: the server's own block store.
 DEFAULT_POLICY = "standard"

@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 from dolium import errors
 from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
 from dolium.core.objects.service import WriteOptions
-from dolium.model import NULL_VERSION, Versioning, WriteCondition
+from dolium.model import UNVERSIONED_ID, Versioning, WriteCondition
 
 T = TypeVar("T")
 BUCKET = "model"
@@ -74,7 +74,7 @@ class ObjectModel(RuleBasedStateMachine):
         self.versioning = Versioning.UNVERSIONED
         self.keys: dict[str, list[Version]] = {}  # newest first
         self.open_uploads: dict[str, Upload] = {}
-        self.seen_ids: list[str] = [NULL_VERSION]
+        self.seen_ids: list[str] = [UNVERSIONED_ID]
 
     def run(self, work: Awaitable[T]) -> T:
         return self.loop.run_until_complete(work)
@@ -91,17 +91,17 @@ class ObjectModel(RuleBasedStateMachine):
     def add(self, key: str, version: Version) -> None:
         """A new latest version, as a write or delete under the current versioning."""
         chain = self.keys.setdefault(key, [])
-        if version.version_id == NULL_VERSION:
-            chain[:] = [v for v in chain if v.version_id != NULL_VERSION]
+        if version.version_id == UNVERSIONED_ID:
+            chain[:] = [v for v in chain if v.version_id != UNVERSIONED_ID]
         chain.insert(0, version)
         self.seen_ids.append(version.version_id)
 
     def check_new_id(self, version_id: str) -> None:
         if self.versioning == Versioning.ENABLED:
-            assert version_id != NULL_VERSION
+            assert version_id != UNVERSIONED_ID
             assert version_id not in self.seen_ids
         else:
-            assert version_id == NULL_VERSION
+            assert version_id == UNVERSIONED_ID
 
     def expected_failure(self, key: str, condition: WriteCondition | None) -> type | None:
         if condition is None:

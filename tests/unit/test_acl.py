@@ -25,7 +25,7 @@ from dolium.core.access.acl import (
     Grantee,
     Permission,
 )
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import MALFORMED_MESSAGE, S3Error
 from dolium.frontends.s3.wire import acl_xml, xml
 from dolium.model import Principal
 
@@ -507,7 +507,7 @@ def test_parse_malformed(body: bytes) -> None:
     with pytest.raises(S3Error) as info:
         acl_xml.parse_acl(body)
     assert_error(info, "MalformedACLError")
-    assert info.value.message == xml.MALFORMED_MESSAGE
+    assert info.value.message == MALFORMED_MESSAGE
 
 
 @pytest.mark.parametrize(

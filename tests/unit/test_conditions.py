@@ -287,7 +287,7 @@ def test_copy_source_conditions() -> None:
     # ... If-None-Match false + If-Modified-Since true is 412.
     with pytest.raises(errors.PreconditionFailed) as info:
         copy(if_none_match=ETAG, if_modified_since=BEFORE)
-    assert info.value.context == {"condition": "x-amz-copy-source-if-none-match"}
+    assert info.value.context == {"condition": "If-None-Match", "source": True}
 
 
 @pytest.mark.parametrize(

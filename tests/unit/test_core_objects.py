@@ -28,7 +28,7 @@ from dolium.errors import (
     StorageError,
 )
 from dolium.frontends.s3 import rules
-from dolium.model import NULL_VERSION, ObjectVersion, Versioning, WriteCondition
+from dolium.model import UNVERSIONED_ID, ObjectVersion, Versioning, WriteCondition
 
 BUCKET = "photos"
 
@@ -249,8 +249,8 @@ async def versions(core: Core, key: str) -> list[ObjectVersion]:
 async def test_unversioned_writes_replace_the_null_version(core: Core) -> None:
     first = await put(core, "k", b"one")
     second = await put(core, "k", b"two")
-    assert first.version_id == second.version_id == NULL_VERSION
-    assert [v.version_id for v in await versions(core, "k")] == [NULL_VERSION]
+    assert first.version_id == second.version_id == UNVERSIONED_ID
+    assert [v.version_id for v in await versions(core, "k")] == [UNVERSIONED_ID]
     assert await get(core, "k") == b"two"
 
 
@@ -258,7 +258,7 @@ async def test_versioning_enabled(core: Core) -> None:
     await core.store.buckets.set_versioning(ALICE, BUCKET, Versioning.ENABLED)
     v1 = await put(core, "k", pattern(BLOCK + 1, seed=1))
     v2 = await put(core, "k", b"second")
-    assert NULL_VERSION not in (v1.version_id, v2.version_id)
+    assert UNVERSIONED_ID not in (v1.version_id, v2.version_id)
     assert v1.version_id != v2.version_id
     assert await get(core, "k") == b"second"
     assert await get(core, "k", v1.version_id) == pattern(BLOCK + 1, seed=1)
@@ -296,18 +296,18 @@ async def test_versioning_suspended_uses_the_null_version(core: Core) -> None:
     v1 = await put(core, "k", b"enabled")
     await core.store.buckets.set_versioning(ALICE, BUCKET, Versioning.SUSPENDED)
     null = await put(core, "k", b"suspended")
-    assert null.version_id == NULL_VERSION
+    assert null.version_id == UNVERSIONED_ID
     # The new null version replaced the old one; the enabled-era version stays.
-    assert [v.version_id for v in await versions(core, "k")] == [NULL_VERSION, v1.version_id]
-    assert await get(core, "k", NULL_VERSION) == b"suspended"
+    assert [v.version_id for v in await versions(core, "k")] == [UNVERSIONED_ID, v1.version_id]
+    assert await get(core, "k", UNVERSIONED_ID) == b"suspended"
     assert await get(core, "k", v1.version_id) == b"enabled"
 
     marker = await core.store.objects.delete(ALICE, BUCKET, "k")
     assert marker.delete_marker
-    assert marker.version_id == NULL_VERSION
+    assert marker.version_id == UNVERSIONED_ID
     chain = await versions(core, "k")
     assert [(v.version_id, v.delete_marker) for v in chain] == [
-        (NULL_VERSION, True),
+        (UNVERSIONED_ID, True),
         (v1.version_id, False),
     ]
     with pytest.raises(NoSuchKey):
@@ -337,7 +337,7 @@ async def test_copy_of_a_specific_version(core: Core) -> None:
         ALICE, (BUCKET, "k", v1.version_id), BUCKET, "k", CopyOptions()
     )
     assert source.version_id == v1.version_id
-    assert copied.version_id not in (v1.version_id, NULL_VERSION)
+    assert copied.version_id not in (v1.version_id, UNVERSIONED_ID)
     assert await get(core, "k") == b"old"
 
 

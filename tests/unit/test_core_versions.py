@@ -16,7 +16,7 @@ from dolium.core.ids import new_version_id
 from dolium.core.objects.listing import VersionPage
 from dolium.core.objects.service import WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument
-from dolium.model import NULL_VERSION, ObjectVersion, Versioning
+from dolium.model import UNVERSIONED_ID, ObjectVersion, Versioning
 
 BUCKET = "versions"
 
@@ -134,17 +134,17 @@ async def test_pages_resume_inside_a_key() -> None:
 
 async def test_null_version_id_marker() -> None:
     core = await new_core()
-    await add(core, "k", NULL_VERSION)
+    await add(core, "k", UNVERSIONED_ID)
     newer = await add(core, "k")
     p = await page(core, max_keys=1)
     assert (p.next_key_marker, p.next_version_id_marker) == ("k", newer)
     p = await page(core, key_marker="k", version_id_marker=newer, max_keys=1)
-    assert items_of(p) == [("k", NULL_VERSION)]
+    assert items_of(p) == [("k", UNVERSIONED_ID)]
     assert not p.truncated
     # "null" is a version id like any other: the page resumes after it.
-    await add(core, "j", NULL_VERSION)
-    p = await page(core, key_marker="j", version_id_marker=NULL_VERSION)
-    assert items_of(p) == [("k", newer), ("k", NULL_VERSION)]
+    await add(core, "j", UNVERSIONED_ID)
+    p = await page(core, key_marker="j", version_id_marker=UNVERSIONED_ID)
+    assert items_of(p) == [("k", newer), ("k", UNVERSIONED_ID)]
 
 
 async def test_marker_version_deleted_meanwhile_restarts_its_key() -> None:
@@ -200,7 +200,7 @@ async def test_max_keys_zero_and_exactly_full_pages() -> None:
 async def test_marker_arguments_are_checked() -> None:
     core = await new_core()
     with pytest.raises(InvalidArgument, match="without a key marker"):
-        await page(core, version_id_marker=NULL_VERSION)
+        await page(core, version_id_marker=UNVERSIONED_ID)
     with pytest.raises(InvalidArgument, match="Invalid version id specified"):
         await page(core, key_marker="k", version_id_marker="not-a-version-id")
     with pytest.raises(AccessDenied):
@@ -217,10 +217,10 @@ async def test_versions_written_through_the_core() -> None:
     await core.store.buckets.set_versioning(ALICE, BUCKET, Versioning.SUSPENDED)
     # A delete in a suspended bucket leaves a "null" marker that replaces the null version.
     null_marker = await objects.delete(ALICE, BUCKET, "k")
-    assert null_marker.version_id == NULL_VERSION
+    assert null_marker.version_id == UNVERSIONED_ID
     p = await page(core)
     assert [(v.version_id, v.delete_marker, v.is_latest) for v in p.entries] == [
-        (NULL_VERSION, True, True),
+        (UNVERSIONED_ID, True, True),
         (marker.version_id, True, False),
         (v1.version_id, False, False),
     ]
@@ -323,7 +323,7 @@ def test_versions_match_reference(
         core = await new_core()
         chains: dict[str, list[str]] = {}
         for key, null, marker in writes:
-            version_id = await add(core, key, NULL_VERSION if null else "", marker=marker)
+            version_id = await add(core, key, UNVERSIONED_ID if null else "", marker=marker)
             chain = [v for v in chains.get(key, []) if v != version_id]  # null replaces null
             chains[key] = [version_id, *chain]
         full = reference(chains, prefix, delimiter, None)

@@ -17,11 +17,13 @@ from dolium.core.buckets.cors import (
 )
 from dolium.errors import (
     AccessDenied,
+    DoliumError,
     InvalidArgument,
     InvalidRequest,
-    MalformedXML,
+    MalformedConfiguration,
     NoSuchBucket,
 )
+from dolium.frontends.s3.errors import to_s3_error
 
 
 def rule(
@@ -149,10 +151,10 @@ def test_valid_configuration_passes() -> None:
 @pytest.mark.parametrize(
     ("rules", "error", "message"),
     [
-        ([], MalformedXML, "not well-formed"),
-        ([rule()] * 101, MalformedXML, "not well-formed"),
-        ([rule(origins=())], MalformedXML, "not well-formed"),
-        ([rule(methods=())], MalformedXML, "not well-formed"),
+        ([], MalformedConfiguration, "not well-formed"),
+        ([rule()] * 101, MalformedConfiguration, "not well-formed"),
+        ([rule(origins=())], MalformedConfiguration, "not well-formed"),
+        ([rule(methods=())], MalformedConfiguration, "not well-formed"),
         (
             [rule(methods=("GET", "PATCH"))],
             InvalidRequest,
@@ -186,7 +188,7 @@ def test_valid_configuration_passes() -> None:
         ),
         ([rule(expose_headers=("bad\r\nheader",))], InvalidRequest, "not a valid header"),
         ([rule(id="x" * 256)], InvalidArgument, "255"),
-        ([rule(max_age_seconds=-1)], MalformedXML, "not well-formed"),
+        ([rule(max_age_seconds=-1)], MalformedConfiguration, "not well-formed"),
     ],
 )
 def test_invalid_configurations(
@@ -194,7 +196,8 @@ def test_invalid_configurations(
 ) -> None:
     with pytest.raises(error) as exc:
         validate(rules)
-    assert message in str(exc.value)
+    assert isinstance(exc.value, DoliumError)
+    assert message in to_s3_error(exc.value).message
 
 
 # --------------------------------------------------------------------------- storage

@@ -14,7 +14,7 @@ from dolium.core.jobs.delivery import CONSUMER, Delivery
 from dolium.core.jobs.lifecycle import apply
 from dolium.core.objects.service import WriteOptions
 from dolium.errors import StorageError
-from dolium.frontends.s3.wire.events import render
+from dolium.frontends.s3.wire.events import S3_EVENTS
 from dolium.protocols.events import Message
 
 ARN = "arn:dolium:webhook::hook"
@@ -38,7 +38,7 @@ class FlakyReporter(MemoryReporter):
 async def core() -> Core:
     core = make_core()
     core.store.ctx.reporters = {ARN: FlakyReporter()}
-    core.store.ctx.render = render
+    core.store.ctx.events = S3_EVENTS
     await core.store.buckets.create(ALICE, "events")
     await core.store.notifications.put(ALICE, "events", [RULE])
     return core

@@ -35,10 +35,10 @@ from dolium.errors import (
     AccessDenied,
     InvalidArgument,
     InvalidRequest,
-    MalformedXML,
+    MalformedConfiguration,
     NotSupported,
 )
-from dolium.model import NULL_VERSION, Lock, LockMode, ObjectVersion, Versioning
+from dolium.model import UNVERSIONED_ID, Lock, LockMode, ObjectVersion, Versioning
 
 BUCKET = "life"
 T0 = 1_700_000_000.0  # the test clock's start: 2023-11-14 22:13:20 UTC
@@ -160,15 +160,15 @@ def test_validate_gives_ids_and_round_trips_through_json() -> None:
 @pytest.mark.parametrize(
     ("rules", "error", "message"),
     [
-        ([], MalformedXML, ""),
+        ([], MalformedConfiguration, ""),
         ([rule(days=1), rule(days=2)], InvalidArgument, "Rule ID must be unique"),
         ([rule(rule_id="x" * 256, days=1)], InvalidArgument, "ID length should not exceed"),
         ([rule(days=0)], InvalidArgument, "'Days' for Expiration action must be a positive"),
         ([rule(days=-1)], InvalidArgument, "'Days' for Expiration action must be a positive"),
         ([rule(date=T0)], InvalidArgument, "'Date' must be at midnight GMT"),
-        ([rule(days=1, date=at(2030, 1, 1))], MalformedXML, ""),
-        ([rule(days=1, marker=True)], MalformedXML, ""),
-        ([rule(flt=Filter(), noncurrent=None, newer=1)], MalformedXML, ""),
+        ([rule(days=1, date=at(2030, 1, 1))], MalformedConfiguration, ""),
+        ([rule(days=1, marker=True)], MalformedConfiguration, ""),
+        ([rule(flt=Filter(), noncurrent=None, newer=1)], MalformedConfiguration, ""),
         ([rule(noncurrent=0)], InvalidArgument, "'NoncurrentDays'"),
         ([rule(noncurrent=1, newer=-1)], InvalidArgument, "'NewerNoncurrentVersions'"),
         ([rule(abort=0)], InvalidArgument, "'DaysAfterInitiation'"),
@@ -234,7 +234,7 @@ def test_validate_gives_ids_and_round_trips_through_json() -> None:
             NotSupported,
             "Transition",
         ),
-        ([rule(days=1, transitions=(Transition("COLD", days=30),))], MalformedXML, ""),
+        ([rule(days=1, transitions=(Transition("COLD", days=30),))], MalformedConfiguration, ""),
         # A refusal S3 gives for another reason comes before the transition's.
         ([rule(days=0, transitions=(Transition("GLACIER", days=30),))], InvalidArgument, ""),
     ],
@@ -311,11 +311,11 @@ async def test_expiration_with_versioning_suspended_adds_a_null_delete_marker() 
     assert (await run(core)).expired == 2
     found = await core.meta.list_versions(BUCKET)
     by_key = {(v.key, v.version_id): v for v in found}
-    assert by_key[("kept", NULL_VERSION)].delete_marker
+    assert by_key[("kept", UNVERSIONED_ID)].delete_marker
     assert not by_key[("kept", kept.version_id)].delete_marker
     # The null version was replaced by the null delete marker.
     assert [(v.version_id, v.delete_marker) for v in found if v.key == "null"] == [
-        (NULL_VERSION, True)
+        (UNVERSIONED_ID, True)
     ]
 
 

@@ -1,4 +1,5 @@
-"""Event notifications in the core: S3's validation, matching, and the messages emitted."""
+"""Event notifications: the core's matching and validation, S3's event types and
+rules at the edge, and the messages emitted in S3's format."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from corekit import ALICE, BOB, Core, body, make_core
 
 from dolium.backends.reporter_memory import MemoryReporter
 from dolium.core.buckets.notifications import (
-    AMBIGUOUS,
     UNVALIDATED,
     NotificationRule,
     bucket_rules,
@@ -22,9 +22,16 @@ from dolium.core.buckets.notifications import (
 from dolium.core.objects.multipart import CompletedPart
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument
-from dolium.frontends.s3.wire.events import event_time, object_record, render, sequencer
+from dolium.frontends.s3.rules import AMBIGUOUS, check_notification
+from dolium.frontends.s3.wire.events import (
+    S3_EVENTS,
+    event_time,
+    object_record,
+    selects,
+    sequencer,
+)
 from dolium.model import Actor, ChangeAction, Versioning
-from dolium.protocols.events import Event
+from dolium.protocols.events import PLAIN, Event
 
 ARN = "arn:dolium:webhook::hook"
 OTHER_ARN = "arn:dolium:webhook::other"
@@ -48,20 +55,28 @@ def rule(
 
 def test_wildcard_event_types_cover_their_family_only() -> None:
     created = rule(("s3:ObjectCreated:*",))
-    assert created.matches("s3:ObjectCreated:Put", "k")
-    assert created.matches("s3:ObjectCreated:CompleteMultipartUpload", "k")
-    assert not created.matches("s3:ObjectRemoved:Delete", "k")
+    assert created.matches(ChangeAction.OBJECT_PUT, "k", selects)
+    assert created.matches(ChangeAction.OBJECT_COMPLETE, "k", selects)
+    assert not created.matches(ChangeAction.OBJECT_DELETE, "k", selects)
     exact = rule(("s3:ObjectRemoved:DeleteMarkerCreated",))
-    assert exact.matches("s3:ObjectRemoved:DeleteMarkerCreated", "k")
-    assert not exact.matches("s3:ObjectRemoved:Delete", "k")
+    assert exact.matches(ChangeAction.OBJECT_MARKER, "k", selects)
+    assert not exact.matches(ChangeAction.OBJECT_DELETE, "k", selects)
 
 
 def test_prefix_and_suffix_filters_both_apply() -> None:
     r = rule(prefix="images/", suffix=".jpg")
-    assert r.matches("s3:ObjectCreated:Put", "images/cat.jpg")
-    assert not r.matches("s3:ObjectCreated:Put", "images/cat.png")
-    assert not r.matches("s3:ObjectCreated:Put", "docs/cat.jpg")
-    assert rule(prefix="", suffix="").matches("s3:ObjectCreated:Put", "anything")
+    assert r.matches(ChangeAction.OBJECT_PUT, "images/cat.jpg", selects)
+    assert not r.matches(ChangeAction.OBJECT_PUT, "images/cat.png", selects)
+    assert not r.matches(ChangeAction.OBJECT_PUT, "docs/cat.jpg", selects)
+    assert rule(prefix="", suffix="").matches(ChangeAction.OBJECT_PUT, "anything", selects)
+
+
+def test_the_core_s_own_event_names_are_its_change_actions() -> None:
+    r = rule(("object.put", "object.marker"))
+    assert r.matches(ChangeAction.OBJECT_PUT, "k", PLAIN.selects)
+    assert r.matches(ChangeAction.OBJECT_MARKER, "k", PLAIN.selects)
+    assert not r.matches(ChangeAction.OBJECT_DELETE, "k", PLAIN.selects)
+    assert not r.matches(ChangeAction.OBJECT_PUT, "k", selects)  # not an S3 event type
 
 
 # --------------------------------------------------------------------------- validation
@@ -69,11 +84,13 @@ def test_prefix_and_suffix_filters_both_apply() -> None:
 
 def test_unknown_event_type_is_refused() -> None:
     with pytest.raises(InvalidArgument, match="not supported for notifications"):
-        validate([rule(("s3:ObjectCreated:Put", "s3:ObjectExploded"))], [ARN])
+        check_notification([rule(("s3:ObjectCreated:Put", "s3:ObjectExploded"))])
 
 
 def test_every_s3_event_type_is_accepted() -> None:
-    validate([rule(("s3:ObjectRestore:*", "s3:ReducedRedundancyLostObject"))], [ARN])
+    rules = [rule(("s3:ObjectRestore:*", "s3:ReducedRedundancyLostObject"))]
+    check_notification(rules)
+    validate(rules, [ARN], check_notification)
 
 
 def test_unknown_destination_is_listed() -> None:
@@ -93,7 +110,7 @@ def test_unknown_destination_is_listed() -> None:
 )
 def test_overlapping_rules_are_ambiguous(a: NotificationRule, b: NotificationRule) -> None:
     with pytest.raises(InvalidArgument, match="ambiguously defined") as caught:
-        validate([a, b], [ARN])
+        check_notification([a, b])
     assert caught.value.message == AMBIGUOUS
 
 
@@ -106,7 +123,8 @@ def test_overlapping_rules_are_ambiguous(a: NotificationRule, b: NotificationRul
     ],
 )
 def test_disjoint_rules_are_accepted(a: NotificationRule, b: NotificationRule) -> None:
-    validate([a, b], [ARN])
+    check_notification([a, b])
+    validate([a, b], [ARN], check_notification)
 
 
 def test_json_round_trip() -> None:
@@ -183,7 +201,7 @@ def test_object_record_structure() -> None:
 async def core() -> Core:
     core = make_core()
     core.store.ctx.reporters = {ARN: MemoryReporter(), OTHER_ARN: MemoryReporter()}
-    core.store.ctx.render = render
+    core.store.ctx.events = S3_EVENTS
     await core.store.buckets.create(ALICE, BUCKET)
     return core
 
@@ -239,6 +257,12 @@ async def test_skipping_validation_stores_an_unknown_destination(core: Core) -> 
 async def test_only_the_owner_may_configure(core: Core) -> None:
     with pytest.raises(AccessDenied):
         await core.store.notifications.put(BOB, BUCKET, [rule()])
+    # The front end's checks come after the owner's: a stranger learns nothing.
+    unknown = rule(("s3:ObjectExploded",))
+    with pytest.raises(AccessDenied):
+        await core.store.notifications.put(BOB, BUCKET, [unknown], approve=check_notification)
+    with pytest.raises(InvalidArgument, match="not supported"):
+        await core.store.notifications.put(ALICE, BUCKET, [unknown], approve=check_notification)
     with pytest.raises(AccessDenied):
         await core.store.notifications.get(BOB, BUCKET)
 

@@ -11,7 +11,7 @@ from botocore.serialize import create_serializer
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import MALFORMED_MESSAGE, S3Error
 from dolium.frontends.s3.wire import xml
 
 NS = xml.S3_XMLNS
@@ -31,7 +31,7 @@ def boto_body(operation: str, params: dict[str, object]) -> bytes:
 
 def assert_malformed(exc: pytest.ExceptionInfo[S3Error]) -> None:
     assert (exc.value.status, exc.value.code) == (400, "MalformedXML")
-    assert exc.value.message == xml.MALFORMED_MESSAGE
+    assert exc.value.message == MALFORMED_MESSAGE
 
 
 # --------------------------------------------------------------------------- CompleteMultipart

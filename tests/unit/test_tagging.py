@@ -24,7 +24,7 @@ from dolium.errors import (
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.headers import parse_tagging_header
-from dolium.model import NULL_VERSION, Versioning
+from dolium.model import UNVERSIONED_ID, Versioning
 
 BUCKET = "tagged"
 
@@ -254,7 +254,7 @@ async def test_null_version_reports_its_id_once_versioned(core: Core) -> None:
     await _put(core, "k")
     await core.store.buckets.set_versioning(ALICE, BUCKET, Versioning.ENABLED)
     found = await core.store.tagging.get_object(ALICE, BUCKET, "k")
-    assert found.version_id == NULL_VERSION
+    assert found.version_id == UNVERSIONED_ID
 
 
 async def test_delete_marker_has_no_tags(core: Core) -> None:

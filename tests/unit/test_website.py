@@ -29,7 +29,7 @@ from dolium.errors import (
     ConfigError,
     InvalidArgument,
     InvalidRequest,
-    MalformedXML,
+    MalformedConfiguration,
     NoSuchKey,
 )
 from dolium.frontends.s3.errors import S3Error
@@ -186,9 +186,9 @@ def test_rule_checks() -> None:
     assert caught.value.message == (
         "The provided HTTP redirect code (300) is not valid. Valid codes are 3XX except 300."
     )
-    with pytest.raises(MalformedXML):
+    with pytest.raises(MalformedConfiguration):
         validate(site(rule(code="four")))
-    with pytest.raises(MalformedXML):
+    with pytest.raises(MalformedConfiguration):
         validate(WebsiteConfig(index_suffix="i.html", has_rules=True))
 
 

@@ -13,7 +13,7 @@ from dolium.core.clock import Clock
 from dolium.errors import AccessDenied, NoSuchBucket, StorageError
 from dolium.model import DEFAULT_POLICY, Bucket, ObjectVersion, Principal
 from dolium.protocols.blob import BlobStore
-from dolium.protocols.events import Render, Reporter, plain
+from dolium.protocols.events import PLAIN, EventFormat, Reporter
 from dolium.protocols.kms import MasterKeys
 from dolium.protocols.meta import MetaStore
 
@@ -42,13 +42,14 @@ class Context:
     # Master keys for SSE-S3; None refuses SSE-S3 writes (core.sse).
     kms: MasterKeys | None = None
     # Event destinations by the ARN a bucket's notification configuration
-    # names them with (core.buckets.notifications), and how their messages
-    # read: the composition root chooses (the S3 event format).
+    # names them with (core.buckets.notifications).
     reporters: Mapping[str, Reporter] = field(default_factory=dict)
+    # What the event names of a notification configuration select, and how
+    # messages read: the composition root chooses (the S3 event format).
+    events: EventFormat = PLAIN
     # Who may do what (core.access.authorizer); S3 ACLs and bucket policies
     # unless the composition root adds evaluators.
     authorizer: Authorizer = field(default_factory=lambda: Authorizer((S3Evaluator(),)))
-    render: Render = plain
     # Checked against the meta store's config epoch at each read (core.caches).
     caches: Caches = field(init=False)
     _buckets: Cache[str, Bucket | None] = field(init=False, repr=False)

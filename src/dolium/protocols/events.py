@@ -2,9 +2,10 @@
 
 A reporter stands for one destination (a webhook, a queue of a broker, a
 log). The core decides which changes make events for which destination,
-from the change log, and hands out neutral `Event`s; a renderer chosen by
-the composition root turns each into the `Message` a receiver reads (the
-S3 event document, for one). A reporter never sees buckets' notification
+from the change log, and hands out neutral `Event`s; an `EventFormat` chosen
+by the composition root says which changes a configuration's event names
+select, and turns each event into the `Message` a receiver reads (the S3
+event document, for one). A reporter never sees buckets' notification
 configurations, permissions or object data, only the finished message.
 
 Delivery is at least once: `publish` returns once the message survives a
@@ -61,6 +62,19 @@ class Message:
 # Turns a neutral event into the document a destination receives.
 Render = Callable[[Event], Message]
 
+# Whether an event name of a bucket's notification configuration, in the
+# words of the API that put it, stands for changes of this action.
+Selects = Callable[[str, ChangeAction], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class EventFormat:
+    """Events in one API's words: what the event names of a configuration
+    select, and how a destination's message reads."""
+
+    selects: Selects
+    render: Render
+
 
 def plain(event: Event) -> Message:
     """Dolium's own message: the event's fields as a JSON object."""
@@ -68,6 +82,15 @@ def plain(event: Event) -> Message:
     return Message(
         event.id, event.destination, event.action, event.bucket, event.key, event.time, text
     )
+
+
+def plain_selects(name: str, action: ChangeAction) -> bool:
+    """Dolium's own event names: the change actions themselves (`object.put`, ...)."""
+    return name == action.value
+
+
+# Dolium's own words, for a server that names no other format.
+PLAIN = EventFormat(plain_selects, plain)
 
 
 class Reporter(Protocol):

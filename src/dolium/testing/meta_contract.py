@@ -33,7 +33,7 @@ from dolium.errors import (
     UserExists,
 )
 from dolium.model import (
-    NULL_VERSION,
+    UNVERSIONED_ID,
     AccessKey,
     Bucket,
     Extent,
@@ -349,7 +349,7 @@ class TestUploads:
         await make_bucket(meta, "b1")
         await meta.create_upload(upload("b1", "k", "up1"))
         await meta.put_part("b1", part("up1", 1, digest(1)))
-        target = version("b1", "k", NULL_VERSION, extents=(Extent(digest(1), 5),), parts=(5,))
+        target = version("b1", "k", UNVERSIONED_ID, extents=(Extent(digest(1), 5),), parts=(5,))
         done = await meta.complete_upload("b1", "up1", target)
         assert done.is_latest
         assert done.serial > 0
@@ -358,7 +358,7 @@ class TestUploads:
         assert await meta.list_parts("b1", "up1") == []
         with pytest.raises(NoSuchUpload):
             await meta.complete_upload("b1", "up1", version("b1", "k", "v2"))
-        assert [v.version_id for v in await meta.list_versions("b1")] == [NULL_VERSION]
+        assert [v.version_id for v in await meta.list_versions("b1")] == [UNVERSIONED_ID]
 
     async def test_complete_checks_condition_and_keeps_upload(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from dolium.model import NULL_VERSION, BlockRef, Extent, MultipartUpload
+from dolium.model import UNVERSIONED_ID, BlockRef, Extent, MultipartUpload
 from dolium.protocols.meta import MetaStore
 from dolium.testing.meta_contract_objects import (
     digest,
@@ -50,8 +50,8 @@ class TestBlockRefs:
 
     async def test_a_replaced_version_releases_its_blocks(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
-        await meta.put_version(version("b1", "k", NULL_VERSION, extents=extents(1, 2)))
-        await meta.put_version(version("b1", "k", NULL_VERSION, extents=extents(2, 3)))
+        await meta.put_version(version("b1", "k", UNVERSIONED_ID, extents=extents(1, 2)))
+        await meta.put_version(version("b1", "k", UNVERSIONED_ID, extents=extents(2, 3)))
         assert await garbage(meta) == {ref(1)}
 
     async def test_parts_count_until_complete_or_abort(self, meta: MetaStore) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from dolium.errors import NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchVersion, PreconditionFailed
 from dolium.model import (
-    NULL_VERSION,
+    UNVERSIONED_ID,
     Bucket,
     Extent,
     Lock,
@@ -215,15 +215,15 @@ class TestVersions:
 
     async def test_same_version_id_replaces(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
-        first = await meta.put_version(version("b1", "k", NULL_VERSION, etag="e1"))
-        second = await meta.put_version(version("b1", "k", NULL_VERSION, etag="e2"))
+        first = await meta.put_version(version("b1", "k", UNVERSIONED_ID, etag="e1"))
+        second = await meta.put_version(version("b1", "k", UNVERSIONED_ID, etag="e2"))
         assert second.serial > first.serial
         assert await meta.list_versions("b1") == [second]
         # A null version below newer versions is replaced and becomes latest.
         v2 = await meta.put_version(version("b1", "k", "v2"))
-        third = await meta.put_version(version("b1", "k", NULL_VERSION, etag="e3"))
+        third = await meta.put_version(version("b1", "k", UNVERSIONED_ID, etag="e3"))
         listed = await meta.list_versions("b1")
-        assert _ids(listed) == [("k", NULL_VERSION), ("k", "v2")]
+        assert _ids(listed) == [("k", UNVERSIONED_ID), ("k", "v2")]
         assert [v.is_latest for v in listed] == [True, False]
         assert listed[0] == third
         assert listed[1].serial == v2.serial

@@ -101,7 +101,7 @@ def canned(name: str, owner: Grantee, bucket_owner: Grantee | None = None) -> Ac
     the EC2 account it grants READ to in AWS does not exist here.
     """
     if name not in CANNED:
-        raise errors.InvalidArgument(f"unknown canned ACL {name!r}", argument="x-amz-acl")
+        raise errors.InvalidArgument(f"unknown canned ACL {name!r}", canned_acl=name)
     grants = [Grant(owner, Permission.FULL_CONTROL)]
     read, write = Permission.READ, Permission.WRITE
     if name == "public-read":

@@ -5,10 +5,10 @@ tenant, looked up in the meta store on every request (nothing is cached, so
 a renamed display name or a new e-mail counts at once). A request asks for
 an ACL in one of two forms, `Requested`:
 
-- a canned ACL name (x-amz-acl), expanded here once the owners are known;
-- an `Acl` of grants (x-amz-grant-* headers, or a PutBucketAcl /
-  PutObjectAcl body). Its owner id is "" when headers gave it, which have
-  no owner; e-mail grantees in it are resolved here.
+- a canned ACL name, expanded here once the owners are known;
+- an `Acl` of grants (grant by grant, or a whole ACL document with its
+  owner). Its owner id is "" when no owner was given; e-mail grantees in it
+  are resolved here.
 
 Before an ACL is stored, the bucket's object ownership and public access
 block decide whether it may be: with BucketOwnerEnforced only the bucket
@@ -90,7 +90,7 @@ async def resolve(meta: MetaStore, grants: Acl) -> Acl:
         elif grantee.kind == acl.CANONICAL_USER:
             tenant = by_id.get(grantee.id)
             if tenant is None:
-                raise InvalidArgument("Invalid id", argument="CanonicalUser/ID", value=grantee.id)
+                raise InvalidArgument("Invalid id", canonical_id=grantee.id)
             grantee = tenant_grantee(tenant)
         resolved.append(Grant(grantee, grant.permission))
     return Acl(grants.owner_id, grants.owner_name, tuple(resolved))

@@ -24,16 +24,13 @@ from functools import lru_cache
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
-from dolium.errors import InvalidArgument, InvalidRequest, MalformedXML, NoSuchBucket
+from dolium.errors import InvalidArgument, InvalidRequest, MalformedConfiguration, NoSuchBucket
 from dolium.model import Bucket, Principal
 
 CONFIG = "cors"
 METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 MAX_RULES = 100
 MAX_ID_LENGTH = 255
-MALFORMED = (
-    "The XML you provided was not well-formed or did not validate against our published schema"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +91,16 @@ def split_header_list(value: str | None) -> list[str]:
 
 
 def validate(rules: Sequence[CorsRule]) -> None:
-    """Raise the error S3 gives for a configuration it would refuse."""
+    """Refuse a configuration S3 would refuse, with the domain error S3's answer maps from."""
     if not rules or len(rules) > MAX_RULES:
-        raise MalformedXML(MALFORMED)
+        raise MalformedConfiguration(f"A CORS configuration holds 1 to {MAX_RULES} rules.")
     for rule in rules:
         _validate_rule(rule)
 
 
 def _validate_rule(rule: CorsRule) -> None:
     if not rule.allowed_origins or not rule.allowed_methods:
-        raise MalformedXML(MALFORMED)
+        raise MalformedConfiguration("A CORS rule needs allowed origins and allowed methods.")
     for method in rule.allowed_methods:
         if method not in METHODS:
             raise InvalidRequest(
@@ -127,7 +124,7 @@ def _validate_rule(rule: CorsRule) -> None:
     if rule.id is not None and len(rule.id) > MAX_ID_LENGTH:
         raise InvalidArgument("ID length should not exceed allowed limit of 255")
     if rule.max_age_seconds is not None and rule.max_age_seconds < 0:
-        raise MalformedXML(MALFORMED)
+        raise MalformedConfiguration("A CORS rule's max age is a number of seconds, not negative.")
 
 
 # --------------------------------------------------------------------------- storage

@@ -25,7 +25,7 @@ from typing import Any
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
-from dolium.errors import InvalidArgument, InvalidRequest, MalformedXML, NotSupported
+from dolium.errors import InvalidArgument, InvalidRequest, MalformedConfiguration, NotSupported
 from dolium.model import Bucket, Principal
 
 CONFIG = "lifecycle"
@@ -37,13 +37,10 @@ MAX_FILTER_SIZE = 1_099_511_627_776_000
 STORAGE_CLASSES = frozenset(
     {"GLACIER", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "DEEP_ARCHIVE", "GLACIER_IR"}
 )
-MALFORMED = (
-    "The XML you provided was not well-formed or did not validate against our published schema"
-)
 
 
-def _malformed() -> MalformedXML:
-    return MalformedXML(MALFORMED)
+def _malformed(what: str) -> MalformedConfiguration:
+    return MalformedConfiguration(f"A lifecycle configuration {what}.")
 
 
 # --------------------------------------------------------------------------- model
@@ -142,7 +139,7 @@ def validate(rules: Sequence[Rule]) -> tuple[Rule, ...]:
     would refuse for another reason gets S3's answer.
     """
     if not rules:
-        raise _malformed()
+        raise _malformed("needs at least one rule")
     if len(rules) > MAX_RULES:
         raise InvalidRequest(
             f"The number of lifecycle rules must not exceed the allowed limit of {MAX_RULES} rules."
@@ -185,7 +182,7 @@ def _positive(value: int | None, message: str, name: str) -> None:
 
 def _check_rule(rule: Rule, v2: bool) -> None:
     if rule.prefix is None and rule.filter is None:
-        raise _malformed()
+        raise _malformed("rule needs a prefix or a filter")
     if v2 and rule.prefix is not None:
         raise InvalidRequest(
             "Base level prefix cannot be used in Lifecycle V2, prefixes are only supported "
@@ -201,7 +198,7 @@ def _check_rule(rule: Rule, v2: bool) -> None:
     if exp is not None:
         given = [x for x in (exp.days, exp.date, exp.expired_object_delete_marker) if x is not None]
         if len(given) != 1:
-            raise _malformed()
+            raise _malformed("expiration needs exactly one of days, date or expired delete markers")
         _positive(exp.days, "'Days' for Expiration action must be a positive integer", "Days")
         if exp.date is not None and exp.date % DAY:
             raise InvalidArgument("'Date' must be at midnight GMT", argument_name="Date")
@@ -215,7 +212,7 @@ def _check_rule(rule: Rule, v2: bool) -> None:
     nc = rule.noncurrent
     if nc is not None:
         if nc.days is None:
-            raise _malformed()
+            raise _malformed("noncurrent version expiration needs its days")
         _positive(
             nc.days,
             "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer",
@@ -252,7 +249,7 @@ def _check_newer(newer: int | None, v2: bool) -> None:
 def _check_filter(scope: Filter) -> None:
     keys = [k for k, _ in scope.tags]
     if any(not k for k in keys):
-        raise _malformed()
+        raise _malformed("filter's tags need keys")
     if len(set(keys)) != len(keys):
         raise InvalidRequest("Duplicate Tag Keys are not allowed.")
     greater, less = scope.size_greater, scope.size_less
@@ -268,13 +265,13 @@ def _check_filter(scope: Filter) -> None:
 
 def _check_transition(transition: Transition, v2: bool) -> None:
     if transition.storage_class not in STORAGE_CLASSES:
-        raise _malformed()
+        raise _malformed("transition names an unknown storage class")
     if transition.noncurrent:
         if transition.days is None or transition.date is not None:
-            raise _malformed()
+            raise _malformed("noncurrent version transition needs days and no date")
         _check_newer(transition.newer_versions, v2)
     elif (transition.days is None) == (transition.date is None):
-        raise _malformed()
+        raise _malformed("transition needs exactly one of days or date")
     if transition.days is not None and transition.days < 0:
         raise InvalidArgument(
             "'Days' in Transition action must be nonnegative", argument_name="Days"

@@ -31,7 +31,7 @@ from dolium.errors import (
     AccessDenied,
     InvalidArgument,
     InvalidRequest,
-    MalformedXML,
+    MalformedConfiguration,
     NoSuchBucket,
     NoSuchKey,
 )
@@ -41,9 +41,6 @@ CONFIG = "website"
 MAX_RULES = 50
 PROTOCOLS = ("http", "https")
 DEFAULT_REDIRECT_CODE = 301
-MALFORMED = (
-    "The XML you provided was not well-formed or did not validate against our published schema"
-)
 BAD_PROTOCOL = (
     "Invalid protocol, protocol can be http or https. "
     "If not defined the protocol will be selected automatically."
@@ -110,7 +107,7 @@ def validate(config: WebsiteConfig) -> None:
                 argument_value="not null",
             )
         if not config.redirect_all.host:
-            raise MalformedXML(MALFORMED)
+            raise MalformedConfiguration("Redirecting all requests needs a host name.")
         _check_protocol(config.redirect_all.protocol)
         return
     if config.index_suffix is None:
@@ -126,9 +123,9 @@ def validate(config: WebsiteConfig) -> None:
             argument_value=config.index_suffix,
         )
     if config.error_key is not None and not config.error_key:
-        raise MalformedXML(MALFORMED)
+        raise MalformedConfiguration("An error document needs a key.")
     if config.has_rules and not config.rules:
-        raise MalformedXML(MALFORMED)
+        raise MalformedConfiguration("Routing rules, when given, hold at least one rule.")
     if len(config.rules) > MAX_RULES:
         raise InvalidRequest(
             f"{len(config.rules)} routing rules provided, the number of routing rules in a "
@@ -159,7 +156,7 @@ def _validate_rule(rule: RoutingRule) -> None:
         if condition.error_code is not None:
             code = _status(condition.error_code)
             if code is None:
-                raise MalformedXML(MALFORMED)
+                raise MalformedConfiguration("An error code condition is an HTTP status code.")
             if not 400 <= code <= 599:
                 raise InvalidRequest(
                     f"The provided HTTP error code ({code}) is not valid. "
@@ -169,11 +166,11 @@ def _validate_rule(rule: RoutingRule) -> None:
         raise InvalidRequest("You can only define ReplaceKeyPrefix or ReplaceKey but not both.")
     _check_protocol(redirect.protocol)
     if redirect.host == "":
-        raise MalformedXML(MALFORMED)
+        raise MalformedConfiguration("A redirect's host name, when given, is not empty.")
     if redirect.code is not None:
         code = _status(redirect.code)
         if code is None:
-            raise MalformedXML(MALFORMED)
+            raise MalformedConfiguration("A redirect code is an HTTP status code.")
         if not 301 <= code <= 399:
             raise InvalidRequest(
                 f"The provided HTTP redirect code ({code}) is not valid. "

@@ -1,11 +1,13 @@
-"""Object checksums as S3 computes them: x-amz-checksum-*, Content-MD5, multipart.
+"""Object checksums: CRC32, CRC32C, CRC64NVME, SHA1 and SHA256 of object data,
+Content-MD5, and the checksums of multipart objects.
 
 Pure and synchronous: a caller hashing a large buffer runs these functions in
 a worker thread (hashlib releases the GIL on big inputs).
 
-Every value is the base64 of the big-endian digest, as S3 sends it. Algorithm
-names are S3's (CRC32, CRC32C, CRC64NVME, SHA1, SHA256); input is accepted in
-any case.
+Every value is the base64 of the big-endian digest, as clients send it.
+Algorithm names are the upper-case ones above; input is accepted in any case.
+A request naming an unusable algorithm, type or value gets `InvalidChecksum`,
+which says what was wrong: each front end words it for its own wire.
 
 Multipart objects get one of two checksum types:
 
@@ -58,45 +60,52 @@ Buffer = bytes | bytearray | memoryview
 
 
 def normalize_algorithm(name: str) -> str:
-    """S3's spelling of a checksum algorithm name; InvalidRequest if unknown."""
+    """The upper-case name of a checksum algorithm; InvalidChecksum if unknown."""
     upper = name.strip().upper()
     if upper not in DIGEST_SIZES:
-        raise errors.InvalidRequest(
-            "Checksum algorithm provided is unsupported. Please try again with any of the"
-            f" valid types: [{', '.join(ALGORITHMS)}]",
+        raise errors.InvalidChecksum(
+            f"Unknown checksum algorithm {name!r}; known: {', '.join(ALGORITHMS)}.",
+            errors.ChecksumProblem.UNKNOWN_ALGORITHM,
             algorithm=name,
         )
     return upper
 
 
-def header_name(algorithm: str) -> str:
-    """The request/response header carrying this checksum: x-amz-checksum-crc32, ..."""
-    return "x-amz-checksum-" + normalize_algorithm(algorithm).lower()
+def unknown_checksum_type(checksum_type: str) -> errors.InvalidChecksum:
+    return errors.InvalidChecksum(
+        f"Unknown checksum type {checksum_type!r}; known: {', '.join(CHECKSUM_TYPES)}.",
+        errors.ChecksumProblem.UNKNOWN_TYPE,
+        checksum_type=checksum_type,
+    )
 
 
 def resolve_checksum_type(algorithm: str | None, checksum_type: str | None) -> str:
-    """The checksum type of a multipart upload, given what CreateMultipartUpload asked.
+    """The checksum type of a multipart upload, given what its creation asked.
 
     Without an algorithm there is no checksum type (""). With one, the type
     defaults to FULL_OBJECT for CRC64NVME and COMPOSITE for the others, and a
-    combination S3 does not support is an InvalidRequest.
+    combination that cannot be computed is an InvalidChecksum.
     """
     ctype = (checksum_type or "").strip().upper()
     if not algorithm:
         if ctype:
-            raise errors.InvalidRequest(
-                "The x-amz-checksum-type header can only be used with the"
-                " x-amz-checksum-algorithm header."
+            raise errors.InvalidChecksum(
+                "A checksum type needs a checksum algorithm.",
+                errors.ChecksumProblem.TYPE_WITHOUT_ALGORITHM,
+                checksum_type=ctype,
             )
         return ""
     alg = normalize_algorithm(algorithm)
     if not ctype:
         return FULL_OBJECT if alg == CRC64NVME else COMPOSITE
     if ctype not in CHECKSUM_TYPES:
-        raise errors.InvalidRequest("Value for x-amz-checksum-type header is invalid.")
+        raise unknown_checksum_type(ctype)
     if ctype not in _ALLOWED_TYPES[alg]:
-        raise errors.InvalidRequest(
-            f"The {ctype} checksum type cannot be used with the {alg} checksum algorithm."
+        raise errors.InvalidChecksum(
+            f"The {ctype} checksum type cannot be used with the {alg} checksum algorithm.",
+            errors.ChecksumProblem.TYPE_NOT_FOR_ALGORITHM,
+            algorithm=alg,
+            checksum_type=ctype,
         )
     return ctype
 
@@ -133,7 +142,7 @@ class Checksummer:
         return digest
 
     def digest_b64(self) -> str:
-        """The digest as S3 sends it (base64)."""
+        """The digest as clients send it (base64)."""
         return base64.b64encode(self.digest()).decode("ascii")
 
     def verify(self, expected_b64: str) -> None:
@@ -155,14 +164,16 @@ def checksum_b64(algorithm: str, data: Buffer) -> str:
 def decode_checksum(algorithm: str, value: str) -> bytes:
     """The raw digest in a client-supplied checksum value.
 
-    Bad base64 or the wrong length for the algorithm is an InvalidRequest
-    worded as S3 words it ("Value for x-amz-checksum-crc32 header is invalid.").
+    Bad base64 or the wrong length for the algorithm is an InvalidChecksum
+    (MALFORMED_VALUE).
     """
     alg = normalize_algorithm(algorithm)
     raw = _b64decode(value)
     if raw is None or len(raw) != DIGEST_SIZES[alg]:
-        raise errors.InvalidRequest(
-            f"Value for x-amz-checksum-{alg.lower()} header is invalid.", algorithm=alg
+        raise errors.InvalidChecksum(
+            f"The {alg} checksum value is not the base64 of a {DIGEST_SIZES[alg]}-byte digest.",
+            errors.ChecksumProblem.MALFORMED_VALUE,
+            algorithm=alg,
         )
     return raw
 
@@ -173,11 +184,11 @@ def validate_checksum(algorithm: str, value: str) -> str:
 
 
 def verify_checksum(algorithm: str, expected_b64: str, actual_b64: str) -> None:
-    """ChecksumMismatch (S3: BadDigest) when the declared value differs from the data's."""
+    """ChecksumMismatch when the declared value differs from the data's."""
     alg = normalize_algorithm(algorithm)
     if decode_checksum(alg, expected_b64) != base64.b64decode(actual_b64):
         raise errors.ChecksumMismatch(
-            f"The {alg} you specified did not match the calculated checksum.",
+            f"The data's {alg} checksum differs from the one declared.",
             algorithm=alg,
             expected=expected_b64,
             calculated=actual_b64,
@@ -192,24 +203,28 @@ def _b64decode(value: str) -> bytes | None:
 
 
 # --------------------------------------------------------------------------- Content-MD5
+#
+# The MD5 of the data a client declares, base64 (RFC 1864's Content-MD5).
 
 
 def decode_content_md5(value: str) -> bytes:
-    """The 16-byte digest in a Content-MD5 header; InvalidDigest if it is not one."""
+    """The 16-byte digest in a declared MD5; InvalidDigest if it is not one."""
     raw = _b64decode(value)
     if raw is None or len(raw) != 16:
-        raise errors.InvalidDigest("The Content-MD5 you specified was invalid.", content_md5=value)
+        raise errors.InvalidDigest(
+            "The declared MD5 is not the base64 of a 16-byte digest.", content_md5=value
+        )
     return raw
 
 
 def check_content_md5(value: str, md5_digest: bytes) -> None:
-    """Check a Content-MD5 header against the MD5 of the data received.
+    """Check a declared MD5 against the MD5 of the data received.
 
-    InvalidDigest when the header is not a base64 MD5, BadDigest on mismatch.
+    InvalidDigest when the value is not a base64 MD5, BadDigest on mismatch.
     """
     if decode_content_md5(value) != md5_digest:
         raise errors.BadDigest(
-            "The Content-MD5 you specified did not match what we received.",
+            "The data's MD5 differs from the one declared.",
             expected_digest=value.strip(),
             calculated_digest=base64.b64encode(md5_digest).decode("ascii"),
         )
@@ -242,7 +257,7 @@ def full_object_crc(algorithm: str, parts: Sequence[tuple[str, int]]) -> str:
 
 
 def combine_parts(algorithm: str, checksum_type: str, parts: Sequence[tuple[str, int]]) -> str:
-    """The object checksum S3 reports for a completed multipart upload.
+    """The object checksum of a completed multipart upload.
 
     `parts` are (part checksum base64, part size) in part order.
     """
@@ -250,7 +265,7 @@ def combine_parts(algorithm: str, checksum_type: str, parts: Sequence[tuple[str,
         return full_object_crc(algorithm, parts)
     if checksum_type == COMPOSITE:
         return composite_checksum(algorithm, [value for value, _ in parts])
-    raise errors.InvalidRequest("Value for x-amz-checksum-type header is invalid.")
+    raise unknown_checksum_type(checksum_type)
 
 
 # --------------------------------------------------------------------------- CRC combination

@@ -2,9 +2,10 @@
 
 A consumer of the change log under the cursor CONSUMER. A pass reads the
 changes after the cursor in serial order, matches each against its bucket's
-notification configuration, renders the events it makes (with the renderer
-the composition root chose) and publishes them; the cursor moves only past
-changes whose events every reporter has accepted. An event is therefore
+notification configuration, renders the events it makes and publishes them
+(both in the event format the composition root chose, `Context.events`);
+the cursor moves only past changes whose events every reporter has
+accepted. An event is therefore
 delivered at least once, even when the process dies between a commit and
 its delivery: the next pass, in this process or after a restart, finds the
 change again. Each process serving one store runs passes, so a change may
@@ -14,7 +15,7 @@ A change is matched against the configuration its bucket has when the pass
 reads it; putting a configuration first delivers what came before it.
 
 This module does not decide what a change means to a bucket's configuration
-(`core.buckets.notifications` does) nor how a message reads (the renderer).
+(`core.buckets.notifications` does) nor how a message reads (the format).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 
-from dolium.core.buckets.notifications import EVENT_TYPE_OF, bucket_rules, events_for
+from dolium.core.buckets.notifications import NOTIFIED, bucket_rules, events_for
 from dolium.core.context import Context
 from dolium.model import Bucket, Change
 
@@ -110,7 +111,7 @@ class Delivery:
             self._wake.clear()
 
     async def _deliver(self, change: Change, lookups: _Lookups) -> None:
-        if change.action not in EVENT_TYPE_OF:
+        if change.action not in NOTIFIED:
             return
         bucket = await lookups.bucket(change.bucket)
         if bucket is None or not bucket_rules(bucket):
@@ -118,7 +119,8 @@ class Delivery:
         owner_id = await lookups.canonical_id(bucket.owner)
         actor_id = await lookups.canonical_id(change.actor.tenant)
         region = self.ctx.settings.region
-        for event in events_for(change, bucket, owner_id, actor_id, region):
+        selects = self.ctx.events.selects
+        for event in events_for(change, bucket, owner_id, actor_id, region, selects):
             reporter = self.ctx.reporters.get(event.destination)
             if reporter is None:
                 # The server's configuration dropped this destination since the
@@ -130,4 +132,4 @@ class Delivery:
                     change.serial,
                 )
                 continue
-            await reporter.publish(self.ctx.render(event))
+            await reporter.publish(self.ctx.events.render(event))

@@ -73,9 +73,10 @@ class _Key:
     # noncurrent then.
     successor_created: float = 0.0
     kept_noncurrent: int = 0  # noncurrent versions read so far that stay
-    # A suspended bucket's expiry put a null delete marker in place of the
-    # null version, so a "null" entry still in the page is stale.
-    null_replaced: bool = False
+    # A suspended bucket's expiry put a delete marker in the unversioned slot
+    # in place of the version there, so an unversioned entry still in the
+    # page is stale.
+    unversioned_replaced: bool = False
 
 
 @dataclass
@@ -102,8 +103,9 @@ class _Walk:
             return
         bucket = self.bucket
         # The version the expiry removes for good, if any: the object itself
-        # in a bucket never versioned; with versioning suspended, the null
-        # version, which the null delete marker replaces wherever it is.
+        # in a bucket never versioned; with versioning suspended, the version
+        # in the unversioned slot, which the delete marker put there replaces
+        # wherever it is.
         replaced: ObjectVersion | None = None
         if bucket.versioning == Versioning.UNVERSIONED:
             replaced = version
@@ -118,13 +120,13 @@ class _Walk:
             return
         await delete_current(self.ctx, bucket, version.key, bucket.owner, actor=SERVER)
         self.report.expired += 1
-        key.null_replaced = replaced is not None
+        key.unversioned_replaced = replaced is not None
         if replaced is not version:
             key.kept_noncurrent += 1  # it stays, as the newest noncurrent version
 
     async def noncurrent(self, version: ObjectVersion, key: _Key) -> None:
         since, key.successor_created = key.successor_created, version.modified
-        if key.null_replaced and version.version_id == UNVERSIONED_ID:
+        if key.unversioned_replaced and version.version_id == UNVERSIONED_ID:
             return
         due = _earliest(
             due_after(since, r.noncurrent.days)

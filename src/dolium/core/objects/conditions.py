@@ -8,11 +8,11 @@ Ranges: S3 serves a single byte range. A header it cannot use (not
 object is served; a well-formed range that selects nothing is InvalidRange.
 
 Conditions: If-Match / If-Unmodified-Since fail with PreconditionFailed,
-If-None-Match / If-Modified-Since with NotModified (on GetObject/HeadObject)
-or PreconditionFailed (on the x-amz-copy-source-if-* headers of CopyObject
-and UploadPartCopy). An ETag condition, when present, makes its date twin
-irrelevant: If-Match true with If-Unmodified-Since false is a success, and
-If-None-Match false with If-Modified-Since true is a failure, as S3 documents.
+If-None-Match / If-Modified-Since with NotModified (on a read) or
+PreconditionFailed (when they are conditions on the source of a copy). An
+ETag condition, when present, makes its date twin irrelevant: If-Match true
+with If-Unmodified-Since false is a success, and If-None-Match false with
+If-Modified-Since true is a failure, as S3 documents.
 """
 
 from __future__ import annotations
@@ -183,18 +183,20 @@ def check_preconditions(
     resolution, as Last-Modified is sent). Empty or absent headers are not
     conditions; an unreadable date is ignored.
 
-    With `copy_source`, the values are those of x-amz-copy-source-if-match,
-    -if-none-match, -if-modified-since and -if-unmodified-since, and every
-    failure is PreconditionFailed. Otherwise a failing If-None-Match or
+    With `copy_source`, the conditions are on the source of a copy, and
+    every failure is PreconditionFailed. Otherwise a failing If-None-Match or
     If-Modified-Since is NotModified (304). PreconditionFailed carries the
-    failing header's name in its context as `condition`.
+    failing condition in its context as `condition` (If-Match, ...), and
+    `source=True` when it was on the source of a copy.
     """
-    prefix = "x-amz-copy-source-" if copy_source else ""
     seconds = int(modified)
 
     def failed(header: str) -> errors.PreconditionFailed:
-        name = prefix + header if copy_source else header.title()
-        return errors.PreconditionFailed(PRECONDITION_MESSAGE, condition=name)
+        if copy_source:
+            return errors.PreconditionFailed(
+                PRECONDITION_MESSAGE, condition=header.title(), source=True
+            )
+        return errors.PreconditionFailed(PRECONDITION_MESSAGE, condition=header.title())
 
     def not_modified(header: str) -> errors.DoliumError:
         if copy_source:
@@ -247,7 +249,7 @@ def check_copy_source(
     if_modified_since: str | None = None,
     if_unmodified_since: str | None = None,
 ) -> None:
-    """x-amz-copy-source-if-* of CopyObject / UploadPartCopy: any failure is 412."""
+    """Conditions on the source of a copy: any failure is 412."""
     check_preconditions(
         etag,
         modified,

@@ -149,7 +149,7 @@ class Listing:
             if not key_marker:
                 raise InvalidArgument(
                     "A version-id marker cannot be specified without a key marker.",
-                    argument="version-id-marker",
+                    version_id_marker=version_id_marker,
                 )
             validate_version_id(version_id_marker)
         bucket = await self.ctx.bucket(principal, bucket_name, Action.LIST_VERSIONS)

@@ -24,7 +24,13 @@ from dataclasses import dataclass, replace
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.core.objects.finder import VersionFinder
-from dolium.errors import AccessDenied, InvalidArgument, InvalidBucketState, InvalidRequest
+from dolium.errors import (
+    AccessDenied,
+    BypassWithoutObjectLock,
+    InvalidArgument,
+    InvalidBucketState,
+    InvalidRequest,
+)
 from dolium.model import NO_LOCK, Bucket, Lock, LockMode, ObjectVersion, Principal, Versioning
 from dolium.protocols.meta import Guard
 
@@ -58,7 +64,7 @@ def validate_default(default: DefaultRetention) -> DefaultRetention:
     if default.mode is LockMode.NONE or bool(default.days) == bool(default.years):
         raise InvalidArgument("Default retention needs a mode and exactly one of Days or Years.")
     name, value, limit = (
-        ("Days", default.days, MAX_DAYS) if default.days else ("Years", default.years, MAX_YEARS)
+        ("days", default.days, MAX_DAYS) if default.days else ("years", default.years, MAX_YEARS)
     )
     if value <= 0:
         raise InvalidArgument(
@@ -136,7 +142,7 @@ def check_retention_change(
 
 def check_future(until: float, now: float) -> None:
     if until <= now:
-        raise InvalidArgument(PAST_DATE, argument="RetainUntilDate")
+        raise InvalidArgument(PAST_DATE, argument="until")
 
 
 async def may_bypass(
@@ -148,12 +154,13 @@ async def may_bypass(
     return await ctx.may(principal, bucket, Action.BYPASS_RETENTION, key)
 
 
-def check_bypass_header(bucket: Bucket, requested: bool | None) -> None:
-    """S3 refuses x-amz-bypass-governance-retention (true or false) without Object Lock."""
+def check_bypass_request(bucket: Bucket, requested: bool | None) -> None:
+    """Refuse saying whether to bypass governance retention (yes or no: `requested`
+    is not None) to a bucket without Object Lock, where there is nothing to bypass."""
     if requested is not None and not bucket.object_lock:
-        raise InvalidArgument(
-            "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.",
-            argument="x-amz-bypass-governance-retention",
+        raise BypassWithoutObjectLock(
+            "Bypassing governance retention applies only to buckets with Object Lock.",
+            bucket=bucket.name,
         )
 
 
@@ -236,11 +243,11 @@ class ObjectLock:
         """What of `version`'s lock `principal` may see (see the function of that name)."""
         return await visible_lock(self.ctx, principal, bucket, version)
 
-    async def check_bypass_header(self, bucket_name: str, requested: bool | None) -> None:
-        """For batch deletes, which refuse the header once for the whole request."""
+    async def check_bypass_request(self, bucket_name: str, requested: bool | None) -> None:
+        """For batch deletes, which refuse the request once for all their keys."""
         bucket = await self.ctx.meta.get_bucket(bucket_name)
         if bucket is not None:
-            check_bypass_header(bucket, requested)
+            check_bypass_request(bucket, requested)
 
     async def _version(
         self,

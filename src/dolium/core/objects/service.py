@@ -55,6 +55,7 @@ from dolium.errors import (
     BadDigest,
     ChecksumMismatch,
     IncompleteBody,
+    IntegrityRequired,
     InvalidRequest,
     NoSuchKey,
     NoSuchVersion,
@@ -87,10 +88,10 @@ class WriteOptions:
     expected_checksums: Callable[[], Mapping[str, str]] | None = None
     condition: WriteCondition | None = None
     tags: Mapping[str, str] = field(default_factory=empty_map)
-    # The ACL asked for (x-amz-acl / x-amz-grant-*) in `grants.encode` form;
+    # The ACL asked for (a canned ACL or grants) in `grants.encode` form;
     # "" = none, which is the writer's full control.
     acl: str = ""
-    # Object lock parameters the write names (x-amz-object-lock-*); None: none.
+    # Object lock parameters the write names (mode, retain-until, legal hold); None: none.
     lock: Lock | None = None
     # Encryption the write asks for; None: the bucket's default (core.sse).
     # For a part, only the customer key counts: the upload chose the rest.
@@ -104,9 +105,9 @@ class CopyOptions:
     meta: Mapping[str, str] = field(default_factory=empty_map)
     headers: Mapping[str, str] = field(default_factory=empty_map)
     condition: WriteCondition | None = None
-    # Checks the source version (x-amz-copy-source-if-*); raises to refuse.
+    # Checks the source version (conditions on the source); raises to refuse.
     check_source: Callable[[ObjectVersion], None] | None = None
-    # The copy's tags; None keeps the source's (x-amz-tagging-directive COPY).
+    # The copy's tags; None keeps the source's.
     tags: Mapping[str, str] | None = None
     # The copy's ACL, as `WriteOptions.acl`: S3 never copies the source's.
     acl: str = ""
@@ -137,14 +138,8 @@ class _CopyData:
     policy: str
 
 
-LOCK_INTEGRITY_MESSAGE = (
-    "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with "
-    "Object Lock parameters"
-)
-
-
 def _declares_integrity(opts: WriteOptions) -> bool:
-    """Whether the client sends Content-MD5 or a checksum (header or trailer) to check."""
+    """Whether the client declares an MD5 or a checksum of the data, to check it against."""
     return opts.content_md5 is not None or bool(opts.checksum_algorithms)
 
 
@@ -152,16 +147,19 @@ def check_written(data: WrittenData, opts: WriteOptions) -> None:
     """Compare what arrived with what the client declared."""
     if opts.declared_size is not None and data.size != opts.declared_size:
         raise IncompleteBody(
-            "You did not provide the number of bytes specified by the Content-Length HTTP header."
+            f"The body held {data.size} bytes where {opts.declared_size} were declared.",
+            size=data.size,
+            declared_size=opts.declared_size,
         )
     if opts.content_md5 is not None and not hmac.compare_digest(opts.content_md5, data.md5):
-        raise BadDigest("The Content-MD5 you specified did not match what we received.")
+        raise BadDigest("The data's MD5 differs from the one declared.")
     expected = opts.expected_checksums() if opts.expected_checksums else {}
     for algorithm, value in expected.items():
         actual = data.checksums.get(algorithm.upper())
         if actual is None or not hmac.compare_digest(actual, value):
             raise ChecksumMismatch(
-                f"The {algorithm.upper()} you specified did not match the calculated checksum."
+                f"The data's {algorithm.upper()} checksum differs from the one declared.",
+                algorithm=algorithm.upper(),
             )
 
 
@@ -244,7 +242,9 @@ class Objects:
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
         if object_lock.needs_integrity(bucket, requested) and not _declares_integrity(opts):
-            raise InvalidRequest(LOCK_INTEGRITY_MESSAGE)
+            raise IntegrityRequired(
+                "A write with Object Lock parameters must declare an MD5 or a checksum of its data."
+            )
         protection, data_key = await self.protect(bucket, opts.sse)
         cipher = BlockCipher(data_key) if data_key is not None else None
         writer = self.writer(
@@ -539,12 +539,13 @@ class Objects:
         *,
         bypass: bool | None = None,
     ) -> DeleteResult:
-        """`bypass`: x-amz-bypass-governance-retention as sent (None when absent)."""
+        """`bypass`: whether the request asks to bypass governance retention (None: it
+        does not say)."""
         bucket = await self.ctx.bucket(
             principal, bucket_name, Action.DELETE, key, version_id=version_id
         )
         validate_key(key)
-        object_lock.check_bypass_header(bucket, bypass)
+        object_lock.check_bypass_request(bucket, bypass)
         if version_id is not None:
             validate_version_id(version_id)
             allowed = await object_lock.may_bypass(self.ctx, principal, bucket, key, bool(bypass))

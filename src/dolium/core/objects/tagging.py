@@ -90,7 +90,7 @@ class ObjectTags:
 
     version: ObjectVersion
     # The bucket has had versioning at some time: its versions have ids
-    # worth reporting (the "null" one included).
+    # worth reporting (the unversioned slot's included).
     versioned: bool
 
     @property

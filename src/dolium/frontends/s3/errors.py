@@ -1,4 +1,5 @@
-"""S3 wire errors: one table from domain errors to (HTTP status, S3 code).
+"""S3 wire errors: one table from domain errors to (HTTP status, S3 code), and
+S3's wording of the domain errors the core words in its own terms.
 
 Front-end code that finds a problem in the request itself (bad signature,
 bad header) raises `S3Error` with the exact AWS code. Everything else comes
@@ -8,8 +9,12 @@ is a 500 InternalError, logged with the request id, never shown to the client.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from dolium import errors as e
 from dolium.core.access.policy import MalformedPolicy
+from dolium.core.content.checksums import ALGORITHMS
 
 
 class S3Error(Exception):
@@ -58,7 +63,7 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     e.ChecksumMismatch: (400, "BadDigest"),
     e.InvalidRange: (416, "InvalidRange"),
     e.IncompleteBody: (400, "IncompleteBody"),
-    e.MalformedXML: (400, "MalformedXML"),
+    e.MalformedConfiguration: (400, "MalformedXML"),
     e.TooManyParts: (400, "InvalidArgument"),
     e.InvalidTag: (400, "InvalidTag"),
     e.TooManyTags: (400, "BadRequest"),
@@ -82,13 +87,77 @@ SERVER_MESSAGES = {
 }
 
 
+# --------------------------------------------------------------------------- wording
+
+# What S3 says of a document its schema refuses: the XML parsers' answer
+# (wire.xml), and the core's to a configuration that lacks what it must hold.
+MALFORMED_MESSAGE = (
+    "The XML you provided was not well-formed or did not validate against our published schema"
+)
+
+
+def _checksum_message(exc: e.InvalidChecksum) -> str:
+    problem, algorithm = exc.problem, exc.algorithm.lower()
+    if problem is e.ChecksumProblem.UNKNOWN_ALGORITHM:
+        return (
+            "Checksum algorithm provided is unsupported. Please try again with any of the"
+            f" valid types: [{', '.join(ALGORITHMS)}]"
+        )
+    if problem is e.ChecksumProblem.MALFORMED_VALUE:
+        return f"Value for x-amz-checksum-{algorithm} header is invalid."
+    if problem is e.ChecksumProblem.TYPE_WITHOUT_ALGORITHM:
+        return (
+            "The x-amz-checksum-type header can only be used with the"
+            " x-amz-checksum-algorithm header."
+        )
+    if problem is e.ChecksumProblem.UNKNOWN_TYPE:
+        return "Value for x-amz-checksum-type header is invalid."
+    return (
+        f"The {exc.checksum_type} checksum type cannot be used with the"
+        f" {exc.algorithm} checksum algorithm."
+    )
+
+
+# S3's message for domain errors the core words in its own terms (most
+# specific class wins); the others keep the core's message. Each function
+# gets an instance of the class it is listed under.
+S3_MESSAGES: dict[type[e.DoliumError], Callable[[Any], str]] = {
+    e.InvalidChecksum: _checksum_message,
+    e.ChecksumMismatch: lambda exc: (
+        f"The {exc.context.get('algorithm', '')} you specified did not match the calculated"
+        " checksum."
+    ),
+    e.InvalidDigest: lambda _: "The Content-MD5 you specified was invalid.",
+    e.BadDigest: lambda _: "The Content-MD5 you specified did not match what we received.",
+    e.IncompleteBody: lambda _: (
+        "You did not provide the number of bytes specified by the Content-Length HTTP header."
+    ),
+    e.IntegrityRequired: lambda _: (
+        "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with "
+        "Object Lock parameters"
+    ),
+    e.MalformedConfiguration: lambda _: MALFORMED_MESSAGE,
+    e.BypassWithoutObjectLock: lambda _: (
+        "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets."
+    ),
+}
+
+
+def s3_message(exc: e.DoliumError) -> str:
+    """What S3 says of a domain error it answers with a 4xx."""
+    for cls in type(exc).__mro__:
+        if cls in S3_MESSAGES:
+            return S3_MESSAGES[cls](exc)
+    return exc.message
+
+
 def to_s3_error(exc: e.DoliumError) -> S3Error:
     """The wire error for a domain error (most specific class wins)."""
     for cls in type(exc).__mro__:
         if cls in S3_ERRORS:
             status, code = S3_ERRORS[cls]
             message = (
-                exc.message
+                s3_message(exc)
                 if status < 500
                 else SERVER_MESSAGES.get(code, "We encountered an internal error.")
             )

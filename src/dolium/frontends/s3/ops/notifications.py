@@ -1,9 +1,11 @@
 """S3 event notifications: Get/PutBucketNotificationConfiguration.
 
 The XML is read against S3's schema here (unknown or repeated elements, a
-configuration without its destination or events are MalformedXML); the
-rules about values (event types, overlapping filters, destinations) are the
-core's (`dolium.core.buckets.notifications`). A configuration reads back in the
+configuration without its destination or events are MalformedXML); S3's
+rules about event types and overlapping filters are checked at the S3 edge
+(`rules.check_notification`), where the core approves a configuration; the
+destinations are the core's (`dolium.core.buckets.notifications`). A
+configuration reads back in the
 element it was given in (Topic, Queue or CloudFunction), with an Id made up
 for it when it was given none, and its filter rules named Prefix and Suffix.
 
@@ -13,19 +15,29 @@ is refused rather than stored and ignored.
 
 from __future__ import annotations
 
+import base64
+import uuid
 from xml.etree.ElementTree import Element
 
-from dolium.core.buckets.notifications import KINDS, NotificationRule, new_rule_id
+from dolium.core.buckets.notifications import NotificationRule
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.ops.objects import principal_of
 from dolium.frontends.s3.ops.subresources import XML, Routes
+from dolium.frontends.s3.rules import check_notification
 from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.http import Response, S3Request, read_small_body
 
 ROOT = "NotificationConfiguration"
 MAX_FILTER_VALUE = 1024  # a key's length
+# The kinds of destination, as the elements that hold a rule name them.
+KINDS = ("Topic", "Queue", "CloudFunction")
+
+
+def new_rule_id() -> str:
+    """An id for a configuration given without one, shaped as S3's (base64 of a UUID)."""
+    return base64.b64encode(str(uuid.uuid4()).encode()).decode()
 
 
 # --------------------------------------------------------------------------- parsing
@@ -140,7 +152,11 @@ async def put_notification(store: Store, request: S3Request) -> Response:
     skip = (request.header("x-amz-skip-destination-validation") or "").lower() == "true"
     try:
         await store.notifications.put(
-            principal_of(request), request.bucket, rules, check_destinations=not skip
+            principal_of(request),
+            request.bucket,
+            rules,
+            check_destinations=not skip,
+            approve=check_notification,
         )
     except InvalidArgument as exc:
         destinations = exc.context.get("destinations")
@@ -151,7 +167,7 @@ async def put_notification(store: Store, request: S3Request) -> Response:
         for n, (arn, reason) in enumerate(destinations.items(), start=1):
             fields[f"ArgumentName{n}"] = str(arn)
             fields[f"ArgumentValue{n}"] = str(reason)
-        error = S3Error(400, "InvalidArgument", exc.message)
+        error = S3Error(400, "InvalidArgument", s3_message(exc))
         error.fields = fields
         raise error from None
     return Response(200)

@@ -16,7 +16,7 @@ from xml.etree.ElementTree import Element
 from dolium.core.objects.object_lock import DefaultRetention
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.ops.objects import bypass_governance, principal_of
 from dolium.frontends.s3.ops.subresources import (
     XML,
@@ -39,12 +39,17 @@ def _child_text(element: Element, name: str) -> str | None:
     return None if child is None else xml._text(child).strip()
 
 
-def _argument_error(exc: InvalidArgument) -> S3Error:
+# The element S3 names for each value the core says was wrong.
+ARGUMENT_NAMES = {"days": "Days", "years": "Years", "until": "RetainUntilDate"}
+
+
+def argument_error(exc: InvalidArgument) -> S3Error:
     """InvalidArgument with the ArgumentName S3 names, when the core said which."""
     argument = exc.context.get("argument")
     if argument is None:
-        return S3Error(400, "InvalidArgument", exc.message)
-    return S3Error(400, "InvalidArgument", exc.message, ArgumentName=str(argument))
+        return S3Error(400, "InvalidArgument", s3_message(exc))
+    name = ARGUMENT_NAMES.get(str(argument), str(argument))
+    return S3Error(400, "InvalidArgument", s3_message(exc), ArgumentName=name)
 
 
 # --------------------------------------------------------------------------- bucket
@@ -114,7 +119,7 @@ async def put_lock_configuration(store: Store, request: S3Request) -> Response:
     try:
         await store.object_lock.put_config(principal_of(request), request.bucket, default)
     except InvalidArgument as exc:
-        raise _argument_error(exc) from exc
+        raise argument_error(exc) from exc
     return Response(200)
 
 
@@ -140,7 +145,7 @@ async def _on_version(
     try:
         return await on_version(request, call)
     except InvalidArgument as exc:
-        raise _argument_error(exc) from exc
+        raise argument_error(exc) from exc
 
 
 def parse_retention(body: bytes) -> tuple[LockMode, float]:

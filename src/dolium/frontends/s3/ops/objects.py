@@ -11,7 +11,7 @@ from dolium.core.objects.version_ids import validate_version_id
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument, NoSuchKey
 from dolium.frontends.s3 import rules
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import (
     acl_header,
@@ -72,7 +72,7 @@ def version_id_arg(request: S3Request, name: str = "versionId") -> str | None:
         validate_version_id(version_id)
     except InvalidArgument as exc:
         raise S3Error(
-            400, "InvalidArgument", exc.message, ArgumentName=name, ArgumentValue=value
+            400, "InvalidArgument", s3_message(exc), ArgumentName=name, ArgumentValue=value
         ) from None
     return version_id
 

@@ -24,7 +24,7 @@ from dolium.core.content.checksums import (
 )
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument, NoSuchKey
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.ops.objects import delete_marker_error, version_id_arg
 from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import declared_checksums
@@ -55,7 +55,7 @@ def not_found(code: str, message: str, bucket: str) -> S3Error:
 
 def invalid_argument(exc: InvalidArgument) -> S3Error:
     """InvalidArgument naming the offending element (ArgumentName, ArgumentValue), as S3 does."""
-    error = S3Error(400, "InvalidArgument", exc.message)
+    error = S3Error(400, "InvalidArgument", s3_message(exc))
     for name, key in (("ArgumentName", "argument_name"), ("ArgumentValue", "argument_value")):
         if key in exc.context:
             error.fields[name] = str(exc.context[key])

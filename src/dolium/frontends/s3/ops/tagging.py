@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dolium.core.objects.tagging import ObjectTags
 from dolium.core.store import Store
 from dolium.errors import InvalidTag
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.ops.objects import principal_of
 from dolium.frontends.s3.ops.subresources import (
     XML,
@@ -39,7 +39,7 @@ async def _tag_set(request: S3Request) -> list[tuple[str, str]]:
 
 def _invalid_tag(exc: InvalidTag) -> S3Error:
     """InvalidTag with the TagKey (and TagValue) S3 names in the error document."""
-    error = S3Error(400, "InvalidTag", exc.message)
+    error = S3Error(400, "InvalidTag", s3_message(exc))
     error.fields = {
         name: str(exc.context[field])
         for name, field in (("TagKey", "tag_key"), ("TagValue", "tag_value"))

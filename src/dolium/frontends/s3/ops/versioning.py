@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.store import Store
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import MALFORMED_MESSAGE, S3Error
 from dolium.frontends.s3.ops.buckets import XML, encoder, owner_xml
 from dolium.frontends.s3.ops.objects import principal_of, version_id_arg
 from dolium.frontends.s3.wire import versions, xml
@@ -31,7 +31,7 @@ async def put_versioning(store: Store, request: S3Request) -> Response:
             "MFA delete is not supported by this server; use bucket policies and object lock.",
         )
     if status not in ("Enabled", "Suspended"):
-        raise S3Error(400, "MalformedXML", xml.MALFORMED_MESSAGE)
+        raise S3Error(400, "MalformedXML", MALFORMED_MESSAGE)
     await store.buckets.set_versioning(principal_of(request), request.bucket, Versioning(status))
     return Response(200)
 

@@ -28,7 +28,7 @@ from dolium.core.access.acl import (
     group,
     user,
 )
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import MALFORMED_MESSAGE, S3Error
 from dolium.frontends.s3.wire import xml
 
 # Header -> the permission its grantees get, in the order grants are listed.
@@ -47,7 +47,7 @@ Resolver = Callable[[str], Grantee | None]
 
 
 def malformed_acl() -> S3Error:
-    return S3Error(400, "MalformedACLError", xml.MALFORMED_MESSAGE)
+    return S3Error(400, "MalformedACLError", MALFORMED_MESSAGE)
 
 
 def invalid_argument(message: str, name: str, value: str) -> S3Error:

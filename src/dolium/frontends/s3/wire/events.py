@@ -1,9 +1,14 @@
-"""The S3 event message: how a neutral event of the core reads as S3 writes it.
+"""S3's event vocabulary and message: which changes of the core an S3 event
+type selects, and how a neutral event of the core reads as S3 writes it.
 
-A "Records" document with one record per message (eventName such as
+A configuration names event types ("s3:ObjectCreated:Put", or a family
+such as "s3:ObjectCreated:*"); each change of the core that makes an event
+has the one S3 event type of `EVENT_NAMES`. A message is a "Records"
+document with one record per message (eventName such as
 "ObjectCreated:Put", the bucket, the object, a sequencer), or the
 "s3:TestEvent" message sent when a bucket's configuration is put. The
-composition root hands `render` to the core, which never names this format.
+composition root hands `S3_EVENTS` to the core, which never names this
+vocabulary nor this format.
 """
 
 from __future__ import annotations
@@ -13,11 +18,46 @@ import time
 from typing import Any
 from urllib.parse import quote_plus
 
-from dolium.model import NULL_VERSION, ChangeAction
-from dolium.protocols.events import Event, Message
+from dolium.model import UNVERSIONED_ID, ChangeAction
+from dolium.protocols.events import Event, EventFormat, Message
 
 EVENT_VERSION = "2.1"
 TEST_EVENT = "s3:TestEvent"
+
+# Every event type S3 accepts in a configuration. Dolium emits the object
+# created and removed events (EVENT_NAMES); the others are accepted and
+# stored so that configurations written for S3 still apply, and never fire.
+EVENT_TYPES = frozenset(
+    {
+        "s3:ReducedRedundancyLostObject",
+        "s3:ObjectCreated:*",
+        "s3:ObjectCreated:Put",
+        "s3:ObjectCreated:Post",
+        "s3:ObjectCreated:Copy",
+        "s3:ObjectCreated:CompleteMultipartUpload",
+        "s3:ObjectRemoved:*",
+        "s3:ObjectRemoved:Delete",
+        "s3:ObjectRemoved:DeleteMarkerCreated",
+        "s3:ObjectRestore:*",
+        "s3:ObjectRestore:Post",
+        "s3:ObjectRestore:Completed",
+        "s3:ObjectRestore:Delete",
+        "s3:Replication:*",
+        "s3:Replication:OperationFailedReplication",
+        "s3:Replication:OperationNotTracked",
+        "s3:Replication:OperationMissedThreshold",
+        "s3:Replication:OperationReplicatedAfterThreshold",
+        "s3:LifecycleTransition",
+        "s3:IntelligentTiering",
+        "s3:ObjectAcl:Put",
+        "s3:LifecycleExpiration:*",
+        "s3:LifecycleExpiration:Delete",
+        "s3:LifecycleExpiration:DeleteMarkerCreated",
+        "s3:ObjectTagging:*",
+        "s3:ObjectTagging:Put",
+        "s3:ObjectTagging:Delete",
+    }
+)
 
 # The event S3 reports for each change of the core that makes one.
 EVENT_NAMES: dict[ChangeAction, str] = {
@@ -29,6 +69,24 @@ EVENT_NAMES: dict[ChangeAction, str] = {
     ChangeAction.OBJECT_MARKER: "s3:ObjectRemoved:DeleteMarkerCreated",
 }
 _REMOVALS = frozenset({ChangeAction.OBJECT_DELETE, ChangeAction.OBJECT_MARKER})
+
+
+def covers(pattern: str, event_type: str) -> bool:
+    """Whether an event type of a configuration (maybe "X:*") stands for `event_type`."""
+    if pattern.endswith(":*"):
+        return event_type.startswith(pattern[:-1])
+    return pattern == event_type
+
+
+def overlap(a: str, b: str) -> bool:
+    """Whether two event types of configurations have an event in common."""
+    return covers(a, b) or covers(b, a)
+
+
+def selects(pattern: str, action: ChangeAction) -> bool:
+    """Whether an event type of a configuration selects changes of `action`."""
+    name = EVENT_NAMES.get(action)
+    return name is not None and covers(pattern, name)
 
 
 def event_time(timestamp: float) -> str:
@@ -61,7 +119,7 @@ def object_record(event: Event) -> dict[str, Any]:
         if event.size is not None:
             obj["size"] = event.size
         obj["eTag"] = event.etag
-    if event.version_id != NULL_VERSION:
+    if event.version_id != UNVERSIONED_ID:
         obj["versionId"] = event.version_id
     obj["sequencer"] = sequencer(event.serial)
     return {
@@ -107,3 +165,7 @@ def render(event: Event) -> Message:
         name, document = EVENT_NAMES[event.action], {"Records": [object_record(event)]}
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
     return Message(event.id, event.destination, name, event.bucket, event.key, event.time, text)
+
+
+# The core's events in S3's words, for the composition root to hand to the core.
+S3_EVENTS = EventFormat(selects, render)

@@ -28,7 +28,7 @@ from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as safe_et
 
-from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.errors import MALFORMED_MESSAGE, S3Error
 
 S3_XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 XSI_XMLNS = "http://www.w3.org/2001/XMLSchema-instance"
@@ -40,9 +40,6 @@ MAX_COMPLETE_MULTIPART_BODY = 16 * 1024 * 1024
 MAX_DELETE_OBJECTS_BODY = 8 * 1024 * 1024
 MAX_CONFIG_BODY = 1024 * 1024
 
-MALFORMED_MESSAGE = (
-    "The XML you provided was not well-formed or did not validate against our published schema"
-)
 
 # ChecksumCRC32 element -> algorithm name as the core spells it.
 CHECKSUM_ELEMENTS: dict[str, str] = {

@@ -1,0 +1,248 @@
+"""S3's wording of domain errors: the core raises them in its own terms, and the
+S3 error table gives each the code and the exact message S3 answers with."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable
+
+import pytest
+from corekit import ALICE, body, make_core
+
+from dolium import errors
+from dolium.core.buckets import cors, lifecycle, website
+from dolium.core.content import checksums as c
+from dolium.core.objects.object_lock import DefaultRetention
+from dolium.core.objects.service import WriteOptions
+from dolium.frontends.s3.errors import to_s3_error
+from dolium.frontends.s3.ops.object_lock import argument_error
+from dolium.model import Lock, LockMode
+
+
+def s3_error_of(call: Callable[[], object]) -> tuple[int, str, str]:
+    """(status, code, message) S3 answers when `call` raises a domain error."""
+    with pytest.raises(errors.DoliumError) as info:
+        call()
+    error = to_s3_error(info.value)
+    return error.status, error.code, error.message
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+# --------------------------------------------------------------------------- checksums
+
+
+def test_unknown_checksum_algorithm() -> None:
+    assert s3_error_of(lambda: c.new_checksum("MD4")) == (
+        400,
+        "InvalidRequest",
+        "Checksum algorithm provided is unsupported. Please try again with any of the valid"
+        " types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]",
+    )
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "value"),
+    [
+        ("CRC32", "not base64!"),
+        ("CRC32", "DUoRhQ"),  # padding missing
+        ("CRC32", b64(b"12345")),  # 5 bytes
+        ("crc32c", b64(b"123")),
+        ("CRC64NVME", b64(b"1234")),
+        ("SHA1", b64(b"x" * 32)),
+        ("SHA256", b64(b"x" * 20)),
+        ("SHA256", ""),
+    ],
+)
+def test_invalid_checksum_value_names_its_header(algorithm: str, value: str) -> None:
+    header = f"x-amz-checksum-{algorithm.lower()}"
+    assert s3_error_of(lambda: c.decode_checksum(algorithm, value)) == (
+        400,
+        "InvalidRequest",
+        f"Value for {header} header is invalid.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "requested", "message"),
+    [
+        (
+            None,
+            "COMPOSITE",
+            "The x-amz-checksum-type header can only be used with the"
+            " x-amz-checksum-algorithm header.",
+        ),
+        ("CRC32", "PARTIAL", "Value for x-amz-checksum-type header is invalid."),
+        (
+            "CRC64NVME",
+            "composite",
+            "The COMPOSITE checksum type cannot be used with the CRC64NVME checksum algorithm.",
+        ),
+        (
+            "sha1",
+            "FULL_OBJECT",
+            "The FULL_OBJECT checksum type cannot be used with the SHA1 checksum algorithm.",
+        ),
+    ],
+)
+def test_checksum_type_problems(algorithm: str | None, requested: str, message: str) -> None:
+    assert s3_error_of(lambda: c.resolve_checksum_type(algorithm, requested)) == (
+        400,
+        "InvalidRequest",
+        message,
+    )
+
+
+def test_unknown_checksum_type_of_a_stored_upload() -> None:
+    assert s3_error_of(lambda: c.combine_parts("CRC32", "", [])) == (
+        400,
+        "InvalidRequest",
+        "Value for x-amz-checksum-type header is invalid.",
+    )
+
+
+# --------------------------------------------------------------------------- object lock
+
+
+async def test_a_locked_write_without_content_md5_or_checksum() -> None:
+    core = make_core()
+    await core.store.buckets.create(ALICE, "locked", object_lock=True)
+    bare = WriteOptions(lock=Lock(legal_hold=True))
+    with pytest.raises(errors.DoliumError) as info:
+        await core.store.objects.put(ALICE, "locked", "k", body(b"x"), bare)
+    error = to_s3_error(info.value)
+    assert (error.status, error.code, error.message) == (
+        400,
+        "InvalidRequest",
+        "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with "
+        "Object Lock parameters",
+    )
+
+
+@pytest.mark.parametrize("bypass", [False, True])
+async def test_the_bypass_header_on_a_bucket_without_object_lock(bypass: bool) -> None:
+    core = make_core()
+    await core.store.buckets.create(ALICE, "plain")
+    with pytest.raises(errors.DoliumError) as info:
+        await core.store.objects.delete(ALICE, "plain", "k", bypass=bypass)
+    error = to_s3_error(info.value)
+    assert (error.status, error.code, error.message) == (
+        400,
+        "InvalidArgument",
+        "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets.",
+    )
+
+
+async def test_a_past_retain_until_date_names_its_element() -> None:
+    core = make_core()
+    await core.store.buckets.create(ALICE, "locked", object_lock=True)
+    await core.store.objects.put(ALICE, "locked", "k", body(b"x"), WriteOptions())
+    past = core.clock.now - 1
+    with pytest.raises(errors.InvalidArgument) as info:
+        await core.store.object_lock.put_retention(ALICE, "locked", "k", LockMode.GOVERNANCE, past)
+    error = argument_error(info.value)
+    assert (error.code, error.message, error.fields) == (
+        "InvalidArgument",
+        "The retain until date must be in the future!",
+        {"ArgumentName": "RetainUntilDate"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("default", "name"),
+    [
+        (DefaultRetention(LockMode.GOVERNANCE, days=36501), "Days"),
+        (DefaultRetention(LockMode.COMPLIANCE, years=101), "Years"),
+    ],
+)
+async def test_a_default_retention_names_its_period(default: DefaultRetention, name: str) -> None:
+    core = make_core()
+    await core.store.buckets.create(ALICE, "locked", object_lock=True)
+    with pytest.raises(errors.InvalidArgument) as info:
+        await core.store.object_lock.put_config(ALICE, "locked", default)
+    error = argument_error(info.value)
+    assert error.message == "Default retention period too large."
+    assert error.fields == {"ArgumentName": name}
+
+
+# --------------------------------------------------------------------------- configurations
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        lambda: cors.validate([]),
+        lambda: cors.validate([cors.CorsRule((), ("GET",))]),
+        lambda: website.validate(website.WebsiteConfig(index_suffix="i.html", has_rules=True)),
+        lambda: lifecycle.validate([]),
+    ],
+)
+def test_a_configuration_missing_what_it_must_hold_is_malformed_xml(
+    check: Callable[[], object],
+) -> None:
+    assert s3_error_of(check) == (
+        400,
+        "MalformedXML",
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    )
+
+
+# --------------------------------------------------------------------------- digests
+
+
+def test_a_checksum_that_does_not_match() -> None:
+    summer = c.new_checksum("CRC32")
+    summer.update(b"hello world")
+    assert s3_error_of(lambda: summer.verify(c.checksum_b64("CRC32", b"other"))) == (
+        400,
+        "BadDigest",
+        "The CRC32 you specified did not match the calculated checksum.",
+    )
+
+
+def test_content_md5_invalid_or_not_matching() -> None:
+    digest = hashlib.md5(b"data").digest()
+    assert s3_error_of(lambda: c.check_content_md5("zzz", digest)) == (
+        400,
+        "InvalidDigest",
+        "The Content-MD5 you specified was invalid.",
+    )
+    other = b64(hashlib.md5(b"other").digest())
+    assert s3_error_of(lambda: c.check_content_md5(other, digest)) == (
+        400,
+        "BadDigest",
+        "The Content-MD5 you specified did not match what we received.",
+    )
+
+
+async def test_what_a_write_declares_and_does_not_get() -> None:
+    core = make_core()
+    await core.store.buckets.create(ALICE, "plain")
+    cases = [
+        (
+            WriteOptions(declared_size=5),
+            "IncompleteBody",
+            "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+        ),
+        (
+            WriteOptions(content_md5=hashlib.md5(b"other").digest()),
+            "BadDigest",
+            "The Content-MD5 you specified did not match what we received.",
+        ),
+        (
+            WriteOptions(
+                checksum_algorithms=("sha256",),
+                expected_checksums=lambda: {"sha256": c.checksum_b64("SHA256", b"other")},
+            ),
+            "BadDigest",
+            "The SHA256 you specified did not match the calculated checksum.",
+        ),
+    ]
+    for opts, code, message in cases:
+        with pytest.raises(errors.DoliumError) as info:
+            await core.store.objects.put(ALICE, "plain", "k", body(b"x"), opts)
+        error = to_s3_error(info.value)
+        assert (error.status, error.code, error.message) == (400, code, message)
