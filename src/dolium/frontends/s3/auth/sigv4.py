@@ -156,7 +156,19 @@ def canonical_uri(raw_path: str | bytes) -> str:
     the client encoded loosely (`!`, `%7E`, lower-case hex) sign as it meant.
     """
     path = wire(raw_path) or b"/"
-    return "/".join(quote(unquote_to_bytes(segment), safe="") for segment in path.split(b"/"))
+    return "/".join(_encoded(unquote_to_bytes(segment)) for segment in path.split(b"/"))
+
+
+_UNRESERVED = re.compile(rb"[A-Za-z0-9_.~-]*")
+
+
+@lru_cache(maxsize=4096)
+def _encoded(value: bytes) -> str:
+    """AWS URI encoding: every byte but the unreserved ones as %XX. Query names,
+    credentials and dates repeat from request to request: cached."""
+    if _UNRESERVED.fullmatch(value):
+        return value.decode("ascii")
+    return quote(value, safe="")
 
 
 def query_pairs(raw_query: str | bytes) -> list[tuple[bytes, bytes]]:
@@ -171,7 +183,7 @@ def query_pairs(raw_query: str | bytes) -> list[tuple[bytes, bytes]]:
 
 def canonical_query(pairs: Sequence[tuple[bytes, bytes]], presigned: bool = False) -> str:
     encoded = sorted(
-        (quote(name, safe=""), quote(value, safe=""))
+        (_encoded(name), _encoded(value))
         for name, value in pairs
         if not (presigned and name.lower() == b"x-amz-signature")
     )
@@ -213,6 +225,9 @@ def _iso(when: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
 
 
+# Requests signed in the same second, and every use of one presigned URL,
+# carry the same date: strptime is a good part of checking a signature.
+@lru_cache(maxsize=256)
 def _parse_amz_date(value: str) -> float | None:
     if _AMZ_DATE.fullmatch(value) is None:  # strptime alone takes fewer digits
         return None

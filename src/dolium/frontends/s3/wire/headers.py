@@ -6,8 +6,10 @@ import base64
 import binascii
 import datetime
 import email.utils
+import math
 import time
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from dolium.core.access import grants
@@ -42,7 +44,13 @@ RESPONSE_OVERRIDES = {
 
 
 def http_date(timestamp: float) -> str:
-    return email.utils.formatdate(timestamp, usegmt=True)
+    return _http_date(math.floor(timestamp))
+
+
+# Every response carries the current second's Date; many the same Last-Modified.
+@lru_cache(maxsize=1024)
+def _http_date(seconds: int) -> str:
+    return email.utils.formatdate(seconds, usegmt=True)
 
 
 def iso_date(timestamp: float) -> str:

@@ -7,6 +7,8 @@ a Content-Length and no body, exact error bodies) must be under our control.
 
 from __future__ import annotations
 
+import itertools
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -29,6 +31,29 @@ class ClientGone(Exception):
     """The client disconnected while sending its body."""
 
 
+class _RequestIds:
+    """Request ids: 16 upper-case hex digits, unique within a server.
+
+    A random prefix per process (drawn again in each forked worker) and a
+    counter: ids need to tell requests apart in logs, not to be guessed
+    hard, and a random draw per request is a system call.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self.prefix = secrets.token_hex(3).upper()
+        self.counter = itertools.count(secrets.randbelow(1 << 39))
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.counter) & 0xFFFFFFFFFF:010X}"
+
+
+next_request_id = _RequestIds().next
+
+
 @dataclass
 class S3Request:
     method: str
@@ -39,7 +64,7 @@ class S3Request:
     key: str
     query: dict[str, str]
     receive: Receive
-    request_id: str = field(default_factory=lambda: secrets.token_hex(8).upper())
+    request_id: str = field(default_factory=next_request_id)
     principal: Principal | None = None
     signing: SigningInfo | None = None
     body: Payload | None = None
