@@ -91,11 +91,26 @@ def run_group(conn: Connection, ops: Sequence[Op[Any]], begin: Op[None]) -> list
         else:
             conn.rollback()
     except Exception as e:
-        with contextlib.suppress(Exception):  # an unusable connection: SQLAlchemy replaces it
-            conn.rollback()
+        _abandon(conn)
         ran: list[Outcome] = [(False, value if not ok else e) for ok, value in outcomes]
         return ran + [(False, e)] * (len(ops) - len(ran))
+    except BaseException:
+        _abandon(conn)
+        raise
     return outcomes
+
+
+def _abandon(conn: Connection) -> None:
+    """Roll back whatever an error left open, so that the next group can begin.
+
+    SQLAlchemy takes a transaction whose COMMIT failed for ended, while the
+    database may keep it open (SQLite does when a deferred constraint fails
+    the commit): the driver's own rollback ends it there too.
+    """
+    with contextlib.suppress(Exception):  # an unusable connection: SQLAlchemy replaces it
+        conn.rollback()
+    with contextlib.suppress(Exception):
+        conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
 
 
 class GroupCommit:
