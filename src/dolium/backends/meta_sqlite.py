@@ -42,6 +42,7 @@ per-round ratios): GET, 1 client 1,172 / 659 (1.40), 16 clients
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import struct
 import threading
@@ -81,7 +82,7 @@ def _connect(path: Path, *, writer: bool) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if not writer:
-        # Readers emit no BEGIN: each query is its own consistent snapshot.
+        # A reader never writes, nor takes the write lock by mistake.
         conn.execute("PRAGMA query_only=ON")
     return conn
 
@@ -152,7 +153,8 @@ def _read(conn: Connection, fn: Callable[[Connection], T]) -> T:
     try:
         return fn(conn)
     except BaseException:
-        conn.rollback()  # whatever state the error left, for the next read
+        with contextlib.suppress(Exception):  # whatever state the error left
+            conn.rollback()
         raise
 
 
