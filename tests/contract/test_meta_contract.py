@@ -118,11 +118,17 @@ async def test_sqlite_reopen_keeps_data_and_settings(tmp_path: Path) -> None:
     store = await SqliteMetaStore.open(path=path)  # migrations are applied once
     try:
         assert await store.get_version("b1", "k") == stored
-        async with store._writer.connect() as conn:  # the write path's own settings
-            pragmas = [
-                (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
-                for name in ("journal_mode", "synchronous", "foreign_keys")
-            ]
+
+        def read_pragmas(conn: sa.Connection) -> list[Any]:
+            try:
+                return [
+                    conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                    for name in ("journal_mode", "synchronous", "foreign_keys")
+                ]
+            finally:
+                conn.rollback()
+
+        pragmas = await store._writer.call(read_pragmas)  # the write path's own settings
         assert pragmas == ["wal", 2, 1]  # 2 = FULL
     finally:
         await store.close()
@@ -147,7 +153,7 @@ async def test_sqlite_queries_use_their_indexes(tmp_path: Path) -> None:
         await make_bucket(store, "b1")
         await store.put_version(version("b1", "k", "v1"))
         await store.create_upload(MultipartUpload("b1", "k", "u1", 1.0, "t1"))
-        sa.event.listen(store._reader.sync_engine, "before_cursor_execute", record)
+        sa.event.listen(store._readers.engine, "before_cursor_execute", record)
         await store.list_objects("b1", prefix="a", start_after="ab")
         await store.list_versions("b1", prefix="k", after=("k", 5))
         await store.get_version("b1", "k")
@@ -356,7 +362,7 @@ async def test_sqlite_garbage_is_found_through_its_own_index(tmp_path: Path) -> 
     try:
         await make_bucket(store, "b1")
         await store.put_version(version("b1", "k", "v1", extents=extents(1, 2)))
-        sa.event.listen(store._writer.sync_engine, "before_cursor_execute", record)
+        sa.event.listen(store._writer.engine, "before_cursor_execute", record)
         await store.claim_garbage(now=10.0, stale_before=0.0, limit=100)
     finally:
         await store.close()

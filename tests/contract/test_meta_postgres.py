@@ -35,7 +35,7 @@ async def store(server: Postgres) -> Any:
 
 
 def _dsn_of(store: PostgresMetaStore) -> str:
-    url = store._writer.url.set(drivername="postgresql")
+    url = store._engine.url.set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
 
 
@@ -187,7 +187,7 @@ async def test_a_lease_commits_without_waiting_for_the_wal_flush(store: Any) -> 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement)
 
-    event.listen(store._writer.sync_engine, "before_cursor_execute", record)
+    event.listen(store._engine.sync_engine, "before_cursor_execute", record)
     try:
         await store.lease_blocks({BlockRef("default", digest(1))}, "w1", now=1.0, until=9.0)
         assert statements[0] == "SET LOCAL synchronous_commit = off"
@@ -195,7 +195,7 @@ async def test_a_lease_commits_without_waiting_for_the_wal_flush(store: Any) -> 
         await make_bucket(store, "b1")
         assert statements and not any("synchronous_commit" in s for s in statements)
     finally:
-        event.remove(store._writer.sync_engine, "before_cursor_execute", record)
+        event.remove(store._engine.sync_engine, "before_cursor_execute", record)
     # For that transaction only: every pooled connection commits durably again.
-    async with store._writer.connect() as conn:
+    async with store._engine.connect() as conn:
         assert (await conn.exec_driver_sql("SHOW synchronous_commit")).scalar() == "on"

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
 from dolium.backends.meta_sqlite import SqliteMetaStore
 from dolium.model import BlockRef
@@ -32,9 +33,11 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteMetaStore]:
 async def _trace(store: SqliteMetaStore) -> list[str]:
     """Every statement SQLite runs on the writer connection from now on."""
     statements: list[str] = []
-    async with store._writer.connect() as conn:
-        raw = await conn.get_raw_connection()
-        raw.driver_connection._conn.set_trace_callback(statements.append)
+
+    def trace(conn: Connection) -> None:
+        conn.connection.driver_connection.set_trace_callback(statements.append)
+
+    await store._writer.call(trace)
     return statements
 
 

@@ -90,7 +90,7 @@ async def test_listing_at_a_time_seeks_each_key(tmp_path: Path) -> None:
         statements.append((sql, params))
 
     try:
-        sa.event.listen(store._reader.sync_engine, "before_cursor_execute", record)
+        sa.event.listen(store._readers.engine, "before_cursor_execute", record)
         found = await store.list_objects_at("release-history", 4_000_000_000.0)
     finally:
         await store.close()

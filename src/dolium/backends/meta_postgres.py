@@ -7,10 +7,13 @@ processes may share one database: every rule that spans statements holds
 through database locks, never through a lock in this process. Queries and
 the object model live elsewhere.
 
-Transactions run at READ COMMITTED, PostgreSQL's default: each statement
+Each call's function runs whole on one pooled connection, through SQLAlchemy's
+`run_sync`: its statements are sync calls that await asyncpg underneath, so
+a call takes one connection from the pool and keeps the event loop free
+while the database works. Transactions run at READ COMMITTED, PostgreSQL's default: each statement
 sees what was committed before it began, so a statement that runs after a
 lock is taken sees everything done by the transaction that held it. One
-that need not be durable (base.NOT_DURABLE) commits with synchronous_commit
+that need not be durable (`durable=False`) commits with synchronous_commit
 off: it does not wait for the WAL flush, and a crash of the database server
 may undo it, never corrupt the database.
 """
@@ -18,13 +21,15 @@ may undo it, never corrupt the database.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Self
+from functools import partial
+from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event, exc
+from sqlalchemy import Connection, event, exc
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from dolium.backends.meta_sql.base import Op
 from dolium.backends.meta_sql.migrate import upgrade
 from dolium.backends.meta_sql.store import SqlMetaStore
 from dolium.errors import ConfigError
@@ -36,6 +41,7 @@ DISK_FULL = "53100"  # SQLSTATE disk_full
 _MIGRATION_LOCK = 0x646F6C69756D  # "dolium"
 _LOCK_KEY = sa.select(sa.func.pg_advisory_xact_lock(sa.bindparam("k", type_=sa.BigInteger())))
 _DRIVERS = ("postgresql", "postgres", "postgresql+asyncpg")
+T = TypeVar("T")
 
 
 def _lock_id(container: int, key: bytes) -> int:
@@ -77,12 +83,27 @@ def _sqlstate(error: BaseException | None) -> str | None:
 
 
 class PostgresMetaStore(SqlMetaStore):
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._relaxed = engine.execution_options(durable=False)
+
+    async def _run_query(self, op: Op[T], *, point: bool) -> T:
+        async with self._engine.connect() as conn:
+            return await conn.run_sync(op)
+
+    async def _run_transaction(self, op: Op[T], *, durable: bool) -> T:
+        async with (self._engine if durable else self._relaxed).begin() as conn:
+            return await conn.run_sync(op)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
     def _disk_full(self, error: BaseException | None) -> bool:
         return _sqlstate(error) == DISK_FULL
 
-    async def _lock_key(self, conn: AsyncConnection, container: int, key: bytes) -> None:
+    def _lock_key(self, conn: Connection, container: int, key: bytes) -> None:
         # Held until the transaction ends; other keys are not held up.
-        await conn.execute(_LOCK_KEY, {"k": _lock_id(container, key)})
+        conn.execute(_LOCK_KEY, {"k": _lock_id(container, key)})
 
     @classmethod
     async def open(cls, *, dsn: str, pool_size: int = 10) -> Self:
@@ -95,7 +116,9 @@ class PostgresMetaStore(SqlMetaStore):
         try:
             # One process at a time: two servers starting on a new database
             # would otherwise both create the tables.
-            await upgrade(engine, first=f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            migrate = partial(upgrade, first=f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            async with engine.begin() as conn:
+                await conn.run_sync(migrate)
         except (exc.SQLAlchemyError, OSError, TimeoutError) as e:
             await engine.dispose()
             shown = url.set(drivername="postgresql").render_as_string(hide_password=True)

@@ -2,7 +2,8 @@
 
 Calls name a container by its address (see protocols.meta); tables refer
 to it by id. These expressions resolve one into the other inside the
-statement that uses it, so a read needs no extra round trip. Here too is
+statement that uses it, so a read needs no extra statement. Statements
+take the address as the bind parameters `params` gives. Here too is
 how a write counts a container's usage, in the write's own transaction.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from dolium.backends.meta_sql.schema import bucket_names, buckets
 from dolium.model import container_address, split_address
@@ -36,14 +37,12 @@ def params(address: str) -> dict[str, Any]:
     return {"ba": None, "bo": split[0], "bn": split[1]}
 
 
-def container_id(address: str) -> sa.ColumnElement[Any]:
-    """CID with `address` bound, for queries built on the spot."""
-    return CID.params(params(address))
+_RESOLVE = sa.select(CID)
 
 
-async def resolve(conn: AsyncConnection, address: str) -> int | None:
+def resolve(conn: Connection, address: str) -> int | None:
     """The id of the container at `address`, or None."""
-    found = (await conn.execute(sa.select(CID), params(address))).scalar()
+    found = conn.execute(_RESOLVE, params(address)).scalar()
     return None if found is None else int(found)
 
 
@@ -64,7 +63,7 @@ ACCOUNT_USAGE = sa.select(
 ).where(buckets.c.owner == _P("a"))
 
 
-async def add_usage(conn: AsyncConnection, container: int, size: int, objects: int) -> None:
+def add_usage(conn: Connection, container: int, size: int, objects: int) -> None:
     """Count `size` bytes and `objects` current objects more (or fewer) in the container."""
     if size or objects:
-        await conn.execute(_ADD_TO_CONTAINER, {"c": container, "db": size, "do": objects})
+        conn.execute(_ADD_TO_CONTAINER, {"c": container, "db": size, "do": objects})

@@ -1,32 +1,45 @@
 """Transactions of the SQL meta store and translation of driver errors.
 
-Every call is one short transaction: `_read` for queries, `_transact` for
-changes. Driver errors become `StorageError` here; `IntegrityError` is left
-to the caller, which knows which domain error it stands for. No knowledge of
-one database's dialect belongs here: engines arrive configured, and honour
-the `durable` execution option (see `NOT_DURABLE`) as their database allows.
+Every call of the store is one plain function of a synchronous SQLAlchemy
+`Connection` (an `Op`), handed whole to `_query` (a read) or `_transact`
+(a write transaction), so that a call costs one trip to wherever its
+database work runs, not one per statement. Where and how an op runs (a
+thread of its own, the event loop's thread, a greenlet over an async
+driver) is decided by the module of each database, which implements
+`_run_query` and `_run_transaction`; nothing of one database's dialect
+belongs here. Driver errors become `StorageError` here; `IntegrityError` is
+left to the caller, which knows which domain error it stands for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import exc
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, Row, exc
+from sqlalchemy.sql import Executable
 
 from dolium.errors import StorageError, StorageFull
 
 T = TypeVar("T")
-Op = Callable[[AsyncConnection], Awaitable[T]]
+Op = Callable[[Connection], T]
+# What became of one change of a group: (True, its value) or (False, its error).
+Outcome = tuple[bool, Any]
 
 MAX_BATCH = 64  # changes committed together at most, to keep each transaction short
-# Execution options of a transaction whose commit may be lost in a crash of
-# the machine (never torn: the database stays consistent), so need not wait
-# for the disk. Each engine applies it as its database allows.
-NOT_DURABLE = {"durable": False}
+
+
+def first_row(statement: Executable, values: Mapping[str, Any]) -> Op[Row[Any] | None]:
+    """An op that runs `statement` and gives its first row, or None."""
+    return lambda conn: conn.execute(statement, values).first()
+
+
+def all_rows(statement: Executable, values: Mapping[str, Any]) -> Op[Sequence[Row[Any]]]:
+    """An op that runs `statement` and gives all its rows."""
+    return lambda conn: conn.execute(statement, values).all()
 
 
 def _settle(future: asyncio.Future[Any], value: Any, ok: bool) -> None:
@@ -42,20 +55,77 @@ def _reason(e: exc.SQLAlchemyError) -> str:
     return str(e.orig) if isinstance(e, exc.DBAPIError) else str(e)
 
 
+def _attempt(op: Op[Any], conn: Connection) -> Outcome:
+    try:
+        return True, op(conn)
+    except Exception as e:
+        return False, e
+
+
+def run_group(conn: Connection, ops: Sequence[Op[Any]], begin: Op[None]) -> list[Outcome]:
+    """Run `ops` in one transaction on `conn`, which `begin` opens, and end it.
+
+    Synchronous, for the thread that owns `conn`. Each change runs in its own
+    savepoint, so one that fails leaves the others untouched; alone, the
+    transaction itself is the unit to roll back. The transaction commits
+    when any change succeeded. If it cannot begin or commit, nothing was
+    committed: every change fails, with its own error if it had one.
+    """
+    outcomes: list[Outcome] = []
+    try:
+        begin(conn)
+        if len(ops) == 1:
+            outcomes.append(_attempt(ops[0], conn))
+        else:
+            for op in ops:
+                # Plain SQL savepoints: SQLAlchemy's would compile two
+                # statements per change.
+                conn.exec_driver_sql("SAVEPOINT change")
+                outcome = _attempt(op, conn)
+                if not outcome[0]:
+                    conn.exec_driver_sql("ROLLBACK TO SAVEPOINT change")
+                conn.exec_driver_sql("RELEASE SAVEPOINT change")
+                outcomes.append(outcome)
+        if any(ok for ok, _ in outcomes):
+            conn.commit()
+        else:
+            conn.rollback()
+    except Exception as e:
+        _abandon(conn)
+        ran: list[Outcome] = [(False, value if not ok else e) for ok, value in outcomes]
+        return ran + [(False, e)] * (len(ops) - len(ran))
+    except BaseException:
+        _abandon(conn)
+        raise
+    return outcomes
+
+
+def _abandon(conn: Connection) -> None:
+    """Roll back whatever an error left open, so that the next group can begin.
+
+    SQLAlchemy takes a transaction whose COMMIT failed for ended, while the
+    database may keep it open (SQLite does when a deferred constraint fails
+    the commit): the driver's own rollback ends it there too.
+    """
+    with contextlib.suppress(Exception):  # an unusable connection: SQLAlchemy replaces it
+        conn.rollback()
+    with contextlib.suppress(Exception):
+        conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+
+
 class GroupCommit:
     """Runs changes one at a time on one connection, committing together those
     that queued up while the previous commit was on its way to disk.
 
     For a database with a single writer (SQLite): the commit's fsync is the
-    cost of a write, so many tasks writing at once share it. Each change runs
-    in its own savepoint, so one that fails leaves the others untouched. A
-    group is committed without waiting for the disk only when none of its
-    changes needs to be durable.
+    cost of a write, so many tasks writing at once share it. `commit` runs a
+    whole group (see `run_group`) in one trip to the writer and gives back
+    each change's outcome; a group is committed without waiting for the disk
+    only when none of its changes needs to be durable.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._relaxed = engine.execution_options(**NOT_DURABLE)
+    def __init__(self, commit: Callable[[list[Op[Any]], bool], Awaitable[list[Outcome]]]) -> None:
+        self._commit = commit
         self._queue: list[tuple[Op[Any], asyncio.Future[Any], bool]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -80,37 +150,16 @@ class GroupCommit:
     async def _run(self, jobs: list[tuple[Op[Any], asyncio.Future[Any], bool]]) -> None:
         if not jobs:
             return
-        outcomes: list[tuple[asyncio.Future[Any], Any, bool]] = []
-        engine = self._engine if any(durable for _, _, durable in jobs) else self._relaxed
+        durable = any(durable for _, _, durable in jobs)
         try:
-            async with engine.begin() as conn:
-                if len(jobs) == 1:
-                    # Alone, the transaction itself is the unit to roll back.
-                    outcomes.append((jobs[0][1], await jobs[0][0](conn), True))
-                else:
-                    for op, future, _ in jobs:
-                        # Plain SQL savepoints: SQLAlchemy's would compile two
-                        # statements per change.
-                        await conn.exec_driver_sql("SAVEPOINT change")
-                        try:
-                            value = await op(conn)
-                        except Exception as e:
-                            await conn.exec_driver_sql("ROLLBACK TO SAVEPOINT change")
-                            outcomes.append((future, e, False))
-                        else:
-                            outcomes.append((future, value, True))
-                        await conn.exec_driver_sql("RELEASE SAVEPOINT change")
-        except Exception as e:
-            # Nothing was committed: every change fails, with its own error if it had one.
-            failed = {id(f): v for f, v, ok in outcomes if not ok}
-            for _, future, _ in jobs:
-                _settle(future, failed.get(id(future), e), False)
-            return
+            outcomes = await self._commit([op for op, _, _ in jobs], durable)
+        except Exception as e:  # the writer could not be reached: nothing ran
+            outcomes = [(False, e)] * len(jobs)
         except BaseException:
             for _, future, _ in jobs:
                 _settle(future, StorageError("meta store closed during a write"), False)
             raise
-        for future, value, ok in outcomes:
+        for (_, future, _), (ok, value) in zip(jobs, outcomes, strict=True):
             _settle(future, value, ok)
 
     async def close(self) -> None:
@@ -118,29 +167,22 @@ class GroupCommit:
             await asyncio.shield(self._task)
 
 
-class SqlBase:
-    """Engines and transactions, shared by the query mixins."""
+class SqlBase(ABC):
+    """Running ops and translating their errors, shared by the query mixins."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        reader: AsyncEngine | None = None,
-        group_commit: bool = False,
-    ) -> None:
-        """`engine` runs changes; `reader`, if given, runs queries.
+    @abstractmethod
+    async def _run_query(self, op: Op[T], *, point: bool) -> T:
+        """Run the read `op`; `point`: it reads a few rows by key, whatever the
+        size of the database, so may run where a long read may not."""
 
-        `group_commit` runs all changes of this process through one queue and
-        commits them in groups (see `GroupCommit`), for a database that allows
-        one writer at a time: tasks then wait their turn on the event loop,
-        not in the database's busy handler, and share the cost of a commit.
-        """
-        self._writer = engine
-        self._relaxed = engine.execution_options(**NOT_DURABLE)
-        self._reader = reader or engine
-        self._group = GroupCommit(engine) if group_commit else None
+    @abstractmethod
+    async def _run_transaction(self, op: Op[T], *, durable: bool) -> T:
+        """Run `op` in a write transaction, committed unless it raises."""
 
-    async def _lock_key(self, conn: AsyncConnection, container: int, key: bytes) -> None:
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    def _lock_key(self, conn: Connection, container: int, key: bytes) -> None:
         """Wait until no other transaction is changing the versions of `key`, and
         keep others from doing so until this transaction ends.
 
@@ -148,6 +190,7 @@ class SqlBase:
         one: two writers of one key must not interleave. Nothing to do where a
         write transaction already excludes every other writer (SQLite).
         """
+        return
 
     def _disk_full(self, error: BaseException | None) -> bool:
         """Whether a driver error says the database's disk is full (each dialect's code)."""
@@ -160,11 +203,16 @@ class SqlBase:
         error = StorageFull if full else StorageError
         return error(f"meta store {what} failed: {_reason(e)}")
 
-    @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
+    async def _query(self, op: Op[T], *, point: bool = False) -> T:
+        """Run the read `op`, whole, and give back what it returns.
+
+        `op` runs on a connection that may see only committed data; each of
+        its statements sees at least what was committed before the call.
+        `point=True` for a lookup of a few rows by key (see `_run_query`),
+        never for a scan whose length the caller or the data decides.
+        """
         try:
-            async with self._reader.connect() as conn:
-                yield conn
+            return await self._run_query(op, point=point)
         except exc.SQLAlchemyError as e:  # driver errors, and pool timeouts
             raise self._failure(e, "read") from e
 
@@ -172,8 +220,8 @@ class SqlBase:
         """Run `op` in a write transaction, committed unless it raises.
 
         `op` may run in a group with other changes: it must use only the
-        connection it is given (never call `_transact`, which would wait on
-        its own group), and leave database errors to propagate, so that its
+        connection it is given (never call the store, which would wait on its
+        own group), and leave database errors to propagate, so that its
         savepoint is rolled back.
 
         `durable=False`: the commit need not reach the disk before this
@@ -182,18 +230,8 @@ class SqlBase:
         store. Only for changes that the crash makes moot anyway.
         """
         try:
-            if self._group is not None:
-                return await self._group.submit(op, durable=durable)
-            async with (self._writer if durable else self._relaxed).begin() as conn:
-                return await op(conn)
+            return await self._run_transaction(op, durable=durable)
         except exc.IntegrityError:
             raise
         except exc.SQLAlchemyError as e:
             raise self._failure(e, "write") from e
-
-    async def close(self) -> None:
-        if self._group is not None:
-            await self._group.close()
-        await self._writer.dispose()
-        if self._reader is not self._writer:
-            await self._reader.dispose()

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator, Collection, Iterable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dolium.backends.meta_sql import codec
-from dolium.backends.meta_sql.base import SqlBase
+from dolium.backends.meta_sql.base import SqlBase, all_rows
 from dolium.backends.meta_sql.schema import UNREFERENCED, block_leases, block_refs, parts, versions
 from dolium.model import BlockRef, Extent
 
@@ -31,62 +32,112 @@ _R = block_refs.c
 _L = block_leases.c
 _ROWS = 400  # rows per statement, well under every engine's limit of parameters
 _PAGE = 500  # rows per query of the reference scan, to keep transactions short
+_P = sa.bindparam
 
 
-def _insert(conn: AsyncConnection, table: sa.Table) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+@dataclass(frozen=True)
+class _Upserts:
+    """The statements of one dialect, built once and run with one parameter set
+    per block, so SQLAlchemy compiles each once (a statement with its values
+    inside is compiled on every call)."""
+
+    add_refs: Any  # add to a block's count, creating its row
+    add_row: Any  # a row for a block, if it has none
+    add_lease: Any  # a lease, or a later expiry of the holder's lease
 
 
 @cache
-def _lease_statements(dialect: str) -> tuple[Any, Any]:
-    """(a row for each block, a lease for each block): built once per dialect and
-    run with one parameter set per block, so SQLAlchemy compiles each once
-    (a statement with its values inside is compiled on every call)."""
+def _upserts(dialect: str) -> _Upserts:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    refs = insert(block_refs).values(policy=_P("p"), digest=_P("d"), refs=_P("n"), doomed=sa.null())
+    refs = refs.on_conflict_do_update(
+        index_elements=[_R.policy, _R.digest], set_={"refs": _R.refs + refs.excluded.refs}
+    )
     row = insert(block_refs).on_conflict_do_nothing(index_elements=[_R.policy, _R.digest])
     lease = insert(block_leases)
     lease = lease.on_conflict_do_update(
         index_elements=[_L.policy, _L.digest, _L.holder], set_={"expires": lease.excluded.expires}
     )
-    return row, lease
+    return _Upserts(refs, row, lease)
 
 
-async def count(conn: AsyncConnection, policy: str, extents: Iterable[Extent], delta: int) -> None:
+def count(conn: Connection, policy: str, extents: Iterable[Extent], delta: int) -> None:
     """Add `delta` references to each block of `extents` (once per extent)."""
     counts = Counter(e.digest for e in extents)
-    await _add(conn, [(policy, d, n * delta) for d, n in counts.items()])
+    _add(conn, [(policy, d, n * delta) for d, n in counts.items()])
 
 
-async def count_packed(conn: AsyncConnection, rows: Iterable[Any], delta: int) -> None:
+def count_packed(conn: Connection, rows: Iterable[Any], delta: int) -> None:
     """As `count`, for rows with packed `extents` and a `policy` column."""
     counts: Counter[tuple[str, bytes]] = Counter()
     for row in rows:
         counts.update((row.policy, d) for d in codec.extent_digests(row.extents))
-    await _add(conn, [(p, d, n * delta) for (p, d), n in counts.items()])
+    _add(conn, [(p, d, n * delta) for (p, d), n in counts.items()])
 
 
-async def _add(conn: AsyncConnection, changes: list[tuple[str, bytes, int]]) -> None:
-    for start in range(0, len(changes), _ROWS):
-        values = [
-            {"policy": p, "digest": d, "refs": n, "doomed": None}
-            for p, d, n in changes[start : start + _ROWS]
-        ]
-        stmt = _insert(conn, block_refs).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[_R.policy, _R.digest], set_={"refs": _R.refs + stmt.excluded.refs}
-        )
-        await conn.execute(stmt)
+def _add(conn: Connection, changes: list[tuple[str, bytes, int]]) -> None:
+    if not changes:
+        return
+    # One parameter set per block: the driver runs the one prepared statement
+    # for each (executemany), with no statement to compile per call.
+    conn.execute(
+        _upserts(conn.dialect.name).add_refs,
+        [{"p": p, "d": d, "n": n} for p, d, n in changes],
+    )
 
 
-async def uncount_parts(conn: AsyncConnection, where: Any) -> None:
-    """Remove the references of the parts `where` selects (before they are dropped)."""
-    rows = (await conn.execute(sa.select(parts.c.policy, parts.c.extents).where(where))).all()
-    await count_packed(conn, rows, -1)
+_PARTS_OF_UPLOAD = sa.select(parts.c.policy, parts.c.extents).where(
+    parts.c.bucket == _P("c"), parts.c.upload_id == _P("u")
+)
+_PARTS_OF_CONTAINER = sa.select(parts.c.policy, parts.c.extents).where(parts.c.bucket == _P("c"))
 
 
-def _refs(refs: Collection[BlockRef]) -> Any:
-    return sa.tuple_(_R.policy, _R.digest).in_([(r.policy, r.digest) for r in refs])
+def uncount_parts(conn: Connection, container: int, upload_id: str | None = None) -> None:
+    """Remove the references of the parts of an upload, or of every upload of
+    the container (before they are dropped)."""
+    if upload_id is None:
+        rows = conn.execute(_PARTS_OF_CONTAINER, {"c": container}).all()
+    else:
+        rows = conn.execute(_PARTS_OF_UPLOAD, {"c": container, "u": upload_id}).all()
+    count_packed(conn, rows, -1)
+
+
+_IN_REFS = sa.tuple_(_R.policy, _R.digest).in_(_P("pairs", expanding=True))
+_DOOMED = sa.select(_R.policy, _R.digest).where(_IN_REFS, _R.doomed.is_not(None))
+_LIVE = (
+    sa.select(_L.holder)
+    .where(_L.policy == _R.policy, _L.digest == _R.digest, _L.expires > _P("now"))
+    .exists()
+)
+_GARBAGE = (
+    sa.select(_R.policy, _R.digest)
+    .where(UNREFERENCED, sa.or_(_R.doomed.is_(None), _R.doomed < _P("stale")), ~_LIVE)
+    .limit(_P("n", type_=sa.Integer()))
+)
+_EXPIRE_LEASES = block_leases.delete().where(_L.expires <= _P("now"))
+_DOOM = block_refs.update().where(_IN_REFS).values(doomed=_P("now"))
+_FORGET = block_refs.delete().where(_IN_REFS, UNREFERENCED, _R.doomed.is_not(None))
+_SPARE = block_refs.update().where(_IN_REFS).values(doomed=None)
+_PARTS_PAGE = (
+    sa.select(parts.c.bucket, parts.c.upload_id, parts.c.number, parts.c.policy, parts.c.extents)
+    .where(
+        sa.tuple_(parts.c.bucket, parts.c.upload_id, parts.c.number)
+        > sa.tuple_(_P("b"), _P("u"), _P("p")),
+        parts.c.extents.is_not(None),
+    )
+    .order_by(parts.c.bucket, parts.c.upload_id, parts.c.number)
+    .limit(_PAGE)
+)
+_VERSIONS_PAGE = (
+    sa.select(versions.c.serial, versions.c.policy, versions.c.extents)
+    .where(versions.c.serial > _P("s"), versions.c.extents.is_not(None))
+    .order_by(versions.c.serial)
+    .limit(_PAGE)
+)
+
+
+def _pairs(refs: Collection[BlockRef]) -> dict[str, Any]:
+    return {"pairs": [(r.policy, r.digest) for r in refs]}
 
 
 class BlockQueries(SqlBase):
@@ -95,26 +146,23 @@ class BlockQueries(SqlBase):
     ) -> set[BlockRef]:
         wanted = sorted(set(refs), key=lambda r: (r.policy, r.digest))
 
-        async def op(conn: AsyncConnection) -> set[BlockRef]:
-            add_row, add_lease = _lease_statements(conn.dialect.name)
+        def op(conn: Connection) -> set[BlockRef]:
+            upserts = _upserts(conn.dialect.name)
             busy: set[BlockRef] = set()
             for start in range(0, len(wanted), _ROWS):
                 chunk = wanted[start : start + _ROWS]
                 # A row for each block, so that a block stored by a writer
                 # that then dies is garbage the collector can find.
-                await conn.execute(
-                    add_row,
+                conn.execute(
+                    upserts.add_row,
                     [{"policy": r.policy, "digest": r.digest, "refs": 0} for r in chunk],
                 )
-                doomed = await conn.execute(
-                    sa.select(_R.policy, _R.digest).where(_refs(chunk), _R.doomed.is_not(None))
-                )
-                busy.update(BlockRef(p, d) for p, d in doomed)
+                busy.update(BlockRef(p, d) for p, d in conn.execute(_DOOMED, _pairs(chunk)))
                 granted = [r for r in chunk if r not in busy]
                 if not granted:
                     continue
-                await conn.execute(
-                    add_lease,
+                conn.execute(
+                    upserts.add_lease,
                     [
                         {"policy": r.policy, "digest": r.digest, "holder": holder, "expires": until}
                         for r in granted
@@ -128,19 +176,12 @@ class BlockQueries(SqlBase):
         return await self._transact(op, durable=False)
 
     async def claim_garbage(self, *, now: float, stale_before: float, limit: int) -> list[BlockRef]:
-        live = (
-            sa.select(_L.holder)
-            .where(_L.policy == _R.policy, _L.digest == _R.digest, _L.expires > now)
-            .exists()
-        )
-        fresh = sa.or_(_R.doomed.is_(None), _R.doomed < stale_before)
-        query = sa.select(_R.policy, _R.digest).where(UNREFERENCED, fresh, ~live).limit(limit)
-
-        async def op(conn: AsyncConnection) -> list[BlockRef]:
-            await conn.execute(block_leases.delete().where(_L.expires <= now))
-            found = [BlockRef(p, d) for p, d in await conn.execute(query)]
+        def op(conn: Connection) -> list[BlockRef]:
+            conn.execute(_EXPIRE_LEASES, {"now": now})
+            query = {"now": now, "stale": stale_before, "n": limit}
+            found = [BlockRef(p, d) for p, d in conn.execute(_GARBAGE, query)]
             if found:
-                await conn.execute(block_refs.update().where(_refs(found)).values(doomed=now))
+                conn.execute(_DOOM, {**_pairs(found), "now": now})
             return found
 
         return await self._transact(op)
@@ -150,14 +191,12 @@ class BlockQueries(SqlBase):
         if not chosen:
             return
 
-        async def op(conn: AsyncConnection) -> None:
+        def op(conn: Connection) -> None:
             for start in range(0, len(chosen), _ROWS):
-                chunk = chosen[start : start + _ROWS]
-                await conn.execute(
-                    block_refs.delete().where(_refs(chunk), UNREFERENCED, _R.doomed.is_not(None))
-                )
+                chunk = _pairs(chosen[start : start + _ROWS])
+                conn.execute(_FORGET, chunk)
                 # Referenced meanwhile (a writer outlived its lease): keep the row.
-                await conn.execute(block_refs.update().where(_refs(chunk)).values(doomed=None))
+                conn.execute(_SPARE, chunk)
 
         await self._transact(op)
 
@@ -167,40 +206,18 @@ class BlockQueries(SqlBase):
         In that order a part that complete_upload turns into a version during
         the scan is still seen: its version gets a serial above any scanned.
         """
-        pk = sa.tuple_(parts.c.bucket, parts.c.upload_id, parts.c.number)
-        mark: tuple[int, str, int] = (0, "", 0)
+        mark: dict[str, Any] = {"b": 0, "u": "", "p": 0}
         while True:
-            query = (
-                sa.select(
-                    parts.c.bucket,
-                    parts.c.upload_id,
-                    parts.c.number,
-                    parts.c.policy,
-                    parts.c.extents,
-                )
-                .where(pk > sa.tuple_(*mark), parts.c.extents.is_not(None))
-                .order_by(parts.c.bucket, parts.c.upload_id, parts.c.number)
-                .limit(_PAGE)
-            )
-            async with self._read() as conn:
-                rows = (await conn.execute(query)).all()
+            rows = await self._query(all_rows(_PARTS_PAGE, mark))
             for row in rows:
                 for digest in codec.extent_digests(row.extents):
                     yield BlockRef(row.policy, digest)
             if len(rows) < _PAGE:
                 break
-            mark = (rows[-1].bucket, rows[-1].upload_id, rows[-1].number)
+            mark = {"b": rows[-1].bucket, "u": rows[-1].upload_id, "p": rows[-1].number}
         serial = 0
-        v = versions.c
         while True:
-            vquery = (
-                sa.select(v.serial, v.policy, v.extents)
-                .where(v.serial > serial, v.extents.is_not(None))
-                .order_by(v.serial)
-                .limit(_PAGE)
-            )
-            async with self._read() as conn:
-                found = (await conn.execute(vquery)).all()
+            found = await self._query(all_rows(_VERSIONS_PAGE, {"s": serial}))
             for entry in found:
                 for digest in codec.extent_digests(entry.extents):
                     yield BlockRef(entry.policy, digest)

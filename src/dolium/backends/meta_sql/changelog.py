@@ -12,8 +12,7 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, exc
 
 from dolium.backends.meta_sql.base import SqlBase
 from dolium.backends.meta_sql.schema import changes, cursors
@@ -30,6 +29,16 @@ _APPEND_LOCK = sa.select(
     sa.func.pg_advisory_xact_lock(sa.literal(_APPEND_LOCK_KEY, sa.BigInteger()))
 )
 _C = cursors.c
+_P = sa.bindparam
+_LIMIT = _P("n", type_=sa.Integer())
+_FEED = (
+    changes.select().where(changes.c.serial > _P("after")).order_by(changes.c.serial).limit(_LIMIT)
+)
+_CURSOR = sa.select(_C.serial).where(_C.consumer == _P("c"))
+_FORWARD = (
+    cursors.update().where(_C.consumer == _P("c"), _C.serial < _P("s")).values(serial=_P("s"))
+)
+_NEW_CURSOR = cursors.insert().values(consumer=_P("c"), serial=_P("s"))
 
 
 def _values(c: Change) -> dict[str, Any]:
@@ -70,15 +79,15 @@ def _to_change(r: Any) -> Change:
     )
 
 
-async def append(conn: AsyncConnection, change: Change) -> None:
+def append(conn: Connection, change: Change) -> None:
     """Append `change` in the transaction of `conn`; the database assigns its serial."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(_APPEND_LOCK)
-    await conn.execute(_INSERT, _values(change))
+        conn.execute(_APPEND_LOCK)
+    conn.execute(_INSERT, _values(change))
 
 
-async def record(
-    conn: AsyncConnection,
+def record(
+    conn: Connection,
     action: ChangeAction,
     actor: Actor,
     *,
@@ -88,46 +97,45 @@ async def record(
     name: str = "",
 ) -> None:
     """Append the record of a change that is not about one version."""
-    await append(conn, Change(0, time.time(), action, actor, tenant, bucket, key, name))
+    append(conn, Change(0, time.time(), action, actor, tenant, bucket, key, name))
 
 
-async def record_version(
-    conn: AsyncConnection,
+def record_version(
+    conn: Connection,
     action: ChangeAction,
     version: ObjectVersion,
     actor: Actor,
     name: str = "",
 ) -> None:
     """Append the record of a change that made, changed or removed `version`."""
-    await append(conn, version_change(action, version, actor, time.time(), name))
+    append(conn, version_change(action, version, actor, time.time(), name))
 
 
 class ChangeLogQueries(SqlBase):
     async def changes(self, after: int = 0, limit: int = 1000) -> list[Change]:
         if limit <= 0:
             return []
-        query = (
-            changes.select().where(changes.c.serial > after).order_by(changes.c.serial).limit(limit)
-        )
-        async with self._read() as conn:
-            rows = (await conn.execute(query)).all()
-        return [_to_change(r) for r in rows]
+
+        def op(conn: Connection) -> list[Change]:
+            rows = conn.execute(_FEED, {"after": after, "n": limit})
+            return [_to_change(r) for r in rows]
+
+        return await self._query(op)
 
     async def cursor(self, consumer: str) -> int:
-        query = sa.select(_C.serial).where(_C.consumer == consumer)
-        async with self._read() as conn:
-            found = (await conn.execute(query)).scalar()
+        def op(conn: Connection) -> Any:
+            return conn.execute(_CURSOR, {"c": consumer}).scalar()
+
+        found = await self._query(op, point=True)
         return int(found) if found is not None else 0
 
     async def advance_cursor(self, consumer: str, serial: int) -> None:
-        forward = cursors.update().where(_C.consumer == consumer, _C.serial < serial)
-        known = sa.select(_C.serial).where(_C.consumer == consumer)
-        insert = cursors.insert().values(consumer=consumer, serial=serial)
+        values = {"c": consumer, "s": serial}
 
-        async def op(conn: AsyncConnection) -> None:
-            moved = (await conn.execute(forward.values(serial=serial))).rowcount
-            if not moved and (await conn.execute(known)).first() is None:
-                await conn.execute(insert)
+        def op(conn: Connection) -> None:
+            moved = conn.execute(_FORWARD, values).rowcount
+            if not moved and conn.execute(_CURSOR, values).first() is None:
+                conn.execute(_NEW_CURSOR, values)
 
         try:
             await self._transact(op)

@@ -3,7 +3,8 @@
 No alembic.ini is needed: the configuration is built here, and `migrations/env.py`
 runs on the connection handed to it, inside the caller's transaction, so two
 processes starting together migrate one at a time (SQLite's BEGIN IMMEDIATE,
-an explicit lock on PostgreSQL).
+an explicit lock on PostgreSQL). Synchronous, as Alembic is: each database's
+module runs it where it runs its other transactions.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -28,17 +28,13 @@ def config(connection: Connection | None = None) -> Config:
     return cfg
 
 
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(config(connection), "head")
-
-
-async def upgrade(engine: AsyncEngine, *, first: str | None = None) -> None:
-    """Bring the database to the newest schema, in one write transaction.
+def upgrade(connection: Connection, *, first: str | None = None) -> None:
+    """Bring the database to the newest schema, in the transaction open on
+    `connection` (the caller commits it).
 
     `first`, if given, is a statement run before anything else in it, for a
     database whose transactions need an explicit lock to run one at a time.
     """
-    async with engine.begin() as conn:
-        if first is not None:
-            await conn.exec_driver_sql(first)
-        await conn.run_sync(_upgrade)
+    if first is not None:
+        connection.exec_driver_sql(first)
+    command.upgrade(config(connection), "head")
