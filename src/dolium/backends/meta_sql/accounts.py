@@ -131,7 +131,7 @@ def _to_bucket(row: Any) -> Bucket:
 
 
 # No row (a schema made without the migrations) reads as a fixed epoch.
-_EPOCH = sa.select(sa.func.coalesce(sa.select(config_epoch.c.n).scalar_subquery(), 0))
+CONFIG_EPOCH = sa.select(sa.func.coalesce(sa.select(config_epoch.c.n).scalar_subquery(), 0))
 
 
 class AccountQueries(SqlBase):
@@ -160,7 +160,7 @@ class AccountQueries(SqlBase):
             raise taken from e
 
     async def config_epoch(self) -> int:
-        row = await self._query(first_row(_EPOCH, {}), point=True)
+        row = await self._query(first_row(CONFIG_EPOCH, {}), point=True)
         return 0 if row is None else int(row[0])
 
     async def get_tenant(self, name: str) -> Tenant | None:
