@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dolium.backends.meta_memory import MemoryMetaStore
-from dolium.model import ListPage, ObjectVersion, Versioning
+from dolium.model import ListedObject, ListPage, ObjectVersion, Versioning
 
 BUCKET = "listing"
 
@@ -28,7 +28,7 @@ class CountingMeta(MemoryMetaStore):
 
     async def list_objects(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
-    ) -> list[ObjectVersion]:
+    ) -> list[ListedObject]:
         self.calls += 1
         if self.calls > self.limit:
             raise AssertionError(f"listing made more than {self.limit} lookups for one page")

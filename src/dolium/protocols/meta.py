@@ -38,6 +38,7 @@ from dolium.model import (
     Bucket,
     Change,
     ChangeAction,
+    ListedObject,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -220,8 +221,8 @@ class MetaStore(Protocol):
 
     async def list_objects(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
-    ) -> list[ObjectVersion]:
-        """Latest versions that are not delete markers, by key.
+    ) -> list[ListedObject]:
+        """Latest versions that are not delete markers, by key, as listed.
 
         Keys start with `prefix` and sort strictly after `start_after`.
         The cost is proportional to `limit`, not to the bucket's size.

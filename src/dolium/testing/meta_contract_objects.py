@@ -21,6 +21,7 @@ from dolium.model import (
     UNVERSIONED_ID,
     Bucket,
     Extent,
+    ListedObject,
     Lock,
     LockMode,
     MultipartUpload,
@@ -69,7 +70,7 @@ def extents(*numbers: int) -> tuple[Extent, ...]:
     return tuple(Extent(digest(n), 100 + n) for n in numbers)
 
 
-def _ids(versions: list[ObjectVersion]) -> list[tuple[str, str]]:
+def _ids(versions: Sequence[ObjectVersion | ListedObject]) -> list[tuple[str, str]]:
     return [(v.key, v.version_id) for v in versions]
 
 
@@ -92,6 +93,9 @@ class TestVersions:
         assert await meta.get_version("b1", "dir/ké y", "v1") == stored
         inline = await meta.put_version(version("b1", "small", "v1", size=3, inline=b"\0ab"))
         assert await meta.get_version("b1", "small") == inline
+        # A listing shows what it needs of each, checksum names in their order.
+        assert await meta.list_objects("b1") == [ListedObject.of(stored), ListedObject.of(inline)]
+        assert ListedObject.of(stored).checksum_algorithms == ("CRC32", "SHA256")
 
     async def test_attributes_round_trip(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
@@ -104,7 +108,7 @@ class TestVersions:
         assert stored == dataclasses.replace(full, serial=stored.serial)
         assert await meta.get_version("b1", "k") == stored
         [listed] = await meta.list_objects("b1")
-        assert listed == stored
+        assert listed == ListedObject.of(stored)
 
     async def test_update_version(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
@@ -311,7 +315,9 @@ class TestListObjects:
         await self._fill(meta)
         listed = await meta.list_objects("b1")
         assert [v.key for v in listed] == BYTE_ORDER
-        assert all(v.is_latest and not v.delete_marker for v in listed)
+        for v in listed:  # each the key's latest version
+            latest = await meta.get_version("b1", v.key)
+            assert latest is not None and v == ListedObject.of(latest)
         assert await meta.list_objects("nobucket") == []
 
     async def test_prefix(self, meta: MetaStore) -> None:

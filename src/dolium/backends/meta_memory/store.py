@@ -26,6 +26,7 @@ from dolium.model import (
     SERVER,
     Actor,
     ChangeAction,
+    ListedObject,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -178,15 +179,15 @@ class MemoryMetaStore(MemoryAccounts, MemoryPaths):
 
     async def list_objects(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
-    ) -> list[ObjectVersion]:
+    ) -> list[ListedObject]:
         low = prefix.encode()
         chains = self._chains.get(self._cid(bucket), {})
-        out: list[ObjectVersion] = []
+        out: list[ListedObject] = []
         for raw in self._keys_from(bucket, low, start_after.encode()):
             if len(out) >= limit or not raw.startswith(low):
                 break
             if not chains[raw][0].delete_marker:
-                out.append(chains[raw][0])
+                out.append(ListedObject.of(chains[raw][0]))
         return out
 
     async def list_versions(

@@ -12,6 +12,7 @@ length byte.
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -24,6 +25,7 @@ from dolium.model import (
     AccessKey,
     Bucket,
     Extent,
+    ListedObject,
     Lock,
     LockMode,
     MultipartUpload,
@@ -176,6 +178,29 @@ def to_version(r: Any, bucket: str) -> ObjectVersion:
         serial=r.serial,
         policy=r.policy,
         **load_attrs(r.attrs),
+    )
+
+
+# The names in a checksums column (written by dump_map), without parsing its
+# JSON, which would cost a listing page milliseconds: the names are
+# algorithm names (capitals and digits) and the values base64, neither of
+# which holds a quote, so a name is what stands before '":"'.
+_CHECKSUM_NAMES = re.compile(r'"([A-Z0-9]+)":"')
+
+
+def to_listed(r: Any) -> ListedObject:
+    """A row of the listing statement (listing._LISTED_COLUMNS)."""
+    key, version_id, size, etag, modified, owner, content_type, checksums, checksum_type = r
+    return ListedObject(
+        key.decode(),
+        version_id,
+        size,
+        etag,
+        modified,
+        owner,
+        content_type,
+        tuple(_CHECKSUM_NAMES.findall(checksums)) if checksums else (),
+        checksum_type,
     )
 
 

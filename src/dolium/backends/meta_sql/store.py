@@ -49,6 +49,7 @@ from dolium.model import (
     SERVER,
     Actor,
     ChangeAction,
+    ListedObject,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -302,12 +303,12 @@ class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
 
     async def list_objects(
         self, bucket: str, *, prefix: str = "", start_after: str = "", limit: int = 1000
-    ) -> list[ObjectVersion]:
+    ) -> list[ListedObject]:
         if limit <= 0:
             return []
         query, values = listing.objects(prefix.encode(), start_after.encode())
         rows = await self._query(all_rows(query, {**values, **params(bucket), "n": limit}))
-        return [codec.to_version(r, bucket) for r in rows]
+        return [codec.to_listed(r) for r in rows]
 
     async def list_objects_at(
         self,

@@ -20,7 +20,7 @@ from dolium.core.access.actions import Action
 from dolium.core.context import Context
 from dolium.core.objects.version_ids import validate_version_id
 from dolium.errors import InvalidArgument
-from dolium.model import ListPage, ObjectVersion, Principal
+from dolium.model import ListedObject, ListPage, ObjectVersion, Principal
 
 # Python orders str by code point, which is the UTF-8 byte order S3 uses;
 # this character sorts after every other one.
@@ -86,7 +86,7 @@ class Listing:
         if max_keys <= 0:
             # S3 answers an empty page that is not truncated: nothing to resume.
             return ListPage(entries=(), prefixes=(), truncated=False, next_marker=None)
-        entries: list[ObjectVersion] = []
+        entries: list[ListedObject] = []
         prefixes: list[str] = []
         cursor = start_after
         last = ""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from urllib.parse import quote
 
 from dolium.core.access.actions import Action, Setting
@@ -17,7 +18,7 @@ from dolium.frontends.s3.ops.objects import bypass_governance, principal_of
 from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import acl_header, iso_date
 from dolium.frontends.s3.wire.http import Response, S3Request, page_size, read_small_body
-from dolium.model import ObjectVersion
+from dolium.model import ListedObject
 
 XML = ("content-type", "application/xml")
 
@@ -97,24 +98,33 @@ def encoder(request: S3Request) -> tuple[bool, xml.Encode]:
         return False, lambda s: s
     if encoding != "url":
         raise S3Error(400, "InvalidArgument", "Invalid Encoding Method specified in Request")
-    return True, lambda s: quote(s, safe="/")
+    return True, _url_encode
 
 
-def _entry(version: ObjectVersion, encode: xml.Encode, owner: xml.Node | None) -> xml.Node:
-    fields: list[xml.Node] = [
-        ("Key", encode(version.key)),
-        ("LastModified", iso_date(version.modified)),
-        ("ETag", f'"{version.etag}"'),
-        ("Size", version.size),
-        ("StorageClass", "STANDARD"),
-    ]
-    if version.checksums:
-        fields.extend(("ChecksumAlgorithm", a) for a in version.checksums)
+# What quote(..., safe="/") leaves as it is: most keys are only these.
+_UNCHANGED = re.compile(r"[A-Za-z0-9_.~/-]*")
+
+
+def _url_encode(text: str) -> str:
+    return text if _UNCHANGED.fullmatch(text) else quote(text, safe="/")
+
+
+def _entry(version: ListedObject, encode: xml.Encode, owner: str) -> xml.Node:
+    """One Contents element, rendered here: a page holds a thousand of them."""
+    text = (
+        f"<Key>{xml.escape(encode(version.key))}</Key>"
+        f"<LastModified>{iso_date(version.modified)}</LastModified>"
+        f'<ETag>"{xml.escape(version.etag)}"</ETag>'
+        f"<Size>{version.size}</Size><StorageClass>STANDARD</StorageClass>"
+    )
+    if version.checksum_algorithms:
+        text += "".join(
+            f"<ChecksumAlgorithm>{xml.escape(a)}</ChecksumAlgorithm>"
+            for a in version.checksum_algorithms
+        )
         if version.checksum_type:
-            fields.append(("ChecksumType", version.checksum_type))
-    if owner is not None:
-        fields.append(owner)
-    return ("Contents", fields)
+            text += f"<ChecksumType>{xml.escape(version.checksum_type)}</ChecksumType>"
+    return ("Contents", xml.Raw(text + owner))
 
 
 async def list_objects(store: Store, request: S3Request) -> Response:
@@ -139,7 +149,7 @@ async def list_objects(store: Store, request: S3Request) -> Response:
         max_keys=max_keys,
     )
     fetch_owner = not v2 or request.query.get("fetch-owner") == "true"
-    owner = owner_xml(request) if fetch_owner else None
+    owner = xml.fragment([owner_xml(request)]) if fetch_owner else ""
     fields: list[xml.Node] = [("Name", request.bucket), ("Prefix", encode(prefix))]
     if v2:
         if "continuation-token" in request.query:

@@ -57,7 +57,13 @@ def iso_date(timestamp: float) -> str:
     """S3's timestamp format in XML: 2009-10-12T17:50:30.000Z (UTC, milliseconds)."""
     millis = round(timestamp * 1000)
     seconds, ms = divmod(millis, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
+    return f"{_iso_seconds(seconds)}.{ms:03d}Z"
+
+
+# Objects written together share their second; a listing page formats many.
+@lru_cache(maxsize=4096)
+def _iso_seconds(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 def user_metadata(request: S3Request) -> dict[str, str]:
