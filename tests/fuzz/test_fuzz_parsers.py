@@ -33,11 +33,11 @@ from dolium.core.objects.conditions import (
 )
 from dolium.core.objects.tagging import validate_tags
 from dolium.errors import DoliumError
-from dolium.frontends.s3 import rules
 from dolium.frontends.s3.auth import sigv4
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.cors import parse_cors, render_cors
 from dolium.frontends.s3.ops.lifecycle import parse_lifecycle, render_lifecycle
+from dolium.frontends.s3.rules import objects as rules
 from dolium.frontends.s3.wire import acl_xml, headers, xml
 from dolium.frontends.s3.wire.http import S3Request
 from dolium.model import AccessKey, Principal

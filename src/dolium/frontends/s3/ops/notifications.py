@@ -25,7 +25,7 @@ from dolium.errors import InvalidArgument
 from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.ops.objects import principal_of
 from dolium.frontends.s3.ops.subresources import XML, Routes
-from dolium.frontends.s3.rules import check_notification
+from dolium.frontends.s3.rules.notifications import check_notification
 from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.http import Response, S3Request, read_small_body
 
