@@ -23,7 +23,6 @@ from seeds import AWKWARD, POLICY, XML_SEEDS
 from dolium.core import names
 from dolium.core.access.acl import CANNED, GRANTEE_KINDS, canned, loads, user
 from dolium.core.access.policy import Decision, evaluate, is_public, named_tenants, parse_policy
-from dolium.core.buckets import cors as core_cors
 from dolium.core.buckets import lifecycle as core_lifecycle
 from dolium.core.objects.conditions import (
     check_preconditions,
@@ -38,6 +37,7 @@ from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.cors import parse_cors, render_cors
 from dolium.frontends.s3.ops.lifecycle import parse_lifecycle, render_lifecycle
 from dolium.frontends.s3.rules import objects as rules
+from dolium.frontends.s3.rules.cors import check_cors
 from dolium.frontends.s3.wire import acl_xml, headers, xml
 from dolium.frontends.s3.wire.http import S3Request
 from dolium.model import AccessKey, Principal
@@ -115,7 +115,7 @@ def _lifecycle(body: bytes) -> None:
 
 def _cors(body: bytes) -> None:
     rules = tuple(parse_cors(body))
-    core_cors.validate(rules)
+    check_cors(rules)
     assert tuple(parse_cors(render_cors(rules))) == rules
 
 
