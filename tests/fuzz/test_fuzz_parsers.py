@@ -38,6 +38,7 @@ from dolium.frontends.s3.ops.cors import parse_cors, render_cors
 from dolium.frontends.s3.ops.lifecycle import parse_lifecycle, render_lifecycle
 from dolium.frontends.s3.rules import objects as rules
 from dolium.frontends.s3.rules.cors import check_cors
+from dolium.frontends.s3.rules.lifecycle import check_lifecycle
 from dolium.frontends.s3.wire import acl_xml, headers, xml
 from dolium.frontends.s3.wire.http import S3Request
 from dolium.model import AccessKey, Principal
@@ -107,10 +108,18 @@ def _tagging(body: bytes) -> None:
     validate_tags(xml.parse_tagging(body), 50)
 
 
+def _checked_lifecycle(body: bytes) -> list[core_lifecycle.Rule]:
+    """The rules of `body` if a put would store them: S3's checks, then the core's refusal."""
+    rules = parse_lifecycle(body)
+    check_lifecycle(rules)
+    core_lifecycle.refuse_unsupported(rules)
+    return rules
+
+
 def _lifecycle(body: bytes) -> None:
-    rules = core_lifecycle.validate(parse_lifecycle(body))
+    rules = _checked_lifecycle(body)
     # What validated must render and read back as the same rules.
-    assert core_lifecycle.validate(parse_lifecycle(render_lifecycle(rules))) == rules
+    assert _checked_lifecycle(render_lifecycle(rules)) == rules
 
 
 def _cors(body: bytes) -> None:

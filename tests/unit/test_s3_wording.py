@@ -11,7 +11,6 @@ import pytest
 from corekit import ALICE, body, make_core
 
 from dolium import errors
-from dolium.core.buckets import lifecycle
 from dolium.core.buckets.cors import CorsRule
 from dolium.core.buckets.website import WebsiteConfig
 from dolium.core.content import checksums as c
@@ -20,6 +19,7 @@ from dolium.core.objects.service import WriteOptions
 from dolium.frontends.s3.errors import to_s3_error
 from dolium.frontends.s3.ops.object_lock import argument_error
 from dolium.frontends.s3.rules.cors import check_cors
+from dolium.frontends.s3.rules.lifecycle import check_lifecycle
 from dolium.frontends.s3.rules.website import check_website
 from dolium.model import Lock, LockMode
 
@@ -181,7 +181,7 @@ async def test_a_default_retention_names_its_period(default: DefaultRetention, n
         lambda: check_cors([]),
         lambda: check_cors([CorsRule((), ("GET",))]),
         lambda: check_website(WebsiteConfig(index_suffix="i.html", has_rules=True)),
-        lambda: lifecycle.validate([]),
+        lambda: check_lifecycle([]),
     ],
 )
 def test_a_configuration_missing_what_it_must_hold_is_malformed_xml(

@@ -15,8 +15,6 @@ is refused rather than stored and ignored.
 
 from __future__ import annotations
 
-import base64
-import uuid
 from xml.etree.ElementTree import Element
 
 from dolium.core.buckets.notifications import NotificationRule
@@ -24,7 +22,7 @@ from dolium.core.store import Store
 from dolium.errors import InvalidArgument
 from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.ops.objects import principal_of
-from dolium.frontends.s3.ops.subresources import XML, Routes
+from dolium.frontends.s3.ops.subresources import XML, Routes, new_rule_id
 from dolium.frontends.s3.rules.notifications import check_notification
 from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.http import Response, S3Request, read_small_body
@@ -33,11 +31,6 @@ ROOT = "NotificationConfiguration"
 MAX_FILTER_VALUE = 1024  # a key's length
 # The kinds of destination, as the elements that hold a rule name them.
 KINDS = ("Topic", "Queue", "CloudFunction")
-
-
-def new_rule_id() -> str:
-    """An id for a configuration given without one, shaped as S3's (base64 of a UUID)."""
-    return base64.b64encode(str(uuid.uuid4()).encode()).decode()
 
 
 # --------------------------------------------------------------------------- parsing
