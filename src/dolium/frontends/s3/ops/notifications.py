@@ -20,10 +20,10 @@ from xml.etree.ElementTree import Element
 from dolium.core.buckets.notifications import NotificationRule
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument
-from dolium.frontends.s3.errors import S3Error, s3_message
+from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.objects import principal_of
 from dolium.frontends.s3.ops.subresources import XML, Routes, new_rule_id
-from dolium.frontends.s3.rules.notifications import check_notification
+from dolium.frontends.s3.rules.notifications import UNVALIDATED, check_notification
 from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.http import Response, S3Request, read_small_body
 
@@ -160,7 +160,7 @@ async def put_notification(store: Store, request: S3Request) -> Response:
         for n, (arn, reason) in enumerate(destinations.items(), start=1):
             fields[f"ArgumentName{n}"] = str(arn)
             fields[f"ArgumentValue{n}"] = str(reason)
-        error = S3Error(400, "InvalidArgument", s3_message(exc))
+        error = S3Error(400, "InvalidArgument", UNVALIDATED)
         error.fields = fields
         raise error from None
     return Response(200)

@@ -1,5 +1,6 @@
 """S3's rules on a notification configuration: every event type is one S3
-knows, and no two rules could both fire for one event."""
+knows, and no two rules could both fire for one event; and S3's words for a
+configuration naming destinations the server cannot deliver to."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dolium.core.buckets.notifications import NotificationRule
 from dolium.errors import InvalidArgument
 from dolium.frontends.s3.wire.events import EVENT_TYPES, overlap
 
+UNVALIDATED = "Unable to validate the following destination configurations"
 AMBIGUOUS = (
     "Configuration is ambiguously defined. Cannot have overlapping suffixes in two rules "
     "if the prefixes are overlapping for the same event type."
