@@ -3,7 +3,7 @@
 The XML is read against S3's schema here (unknown or repeated elements, a
 configuration without its destination or events are MalformedXML); S3's
 rules about event types and overlapping filters are checked at the S3 edge
-(`rules.check_notification`), where the core approves a configuration; the
+(`rules.notifications`), where the core approves a configuration; the
 destinations are the core's (`dolium.core.buckets.notifications`). A
 configuration reads back in the
 element it was given in (Topic, Queue or CloudFunction), with an Id made up
