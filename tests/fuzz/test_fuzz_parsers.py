@@ -23,7 +23,6 @@ from seeds import AWKWARD, POLICY, XML_SEEDS
 from dolium.core import names
 from dolium.core.access.acl import CANNED, GRANTEE_KINDS, canned, loads, user
 from dolium.core.access.policy import Decision, evaluate, is_public, named_tenants, parse_policy
-from dolium.core.buckets import cors as core_cors
 from dolium.core.buckets import lifecycle as core_lifecycle
 from dolium.core.objects.conditions import (
     check_preconditions,
@@ -33,11 +32,13 @@ from dolium.core.objects.conditions import (
 )
 from dolium.core.objects.tagging import validate_tags
 from dolium.errors import DoliumError
-from dolium.frontends.s3 import rules
 from dolium.frontends.s3.auth import sigv4
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.cors import parse_cors, render_cors
 from dolium.frontends.s3.ops.lifecycle import parse_lifecycle, render_lifecycle
+from dolium.frontends.s3.rules import objects as rules
+from dolium.frontends.s3.rules.cors import check_cors
+from dolium.frontends.s3.rules.lifecycle import check_lifecycle
 from dolium.frontends.s3.wire import acl_xml, headers, xml
 from dolium.frontends.s3.wire.http import S3Request
 from dolium.model import AccessKey, Principal
@@ -107,15 +108,23 @@ def _tagging(body: bytes) -> None:
     validate_tags(xml.parse_tagging(body), 50)
 
 
+def _checked_lifecycle(body: bytes) -> list[core_lifecycle.Rule]:
+    """The rules of `body` if a put would store them: S3's checks, then the core's refusal."""
+    rules = parse_lifecycle(body)
+    check_lifecycle(rules)
+    core_lifecycle.refuse_unsupported(rules)
+    return rules
+
+
 def _lifecycle(body: bytes) -> None:
-    rules = core_lifecycle.validate(parse_lifecycle(body))
+    rules = _checked_lifecycle(body)
     # What validated must render and read back as the same rules.
-    assert core_lifecycle.validate(parse_lifecycle(render_lifecycle(rules))) == rules
+    assert _checked_lifecycle(render_lifecycle(rules)) == rules
 
 
 def _cors(body: bytes) -> None:
     rules = tuple(parse_cors(body))
-    core_cors.validate(rules)
+    check_cors(rules)
     assert tuple(parse_cors(render_cors(rules))) == rules
 
 

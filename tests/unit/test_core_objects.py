@@ -27,7 +27,7 @@ from dolium.errors import (
     PreconditionFailed,
     StorageError,
 )
-from dolium.frontends.s3 import rules
+from dolium.frontends.s3.rules import objects as rules
 from dolium.model import UNVERSIONED_ID, ObjectVersion, Versioning, WriteCondition
 
 BUCKET = "photos"

@@ -1,9 +1,11 @@
-"""Bucket lifecycle: validation of rules as S3 checks them, and what `apply` and
+"""Bucket lifecycle: S3's checks of rules at its edge, and what `apply` and
 the worker do to versions, delete markers and uploads as a test clock moves."""
 
 from __future__ import annotations
 
+import base64
 import calendar
+import uuid
 from dataclasses import replace
 
 import pytest
@@ -21,7 +23,6 @@ from dolium.core.buckets.lifecycle import (
     Transition,
     from_json,
     to_json,
-    validate,
 )
 from dolium.core.jobs.lifecycle import (
     LifecycleReport,
@@ -38,6 +39,8 @@ from dolium.errors import (
     MalformedConfiguration,
     NotSupported,
 )
+from dolium.frontends.s3.ops.lifecycle import parse_lifecycle
+from dolium.frontends.s3.rules.lifecycle import check_lifecycle
 from dolium.model import UNVERSIONED_ID, Lock, LockMode, ObjectVersion, Versioning
 
 BUCKET = "life"
@@ -96,7 +99,7 @@ async def put(
 
 
 async def configure(core: Core, *rules: Rule) -> None:
-    await Lifecycle(core.store.ctx).put(ALICE, BUCKET, list(rules))
+    await Lifecycle(core.store.ctx).put(ALICE, BUCKET, list(rules), approve=check_lifecycle)
 
 
 async def run(core: Core, page: int = 1000) -> LifecycleReport:
@@ -136,25 +139,41 @@ def test_deletable_honours_legal_hold_and_retention() -> None:
 # --------------------------------------------------------------------------- validation
 
 
-def test_validate_gives_ids_and_round_trips_through_json() -> None:
-    rules = validate(
-        [
-            rule(rule_id=None, flt=Filter(FilterKind.PREFIX, prefix="logs/"), days=3),
-            rule(
-                rule_id="and",
-                flt=Filter(FilterKind.AND, "p/", (("a", "1"), ("b", "")), 10, 100),
-                noncurrent=2,
-                newer=3,
-            ),
-            rule(rule_id="m", marker=True, abort=7),
-            rule(rule_id="d", date=at(2030, 1, 1), enabled=False),
-        ]
+def test_valid_rules_pass_and_round_trip_through_json() -> None:
+    rules = (
+        rule(rule_id=None, flt=Filter(FilterKind.PREFIX, prefix="logs/"), days=3),
+        rule(
+            rule_id="and",
+            flt=Filter(FilterKind.AND, "p/", (("a", "1"), ("b", "")), 10, 100),
+            noncurrent=2,
+            newer=3,
+        ),
+        rule(rule_id="m", marker=True, abort=7),
+        rule(rule_id="d", date=at(2030, 1, 1), enabled=False),
     )
-    assert rules[0].id  # made up
-    assert [r.id for r in rules[1:]] == ["and", "m", "d"]
+    check_lifecycle(rules)
     assert from_json(to_json(rules)) == rules
-    legacy = validate([Rule(id="old", enabled=True, prefix="a/", expiration=Expiration(days=1))])
+    legacy = (Rule(id="old", enabled=True, prefix="a/", expiration=Expiration(days=1)),)
+    check_lifecycle(legacy)
     assert from_json(to_json(legacy)) == legacy
+
+
+def test_s3_makes_up_an_id_for_a_rule_given_none() -> None:
+    ns = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+    body = (
+        f"<LifecycleConfiguration {ns}>"
+        + "<Rule><Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"
+        + "<Rule><ID></ID><Filter/><Status>Enabled</Status><AbortIncompleteMultipartUpload>"
+        + "<DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>"
+        + "<Rule><ID>mine</ID><Filter/><Status>Enabled</Status><NoncurrentVersionExpiration>"
+        + "<NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>"
+        + "</LifecycleConfiguration>"
+    ).encode()
+    ids = [r.id for r in parse_lifecycle(body)]
+    assert ids[0] and ids[1] and ids[0] != ids[1]
+    # Shaped as S3's: the base64 of a UUID.
+    assert all(uuid.UUID(base64.b64decode(i or "").decode()) for i in ids[:2])
+    assert ids[2] == "mine"
 
 
 @pytest.mark.parametrize(
@@ -239,12 +258,15 @@ def test_validate_gives_ids_and_round_trips_through_json() -> None:
         ([rule(days=0, transitions=(Transition("GLACIER", days=30),))], InvalidArgument, ""),
     ],
 )
-def test_validate_refuses_as_s3_does(
+async def test_put_refuses_as_s3_does(
     rules: list[Rule], error: type[Exception], message: str
 ) -> None:
+    """S3's checks, as the core's put runs them (transitions are refused after them)."""
+    core = await setup()
     with pytest.raises(error) as exc:
-        validate(rules)
+        await configure(core, *rules)
     assert message in str(exc.value)
+    assert await Lifecycle(core.store.ctx).get(ALICE, BUCKET) is None
 
 
 def test_legacy_rules_with_disjoint_prefixes_are_accepted() -> None:
@@ -253,7 +275,7 @@ def test_legacy_rules_with_disjoint_prefixes_are_accepted() -> None:
         Rule(id="b", enabled=True, prefix="b/", expiration=Expiration(days=1)),
         Rule(id="c", enabled=True, prefix="a/", abort_days=1),  # another action type
     ]
-    assert len(validate(rules)) == 3
+    check_lifecycle(rules)
 
 
 async def test_put_get_delete_configuration_and_owner_check() -> None:
@@ -369,11 +391,7 @@ async def test_legacy_prefix_rule_selects_by_prefix() -> None:
     core = await setup()
     await put(core, "a/1")
     await put(core, "b/1")
-    await core.store.ctx.meta.set_bucket_config(
-        BUCKET,
-        CONFIG,
-        to_json(validate([Rule(id="x", enabled=True, prefix="a/", expiration=Expiration(1))])),
-    )
+    await configure(core, Rule(id="x", enabled=True, prefix="a/", expiration=Expiration(1)))
     core.clock.advance(3 * DAY)
     await run(core)
     assert await current_keys(core) == ["b/1"]

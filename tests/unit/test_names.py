@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from dolium import errors
 from dolium.core import names
-from dolium.frontends.s3 import rules
+from dolium.frontends.s3.rules import objects as rules
 
 
 # Examples from the AWS "General purpose bucket naming rules" page, plus edges.

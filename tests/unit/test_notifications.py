@@ -22,7 +22,7 @@ from dolium.core.buckets.notifications import (
 from dolium.core.objects.multipart import CompletedPart
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument
-from dolium.frontends.s3.rules import AMBIGUOUS, check_notification
+from dolium.frontends.s3.rules.notifications import AMBIGUOUS, check_notification
 from dolium.frontends.s3.wire.events import (
     S3_EVENTS,
     event_time,

@@ -3,20 +3,29 @@ S3 error table gives each the code and the exact message S3 answers with."""
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
-from collections.abc import Callable
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
-from corekit import ALICE, body, make_core
+from corekit import ALICE, BOB, body, make_core
 
+import dolium
 from dolium import errors
-from dolium.core.buckets import cors, lifecycle, website
+from dolium.core.buckets.cors import CorsRule
+from dolium.core.buckets.settings import ObjectOwnership
+from dolium.core.buckets.website import WebsiteConfig
 from dolium.core.content import checksums as c
 from dolium.core.objects.object_lock import DefaultRetention
 from dolium.core.objects.service import WriteOptions
 from dolium.frontends.s3.errors import to_s3_error
 from dolium.frontends.s3.ops.object_lock import argument_error
+from dolium.frontends.s3.rules.cors import check_cors
+from dolium.frontends.s3.rules.lifecycle import check_lifecycle
+from dolium.frontends.s3.rules.website import check_website
 from dolium.model import Lock, LockMode
 
 
@@ -174,10 +183,10 @@ async def test_a_default_retention_names_its_period(default: DefaultRetention, n
 @pytest.mark.parametrize(
     "check",
     [
-        lambda: cors.validate([]),
-        lambda: cors.validate([cors.CorsRule((), ("GET",))]),
-        lambda: website.validate(website.WebsiteConfig(index_suffix="i.html", has_rules=True)),
-        lambda: lifecycle.validate([]),
+        lambda: check_cors([]),
+        lambda: check_cors([CorsRule((), ("GET",))]),
+        lambda: check_website(WebsiteConfig(index_suffix="i.html", has_rules=True)),
+        lambda: check_lifecycle([]),
     ],
 )
 def test_a_configuration_missing_what_it_must_hold_is_malformed_xml(
@@ -246,3 +255,123 @@ async def test_what_a_write_declares_and_does_not_get() -> None:
             await core.store.objects.put(ALICE, "plain", "k", body(b"x"), opts)
         error = to_s3_error(info.value)
         assert (error.status, error.code, error.message) == (400, code, message)
+
+
+# --------------------------------------------------------------------------- buckets
+
+
+async def test_bucket_conflicts_and_ownership() -> None:
+    core = make_core()
+    store = core.store
+    await store.buckets.create(ALICE, "taken", acl="public-read")
+    await store.objects.put(ALICE, "taken", "k", body(b"x"), WriteOptions())
+    cases: list[tuple[Callable[[], Awaitable[object]], str, str]] = [
+        (
+            lambda: store.buckets.create(ALICE, "taken"),
+            "BucketAlreadyOwnedByYou",
+            "Your previous request to create the named bucket succeeded and you already own it.",
+        ),
+        (
+            lambda: store.buckets.create(BOB, "taken"),
+            "BucketAlreadyExists",
+            "The requested bucket name is not available. The bucket namespace is shared by all"
+            " users of the system. Please select a different name and try again.",
+        ),
+        (
+            lambda: store.buckets.delete(ALICE, "taken"),
+            "BucketNotEmpty",
+            "The bucket you tried to delete is not empty",
+        ),
+        (
+            lambda: store.bucket_settings.put_ownership(
+                ALICE, "taken", ObjectOwnership.BUCKET_OWNER_ENFORCED
+            ),
+            "InvalidBucketAclWithObjectOwnership",
+            "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+        ),
+    ]
+    for call, code, message in cases:
+        with pytest.raises(errors.DoliumError) as info:
+            await call()
+        error = to_s3_error(info.value)
+        assert (error.code, error.message) == (code, message)
+
+
+# --------------------------------------------------------------------------- the core's words
+
+BUCKETS = Path(dolium.__file__).parent / "core" / "buckets"
+S3_EDGE = [*(Path(dolium.__file__).parent / "frontends" / "s3" / "rules").glob("*.py")]
+S3_EDGE += [Path(dolium.__file__).parent / "frontends" / "s3" / "errors.py"]
+ERROR_CLASSES = {
+    name
+    for name, value in vars(errors).items()
+    if isinstance(value, type) and issubclass(value, errors.DoliumError)
+}
+# Names S3 gives the elements of its documents and its headers.
+WIRE_WORDS = re.compile(r"x-amz-|<\w|\b[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+\b|Lifecycle V2")
+
+
+def _text(node: ast.expr, constants: dict[str, str]) -> str | None:
+    """The text of a message argument; an f-string's replacement fields read "{}"."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(_text(v, constants) or "{}" for v in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return (_text(node.left, constants) or "{}") + (_text(node.right, constants) or "{}")
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    return None
+
+
+def core_messages(path: Path) -> list[str]:
+    """The messages a module gives the domain errors it makes."""
+    tree = ast.parse(path.read_text())
+    constants = {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    return [
+        text
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ERROR_CLASSES
+        and node.args
+        and (text := _text(node.args[0], constants)) is not None
+    ]
+
+
+def edge_strings() -> set[str]:
+    """Every string the S3 edge's rules and error table hold (S3's messages among them)."""
+    found: set[str] = set()
+    for path in S3_EDGE:
+        for node in ast.walk(ast.parse(path.read_text())):
+            text = _text(node, {}) if isinstance(node, ast.expr) else None
+            if text is not None and len(text) >= 20:
+                found.add(text)
+    return found
+
+
+def test_the_core_finds_its_messages() -> None:
+    messages = core_messages(BUCKETS / "lifecycle.py")
+    assert any("Transition actions are not implemented" in m for m in messages)
+    assert "The configuration names destinations this server cannot deliver to" in (
+        core_messages(BUCKETS / "notifications.py")
+    )
+
+
+@pytest.mark.parametrize("path", sorted(BUCKETS.glob("*.py")), ids=lambda p: p.name)
+def test_bucket_settings_raise_in_the_cores_words(path: Path) -> None:
+    """S3's messages and the names of its elements and headers belong to the S3
+    edge (`frontends/s3/rules`, the S3 error table), never to the core."""
+    edge = edge_strings()
+    for message in core_messages(path):
+        assert not WIRE_WORDS.search(message), f"{path.name}: {message!r} names S3's wire"
+        s3 = [s for s in edge if message in s or s in message]
+        assert not s3, f"{path.name}: {message!r} is the S3 edge's {s3[0]!r}"

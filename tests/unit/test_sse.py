@@ -30,7 +30,7 @@ from dolium.core.content.sse import etag as sse_etag
 from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, CorruptBlock, InvalidRequest, NotSupported, StorageError
-from dolium.frontends.s3 import rules
+from dolium.frontends.s3.rules import objects as rules
 from dolium.model import ObjectVersion
 
 BUCKET = "vault"

@@ -21,7 +21,6 @@ from dolium.core.buckets.website import (
     index_key,
     match,
     to_json,
-    validate,
 )
 from dolium.core.objects.service import WriteOptions
 from dolium.errors import (
@@ -34,6 +33,7 @@ from dolium.errors import (
 )
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.website import parse_website, render_website, site_of
+from dolium.frontends.s3.rules.website import check_website
 from dolium.model import Bucket
 
 NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
@@ -127,18 +127,18 @@ def test_wrong_root_is_malformed() -> None:
         parse_website(b"<Website><IndexDocument/></Website>")
 
 
-# --------------------------------------------------------------------------- validation
+# --------------------------------------------------------------------------- S3's checks
 
 
 def test_valid_configurations_pass() -> None:
-    validate(parse_website(FULL))
-    validate(WebsiteConfig(redirect_all=RedirectAll("example.org", "https")))
-    validate(site(rule(Redirect(code="307"), prefix="a")))
+    check_website(parse_website(FULL))
+    check_website(WebsiteConfig(redirect_all=RedirectAll("example.org", "https")))
+    check_website(site(rule(Redirect(code="307"), prefix="a")))
 
 
 def test_index_document_is_required_without_redirect_all() -> None:
     with pytest.raises(InvalidArgument) as caught:
-        validate(WebsiteConfig())
+        check_website(WebsiteConfig())
     assert caught.value.message == (
         "A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo is empty"
     )
@@ -148,12 +148,12 @@ def test_index_document_is_required_without_redirect_all() -> None:
 @pytest.mark.parametrize("suffix", ["", "a/index.html"])
 def test_index_suffix_must_be_a_name(suffix: str) -> None:
     with pytest.raises(InvalidArgument, match="The IndexDocument Suffix is not well formed"):
-        validate(WebsiteConfig(index_suffix=suffix))
+        check_website(WebsiteConfig(index_suffix=suffix))
 
 
 def test_redirect_all_stands_alone() -> None:
     with pytest.raises(InvalidArgument, match="RedirectAllRequestsTo cannot be provided"):
-        validate(WebsiteConfig(index_suffix="i.html", redirect_all=RedirectAll("example.org")))
+        check_website(WebsiteConfig(index_suffix="i.html", redirect_all=RedirectAll("example.org")))
 
 
 @pytest.mark.parametrize(
@@ -165,37 +165,37 @@ def test_redirect_all_stands_alone() -> None:
 )
 def test_protocol_is_http_or_https(config: WebsiteConfig) -> None:
     with pytest.raises(InvalidRequest, match="Invalid protocol, protocol can be http or https"):
-        validate(config)
+        check_website(config)
 
 
 def test_rule_checks() -> None:
     with pytest.raises(InvalidRequest, match="Condition cannot be empty"):
-        validate(site(rule(prefix=None, code=None)))
+        check_website(site(rule(prefix=None, code=None)))
     with pytest.raises(InvalidRequest) as caught:
-        validate(site(rule(Redirect(replace_key="a", replace_key_prefix="b/"), prefix="a")))
+        check_website(site(rule(Redirect(replace_key="a", replace_key_prefix="b/"), prefix="a")))
     assert caught.value.message == (
         "You can only define ReplaceKeyPrefix or ReplaceKey but not both."
     )
     with pytest.raises(InvalidRequest) as caught:
-        validate(site(rule(code="302")))
+        check_website(site(rule(code="302")))
     assert caught.value.message == (
         "The provided HTTP error code (302) is not valid. Valid codes are 4XX or 5XX."
     )
     with pytest.raises(InvalidRequest) as caught:
-        validate(site(rule(Redirect(code="300"), prefix="a")))
+        check_website(site(rule(Redirect(code="300"), prefix="a")))
     assert caught.value.message == (
         "The provided HTTP redirect code (300) is not valid. Valid codes are 3XX except 300."
     )
     with pytest.raises(MalformedConfiguration):
-        validate(site(rule(code="four")))
+        check_website(site(rule(code="four")))
     with pytest.raises(MalformedConfiguration):
-        validate(WebsiteConfig(index_suffix="i.html", has_rules=True))
+        check_website(WebsiteConfig(index_suffix="i.html", has_rules=True))
 
 
 def test_at_most_fifty_rules() -> None:
-    validate(site(*[rule(prefix=str(i)) for i in range(50)]))
+    check_website(site(*[rule(prefix=str(i)) for i in range(50)]))
     with pytest.raises(InvalidRequest) as caught:
-        validate(site(*[rule(prefix=str(i)) for i in range(51)]))
+        check_website(site(*[rule(prefix=str(i)) for i in range(51)]))
     assert caught.value.message == (
         "51 routing rules provided, the number of routing rules in a website configuration "
         "is limited to 50."
@@ -341,10 +341,13 @@ async def test_put_checks_before_storing() -> None:
     await core.store.buckets.create(ALICE, "site")
     web = Website(core.store.ctx)
     with pytest.raises(InvalidArgument):
-        await web.put(ALICE, "site", WebsiteConfig())
+        await web.put(ALICE, "site", WebsiteConfig(), approve=check_website)
     assert await web.get(ALICE, "site") is None
     with pytest.raises(AccessDenied):
         await web.put(BOB, "site", site())
+    # The caller's permission is checked before the front end's rules.
+    with pytest.raises(AccessDenied):
+        await web.put(BOB, "site", WebsiteConfig(), approve=check_website)
     await web.put(ALICE, "site", site())
     assert await web.get(ALICE, "site") == site()
     await web.delete(ALICE, "site")

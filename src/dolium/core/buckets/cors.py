@@ -1,4 +1,4 @@
-"""Bucket CORS rules: validation, storage in the bucket's configs, and matching.
+"""Bucket CORS rules: storage in the bucket's configs, and matching.
 
 Rules are kept as JSON in `Bucket.configs["cors"]`. Matching follows S3: the
 first rule whose AllowedOrigin, AllowedMethod and (for a preflight) every
@@ -12,7 +12,10 @@ lower case. Methods are compared exactly, as HTTP methods are
 case-sensitive.
 
 This module knows no HTTP and no XML: the front end parses the wire format
-into `CorsRule`s and renders the answer headers.
+into `CorsRule`s, checks them against its API's rules (for S3,
+`frontends/s3/rules/cors.py`) and renders the answer headers. Matching needs
+no check of its own: a rule with no origin or method matches nothing, and a
+pattern's second `*` is a plain character.
 """
 
 from __future__ import annotations
@@ -24,13 +27,10 @@ from functools import lru_cache
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
-from dolium.errors import InvalidArgument, InvalidRequest, MalformedConfiguration, NoSuchBucket
+from dolium.errors import NoSuchBucket
 from dolium.model import Bucket, Principal
 
 CONFIG = "cors"
-METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
-MAX_RULES = 100
-MAX_ID_LENGTH = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,46 +87,6 @@ def split_header_list(value: str | None) -> list[str]:
     return [name.strip().lower() for name in value.split(",") if name.strip()]
 
 
-# --------------------------------------------------------------------------- validation
-
-
-def validate(rules: Sequence[CorsRule]) -> None:
-    """Refuse a configuration S3 would refuse, with the domain error S3's answer maps from."""
-    if not rules or len(rules) > MAX_RULES:
-        raise MalformedConfiguration(f"A CORS configuration holds 1 to {MAX_RULES} rules.")
-    for rule in rules:
-        _validate_rule(rule)
-
-
-def _validate_rule(rule: CorsRule) -> None:
-    if not rule.allowed_origins or not rule.allowed_methods:
-        raise MalformedConfiguration("A CORS rule needs allowed origins and allowed methods.")
-    for method in rule.allowed_methods:
-        if method not in METHODS:
-            raise InvalidRequest(
-                "Found unsupported HTTP method in CORS config. Unsupported method is " + method
-            )
-    for origin in rule.allowed_origins:
-        if origin.count("*") > 1:
-            raise InvalidRequest(f'AllowedOrigin "{origin}" can not have more than one wildcard.')
-    for header in rule.allowed_headers:
-        if header.count("*") > 1:
-            raise InvalidRequest(f'AllowedHeader "{header}" can not have more than one wildcard.')
-    for header in rule.expose_headers:
-        if "*" in header:
-            raise InvalidRequest(
-                f'ExposeHeader "{header}" contains wildcard. '
-                "We currently do not support wildcard for ExposeHeader."
-            )
-        # Expose headers go out verbatim in response headers.
-        if not header or not all("!" <= c <= "~" and c != "," for c in header):
-            raise InvalidRequest(f'ExposeHeader "{header}" is not a valid header name.')
-    if rule.id is not None and len(rule.id) > MAX_ID_LENGTH:
-        raise InvalidArgument("ID length should not exceed allowed limit of 255")
-    if rule.max_age_seconds is not None and rule.max_age_seconds < 0:
-        raise MalformedConfiguration("A CORS rule's max age is a number of seconds, not negative.")
-
-
 # --------------------------------------------------------------------------- storage
 
 
@@ -181,7 +141,6 @@ class Cors:
         )
 
     async def put(self, principal: Principal, bucket: str, rules: Sequence[CorsRule]) -> None:
-        validate(rules)
         await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.CORS)
         await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(rules))
 

@@ -1,53 +1,46 @@
-"""Bucket lifecycle configuration: the rules of PutBucketLifecycleConfiguration,
-checked as S3 checks them and kept in `Bucket.configs["lifecycle"]`.
+"""Bucket lifecycle configuration: the rules, kept in `Bucket.configs["lifecycle"]`.
 
-Actions a rule may name: expiry of current versions (Days or Date), removal
-of noncurrent versions (NoncurrentDays, keeping NewerNoncurrentVersions),
-removal of expired object delete markers, and aborting incomplete multipart
-uploads. Transitions are checked and then refused with NotSupported: Dolium
-keeps every object in one storage class.
+Actions a rule may name: expiry of current versions (after a number of days
+or at a date), removal of noncurrent versions (after a number of days,
+keeping a number of newer ones), removal of expired object delete markers,
+and aborting incomplete multipart uploads. Rules with transitions to another
+storage class are refused with NotSupported: Dolium keeps every object in
+one storage class.
 
 This module knows no HTTP and no XML, and never touches objects: applying the
-rules to a bucket is `dolium.core.jobs.lifecycle`'s.
+rules to a bucket is `dolium.core.jobs.lifecycle`'s. What a configuration must
+hold to be accepted is its front end's to say (the `approve` hook of
+`Lifecycle.put`; for S3, `frontends/s3/rules/lifecycle.py`): applying rules
+needs no check of its own.
 """
 
 from __future__ import annotations
 
-import base64
 import enum
-import itertools
 import json
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
-from dolium.errors import InvalidArgument, InvalidRequest, MalformedConfiguration, NotSupported
+from dolium.errors import NotSupported
 from dolium.model import Bucket, Principal
 
 CONFIG = "lifecycle"
-MAX_RULES = 1000
-MAX_ID_LENGTH = 255
 DAY = 86400
-# The largest size a filter may name, as S3 bounds it (1000 TiB).
-MAX_FILTER_SIZE = 1_099_511_627_776_000
-STORAGE_CLASSES = frozenset(
-    {"GLACIER", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "DEEP_ARCHIVE", "GLACIER_IR"}
-)
 
-
-def _malformed(what: str) -> MalformedConfiguration:
-    return MalformedConfiguration(f"A lifecycle configuration {what}.")
+# The front end's own checks of a configuration's rules; raises to refuse.
+Approve = Callable[[Sequence["Rule"]], None]
 
 
 # --------------------------------------------------------------------------- model
 
 
 class FilterKind(enum.StrEnum):
-    """Which element a <Filter> held; an empty <Filter/> applies to every object."""
+    """What a filter tests; ALL applies to every object. The values are stored
+    (they are S3's element names, which the first stored configurations used)."""
 
     ALL = ""
     PREFIX = "Prefix"
@@ -84,7 +77,8 @@ class Filter:
 
 @dataclass(frozen=True, slots=True)
 class Expiration:
-    """At most one of the three, once checked (none given is refused)."""
+    """At most one of the three once the front end checked it; expiry counts
+    `days` first, then `date`."""
 
     days: int | None = None
     date: float | None = None  # epoch seconds, a midnight UTC
@@ -99,7 +93,8 @@ class NoncurrentExpiration:
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """A Transition or NoncurrentVersionTransition: checked, then refused."""
+    """A move to another storage class (of noncurrent versions when `noncurrent`):
+    refused once the front end's checks pass."""
 
     storage_class: str
     days: int | None = None
@@ -112,12 +107,12 @@ class Transition:
 class Rule:
     id: str | None
     enabled: bool
-    # The rule's own <Prefix>, the form before "Lifecycle V2", or a <Filter>.
+    # A key prefix of the rule itself (an older form of rule) or a filter.
     prefix: str | None = None
     filter: Filter | None = None
     expiration: Expiration | None = None
     noncurrent: NoncurrentExpiration | None = None
-    abort_days: int | None = None  # AbortIncompleteMultipartUpload/DaysAfterInitiation
+    abort_days: int | None = None  # days after an upload was started to abort it
     transitions: tuple[Transition, ...] = ()
 
     @property
@@ -127,174 +122,16 @@ class Rule:
         return Filter(FilterKind.PREFIX, prefix=self.prefix or "")
 
 
-# --------------------------------------------------------------------------- validation
+# --------------------------------------------------------------------------- refusal
 
 
-def validate(rules: Sequence[Rule]) -> tuple[Rule, ...]:
-    """The rules as stored, each with an ID; raise the error S3 gives otherwise.
-
-    The first rule decides the form: with a <Filter> the configuration is
-    "Lifecycle V2", and no rule may then use the older rule-level <Prefix>
-    (nor the reverse). Transitions are refused last, so a configuration S3
-    would refuse for another reason gets S3's answer.
-    """
-    if not rules:
-        raise _malformed("needs at least one rule")
-    if len(rules) > MAX_RULES:
-        raise InvalidRequest(
-            f"The number of lifecycle rules must not exceed the allowed limit of {MAX_RULES} rules."
-        )
-    seen: set[str] = set()
-    for rule in rules:
-        if rule.id:
-            if len(rule.id) > MAX_ID_LENGTH:
-                raise InvalidArgument(
-                    "ID length should not exceed allowed limit of 255", argument_name="ID"
-                )
-            if rule.id in seen:
-                raise InvalidArgument(
-                    "Rule ID must be unique. Found same ID for more than one rule",
-                    argument_name="ID",
-                    argument_value=rule.id,
-                )
-            seen.add(rule.id)
-    v2 = rules[0].filter is not None
-    for rule in rules:
-        _check_rule(rule, v2)
-    if not v2:
-        _check_overlaps(rules)
+def refuse_unsupported(rules: Sequence[Rule]) -> None:
+    """NotSupported for rules with transitions: Dolium keeps every object in one
+    storage class, so it could never apply them."""
     if any(rule.transitions for rule in rules):
         raise NotSupported(
             "Transition actions are not implemented: Dolium keeps every object in one storage class"
         )
-    return tuple(rule if rule.id else replace(rule, id=_new_id()) for rule in rules)
-
-
-def _new_id() -> str:
-    # S3 names a rule given no ID with a base64 string of this shape.
-    return base64.b64encode(str(uuid.uuid4()).encode()).decode()
-
-
-def _positive(value: int | None, message: str, name: str) -> None:
-    if value is not None and value <= 0:
-        raise InvalidArgument(message, argument_name=name, argument_value=str(value))
-
-
-def _check_rule(rule: Rule, v2: bool) -> None:
-    if rule.prefix is None and rule.filter is None:
-        raise _malformed("rule needs a prefix or a filter")
-    if v2 and rule.prefix is not None:
-        raise InvalidRequest(
-            "Base level prefix cannot be used in Lifecycle V2, prefixes are only supported "
-            "in the Filter."
-        )
-    if not v2 and rule.filter is not None:
-        raise InvalidRequest("Filter element can only be used in Lifecycle V2.")
-    scope = rule.scope
-    _check_filter(scope)
-    if not (rule.expiration or rule.noncurrent or rule.abort_days is not None or rule.transitions):
-        raise InvalidRequest("At least one action needs to be specified in a rule")
-    exp = rule.expiration
-    if exp is not None:
-        given = [x for x in (exp.days, exp.date, exp.expired_object_delete_marker) if x is not None]
-        if len(given) != 1:
-            raise _malformed("expiration needs exactly one of days, date or expired delete markers")
-        _positive(exp.days, "'Days' for Expiration action must be a positive integer", "Days")
-        if exp.date is not None and exp.date % DAY:
-            raise InvalidArgument("'Date' must be at midnight GMT", argument_name="Date")
-        if exp.expired_object_delete_marker is not None:
-            if scope.tags:
-                raise InvalidRequest("ExpiredObjectDeleteMarker cannot be specified with Tags.")
-            if scope.has_sizes:
-                raise InvalidRequest(
-                    "ExpiredObjectDeleteMarker cannot be specified with Object Size."
-                )
-    nc = rule.noncurrent
-    if nc is not None:
-        if nc.days is None:
-            raise _malformed("noncurrent version expiration needs its days")
-        _positive(
-            nc.days,
-            "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer",
-            "NoncurrentDays",
-        )
-        _check_newer(nc.newer_versions, v2)
-    if rule.abort_days is not None:
-        _positive(
-            rule.abort_days,
-            "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a "
-            "positive integer",
-            "DaysAfterInitiation",
-        )
-        if scope.tags:
-            raise InvalidRequest("AbortIncompleteMultipartUpload cannot be specified with Tags.")
-        if scope.has_sizes:
-            raise InvalidRequest(
-                "AbortIncompleteMultipartUpload cannot be specified with Object Size."
-            )
-    for transition in rule.transitions:
-        _check_transition(transition, v2)
-
-
-def _check_newer(newer: int | None, v2: bool) -> None:
-    if newer is None:
-        return
-    if not v2:
-        raise InvalidRequest("NewerNoncurrentVersions element can only be used in Lifecycle V2.")
-    _positive(
-        newer, "'NewerNoncurrentVersions' must be a positive integer", "NewerNoncurrentVersions"
-    )
-
-
-def _check_filter(scope: Filter) -> None:
-    keys = [k for k, _ in scope.tags]
-    if any(not k for k in keys):
-        raise _malformed("filter's tags need keys")
-    if len(set(keys)) != len(keys):
-        raise InvalidRequest("Duplicate Tag Keys are not allowed.")
-    greater, less = scope.size_greater, scope.size_less
-    if greater is not None and not 0 <= greater <= MAX_FILTER_SIZE:
-        raise InvalidRequest(f"'ObjectSizeGreaterThan' should be between 0 and {MAX_FILTER_SIZE}.")
-    if less is not None and not 1 <= less <= MAX_FILTER_SIZE:
-        raise InvalidRequest(f"'ObjectSizeLessThan' should be between 1 and {MAX_FILTER_SIZE}.")
-    if greater is not None and less is not None and less <= greater:
-        raise InvalidRequest(
-            "'ObjectSizeLessThan' has to be a value greater than 'ObjectSizeGreaterThan'."
-        )
-
-
-def _check_transition(transition: Transition, v2: bool) -> None:
-    if transition.storage_class not in STORAGE_CLASSES:
-        raise _malformed("transition names an unknown storage class")
-    if transition.noncurrent:
-        if transition.days is None or transition.date is not None:
-            raise _malformed("noncurrent version transition needs days and no date")
-        _check_newer(transition.newer_versions, v2)
-    elif (transition.days is None) == (transition.date is None):
-        raise _malformed("transition needs exactly one of days or date")
-    if transition.days is not None and transition.days < 0:
-        raise InvalidArgument(
-            "'Days' in Transition action must be nonnegative", argument_name="Days"
-        )
-    if transition.date is not None and transition.date % DAY:
-        raise InvalidArgument("'Date' must be at midnight GMT", argument_name="Date")
-
-
-def _check_overlaps(rules: Sequence[Rule]) -> None:
-    """Before Lifecycle V2, rules whose prefixes overlap may not share an action type."""
-    kinds: dict[str, Callable[[Rule], bool]] = {
-        "Expiration": lambda r: r.expiration is not None,
-        "NoncurrentVersionExpiration": lambda r: r.noncurrent is not None,
-        "AbortIncompleteMultipartUpload": lambda r: r.abort_days is not None,
-    }
-    for kind, takes in kinds.items():
-        prefixes = sorted(r.prefix or "" for r in rules if takes(r))
-        # Sorted, a prefix that begins any later one begins its neighbour.
-        for a, b in itertools.pairwise(prefixes):
-            if b.startswith(a):
-                raise InvalidRequest(
-                    f"Found overlapping prefixes '{a}' and '{b}' for same action type '{kind}'"
-                )
 
 
 # --------------------------------------------------------------------------- storage
@@ -378,12 +215,21 @@ class Lifecycle:
         )
         return bucket_rules(found)
 
-    async def put(self, principal: Principal, bucket: str, rules: Sequence[Rule]) -> None:
+    async def put(
+        self,
+        principal: Principal,
+        bucket: str,
+        rules: Sequence[Rule],
+        *,
+        approve: Approve | None = None,
+    ) -> None:
+        """Replace the configuration; `approve` is the front end's check of the
+        rules, run once the caller is allowed and before transitions are refused."""
         await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.LIFECYCLE)
-        checked = validate(rules)
-        await self.ctx.meta.set_bucket_config(
-            bucket, CONFIG, to_json(checked), actor=principal.actor
-        )
+        if approve is not None:
+            approve(rules)
+        refuse_unsupported(rules)
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(rules), actor=principal.actor)
 
     async def delete(self, principal: Principal, bucket: str) -> None:
         await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.LIFECYCLE)

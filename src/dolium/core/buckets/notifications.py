@@ -49,7 +49,7 @@ NOTIFIED = frozenset(
     }
 )
 
-UNVALIDATED = "Unable to validate the following destination configurations"
+UNVALIDATED = "The configuration names destinations this server cannot deliver to"
 UNKNOWN_DESTINATION = "No destination of this name is configured on this server"
 
 

@@ -17,7 +17,6 @@ from dolium.errors import (
     AccessDenied,
     BucketAlreadyExists,
     BucketAlreadyOwnedByYou,
-    BucketNotEmpty,
     InvalidArgument,
     InvalidBucketState,
     NoSuchBucket,
@@ -68,16 +67,9 @@ class Buckets:
                 existing = await self.ctx.meta.get_bucket(container_address(principal.tenant, name))
             if existing is not None and existing.owner == principal.tenant:
                 raise BucketAlreadyOwnedByYou(
-                    "Your previous request to create the named bucket succeeded "
-                    "and you already own it.",
-                    bucket=name,
+                    f"bucket {name!r} exists and is yours", bucket=name
                 ) from None
-            raise BucketAlreadyExists(
-                "The requested bucket name is not available. The bucket namespace is "
-                "shared by all users of the system. Please select a different name "
-                "and try again.",
-                bucket=name,
-            ) from None
+            raise BucketAlreadyExists(f"bucket name {name!r} is taken", bucket=name) from None
         if acl_text:
             bucket = await self.ctx.meta.set_bucket_config(
                 name, access.ACL, acl_text, actor=principal.actor
@@ -129,12 +121,7 @@ class Buckets:
 
     async def delete(self, principal: Principal, name: str) -> None:
         await self.ctx.bucket(principal, name, Action.DELETE_CONTAINER)
-        try:
-            await self.ctx.meta.delete_bucket(name, actor=principal.actor)
-        except BucketNotEmpty:
-            raise BucketNotEmpty(
-                "The bucket you tried to delete is not empty", bucket=name
-            ) from None
+        await self.ctx.meta.delete_bucket(name, actor=principal.actor)
 
     async def set_versioning(self, principal: Principal, name: str, state: Versioning) -> Bucket:
         """Enable or suspend versioning; a bucket never goes back to unversioned."""

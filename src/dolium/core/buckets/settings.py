@@ -68,7 +68,7 @@ class BucketSettings:
         # An ACL is stored only when it grants more than the owner's full control.
         if ownership is ObjectOwnership.BUCKET_OWNER_ENFORCED and found.configs.get(access.ACL):
             raise AclBlocksOwnership(
-                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+                "The bucket's ACL grants to others: remove the grants before disabling ACLs",
                 bucket=bucket,
             )
         await self.ctx.meta.set_bucket_config(

@@ -1,12 +1,12 @@
-"""Static website hosting: the configuration of PutBucketWebsite, checked as S3
-checks it and kept in `Bucket.configs["website"]`, and the rules of serving it.
+"""Static website hosting: a bucket's website configuration, kept in
+`Bucket.configs["website"]`, and the rules of serving it.
 
 Serving, as S3's website endpoint does it:
 
 - every request is anonymous; a bucket policy or ACL makes content public;
-- `RedirectAllRequestsTo` sends every request elsewhere, before any read;
+- a redirect of all requests sends every request elsewhere, before any read;
 - a routing rule without an error-code condition redirects before reading,
-  one with `HttpErrorCodeReturnedEquals` after the read failed with that code;
+  one with an error-code condition after the read failed with that code;
   the first rule that matches wins;
 - the root and any key ending in "/" read the index document under it; a
   missing key `x` whose `x/<index>` anybody may read redirects to `x/`;
@@ -15,36 +15,29 @@ Serving, as S3's website endpoint does it:
   that a private bucket reveals nothing.
 
 This module knows no HTTP and no XML: the front end parses the wire format
-into a `WebsiteConfig` and turns a `Redirect` into a Location header.
+into a `WebsiteConfig`, checks it against its API's rules (the `approve` hook
+of `Website.put`; for S3, `frontends/s3/rules/website.py`) and turns a
+`Redirect` into a Location header.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from dolium.core.access.actions import Action, Decision, Resource, Setting
 from dolium.core.context import Context
-from dolium.errors import (
-    AccessDenied,
-    InvalidArgument,
-    InvalidRequest,
-    MalformedConfiguration,
-    NoSuchBucket,
-    NoSuchKey,
-)
+from dolium.errors import AccessDenied, NoSuchBucket, NoSuchKey
 from dolium.model import Bucket, ObjectVersion, Principal
 
 CONFIG = "website"
-MAX_RULES = 50
-PROTOCOLS = ("http", "https")
 DEFAULT_REDIRECT_CODE = 301
-BAD_PROTOCOL = (
-    "Invalid protocol, protocol can be http or https. "
-    "If not defined the protocol will be selected automatically."
-)
+
+# The front end's own checks of a configuration; raises to refuse.
+Approve = Callable[["WebsiteConfig"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +49,7 @@ class RedirectAll:
 @dataclass(frozen=True, slots=True)
 class Condition:
     key_prefix: str | None = None
-    error_code: str | None = None  # as given; checked to be 4XX or 5XX
+    error_code: str | None = None  # as given: a status code once the front end checked it
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +58,7 @@ class Redirect:
     protocol: str | None = None
     replace_key_prefix: str | None = None
     replace_key: str | None = None
-    code: str | None = None  # as given; checked to be 3XX but 300
+    code: str | None = None  # as given: a redirect status once the front end checked it
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +73,7 @@ class WebsiteConfig:
     error_key: str | None = None
     redirect_all: RedirectAll | None = None
     rules: tuple[RoutingRule, ...] = ()
-    # Whether <RoutingRules> was given (an empty one is refused).
+    # Whether routing rules were given, even none (for the front end's checks).
     has_rules: bool = False
 
 
@@ -92,90 +85,6 @@ class Target:
     host: str | None
     protocol: str | None
     status: int
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def validate(config: WebsiteConfig) -> None:
-    """Raise the error S3 gives for a configuration it would refuse."""
-    if config.redirect_all is not None:
-        if config.index_suffix is not None or config.error_key is not None or config.has_rules:
-            raise InvalidArgument(
-                "RedirectAllRequestsTo cannot be provided in conjunction with other Routing Rules.",
-                argument_name="RedirectAllRequestsTo",
-                argument_value="not null",
-            )
-        if not config.redirect_all.host:
-            raise MalformedConfiguration("Redirecting all requests needs a host name.")
-        _check_protocol(config.redirect_all.protocol)
-        return
-    if config.index_suffix is None:
-        raise InvalidArgument(
-            "A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo is empty",
-            argument_name="IndexDocument",
-            argument_value="null",
-        )
-    if not config.index_suffix or "/" in config.index_suffix:
-        raise InvalidArgument(
-            "The IndexDocument Suffix is not well formed",
-            argument_name="IndexDocument",
-            argument_value=config.index_suffix,
-        )
-    if config.error_key is not None and not config.error_key:
-        raise MalformedConfiguration("An error document needs a key.")
-    if config.has_rules and not config.rules:
-        raise MalformedConfiguration("Routing rules, when given, hold at least one rule.")
-    if len(config.rules) > MAX_RULES:
-        raise InvalidRequest(
-            f"{len(config.rules)} routing rules provided, the number of routing rules in a "
-            f"website configuration is limited to {MAX_RULES}."
-        )
-    for rule in config.rules:
-        _validate_rule(rule)
-
-
-def _check_protocol(protocol: str | None) -> None:
-    if protocol is not None and protocol not in PROTOCOLS:
-        raise InvalidRequest(BAD_PROTOCOL)
-
-
-def _status(text: str) -> int | None:
-    text = text.strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 3 else None
-
-
-def _validate_rule(rule: RoutingRule) -> None:
-    condition, redirect = rule.condition, rule.redirect
-    if condition is not None:
-        if condition.key_prefix is None and condition.error_code is None:
-            raise InvalidRequest(
-                "Condition cannot be empty. To redirect all requests without a condition, "
-                "the condition element shouldn't be present."
-            )
-        if condition.error_code is not None:
-            code = _status(condition.error_code)
-            if code is None:
-                raise MalformedConfiguration("An error code condition is an HTTP status code.")
-            if not 400 <= code <= 599:
-                raise InvalidRequest(
-                    f"The provided HTTP error code ({code}) is not valid. "
-                    "Valid codes are 4XX or 5XX."
-                )
-    if redirect.replace_key is not None and redirect.replace_key_prefix is not None:
-        raise InvalidRequest("You can only define ReplaceKeyPrefix or ReplaceKey but not both.")
-    _check_protocol(redirect.protocol)
-    if redirect.host == "":
-        raise MalformedConfiguration("A redirect's host name, when given, is not empty.")
-    if redirect.code is not None:
-        code = _status(redirect.code)
-        if code is None:
-            raise MalformedConfiguration("A redirect code is an HTTP status code.")
-        if not 301 <= code <= 399:
-            raise InvalidRequest(
-                f"The provided HTTP redirect code ({code}) is not valid. "
-                "Valid codes are 3XX except 300."
-            )
 
 
 # --------------------------------------------------------------------------- storage
@@ -246,6 +155,16 @@ def bucket_website(bucket: Bucket) -> WebsiteConfig | None:
 # --------------------------------------------------------------------------- routing
 
 
+def status_code(text: str) -> int | None:
+    """The HTTP status `text` names, None when it is not up to three digits.
+
+    A condition or a redirect whose code names none never matches, or
+    redirects with the default code.
+    """
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 3 else None
+
+
 def index_key(key: str, suffix: str) -> str:
     """The key a request for `key` reads: the index document under a folder."""
     return key + suffix if key == "" or key.endswith("/") else key
@@ -258,7 +177,7 @@ def _condition_matches(condition: Condition | None, key: str, status: int | None
         return False
     if condition.error_code is None:
         return status is None
-    return status is not None and _status(condition.error_code) == status
+    return status is not None and status_code(condition.error_code) == status
 
 
 def match(rules: tuple[RoutingRule, ...], key: str, status: int | None = None) -> Target | None:
@@ -282,7 +201,7 @@ def redirect_target(rule: RoutingRule, key: str) -> Target:
         new_key = r.replace_key_prefix + key[len(prefix or "") :]
     else:
         new_key = key
-    status = _status(r.code) if r.code is not None else None
+    status = status_code(r.code) if r.code is not None else None
     return Target(new_key, r.host, r.protocol, status or DEFAULT_REDIRECT_CODE)
 
 
@@ -301,9 +220,19 @@ class Website:
         )
         return bucket_website(found)
 
-    async def put(self, principal: Principal, bucket: str, config: WebsiteConfig) -> None:
+    async def put(
+        self,
+        principal: Principal,
+        bucket: str,
+        config: WebsiteConfig,
+        *,
+        approve: Approve | None = None,
+    ) -> None:
+        """Replace the configuration; `approve` is the front end's check of it,
+        run once the caller is allowed."""
         await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.WEBSITE)
-        validate(config)
+        if approve is not None:
+            approve(config)
         await self.ctx.meta.set_bucket_config(
             bucket, CONFIG, to_json(config), actor=principal.actor
         )

@@ -140,6 +140,17 @@ S3_MESSAGES: dict[type[e.DoliumError], Callable[[Any], str]] = {
     e.BypassWithoutObjectLock: lambda _: (
         "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets."
     ),
+    e.BucketAlreadyOwnedByYou: lambda _: (
+        "Your previous request to create the named bucket succeeded and you already own it."
+    ),
+    e.BucketAlreadyExists: lambda _: (
+        "The requested bucket name is not available. The bucket namespace is shared by all "
+        "users of the system. Please select a different name and try again."
+    ),
+    e.BucketNotEmpty: lambda _: "The bucket you tried to delete is not empty",
+    e.AclBlocksOwnership: lambda _: (
+        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+    ),
 }
 
 

@@ -19,6 +19,7 @@ from dolium.errors import NoSuchBucket
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.objects import principal_of
 from dolium.frontends.s3.ops.subresources import XML, Routes, not_found, read_checked_body
+from dolium.frontends.s3.rules.cors import check_cors
 from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.http import Headers, Response, S3Request
 
@@ -39,7 +40,7 @@ VARY = ("vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-
 
 
 def parse_cors(body: bytes) -> list[CorsRule]:
-    """The rules of a PutBucketCors body; S3's checks of the values are the core's."""
+    """The rules of a PutBucketCors body; S3's checks of the values are `check_cors`."""
     return [_parse_rule(e) for e in xml.parse_list(body, "CORSConfiguration", "CORSRule")]
 
 
@@ -105,7 +106,9 @@ async def get_cors(store: Store, request: S3Request) -> Response:
 
 async def put_cors(store: Store, request: S3Request) -> Response:
     body = await read_checked_body(request, MAX_CORS_BODY)
-    await store.cors.put(principal_of(request), request.bucket, parse_cors(body))
+    rules = parse_cors(body)
+    check_cors(rules)
+    await store.cors.put(principal_of(request), request.bucket, rules)
     return Response(200)
 
 

@@ -1,10 +1,11 @@
 """S3 lifecycle: Get/PutBucketLifecycleConfiguration and DeleteBucketLifecycle.
 
 The XML is read against S3's schema here (unknown or repeated elements, bad
-numbers, dates or booleans are MalformedXML); the rules about values are the
-core's (`dolium.core.buckets.lifecycle`). A rule reads back in the form it was given:
-with its rule-level <Prefix> or its <Filter>, and with an ID made up for it
-when it was given none.
+numbers, dates or booleans are MalformedXML); S3's rules about the values are
+checked at the S3 edge (`rules.lifecycle`), where the core approves a
+configuration. A rule reads back in the form it was given: with its
+rule-level <Prefix> or its <Filter>, and with an ID made up for it when it
+was given none.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from dolium.frontends.s3.ops.subresources import (
     XML,
     Routes,
     invalid_argument,
+    new_rule_id,
     not_found,
     read_checked_body,
 )
+from dolium.frontends.s3.rules.lifecycle import check_lifecycle
 from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.http import Response, S3Request
 
@@ -119,7 +122,8 @@ def _parse_rule(element: Element) -> Rule:
             raise xml.malformed()
     rule_id = singles.get("ID")
     return Rule(
-        id=xml._text(rule_id) if rule_id is not None else None,
+        # An empty ID is no ID: S3 makes one up for either.
+        id=(xml._text(rule_id) if rule_id is not None else "") or new_rule_id(),
         enabled=xml._text(status).strip() == "Enabled",
         prefix=xml._text(prefix) if prefix is not None else None,
         filter=_parse_filter(filter_el) if filter_el is not None else None,
@@ -292,7 +296,9 @@ async def put_lifecycle(store: Store, request: S3Request) -> Response:
     body = await read_checked_body(request)
     rules = parse_lifecycle(body)
     try:
-        await store.lifecycle.put(principal_of(request), request.bucket, rules)
+        await store.lifecycle.put(
+            principal_of(request), request.bucket, rules, approve=check_lifecycle
+        )
     except InvalidArgument as exc:
         raise invalid_argument(exc) from exc
     except NotSupported as exc:

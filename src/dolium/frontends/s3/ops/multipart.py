@@ -10,7 +10,6 @@ from dolium.core.objects.multipart import CompletedPart, PartSource
 from dolium.core.objects.service import WriteOptions
 from dolium.core.store import Store
 from dolium.errors import InvalidRange
-from dolium.frontends.s3 import rules
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.buckets import XML, owner_xml
 from dolium.frontends.s3.ops.objects import (
@@ -20,6 +19,7 @@ from dolium.frontends.s3.ops.objects import (
     principal_of,
     version_headers,
 )
+from dolium.frontends.s3.rules import objects as rules
 from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import iso_date, write_condition, write_options
 from dolium.frontends.s3.wire.http import (

@@ -3,7 +3,7 @@
 The XML is read against S3's schema here (unknown or repeated elements, a
 configuration without its destination or events are MalformedXML); S3's
 rules about event types and overlapping filters are checked at the S3 edge
-(`rules.check_notification`), where the core approves a configuration; the
+(`rules.notifications`), where the core approves a configuration; the
 destinations are the core's (`dolium.core.buckets.notifications`). A
 configuration reads back in the
 element it was given in (Topic, Queue or CloudFunction), with an Id made up
@@ -15,17 +15,15 @@ is refused rather than stored and ignored.
 
 from __future__ import annotations
 
-import base64
-import uuid
 from xml.etree.ElementTree import Element
 
 from dolium.core.buckets.notifications import NotificationRule
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument
-from dolium.frontends.s3.errors import S3Error, s3_message
+from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.objects import principal_of
-from dolium.frontends.s3.ops.subresources import XML, Routes
-from dolium.frontends.s3.rules import check_notification
+from dolium.frontends.s3.ops.subresources import XML, Routes, new_rule_id
+from dolium.frontends.s3.rules.notifications import UNVALIDATED, check_notification
 from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.http import Response, S3Request, read_small_body
 
@@ -33,11 +31,6 @@ ROOT = "NotificationConfiguration"
 MAX_FILTER_VALUE = 1024  # a key's length
 # The kinds of destination, as the elements that hold a rule name them.
 KINDS = ("Topic", "Queue", "CloudFunction")
-
-
-def new_rule_id() -> str:
-    """An id for a configuration given without one, shaped as S3's (base64 of a UUID)."""
-    return base64.b64encode(str(uuid.uuid4()).encode()).decode()
 
 
 # --------------------------------------------------------------------------- parsing
@@ -167,7 +160,7 @@ async def put_notification(store: Store, request: S3Request) -> Response:
         for n, (arn, reason) in enumerate(destinations.items(), start=1):
             fields[f"ArgumentName{n}"] = str(arn)
             fields[f"ArgumentValue{n}"] = str(reason)
-        error = S3Error(400, "InvalidArgument", s3_message(exc))
+        error = S3Error(400, "InvalidArgument", UNVALIDATED)
         error.fields = fields
         raise error from None
     return Response(200)

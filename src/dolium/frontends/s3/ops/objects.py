@@ -10,8 +10,8 @@ from dolium.core.objects.service import CopyOptions
 from dolium.core.objects.version_ids import validate_version_id
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument, NoSuchKey
-from dolium.frontends.s3 import rules
 from dolium.frontends.s3.errors import S3Error, s3_message
+from dolium.frontends.s3.rules import objects as rules
 from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import (
     acl_header,

@@ -26,12 +26,12 @@ from urllib.parse import quote, urlencode, urlsplit
 from dolium.core.access.actions import Action
 from dolium.core.access.decisions import ANONYMOUS
 from dolium.core.store import Store
-from dolium.frontends.s3 import rules
 from dolium.frontends.s3.auth import post_policy, sigv2, sigv4
 from dolium.frontends.s3.auth.authenticator import Authenticator, virtual_bucket
 from dolium.frontends.s3.auth.facts import of_request
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.objects import version_headers
+from dolium.frontends.s3.rules import objects as rules
 from dolium.frontends.s3.wire import acl_xml, formdata, xml
 from dolium.frontends.s3.wire.headers import META_PREFIX, write_options
 from dolium.frontends.s3.wire.http import Response, S3Request, receive_body

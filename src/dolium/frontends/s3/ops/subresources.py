@@ -1,8 +1,9 @@
 """Shared pieces of the sub-resource handlers (?cors, ?publicAccessBlock, ?tagging, ...).
 
 The 404 of a configuration that was never set, the InvalidArgument that names
-the offending element, and calls on one object version (?acl, ?tagging,
-?retention) that may land on a delete marker.
+the offending element, the ID of a configuration's rule given none, and calls
+on one object version (?acl, ?tagging, ?retention) that may land on a delete
+marker.
 
 Several configuration writes (PutBucketCors, PutBucketOwnershipControls,
 PutPublicAccessBlock, PutBucketRequestPayment, ...) need an integrity header
@@ -12,7 +13,9 @@ Without one S3 refuses the request; with one, the body must match it.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
@@ -46,6 +49,11 @@ def missing_integrity() -> S3Error:
         "InvalidRequest",
         "Missing required header for this request: Content-MD5 OR x-amz-checksum-*",
     )
+
+
+def new_rule_id() -> str:
+    """An ID for a rule given without one, shaped as S3's (base64 of a UUID)."""
+    return base64.b64encode(str(uuid.uuid4()).encode()).decode()
 
 
 def not_found(code: str, message: str, bucket: str) -> S3Error:

@@ -1,7 +1,7 @@
 """S3 static website hosting: Get/Put/DeleteBucketWebsite and the website endpoint.
 
 A request whose Host is `<bucket>.<website domain>` is served here, as S3's
-website endpoint serves it (the rules are `dolium.core.buckets.website`'s): only GET
+website endpoint serves it (the routing is `dolium.core.buckets.website`'s): only GET
 and HEAD (and CORS preflights), always anonymous whatever the request
 carries, query strings ignored, errors as HTML pages with the x-amz-error-*
 headers, the bucket's error document for 4XX errors when it has one.
@@ -50,6 +50,7 @@ from dolium.frontends.s3.ops.subresources import (
     not_found,
     read_checked_body,
 )
+from dolium.frontends.s3.rules.website import check_website
 from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.headers import REDIRECT_LOCATION, http_date, object_headers
 from dolium.frontends.s3.wire.http import Headers, Response, S3Request
@@ -76,7 +77,8 @@ def _fields(element: Element, allowed: tuple[str, ...]) -> dict[str, str]:
 
 
 def parse_website(body: bytes) -> WebsiteConfig:
-    """A PutBucketWebsite body against S3's schema; the values are the core's to check."""
+    """A PutBucketWebsite body against S3's schema; S3's checks of the values are
+    `check_website`."""
     root = xml._parse(body, "WebsiteConfiguration")
     seen: set[str] = set()
     config = WebsiteConfig()
@@ -188,7 +190,9 @@ async def put_website(store: Store, request: S3Request) -> Response:
     body = await read_checked_body(request)
     config = parse_website(body)
     try:
-        await store.website.put(principal_of(request), request.bucket, config)
+        await store.website.put(
+            principal_of(request), request.bucket, config, approve=check_website
+        )
     except InvalidArgument as exc:
         raise invalid_argument(exc) from exc
     return Response(200)

@@ -1,36 +1,21 @@
-"""Rules S3 sets on writes that are not the object model's, checked at the S3 edge.
+"""S3's rules on object writes and copies that are not the object model's.
 
 - User metadata (x-amz-meta-*) is at most 2 KB, as S3 measures it.
 - A copy onto itself must change something (metadata, version, encryption).
-- A notification configuration names S3's event types, and no two of its
-  rules could both fire for one event.
-
-Each check raises the domain error the S3 error table turns into S3's code,
-with S3's message. Another front end has its own rules, or none. Each check
-runs where the core checked it before it moved here, so a request that breaks
-several rules gets the same answer.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 
-from dolium.core.buckets.notifications import NotificationRule
 from dolium.core.names import validate_key
 from dolium.core.objects.service import CopyOptions
-from dolium.errors import InvalidArgument, InvalidRequest, MetadataTooLarge
-from dolium.frontends.s3.wire.events import EVENT_TYPES, overlap
+from dolium.errors import InvalidRequest, MetadataTooLarge
 from dolium.frontends.s3.wire.headers import META_PREFIX
 from dolium.model import ObjectVersion
 
 MAX_METADATA_BYTES = 2048
-
-AMBIGUOUS = (
-    "Configuration is ambiguously defined. Cannot have overlapping suffixes in two rules "
-    "if the prefixes are overlapping for the same event type."
-)
 
 COPY_ONTO_ITSELF = (
     "This copy request is illegal because it is trying to copy an object to itself without "
@@ -89,22 +74,3 @@ def copy_rules(
             validate_metadata(opts.meta)
 
     return replace(opts, approve=approve)
-
-
-def check_notification(rules: Sequence[NotificationRule]) -> None:
-    """S3's checks of a notification configuration, run where the core approves one:
-    every event type is one S3 knows, and no two rules overlap (an event type
-    in common, and prefixes and suffixes that a key could match both of)."""
-    for rule in rules:
-        for event in rule.events:
-            if event not in EVENT_TYPES:
-                raise InvalidArgument(
-                    "The event is not supported for notifications", argument=event
-                )
-    for a, b in itertools.combinations(rules, 2):
-        events = any(overlap(x, y) for x in a.events for y in b.events)
-        pa, pb, sa, sb = a.prefix or "", b.prefix or "", a.suffix or "", b.suffix or ""
-        prefixes = pa.startswith(pb) or pb.startswith(pa)
-        suffixes = sa.endswith(sb) or sb.endswith(sa)
-        if events and prefixes and suffixes:
-            raise InvalidArgument(AMBIGUOUS)
