@@ -233,6 +233,12 @@ async def test_put_get_delete_and_public_lookup() -> None:
     assert await store.cors.get(ALICE, "bucket-b") is None
     await store.cors.delete(ALICE, "bucket-b")  # deleting nothing is fine, as on S3
 
+    # Each change of the configuration is logged as the caller's.
+    changes = await core.meta.changes(0, 100)
+    configured = [c for c in changes if c.bucket == "bucket-b" and c.name == "cors"]
+    assert len(configured) == 4
+    assert {c.actor for c in configured} == {ALICE.actor}
+
 
 async def test_only_the_owner_configures() -> None:
     store = make_core().store

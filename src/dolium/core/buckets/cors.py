@@ -142,7 +142,7 @@ class Cors:
 
     async def put(self, principal: Principal, bucket: str, rules: Sequence[CorsRule]) -> None:
         await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.CORS)
-        await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(rules))
+        await self.ctx.meta.set_bucket_config(bucket, CONFIG, to_json(rules), actor=principal.actor)
 
     async def delete(self, principal: Principal, bucket: str) -> None:
         await self.ctx.bucket(principal, bucket, Action.DELETE_SETTING, setting=Setting.CORS)
