@@ -62,6 +62,7 @@ from dolium.backends.meta_sql.accounts import CONFIG_EPOCH
 from dolium.backends.meta_sql.base import GroupCommit, Op, Outcome, run_group
 from dolium.backends.meta_sql.migrate import upgrade
 from dolium.backends.meta_sql.store import SqlMetaStore
+from dolium.backends.sqlite_direct import DirectConnection
 from dolium.errors import ConfigError
 
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's transaction
@@ -124,7 +125,7 @@ class _Writer:
 
     def _call(self, fn: Callable[[Connection], T]) -> T:
         if self._conn is None:
-            self._conn = self.engine.connect()
+            self._conn = DirectConnection(self.engine)
         return fn(self._conn)
 
     async def commit(self, ops: Sequence[Op[Any]], durable: bool) -> list[Outcome]:
@@ -206,7 +207,7 @@ class _Readers:
     def _connection(self, *, patient: bool) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self.engine.connect()
+            conn = DirectConnection(self.engine)
             if not patient:  # the event loop's thread must never sleep in SQLite
                 driver: Any = conn.connection.driver_connection
                 driver.execute("PRAGMA busy_timeout=0")
