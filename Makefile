@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA   ?= ./data
 LISTEN ?= 127.0.0.1:9000
 
-.PHONY: run install test-deps lint test unit bench soak fuzz clean
+.PHONY: run install test-deps lint test unit bench bench-tools soak fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,8 +53,28 @@ test: lint
 unit: test-deps
 	$(BIN)/pytest -q tests/unit tests/contract
 
-bench: install test-deps
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
+# The reference servers `make bench` compares against, kept out of Dolium's venv:
+# moto's server in a venv of its own, s3rver from npm. A failed install is a
+# warning: the bench prints a row saying so and goes on.
+TOOLS := .bench-tools
+$(TOOLS)/moto-venv/.installed:
+	@mkdir -p $(TOOLS)
+	@{ $(PYTHON) -m venv $(TOOLS)/moto-venv \
+	   && $(TOOLS)/moto-venv/bin/pip install --quiet 'moto[server]' >$(TOOLS)/moto-install.log 2>&1 \
+	   && touch $@; } || echo "warning: could not install moto[server]; the bench goes on without it"
+
+$(TOOLS)/node_modules/.bin/s3rver:
+	@mkdir -p $(TOOLS)
+	@{ command -v npm >/dev/null 2>&1 \
+	   && npm install --silent --no-audit --no-fund --prefix $(TOOLS) s3rver >$(TOOLS)/s3rver-install.log 2>&1; } \
+	  || echo "warning: could not install s3rver (npm); the bench goes on without it"
+
+bench-tools: $(TOOLS)/moto-venv/.installed $(TOOLS)/node_modules/.bin/s3rver
+
+# BENCH_ARGS: e.g. --quick, --only small,list, --no-refs (bench/run.py --help).
+BENCH_ARGS ?=
+bench: install test-deps bench-tools
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Long crash runs: 200 SIGKILL cycles and 20 power cuts (tests/crash).
 # Then the load soak, bench/soak.py: mixed traffic for SOAK_SECONDS, leaks checked.

@@ -1,9 +1,11 @@
 """Processes under measurement, their memory, and the clients that drive them.
 
 Servers run as child processes on 127.0.0.1 only: `dolium serve` on a data
-directory of its own, or the bare sink of `sink.py`. A sampler thread reads
-the server's resident set size (with any children) every 100 ms, so each
-phase can report its peak. Clients are boto3, one per thread.
+directory of its own, the bare app of `sink.py`, or a reference server
+(refservers.py). A sampler thread reads the server's resident set size (with
+any children) every 100 ms, so each phase can report its peak. Set-up calls
+(create a bucket, check an object) go through boto3; the timed traffic goes
+through loadgen.py and streams.py.
 """
 
 from __future__ import annotations
@@ -143,12 +145,18 @@ class Server:
     log: Path
     sampler: RssSampler
     data: Path | None = None
+    access_key: str = ROOT_KEY
+    secret_key: str = ROOT_SECRET
     clients: list[Any] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return int(self.endpoint.rsplit(":", 1)[1])
 
     def client(self, index: int) -> Any:
         """The boto3 client of worker `index` (created once, kept for reuse)."""
         while len(self.clients) <= index:
-            self.clients.append(make_client(self.endpoint))
+            self.clients.append(make_client(self.endpoint, self.access_key, self.secret_key))
         return self.clients[index]
 
     def check_alive(self) -> None:
@@ -163,15 +171,17 @@ def tail(log: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-def make_client(endpoint: str) -> Any:
+def make_client(endpoint: str, access_key: str = ROOT_KEY, secret_key: str = ROOT_SECRET) -> Any:
     return boto3.client(
         "s3",
         endpoint_url=endpoint,
-        aws_access_key_id=ROOT_KEY,
-        aws_secret_access_key=ROOT_SECRET,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
         region_name="us-east-1",
         config=BotoConfig(
             s3={"addressing_style": "path"},
+            # Presigned URLs too: botocore presigns S3 with SigV2 unless told.
+            signature_version="s3v4",
             retries={"max_attempts": 1},
             connect_timeout=10,
             read_timeout=300,
@@ -204,15 +214,22 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def _serving(
-    name: str, argv: list[str], port: int, log: Path, env: dict[str, str], data: Path | None
+def serving(
+    name: str,
+    argv: list[str],
+    port: int,
+    log: Path,
+    env: dict[str, str],
+    data: Path | None,
+    credentials: tuple[str, str] = (ROOT_KEY, ROOT_SECRET),
 ) -> Iterator[Server]:
+    """Run `argv` (a server listening on `port` of 127.0.0.1) until the block ends."""
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         _wait_listening(port, process, log)
         sampler = RssSampler(process.pid)
-        server = Server(name, f"http://{HOST}:{port}", process, log, sampler, data)
+        server = Server(name, f"http://{HOST}:{port}", process, log, sampler, data, *credentials)
         try:
             yield server
         finally:
@@ -224,8 +241,11 @@ def _serving(
 
 
 @contextmanager
-def dolium_server(data: Path, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`dolium serve` on `data`, with the bench's fixed root key and no collector."""
+def dolium_server(
+    data: Path, extra_env: dict[str, str] | None = None, workers: int | None = None
+) -> Iterator[Server]:
+    """`dolium serve` on `data`, with the bench's fixed root key and no collector;
+    `workers`: its --workers option (None: the server's default)."""
     port = free_port()
     env = dict(os.environ)
     env.update(
@@ -238,8 +258,10 @@ def dolium_server(data: Path, extra_env: dict[str, str] | None = None) -> Iterat
     )
     env.update(extra_env or {})
     argv = [dolium_binary(), "serve", "--data", str(data), "--listen", f"{HOST}:{port}"]
+    if workers is not None:
+        argv += ["--workers", str(workers)]
     log = data.parent / f"{data.name}.log"
-    with _serving("dolium", argv, port, log, env, data) as server:
+    with serving("dolium", argv, port, log, env, data) as server:
         yield server
 
 
@@ -247,7 +269,7 @@ def dolium_server(data: Path, extra_env: dict[str, str] | None = None) -> Iterat
 def sink_server(workdir: Path) -> Iterator[Server]:
     port = free_port()
     argv = [sys.executable, str(BENCH_DIR / "sink.py"), "--port", str(port)]
-    with _serving("sink", argv, port, workdir / "sink.log", dict(os.environ), None) as server:
+    with serving("bare", argv, port, workdir / "sink.log", dict(os.environ), None) as server:
         yield server
 
 
@@ -352,50 +374,3 @@ def random_buffer(size: int) -> bytearray:
         piece = min(MIB, size - offset)
         out[offset : offset + piece] = _BASE[:piece]
     return out
-
-
-class GeneratedStream:
-    """A read-only file of `size` pseudo-random bytes, made on the fly.
-
-    Each MiB is a shared random MiB with its own 16-byte counter in front, so
-    no two blocks of the stream are equal and nothing is deduplicated, while
-    producing a MiB costs one copy. Nothing is written to disk.
-    """
-
-    def __init__(self, size: int, tag: int = 0) -> None:
-        self.size = size
-        self.tag = tag
-        self.pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def _mib(self, index: int) -> bytes:
-        return (self.tag << 64 | index).to_bytes(16, "big") + _BASE[16:]
-
-    def read(self, n: int = -1) -> bytes:
-        left = self.size - self.pos
-        if n is None or n < 0 or n > left:
-            n = left
-        if n <= 0:
-            return b""
-        pieces = []
-        end = self.pos + n
-        while self.pos < end:
-            index, within = divmod(self.pos, MIB)
-            take = min(MIB - within, end - self.pos)
-            pieces.append(self._mib(index)[within : within + take])
-            self.pos += take
-        return b"".join(pieces)
-
-
-def dir_size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            with suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_size
-    return total

@@ -8,9 +8,12 @@ tens of thousands of small requests a second. Several processes can share a
 run (`procs`); each takes its share of the connections and of the requests.
 
 Usage from the bench: `run_load(endpoint_host, port, requests, concurrency,
-procs)` where `requests` is a list of (method, path_and_query, body) and
-connection i sends requests i, i+c, i+2c... cycling until `count` requests
-have been answered or `seconds` have passed.
+procs)` where `requests` is a list of (method, path_and_query, body). The
+connections of a process take the next request of the list as they become
+free, cycling through it, until `count` requests have been answered or
+`seconds` have passed; with `count == len(requests)` each request is sent
+exactly once (process p of n sends requests p, p+n, p+2n...). With `expect_length`, a GET
+answered 200 with a body of another length counts as an error.
 """
 
 from __future__ import annotations
@@ -63,12 +66,16 @@ def encode(host: str, port: int, request: Request) -> bytes:
     return head.encode("latin-1") + b"\r\n" + body
 
 
-async def _read_response(reader: asyncio.StreamReader, method: str) -> int:
+async def _read_response(reader: asyncio.StreamReader, method: str) -> tuple[int, int, bool]:
+    """The status of the next response, the length of its body (read and dropped),
+    and whether the server closes the connection after it."""
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ", 2)[1])
     length = 0
     chunked = False
+    # Some servers (moto's werkzeug) answer each request on a connection of its own.
+    close = lines[0].startswith(b"HTTP/1.0")
     for line in lines[1:]:
         name, _, value = line.partition(b":")
         lowered = name.strip().lower()
@@ -76,40 +83,45 @@ async def _read_response(reader: asyncio.StreamReader, method: str) -> int:
             length = int(value)
         elif lowered == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
+        elif lowered == b"connection":
+            close = b"close" in value.lower()
     if method == "HEAD":
-        return status
+        return status, 0, close
     if chunked:
+        length = 0
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
             await reader.readexactly(size + 2)
+            length += size
             if size == 0:
                 break
     elif length:
         await reader.readexactly(length)
-    return status
+    return status, length, close
 
 
 async def _connection(
     host: str,
     port: int,
     wire: Sequence[tuple[str, bytes]],
-    start: int,
-    step: int,
-    quota: list[int],
+    taken: list[int],
+    count: int,
     deadline: float,
     result: LoadResult,
+    expect_length: int | None,
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
-    index = start
     try:
-        while quota[0] > 0 and time.perf_counter() < deadline:
-            quota[0] -= 1
-            method, data = wire[index % len(wire)]
-            index += step
+        while taken[0] < count and time.perf_counter() < deadline:
+            method, data = wire[taken[0] % len(wire)]
+            taken[0] += 1
             began = time.perf_counter()
             try:
                 writer.write(data)
-                status = await _read_response(reader, method)
+                status, length, close = await _read_response(reader, method)
+                if close:
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port)
             except (OSError, asyncio.IncompleteReadError, ValueError) as e:
                 result.errors += 1
                 result.first_error = result.first_error or f"{type(e).__name__}: {e}"
@@ -121,6 +133,11 @@ async def _connection(
             if status >= 300:
                 result.errors += 1
                 result.first_error = result.first_error or f"HTTP {status} for {method}"
+            elif method == "GET" and expect_length is not None and length != expect_length:
+                result.errors += 1
+                result.first_error = result.first_error or (
+                    f"GET answered {length} bytes, not {expect_length}"
+                )
             else:
                 result.ops += 1
     finally:
@@ -131,24 +148,29 @@ async def _drive(
     host: str,
     port: int,
     requests: Sequence[Request],
-    connections: range,
-    step: int,
+    connections: int,
     count: int,
     seconds: float,
+    expect_length: int | None = None,
 ) -> LoadResult:
     wire = [(m, encode(host, port, (m, t, b))) for m, t, b in requests]
     result = LoadResult()
-    quota = [count]
+    taken = [0]  # requests handed out; coroutines of one loop need no lock
     began = time.perf_counter()
     deadline = began + seconds
     await asyncio.gather(
-        *(_connection(host, port, wire, i, step, quota, deadline, result) for i in connections)
+        *(
+            _connection(host, port, wire, taken, count, deadline, result, expect_length)
+            for _ in range(connections)
+        )
     )
     result.seconds = time.perf_counter() - began
     return result
 
 
-def _worker(args: tuple[str, int, Sequence[Request], range, int, int, float]) -> LoadResult:
+def _worker(
+    args: tuple[str, int, Sequence[Request], int, int, float, int | None],
+) -> LoadResult:
     try:
         import uvloop
 
@@ -166,6 +188,7 @@ def run_load(
     count: int,
     seconds: float = 60.0,
     procs: int = 1,
+    expect_length: int | None = None,
 ) -> LoadResult:
     """Send `count` requests over `concurrency` keep-alive connections (spread
     over `procs` processes); stop early after `seconds`."""
@@ -173,8 +196,9 @@ def run_load(
     jobs = []
     for p in range(procs):
         share = count // procs + (1 if p < count % procs else 0)
-        mine = range(p, concurrency, procs)
-        jobs.append((host, port, requests, mine, concurrency, share, seconds))
+        connections = concurrency // procs + (1 if p < concurrency % procs else 0)
+        mine = requests[p::procs]
+        jobs.append((host, port, mine, connections, share, seconds, expect_length))
     if procs == 1:
         return _worker(jobs[0])
     total = LoadResult()

@@ -1,4 +1,4 @@
-"""Tables and a summary from the benchmark's results (the dict saved as JSON)."""
+"""Tables from the benchmark's results (the dict saved as JSON); soak.py uses `table` too."""
 
 from __future__ import annotations
 
@@ -51,274 +51,192 @@ class Report:
 
     # -- sections ---------------------------------------------------------------------
 
-    def put_get(self, results: dict[str, Any], label: str, size_key: str) -> None:
-        dolium = results.get("dolium", {})
-        sink = results.get("sink", {})
-        cases = [k for k in dolium if k.startswith(size_key)]
-        if not cases:
-            return
-        small = size_key == "4KiB"
-        rate = "ops/s" if small else "MB/s"
-        field = "ops_per_s" if small else "mb_per_s"
-        columns = ["op", "conc", rate, "p50 ms", "p99 ms", "peak RSS MiB", f"sink {rate}"]
-        columns += ["dolium/sink", "CPU srv/cli/other"]
-        disk = results.get("disk", {}).get("write_fsync_mb_per_s")
-        if not small and disk:
-            columns.append("PUT/disk")
-        table = self.table(label, columns)
-        for case in cases:
-            conc = case.split("/c")[1]
-            for op in ("put", "get"):
-                d = dolium[case][op]
-                s = sink.get(case, {}).get(op, {})
-                row = [
-                    op.upper(),
-                    conc,
-                    _num(d[field]),
-                    _num(d["p50_ms"], 2),
-                    _num(d["p99_ms"], 2),
-                    _num(d.get("peak_rss_mib")),
-                    _num(s.get(field)),
-                    _ratio(d[field], s.get(field)),
-                    _cpu(d),
-                ]
-                if not small and disk:
-                    row.append(_ratio(d[field], disk) if op == "put" else "")
-                if d["errors"]:
-                    row[0] += f" ({d['errors']} errors)"
-                table.add_row(*row)
+    def machine(self, results: dict[str, Any]) -> None:
+        m = results.get("machine", {})
+        table = self.table("Machine", ["what", "", "value"])
+        table.add_row("CPU", f"{m.get('cores')} cores", str(m.get("cpu")))
+        table.add_row("memory", "", f"{m.get('ram_gib')} GiB")
+        table.add_row("kernel", "", f"{m.get('kernel')} ({m.get('os')})")
+        table.add_row(
+            "software",
+            "",
+            f"python {m.get('python')}, uvicorn {m.get('uvicorn')}, uvloop {m.get('uvloop')}, "
+            f"httptools {m.get('httptools')}; dolium {m.get('dolium_commit')}",
+        )
+        table.add_row("command", "", str(m.get("command")))
+        load = results.get("loadavg", {})
+        table.add_row("load average", "start / end", f"{load.get('start')} / {load.get('end')}")
+        points = results.get("reference_points", {})
+        if points:
+            table.add_row("one core", "MD5 of 64 MiB", f"{_num(points['md5_mb_per_s'])} MB/s")
+            table.add_row(
+                "one core", "SHA-256 of 64 MiB", f"{_num(points['sha256_mb_per_s'])} MB/s"
+            )
+            f = points["fsync_4k"]
+            table.add_row(
+                "data disk",
+                "4 KiB write+fsync+rename+fsync dir",
+                f"{_num(f['ops_per_s'])} ops/s (p50 {f['p50_ms']} ms)",
+            )
+        idle = results.get("idle_rss_mib", {})
+        if idle:
+            table.add_row("idle RSS", "", ", ".join(f"{k} {v} MiB" for k, v in idle.items()))
         self.console.print(table)
 
-    def big(self, results: dict[str, Any], rss_limit: int) -> None:
+    def _servers(self, section: dict[str, Any]) -> list[str]:
+        return [s for s in ("dolium", "bare", "moto", "s3rver") if s in section]
+
+    def small(self, results: dict[str, Any]) -> None:
+        small = results.get("small", {})
+        servers = self._servers(small)
+        if "dolium" not in small:
+            return
+        columns = ["op", "conc"]
+        for s in servers:
+            columns += [f"{s} ops/s", f"{s} p50/p99 ms"]
+        table = self.table(
+            "4 KiB objects: presigned requests from the load generator "
+            "(bare = uvicorn hello-world GET / sink PUT: the ceiling)",
+            columns,
+        )
+        for case in small["dolium"]:
+            op, conc = case.split("/c")
+            row = [op, conc]
+            for s in servers:
+                f = small[s].get(case)
+                if f is None:
+                    row += ["-", "-"]
+                    continue
+                rate = _num(f["ops_per_s"])
+                if f.get("errors"):
+                    rate += f" ({f['errors']} err)"
+                row += [rate, f"{f['p50_ms']:.2f} / {f['p99_ms']:.2f}"]
+            table.add_row(*row)
+        self.console.print(table)
+
+    def large(self, results: dict[str, Any]) -> None:
+        large = results.get("large", {})
+        servers = self._servers(large)
+        if not servers:
+            return
+        size = results.get("settings", {}).get("stream_size", 0)
+        columns = ["op", "streams"] + [f"{s} MB/s" for s in servers] + ["dolium peak RSS MiB"]
+        table = self.table(
+            f"{size / MIB:,.0f} MiB objects, one raw-socket stream per object "
+            "(bare = uvicorn sink / zeros source)",
+            columns,
+        )
+        cases = next(iter(large.values())).keys()
+        for case in cases:
+            op, n = case.split("/s")
+            row = [op, n]
+            for s in servers:
+                f = large[s].get(case, {})
+                row.append("error" if f.get("errors") else _num(f.get("mb_per_s")))
+            row.append(_num(large.get("dolium", {}).get(case, {}).get("peak_rss_mib")))
+            table.add_row(*row)
+        self.console.print(table)
+
+    def listing(self, results: dict[str, Any]) -> None:
+        lst = results.get("list", {})
+        rows = [(s, lst[s]) for s in ("dolium", "moto", "s3rver") if s in lst]
+        if not rows:
+            return
+        table = self.table(
+            "ListObjectsV2, first page (max-keys 1000), one request at a time on a kept connection",
+            ["server", "keys", "p50 ms", "p99 ms", "keys on page", "calls", "filled"],
+        )
+        fill = lst.get("fill", {})
+        for server, entry in rows:
+            for label in ("10k", "big"):
+                f = entry.get(label)
+                if f is None:
+                    if label == "big":
+                        table.add_row(
+                            server,
+                            "big",
+                            "skipped: filling it over HTTP takes too long",
+                            "",
+                            "",
+                            "",
+                            "",
+                        )
+                    continue
+                how = (
+                    f"offline, {fill.get('fill_seconds')} s"
+                    if server == "dolium"
+                    else f"HTTP, {f.get('fill_seconds')} s"
+                )
+                table.add_row(
+                    server,
+                    _num(f.get("keys")),
+                    f"{f['p50_ms']:.2f}",
+                    f"{f['p99_ms']:.2f}",
+                    _num(f.get("keys_on_page")),
+                    _num(f.get("ops")),
+                    how,
+                )
+        self.console.print(table)
+
+    def big(self, results: dict[str, Any]) -> None:
         big = results.get("big")
         if not big:
             return
         if "skipped" in big:
-            self.line(f"streamed big object: skipped ({big['skipped']})")
+            self.line(f"streamed upload: skipped ({big['skipped']})")
             return
-        up = big["upload"]
-        title = (
-            f"Streamed {up['bytes'] / MIB:,.0f} MiB object (upload: multipart, "
-            f"{up['part_size_mib']} MiB parts x{up['concurrency']}; download: one GET)"
-        )
         table = self.table(
-            title,
+            f"One streamed PUT of {big['bytes'] / MIB:,.0f} MiB (references skip it: "
+            "they hold or copy whole objects)",
             [
-                "direction",
-                "",
+                "server",
                 "MB/s",
                 "seconds",
-                "RSS before",
+                "RSS before MiB",
                 "peak RSS MiB",
-                "RSS after",
-                f"< {rss_limit // MIB} MiB",
+                "RSS after MiB",
                 "CPU srv/cli/other",
             ],
         )
-        for direction in ("upload", "download"):
-            f = big[direction]
-            ok = "yes" if f["peak_rss_mib"] * MIB <= rss_limit else "NO"
-            extra = f"first byte {f['first_byte_ms']} ms" if "first_byte_ms" in f else ""
-            table.add_row(
-                direction,
-                extra,
-                _num(f["mb_per_s"]),
-                _num(f["seconds"], 2),
-                _num(f["rss_before_mib"]),
-                _num(f["peak_rss_mib"]),
-                _num(f["rss_after_mib"]),
-                ok,
-                _cpu(f),
-            )
+        table.add_row(
+            "dolium",
+            _num(big["mb_per_s"]),
+            _num(big["seconds"]),
+            _num(big["rss_before_mib"]),
+            _num(big["peak_rss_mib"]),
+            _num(big["rss_after_mib"]),
+            _cpu(big),
+        )
         self.console.print(table)
 
-    def listing(self, results: dict[str, Any]) -> None:
-        lst = results.get("list")
-        if not lst:
+    def targets(self, results: dict[str, Any]) -> None:
+        targets = results.get("targets", [])
+        if not targets:
             return
         table = self.table(
-            "ListObjectsV2, first page of 1000 keys (20 calls; raw = signed GET, XML not parsed)",
-            [
-                "bucket",
-                "keys",
-                "boto3 p50 ms",
-                "boto3 p99 ms",
-                "ratio to 1k",
-                "raw p50 ms",
-                "raw p99 ms",
-                "raw ratio to 1k",
-                "peak RSS MiB",
-            ],
+            "Targets (a miss is a figure, not a failure)", ["target", "goal", "measured", "mark"]
         )
-        base = lst["list-small"]
-        for bucket in ("list-small", "list-big"):
-            f = lst[bucket]
-            table.add_row(
-                bucket,
-                _num(f["keys"]),
-                _num(f["p50_ms"], 2),
-                _num(f["p99_ms"], 2),
-                _ratio(f["p50_ms"], base["p50_ms"]),
-                _num(f.get("raw_p50_ms"), 2),
-                _num(f.get("raw_p99_ms"), 2),
-                _ratio(f.get("raw_p50_ms"), base.get("raw_p50_ms")),
-                _num(f.get("peak_rss_mib")),
-            )
+        for t in targets:
+            unit = {"": "", "x": "x"}.get(t["unit"], " " + t["unit"])
+            value = "-" if t["value"] is None else f"{t['value']:,.2f}{unit}"
+            table.add_row(t["target"], t["goal"], value, t["mark"])
         self.console.print(table)
 
-    def inline(self, results: dict[str, Any]) -> None:
-        store = results.get("inline")
-        if not store:
-            return
-        table = self.table(
-            "Inline threshold (DOLIUM_INLINE_THRESHOLD), PUT then GET of new objects",
-            [
-                "threshold",
-                "object",
-                "PUT/s c1",
-                "GET/s c1",
-                "PUT/s c16",
-                "GET/s c16",
-                "PUT p50 c1",
-                "GET p50 c1",
-                "list p50 boto3/raw",
-                "peak RSS put/get",
-                "peak RSS list",
-            ],
-        )
-        for threshold, entry in store.items():
-            for size in ("4KiB", "64KiB"):
-                c1, c16 = entry.get(f"{size}/c1"), entry.get(f"{size}/c16")
-                if c1 is None or c16 is None:
-                    continue
-                peak = max(f.get("peak_rss_mib", 0) for c in (c1, c16) for f in c.values())
-                listing = entry[f"{size}/list"]
-                table.add_row(
-                    threshold,
-                    size,
-                    _num(c1["put"]["ops_per_s"]),
-                    _num(c1["get"]["ops_per_s"]),
-                    _num(c16["put"]["ops_per_s"]),
-                    _num(c16["get"]["ops_per_s"]),
-                    _num(c1["put"]["p50_ms"], 2),
-                    _num(c1["get"]["p50_ms"], 2),
-                    f"{_num(listing['p50_ms'])} / {_num(listing.get('raw_p50_ms'))}",
-                    _num(peak),
-                    _num(listing.get("peak_rss_mib")),
-                )
-        self.console.print(table)
-        sizes = ", ".join(
-            f"{t}: meta {e['meta_bytes'] / MIB:.1f} MiB, blocks {e['blocks_bytes'] / MIB:.1f} MiB"
-            for t, e in store.items()
-        )
-        self.line(f"data on disk after the inline cases: {sizes}")
-
-    def references(self, results: dict[str, Any]) -> None:
-        disk = results.get("disk")
-        table = self.table("Reference points", ["what", "", "value"])
-        if disk:
-            table.add_row(
-                "raw disk",
-                f"{disk['size_mib']} MiB write+fsync (median of {disk['reps']})",
-                f"{disk['write_fsync_mb_per_s']:,.1f} MB/s",
-            )
-            if "blocks_mb_per_s" in disk:
-                table.add_row(
-                    "raw disk",
-                    f"{disk['blocks_mib']} MiB as new 4 MiB files: write, fsync, rename, fsync dir",
-                    f"{disk['blocks_mb_per_s']:,.1f} MB/s",
-                )
-            table.add_row(
-                "raw disk",
-                "4 KiB file: write, fsync, rename, fsync dir",
-                f"{disk['small_file_ops_per_s']:,.0f} ops/s (p50 {disk['small_file_p50_ms']} ms)",
-            )
-        if "sink_idle_rss_mib" in results:
-            table.add_row("bare uvicorn sink", "idle RSS", f"{results['sink_idle_rss_mib']} MiB")
-        if "dolium_idle_rss_mib" in results:
-            table.add_row("dolium serve", "idle RSS", f"{results['dolium_idle_rss_mib']} MiB")
-        if table.row_count:
-            self.console.print(table)
-
-    def summary(self, results: dict[str, Any], rss_limit: int) -> None:
-        lines = []
-        dolium, sink = results.get("dolium", {}), results.get("sink", {})
-        for case, field, unit in (
-            ("4KiB/c16", "ops_per_s", "ops/s"),
-            ("64MiB/c4", "mb_per_s", "MB/s"),
-        ):
-            if case in dolium:
-                d = dolium[case]
-                s = sink.get(case, {})
-                text = (
-                    f"{case}: PUT {d['put'][field]:,.0f} {unit}, GET {d['get'][field]:,.0f} {unit}"
-                )
-                if s:
-                    text += (
-                        f" ({_ratio(d['put'][field], s['put'][field])} and "
-                        f"{_ratio(d['get'][field], s['get'][field])} of the bare sink)"
-                    )
-                lines.append(text)
-        big = results.get("big", {})
-        if "upload" in big:
-            up, down = big["upload"], big["download"]
-            worst = max(up["peak_rss_mib"], down["peak_rss_mib"])
-            verdict = "within" if worst * MIB <= rss_limit else "ABOVE"
-            lines.append(
-                f"streamed {up['bytes'] / MIB:,.0f} MiB: up {up['mb_per_s']:,.0f} MB/s, "
-                f"down {down['mb_per_s']:,.0f} MB/s; server peak RSS {worst} MiB, "
-                f"{verdict} the {rss_limit // MIB} MiB limit"
-            )
-        lst = results.get("list")
-        if lst:
-            lines.append(
-                f"listing: first page in {lst['list-big']['keys']:,} keys costs "
-                f"{lst['ratio_big_small']}x the one in 1,000 keys"
-            )
-        inline = results.get("inline")
-        if inline:
-            best = {}
-            for size in ("4KiB", "64KiB"):
-                scores = {
-                    t: e[f"{size}/c16"]["put"]["ops_per_s"] + e[f"{size}/c16"]["get"]["ops_per_s"]
-                    for t, e in inline.items()
-                    if f"{size}/c16" in e
-                }
-                if scores:
-                    best[size] = max(scores, key=lambda t: scores[t])
-            if best:
-                lines.append(
-                    "inline threshold with the most PUT+GET ops/s at concurrency 16: "
-                    + ", ".join(f"{size}: {t}" for size, t in best.items())
-                    + " (thresholds at or above an object's size take the same path:"
-                    " between those, the difference is noise)"
-                )
-            for t, e in inline.items():
-                worst = max((e[k].get("peak_rss_mib", 0), k) for k in e if k.endswith("/list"))
-                if worst[0] * MIB > rss_limit:
-                    lines.append(
-                        f"inline threshold {t}: one ListObjectsV2 page ({worst[1]}) took the "
-                        f"server to {worst[0]} MiB RSS: listings read the inline data"
-                    )
+    def problems(self, results: dict[str, Any]) -> None:
+        for name, why in results.get("refs_missing", {}).items():
+            self.line(f"WARNING: reference {name} not run: {why}")
+        for text in results.get("warnings", []):
+            if not any(text.startswith(f"{n}: ") for n in results.get("refs_missing", {})):
+                self.line(f"WARNING: {text}")
         for failure in results.get("failures", []):
-            lines.append(f"PROBLEM: {failure}")
-        load = results.get("loadavg", {})
-        if load:
-            lines.append(
-                f"machine load average {load.get('start')} at start, {load.get('end')} at end, "
-                f"on {results.get('machine', {}).get('cpus')} CPUs; other work makes figures "
-                "noisy (CPU column: cores used by server/client/everything else)"
-            )
-        lines.append(f"total time {results.get('total_seconds', 0):.0f} s")
-        self.console.print("[bold]Summary[/bold]")
-        for text in lines:
-            self.line(f"  {text}")
+            self.line(f"PROBLEM: {failure}")
+        self.line(f"total time {results.get('total_seconds', 0):.0f} s")
 
-    def render(self, results: dict[str, Any], rss_limit: int) -> None:
-        self.put_get(results, "Small objects, 4 KiB (new keys, boto3)", "4KiB")
-        self.put_get(results, "Large objects, 64 MiB (new keys, boto3)", "64MiB")
-        self.big(results, rss_limit)
+    def render(self, results: dict[str, Any]) -> None:
+        self.machine(results)
+        self.small(results)
+        self.large(results)
         self.listing(results)
-        self.inline(results)
-        self.references(results)
-        self.summary(results, rss_limit)
+        self.big(results)
+        self.targets(results)
+        self.problems(results)

@@ -1,18 +1,30 @@
-"""Dolium benchmark: a real `dolium serve` on 127.0.0.1, driven over HTTP by boto3.
+"""Dolium benchmark: a real `dolium serve` on 127.0.0.1, beside the servers it is judged against.
 
-Prints tables of ops/s, MB/s, p50/p99 latency and the server's peak RSS for:
-small (4 KiB) and large (64 MiB) PUT/GET at several concurrencies; a big
-streamed upload and download (5 GiB by default) with the server's RSS
-sampled every 100 ms; the first-page latency of ListObjectsV2 in a small and
-a big bucket; the inline threshold (0, 16 KiB, 64 KiB) on 4 KiB and 64 KiB
-objects. Reference runs in the same process tree give ratios: a bare uvicorn
-sink/source app on the same machine, and raw disk write+fsync.
+In one invocation, with the same client and the same workloads:
 
-Results go to bench/results/latest.json as well. A program, not a test: it
-asserts nothing on time; it exits non-zero only if the server misbehaves
-(errors, or a big transfer's peak RSS above --rss-limit).
+- Dolium (`dolium serve`, started by harness.py);
+- the bare app of sink.py on the same HTTP stack (uvicorn, uvloop, Dolium's
+  httptools protocol): the ceiling of the client and of HTTP on this
+  machine; when it is not several times Dolium's rate, Dolium's figures
+  measure the client;
+- moto's server and s3rver (refservers.py), unless --no-refs.
 
-Usage: python bench/run.py [--quick] [--big-size 5GiB] [--list-keys 200000] ...
+Workloads (phases, for --only):
+- machine: one core's MD5 and SHA-256 MB/s; 4 KiB write+fsync+rename ops/s
+  in the data directory's file system (machine.py);
+- small: 4 KiB PUT / GET / HEAD / DELETE at concurrency 1, 16, 64 from the
+  load generator (smallops.py, loadgen.py);
+- large: PUT then GET of 256 MiB objects on 1 and 4 streams (streams.py);
+- list: first ListObjectsV2 page in buckets of 10k and of --list-keys keys
+  (listing.py; the references are filled over HTTP and skip the big one);
+- big: one streamed 5 GiB PUT with Dolium's peak RSS (references skip it).
+
+Prints tables and the targets with a pass / MISS mark, and writes
+bench/results/latest.json. A program, not a test: a missed target is a
+figure; it exits non-zero only when Dolium or the bare app misbehaves
+(errors, wrong bytes). A reference server's errors are shown as warnings.
+
+Usage: python bench/run.py [--quick] [--only small,list] [--no-refs] [--workers N] ...
 """
 
 from __future__ import annotations
@@ -20,84 +32,102 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from dolium.config import parse_size
-from harness import MIB, dir_size, dolium_server, sink_server
+from harness import MIB, Server, dolium_server, sink_server
+from listing import (
+    BIG_BUCKET,
+    SMALL_BUCKET,
+    check_filled,
+    fill_over_http,
+    filled_data_dir,
+    first_page_latency,
+)
+from loadgen import Request
+from machine import describe, durable_small_writes, hash_rates
+from refservers import NAMES, missing, reference_server
 from report import Report
-from workloads import big_stream, ensure_bucket, fill_buckets, list_latency, put_get, raw_disk
+from smallops import BUCKET, ensure_bucket, presigner, run_small
+from streams import big_upload, run_streams
+from targets import evaluate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-PHASES = ("disk", "sink", "small", "large", "big", "list", "inline")
-SMALL = 4 * 1024
-LARGE = 64 * MIB
+PHASES = ("machine", "small", "large", "list", "big")
+CONCURRENCIES = (1, 16, 64)
+STREAMS = (1, 4)
+# The bare app answers a 4 KiB request in a fraction of Dolium's time: it gets
+# the same requests this many times over, so that its runs last long enough
+# to be measured.
+BARE_REPEAT = 10
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Benchmark a real dolium server over HTTP.")
+    p = argparse.ArgumentParser(description="Benchmark dolium beside reference servers.")
     p.add_argument("--quick", action="store_true", help="small counts and sizes: a smoke run")
+    p.add_argument("--only", default=",".join(PHASES), help=f"phases, of {','.join(PHASES)}")
+    p.add_argument("--no-refs", action="store_true", help="skip moto and s3rver")
     p.add_argument(
-        "--big-size", type=parse_size, default=None, help="streamed object (5GiB; --quick 256MiB)"
+        "--workers", type=int, default=None, help="dolium serve --workers (default: its own)"
     )
     p.add_argument(
-        "--big-part-size", type=parse_size, default=8 * MIB, help="multipart part size (8MiB)"
-    )
-    p.add_argument("--big-concurrency", type=int, default=10, help="parts in flight (boto3: 10)")
-    p.add_argument(
-        "--list-keys", type=int, default=None, help="keys in the big bucket (200000; --quick 5000)"
+        "--ops", type=int, default=None, help="requests per small-object case (2000; quick 300)"
     )
     p.add_argument(
-        "--ops", type=int, default=None, help="small-object ops per case (2000; --quick 100)"
+        "--stream-size",
+        type=parse_size,
+        default=None,
+        help="object of the stream cases (256MiB; quick 64MiB)",
     )
     p.add_argument(
-        "--large-count", type=int, default=None, help="64 MiB objects per case (8; --quick 2)"
+        "--list-keys",
+        type=int,
+        default=None,
+        help="keys in the big list bucket (1000000; quick 20000)",
+    )
+    p.add_argument("--list-calls", type=int, default=50, help="first pages timed per bucket (50)")
+    p.add_argument(
+        "--big-size", type=parse_size, default=None, help="the streamed upload (5GiB; quick 512MiB)"
+    )
+    p.add_argument("--load-procs", type=int, default=1, help="load generator processes (1)")
+    p.add_argument(
+        "--budget", type=float, default=120.0, help="seconds per small-object case at most (120)"
+    )
+    p.add_argument("--tmpdir", default=None, help="where data directories go ($TMPDIR or /tmp)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(os.environ.get("TMPDIR") or "/tmp") / "dolium-bench-cache",
+        help="where the filled list buckets are kept between runs (/tmp/dolium-bench-cache)",
     )
     p.add_argument(
-        "--inline-ops", type=int, default=None, help="ops per inline case (1000; --quick 100)"
-    )
-    p.add_argument(
-        "--thresholds",
-        default="0,16384,65536",
-        help="inline thresholds to compare, bytes (0,16384,65536)",
-    )
-    p.add_argument(
-        "--budget", type=float, default=None, help="seconds per case at most (120; --quick 30)"
-    )
-    p.add_argument(
-        "--rss-limit", type=parse_size, default=200 * MIB, help="server RSS limit (200MiB)"
-    )
-    p.add_argument(
-        "--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}"
-    )
-    p.add_argument("--tmpdir", default=None, help="where the data directories go ($TMPDIR or /tmp)")
-    p.add_argument(
-        "--out", type=Path, default=RESULTS, help="JSON results file (bench/results/latest.json)"
+        "--out", type=Path, default=RESULTS, help="JSON results (bench/results/latest.json)"
     )
     args = p.parse_args(argv)
     quick = args.quick
     defaults = {
-        "big_size": 256 * MIB if quick else 5 * 1024 * MIB,
-        "list_keys": 5_000 if quick else 200_000,
-        "ops": 100 if quick else 2000,
-        "large_count": 2 if quick else 8,
-        "inline_ops": 100 if quick else 1000,
-        "budget": 30.0 if quick else 120.0,
+        "ops": 300 if quick else 2000,
+        "stream_size": 64 * MIB if quick else 256 * MIB,
+        "list_keys": 20_000 if quick else 1_000_000,
+        "big_size": 512 * MIB if quick else 5 * 1024 * MIB,
     }
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
-    args.phases = [x.strip() for x in args.phases.split(",") if x.strip()]
-    unknown = set(args.phases) - set(PHASES)
+    args.only = [x.strip() for x in args.only.split(",") if x.strip()]
+    unknown = set(args.only) - set(PHASES)
     if unknown:
-        p.error(f"--phases: unknown {', '.join(sorted(unknown))} (use {', '.join(PHASES)})")
-    args.thresholds = [parse_size(x) for x in args.thresholds.split(",") if x.strip()]
+        p.error(f"--only: unknown {', '.join(sorted(unknown))} (use {', '.join(PHASES)})")
+    if args.list_keys < 10_000:
+        p.error("--list-keys: at least 10000 (the small bucket holds 10000)")
     return args
 
 
@@ -108,197 +138,225 @@ class Bench:
         self.report = Report()
         self.results: dict[str, Any] = {
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-            },
+            "machine": describe(),
             "settings": {
-                "quick": args.quick,
+                k: getattr(args, k)
+                for k in ("quick", "only", "no_refs", "workers", "ops", "stream_size", "list_keys")
+            }
+            | {
+                "list_calls": args.list_calls,
                 "big_size": args.big_size,
-                "big_part_size": args.big_part_size,
-                "big_concurrency": args.big_concurrency,
-                "list_keys": args.list_keys,
-                "ops": args.ops,
-                "large_count": args.large_count,
-                "inline_ops": args.inline_ops,
-                "thresholds": args.thresholds,
-                "budget_s": args.budget,
-                "client": "boto3, one client per thread",
+                "load_procs": args.load_procs,
             },
+            "small": {},
+            "large": {},
+            "list": {},
+            "idle_rss_mib": {},
+            "warnings": [],
         }
         self.failures: list[str] = []
+        self.sent: dict[int, dict[str, list[Request]]] = {}
 
     def wants(self, phase: str) -> bool:
-        return phase in self.args.phases
+        return phase in self.args.only
 
     def save(self) -> None:
         out: Path = self.args.out
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.results, indent=2) + "\n")
+        tmp.write_text(json.dumps(self.results, indent=2, default=str) + "\n")
         tmp.replace(out)
 
     def step(self, what: str, action: Callable[[], Any]) -> Any:
-        self.report.progress(what)
+        self.report.progress(f"{time.strftime('%H:%M:%S')} {what}")
         return action()
 
-    # -- phases ----------------------------------------------------------------------
+    def _errors(self, server: str, what: str, figures: dict[str, Any], serious: bool) -> None:
+        for case, f in figures.items():
+            if f.get("errors"):
+                text = f"{server} {what} {case}: {f['errors']} errors ({f.get('first_error', '')})"
+                (self.failures if serious else self.results["warnings"]).append(text)
 
-    def disk(self) -> None:
-        self.results["disk"] = self.step(
-            "raw disk: 64 MiB write+fsync, 4 KiB durable files",
-            lambda: raw_disk(
-                self.workdir,
-                LARGE,
-                3 if self.args.quick else 5,
-                200,
-                (64 if self.args.quick else 1024) * MIB,
-            ),
-        )
+    def _section(self, name: str, serious: bool, body: Callable[[], None]) -> None:
+        """Run one server's part; an error ends that part only."""
+        try:
+            body()
+        except Exception as exc:
+            first = str(exc).strip().splitlines()
+            text = f"{name}: {type(exc).__name__}: {first[-1] if first else ''}"
+            (self.failures if serious else self.results["warnings"]).append(text)
+            self.report.progress(f"{name} failed: {exc}")
         self.save()
 
-    def cases(self) -> list[tuple[str, int, int, int]]:
+    # -- phases ------------------------------------------------------------------------
+
+    def machine(self) -> None:
+        points = self.step("machine: MD5 and SHA-256 of 64 MiB on one core", hash_rates)
+        points["fsync_4k"] = self.step(
+            "machine: 4 KiB write+fsync+rename in the data directory's file system",
+            lambda: durable_small_writes(self.workdir, 100 if self.args.quick else 500),
+        )
+        self.results["reference_points"] = points
+
+    def _small(self, server: Server, name: str, serious: bool) -> None:
         a = self.args
-        out = []
-        if self.wants("small"):
-            out += [("4KiB", SMALL, c, a.ops) for c in (1, 16)]
-        if self.wants("large"):
-            out += [("64MiB", LARGE, 1, a.large_count), ("64MiB", LARGE, 4, a.large_count * 2)]
-        return out
+        figures, sent = self.step(
+            f"{name}: 4 KiB PUT/GET/HEAD/DELETE x{a.ops} at concurrency {CONCURRENCIES}",
+            lambda: run_small(server, CONCURRENCIES, a.ops, a.budget, lambda c: a.load_procs),
+        )
+        if name == "dolium":
+            self.sent = sent
+        self.results["small"][name] = figures
+        self._errors(name, "4 KiB", figures, serious)
 
-    def put_get_cases(self, server: Any, section: str) -> None:
-        ensure_bucket(server, "bench")
-        store = self.results.setdefault(section, {})
-        for label, size, conc, count in self.cases():
-            what = f"{server.name}: {label} PUT+GET x{count}, concurrency {conc}"
-            figures = self.step(
-                what,
-                lambda size=size, conc=conc, count=count, label=label: put_get(
-                    server, "bench", size, conc, count, self.args.budget, f"{label}c{conc}"
-                ),
-            )
-            store[f"{label}/c{conc}"] = figures
-            for op, f in figures.items():
-                if f["errors"]:
-                    self.failures.append(f"{what} {op}: {f['errors']} errors ({f['first_error']})")
-            self.save()
-
-    def sink(self) -> None:
-        if not self.cases():
-            return
-        with sink_server(self.workdir) as server:
-            self.put_get_cases(server, "sink")
-            self.results["sink_idle_rss_mib"] = round(server.sampler.current() / MIB, 1)
+    def _large(self, server: Server, name: str, serious: bool, bare: bool = False) -> None:
+        a = self.args
+        if not bare:
+            ensure_bucket(server, BUCKET)
+        figures = self.step(
+            f"{name}: {a.stream_size // MIB} MiB PUT and GET on {STREAMS} streams",
+            lambda: run_streams(
+                server, presigner(server), BUCKET, a.stream_size, STREAMS, bare=bare
+            ),
+        )
+        self.results["large"][name] = figures
+        self._errors(name, "stream", figures, serious)
 
     def dolium(self) -> None:
         a = self.args
-        data = self.workdir / "main"
+        data = self.workdir / "dolium"
         if self.wants("list"):
-            fill = self.step(
-                f"filling list buckets (1000 and {a.list_keys} keys) through the meta store",
-                lambda: fill_buckets(data, {"list-small": 1000, "list-big": a.list_keys}),
+            info = self.step(
+                f"dolium: data directory with list buckets of 10,000 and {a.list_keys:,} keys "
+                f"(filled offline through the meta store, cached in {a.cache})",
+                lambda: filled_data_dir(a.cache, self.workdir, a.list_keys),
             )
-            self.results["list_fill_seconds"] = {k: round(v, 1) for k, v in fill.items()}
-        data.mkdir(parents=True, exist_ok=True)
-        with dolium_server(data) as server:
-            self.results["dolium_idle_rss_mib"] = round(server.sampler.current() / MIB, 1)
-            self.put_get_cases(server, "dolium")
-            if self.wants("big"):
-                self.big(server)
+            self.results["list"]["fill"] = info
+        else:
+            data.mkdir(parents=True)
+        with dolium_server(data, workers=a.workers) as server:
+            self.results["idle_rss_mib"]["dolium"] = round(server.sampler.current() / MIB, 1)
             if self.wants("list"):
-                self.listing(server)
+                self._section("dolium list", True, lambda: self._list_dolium(server))
+            if self.wants("small"):
+                self._section("dolium small", True, lambda: self._small(server, "dolium", True))
+            if self.wants("large"):
+                self._section("dolium large", True, lambda: self._large(server, "dolium", True))
+            if self.wants("big"):
+                self._section("dolium big", True, lambda: self._big(server))
         shutil.rmtree(data, ignore_errors=True)
 
-    def big(self, server: Any) -> None:
+    def _list_dolium(self, server: Server) -> None:
+        self.step(
+            "dolium: HEAD, GET and LIST of filled keys",
+            lambda: check_filled(server, self.args.list_keys),
+        )
+        out = {}
+        for label, bucket in (("10k", SMALL_BUCKET), ("big", BIG_BUCKET)):
+            out[label] = self.step(
+                f"dolium: first page x{self.args.list_calls} in {bucket}",
+                partial(first_page_latency, server, bucket, self.args.list_calls),
+            )
+        out["big"]["keys"] = self.args.list_keys
+        out["10k"]["keys"] = 10_000
+        self.results["list"]["dolium"] = out
+        self._errors("dolium", "list", out, True)
+
+    def _big(self, server: Server) -> None:
         a = self.args
         free = shutil.disk_usage(self.workdir).free
         if free < a.big_size * 1.2 + 2 * 1024 * MIB:
             self.results["big"] = {"skipped": f"only {free // MIB} MiB free in {self.workdir}"}
             return
-        ensure_bucket(server, "big")
-        result = self.step(
-            f"dolium: streamed {a.big_size / MIB:.0f} MiB upload and download",
-            lambda: big_stream(
-                server, "big", a.big_size, a.big_part_size, a.big_concurrency, a.budget * 10
-            ),
+        ensure_bucket(server, BUCKET)
+        self.results["big"] = self.step(
+            f"dolium: one streamed PUT of {a.big_size / MIB:,.0f} MiB, server RSS sampled",
+            lambda: big_upload(server, presigner(server), BUCKET, a.big_size),
         )
-        self.results["big"] = result
-        for direction, f in result.items():
-            if f["peak_rss_mib"] * MIB > a.rss_limit:
-                self.failures.append(
-                    f"big {direction}: server peak RSS {f['peak_rss_mib']} MiB "
-                    f"is above the {a.rss_limit // MIB} MiB limit"
+
+    def bare(self) -> None:
+        with sink_server(self.workdir) as server:
+            self.results["idle_rss_mib"]["bare"] = round(server.sampler.current() / MIB, 1)
+            if self.wants("small") and self.sent:
+                repeated = {
+                    c: {op: r * BARE_REPEAT for op, r in ops.items()}
+                    for c, ops in self.sent.items()
+                }
+
+                def small() -> None:
+                    figures, _ = self.step(
+                        f"bare: the same 4 KiB requests, x{BARE_REPEAT}",
+                        lambda: run_small(
+                            server,
+                            CONCURRENCIES,
+                            self.args.ops,
+                            self.args.budget,
+                            lambda c: self.args.load_procs,
+                            bare=True,
+                            requests_from=repeated,
+                        ),
+                    )
+                    self.results["small"]["bare"] = figures
+                    self._errors("bare", "4 KiB", figures, True)
+
+                self._section("bare small", True, small)
+            if self.wants("large"):
+                self._section(
+                    "bare large", True, lambda: self._large(server, "bare", True, bare=True)
                 )
-        self.save()
 
-    def listing(self, server: Any) -> None:
-        calls = 20
-        out = {}
-        for bucket, keys in (("list-small", 1000), ("list-big", self.args.list_keys)):
-            out[bucket] = self.step(
-                f"dolium: ListObjectsV2 first page x{calls} in {bucket}",
-                lambda bucket=bucket: list_latency(server, bucket, calls, self.args.budget),
-            )
-            out[bucket]["keys"] = keys
-        small, big = out["list-small"]["p50_ms"], out["list-big"]["p50_ms"]
-        out["ratio_big_small"] = round(big / small, 2) if small else None
-        self.results["list"] = out
-        self.save()
+    def reference(self, name: str) -> None:
+        why = missing(name)
+        if why:
+            self.results.setdefault("refs_missing", {})[name] = why
+            self.results["warnings"].append(f"{name}: {why}")
+            return
 
-    def inline(self) -> None:
-        a = self.args
-        store: dict[str, Any] = {}
-        self.results["inline"] = store
-        for threshold in a.thresholds:
-            data = self.workdir / f"inline-{threshold}"
-            data.mkdir(parents=True)
-            env = {"DOLIUM_INLINE_THRESHOLD": str(threshold)}
-            entry: dict[str, Any] = {}
-            with dolium_server(data, env) as server:
-                for size in (SMALL, 64 * 1024):
-                    bucket = f"inline-{size}"
-                    ensure_bucket(server, bucket)
-                    for conc in (1, 16):
-                        what = f"inline {threshold}: {size // 1024} KiB PUT+GET, concurrency {conc}"
-                        entry[f"{size // 1024}KiB/c{conc}"] = self.step(
-                            what,
-                            lambda size=size, conc=conc, bucket=bucket: put_get(
-                                server, bucket, size, conc, a.inline_ops, a.budget, f"i{conc}"
-                            ),
-                        )
-                    entry[f"{size // 1024}KiB/list"] = list_latency(server, bucket, 20, a.budget)
-            entry["meta_bytes"] = sum(
-                dir_size(p) if p.is_dir() else p.stat().st_size for p in data.glob("meta.sqlite3*")
-            )
-            entry["blocks_bytes"] = dir_size(data / "blocks")
-            store[str(threshold)] = entry
-            shutil.rmtree(data, ignore_errors=True)
-            self.save()
+        def run() -> None:
+            server: AbstractContextManager[Server] = reference_server(name, self.workdir)
+            with server as s:
+                self.results["idle_rss_mib"][name] = round(s.sampler.current() / MIB, 1)
+                if self.wants("small"):
+                    self._section(f"{name} small", False, lambda: self._small(s, name, False))
+                if self.wants("large"):
+                    self._section(f"{name} large", False, lambda: self._large(s, name, False))
+                if self.wants("list"):
+                    self._section(f"{name} list", False, lambda: self._list_reference(s, name))
+
+        self._section(name, False, run)
+        shutil.rmtree(self.workdir / f"{name}-data", ignore_errors=True)
+
+    def _list_reference(self, server: Server, name: str) -> None:
+        ensure_bucket(server, SMALL_BUCKET)
+        fill = self.step(
+            f"{name}: filling {SMALL_BUCKET} with 10,000 keys over HTTP",
+            lambda: fill_over_http(server, SMALL_BUCKET, 10_000, 900),
+        )
+        f = self.step(
+            f"{name}: first page x{self.args.list_calls} in {SMALL_BUCKET}",
+            lambda: first_page_latency(server, SMALL_BUCKET, self.args.list_calls),
+        )
+        f.update(fill, keys=10_000)
+        self.results["list"][name] = {"10k": f}
+        self._errors(name, "list", {"10k": f}, False)
 
     def run(self) -> int:
         t0 = time.perf_counter()
         self.results["loadavg"] = {"start": round(os.getloadavg()[0], 2)}
-        sections = (
-            (self.wants("disk"), "raw disk", self.disk),
-            (self.wants("sink"), "sink", self.sink),
-            (any(self.wants(p) for p in ("small", "large", "big", "list")), "dolium", self.dolium),
-            (self.wants("inline"), "inline threshold", self.inline),
-        )
-        for wanted, name, section in sections:
-            if not wanted:
-                continue
-            try:
-                section()
-            except Exception as exc:  # one broken section must not hide the others' figures
-                first = str(exc).strip().splitlines()
-                self.failures.append(f"{name}: {type(exc).__name__}: {first[-1] if first else ''}")
-                self.report.progress(f"{name} failed: {exc}")
+        if self.wants("machine"):
+            self._section("machine", True, self.machine)
+        self._section("dolium", True, self.dolium)
+        if self.wants("small") or self.wants("large"):
+            self._section("bare", True, self.bare)
+        if not self.args.no_refs and any(self.wants(p) for p in ("small", "large", "list")):
+            for name in NAMES:
+                self.reference(name)
         self.results["total_seconds"] = round(time.perf_counter() - t0, 1)
         self.results["loadavg"]["end"] = round(os.getloadavg()[0], 2)
+        self.results["targets"] = evaluate(self.results)
         self.results["failures"] = self.failures
         self.save()
-        self.report.render(self.results, self.args.rss_limit)
+        self.report.render(self.results)
         self.report.line(f"results: {self.args.out}")
         return 1 if self.failures else 0
 

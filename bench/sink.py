@@ -67,7 +67,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    # The same server options as `dolium serve`, so only the application differs.
+    from dolium.serving import bounded_protocol
+
+    # The same server options as `dolium serve` (dolium.app.serve), so only the
+    # application differs.
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -77,7 +80,7 @@ def main() -> None:
         access_log=False,
         server_header=False,
         timeout_keep_alive=30,
-        http="httptools",
+        http=bounded_protocol(60.0),
         loop="uvloop",
     )
 
