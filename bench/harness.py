@@ -2,7 +2,7 @@
 
 Servers run as child processes on 127.0.0.1 only: `dolium serve` on a data
 directory of its own, the bare app of `sink.py`, or a reference server
-(refservers.py). A sampler thread reads the server's resident set size (with
+(refservers.py). A sampler thread reads the memory (PSS) of the server (with
 any children) every 100 ms, so each phase can report its peak. Set-up calls
 (create a bucket, check an object) go through boto3; the timed traffic goes
 through loadgen.py and streams.py.
@@ -52,7 +52,15 @@ def free_port() -> int:
 
 
 class RssSampler:
-    """Samples a process tree's RSS every `interval` seconds in a thread."""
+    """Samples a process tree's memory every `interval` seconds in a thread.
+
+    The memory of a tree is the sum of its processes' proportional set
+    sizes (PSS): each page counted once in all, shared pages split among
+    the processes that share them. A sum of RSS would count the code and
+    heap that forked workers share with their parent once per process; for
+    a single process, PSS is its RSS less its share of the libraries other
+    programs map too.
+    """
 
     def __init__(self, pid: int, interval: float = 0.1) -> None:
         self.process = psutil.Process(pid)
@@ -65,10 +73,10 @@ class RssSampler:
 
     def current(self) -> int:
         try:
-            total = self.process.memory_info().rss
+            total = self.process.memory_full_info().pss
             for child in self.process.children(recursive=True):
                 with suppress(psutil.NoSuchProcess):
-                    total += child.memory_info().rss
+                    total += child.memory_full_info().pss
         except psutil.NoSuchProcess:
             return 0
         return int(total)
@@ -80,7 +88,7 @@ class RssSampler:
                 self._peak = max(self._peak, rss)
 
     def reset(self) -> None:
-        """Start a new phase: the peak is the current RSS from now on."""
+        """Start a new phase: the peak is the current memory from now on."""
         rss = self.current()
         with self._lock:
             self._peak = rss

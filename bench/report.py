@@ -80,7 +80,8 @@ class Report:
             )
         idle = results.get("idle_rss_mib", {})
         if idle:
-            table.add_row("idle RSS", "", ", ".join(f"{k} {v} MiB" for k, v in idle.items()))
+            each = ", ".join(f"{k} {v} MiB" for k, v in idle.items())
+            table.add_row("idle memory (PSS)", "", each)
         self.console.print(table)
 
     def _servers(self, section: dict[str, Any]) -> list[str]:
@@ -120,7 +121,7 @@ class Report:
         if not servers:
             return
         size = results.get("settings", {}).get("stream_size", 0)
-        columns = ["op", "streams"] + [f"{s} MB/s" for s in servers] + ["dolium peak RSS MiB"]
+        columns = ["op", "streams"] + [f"{s} MB/s" for s in servers] + ["dolium peak PSS MiB"]
         table = self.table(
             f"{size / MIB:,.0f} MiB objects, one raw-socket stream per object "
             "(bare = uvicorn sink / zeros source)",
@@ -192,9 +193,9 @@ class Report:
                 "server",
                 "MB/s",
                 "seconds",
-                "RSS before MiB",
-                "peak RSS MiB",
-                "RSS after MiB",
+                "PSS before MiB",
+                "peak PSS MiB",
+                "PSS after MiB",
                 "CPU srv/cli/other",
             ],
         )

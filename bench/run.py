@@ -17,7 +17,7 @@ Workloads (phases, for --only):
 - large: PUT then GET of 256 MiB objects on 1 and 4 streams (streams.py);
 - list: first ListObjectsV2 page in buckets of 10k and of --list-keys keys
   (listing.py; the references are filled over HTTP and skip the big one);
-- big: one streamed 5 GiB PUT with Dolium's peak RSS (references skip it).
+- big: one streamed 5 GiB PUT with Dolium's peak memory (PSS) (references skip it).
 
 Prints tables and the targets with a pass / MISS mark, and writes
 bench/results/latest.json. A program, not a test: a missed target is a
@@ -270,7 +270,7 @@ class Bench:
             return
         ensure_bucket(server, BUCKET)
         self.results["big"] = self.step(
-            f"dolium: one streamed PUT of {a.big_size / MIB:,.0f} MiB, server RSS sampled",
+            f"dolium: one streamed PUT of {a.big_size / MIB:,.0f} MiB, server memory (PSS) sampled",
             lambda: big_upload(server, presigner(server), BUCKET, a.big_size),
         )
 

@@ -268,7 +268,7 @@ def show(name: str, value: float) -> str:
 
 
 def render(report: Report, result: dict[str, Any]) -> None:
-    columns = ["t (s)", "RSS MiB", "fds", "temp", "WAL MiB", "ops/s", "errors", "p50 ms", "p99 ms"]
+    columns = ["t (s)", "PSS MiB", "fds", "temp", "WAL MiB", "ops/s", "errors", "p50 ms", "p99 ms"]
     table = report.table("soak samples", columns)
     for s in result["samples"]:
         table.add_row(
@@ -361,7 +361,7 @@ def soak(args: argparse.Namespace, workdir: Path, report: Report) -> dict[str, A
                 last = now
                 samples.append(s)
                 print(
-                    f"t={s['t_s']:.0f}s rss={s['rss'] / MIB:.0f}MiB fds={s['fds']} "
+                    f"t={s['t_s']:.0f}s pss={s['rss'] / MIB:.0f}MiB fds={s['fds']} "
                     f"temp={s['temp']} wal={s['wal'] / MIB:.1f}MiB ops/s={s['ops_per_s']} "
                     f"errors={s['errors']} p50={s['p50_ms']}ms p99={s['p99_ms']}ms",
                     file=sys.stderr,

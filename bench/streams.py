@@ -208,7 +208,7 @@ def run_streams(
 def big_upload(
     server: Server, presign: Callable[..., str], bucket: str, size: int
 ) -> dict[str, Any]:
-    """One streamed PUT of `size` bytes with the server's RSS sampled every 100 ms."""
+    """One streamed PUT of `size` bytes with the server's memory (PSS) sampled every 100 ms."""
     server.check_alive()
     key = f"big/{size}"
     server.sampler.reset()

@@ -122,9 +122,9 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     size = _get(results, "big", "bytes")
     out.append(
         _target(
-            f"streamed {size / 1024**3:g} GiB upload: server peak RSS"
+            f"streamed {size / 1024**3:g} GiB upload: server peak memory (PSS)"
             if size
-            else "streamed upload: peak RSS",
+            else "streamed upload: peak memory (PSS)",
             peak,
             "< 200 MiB",
             None if peak is None else peak < 200,

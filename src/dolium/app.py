@@ -229,7 +229,8 @@ def serve(config: Config) -> None:
         if not server.started:
             raise SystemExit(STARTUP_FAILURE)
 
-    if config.workers == 1:
+    workers = config.workers or 1  # the config's validation has chosen the default
+    if workers == 1:
         serve_one()
     else:
-        sys.exit(run_workers(config.workers, serve_one))
+        sys.exit(run_workers(workers, serve_one))

@@ -162,7 +162,9 @@ def cli() -> None:
 @cli.command()
 @config_options
 @click.option("--listen", metavar="HOST:PORT", help="Address to listen on (env DOLIUM_LISTEN).")
-@click.option("--workers", type=int, help="Server processes (env DOLIUM_WORKERS; default 1).")
+@click.option(
+    "--workers", type=int, help="Server processes (env DOLIUM_WORKERS; default: the cores)."
+)
 def serve(
     *, config_file: Path | None, data_dir: Path | None, listen: str | None, workers: int | None
 ) -> None:

@@ -23,7 +23,7 @@ Environment variables (all optional):
     DOLIUM_GC_GRACE          gc_grace (seconds, same forms)
     DOLIUM_LIFECYCLE_INTERVAL  lifecycle_interval (seconds, same forms; 0 = off)
     DOLIUM_HEAD_TIMEOUT      head_timeout (seconds, same forms; more than 0)
-    DOLIUM_WORKERS           workers (server processes, 1..64)
+    DOLIUM_WORKERS           workers (server processes, 1..64; default: the cores)
     DOLIUM_CLOCK_OFFSET      clock_offset (seconds; a testing aid, see the field)
     DOLIUM_LOG_LEVEL         log_level (debug, info, warning, error, critical)
     DOLIUM_SERVER            server (uvicorn; the only HTTP server so far)
@@ -45,6 +45,7 @@ their options say otherwise (sqlite: `path`, fs: `root`).
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -59,6 +60,12 @@ KIB = 1024
 MIB = 1024 * KIB
 DEFAULT_REGION = "us-east-1"
 MAX_WORKERS = 64
+
+
+def default_workers() -> int:
+    """One server process per core this process may run on (at most MAX_WORKERS)."""
+    return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
+
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": KIB, "m": MIB, "g": 1024 * MIB}
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*(?:([kmg])(?:i?b)?|(b))?\s*$", re.IGNORECASE)
@@ -180,8 +187,9 @@ class Config(BaseModel):
     # A connection gets this long to send a complete request head.
     head_timeout: float = 60.0
     # Server processes accepting requests (dolium.workers); more than one
-    # needs stores that processes can share (not `memory`).
-    workers: int = 1
+    # needs stores that processes can share (not `memory`). Default: one
+    # per core this process may run on, or 1 with a memory store.
+    workers: int | None = None
     # Testing aid: seconds added to the time the lifecycle worker reads, so a
     # test can see objects as days old. Nothing else shifts (block times for
     # the collector stay real). Leave it 0 in production.
@@ -304,8 +312,8 @@ class Config(BaseModel):
 
     @field_validator("workers")
     @classmethod
-    def _check_workers(cls, value: int) -> int:
-        if not 1 <= value <= MAX_WORKERS:
+    def _check_workers(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= MAX_WORKERS:
             raise ValueError(f"{value} is out of range (use 1..{MAX_WORKERS}, e.g. the cores)")
         return value
 
@@ -359,6 +367,8 @@ class Config(BaseModel):
                 "S3 API or websites (e.g. s3.example.com and s3-website.example.com)"
             )
         private = [s.use for s in (self.meta, self.blob, *self.blob_stores.values())]
+        if self.workers is None:
+            self.workers = 1 if "memory" in private else default_workers()
         if self.workers > 1 and "memory" in private:
             raise ValueError(
                 f"workers: {self.workers} processes cannot share a memory store; "

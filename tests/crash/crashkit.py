@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from dolium.config import load_config
 from dolium.core.content.integrity import IntegrityReport, check
 from dolium.core.context import Context
 from dolium.plugins import open_blob, open_meta
-from support.live import client, start_server, stop_server
+from support.live import client, kill_server, start_server, stop_server
 
 MIB = 1024 * 1024
 
@@ -36,10 +35,9 @@ def stop(server: Any) -> None:
 
 
 def kill(server: Any) -> None:
-    """SIGKILL: no shutdown code runs, nothing is flushed."""
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGKILL)
-    server.process.wait(timeout=30)
+    """SIGKILL to every process of the server: no shutdown code runs, nothing
+    is flushed; returns once none is left."""
+    kill_server(server)
 
 
 def log_tail(server: Any, lines: int = 30) -> str:

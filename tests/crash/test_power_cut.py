@@ -32,6 +32,8 @@ from ledger import Ledger
 from storm import Storm
 from verify import verify
 
+from support.live import signal_server
+
 CYCLES = int(os.environ.get("DOLIUM_POWERCUT_CYCLES", "2"))
 IMAGE_SIZE = "1G"  # sparse: only what the storm writes takes space
 BUCKET = "power-cut"
@@ -106,8 +108,9 @@ def mounts(tmp_path: Path) -> Iterator[Mounts]:
 
 
 def freeze_and_copy(server: Any, storm: Storm, image: Path, copy: Path) -> None:
-    """SIGSTOP the server, copy its image while mounted, then SIGKILL it."""
-    os.kill(server.process.pid, signal.SIGSTOP)
+    """SIGSTOP the server (all its processes), copy its image while mounted,
+    then SIGKILL it."""
+    signal_server(server, signal.SIGSTOP)
     storm.killer.mark()
     try:
         run("cp", "--sparse=always", str(image), str(copy))

@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
+import psutil
 import pytest
 from botocore import UNSIGNED
 from botocore.config import Config as BotoConfig
@@ -105,6 +107,33 @@ def stop_server(server: LiveServer) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait()
+
+
+def server_processes(server: LiveServer) -> list[psutil.Process]:
+    """The server's processes: its workers, then the parent that forked them."""
+    try:
+        parent = psutil.Process(server.process.pid)
+        return [*parent.children(recursive=True), parent]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def signal_server(server: LiveServer, signum: int) -> None:
+    """Send `signum` to every process of the server at once, as a power cut
+    or an out-of-memory kill of the whole service would reach them all: the
+    parent first, so that it starts no worker in place of one stopped."""
+    for process in reversed(server_processes(server)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signum)
+
+
+def kill_server(server: LiveServer) -> None:
+    """SIGKILL every process of the server, and wait until none is left (so
+    that nothing holds its files)."""
+    processes = server_processes(server)
+    signal_server(server, signal.SIGKILL)
+    server.process.wait(timeout=30)
+    psutil.wait_procs(processes, timeout=30)
 
 
 @contextlib.contextmanager

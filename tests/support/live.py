@@ -36,3 +36,5 @@ start_server = _functional.start_server
 stop_server = _functional.stop_server
 client = _functional.client
 running = _functional.running
+signal_server = _functional.signal_server
+kill_server = _functional.kill_server

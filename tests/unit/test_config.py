@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -232,6 +233,17 @@ def test_config_built_directly_gets_store_defaults(tmp_path: Path) -> None:
     config = Config(data_dir=tmp_path, meta="memory")  # type: ignore[arg-type]
     assert config.meta.options == {}
     assert config.blob.options == {"root": str(tmp_path / "blocks")}
+
+
+def test_workers_default_to_the_cores_unless_a_store_is_private(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2})
+    assert Config(data_dir=tmp_path).workers == 3
+    assert Config(data_dir=tmp_path, workers=2).workers == 2
+    assert Config(data_dir=tmp_path, meta="memory").workers == 1  # type: ignore[arg-type]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(200)))
+    assert Config(data_dir=tmp_path).workers == 64
 
 
 def test_parsers() -> None:

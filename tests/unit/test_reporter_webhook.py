@@ -133,6 +133,25 @@ async def test_undelivered_events_survive_a_restart(tmp_path: Path) -> None:
     await second.close()
 
 
+async def test_processes_sharing_an_outbox_send_each_event_once_in_order(
+    tmp_path: Path,
+) -> None:
+    # Two reporters on one outbox, as two server workers are: each file is
+    # locked by the one delivering it (flock locks separate opens of a file
+    # even within one process, so two reporters here stand for two processes).
+    receiver = Receiver([503] * 3)  # the first event is slow to go out
+    fake = FakeTime()
+    first = reporter(tmp_path / "out", receiver, fake)
+    second = reporter(tmp_path / "out", receiver, fake)
+    for n in range(4):
+        await first.publish(event(n))
+    await asyncio.gather(first.drain(), second.drain())
+    assert receiver.delivered == [{"Records": [{"n": n}]} for n in range(4)]
+    assert pending(tmp_path / "out") == []
+    await first.close()
+    await second.close()
+
+
 async def test_an_event_past_its_expiry_is_dropped(tmp_path: Path) -> None:
     receiver = Receiver(refuse="id1")
     fake = FakeTime()

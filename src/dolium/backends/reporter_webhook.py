@@ -11,10 +11,13 @@ doubles from `backoff` up to `max_backoff`; an event still undelivered
 before it are delivered or dropped.
 
 Files left by a stopped or crashed process are delivered when the reporter
-opens again. Several processes sharing one outbox may each deliver a file
-once; receivers see that as a duplicate, which at-least-once allows. Every
-request carries the event's id in `x-dolium-event-id` for receivers that
-want to drop duplicates.
+opens again. Processes sharing one outbox (server workers) each dispatch
+it: a process delivers a file while it holds an flock on it, and one that
+finds a file locked waits for it to be delivered before going on to the
+next, so each file is sent once and in order. (A process killed after a
+receiver accepted a file but before removing it leaves it to be sent
+again: every request carries the event's id in `x-dolium-event-id` for
+receivers that drop duplicates.)
 
 This module must not import the core or the front ends: it delivers
 finished messages and knows nothing of buckets or configurations.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -42,6 +46,9 @@ from dolium.protocols.events import Message
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+
+BUSY = -1  # Outbox.claim: another process holds the file
+CLAIM_POLL = 0.05  # seconds between looks at a file another process is delivering
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +131,25 @@ class Outbox:
     def remove(self, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self.root / name).unlink()
+
+    def claim(self, name: str) -> int | None:
+        """A descriptor of file `name` holding its delivery lock; None if it
+        is gone; BUSY while another process delivers it. Closing the
+        descriptor releases the lock."""
+        try:
+            fd = os.open(self.root / name, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return BUSY
+        # Delivered and removed by another process between opening and locking?
+        if not (self.root / name).exists():
+            os.close(fd)
+            return None
+        return fd
 
 
 class WebhookReporter:
@@ -238,6 +264,17 @@ class WebhookReporter:
             await self._wake.wait()
 
     async def _deliver(self, name: str) -> None:
+        # Polled: the lock is held by another process, which no asyncio.Event reaches.
+        while (claim := await asyncio.to_thread(self.outbox.claim, name)) == BUSY:  # noqa: ASYNC110
+            await asyncio.sleep(CLAIM_POLL)  # another process is delivering it
+        if claim is None:
+            return
+        try:
+            await self._deliver_claimed(name)
+        finally:
+            os.close(claim)
+
+    async def _deliver_claimed(self, name: str) -> None:
         pending = await asyncio.to_thread(self.outbox.read, name)
         if pending is None:
             return
