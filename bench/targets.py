@@ -75,27 +75,15 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "x",
                 )
             )
-    put1 = _get(results, "large", "dolium", "PUT/s1", "mb_per_s")
-    md5 = _get(results, "reference_points", "md5_mb_per_s")
-    r = _ratio(put1, md5)
-    out.append(
-        _target(
-            "single-stream PUT MB/s / one core's MD5 MB/s",
-            r,
-            ">= 0.70",
-            None if r is None else r >= 0.70,
-        )
+    streams = (
+        ("PUT", ("reference_points", "md5_mb_per_s"), "one core's MD5 MB/s"),
+        ("GET", ("large", "bare", "GET/s1", "mb_per_s"), "bare app's stream"),
     )
-    get1 = _get(results, "large", "dolium", "GET/s1", "mb_per_s")
-    r = _ratio(get1, _get(results, "large", "bare", "GET/s1", "mb_per_s"))
-    out.append(
-        _target(
-            "single-stream GET MB/s / bare app's stream",
-            r,
-            ">= 0.70",
-            None if r is None else r >= 0.70,
-        )
-    )
+    for op, reference, name in streams:
+        mine = _get(results, "large", "dolium", f"{op}/s1", "mb_per_s")
+        r = _ratio(mine, _get(results, *reference))
+        target = f"single-stream {op} MB/s / {name}"
+        out.append(_target(target, r, ">= 0.70", None if r is None else r >= 0.70))
     big_p50 = _get(results, "list", "dolium", "big", "p50_ms")
     keys = _get(results, "list", "dolium", "big", "keys")
     label = f"{keys:,}" if keys else "big"
