@@ -39,14 +39,16 @@ def test_valid_set_keeps_order_and_values() -> None:
 
 @pytest.mark.parametrize("key", ["", "k" * 129, "a,b", "semi;colon", "quote'", "tab\tkey", "a&b"])
 def test_bad_keys(key: str) -> None:
-    with pytest.raises(InvalidTag, match="TagKey you have provided is invalid"):
+    with pytest.raises(InvalidTag) as info:
         validate_tags([(key, "v")], OBJECT_TAG_LIMIT)
+    assert to_s3_error(info.value).message == "The TagKey you have provided is invalid"
 
 
 @pytest.mark.parametrize("value", ["v" * 257, "a,b", "<x>", "new\nline", "a*b"])
 def test_bad_values(value: str) -> None:
-    with pytest.raises(InvalidTag, match="TagValue you have provided is invalid") as info:
+    with pytest.raises(InvalidTag) as info:
         validate_tags([("k", value)], OBJECT_TAG_LIMIT)
+    assert to_s3_error(info.value).message == "The TagValue you have provided is invalid"
     assert info.value.context == {"tag_key": "k", "tag_value": value}
 
 
@@ -66,14 +68,16 @@ def test_lengths_count_utf16_code_units() -> None:
 
 
 def test_duplicate_keys() -> None:
-    with pytest.raises(InvalidTag, match="multiple Tags with the same key"):
+    with pytest.raises(InvalidTag) as info:
         validate_tags([("k", "1"), ("k", "2")], OBJECT_TAG_LIMIT)
+    assert to_s3_error(info.value).message == "Cannot provide multiple Tags with the same key"
 
 
 @pytest.mark.parametrize("key", ["aws:x", "AWS:x", "Aws:"])
 def test_reserved_prefix(key: str) -> None:
-    with pytest.raises(InvalidTag, match="cannot be prefixed with aws:"):
+    with pytest.raises(InvalidTag) as info:
         validate_tags([(key, "v")], OBJECT_TAG_LIMIT)
+    assert to_s3_error(info.value).message == "Your TagKey cannot be prefixed with aws:"
 
 
 def test_aws_elsewhere_in_a_key_is_fine() -> None:
@@ -83,12 +87,14 @@ def test_aws_elsewhere_in_a_key_is_fine() -> None:
 def test_object_and_bucket_limits() -> None:
     ten = [(f"k{i}", "v") for i in range(10)]
     assert len(validate_tags(ten, OBJECT_TAG_LIMIT)) == 10
-    with pytest.raises(TooManyTags, match="Object tags cannot be greater than 10"):
+    with pytest.raises(TooManyTags) as info:
         validate_tags([*ten, ("k10", "v")], OBJECT_TAG_LIMIT)
+    assert to_s3_error(info.value).message == "Object tags cannot be greater than 10"
     fifty = [(f"k{i}", "v") for i in range(50)]
     assert len(validate_tags(fifty, BUCKET_TAG_LIMIT)) == 50
-    with pytest.raises(TooManyTags, match="Bucket tag count cannot be greater than 50"):
+    with pytest.raises(TooManyTags) as info:
         validate_tags([*fifty, ("k50", "v")], BUCKET_TAG_LIMIT)
+    assert to_s3_error(info.value).message == "Bucket tag count cannot be greater than 50"
 
 
 def test_a_bad_tag_is_reported_before_the_count() -> None:

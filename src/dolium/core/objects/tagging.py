@@ -28,13 +28,15 @@ from dataclasses import dataclass, replace
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.core.objects.finder import VersionFinder
-from dolium.errors import InvalidTag, NoSuchTagSet, TooManyTags
+from dolium.errors import InvalidTag, NoSuchTagSet, Problem, TooManyTags
 from dolium.model import ObjectVersion, Principal, Versioning
 
 OBJECT_TAG_LIMIT = 10
 BUCKET_TAG_LIMIT = 50
 MAX_KEY_LENGTH = 128
 MAX_VALUE_LENGTH = 256
+# Kept for the provider's own tags (S3: AWS's), in any case.
+RESERVED_PREFIX = "aws:"
 
 # Key of `Bucket.configs` this module owns.
 CONFIG = "tagging"
@@ -63,20 +65,32 @@ def validate_tags(tags: Iterable[tuple[str, str]], limit: int) -> dict[str, str]
     valid: dict[str, str] = {}
     for key, value in tags:
         if key in valid:
-            raise InvalidTag("Cannot provide multiple Tags with the same key", tag_key=key)
+            raise InvalidTag(
+                "A tag set names a key twice.", problem=Problem.TAG_KEY_REPEATED, tag_key=key
+            )
         if not key or utf16_length(key) > MAX_KEY_LENGTH or not _allowed(key):
-            raise InvalidTag("The TagKey you have provided is invalid", tag_key=key)
-        if key[:4].lower() == "aws:":
-            raise InvalidTag("Your TagKey cannot be prefixed with aws:", tag_key=key)
+            raise InvalidTag(
+                f"A tag key is 1 to {MAX_KEY_LENGTH} letters, digits, spaces or _.:/=+-@.",
+                problem=Problem.TAG_KEY,
+                tag_key=key,
+            )
+        if key[: len(RESERVED_PREFIX)].lower() == RESERVED_PREFIX:
+            raise InvalidTag(
+                f"Tag keys starting with {RESERVED_PREFIX!r} are reserved.",
+                problem=Problem.TAG_KEY_RESERVED,
+                tag_key=key,
+            )
         if utf16_length(value) > MAX_VALUE_LENGTH or not _allowed(value):
             raise InvalidTag(
-                "The TagValue you have provided is invalid", tag_key=key, tag_value=value
+                f"A tag value is up to {MAX_VALUE_LENGTH} letters, digits, spaces or _.:/=+-@.",
+                problem=Problem.TAG_VALUE,
+                tag_key=key,
+                tag_value=value,
             )
         valid[key] = value
     if len(valid) > limit:
-        if limit == BUCKET_TAG_LIMIT:
-            raise TooManyTags(f"Bucket tag count cannot be greater than {limit}")
-        raise TooManyTags(f"Object tags cannot be greater than {limit}")
+        problem = Problem.BUCKET_TAGS if limit == BUCKET_TAG_LIMIT else Problem.OBJECT_TAGS
+        raise TooManyTags(f"A tag set holds at most {limit} tags.", problem=problem)
     return valid
 
 
@@ -156,7 +170,7 @@ class Tagging:
         )
         document = bucket.configs.get(CONFIG)
         if not document:
-            raise NoSuchTagSet("The TagSet does not exist", bucket=bucket_name)
+            raise NoSuchTagSet("The bucket has no tags.", bucket=bucket_name)
         return [(str(k), str(v)) for k, v in json.loads(document)]
 
     async def put_bucket(
