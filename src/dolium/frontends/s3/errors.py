@@ -173,6 +173,8 @@ S3_MESSAGES: dict[type[e.DoliumError], Callable[[Any], str]] = {
         "Your proposed upload is smaller than the minimum allowed object size."
     ),
     e.EntityTooLarge: lambda _: "Your proposed upload exceeds the maximum allowed size",
+    e.InvalidRange: lambda _: "The requested range is not satisfiable",
+    e.PreconditionFailed: lambda _: "At least one of the pre-conditions you specified did not hold",
 }
 
 # S3's message for each problem the core names where one class covers several
