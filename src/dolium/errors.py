@@ -211,12 +211,6 @@ class Problem(enum.Enum):
     NOT_ENCRYPTED = "not encrypted"  # InvalidRequest: a customer key for data not under one
     NEEDS_CUSTOMER_KEY = "needs customer key"  # InvalidRequest: reading customer-keyed data
     PART_NEEDS_CUSTOMER_KEY = "part needs customer key"  # InvalidRequest
-    TAG_KEY_REPEATED = "tag key repeated"  # InvalidTag
-    TAG_KEY = "tag key"  # InvalidTag: empty, too long or a character not allowed
-    TAG_KEY_RESERVED = "tag key reserved"  # InvalidTag: a prefix kept for the provider
-    TAG_VALUE = "tag value"  # InvalidTag: too long or a character not allowed
-    OBJECT_TAGS = "object tags"  # TooManyTags on a version
-    BUCKET_TAGS = "bucket tags"  # TooManyTags on a bucket
 
 
 class ChecksumProblem(enum.Enum):

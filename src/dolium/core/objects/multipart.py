@@ -27,7 +27,6 @@ from dolium.core.objects.service import (
     WriteOptions,
     check_written,
 )
-from dolium.core.objects.tagging import validate_object_tags
 from dolium.core.objects.version_ids import write_version_id
 from dolium.errors import (
     EntityTooSmall,
@@ -99,7 +98,7 @@ class Multipart:
         checksum_type: str = "",
     ) -> MultipartUpload:
         validate_key(key)
-        tags = validate_object_tags(opts.tags)
+        tags = dict(opts.tags)
         bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         # The upload keeps the lock it names; the default applies on completion.

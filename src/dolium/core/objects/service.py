@@ -47,7 +47,6 @@ from dolium.core.names import validate_key
 from dolium.core.objects import object_lock
 from dolium.core.objects.compose import Span, compose
 from dolium.core.objects.delete import DeleteResult, delete_current
-from dolium.core.objects.tagging import validate_object_tags
 from dolium.core.objects.version_ids import validate_version_id, write_version_id
 from dolium.errors import (
     AccessDenied,
@@ -237,7 +236,7 @@ class Objects:
         action: ChangeAction = ChangeAction.OBJECT_PUT,  # OBJECT_POST for a browser form upload
     ) -> ObjectVersion:
         validate_key(key)
-        tags = validate_object_tags(opts.tags)
+        tags = dict(opts.tags)
         bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
@@ -377,7 +376,7 @@ class Objects:
         """
         src_bucket_name, src_key, src_version_id = source
         validate_key(key)
-        tags = validate_object_tags(opts.tags) if opts.tags is not None else None
+        tags = dict(opts.tags) if opts.tags is not None else None
         try:
             src_bucket, src = await self.open(principal, src_bucket_name, src_key, src_version_id)
         except NoSuchKey as exc:

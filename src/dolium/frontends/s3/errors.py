@@ -212,12 +212,6 @@ S3_PROBLEMS: dict[e.Problem, str] = {
         "The multipart upload initiate requested encryption. Subsequent part requests must "
         "include the appropriate encryption parameters."
     ),
-    e.Problem.TAG_KEY_REPEATED: "Cannot provide multiple Tags with the same key",
-    e.Problem.TAG_KEY: "The TagKey you have provided is invalid",
-    e.Problem.TAG_KEY_RESERVED: "Your TagKey cannot be prefixed with aws:",
-    e.Problem.TAG_VALUE: "The TagValue you have provided is invalid",
-    e.Problem.OBJECT_TAGS: "Object tags cannot be greater than 10",
-    e.Problem.BUCKET_TAGS: "Bucket tag count cannot be greater than 50",
 }
 
 
