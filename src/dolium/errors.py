@@ -1,7 +1,9 @@
 """Domain errors raised by the core and the back ends.
 
 Each front end maps these to its wire format in one table; anything that is
-not a `DoliumError` is an internal error there.
+not a `DoliumError` is an internal error there. Messages are the raiser's
+own words; a front end words an error by its class, or by its `problem`
+(`Problem`, `ChecksumProblem`) where one class covers several cases.
 
     DoliumError
     ├── ConfigError                 bad configuration (one line for a person)
