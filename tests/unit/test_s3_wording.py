@@ -21,12 +21,12 @@ from dolium.core.buckets.website import WebsiteConfig
 from dolium.core.content import checksums as c
 from dolium.core.objects.object_lock import DefaultRetention
 from dolium.core.objects.service import WriteOptions
-from dolium.frontends.s3.errors import to_s3_error
+from dolium.frontends.s3.errors import S3_PROBLEMS, to_s3_error
 from dolium.frontends.s3.ops.object_lock import argument_error
 from dolium.frontends.s3.rules.cors import check_cors
 from dolium.frontends.s3.rules.lifecycle import check_lifecycle
 from dolium.frontends.s3.rules.website import check_website
-from dolium.model import Lock, LockMode
+from dolium.model import Lock, LockMode, WriteCondition
 
 
 def s3_error_of(call: Callable[[], object]) -> tuple[int, str, str]:
@@ -295,6 +295,68 @@ async def test_bucket_conflicts_and_ownership() -> None:
             await call()
         error = to_s3_error(info.value)
         assert (error.code, error.message) == (code, message)
+
+
+# --------------------------------------------------------------------------- one message per error
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (
+            errors.NoSuchBucket("no bucket 'b'"),
+            "NoSuchBucket",
+            "The specified bucket does not exist",
+        ),
+        (
+            errors.NoSuchKey("no object 'k' in 'b'"),
+            "NoSuchKey",
+            "The specified key does not exist.",
+        ),
+        (
+            errors.NoSuchVersion("no version"),
+            "NoSuchVersion",
+            "The specified version does not exist.",
+        ),
+        (
+            errors.NoSuchUpload("no upload 'u'"),
+            "NoSuchUpload",
+            "The specified upload does not exist. The upload ID may be invalid, or the upload may"
+            " have been aborted or completed.",
+        ),
+        (errors.AccessDenied("may not read 'k'"), "AccessDenied", "Access Denied"),
+        (
+            errors.PreconditionFailed("an object exists at this key"),
+            "PreconditionFailed",
+            "At least one of the pre-conditions you specified did not hold",
+        ),
+    ],
+)
+def test_s3_says_one_message_whoever_raised(
+    error: errors.DoliumError, code: str, message: str
+) -> None:
+    """A meta store words these in its own terms; S3 answers with its one message."""
+    s3 = to_s3_error(error)
+    assert (s3.code, s3.message) == (code, message)
+
+
+async def test_a_meta_store_s_not_found_in_s3_s_words() -> None:
+    core = make_core()
+    await core.store.buckets.create(ALICE, "plain")
+    # The meta store finds no object to match, in its own words.
+    opts = WriteOptions(condition=WriteCondition(if_match='"abc"'))
+    with pytest.raises(errors.NoSuchKey) as info:
+        await core.store.objects.put(ALICE, "plain", "k", body(b"x"), opts)
+    error = to_s3_error(info.value)
+    assert (error.status, error.code, error.message) == (
+        404,
+        "NoSuchKey",
+        "The specified key does not exist.",
+    )
+
+
+def test_every_problem_has_s3_s_words() -> None:
+    assert set(S3_PROBLEMS) == set(errors.Problem)
 
 
 # --------------------------------------------------------------------------- the core's words
