@@ -31,7 +31,6 @@ from dolium.core.access.acl import canned, loads, user  # noqa: E402
 from dolium.core.access.policy import evaluate, is_public, named_tenants, parse_policy  # noqa: E402
 from dolium.core.buckets import lifecycle as core_lifecycle  # noqa: E402
 from dolium.core.objects.conditions import check_preconditions, parse_http_date, parse_range  # noqa: E402
-from dolium.core.objects.tagging import validate_tags  # noqa: E402
 from dolium.errors import DoliumError  # noqa: E402
 from dolium.frontends.s3.auth import sigv4  # noqa: E402
 from dolium.frontends.s3.errors import S3Error  # noqa: E402
@@ -39,6 +38,7 @@ from dolium.frontends.s3.ops.cors import parse_cors, render_cors  # noqa: E402
 from dolium.frontends.s3.ops.lifecycle import parse_lifecycle, render_lifecycle  # noqa: E402
 from dolium.frontends.s3.rules.cors import check_cors  # noqa: E402
 from dolium.frontends.s3.rules.lifecycle import check_lifecycle  # noqa: E402
+from dolium.frontends.s3.rules.tagging import validate_tags  # noqa: E402
 from dolium.frontends.s3.wire import acl_xml, headers, xml  # noqa: E402
 from dolium.frontends.s3.wire.http import S3Request  # noqa: E402
 from dolium.model import AccessKey, Principal  # noqa: E402

@@ -1,7 +1,9 @@
 """Domain errors raised by the core and the back ends.
 
 Each front end maps these to its wire format in one table; anything that is
-not a `DoliumError` is an internal error there.
+not a `DoliumError` is an internal error there. Messages are the raiser's
+own words; a front end words an error by its class, or by its `problem`
+(`Problem`, `ChecksumProblem`) where one class covers several cases.
 
     DoliumError
     ├── ConfigError                 bad configuration (one line for a person)
@@ -36,11 +38,19 @@ import enum
 
 
 class DoliumError(Exception):
-    """Base of every error the core or a back end raises on purpose."""
+    """Base of every error the core or a back end raises on purpose.
 
-    def __init__(self, message: str = "", **context: object) -> None:
+    `message` says what was wrong in the words of whoever raised it; a
+    front end may word the error in its own terms, by class or, where one
+    class covers several cases, by `problem`.
+    """
+
+    def __init__(
+        self, message: str = "", *, problem: enum.Enum | None = None, **context: object
+    ) -> None:
         super().__init__(message or type(self).__name__)
         self.message = message or type(self).__name__
+        self.problem = problem
         self.context = context
 
 
@@ -184,6 +194,27 @@ class ChecksumMismatch(InvalidRequest):
     """A checksum the client declared does not match the data."""
 
 
+class Problem(enum.Enum):
+    """What was wrong, where one error class covers cases a front end words apart."""
+
+    OBJECT_LOCKED = "object locked"  # AccessDenied: retention or legal hold protects it
+    LOCK_NEEDS_VERSIONING = "lock needs versioning"  # InvalidBucketState
+    LOCK_KEEPS_VERSIONING = "lock keeps versioning"  # InvalidBucketState
+    NO_OBJECT_LOCK = "no object lock"  # InvalidRequest: a lock call on a bucket without it
+    NO_OBJECT_LOCK_FOR_WRITE = "no object lock for write"  # InvalidRequest: a write's lock
+    RETENTION_NOT_POSITIVE = "retention not positive"  # InvalidArgument
+    RETENTION_TOO_LONG = "retention too long"  # InvalidArgument
+    RETAIN_UNTIL_PAST = "retain until past"  # InvalidArgument
+    PART_NUMBER = "part number"  # InvalidArgument: out of 1..MAX_PARTS
+    NO_PARTS = "no parts"  # InvalidRequest: completing an upload with none
+    VERSION_ID = "version id"  # InvalidArgument: no version here has such an id
+    VERSION_MARKER_ALONE = "version marker alone"  # InvalidArgument: no key marker with it
+    COPY_OF_DELETE_MARKER = "copy of delete marker"  # InvalidRequest
+    NOT_ENCRYPTED = "not encrypted"  # InvalidRequest: a customer key for data not under one
+    NEEDS_CUSTOMER_KEY = "needs customer key"  # InvalidRequest: reading customer-keyed data
+    PART_NEEDS_CUSTOMER_KEY = "part needs customer key"  # InvalidRequest
+
+
 class ChecksumProblem(enum.Enum):
     """What is wrong with a checksum a request names."""
 
@@ -210,10 +241,8 @@ class InvalidChecksum(InvalidRequest):
         algorithm: str = "",
         checksum_type: str = "",
     ) -> None:
-        super().__init__(
-            message, problem=problem.value, algorithm=algorithm, checksum_type=checksum_type
-        )
-        self.problem = problem
+        super().__init__(message, problem=problem, algorithm=algorithm, checksum_type=checksum_type)
+        self.problem: ChecksumProblem = problem
         self.algorithm = algorithm
         self.checksum_type = checksum_type
 

@@ -30,7 +30,6 @@ from dolium.core.objects.conditions import (
     parse_http_date,
     parse_range,
 )
-from dolium.core.objects.tagging import validate_tags
 from dolium.errors import DoliumError
 from dolium.frontends.s3.auth import sigv4
 from dolium.frontends.s3.errors import S3Error
@@ -39,6 +38,7 @@ from dolium.frontends.s3.ops.lifecycle import parse_lifecycle, render_lifecycle
 from dolium.frontends.s3.rules import objects as rules
 from dolium.frontends.s3.rules.cors import check_cors
 from dolium.frontends.s3.rules.lifecycle import check_lifecycle
+from dolium.frontends.s3.rules.tagging import validate_tags
 from dolium.frontends.s3.wire import acl_xml, headers, xml
 from dolium.frontends.s3.wire.http import S3Request
 from dolium.model import AccessKey, Principal

@@ -19,6 +19,7 @@ from dolium.core.objects.conditions import (
     parse_range,
     unsatisfied_content_range,
 )
+from dolium.frontends.s3.errors import to_s3_error
 
 # --------------------------------------------------------------------------- ranges
 
@@ -88,7 +89,7 @@ def test_ignored_ranges(header: str | None) -> None:
 def test_unsatisfiable_ranges(header: str, size: int) -> None:
     with pytest.raises(errors.InvalidRange) as info:
         parse_range(header, size)
-    assert info.value.message == "The requested range is not satisfiable"
+    assert to_s3_error(info.value).message == "The requested range is not satisfiable"
     assert info.value.context == {"range_requested": header.strip(), "actual_object_size": size}
 
 
@@ -220,7 +221,9 @@ def test_if_match() -> None:
     read(if_match="*")
     with pytest.raises(errors.PreconditionFailed) as info:
         read(if_match='"other"')
-    assert info.value.message == "At least one of the pre-conditions you specified did not hold"
+    assert to_s3_error(info.value).message == (
+        "At least one of the pre-conditions you specified did not hold"
+    )
     assert info.value.context == {"condition": "If-Match"}
 
 

@@ -16,6 +16,7 @@ from dolium.core.ids import new_version_id
 from dolium.core.objects.listing import VersionPage
 from dolium.core.objects.service import WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument
+from dolium.frontends.s3.errors import to_s3_error
 from dolium.model import UNVERSIONED_ID, ObjectVersion, Versioning
 
 BUCKET = "versions"
@@ -199,10 +200,14 @@ async def test_max_keys_zero_and_exactly_full_pages() -> None:
 
 async def test_marker_arguments_are_checked() -> None:
     core = await new_core()
-    with pytest.raises(InvalidArgument, match="without a key marker"):
+    with pytest.raises(InvalidArgument) as info:
         await page(core, version_id_marker=UNVERSIONED_ID)
-    with pytest.raises(InvalidArgument, match="Invalid version id specified"):
+    assert to_s3_error(info.value).message == (
+        "A version-id marker cannot be specified without a key marker."
+    )
+    with pytest.raises(InvalidArgument) as info:
         await page(core, key_marker="k", version_id_marker="not-a-version-id")
+    assert to_s3_error(info.value).message == "Invalid version id specified"
     with pytest.raises(AccessDenied):
         await core.store.listing.versions(BOB, BUCKET)
 

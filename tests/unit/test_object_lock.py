@@ -16,7 +16,6 @@ from dolium.core.jobs.lifecycle import deletable
 from dolium.core.objects.multipart import CompletedPart
 from dolium.core.objects.object_lock import (
     DAY,
-    LOCKED_MESSAGE,
     DefaultRetention,
     removable,
 )
@@ -29,6 +28,7 @@ from dolium.errors import (
     InvalidBucketState,
     InvalidRequest,
 )
+from dolium.frontends.s3.errors import to_s3_error
 from dolium.model import NO_LOCK, Lock, LockMode, ObjectVersion, Versioning
 
 BUCKET = "locked"
@@ -73,15 +73,22 @@ async def test_bucket_created_with_object_lock_is_versioned_for_good() -> None:
     bucket = await core.meta.get_bucket(BUCKET)
     assert bucket is not None and bucket.object_lock
     assert bucket.versioning == Versioning.ENABLED
-    with pytest.raises(InvalidBucketState, match="versioning state cannot be changed"):
+    with pytest.raises(InvalidBucketState) as info:
         await core.store.buckets.set_versioning(ALICE, BUCKET, Versioning.SUSPENDED)
+    assert to_s3_error(info.value).message == (
+        "An Object Lock configuration is present on this bucket, so the versioning state "
+        "cannot be changed."
+    )
     await core.store.buckets.set_versioning(ALICE, BUCKET, Versioning.ENABLED)
 
 
 async def test_enabling_on_an_existing_bucket_needs_versioning_enabled() -> None:
     core = await setup()
-    with pytest.raises(InvalidBucketState, match="Versioning must be 'Enabled'"):
+    with pytest.raises(InvalidBucketState) as info:
         await core.store.object_lock.put_config(ALICE, PLAIN, None)
+    assert to_s3_error(info.value).message == (
+        "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration"
+    )
     await core.store.buckets.set_versioning(ALICE, PLAIN, Versioning.SUSPENDED)
     with pytest.raises(InvalidBucketState):
         await core.store.object_lock.put_config(ALICE, PLAIN, None)
@@ -158,8 +165,9 @@ async def test_a_write_s_own_retention_overrides_the_default() -> None:
 
 async def test_lock_parameters_need_an_object_lock_bucket() -> None:
     core = await setup()
-    with pytest.raises(InvalidRequest, match="Bucket is missing ObjectLockConfiguration"):
+    with pytest.raises(InvalidRequest) as info:
         await core.store.objects.put(ALICE, PLAIN, "k", body(b"x"), checked(Lock(GOV, later(core))))
+    assert to_s3_error(info.value).message == "Bucket is missing ObjectLockConfiguration"
     with pytest.raises(InvalidRequest):
         await core.store.objects.put(ALICE, PLAIN, "k", body(b"x"), checked(Lock()))
     plain = await core.store.objects.put(ALICE, PLAIN, "k", body(b"x"), WriteOptions())
@@ -168,8 +176,9 @@ async def test_lock_parameters_need_an_object_lock_bucket() -> None:
 
 async def test_a_past_retain_until_date_is_refused() -> None:
     core = await setup()
-    with pytest.raises(InvalidArgument, match="must be in the future"):
+    with pytest.raises(InvalidArgument) as info:
         await put(core, lock=Lock(GOV, core.clock.now))
+    assert to_s3_error(info.value).message == "The retain until date must be in the future!"
 
 
 async def test_locked_writes_need_content_md5_or_a_checksum() -> None:
@@ -243,8 +252,11 @@ async def test_compliance_versions_cannot_be_deleted_until_they_expire() -> None
     core = await setup()
     v = await put(core, lock=Lock(COMP, later(core)))
     for bypass in (None, False, True):
-        with pytest.raises(AccessDenied, match=LOCKED_MESSAGE):
+        with pytest.raises(AccessDenied) as info:
             await core.store.objects.delete(ALICE, BUCKET, "k", v.version_id, bypass=bypass)
+        assert to_s3_error(info.value).message == (
+            "Access Denied because object protected by object lock."
+        )
     # Overwriting and a simple delete only add versions on top.
     await put(core)
     marker = await core.store.objects.delete(ALICE, BUCKET, "k")
@@ -341,11 +353,13 @@ async def test_governance_retention_changes_need_the_bypass() -> None:
 async def test_retention_dates_must_be_ahead_and_the_bucket_locked() -> None:
     core = await setup()
     await put(core)
-    with pytest.raises(InvalidArgument, match="must be in the future"):
+    with pytest.raises(InvalidArgument) as info:
         await core.store.object_lock.put_retention(ALICE, BUCKET, "k", GOV, core.clock.now)
+    assert to_s3_error(info.value).message == "The retain until date must be in the future!"
     await core.store.objects.put(ALICE, PLAIN, "k", body(b"x"), WriteOptions())
-    with pytest.raises(InvalidRequest, match="Bucket is missing Object Lock Configuration"):
+    with pytest.raises(InvalidRequest) as info:
         await core.store.object_lock.put_retention(ALICE, PLAIN, "k", GOV, later(core))
+    assert to_s3_error(info.value).message == "Bucket is missing Object Lock Configuration"
     with pytest.raises(InvalidRequest):
         await core.store.object_lock.get_legal_hold(ALICE, PLAIN, "k")
 

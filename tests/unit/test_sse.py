@@ -16,10 +16,8 @@ from dolium.backends.kms_memory import MemoryMasterKeys
 from dolium.core.content.hashing import block_digests, top_hash
 from dolium.core.content.sse import (
     NONCE_SIZE,
-    PART_NEEDS_KEY,
     SSE_C,
     SSE_S3,
-    STORED_ENCRYPTED,
     BlockCipher,
     BucketEncryption,
     CustomerKey,
@@ -30,6 +28,7 @@ from dolium.core.content.sse import etag as sse_etag
 from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, CorruptBlock, InvalidRequest, NotSupported, StorageError
+from dolium.frontends.s3.errors import to_s3_error
 from dolium.frontends.s3.rules import objects as rules
 from dolium.model import ObjectVersion
 
@@ -174,8 +173,9 @@ async def test_sse_c_needs_the_right_key(core: Core) -> None:
     assert await read(core, version, 0, version.size - 1, KEY_A) == data
     with pytest.raises(AccessDenied):
         await read(core, version, 0, 10, KEY_B)
-    with pytest.raises(InvalidRequest, match="correct parameters must be provided"):
+    with pytest.raises(InvalidRequest) as info:
         await read(core, version, 0, 10)
+    assert to_s3_error(info.value).message == STORED_ENCRYPTED
     assert not any(MARKER in block for block in await stored_bytes(core))
 
 
@@ -190,8 +190,11 @@ async def test_customer_key_on_data_not_sse_c_is_refused(core: Core) -> None:
     clear = await put(core, "clear", b"data" * 1000)
     managed = await put(core, "managed", b"data" * 1000, SseRequest(SSE_S3))
     for version in (clear, managed):
-        with pytest.raises(InvalidRequest, match="not applicable"):
+        with pytest.raises(InvalidRequest) as info:
             await read(core, version, 0, 10, KEY_A)
+        assert to_s3_error(info.value).message == (
+            "The encryption parameters are not applicable to this object."
+        )
 
 
 async def test_sse_c_etag_is_not_the_md5(core: Core) -> None:
@@ -239,13 +242,16 @@ async def test_multipart_sse_c(core: Core) -> None:
 async def test_part_without_or_with_another_key_is_refused(core: Core) -> None:
     mp = core.store.multipart
     upload = await mp.create(ALICE, BUCKET, "mp", WriteOptions(sse=SSE_A))
-    with pytest.raises(InvalidRequest, match="Subsequent part requests"):
+    with pytest.raises(InvalidRequest) as info:
         await mp.put_part(ALICE, BUCKET, "mp", upload.upload_id, 1, body(b"x"), WriteOptions())
+    assert to_s3_error(info.value).message == (
+        "The multipart upload initiate requested encryption. Subsequent part requests must "
+        "include the appropriate encryption parameters."
+    )
     with pytest.raises(AccessDenied):
         await mp.put_part(
             ALICE, BUCKET, "mp", upload.upload_id, 1, body(b"x"), WriteOptions(sse=SSE_B)
         )
-    assert PART_NEEDS_KEY.startswith("The multipart upload initiate")
 
 
 async def test_part_uploaded_again_is_sealed_with_fresh_nonces(core: Core) -> None:
@@ -379,8 +385,10 @@ async def test_objects_written_before_rotation_stay_readable(tmp_path: Path) -> 
     assert await read_all(core.store, after) == pattern(BLOCK + 9, 2)
 
 
-def test_missing_key_message_is_s3s() -> None:
-    assert STORED_ENCRYPTED.startswith("The object was stored using a form of Server Side")
+STORED_ENCRYPTED = (
+    "The object was stored using a form of Server Side Encryption. The correct parameters "
+    "must be provided to retrieve the object."
+)
 
 
 # -- the hashmap describes the plaintext; the address, the stored bytes ---------------

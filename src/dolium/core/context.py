@@ -81,7 +81,7 @@ class Context:
         bucket = await self._get_bucket(name)
         resource = Resource(bucket, key, setting, version_id)
         if not await self.authorizer.allows(principal, action, resource):
-            raise AccessDenied("Access Denied")
+            raise AccessDenied(f"{action.name} on bucket {name!r} is not allowed")
         return bucket
 
     async def may(
@@ -107,7 +107,7 @@ class Context:
         resource = Resource(bucket, key, version_id=version_id)
         decision = await self.authorizer.decide(principal, action, resource)
         if decision is Decision.DENY:
-            raise AccessDenied("Access Denied")
+            raise AccessDenied(f"{action.name} on {key!r} in {name!r} is denied")
         return bucket, decision is Decision.ALLOW
 
     async def version_allows(
@@ -125,5 +125,5 @@ class Context:
     async def _get_bucket(self, name: str) -> Bucket:
         bucket = await self._buckets.get(name, self.meta.get_bucket)
         if bucket is None:
-            raise NoSuchBucket("The specified bucket does not exist", bucket=name)
+            raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
         return bucket

@@ -156,5 +156,5 @@ class Cors:
         """
         found = await self.ctx.meta.get_bucket(bucket)
         if found is None:
-            raise NoSuchBucket("The specified bucket does not exist", bucket=bucket)
+            raise NoSuchBucket(f"no bucket {bucket!r}", bucket=bucket)
         return bucket_rules(found)

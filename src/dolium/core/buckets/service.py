@@ -20,6 +20,7 @@ from dolium.errors import (
     InvalidArgument,
     InvalidBucketState,
     NoSuchBucket,
+    Problem,
 )
 from dolium.model import Bucket, Principal, Versioning, container_address
 
@@ -43,7 +44,7 @@ class Buckets:
         before the bucket exists and set right after.
         """
         if principal.anonymous:
-            raise AccessDenied("Access Denied")
+            raise AccessDenied("an anonymous caller may not create buckets")
         validate_bucket_name(name)
         settings = self.ctx.settings
         bucket = Bucket(
@@ -112,11 +113,11 @@ class Buckets:
     async def exists(self, name: str) -> None:
         """Raise NoSuchBucket unless it exists (batch calls check access per key)."""
         if await self.ctx.meta.get_bucket(name) is None:
-            raise NoSuchBucket("The specified bucket does not exist", bucket=name)
+            raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
 
     async def list(self, principal: Principal) -> list[Bucket]:
         if principal.anonymous:
-            raise AccessDenied("Access Denied")
+            raise AccessDenied("an anonymous caller has no buckets to list")
         return await self.ctx.meta.list_buckets(owner=principal.tenant)
 
     async def delete(self, principal: Principal, name: str) -> None:
@@ -132,8 +133,8 @@ class Buckets:
             raise InvalidArgument("Versioning, once enabled, can only be suspended.", bucket=name)
         if bucket.object_lock and state != Versioning.ENABLED:
             raise InvalidBucketState(
-                "An Object Lock configuration is present on this bucket, so the versioning "
-                "state cannot be changed.",
+                "A bucket with Object Lock keeps versioning enabled.",
+                problem=Problem.LOCK_KEEPS_VERSIONING,
                 bucket=name,
             )
         updated = replace(bucket, versioning=state)

@@ -245,7 +245,7 @@ class Website:
         """The bucket behind a website host, and its configuration (for anyone)."""
         bucket = await self.ctx.meta.get_bucket(name)
         if bucket is None:
-            raise NoSuchBucket("The specified bucket does not exist", bucket=name)
+            raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
         return bucket, bucket_website(bucket)
 
     async def read(self, principal: Principal, bucket: Bucket, key: str) -> ObjectVersion:
@@ -256,16 +256,16 @@ class Website:
         """
         decision = await self.ctx.authorizer.decide(principal, Action.READ, Resource(bucket, key))
         if decision is Decision.DENY:
-            raise AccessDenied("Access Denied")
+            raise AccessDenied(f"reading {key!r} is denied")
         allowed = decision is Decision.ALLOW
         version = await self.ctx.meta.get_version(bucket.name, key, None) if key else None
         if version is None or version.delete_marker:
             if allowed or await self.ctx.may(principal, bucket, Action.LIST):
-                raise NoSuchKey("The specified key does not exist.", key=key)
+                raise NoSuchKey(f"no object {key!r}", key=key)
             # `missing` is for the caller's folder check, never for the wire.
-            raise AccessDenied("Access Denied", missing=True)
+            raise AccessDenied(f"may not read {key!r}, nor learn whether it exists", missing=True)
         if not allowed and not await self.ctx.version_allows(
             principal, bucket, Action.READ, version
         ):
-            raise AccessDenied("Access Denied")
+            raise AccessDenied(f"may not read {key!r}")
         return version

@@ -226,7 +226,9 @@ class BlockWriter:
     def _count(self, size: int) -> None:
         self._size += size
         if self._size > self.max_size:
-            raise EntityTooLarge("Your proposed upload exceeds the maximum allowed size")
+            raise EntityTooLarge(
+                f"The data exceeds {self.max_size} bytes, the most one write takes."
+            )
 
     async def _keep_alive_if_due(self) -> None:
         # Checked per chunk, not per block: a body that trickles in may take

@@ -102,7 +102,7 @@ def resolve_checksum_type(algorithm: str | None, checksum_type: str | None) -> s
         raise unknown_checksum_type(ctype)
     if ctype not in _ALLOWED_TYPES[alg]:
         raise errors.InvalidChecksum(
-            f"The {ctype} checksum type cannot be used with the {alg} checksum algorithm.",
+            f"{alg} checksums cannot be combined as {ctype}.",
             errors.ChecksumProblem.TYPE_NOT_FOR_ALGORITHM,
             algorithm=alg,
             checksum_type=ctype,

@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
-from dolium.errors import AccessDenied, CorruptBlock, InvalidRequest, NotSupported
+from dolium.errors import AccessDenied, CorruptBlock, InvalidRequest, NotSupported, Problem
 from dolium.model import Bucket, Principal
 
 ALGORITHM = "AES256"
@@ -59,15 +59,13 @@ CONFIG = "encryption"
 # wrapped key can never be mistaken for anything else sealed with that key.
 _SSE_C_CONTEXT = b"dolium sse-c data key"
 
-NOT_APPLICABLE = "The encryption parameters are not applicable to this object."
-STORED_ENCRYPTED = (
-    "The object was stored using a form of Server Side Encryption. The correct parameters "
-    "must be provided to retrieve the object."
-)
-PART_NEEDS_KEY = (
-    "The multipart upload initiate requested encryption. Subsequent part requests must "
-    "include the appropriate encryption parameters."
-)
+# What the core says when customer-keyed data is opened without its key.
+NEEDS_KEY = {
+    Problem.NEEDS_CUSTOMER_KEY: "The data is encrypted with a customer key; send the key.",
+    Problem.PART_NEEDS_CUSTOMER_KEY: (
+        "The upload is encrypted with a customer key; send the key with each part."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -145,7 +143,7 @@ async def open_data_key(
     sse: Mapping[str, str],
     customer: CustomerKey | None,
     *,
-    missing: str = STORED_ENCRYPTED,
+    missing: Problem = Problem.NEEDS_CUSTOMER_KEY,
 ) -> bytes | None:
     """The data key of an `sse` record (None when stored in clear), given what the client sent.
 
@@ -156,23 +154,26 @@ async def open_data_key(
     mode = sse.get("mode")
     if mode != SSE_C:
         if customer is not None:
-            raise InvalidRequest(NOT_APPLICABLE)
+            raise InvalidRequest(
+                "A customer key was sent for data not encrypted with one.",
+                problem=Problem.NOT_ENCRYPTED,
+            )
         if mode is None:
             return None
         if ctx.kms is None:
             raise NotSupported("SSE-S3 needs a keyring, and this server has none")
         return await ctx.kms.unwrap(sse["key_id"], _unb64(sse["key"]))
     if customer is None:
-        raise InvalidRequest(missing)
+        raise InvalidRequest(NEEDS_KEY[missing], problem=missing)
     if not hmac.compare_digest(customer.md5, sse.get("key_md5", "")):
-        raise AccessDenied("Access Denied")
+        raise AccessDenied("The customer key is not the one the data was encrypted with.")
     wrapped = _unb64(sse["key"])
     try:
         return AESGCM(customer.key).decrypt(
             wrapped[:NONCE_SIZE], wrapped[NONCE_SIZE:], _SSE_C_CONTEXT
         )
     except InvalidTag:
-        raise AccessDenied("Access Denied") from None
+        raise AccessDenied("The customer key does not open the data's key.") from None
 
 
 def keeps_hashmap(sse: Mapping[str, str]) -> bool:

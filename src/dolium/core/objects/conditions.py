@@ -24,9 +24,6 @@ from typing import NamedTuple
 
 from dolium import errors
 
-PRECONDITION_MESSAGE = "At least one of the pre-conditions you specified did not hold"
-RANGE_MESSAGE = "The requested range is not satisfiable"
-
 # --------------------------------------------------------------------------- ranges
 
 
@@ -77,7 +74,11 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
         return None
 
     def unsatisfiable() -> errors.InvalidRange:
-        return errors.InvalidRange(RANGE_MESSAGE, range_requested=value, actual_object_size=size)
+        return errors.InvalidRange(
+            f"the range {value!r} holds no byte of {size}",
+            range_requested=value,
+            actual_object_size=size,
+        )
 
     if not first:  # suffix: the last N bytes
         suffix = _position(last)
@@ -192,11 +193,10 @@ def check_preconditions(
     seconds = int(modified)
 
     def failed(header: str) -> errors.PreconditionFailed:
+        message = f"the {header} condition does not hold"
         if copy_source:
-            return errors.PreconditionFailed(
-                PRECONDITION_MESSAGE, condition=header.title(), source=True
-            )
-        return errors.PreconditionFailed(PRECONDITION_MESSAGE, condition=header.title())
+            return errors.PreconditionFailed(message, condition=header.title(), source=True)
+        return errors.PreconditionFailed(message, condition=header.title())
 
     def not_modified(header: str) -> errors.DoliumError:
         if copy_source:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from dolium.core.access.actions import Action
 from dolium.core.context import Context
 from dolium.core.objects.version_ids import validate_version_id
-from dolium.errors import InvalidArgument
+from dolium.errors import InvalidArgument, Problem
 from dolium.model import ListedObject, ListPage, ObjectVersion, Principal
 
 # Python orders str by code point, which is the UTF-8 byte order S3 uses;
@@ -148,7 +148,8 @@ class Listing:
         if version_id_marker:
             if not key_marker:
                 raise InvalidArgument(
-                    "A version-id marker cannot be specified without a key marker.",
+                    "A version to list after needs the key it is a version of.",
+                    problem=Problem.VERSION_MARKER_ALONE,
                     version_id_marker=version_id_marker,
                 )
             validate_version_id(version_id_marker)

@@ -15,7 +15,7 @@ from dolium.core.access.actions import Action
 from dolium.core.content.blocks import hold
 from dolium.core.content.checksums import combine_parts, resolve_checksum_type
 from dolium.core.content.hashing import top_hash
-from dolium.core.content.sse import PART_NEEDS_KEY, BlockCipher, CustomerKey
+from dolium.core.content.sse import BlockCipher, CustomerKey
 from dolium.core.content.sse import etag as sse_etag
 from dolium.core.context import Context
 from dolium.core.ids import new_upload_id
@@ -27,7 +27,6 @@ from dolium.core.objects.service import (
     WriteOptions,
     check_written,
 )
-from dolium.core.objects.tagging import validate_object_tags
 from dolium.core.objects.version_ids import write_version_id
 from dolium.errors import (
     EntityTooSmall,
@@ -36,6 +35,7 @@ from dolium.errors import (
     InvalidPartOrder,
     InvalidRequest,
     NoSuchUpload,
+    Problem,
 )
 from dolium.model import (
     NO_LOCK,
@@ -49,6 +49,13 @@ from dolium.model import (
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PARTS = 10000
+
+
+def check_part_number(number: int) -> None:
+    if not 1 <= number <= MAX_PARTS:
+        raise InvalidArgument(
+            f"A part number is 1 to {MAX_PARTS}, not {number}.", problem=Problem.PART_NUMBER
+        )
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ class Multipart:
         checksum_type: str = "",
     ) -> MultipartUpload:
         validate_key(key)
-        tags = validate_object_tags(opts.tags)
+        tags = dict(opts.tags)
         bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         # The upload keeps the lock it names; the default applies on completion.
@@ -125,11 +132,7 @@ class Multipart:
         bucket = await self.ctx.bucket(principal, bucket_name, action, key)
         upload = await self.ctx.meta.get_upload(bucket.name, upload_id)
         if upload is None or upload.key != key:
-            raise NoSuchUpload(
-                "The specified upload does not exist. The upload ID may be invalid, or the "
-                "upload may have been aborted or completed.",
-                upload_id=upload_id,
-            )
+            raise NoSuchUpload(f"no upload {upload_id!r} of {key!r}", upload_id=upload_id)
         return bucket, upload
 
     async def put_part(
@@ -142,11 +145,12 @@ class Multipart:
         body: AsyncIterator[bytes],
         opts: WriteOptions,
     ) -> Part:
-        if not 1 <= number <= MAX_PARTS:
-            raise InvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+        check_part_number(number)
         bucket, upload = await self.upload(principal, bucket_name, key, upload_id, Action.WRITE)
         customer = opts.sse.customer if opts.sse is not None else None
-        data_key = await self.objects.unlock(upload.sse, customer, missing=PART_NEEDS_KEY)
+        data_key = await self.objects.unlock(
+            upload.sse, customer, missing=Problem.PART_NEEDS_CUSTOMER_KEY
+        )
         cipher = BlockCipher(data_key) if data_key is not None else None
         writer = self.objects.writer(
             bucket, opts, inline=False, cipher=cipher, policy=upload.policy
@@ -180,8 +184,7 @@ class Multipart:
 
         The source is checked and opened before the upload is looked up.
         """
-        if not 1 <= number <= MAX_PARTS:
-            raise InvalidArgument("Part number must be an integer between 1 and 10000, inclusive")
+        check_part_number(number)
         src_bucket, src = await self.objects.open(
             principal, source.bucket, source.key, source.version_id
         )
@@ -191,7 +194,9 @@ class Multipart:
         src_data_key = await self.objects.unlock(src.sse, source.customer_key)
         bucket, upload = await self.upload(principal, bucket_name, key, upload_id, Action.WRITE)
         customer = opts.sse.customer if opts.sse is not None else None
-        data_key = await self.objects.unlock(upload.sse, customer, missing=PART_NEEDS_KEY)
+        data_key = await self.objects.unlock(
+            upload.sse, customer, missing=Problem.PART_NEEDS_CUSTOMER_KEY
+        )
         cipher = BlockCipher(data_key) if data_key is not None else None
         writer = self.objects.writer(
             bucket, opts, inline=False, cipher=cipher, policy=upload.policy
@@ -259,13 +264,12 @@ class Multipart:
     ) -> ObjectVersion:
         bucket, upload = await self.upload(principal, bucket_name, key, upload_id, Action.WRITE)
         if not requested:
-            raise InvalidRequest("You must specify at least one part")
+            raise InvalidRequest(
+                "Completing an upload needs at least one part.", problem=Problem.NO_PARTS
+            )
         numbers = [p.number for p in requested]
         if any(b <= a for a, b in itertools.pairwise(numbers)):
-            raise InvalidPartOrder(
-                "The list of parts was not in ascending order. Parts must be ordered by "
-                "part number."
-            )
+            raise InvalidPartOrder("The parts to complete an upload go by ascending number.")
         stored = {
             p.number: p
             for p in await self.ctx.meta.list_parts(bucket.name, upload_id, limit=MAX_PARTS)
@@ -275,16 +279,14 @@ class Multipart:
             part = stored.get(wanted.number)
             if part is None or _normalize_etag(wanted.etag) != part.etag:
                 raise InvalidPart(
-                    "One or more of the specified parts could not be found. The part may not "
-                    "have been uploaded, or the specified entity tag may not match the part's "
-                    "entity tag.",
+                    f"Part {wanted.number} was not uploaded, or not with that ETag.",
                     part_number=wanted.number,
                 )
             parts.append(part)
         for part in parts[:-1]:
             if part.size < MIN_PART_SIZE:
                 raise EntityTooSmall(
-                    "Your proposed upload is smaller than the minimum allowed object size.",
+                    f"Part {part.number} is smaller than {MIN_PART_SIZE} bytes and not the last.",
                     part_number=part.number,
                 )
         extents = tuple(e for p in parts for e in p.extents)

@@ -30,6 +30,7 @@ from dolium.errors import (
     InvalidArgument,
     InvalidBucketState,
     InvalidRequest,
+    Problem,
 )
 from dolium.model import NO_LOCK, Bucket, Lock, LockMode, ObjectVersion, Principal, Versioning
 from dolium.protocols.meta import Guard
@@ -41,11 +42,8 @@ YEAR_DAYS = 365
 MAX_DAYS = 36500
 MAX_YEARS = 100
 
-LOCKED_MESSAGE = "Access Denied because object protected by object lock."
-MISSING_CONFIG = "Bucket is missing Object Lock Configuration"
-# PutObject, CopyObject and CreateMultipartUpload spell it without spaces.
-MISSING_CONFIG_ON_WRITE = "Bucket is missing ObjectLockConfiguration"
-PAST_DATE = "The retain until date must be in the future!"
+LOCKED_MESSAGE = "A retention or legal hold protects the version."
+NO_LOCK_MESSAGE = "The bucket does not have Object Lock."
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,16 +60,22 @@ class DefaultRetention:
 
 def validate_default(default: DefaultRetention) -> DefaultRetention:
     if default.mode is LockMode.NONE or bool(default.days) == bool(default.years):
-        raise InvalidArgument("Default retention needs a mode and exactly one of Days or Years.")
+        raise InvalidArgument("A default retention needs a mode and a period in days or in years.")
     name, value, limit = (
         ("days", default.days, MAX_DAYS) if default.days else ("years", default.years, MAX_YEARS)
     )
     if value <= 0:
         raise InvalidArgument(
-            "Default retention period must be a positive integer value.", argument=name
+            f"A default retention period is a positive number of {name}.",
+            problem=Problem.RETENTION_NOT_POSITIVE,
+            argument=name,
         )
     if value > limit:
-        raise InvalidArgument("Default retention period too large.", argument=name)
+        raise InvalidArgument(
+            f"A default retention period is at most {limit} {name}.",
+            problem=Problem.RETENTION_TOO_LONG,
+            argument=name,
+        )
     return default
 
 
@@ -113,7 +117,12 @@ def removable(lock: Lock, now: float, bypass: bool = False) -> bool:
 
 def check_removable(version: ObjectVersion, now: float, bypass: bool = False) -> None:
     if not removable(version.lock, now, bypass):
-        raise AccessDenied(LOCKED_MESSAGE, key=version.key, version_id=version.version_id)
+        raise AccessDenied(
+            LOCKED_MESSAGE,
+            problem=Problem.OBJECT_LOCKED,
+            key=version.key,
+            version_id=version.version_id,
+        )
 
 
 def removal_guard(now: float, bypass: bool = False) -> Guard:
@@ -137,12 +146,14 @@ def check_retention_change(
     if not retained(old, now) or not weakens(old, mode, until):
         return
     if old.mode is LockMode.COMPLIANCE or not bypass:
-        raise AccessDenied(LOCKED_MESSAGE)
+        raise AccessDenied(LOCKED_MESSAGE, problem=Problem.OBJECT_LOCKED)
 
 
 def check_future(until: float, now: float) -> None:
     if until <= now:
-        raise InvalidArgument(PAST_DATE, argument="until")
+        raise InvalidArgument(
+            "A retention ends in the future.", problem=Problem.RETAIN_UNTIL_PAST, argument="until"
+        )
 
 
 async def may_bypass(
@@ -172,7 +183,7 @@ def requested_lock(bucket: Bucket, requested: Lock | None, now: float) -> Lock |
     if requested.mode is not LockMode.NONE:
         check_future(requested.until, now)
     if not bucket.object_lock:
-        raise InvalidRequest(MISSING_CONFIG_ON_WRITE)
+        raise InvalidRequest(NO_LOCK_MESSAGE, problem=Problem.NO_OBJECT_LOCK_FOR_WRITE)
     return requested
 
 
@@ -226,8 +237,8 @@ class ObjectLock:
         if not bucket.object_lock:
             if bucket.versioning != Versioning.ENABLED:
                 raise InvalidBucketState(
-                    "Versioning must be 'Enabled' on the bucket to apply a Object Lock "
-                    "configuration",
+                    "Object Lock needs versioning enabled first.",
+                    problem=Problem.LOCK_NEEDS_VERSIONING,
                     bucket=bucket.name,
                 )
             bucket = replace(bucket, object_lock=True)
@@ -259,7 +270,9 @@ class ObjectLock:
     ) -> tuple[Bucket, ObjectVersion]:
         bucket = await self.ctx.bucket(principal, bucket_name, action, key, version_id=version_id)
         if not bucket.object_lock:
-            raise InvalidRequest(MISSING_CONFIG, bucket=bucket.name)
+            raise InvalidRequest(
+                NO_LOCK_MESSAGE, problem=Problem.NO_OBJECT_LOCK, bucket=bucket.name
+            )
         return bucket, await self.objects.find(bucket, key, version_id)
 
     async def get_retention(

@@ -32,7 +32,6 @@ from dolium.core.content.blocks import (
 from dolium.core.content.checksums import Checksummer, new_checksum
 from dolium.core.content.sse import (
     SSE_C,
-    STORED_ENCRYPTED,
     BlockCipher,
     CustomerKey,
     SseRequest,
@@ -48,7 +47,6 @@ from dolium.core.names import validate_key
 from dolium.core.objects import object_lock
 from dolium.core.objects.compose import Span, compose
 from dolium.core.objects.delete import DeleteResult, delete_current
-from dolium.core.objects.tagging import validate_object_tags
 from dolium.core.objects.version_ids import validate_version_id, write_version_id
 from dolium.errors import (
     AccessDenied,
@@ -60,6 +58,7 @@ from dolium.errors import (
     NoSuchKey,
     NoSuchVersion,
     NotFound,
+    Problem,
 )
 from dolium.model import (
     Bucket,
@@ -221,7 +220,7 @@ class Objects:
         sse: Mapping[str, str],
         customer: CustomerKey | None,
         *,
-        missing: str = STORED_ENCRYPTED,
+        missing: Problem = Problem.NEEDS_CUSTOMER_KEY,
     ) -> bytes | None:
         """The data key of stored data, given the client's SSE-C key (see core.sse)."""
         return await open_data_key(self.ctx, sse, customer, missing=missing)
@@ -237,7 +236,7 @@ class Objects:
         action: ChangeAction = ChangeAction.OBJECT_PUT,  # OBJECT_POST for a browser form upload
     ) -> ObjectVersion:
         validate_key(key)
-        tags = validate_object_tags(opts.tags)
+        tags = dict(opts.tags)
         bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
@@ -306,12 +305,12 @@ class Objects:
         except NotFound:
             # As S3: whether a key exists is for those who may list the bucket.
             if not await self.ctx.may(principal, bucket, Action.LIST):
-                raise AccessDenied("Access Denied") from None
+                raise AccessDenied(f"may not read {key!r}, nor learn whether it exists") from None
             raise
         if not allowed and not await self.ctx.version_allows(
             principal, bucket, Action.READ, version, version_id
         ):
-            raise AccessDenied("Access Denied")
+            raise AccessDenied(f"may not read {key!r}", key=key)
         return bucket, version
 
     async def find(self, bucket: Bucket, key: str, version_id: str | None) -> ObjectVersion:
@@ -321,12 +320,12 @@ class Objects:
         if version is None:
             if version_id is not None:
                 raise NoSuchVersion(
-                    "The specified version does not exist.", key=key, version_id=version_id
+                    f"no version {version_id!r} of {key!r}", key=key, version_id=version_id
                 )
-            raise NoSuchKey("The specified key does not exist.", key=key)
+            raise NoSuchKey(f"no object {key!r}", key=key)
         if version.delete_marker:
             raise NoSuchKey(
-                "The specified key does not exist.",
+                f"the version of {key!r} found is a delete marker",
                 key=key,
                 delete_marker=True,
                 version_id=version.version_id,
@@ -377,14 +376,13 @@ class Objects:
         """
         src_bucket_name, src_key, src_version_id = source
         validate_key(key)
-        tags = validate_object_tags(opts.tags) if opts.tags is not None else None
+        tags = dict(opts.tags) if opts.tags is not None else None
         try:
             src_bucket, src = await self.open(principal, src_bucket_name, src_key, src_version_id)
         except NoSuchKey as exc:
             if src_version_id is not None and exc.context.get("delete_marker"):
                 raise InvalidRequest(
-                    "The source of a copy request may not specifically refer to a delete "
-                    "marker by version id."
+                    "A delete marker has no data to copy.", problem=Problem.COPY_OF_DELETE_MARKER
                 ) from exc
             raise
         if opts.check_source is not None:

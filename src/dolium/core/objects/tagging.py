@@ -1,87 +1,43 @@
 """Tags: the key-value sets of object versions and of buckets.
 
-Rules, as S3 applies them (each tag set is checked tag by tag, in the order
-given, and only then counted):
-
-- a key is 1 to 128 characters, a value 0 to 256, counted as UTF-16 code
-  units (S3 keeps tags in UTF-16, where some characters take two);
-- both may hold letters, numbers and separators (spaces) of any script, and
-  ``_ . : / = + - @``;
-- keys are unique within a set, and may not start with ``aws:`` (in any
-  case), which AWS keeps for its own tags;
-- an object version holds at most 10 tags, a bucket at most 50.
-
-A version's tags are one of its mutable attributes: replacing them neither
-makes a new version nor changes the data or the ETag. A delete marker has
-no tags, and tagging calls that land on one are refused. Bucket tags live
-in the bucket's ``configs`` under ``"tagging"``, as a JSON list of
-[key, value] pairs that keeps the order they were given in.
+A tag set maps each key to one value; which keys, values and how many tags a
+set may hold is each front end's to say (S3's: `frontends/s3/rules/tagging.py`),
+and the core keeps what it is given. A version's tags are one of its mutable
+attributes: replacing them neither makes a new version nor changes the data
+or the ETag. A delete marker has no tags, and tagging calls that land on one
+are refused. Bucket tags live in the bucket's ``configs`` under
+``"tagging"``, as a JSON list of [key, value] pairs that keeps the order
+they were given in.
 """
 
 from __future__ import annotations
 
 import json
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.core.objects.finder import VersionFinder
-from dolium.errors import InvalidTag, NoSuchTagSet, TooManyTags
+from dolium.errors import InvalidTag, NoSuchTagSet
 from dolium.model import ObjectVersion, Principal, Versioning
-
-OBJECT_TAG_LIMIT = 10
-BUCKET_TAG_LIMIT = 50
-MAX_KEY_LENGTH = 128
-MAX_VALUE_LENGTH = 256
 
 # Key of `Bucket.configs` this module owns.
 CONFIG = "tagging"
 
-_SPECIALS = frozenset("_.:/=+-@")
-# Unicode general categories allowed besides the specials: letters (L*),
-# separators (Z*) and numbers (N*), as AWS's pattern [\p{L}\p{Z}\p{N}_.:/=+\-@].
-_CATEGORIES = frozenset("LZN")
+# A front end's check of a tag set, run once the caller is allowed and the
+# version or bucket found, where S3 checks it.
+Approve = Callable[[], None]
 
 
-def _allowed(text: str) -> bool:
-    return all(c in _SPECIALS or unicodedata.category(c)[0] in _CATEGORIES for c in text)
-
-
-def utf16_length(text: str) -> int:
-    """Length in UTF-16 code units, the unit S3 counts tag lengths in."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
-def validate_tags(tags: Iterable[tuple[str, str]], limit: int) -> dict[str, str]:
-    """The tag set as a dict, if every tag is valid and there are at most `limit`.
-
-    Raises InvalidTag for the first bad tag (duplicate key, bad key, reserved
-    prefix, bad value), then TooManyTags.
-    """
-    valid: dict[str, str] = {}
+def tag_set(tags: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The tags as a dict, in the order given; a key may be given once."""
+    found: dict[str, str] = {}
     for key, value in tags:
-        if key in valid:
-            raise InvalidTag("Cannot provide multiple Tags with the same key", tag_key=key)
-        if not key or utf16_length(key) > MAX_KEY_LENGTH or not _allowed(key):
-            raise InvalidTag("The TagKey you have provided is invalid", tag_key=key)
-        if key[:4].lower() == "aws:":
-            raise InvalidTag("Your TagKey cannot be prefixed with aws:", tag_key=key)
-        if utf16_length(value) > MAX_VALUE_LENGTH or not _allowed(value):
-            raise InvalidTag(
-                "The TagValue you have provided is invalid", tag_key=key, tag_value=value
-            )
-        valid[key] = value
-    if len(valid) > limit:
-        if limit == BUCKET_TAG_LIMIT:
-            raise TooManyTags(f"Bucket tag count cannot be greater than {limit}")
-        raise TooManyTags(f"Object tags cannot be greater than {limit}")
-    return valid
-
-
-def validate_object_tags(tags: Mapping[str, str]) -> dict[str, str]:
-    return validate_tags(tags.items(), OBJECT_TAG_LIMIT)
+        if key in found:
+            raise InvalidTag(f"The tag key {key!r} is given twice.", tag_key=key)
+        found[key] = value
+    return found
 
 
 @dataclass(frozen=True)
@@ -132,10 +88,14 @@ class Tagging:
         key: str,
         tags: Iterable[tuple[str, str]],
         version_id: str | None = None,
+        *,
+        approve: Approve | None = None,
     ) -> ObjectTags:
         """Replace a version's whole tag set (an empty set removes them all)."""
         found = await self._find(principal, bucket_name, key, version_id, Action.WRITE_TAGS)
-        valid = validate_tags(tags, OBJECT_TAG_LIMIT)
+        if approve is not None:
+            approve()
+        valid = tag_set(tags)
         updated = replace(found.version, tags=valid)
         await self.ctx.meta.update_version(updated, ("tags",), actor=principal.actor)
         return replace(found, version=updated)
@@ -156,17 +116,24 @@ class Tagging:
         )
         document = bucket.configs.get(CONFIG)
         if not document:
-            raise NoSuchTagSet("The TagSet does not exist", bucket=bucket_name)
+            raise NoSuchTagSet("The bucket has no tags.", bucket=bucket_name)
         return [(str(k), str(v)) for k, v in json.loads(document)]
 
     async def put_bucket(
-        self, principal: Principal, bucket_name: str, tags: Iterable[tuple[str, str]]
+        self,
+        principal: Principal,
+        bucket_name: str,
+        tags: Iterable[tuple[str, str]],
+        *,
+        approve: Approve | None = None,
     ) -> None:
         """Replace the bucket's tag set; an empty set leaves it with none."""
         bucket = await self.ctx.bucket(
             principal, bucket_name, Action.WRITE_SETTING, setting=Setting.TAGGING
         )
-        valid = validate_tags(tags, BUCKET_TAG_LIMIT)
+        if approve is not None:
+            approve()
+        valid = tag_set(tags)
         document = json.dumps(list(valid.items()), ensure_ascii=False) if valid else None
         await self.ctx.meta.set_bucket_config(bucket.name, CONFIG, document, actor=principal.actor)
 

@@ -151,11 +151,74 @@ S3_MESSAGES: dict[type[e.DoliumError], Callable[[Any], str]] = {
     e.AclBlocksOwnership: lambda _: (
         "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
     ),
+    # S3 says these in the same words whichever layer found the bucket, key,
+    # version or upload missing (the meta stores word them in their own terms).
+    e.NoSuchBucket: lambda _: "The specified bucket does not exist",
+    e.NoSuchKey: lambda _: "The specified key does not exist.",
+    e.NoSuchVersion: lambda _: "The specified version does not exist.",
+    e.NoSuchUpload: lambda _: (
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may "
+        "have been aborted or completed."
+    ),
+    e.NoSuchTagSet: lambda _: "The TagSet does not exist",
+    e.AccessDenied: lambda _: "Access Denied",
+    e.InvalidPart: lambda _: (
+        "One or more of the specified parts could not be found. The part may not have been "
+        "uploaded, or the specified entity tag may not match the part's entity tag."
+    ),
+    e.InvalidPartOrder: lambda _: (
+        "The list of parts was not in ascending order. Parts must be ordered by part number."
+    ),
+    e.EntityTooSmall: lambda _: (
+        "Your proposed upload is smaller than the minimum allowed object size."
+    ),
+    e.EntityTooLarge: lambda _: "Your proposed upload exceeds the maximum allowed size",
+    e.InvalidRange: lambda _: "The requested range is not satisfiable",
+    e.PreconditionFailed: lambda _: "At least one of the pre-conditions you specified did not hold",
+}
+
+# S3's message for each problem the core names where one class covers several
+# (see `errors.Problem`); it wins over the class's.
+S3_PROBLEMS: dict[e.Problem, str] = {
+    e.Problem.OBJECT_LOCKED: "Access Denied because object protected by object lock.",
+    e.Problem.LOCK_NEEDS_VERSIONING: (
+        "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration"
+    ),
+    e.Problem.LOCK_KEEPS_VERSIONING: (
+        "An Object Lock configuration is present on this bucket, so the versioning state "
+        "cannot be changed."
+    ),
+    e.Problem.NO_OBJECT_LOCK: "Bucket is missing Object Lock Configuration",
+    # PutObject, CopyObject and CreateMultipartUpload spell it without spaces.
+    e.Problem.NO_OBJECT_LOCK_FOR_WRITE: "Bucket is missing ObjectLockConfiguration",
+    e.Problem.RETENTION_NOT_POSITIVE: "Default retention period must be a positive integer value.",
+    e.Problem.RETENTION_TOO_LONG: "Default retention period too large.",
+    e.Problem.RETAIN_UNTIL_PAST: "The retain until date must be in the future!",
+    e.Problem.PART_NUMBER: "Part number must be an integer between 1 and 10000, inclusive",
+    e.Problem.NO_PARTS: "You must specify at least one part",
+    e.Problem.VERSION_ID: "Invalid version id specified",
+    e.Problem.VERSION_MARKER_ALONE: (
+        "A version-id marker cannot be specified without a key marker."
+    ),
+    e.Problem.COPY_OF_DELETE_MARKER: (
+        "The source of a copy request may not specifically refer to a delete marker by version id."
+    ),
+    e.Problem.NOT_ENCRYPTED: "The encryption parameters are not applicable to this object.",
+    e.Problem.NEEDS_CUSTOMER_KEY: (
+        "The object was stored using a form of Server Side Encryption. The correct parameters "
+        "must be provided to retrieve the object."
+    ),
+    e.Problem.PART_NEEDS_CUSTOMER_KEY: (
+        "The multipart upload initiate requested encryption. Subsequent part requests must "
+        "include the appropriate encryption parameters."
+    ),
 }
 
 
 def s3_message(exc: e.DoliumError) -> str:
     """What S3 says of a domain error it answers with a 4xx."""
+    if isinstance(exc.problem, e.Problem) and exc.problem in S3_PROBLEMS:
+        return S3_PROBLEMS[exc.problem]
     for cls in type(exc).__mro__:
         if cls in S3_MESSAGES:
             return S3_MESSAGES[cls](exc)

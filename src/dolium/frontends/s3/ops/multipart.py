@@ -47,7 +47,7 @@ def _part_number(request: S3Request) -> int:
 async def create_upload(store: Store, request: S3Request) -> Response:
     opts = write_options(request, None)
     checksum_type = (request.header("x-amz-checksum-type") or "").upper()
-    rules.check_write(request.key, opts.meta)
+    rules.check_write(request.key, opts.meta, opts.tags)
     upload = await store.multipart.create(
         principal_of(request), request.bucket, request.key, opts, checksum_type
     )

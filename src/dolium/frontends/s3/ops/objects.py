@@ -99,7 +99,7 @@ async def put_object(store: Store, request: S3Request) -> Response:
         return await copy_object(store, request)
     principal = principal_of(request)
     opts = write_options(request, declared_size(request))
-    rules.check_write(request.key, opts.meta)
+    rules.check_write(request.key, opts.meta, opts.tags)
     version = await store.objects.put(
         principal, request.bucket, request.key, request.stream(), opts
     )
@@ -315,6 +315,7 @@ async def copy_object(store: Store, request: S3Request) -> Response:
     principal = principal_of(request)
     source = parse_copy_source(request.header("x-amz-copy-source") or "")
     opts = rules.copy_rules(source, request.bucket, request.key, copy_source_check(request))
+    rules.check_copy(request.key, opts.tags)
     version, src = await store.objects.copy(principal, source, request.bucket, request.key, opts)
     headers = version_headers(version) + sse_response_headers(version.sse)
     if source[2] is not None or src.version_id != UNVERSIONED_ID:

@@ -326,7 +326,7 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
     if bounds is not None:
         low, high = bounds[0], min(bounds[1], high)
     body = _sized(form.file.chunks, low, high, _estimate(request, form.file, boundary))
-    rules.check_write(key, opts.meta)
+    rules.check_write(key, opts.meta, opts.tags)
     version = await store.objects.put(
         principal, request.bucket, key, body, opts, action=ChangeAction.OBJECT_POST
     )

@@ -22,6 +22,7 @@ from dolium.frontends.s3.ops.subresources import (
     read_checked_body,
     version_header,
 )
+from dolium.frontends.s3.rules.tagging import BUCKET_TAG_LIMIT, OBJECT_TAG_LIMIT, tag_rules
 from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.http import Response, S3Request
 
@@ -72,7 +73,14 @@ async def put_object_tagging(store: Store, request: S3Request) -> Response:
     tags = await _tag_set(request)
     found = await _on_version(
         request,
-        lambda v: store.tagging.put_object(principal, request.bucket, request.key, tags, v),
+        lambda v: store.tagging.put_object(
+            principal,
+            request.bucket,
+            request.key,
+            tags,
+            v,
+            approve=tag_rules(tags, OBJECT_TAG_LIMIT),
+        ),
     )
     return Response(200, version_header(found.version_id))
 
@@ -94,7 +102,12 @@ async def get_bucket_tagging(store: Store, request: S3Request) -> Response:
 async def put_bucket_tagging(store: Store, request: S3Request) -> Response:
     tags = await _tag_set(request)
     try:
-        await store.tagging.put_bucket(principal_of(request), request.bucket, tags)
+        await store.tagging.put_bucket(
+            principal_of(request),
+            request.bucket,
+            tags,
+            approve=tag_rules(tags, BUCKET_TAG_LIMIT),
+        )
     except InvalidTag as exc:
         raise _invalid_tag(exc) from exc
     return Response(204)

@@ -1,6 +1,7 @@
 """S3's rules on object writes and copies that are not the object model's.
 
 - User metadata (x-amz-meta-*) is at most 2 KB, as S3 measures it.
+- Tags a write sets (x-amz-tagging) follow S3's tagging rules (`rules.tagging`).
 - A copy onto itself must change something (metadata, version, encryption).
 """
 
@@ -12,6 +13,7 @@ from dataclasses import replace
 from dolium.core.names import validate_key
 from dolium.core.objects.service import CopyOptions
 from dolium.errors import InvalidRequest, MetadataTooLarge
+from dolium.frontends.s3.rules.tagging import OBJECT_TAG_LIMIT, validate_tags
 from dolium.frontends.s3.wire.headers import META_PREFIX
 from dolium.model import ObjectVersion
 
@@ -52,13 +54,24 @@ def validate_metadata(meta: Mapping[str, str]) -> None:
         )
 
 
-def check_write(key: str, meta: Mapping[str, str]) -> None:
-    """S3's checks of a new object or upload, in S3's order: the key, then the metadata.
+def check_write(key: str, meta: Mapping[str, str], tags: Mapping[str, str]) -> None:
+    """S3's checks of a new object or upload, in S3's order: the key, the metadata, the tags.
 
     Call it just before the core's write: the core checks the key first too.
     """
     validate_key(key)
     validate_metadata(meta)
+    validate_tags(tags.items(), OBJECT_TAG_LIMIT)
+
+
+def check_copy(key: str, tags: Mapping[str, str] | None) -> None:
+    """S3's checks of a copy's new key and the tags it sets (None: keeps the source's).
+
+    Call it just before the core's copy, which checks the key first too.
+    """
+    validate_key(key)
+    if tags is not None:
+        validate_tags(tags.items(), OBJECT_TAG_LIMIT)
 
 
 def copy_rules(
