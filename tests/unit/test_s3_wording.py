@@ -325,6 +325,7 @@ async def test_bucket_conflicts_and_ownership() -> None:
             " have been aborted or completed.",
         ),
         (errors.AccessDenied("may not read 'k'"), "AccessDenied", "Access Denied"),
+        (errors.NoSuchTenant("no tenant 't'"), "AccessDenied", "Access Denied"),
         (
             errors.PreconditionFailed("an object exists at this key"),
             "PreconditionFailed",

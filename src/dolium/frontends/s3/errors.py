@@ -162,6 +162,7 @@ S3_MESSAGES: dict[type[e.DoliumError], Callable[[Any], str]] = {
     ),
     e.NoSuchTagSet: lambda _: "The TagSet does not exist",
     e.AccessDenied: lambda _: "Access Denied",
+    e.NoSuchTenant: lambda _: "Access Denied",  # answered as a refusal: no account named
     e.InvalidPart: lambda _: (
         "One or more of the specified parts could not be found. The part may not have been "
         "uploaded, or the specified entity tag may not match the part's entity tag."
