@@ -45,9 +45,9 @@ def body_of(i: int) -> bytes:
 
 
 def _schema_tag() -> str:
-    """A hash of the SQL meta store's code and migrations: a cached store made by
-    other code is not reused."""
-    digest = hashlib.sha256()
+    """A hash of the SQL meta store's code and migrations, and of this fill: a
+    cached store made by other code is not reused."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())  # and of the fill itself
     for path in sorted(SRC.rglob("*.py")):
         digest.update(path.relative_to(SRC).as_posix().encode())
         digest.update(path.read_bytes())
@@ -125,10 +125,15 @@ def _same_rows(conn: Any, bucket: str) -> None:
         raise RuntimeError(f"the bulk fill wrote other rows than a put: {a} != {b}")
 
 
+def _latest_serial(conn: Any) -> int:
+    return int(conn.exec_driver_sql("SELECT max(serial) FROM changes").scalar() or 0)
+
+
 async def _fill(data: Path, buckets: dict[str, int]) -> None:
     from dolium.backends.meta_sqlite import SqliteMetaStore
     from dolium.config import load_config
     from dolium.core.accounts.service import ROOT_TENANT, AccountService
+    from dolium.core.jobs.delivery import CONSUMER as DELIVERY_CONSUMER
     from dolium.model import Bucket
     from dolium.plugins import open_meta
 
@@ -149,6 +154,12 @@ async def _fill(data: Path, buckets: dict[str, int]) -> None:
                 end = min(count, start + BATCH)
                 await meta._writer.call(partial(_bulk, bucket=name, start=start, end=end, now=now))
             await meta._writer.call(partial(_same_rows, bucket=name))
+        # A server delivers events as changes are made; these buckets have no
+        # notification configuration, so it would have passed over their
+        # changes long ago. Left behind the cursor, a million of them would
+        # keep a new server's delivery job busy through the first phases.
+        latest = await meta._writer.call(_latest_serial)
+        await meta.advance_cursor(DELIVERY_CONSUMER, latest)
     finally:
         await meta.close()
 
