@@ -36,9 +36,10 @@ from sqlalchemy.sql.dml import Insert
 # Types whose values sqlite3 takes and gives as SQLAlchemy would.
 _PLAIN = (sa.Integer, sa.String, sa.LargeBinary, sa.Float)
 
-# Statements seen once, waiting for a second sighting before they are
-# compiled here: one built per call would otherwise be compiled per call.
-_SEEN_MAX = 4096
+# Statements seen once wait for a second sighting before they are compiled
+# here: one built per call would otherwise be compiled per call. At most
+# this many of each are kept.
+_KEPT_MAX = 4096
 
 
 def _row_class(keys: tuple[str, ...]) -> Any:
@@ -83,15 +84,9 @@ def _make_plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -
     if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
         return None  # column defaults computed in Python at each execution
     binds = compiled.binds
-    if not all(_plain(bind.type) for bind in binds.values()):
+    if not all(_plain(bind.type) and bind.callable is None for bind in binds.values()):
         return None
-    defaults = {
-        name: bind.effective_value
-        for name, bind in binds.items()
-        if not bind.required and bind.callable is None
-    }
-    if any(bind.callable is not None for bind in binds.values()):
-        return None
+    defaults = {name: bind.effective_value for name, bind in binds.items() if not bind.required}
     # The result's columns as SQLAlchemy names them in its rows.
     columns = [(entry.keyname, entry.type) for entry in getattr(compiled, "_result_columns", ())]
     if not all(_plain(type_) for _, type_ in columns):
@@ -115,15 +110,19 @@ def _make_plan(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -
 def _plan_of(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> _Plan | None:
     at = (id(statement), keys)
     found = _plans.get(at)
-    if found is not None and found[0] is statement:
+    if found is not None:
         return found[1]
     with _lock:
-        if at not in _seen:
-            if len(_seen) >= _SEEN_MAX:
-                _seen.clear()
+        first = _seen.pop(at, None) is None
+        # Both tables keep what they hold alive (so an id stays its
+        # statement's) and are bounded: a statement built per call, or run
+        # twice in one, would otherwise stay for good.
+        table: dict[Any, Any] = _seen if first else _plans
+        if len(table) >= _KEPT_MAX:
+            table.clear()
+        if first:
             _seen[at] = statement
             return None
-        del _seen[at]
     plan = _make_plan(statement, dialect, keys)
     _plans[at] = (statement, plan)
     return plan
