@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
-import os
 import sys
 import time
 from typing import Any
@@ -31,6 +29,7 @@ from dolium.core.store import Store
 from dolium.frontends.s3.app import S3App, S3Settings
 from dolium.frontends.s3.wire import events
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
+from dolium.memory import limit_malloc_arenas, trim_forever
 from dolium.model import DEFAULT_POLICY
 from dolium.plugins import open_meta, open_policies, open_reporters
 from dolium.protocols.meta import MetaStore
@@ -94,6 +93,7 @@ class Server:
         self.store: Store | None = None
         self.s3: S3App | None = None
         self._jobs: asyncio.Task[None] | None = None
+        self._trim: asyncio.Task[None] | None = None
         self._jobs_lock = JobsLock(config.data_dir)
 
     async def startup(self) -> None:
@@ -107,6 +107,7 @@ class Server:
         )
         self.s3 = S3App(self.store, keys, settings)
         self._jobs = asyncio.create_task(self._run_jobs())
+        self._trim = asyncio.create_task(trim_forever())
 
     async def _run_jobs(self) -> None:
         """The background jobs, in the one process of this data directory that
@@ -126,10 +127,11 @@ class Server:
         await asyncio.gather(*jobs)
 
     async def shutdown(self) -> None:
-        if self._jobs is not None:
-            self._jobs.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._jobs
+        for task in (self._jobs, self._trim):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._jobs_lock.release()
         if self.store is not None:
             await self.store.close()
@@ -168,32 +170,6 @@ class Server:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-# glibc's mallopt parameter for the number of malloc arenas.
-M_ARENA_MAX = -8
-MALLOC_ARENAS = 2
-
-
-def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> None:
-    """Cap glibc's malloc arenas, as MALLOC_ARENA_MAX=2 would.
-
-    By default glibc gives threads up to 8 arenas per core, and each arena
-    keeps what was freed in it. Worker threads read and hash 4 MiB blocks,
-    so a server that had streamed a few large objects held some 80 MiB it
-    no longer used, and its RSS went past 200 MiB during a 5 GiB upload
-    (measured by bench/run.py). Takes effect for arenas made after the
-    call. Nothing is done off glibc, or when MALLOC_ARENA_MAX is set.
-    """
-    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
-        return
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):  # not glibc (musl has no arenas to cap)
-        return
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    mallopt(M_ARENA_MAX, arenas)
 
 
 def serve(config: Config) -> None:

@@ -142,5 +142,7 @@ async def test_reader_stopped_early_cancels_its_prefetch() -> None:
     reader = BlockReader(blobs, extents, 0, 299)
     stream = reader.__aiter__()
     assert await anext(stream) == b"A" * 100
+    ahead = list(reader._ahead)
+    assert len(ahead) == 2  # the next two blocks, being fetched
     await stream.aclose()
-    assert reader._next is None or reader._next.done()
+    assert all(task.done() for task in ahead) and not reader._ahead

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from dolium.backends.blob_memory import MemoryBlobStore
 from dolium.core.content.blocks import BlockReader, BlockWriter, WrittenData
 from dolium.core.content.hashing import block_digest, block_digests, strip_block, top_hash
+from dolium.core.content.sse import BlockCipher
 
 MIB4 = 4 * 1024 * 1024
 
@@ -122,6 +124,38 @@ async def test_writer_is_independent_of_how_the_body_is_cut(chunk: int) -> None:
     data = bytes(range(256)) * 17
     written = await write(MemoryBlobStore(), data, chunk=chunk)
     assert written.top_hash == top_hash(block_digests(data, BS)).hex()
+
+
+class _ShuffledStore(MemoryBlobStore):
+    """Stores each block after a delay that shrinks with each put: later blocks land first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.delay = 0.02
+
+    async def put(self, digest: bytes, data: bytes) -> None:
+        self.delay /= 2
+        await asyncio.sleep(self.delay)
+        await super().put(digest, data)
+
+
+async def test_blocks_stored_out_of_order_keep_the_stream_in_order() -> None:
+    # Several blocks are hashed and stored at once; whatever order they end
+    # in, the extents, the MD5, the top hash and a sealed write's hashmap
+    # follow the stream.
+    data = os.urandom(6 * BS + 5)
+    blobs = _ShuffledStore()
+    written = await write(blobs, data, chunk=BS // 2)
+    assert written.md5 == hashlib.md5(data).digest()
+    assert [e.digest for e in written.extents] == block_digests(data, BS)
+    assert written.top_hash == top_hash(block_digests(data, BS)).hex()
+    assert await read_back(blobs, written) == data
+    sealed = BlockWriter(
+        _ShuffledStore(), block_size=BS, clock=time.time, cipher=BlockCipher(os.urandom(32))
+    )
+    result = await sealed.write(body(data, BS // 2))
+    assert result.top_hash == top_hash(block_digests(data, BS)).hex()
+    assert result.md5 == hashlib.md5(data).digest()
 
 
 async def test_writer_four_mib_vector() -> None:

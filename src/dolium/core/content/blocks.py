@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections import deque
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 
@@ -48,6 +49,14 @@ MAX_PUT_SIZE = 5 * 1024**3  # 5 GiB for one PUT or one part
 # moments, so a writer asks again this often, this many times.
 BUSY_WAIT = 0.05
 BUSY_TRIES = 200
+# Blocks of one stream being hashed and stored at once. Their fsyncs overlap:
+# on a virtual disk measured here, one 4 MiB write+fsync at a time made
+# 230 MB/s, two at once over 1 GB/s. An upload holds about this many
+# blocks plus the one it is receiving.
+IN_FLIGHT = 3
+# Blocks a reader has fetched and is verifying ahead of the one it sends:
+# two verify on two cores while the event loop sends.
+READ_AHEAD = 2
 
 
 @dataclass
@@ -143,10 +152,16 @@ class BlockWriter:
         self._extents: list[Extent] = []
         self._buffer = bytearray()
         self._size = 0
-        # Plaintext block hashes of a sealed write (the hashmap), when kept.
-        self._plain: list[bytes] = []
+        # Plaintext block hashes of a sealed write (the hashmap), when kept,
+        # by block index: blocks are sealed side by side.
+        self._plain: dict[int, bytes] = {}
         self._last_refresh = clock()
-        self._pending: asyncio.Task[None] | None = None
+        # Blocks being stored, oldest first (at most IN_FLIGHT).
+        self._pending: deque[asyncio.Task[None]] = deque()
+        # The stream hashes' update with the latest block: each update waits
+        # for the one before, so blocks enter MD5 and the checksums in order
+        # while their digests and writes run side by side.
+        self._streamed: asyncio.Task[None] | None = None
 
     @property
     def hash_algorithm(self) -> str:
@@ -167,10 +182,10 @@ class BlockWriter:
         buffer = self._buffer
         buffer += chunk
         while len(buffer) >= self.block_size:
-            # The previous block is stored (and freed) before this one
-            # is copied out, and copied once, through a view (a slice
-            # would copy it twice): an upload holds about two blocks.
-            await self._settle()
+            # Room is made (the oldest block stored and freed) before this
+            # one is copied out, and copied once, through a view (a slice
+            # would copy it twice).
+            await self._make_room()
             with memoryview(buffer) as view:
                 block = bytes(view[: self.block_size])
             del buffer[: self.block_size]
@@ -198,9 +213,10 @@ class BlockWriter:
         """
         assert self.cipher is None and not self._buffer, "only whole blocks in clear"
         self._count(extent.size)
-        await self._settle()
+        await self._make_room()
         self._extents.append(extent)
-        self._pending = asyncio.create_task(self._reference(extent, content))
+        self._stream(content)
+        self._pending.append(asyncio.create_task(hold(self.blobs, self.leases, [extent])))
         await self._keep_alive_if_due()
 
     async def finish(self) -> WrittenData:
@@ -208,7 +224,7 @@ class BlockWriter:
         tail = bytes(self._buffer)
         self._buffer.clear()
         inline = self.cipher is None and self._size <= self.inline_threshold
-        if not self._extents and self._pending is None and inline:
+        if not self._extents and not self._pending and inline:
             return self._finish_inline(tail)
         if tail:
             await self._submit(tail)
@@ -217,11 +233,13 @@ class BlockWriter:
         return self._result(self._size)
 
     async def abandon(self) -> None:
-        """Stop the block in flight (the write failed)."""
-        if self._pending is not None:
-            self._pending.cancel()
-            await asyncio.gather(self._pending, return_exceptions=True)
-            self._pending = None
+        """Stop the blocks in flight (the write failed)."""
+        tasks = [*self._pending, *([self._streamed] if self._streamed is not None else [])]
+        self._pending.clear()
+        self._streamed = None
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _count(self, size: int) -> None:
         self._size += size
@@ -237,17 +255,34 @@ class BlockWriter:
             await self._keep_alive()
 
     async def _settle(self) -> None:
-        if self._pending is not None:
-            await self._pending
-            self._pending = None
+        """Wait until every block is stored and in the stream hashes."""
+        while self._pending:
+            await self._pending[0]
+            self._pending.popleft()
+        if self._streamed is not None:
+            await self._streamed
+            self._streamed = None
+
+    async def _make_room(self) -> None:
+        while len(self._pending) >= IN_FLIGHT:
+            await self._pending[0]
+            self._pending.popleft()
+
+    def _stream(self, block: bytes) -> None:
+        self._streamed = asyncio.ensure_future(self._stream_after(self._streamed, block))
+
+    async def _stream_after(self, previous: asyncio.Task[None] | None, block: bytes) -> None:
+        if previous is not None:
+            await previous
+        await asyncio.to_thread(self._hasher.stream, block)
 
     async def _submit(self, block: bytes) -> None:
-        # One block in flight: the next one is received while this one is
-        # hashed and stored; memory stays at about two blocks.
-        await self._settle()
+        # The next blocks are received while this one is hashed and stored.
+        await self._make_room()
         index = len(self._extents)
         self._extents.append(Extent(b"", len(block)))
-        self._pending = asyncio.create_task(self._store(index, block))
+        self._stream(block)
+        self._pending.append(asyncio.create_task(self._store(index, block)))
 
     async def _keep_alive(self) -> None:
         await self._settle()
@@ -256,39 +291,24 @@ class BlockWriter:
     async def _store(self, index: int, block: bytes) -> None:
         # Only the block's own digest is needed to store it, so the stream
         # hashes (MD5, the slowest, and the checksums) run in another thread
-        # beside the digest and the write, not before them. Blocks still
-        # enter the stream hashes in order: one _store runs at a time, and it
-        # ends only when its stream update has.
-        streamed = asyncio.ensure_future(asyncio.to_thread(self._hasher.stream, block))
-        try:
-            stored, digest = await asyncio.to_thread(self._address, index, block)
-            self._extents[index] = Extent(digest, len(block))
-            # Leased before it is stored: from here until the commit the
-            # collector leaves it alone. Put even when it is stored already
-            # (deduplicated): the store then writes nothing, but makes sure
-            # the block is durable before this write is acknowledged, as the
-            # writer that stored it may not have yet.
-            if self.leases is not None:
-                await self.leases.take([digest])
-            await self.blobs.put(digest, stored)
-        finally:
-            await streamed
-
-    async def _reference(self, extent: Extent, content: bytes) -> None:
-        streamed = asyncio.ensure_future(asyncio.to_thread(self._hasher.stream, content))
-        try:
-            # Leased, then checked: from here until the commit the collector
-            # leaves it alone, and it is known to be there.
-            await hold(self.blobs, self.leases, [extent])
-        finally:
-            await streamed
+        # (`_stream`) beside the digest and the write, not before them.
+        stored, digest = await asyncio.to_thread(self._address, index, block)
+        self._extents[index] = Extent(digest, len(block))
+        # Leased before it is stored: from here until the commit the
+        # collector leaves it alone. Put even when it is stored already
+        # (deduplicated): the store then writes nothing, but makes sure
+        # the block is durable before this write is acknowledged, as the
+        # writer that stored it may not have yet.
+        if self.leases is not None:
+            await self.leases.take([digest])
+        await self.blobs.put(digest, stored)
 
     def _address(self, index: int, block: bytes) -> tuple[bytes, bytes]:
         # Sealed first: the address names what the blob store holds. The
         # plaintext's hash goes only to the hashmap, never to the store.
         if self.cipher is not None:
             if self.hashmap:
-                self._plain.append(self._hasher.address(block)[1])
+                self._plain[index] = self._hasher.address(block)[1]
             block = self.cipher.seal(index, block)
         return self._hasher.address(block)
 
@@ -315,7 +335,7 @@ class BlockWriter:
         digests = [e.digest for e in self._extents]
         if self.cipher is not None:
             # The top hash describes the plaintext, or is not kept at all.
-            digests = self._plain if self.hashmap else []
+            digests = [self._plain[i] for i in range(len(self._plain))] if self.hashmap else []
         aligned = all(e.size == self.block_size for e in self._extents[:-1])
         top = None
         if self.cipher is not None and not self.hashmap:
@@ -377,7 +397,7 @@ def _matches(data: bytes, digest: bytes, hash_algorithm: str) -> bool:
 
 
 class BlockReader:
-    """Reads bytes [start, end] of an object's extents, verified, one block ahead.
+    """Reads bytes [start, end] of an object's extents, verified, READ_AHEAD blocks ahead.
 
     `prime()` fetches and checks the first block, so that a corrupt or missing
     first block fails before any response header is sent.
@@ -404,36 +424,43 @@ class BlockReader:
             offset += extent.size
             if offset > end:
                 break
-        self._next: asyncio.Task[bytes] | None = None
+        # Blocks fetched and being verified, in order, from self._index on.
+        self._ahead: deque[asyncio.Task[bytes]] = deque()
         self._index = 0
 
-    def _fetch(self, index: int) -> asyncio.Task[bytes] | None:
-        if index >= len(self._plan):
-            return None
-        return asyncio.create_task(
-            read_block(self.blobs, self._plan[index][0], self.hash_algorithm, self.cipher)
-        )
+    def _fill(self) -> None:
+        """Fetch blocks until READ_AHEAD are on their way (or none is left)."""
+        while len(self._ahead) < READ_AHEAD:
+            index = self._index + len(self._ahead)
+            if index >= len(self._plan):
+                return
+            extent = self._plan[index][0]
+            self._ahead.append(
+                asyncio.create_task(
+                    read_block(self.blobs, extent, self.hash_algorithm, self.cipher)
+                )
+            )
 
     async def prime(self) -> None:
-        if self._next is None:
-            self._next = self._fetch(0)
-        if self._next is not None:
-            await asyncio.shield(self._next)
+        self._fill()
+        if self._ahead:
+            await asyncio.shield(self._ahead[0])
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._next is None:
-            self._next = self._fetch(0)
+        self._fill()
         try:
-            while self._next is not None:
-                block = await self._next
+            while self._ahead:
+                block = await self._ahead[0]
+                self._ahead.popleft()
                 _, lo, hi = self._plan[self._index]
                 self._index += 1
-                self._next = self._fetch(self._index)
+                self._fill()
                 view = memoryview(block)[lo:hi]
                 # Hand out moderate pieces so the server can start sending.
                 for i in range(0, len(view), 1024 * 1024):
                     yield bytes(view[i : i + 1024 * 1024])
         finally:
-            if self._next is not None:
-                self._next.cancel()
-                await asyncio.gather(self._next, return_exceptions=True)
+            for task in self._ahead:
+                task.cancel()
+            await asyncio.gather(*self._ahead, return_exceptions=True)
+            self._ahead.clear()

@@ -1,0 +1,52 @@
+"""Giving freed heap back to the system (dolium.memory), on glibc."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from dolium import memory
+
+pytestmark = pytest.mark.skipif(memory.trimmer() is None, reason="needs glibc")
+
+
+def test_a_trim_gives_back_the_pages_freed_between_live_objects() -> None:
+    # In a fresh process: 100 MB of malloc'd objects, one in a hundred kept,
+    # so that glibc cannot shrink its heap from the top on its own.
+    script = textwrap.dedent(
+        """
+        from dolium import memory
+        blocks = [bytearray(1000) for _ in range(100_000)]
+        kept = blocks[::100]
+        del blocks
+        before = memory.resident_bytes()
+        after = memory.trimmer()()
+        print(before, after, len(kept))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    before, after, _ = (int(n) for n in out.split())
+    assert before - after > 50 * 1024 * 1024
+
+
+async def test_trim_forever_trims_only_after_growth(monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes = iter([100, 100, 150, 300, 300, 160])
+    trims: list[int] = []
+    monkeypatch.setattr(memory, "resident_bytes", lambda: next(sizes))
+
+    def trimmer() -> int:
+        trims.append(1)
+        return 120
+
+    monkeypatch.setattr(memory, "trimmer", lambda: trimmer)
+    # Runs until the sizes run out (a StopIteration, turned into a RuntimeError).
+    with pytest.raises(RuntimeError):
+        await memory.trim_forever(interval=0, growth=100)
+    # 0 and 50 above the floor (no trim), then 200 (a trim, which leaves
+    # 120: the floor stays 100), 200 again (another), then 60 (none).
+    assert len(trims) == 2
