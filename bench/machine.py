@@ -3,7 +3,9 @@
 The figures here are the ceilings some targets are stated against: a
 single-stream PUT must hash every byte with MD5 (the ETag) on one core, so
 one core's MD5 rate bounds it; a durable small write costs at least one
-write+fsync+rename in the data directory's file system.
+write+fsync+rename in the data directory's file system; and a large write
+costs what the disk takes to make 4 MiB blocks durable, in time and in the
+kernel's CPU (on a virtual disk, a large share of a core).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import platform
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -129,4 +132,48 @@ def durable_small_writes(directory: Path, count: int = 300, budget: float = 20.0
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 3),
         "p99_ms": round(latencies[min(len(latencies) - 1, len(latencies) * 99 // 100)] * 1000, 3),
         "ops": len(latencies),
+    }
+
+
+def durable_block_writes(
+    directory: Path, total: int = 1024 * MIB, block: int = 4 * MIB, at_once: int = 3
+) -> dict[str, Any]:
+    """MB/s and CPU of writing `total` bytes as durable `block`-sized files, `at_once` at a time.
+
+    What the file block store does for a large upload (the writer keeps
+    three blocks in flight): write a temporary file, fsync it, rename it.
+    The CPU is this process's, user and system, per GiB written.
+    """
+    work = directory / "block-probe"
+    work.mkdir(parents=True, exist_ok=True)
+    payloads = [os.urandom(block) for _ in range(at_once)]
+
+    def write(i: int) -> None:
+        tmp = work / f".{i}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, payloads[i % at_once])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, work / str(i))
+
+    cpu0 = psutil.Process().cpu_times()
+    start = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(at_once) as pool:
+            list(pool.map(write, range(total // block)))
+        elapsed = time.perf_counter() - start
+        cpu1 = psutil.Process().cpu_times()
+    finally:
+        for path in work.iterdir():
+            path.unlink()
+        work.rmdir()
+    gib = total / 1024**3
+    return {
+        "mb_per_s": round(total / MIB / elapsed, 1),
+        "user_s_per_gib": round((cpu1.user - cpu0.user) / gib, 2),
+        "system_s_per_gib": round((cpu1.system - cpu0.system) / gib, 2),
+        "at_once": at_once,
+        "block_mib": block // MIB,
     }

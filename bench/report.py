@@ -78,6 +78,14 @@ class Report:
                 "4 KiB write+fsync+rename+fsync dir",
                 f"{_num(f['ops_per_s'])} ops/s (p50 {f['p50_ms']} ms)",
             )
+            b = points.get("fsync_blocks")
+            if b:
+                table.add_row(
+                    "data disk",
+                    f"{b['block_mib']} MiB write+fsync+rename, {b['at_once']} at once",
+                    f"{_num(b['mb_per_s'])} MB/s; CPU per GiB: user {b['user_s_per_gib']} s, "
+                    f"system {b['system_s_per_gib']} s",
+                )
         idle = results.get("idle_rss_mib", {})
         if idle:
             each = ", ".join(f"{k} {v} MiB" for k, v in idle.items())

@@ -53,7 +53,7 @@ from listing import (
     first_page_latency,
 )
 from loadgen import Request
-from machine import describe, durable_small_writes, hash_rates
+from machine import describe, durable_block_writes, durable_small_writes, hash_rates
 from refservers import NAMES, missing, reference_server
 from report import Report
 from smallops import BUCKET, ensure_bucket, presigner, run_small
@@ -195,6 +195,10 @@ class Bench:
         points["fsync_4k"] = self.step(
             "machine: 4 KiB write+fsync+rename in the data directory's file system",
             lambda: durable_small_writes(self.workdir, 100 if self.args.quick else 500),
+        )
+        points["fsync_blocks"] = self.step(
+            "machine: 4 MiB write+fsync+rename, three at once, in the data directory",
+            lambda: durable_block_writes(self.workdir, (256 if self.args.quick else 1024) * MIB),
         )
         self.results["reference_points"] = points
 
