@@ -96,6 +96,9 @@ SUBRESOURCES = frozenset(
 )
 # Query parameters of a presigned SigV2 URL (case matters, as on S3).
 _QUERY_PARAMS = ("AWSAccessKeyId", "Signature", "Expires")
+# Whether a raw query names either SigV2 parameter, as `_raw_pairs` would
+# cut it: most requests are not SigV2 and need not be parsed to say so.
+_V2_QUERY = re.compile(rb"(?:^|&)(?:AWSAccessKeyId|Signature)(?:[=&]|$)")
 _V4_QUERY_PARAMS = frozenset(
     f"x-amz-{p}" for p in ("algorithm", "credential", "signature", "date", "signedheaders")
 )
@@ -246,6 +249,8 @@ def parse_request_auth(
     """
     authorization = (header_value(headers, "authorization") or "").strip()
     scheme, _, credentials = authorization.partition(" ")
+    if scheme != SCHEME and not _V2_QUERY.search(wire(raw_query)):
+        return None
     params: dict[str, str] = {}
     v4_query = False
     for name, value in _raw_pairs(raw_query):
