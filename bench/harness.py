@@ -5,7 +5,7 @@ directory of its own, the bare app of `sink.py`, or a reference server
 (refservers.py). A sampler thread reads the memory (PSS) of the server (with
 any children) every 100 ms, so each phase can report its peak. Set-up calls
 (create a bucket, check an object) go through boto3; the timed traffic goes
-through loadgen.py and streams.py.
+through wrkgen.py or loadgen.py, and streams.py.
 """
 
 from __future__ import annotations
