@@ -54,8 +54,10 @@ unit: test-deps
 	$(BIN)/pytest -q tests/unit tests/contract
 
 # The reference servers `make bench` compares against, kept out of Dolium's venv:
-# moto's server in a venv of its own, s3rver from npm. A failed install is a
-# warning: the bench prints a row saying so and goes on.
+# moto's server in a venv of its own, s3rver from npm; and wrk, the load
+# generator of the small-object phase (Debian's package). A failed install is a
+# warning: the bench prints a row saying so, or falls back to its Python load
+# generator, and goes on.
 TOOLS := .bench-tools
 $(TOOLS)/moto-venv/.installed:
 	@mkdir -p $(TOOLS)
@@ -70,6 +72,10 @@ $(TOOLS)/node_modules/.bin/s3rver:
 	  || echo "warning: could not install s3rver (npm); the bench goes on without it"
 
 bench-tools: $(TOOLS)/moto-venv/.installed $(TOOLS)/node_modules/.bin/s3rver
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "installing wrk (apt-get)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null \
+	  || echo "warning: could not install wrk; the bench uses its Python load generator"; }
 
 # BENCH_ARGS: e.g. --quick, --only small,list, --no-refs (bench/run.py --help).
 BENCH_ARGS ?=

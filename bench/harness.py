@@ -5,7 +5,7 @@ directory of its own, the bare app of `sink.py`, or a reference server
 (refservers.py). A sampler thread reads the memory (PSS) of the server (with
 any children) every 100 ms, so each phase can report its peak. Set-up calls
 (create a bucket, check an object) go through boto3; the timed traffic goes
-through loadgen.py and streams.py.
+through wrkgen.py or loadgen.py, and streams.py.
 """
 
 from __future__ import annotations
@@ -114,15 +114,23 @@ class CpuMeter:
     def __init__(self, server_pid: int | None = None) -> None:
         self.server = psutil.Process(server_pid) if server_pid else None
         self.me = psutil.Process()
+        # The servers are this process's children: their time is the server's,
+        # not the client's.
+        self._server_is_mine = self.server is not None and self.server.pid in {
+            p.pid for p in self.me.children(recursive=True)
+        }
         self._start = self._sample()
 
     def _tree(self, process: psutil.Process) -> float:
+        """CPU seconds of `process`, its live descendants and the children they
+        have waited for: a client that is a child process (wrk) has exited by
+        the time the meter stops, and its time is then its parent's children_*."""
         total = 0.0
         with suppress(psutil.NoSuchProcess):
             for p in (process, *process.children(recursive=True)):
                 with suppress(psutil.NoSuchProcess):
                     t = p.cpu_times()
-                    total += t.user + t.system
+                    total += t.user + t.system + t.children_user + t.children_system
         return total
 
     def _sample(self) -> tuple[float, float, float, float]:
@@ -132,7 +140,8 @@ class CpuMeter:
             for name in ("user", "nice", "system", "irq", "softirq", "steal")
         )
         server = self._tree(self.server) if self.server is not None else 0.0
-        return time.perf_counter(), busy, self._tree(self.me), server
+        client = self._tree(self.me) - (server if self._server_is_mine else 0.0)
+        return time.perf_counter(), busy, client, server
 
     def stop(self) -> dict[str, float]:
         end = self._sample()

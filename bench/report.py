@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 MIB = 1024 * 1024
@@ -95,6 +96,24 @@ class Report:
     def _servers(self, section: dict[str, Any]) -> list[str]:
         return [s for s in ("dolium", "bare", "moto", "s3rver") if s in section]
 
+    def _generators(self, small: dict[str, Any], settings: dict[str, Any]) -> str:
+        """Which load generator sent the requests: the one chosen, and the ops it
+        handed to the Python one (wrk cannot read a HEAD answer)."""
+        if settings.get("loadgen", "python") == "python":
+            return "the Python load generator (bench/loadgen.py)"
+        # escape: wrk's version line holds "[epoll]", which rich would take for markup.
+        chosen = escape(f"{settings.get('loadgen_version') or 'wrk'} (bench/wrkgen.py)")
+        by_python = sorted(
+            {
+                case.split("/c")[0]
+                for case, f in small["dolium"].items()
+                if f.get("loadgen") == "python"
+            }
+        )
+        if not by_python:
+            return chosen
+        return f"{chosen}; {', '.join(by_python)} from bench/loadgen.py"
+
     def small(self, results: dict[str, Any]) -> None:
         small = results.get("small", {})
         servers = self._servers(small)
@@ -103,8 +122,9 @@ class Report:
         columns = ["op", "conc"]
         for s in servers:
             columns += [f"{s} ops/s", f"{s} p50/p99 ms"]
+        generators = self._generators(small, results.get("settings", {}))
         table = self.table(
-            "4 KiB objects: presigned requests from the load generator "
+            f"4 KiB objects: presigned requests from {generators} "
             "(bare = uvicorn hello-world GET / sink PUT: the ceiling)",
             columns,
         )

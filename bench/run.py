@@ -13,7 +13,8 @@ Workloads (phases, for --only):
 - machine: one core's MD5 and SHA-256 MB/s; 4 KiB write+fsync+rename ops/s
   in the data directory's file system (machine.py);
 - small: 4 KiB PUT / GET / HEAD / DELETE at concurrency 1, 16, 64 from the
-  load generator (smallops.py, loadgen.py);
+  load generator (smallops.py; --loadgen: wrk through wrkgen.py where wrk is
+  installed, else the Python one, loadgen.py);
 - large: PUT then GET of 256 MiB objects on 1 and 4 streams (streams.py);
 - list: first ListObjectsV2 page in buckets of 10k and of --list-keys keys
   (listing.py; the references are filled over HTTP and skip the big one);
@@ -24,7 +25,7 @@ bench/results/latest.json. A program, not a test: a missed target is a
 figure; it exits non-zero only when Dolium or the bare app misbehaves
 (errors, wrong bytes). A reference server's errors are shown as warnings.
 
-Usage: python bench/run.py [--quick] [--only small,list] [--no-refs] [--workers N] ...
+Usage: python bench/run.py [--quick] [--only small,list] [--no-refs] [--loadgen wrk|python] ...
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ from report import Report
 from smallops import BUCKET, ensure_bucket, presigner, run_small
 from streams import big_upload, run_streams
 from targets import evaluate
+from wrkgen import available as wrk_available
+from wrkgen import version as wrk_version
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 PHASES = ("machine", "small", "large", "list", "big")
@@ -97,7 +100,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--big-size", type=parse_size, default=None, help="the streamed upload (5GiB; quick 512MiB)"
     )
-    p.add_argument("--load-procs", type=int, default=1, help="load generator processes (1)")
+    p.add_argument(
+        "--loadgen",
+        choices=("wrk", "python"),
+        default=None,
+        help="load generator of the small phase: wrk (the default where it is installed; "
+        "HEAD still goes through the Python one) or python (bench/loadgen.py)",
+    )
+    p.add_argument("--load-procs", type=int, default=1, help="Python load generator processes (1)")
     p.add_argument(
         "--budget", type=float, default=120.0, help="seconds per small-object case at most (120)"
     )
@@ -128,6 +138,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--only: unknown {', '.join(sorted(unknown))} (use {', '.join(PHASES)})")
     if args.list_keys < 10_000:
         p.error("--list-keys: at least 10000 (the small bucket holds 10000)")
+    if args.loadgen is None:
+        # wrk runs in a process of its own, outside this one and its samplers.
+        args.loadgen = "wrk" if wrk_available() else "python"
+        if args.loadgen == "python":
+            print(
+                "note: wrk not found, the small phase uses the Python load generator "
+                "(make bench-tools installs wrk)",
+                file=sys.stderr,
+            )
+    elif args.loadgen == "wrk" and not wrk_available():
+        p.error("--loadgen wrk: wrk is not installed (make bench-tools installs it)")
     return args
 
 
@@ -147,6 +168,8 @@ class Bench:
                 "list_calls": args.list_calls,
                 "big_size": args.big_size,
                 "load_procs": args.load_procs,
+                "loadgen": args.loadgen,
+                "loadgen_version": wrk_version() if args.loadgen == "wrk" else None,
             },
             "small": {},
             "large": {},
@@ -206,7 +229,14 @@ class Bench:
         a = self.args
         figures, sent = self.step(
             f"{name}: 4 KiB PUT/GET/HEAD/DELETE x{a.ops} at concurrency {CONCURRENCIES}",
-            lambda: run_small(server, CONCURRENCIES, a.ops, a.budget, lambda c: a.load_procs),
+            lambda: run_small(
+                server,
+                CONCURRENCIES,
+                a.ops,
+                a.budget,
+                lambda c: a.load_procs,
+                generator=a.loadgen,
+            ),
         )
         if name == "dolium":
             self.sent = sent
@@ -298,6 +328,7 @@ class Bench:
                             lambda c: self.args.load_procs,
                             bare=True,
                             requests_from=repeated,
+                            generator=self.args.loadgen,
                         ),
                     )
                     self.results["small"]["bare"] = figures

@@ -1,4 +1,4 @@
-"""4 KiB PUT, GET, HEAD and DELETE at several concurrencies, driven by loadgen.py.
+"""4 KiB PUT, GET, HEAD and DELETE at several concurrencies, driven by wrk or loadgen.py.
 
 Every request is a presigned SigV4 URL made before the clock starts, so the
 client does no signing while it is timed: what is left is writing pre-built
@@ -9,6 +9,11 @@ the key's first segment is 4096, which is how every key here starts.
 For each concurrency c: PUT `ops` new keys with distinct random bodies, GET
 each of them (a body of another length is an error), HEAD each, DELETE each.
 A few objects are read back through boto3 and compared byte for byte.
+
+The timed runs go through the load generator chosen (GENERATORS: wrk
+through wrkgen.py, or loadgen.py); each case's figures name the one that
+ran it, since wrkgen hands what wrk cannot send (HEAD) to loadgen.py. The
+untimed warm-up always uses loadgen.py.
 """
 
 from __future__ import annotations
@@ -18,8 +23,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import loadgen
+import wrkgen
 from harness import CpuMeter, Server
 from loadgen import LoadResult, Request, run_load
+
+GENERATORS = {"wrk": wrkgen.run_load, "python": loadgen.run_load}
 
 SIZE = 4096
 OPS = ("PUT", "GET", "HEAD", "DELETE")
@@ -91,10 +100,12 @@ def run_small(
     *,
     bare: bool = False,
     requests_from: dict[int, dict[str, list[Request]]] | None = None,
+    generator: str = "python",
 ) -> tuple[dict[str, Any], dict[int, dict[str, list[Request]]]]:
     """Figures per "OP/cC" for `server`, and the requests sent (reusable for the bare app).
 
-    `procs(c)`: how many load generator processes drive concurrency c.
+    `procs(c)`: how many load generator processes drive concurrency c (loadgen.py's).
+    `generator`: a key of GENERATORS, for the timed runs.
     `bare`: the server stores nothing, so nothing is read back or checked.
     """
     server.check_alive()
@@ -138,7 +149,7 @@ def run_small(
         sent[c] = requests
         for op in OPS:
             cpu = CpuMeter(server.process.pid)
-            result = run_load(
+            result = GENERATORS[generator](
                 host,
                 port,
                 requests[op],
@@ -149,6 +160,8 @@ def run_small(
                 expect_length=SIZE if op == "GET" else None,
             )
             out[f"{op}/c{c}"] = figures(result, cpu)
+            wrk = generator == "wrk" and wrkgen.sends(requests[op])
+            out[f"{op}/c{c}"]["loadgen"] = "wrk" if wrk else "python"
             if op == "GET" and not bare and requests_from is None:
                 problem = _check_bodies(server, keys, bodies)
                 if problem:
