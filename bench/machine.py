@@ -136,12 +136,12 @@ def durable_small_writes(directory: Path, count: int = 300, budget: float = 20.0
 
 
 def durable_block_writes(
-    directory: Path, total: int = 1024 * MIB, block: int = 4 * MIB, at_once: int = 3
+    directory: Path, total: int = 1024 * MIB, block: int = 4 * MIB, at_once: int = 2
 ) -> dict[str, Any]:
     """MB/s and CPU of writing `total` bytes as durable `block`-sized files, `at_once` at a time.
 
     What the file block store does for a large upload (the writer keeps
-    three blocks in flight): write a temporary file, fsync it, rename it.
+    two blocks in flight): write a temporary file, fsync it, rename it.
     The CPU is this process's, user and system, per GiB written.
     """
     work = directory / "block-probe"

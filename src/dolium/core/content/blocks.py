@@ -51,9 +51,11 @@ BUSY_WAIT = 0.05
 BUSY_TRIES = 200
 # Blocks of one stream being hashed and stored at once. Their fsyncs overlap:
 # on a virtual disk measured here, one 4 MiB write+fsync at a time made
-# 230 MB/s, two at once over 1 GB/s. An upload holds about this many
-# blocks plus the one it is receiving.
-IN_FLIGHT = 3
+# 230 MB/s, two at once over 1 GB/s. Three made no upload faster than two
+# (1 GiB single-stream PUT, 190-200 MB/s either way, CPU-bound), and hold a
+# block more: an upload holds about this many blocks plus the one it is
+# receiving.
+IN_FLIGHT = 2
 # Blocks a reader has fetched and is verifying ahead of the one it sends:
 # two verify on two cores while the event loop sends.
 READ_AHEAD = 2
@@ -158,10 +160,12 @@ class BlockWriter:
         self._last_refresh = clock()
         # Blocks being stored, oldest first (at most IN_FLIGHT).
         self._pending: deque[asyncio.Task[None]] = deque()
-        # The stream hashes' update with the latest block: each update waits
-        # for the one before, so blocks enter MD5 and the checksums in order
-        # while their digests and writes run side by side.
-        self._streamed: asyncio.Task[None] | None = None
+        # The stream hashes' updates not yet done, oldest first (at most
+        # IN_FLIGHT): each waits for the one before, so blocks enter MD5 and
+        # the checksums in order while their digests and writes run side by
+        # side. Bounded too: MD5 is slower than SHA-256, and blocks waiting
+        # for it would pile up.
+        self._streamed: deque[asyncio.Task[None]] = deque()
 
     @property
     def hash_algorithm(self) -> str:
@@ -234,9 +238,9 @@ class BlockWriter:
 
     async def abandon(self) -> None:
         """Stop the blocks in flight (the write failed)."""
-        tasks = [*self._pending, *([self._streamed] if self._streamed is not None else [])]
+        tasks = [*self._pending, *self._streamed]
         self._pending.clear()
-        self._streamed = None
+        self._streamed.clear()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -259,17 +263,19 @@ class BlockWriter:
         while self._pending:
             await self._pending[0]
             self._pending.popleft()
-        if self._streamed is not None:
-            await self._streamed
-            self._streamed = None
+        while self._streamed:
+            await self._streamed[0]
+            self._streamed.popleft()
 
     async def _make_room(self) -> None:
-        while len(self._pending) >= IN_FLIGHT:
-            await self._pending[0]
-            self._pending.popleft()
+        for tasks in (self._pending, self._streamed):
+            while len(tasks) >= IN_FLIGHT:
+                await tasks[0]
+                tasks.popleft()
 
     def _stream(self, block: bytes) -> None:
-        self._streamed = asyncio.ensure_future(self._stream_after(self._streamed, block))
+        previous = self._streamed[-1] if self._streamed else None
+        self._streamed.append(asyncio.ensure_future(self._stream_after(previous, block)))
 
     async def _stream_after(self, previous: asyncio.Task[None] | None, block: bytes) -> None:
         if previous is not None:
