@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -103,6 +104,14 @@ def run_workers(workers: int, serve_one: Callable[[], None]) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    # What the parent holds is shared with the workers until one writes to
+    # it. The cyclic collector would write to every object it tracks on its
+    # passes (and copy each page it touches into the worker); frozen, the
+    # objects made before the fork are left out of them. Measured: two
+    # workers after a few thousand small requests, 175 -> 141 MiB (PSS of
+    # the three processes).
+    gc.collect()
+    gc.freeze()
     for number in range(workers):
         start(number)
     result = 0
