@@ -283,9 +283,10 @@ def dolium_server(
 
 
 @contextmanager
-def sink_server(workdir: Path) -> Iterator[Server]:
+def sink_server(workdir: Path, workers: int = 1) -> Iterator[Server]:
     port = free_port()
     argv = [sys.executable, str(BENCH_DIR / "sink.py"), "--port", str(port)]
+    argv += ["--workers", str(workers)]
     with serving("bare", argv, port, workdir / "sink.log", dict(os.environ), None) as server:
         yield server
 

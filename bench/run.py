@@ -43,7 +43,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from dolium.config import parse_size
+from dolium.config import default_workers, parse_size
 from harness import MIB, Server, dolium_server, sink_server
 from listing import (
     BIG_BUCKET,
@@ -79,7 +79,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", default=",".join(PHASES), help=f"phases, of {','.join(PHASES)}")
     p.add_argument("--no-refs", action="store_true", help="skip moto and s3rver")
     p.add_argument(
-        "--workers", type=int, default=None, help="dolium serve --workers (default: its own)"
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes of dolium serve and of the bare app (default: one per core)",
     )
     p.add_argument(
         "--ops", type=int, default=None, help="requests per small-object case (2000; quick 300)"
@@ -132,6 +135,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    if args.workers is None:
+        # Dolium's own default, said out loud: the bare app runs as many.
+        args.workers = default_workers()
     args.only = [x.strip() for x in args.only.split(",") if x.strip()]
     unknown = set(args.only) - set(PHASES)
     if unknown:
@@ -309,7 +315,7 @@ class Bench:
         )
 
     def bare(self) -> None:
-        with sink_server(self.workdir) as server:
+        with sink_server(self.workdir, self.args.workers) as server:
             self.results["idle_rss_mib"]["bare"] = round(server.sampler.current() / MIB, 1)
             if self.wants("small") and self.sent:
                 repeated = {

@@ -6,7 +6,12 @@ a GET returns is the first path segment after the bucket that is a number
 empty body. No parsing, no signatures, no storage: what is left is the cost
 of the HTTP server and of the client, which Dolium pays as well.
 
-Usage: python bench/sink.py --port 9001   (serves on 127.0.0.1 only)
+With --workers N it runs N processes on one socket, as `dolium serve
+--workers N` does (dolium.workers): the bench gives it Dolium's count, so
+the two are compared on the same number of processes, and the load
+generator's ceiling is not one process's.
+
+Usage: python bench/sink.py --port 9001 [--workers N]   (serves on 127.0.0.1 only)
 """
 
 from __future__ import annotations
@@ -66,15 +71,15 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     from dolium.serving import bounded_protocol
+    from dolium.workers import bind, run_workers
 
     # The same server options as `dolium serve` (dolium.app.serve), so only the
     # application differs.
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
-        host="127.0.0.1",
-        port=args.port,
         lifespan="off",
         log_level="warning",
         access_log=False,
@@ -83,6 +88,15 @@ def main() -> None:
         http=bounded_protocol(60.0),
         loop="uvloop",
     )
+    sock = bind("127.0.0.1", args.port)
+
+    def serve_one() -> None:
+        uvicorn.Server(config).run(sockets=[sock])
+
+    if args.workers == 1:
+        serve_one()
+    else:
+        raise SystemExit(run_workers(args.workers, serve_one))
 
 
 if __name__ == "__main__":
