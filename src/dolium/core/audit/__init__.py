@@ -1,0 +1,1 @@
+"""The audit log: every change as a leaf of an append-only Merkle tree."""
