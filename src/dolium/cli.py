@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dolium import __version__
+from dolium.cli_audit import audit
 from dolium.config import Config, load_config
 from dolium.core.accounts.service import AccountService
 from dolium.core.buckets.service import Buckets
@@ -483,6 +484,9 @@ def check_cmd(
             click.echo(f"corrupt block {digest}")
     if not report.ok:
         sys.exit(1)
+
+
+cli.add_command(audit)
 
 
 # -- entry point ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+HASH_SIZE = 32
 
 # The root of the leaves [lo, hi) of the tree.
 RangeRoot = Callable[[int, int], bytes]
