@@ -50,6 +50,22 @@ def canonical(record: Mapping[str, Any]) -> bytes:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def header_line(origin: str, first: int, end: int) -> str:
+    return _line({"type": "header", "format": FORMAT, "origin": origin, "first": first, "end": end})
+
+
+def record_line(index: int, record: Mapping[str, Any], proof: Sequence[bytes]) -> str:
+    return _line({"type": "record", "index": index, "record": record, "proof": _hex(proof)})
+
+
+def consistency_line(old: int, root: bytes, proof: Sequence[bytes]) -> str:
+    return _line({"type": "consistency", "from": old, "root": root.hex(), "proof": _hex(proof)})
+
+
+def checkpoint_line(note: str) -> str:
+    return _line({"type": "checkpoint", "note": note})
+
+
 def write(
     origin: str,
     records: Sequence[Mapping[str, Any]],
@@ -60,30 +76,22 @@ def write(
     earlier: Iterable[int] = (),
     time: int | None = None,
 ) -> Iterator[str]:
-    """The lines of an export of records [first, first + count) of the log `records`.
+    """The lines of an export of records [first, first + count) of the log `records`,
+    held in memory (the audit log's own exports read its store: core.audit.log).
 
     The checkpoint covers the whole log; `earlier`: sizes of heads signed
-    before, to prove consistency with. For logs held in memory (tests, and
-    the store's own exports build on the same pieces).
+    before, to prove consistency with.
     """
     leaves = [merkle.leaf_hash(canonical(r)) for r in records]
     size = len(leaves)
     count = size - first if count is None else count
     roots = merkle.ranges(leaves)
-    header = {"type": "header", "format": FORMAT, "origin": origin}
-    yield _line(header | {"first": first, "end": first + count})
+    yield header_line(origin, first, first + count)
     for index in range(first, first + count):
-        proof = merkle.inclusion_proof(index, size, roots)
-        yield _line(
-            {"type": "record", "index": index, "record": records[index], "proof": _hex(proof)}
-        )
+        yield record_line(index, records[index], merkle.inclusion_proof(index, size, roots))
     for old in earlier:
-        proof = merkle.consistency_proof(old, size, roots)
-        yield _line(
-            {"type": "consistency", "from": old, "root": roots(0, old).hex(), "proof": _hex(proof)}
-        )
-    note = signer.sign(Checkpoint(origin, size, roots(0, size), time))
-    yield _line({"type": "checkpoint", "note": note})
+        yield consistency_line(old, roots(0, old), merkle.consistency_proof(old, size, roots))
+    yield checkpoint_line(signer.sign(Checkpoint(origin, size, roots(0, size), time)))
 
 
 @dataclass(frozen=True)

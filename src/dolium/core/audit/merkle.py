@@ -54,6 +54,37 @@ def root_of(leaves: Sequence[bytes]) -> bytes:
     return frontier.root()
 
 
+def perfect(lo: int, hi: int) -> tuple[int, int] | None:
+    """The node (level, index) whose leaves are exactly [lo, hi), if there is one."""
+    n = hi - lo
+    if n <= 0 or n & (n - 1) or lo % n:
+        return None
+    level = n.bit_length() - 1
+    return level, lo >> level
+
+
+def nodes_of(lo: int, hi: int) -> list[tuple[int, int]]:
+    """The stored nodes the root of [lo, hi) is made of, in RFC 9162's split."""
+    if hi <= lo:
+        return []
+    node = perfect(lo, hi)
+    if node is not None:
+        return [node]
+    k = split(hi - lo)
+    return nodes_of(lo, lo + k) + nodes_of(lo + k, hi)
+
+
+def root_from(lo: int, hi: int, nodes: Callable[[int, int], bytes]) -> bytes:
+    """The root of [lo, hi) from stored perfect subtrees (`nodes(level, index)`)."""
+    if hi <= lo:
+        return EMPTY_ROOT
+    node = perfect(lo, hi)
+    if node is not None:
+        return nodes(*node)
+    k = split(hi - lo)
+    return node_hash(root_from(lo, lo + k, nodes), root_from(lo + k, hi, nodes))
+
+
 def ranges(leaves: Sequence[bytes]) -> RangeRoot:
     """A RangeRoot over leaf hashes in memory; the roots of ranges it computes are kept."""
 
@@ -178,15 +209,22 @@ class Frontier:
         self.size = size
         self.roots = list(roots)
 
-    def append(self, leaf: bytes) -> None:
-        node, size = leaf, self.size
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf; returns the perfect subtrees it completes, (level, index, hash),
+        the leaf itself first: what a store keeps to answer proofs."""
+        index, node, size = self.size, leaf, self.size
+        made = [(0, index, leaf)]
+        level = 0
         # Each subtree of the same height as the new node merges with it:
         # one per low bit of the old size that is set.
         while size & 1:
             node = node_hash(self.roots.pop(), node)
             size >>= 1
+            level += 1
+            made.append((level, index >> level, node))
         self.roots.append(node)
         self.size += 1
+        return made
 
     def root(self) -> bytes:
         if not self.roots:

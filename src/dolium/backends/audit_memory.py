@@ -1,0 +1,59 @@
+"""An AuditStore in memory: for tests of the core, and a server with a memory meta store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from dolium.model import AuditEntry, AuditQuery, NodeKey
+
+
+def matches(entry: AuditEntry, query: AuditQuery) -> bool:
+    """Whether `entry` answers `query`, as every store must decide it."""
+    if query.term and query.term not in entry.record.decode("utf-8", "replace"):
+        return False
+    if query.since is not None and entry.time < query.since:
+        return False
+    if query.until is not None and entry.time >= query.until:
+        return False
+    if query.actor and entry.actor != query.actor:
+        return False
+    resource = query.resource.rstrip("/")
+    return not resource or entry.resource == resource or entry.resource.startswith(resource + "/")
+
+
+class MemoryAuditStore:
+    def __init__(self) -> None:
+        self._entries: list[AuditEntry] = []
+        self._nodes: dict[NodeKey, bytes] = {}
+        self._checkpoints: dict[int, str] = {}
+
+    async def append(self, entries: Sequence[AuditEntry], nodes: Mapping[NodeKey, bytes]) -> None:
+        if entries and entries[0].index != len(self._entries):
+            raise ValueError(f"the log holds {len(self._entries)} entries, not {entries[0].index}")
+        self._entries.extend(entries)
+        self._nodes.update(nodes)
+
+    async def size(self) -> int:
+        return len(self._entries)
+
+    async def last_seq(self) -> int:
+        return self._entries[-1].seq if self._entries else 0
+
+    async def nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
+        return {k: self._nodes[k] for k in keys if k in self._nodes}
+
+    async def entries(self, first: int, end: int) -> list[AuditEntry]:
+        return self._entries[max(first, 0) : max(end, 0)]
+
+    async def search(self, query: AuditQuery) -> list[AuditEntry]:
+        found = [e for e in self._entries[query.after + 1 :] if matches(e, query)]
+        return found[: query.limit]
+
+    async def put_checkpoint(self, size: int, note: str) -> None:
+        self._checkpoints[size] = note
+
+    async def checkpoints(self) -> list[tuple[int, str]]:
+        return sorted(self._checkpoints.items())
+
+    async def close(self) -> None:
+        pass
