@@ -14,14 +14,17 @@ import sys
 import time
 from typing import Any
 
+from dolium.backends import audit_key
 from dolium.backends.keys_meta import MetaKeyStore
 from dolium.backends.kms_file import FileMasterKeys
-from dolium.config import Config
+from dolium.config import AUDIT_OFF, Config
 from dolium.core.access.authorizer import Authorizer
 from dolium.core.access.cached_keys import CachedKeyStore
 from dolium.core.access.meta_sharing import MetaSharingLookup
 from dolium.core.access.s3_evaluator import S3Evaluator
 from dolium.core.access.sharing import SharingEvaluator
+from dolium.core.audit.checkpoint import log_signer
+from dolium.core.audit.log import AuditLog, seal_forever
 from dolium.core.context import Context, Settings
 from dolium.core.jobs.gc import collect
 from dolium.core.jobs.lifecycle import LifecycleWorker
@@ -31,7 +34,7 @@ from dolium.frontends.s3.wire import events
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
 from dolium.memory import limit_malloc_arenas, trim_forever
 from dolium.model import DEFAULT_POLICY
-from dolium.plugins import open_meta, open_policies, open_reporters
+from dolium.plugins import open_audit, open_meta, open_policies, open_reporters
 from dolium.protocols.meta import MetaStore
 from dolium.workers import JOBS_RETRY, STARTUP_FAILURE, JobsLock, bind, run_workers
 
@@ -124,7 +127,26 @@ class Server:
             ctx, offset = self.store.ctx, self.config.clock_offset
             worker = LifecycleWorker(ctx, clock=lambda: ctx.clock() + offset)
             jobs.append(worker.run_forever(self.config.lifecycle_interval))
+        if self.config.audit is not None and self.config.audit.use != AUDIT_OFF:
+            jobs.append(self._audit_forever())
         await asyncio.gather(*jobs)
+
+    async def _audit_forever(self) -> None:
+        """Seal the change log into the audit log, and sign its heads (core.audit.log)."""
+        assert self.store is not None
+        config, ctx = self.config, self.store.ctx
+        key = await asyncio.to_thread(audit_key.load_or_create, audit_key.path_in(config.data_dir))
+        store = await open_audit(config)
+        try:
+            await seal_forever(
+                AuditLog(store),
+                ctx.meta,
+                log_signer(key),
+                checkpoint_interval=config.audit_checkpoint_interval,
+                clock=ctx.clock,
+            )
+        finally:
+            await store.close()
 
     async def shutdown(self) -> None:
         for task in (self._jobs, self._trim):

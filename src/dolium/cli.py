@@ -10,7 +10,6 @@ only when created (and the root secret at server start), never in lists.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import time
@@ -27,7 +26,8 @@ from rich.text import Text
 
 from dolium import __version__
 from dolium.cli_audit import audit
-from dolium.config import Config, load_config
+from dolium.cli_common import config_options, get_config, json_option, print_json
+from dolium.config import Config
 from dolium.core.accounts.service import AccountService
 from dolium.core.buckets.service import Buckets
 from dolium.core.content.integrity import IntegrityReport, check
@@ -42,31 +42,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 # -- shared plumbing -----------------------------------------------------------------
-
-
-def config_options(f: F) -> F:
-    """--config FILE and --data DIR, taken by every command."""
-    f = click.option(
-        "--data",
-        "data_dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        help="Data directory (default ./data; env DOLIUM_DATA).",
-    )(f)
-    f = click.option(
-        "--config",
-        "config_file",
-        type=click.Path(path_type=Path, dir_okay=False),
-        help="TOML configuration file (env DOLIUM_CONFIG).",
-    )(f)
-    return f
-
-
-def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(f)
-
-
-def get_config(config_file: Path | None, data_dir: Path | None, **flags: Any) -> Config:
-    return load_config(config_file, os.environ, {"data_dir": data_dir, **flags})
 
 
 def run_accounts(config: Config, action: Callable[[AccountService], Awaitable[T]]) -> T:
@@ -129,10 +104,6 @@ def tenant_record(t: Tenant) -> dict[str, Any]:
         "email": t.email,
         "created": timestamp(t.created),
     }
-
-
-def print_json(data: object) -> None:
-    click.echo(json.dumps(data, indent=2))
 
 
 def print_key(key: AccessKey, as_json: bool, what: str) -> None:

@@ -1,14 +1,36 @@
-"""`dolium audit ...`: the audit log's commands that need no server."""
+"""`dolium audit ...`: the audit log from the command line.
+
+`verify` needs nothing but an export and the public key. The others open
+the data directory's stores (`--data` / `--config`), as the server does,
+and seal what the change log holds before they sign or export, so what
+they show is complete up to the moment they run; a server running on the
+same data at the same time is fine (appends check the log's size).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
-from dolium.core.audit.checkpoint import InvalidCheckpoint, load_public_key
+from dolium.backends import audit_key
+from dolium.cli_common import config_options, get_config, json_option, print_json
+from dolium.config import AUDIT_OFF, Config
+from dolium.core.audit.checkpoint import InvalidCheckpoint, Signer, load_public_key, log_signer
 from dolium.core.audit.export import Tampered, verify
+from dolium.core.audit.log import AuditLog
+from dolium.errors import ConfigError
+from dolium.model import AuditQuery
+from dolium.plugins import open_audit, open_meta
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -16,11 +38,147 @@ def audit() -> None:
     """The tamper-evident audit log."""
 
 
+def _run(config: Config, action: Callable[[AuditLog, Signer], Awaitable[T]]) -> T:
+    """Open the stores of `config`, seal what is new, run `action`, close them."""
+    if config.audit is None or config.audit.use in ("memory", AUDIT_OFF):
+        what = "is off" if config.audit and config.audit.use == AUDIT_OFF else "lives in its server"
+        raise ConfigError(f"config audit: this data directory's audit log {what}")
+    if not config.data_dir.is_dir():
+        raise ConfigError(f"config data_dir: directory {config.data_dir} does not exist")
+
+    async def go() -> T:
+        key = await asyncio.to_thread(audit_key.load_or_create, audit_key.path_in(config.data_dir))
+        meta = await open_meta(config)
+        store = await open_audit(config)
+        try:
+            log = AuditLog(store)
+            await log.seal(meta)
+            return await action(log, log_signer(key))
+        finally:
+            await store.close()
+            await meta.close()
+
+    return asyncio.run(go())
+
+
+def _moment(value: str | None) -> float | None:
+    """POSIX seconds of `--since` / `--until`: seconds, or an ISO 8601 time (UTC if no zone)."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is neither seconds nor an ISO 8601 time") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _read_key(value: str) -> str:
     # A PEM given on the command line as it is, or the file that holds it.
     if value.lstrip().startswith("-----BEGIN"):
         return value
     return Path(value).read_text()
+
+
+@audit.command("public-key")
+@config_options
+def public_key_cmd(*, config_file: Path | None, data_dir: Path | None) -> None:
+    """Print the log's Ed25519 public key (PEM); verifiers need nothing else."""
+    config = get_config(config_file, data_dir)
+    if not config.data_dir.is_dir():
+        raise ConfigError(f"config data_dir: directory {config.data_dir} does not exist")
+    signer = log_signer(audit_key.load_or_create(audit_key.path_in(config.data_dir)))
+    click.echo(signer.public_key_pem(), nl=False)
+
+
+@audit.command("checkpoint")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save it here.")
+@config_options
+def checkpoint_cmd(*, out: Path | None, config_file: Path | None, data_dir: Path | None) -> None:
+    """Sign the current tree head, and print it (or save it with --out)."""
+    config = get_config(config_file, data_dir)
+    note = _run(config, lambda log, signer: log.checkpoint(signer, int(time.time())))
+    if out is None:
+        click.echo(note, nl=False)
+    else:
+        out.write_text(note)
+
+
+@audit.command("export")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--since", help="First record's time: seconds or ISO 8601 (default: the first).")
+@click.option("--until", help="Records before this time: seconds or ISO 8601 (default: all).")
+@config_options
+def export_cmd(
+    *, out: Path, since: str | None, until: str | None, config_file: Path | None,
+    data_dir: Path | None,
+) -> None:  # fmt: skip
+    """Write records, their proofs and a signed head to FILE (JSON Lines; see docs/audit.md)."""
+    config = get_config(config_file, data_dir)
+    start, stop = _moment(since), _moment(until)
+
+    async def go(log: AuditLog, signer: Signer) -> tuple[int, list[str]]:
+        size = await log.store.size()
+        first = await _first_at(log, start, 0)
+        end = await _first_at(log, stop, size)
+        return end - first, list(await log.export(signer, first, end, int(time.time())))
+
+    count, lines = _run(config, go)
+    # Whole or not at all: a reader never finds half an export under the name.
+    tmp = out.with_name(f".{out.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.writelines(lines)
+    tmp.replace(out)
+    click.echo(f"exported {count} records to {out}")
+
+
+async def _first_at(log: AuditLog, moment: float | None, default: int) -> int:
+    """Index of the first record at or after `moment`; `default` without one."""
+    if moment is None:
+        return default
+    found = await log.store.search(AuditQuery(since=moment, limit=1))
+    return found[0].index if found else await log.store.size()
+
+
+@audit.command("search")
+@click.argument("term", required=False, default="")
+@click.option("--since", help="Seconds or ISO 8601.")
+@click.option("--until", help="Seconds or ISO 8601 (exclusive).")
+@click.option("--actor", default="", help="TENANT:USER, or 'server'.")
+@click.option("--resource", default="", help="A bucket, or bucket/key prefix of path segments.")
+@click.option("--after", type=int, default=-1, help="Index of the last record of the last page.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100)
+@json_option
+@config_options
+def search_cmd(
+    *, term: str, since: str | None, until: str | None, actor: str, resource: str, after: int,
+    limit: int, as_json: bool, config_file: Path | None, data_dir: Path | None,
+) -> None:  # fmt: skip
+    """Records holding TERM, in a time interval, of an actor, under a resource; by index."""
+    config = get_config(config_file, data_dir)
+    query = AuditQuery(term, _moment(since), _moment(until), actor, resource, after, limit)
+
+    async def go(log: AuditLog, _: Signer) -> list[dict[str, Any]]:
+        return [
+            {"index": e.index, "time": _iso(e.time), **json.loads(e.record)}
+            for e in await log.store.search(query)
+        ]
+
+    found = _run(config, go)
+    if as_json:
+        print_json(found)
+        return
+    for r in found:
+        who = r.get("actor") or {}
+        name = f"{who.get('tenant', '')}:{who.get('user', '')}" if who else "server"
+        click.echo(f"{r['index']}\t{r['time']}\t{name}\t{r['action']}\t{r['resource']}")
 
 
 @audit.command("verify")

@@ -16,6 +16,9 @@ Environment variables (all optional):
     DOLIUM_META_OPTIONS      meta.options, a JSON object
     DOLIUM_BLOB              blob.use (name of a `dolium.blob` entry point)
     DOLIUM_BLOB_OPTIONS      blob.options, a JSON object
+    DOLIUM_AUDIT             audit.use (name of a `dolium.audit` entry point)
+    DOLIUM_AUDIT_OPTIONS     audit.options, a JSON object
+    DOLIUM_AUDIT_CHECKPOINT_INTERVAL  audit_checkpoint_interval (seconds; 0 = on demand only)
     DOLIUM_DEFAULT_POLICY    default_policy (the storage policy of new buckets)
     DOLIUM_INLINE_THRESHOLD  inline_threshold (bytes; 16KiB style suffixes allowed)
     DOLIUM_BLOCK_SIZE        block_size (bytes; 4MiB style suffixes allowed)
@@ -169,6 +172,13 @@ class Config(BaseModel):
     website_domains: list[str] = Field(default_factory=list)
     meta: PluginSpec = Field(default_factory=lambda: PluginSpec(use="sqlite"))
     blob: PluginSpec = Field(default_factory=lambda: PluginSpec(use="fs"))
+    # Where the audit log is kept (a `dolium.audit` entry point), or "off".
+    # Default: sqlite (DATA/audit.sqlite3), or memory with a memory meta
+    # store, whose change log does not outlive the process either.
+    audit: PluginSpec | None = None
+    # Seconds between signed heads of the audit log (when it grew); 0 = only
+    # on demand (`dolium audit checkpoint`).
+    audit_checkpoint_interval: float = 300.0
     # Further block stores by name: [blob.NAME] tables in the file.
     blob_stores: dict[str, PluginSpec] = Field(default_factory=dict)
     # Storage policies by name ([policy.NAME]); `standard` is the [blob] store
@@ -300,6 +310,11 @@ class Config(BaseModel):
     def _check_gc_interval(cls, value: object) -> float:
         return _seconds(value, "must be 0 (no background collection) or more (e.g. 1h)")
 
+    @field_validator("audit_checkpoint_interval", mode="before")
+    @classmethod
+    def _check_audit_interval(cls, value: object) -> float:
+        return _seconds(value, "must be 0 (signed heads on demand only) or more (e.g. 5m)")
+
     @field_validator("lifecycle_interval", mode="before")
     @classmethod
     def _check_lifecycle_interval(cls, value: object) -> float:
@@ -378,6 +393,10 @@ class Config(BaseModel):
             self.meta.options.setdefault("path", str(self.data_dir / "meta.sqlite3"))
         if self.blob.use == "fs":
             self.blob.options.setdefault("root", str(self.data_dir / "blocks"))
+        if self.audit is None:
+            self.audit = PluginSpec(use="memory" if self.meta.use == "memory" else "sqlite")
+        if self.audit.use == "sqlite":
+            self.audit.options.setdefault("path", str(self.data_dir / "audit.sqlite3"))
         for name, store in self.blob_stores.items():
             if not _NAME_RE.fullmatch(name) or name == DEFAULT_BLOB:
                 raise ValueError(
@@ -410,6 +429,10 @@ class Config(BaseModel):
 
 # -- loading ---------------------------------------------------------------------
 
+AUDIT_OFF = "off"  # `audit = "off"`: no audit log is sealed
+# Keys that name a store: `[KEY] use = ..., options = {...}`, or `KEY = "name"`.
+STORE_KEYS = ("meta", "blob", "audit")
+
 _ENV_KEYS = {
     "DOLIUM_DATA": "data_dir",
     "DOLIUM_LISTEN": "listen",
@@ -420,6 +443,9 @@ _ENV_KEYS = {
     "DOLIUM_META_OPTIONS": "meta.options",
     "DOLIUM_BLOB": "blob.use",
     "DOLIUM_BLOB_OPTIONS": "blob.options",
+    "DOLIUM_AUDIT": "audit.use",
+    "DOLIUM_AUDIT_OPTIONS": "audit.options",
+    "DOLIUM_AUDIT_CHECKPOINT_INTERVAL": "audit_checkpoint_interval",
     "DOLIUM_DEFAULT_POLICY": "default_policy",
     "DOLIUM_INLINE_THRESHOLD": "inline_threshold",
     "DOLIUM_BLOCK_SIZE": "block_size",
@@ -482,7 +508,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path}: invalid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"config file {path}: cannot read it: {exc.strerror}") from None
-    for key in ("meta", "blob"):
+    for key in STORE_KEYS:
         if isinstance(data.get(key), str):  # `meta = "sqlite"` means `[meta] use = "sqlite"`
             data[key] = {"use": data[key]}
     return data
@@ -512,7 +538,7 @@ def _merge(
     """Merge one layer into `raw`, key by key, remembering where each value came from."""
     for key, value in layer.items():
         old = raw.get(key)
-        if key in ("meta", "blob") and isinstance(value, dict) and isinstance(old, dict):
+        if key in STORE_KEYS and isinstance(value, dict) and isinstance(old, dict):
             # The options of a store do not carry over to another store.
             if "use" in value and value["use"] != old.get("use") and "options" not in value:
                 old.pop("options", None)

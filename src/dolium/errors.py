@@ -312,6 +312,10 @@ class BlockNotFound(StorageError):
     pass
 
 
+class AppendConflict(StorageError):
+    """Another writer appended to the audit log first; the append changed nothing."""
+
+
 class CorruptBlock(StorageError):
     pass
 

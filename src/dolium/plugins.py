@@ -16,11 +16,13 @@ from typing import Any, cast
 from dolium.config import DEFAULT_BLOB, Config, PluginSpec
 from dolium.errors import ConfigError
 from dolium.protocols import BlobStore, MetaStore
+from dolium.protocols.audit import AuditStore
 from dolium.protocols.events import Reporter
 
 META_GROUP = "dolium.meta"
 BLOB_GROUP = "dolium.blob"
 REPORTER_GROUP = "dolium.reporter"
+AUDIT_GROUP = "dolium.audit"
 
 
 def installed(group: str) -> list[str]:
@@ -88,6 +90,12 @@ def _check_options(opener: Any, key: str, spec: PluginSpec, options_key: str | N
 async def open_meta(config: Config) -> MetaStore:
     """Open the meta store named by `config.meta`."""
     return cast(MetaStore, await open_store(META_GROUP, "meta", config.meta))
+
+
+async def open_audit(config: Config) -> AuditStore:
+    """Open the audit store named by `config.audit`."""
+    assert config.audit is not None, "resolved by the config's validation"
+    return cast(AuditStore, await open_store(AUDIT_GROUP, "audit", config.audit))
 
 
 async def open_blob(config: Config) -> BlobStore:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Self
 
+from dolium.errors import AppendConflict
 from dolium.model import AuditEntry, AuditQuery, NodeKey
 
 
@@ -22,6 +24,10 @@ def matches(entry: AuditEntry, query: AuditQuery) -> bool:
 
 
 class MemoryAuditStore:
+    @classmethod
+    async def open(cls) -> Self:
+        return cls()
+
     def __init__(self) -> None:
         self._entries: list[AuditEntry] = []
         self._nodes: dict[NodeKey, bytes] = {}
@@ -29,7 +35,9 @@ class MemoryAuditStore:
 
     async def append(self, entries: Sequence[AuditEntry], nodes: Mapping[NodeKey, bytes]) -> None:
         if entries and entries[0].index != len(self._entries):
-            raise ValueError(f"the log holds {len(self._entries)} entries, not {entries[0].index}")
+            raise AppendConflict(
+                f"the log holds {len(self._entries)} entries, not {entries[0].index}"
+            )
         self._entries.extend(entries)
         self._nodes.update(nodes)
 

@@ -15,9 +15,9 @@ import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from dolium.errors import StorageError
+from dolium.errors import AppendConflict, StorageError
 from dolium.model import AuditEntry, AuditQuery, NodeKey
 
 _SCHEMA = """
@@ -50,6 +50,11 @@ def _like(text: str) -> str:
 
 
 class SqliteAuditStore:
+    @classmethod
+    async def open(cls, *, path: str) -> Self:
+        """Open (creating if needed) the audit database file at `path`."""
+        return await asyncio.to_thread(cls, Path(path))
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
@@ -83,7 +88,9 @@ class SqliteAuditStore:
                 try:
                     (size,) = conn.execute(_SIZE).fetchone()
                     if entries and entries[0].index != size:
-                        raise ValueError(f"the log holds {size} entries, not {entries[0].index}")
+                        raise AppendConflict(
+                            f"the log holds {size} entries, not {entries[0].index}"
+                        )
                     conn.executemany(
                         "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
                         [(e.index, e.seq, e.time, e.actor, e.resource, e.record) for e in entries],

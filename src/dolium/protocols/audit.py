@@ -19,8 +19,8 @@ class AuditStore(Protocol):
     async def append(self, entries: Sequence[AuditEntry], nodes: Mapping[NodeKey, bytes]) -> None:
         """Add entries (the next indexes, in order) and the tree nodes they complete, at once.
 
-        Durable when it returns. ValueError when the first index is not the
-        store's size (another writer appended meanwhile).
+        Durable when it returns. AppendConflict when the first index is not
+        the store's size (another writer appended meanwhile).
         """
 
     async def size(self) -> int:

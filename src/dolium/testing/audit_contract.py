@@ -12,6 +12,7 @@ import json
 import pytest
 
 from dolium.core.audit import merkle
+from dolium.errors import AppendConflict
 from dolium.model import AuditEntry, AuditQuery, NodeKey
 from dolium.protocols.audit import AuditStore
 
@@ -60,9 +61,9 @@ class TestAuditStore:
     ) -> None:
         frontier = merkle.Frontier()
         await audit_store.append([entry(0)], grow(frontier, [entry(0)]))
-        with pytest.raises(ValueError):
+        with pytest.raises(AppendConflict):
             await audit_store.append([entry(0)], {})  # another sealer got there first
-        with pytest.raises(ValueError):
+        with pytest.raises(AppendConflict):
             await audit_store.append([entry(5)], {})
         assert await audit_store.size() == 1
         assert await audit_store.entries(0, 10) == [entry(0)]

@@ -115,6 +115,13 @@ class Signer:
         return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(ED25519 + raw).decode()}"
 
 
+def log_signer(key: Ed25519PrivateKey) -> Signer:
+    """The signer of the log whose key is `key`: its name (the log's origin) names the key,
+    so it stays the same for as long as the key does."""
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return Signer(f"dolium-audit/{hashlib.sha256(raw).hexdigest()[:16]}", key)
+
+
 def public_key_pem(public: Ed25519PublicKey) -> str:
     return public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -15,18 +15,21 @@ Proofs are computed here from the perfect subtrees the store keeps
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from dolium.core.audit import export, merkle
 from dolium.core.audit.checkpoint import Checkpoint, Signer
-from dolium.errors import StorageError
+from dolium.errors import AppendConflict, StorageError
 from dolium.model import AuditEntry, Change, NodeKey
 from dolium.protocols.audit import AuditStore
 from dolium.protocols.meta import MetaStore
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 CONSUMER = "audit"  # its cursor in the change log: how far it is sealed
 PAGE = 1000  # changes sealed per transaction of the audit store
@@ -101,7 +104,7 @@ class AuditLog:
                 )  # fmt: skip
             try:
                 await self.store.append(entries, nodes)
-            except ValueError:
+            except AppendConflict:
                 self._frontier = None  # another sealer appended: start again from the store
                 raise
             frontier = self._frontier = grown
@@ -191,3 +194,31 @@ class AuditLog:
         if len(found) != len(keys):
             raise StorageError("the audit tree is missing nodes a proof needs")
         return compute(lambda lo, hi: merkle.root_from(lo, hi, lambda lv, i: found[(lv, i)]))
+
+
+async def seal_forever(
+    audit: AuditLog,
+    meta: MetaStore,
+    signer: Signer,
+    *,
+    checkpoint_interval: float,
+    clock: Callable[[], float],
+    interval: float = 1.0,
+) -> None:
+    """Seal new changes every `interval` seconds; sign a head every `checkpoint_interval`
+    seconds when the log grew (never when it is 0)."""
+    signed_size, signed_at = -1, clock()
+    while True:
+        try:
+            await audit.seal(meta)
+            if checkpoint_interval > 0 and clock() - signed_at >= checkpoint_interval:
+                size, _ = await audit.head()
+                if size != signed_size:
+                    await audit.checkpoint(signer, int(clock()))
+                    signed_size = size
+                signed_at = clock()
+        except AppendConflict:
+            log.debug("audit: another sealer appended first; sealing again next pass")
+        except Exception:
+            log.exception("audit: sealing failed; retrying in %.1f s", interval)
+        await asyncio.sleep(interval)
