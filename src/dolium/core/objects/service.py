@@ -538,12 +538,12 @@ class Objects:
         bypass: bool | None = None,
     ) -> DeleteResult:
         """`bypass`: whether the request asks to bypass governance retention (None: it
-        does not say)."""
+        does not say). Outside Object Lock there is nothing to bypass and the
+        request is ignored, as S3 ignores it: cleanup tools send it on every delete."""
         bucket = await self.ctx.bucket(
             principal, bucket_name, Action.DELETE, key, version_id=version_id
         )
         validate_key(key)
-        object_lock.check_bypass_request(bucket, bypass)
         if version_id is not None:
             validate_version_id(version_id)
             allowed = await object_lock.may_bypass(self.ctx, principal, bucket, key, bool(bypass))

@@ -196,7 +196,6 @@ async def delete_objects(store: Store, request: S3Request) -> Response:
     quiet, keys = xml.parse_delete_objects(body)
     await store.buckets.exists(request.bucket)
     bypass = bypass_governance(request)
-    await store.object_lock.check_bypass_request(request.bucket, bypass)
     results: list[xml.Node] = []
     for key, version_id in keys:
         try:
