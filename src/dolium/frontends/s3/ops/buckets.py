@@ -16,6 +16,7 @@ from dolium.errors import DoliumError
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.ops.objects import bypass_governance, principal_of
 from dolium.frontends.s3.wire import versions, xml
+from dolium.frontends.s3.wire.conditions import object_condition
 from dolium.frontends.s3.wire.headers import acl_header, iso_date
 from dolium.frontends.s3.wire.http import Response, S3Request, page_size, read_small_body
 from dolium.model import ListedObject
@@ -197,17 +198,21 @@ async def delete_objects(store: Store, request: S3Request) -> Response:
     await store.buckets.exists(request.bucket)
     bypass = bypass_governance(request)
     results: list[xml.Node] = []
-    for key, version_id in keys:
+    for key, version_id, etag, modified, size in keys:
         try:
+            condition = object_condition(
+                etag, modified, size, names=("ETag", "LastModifiedTime", "Size")
+            )
             result = await store.objects.delete(
                 principal,
                 request.bucket,
                 key,
                 versions.from_s3(version_id) if version_id is not None else None,
                 bypass=bypass,
+                condition=condition,
             )
-        except DoliumError as exc:
-            error = to_s3_error(exc)
+        except (DoliumError, S3Error) as exc:
+            error = exc if isinstance(exc, S3Error) else to_s3_error(exc)
             results.append(
                 (
                     "Error",
