@@ -265,6 +265,8 @@ class ObjectVersion:
     checksums: Mapping[str, str] = field(default_factory=empty_map)  # algorithm -> base64
     checksum_type: str = ""  # FULL_OBJECT | COMPOSITE
     parts: tuple[int, ...] = ()  # part sizes of a multipart object
+    # The checksum of each part (base64, of the upload's algorithm), when every part had one.
+    part_checksums: tuple[str, ...] = ()
     serial: int = 0  # global, increasing; assigned by the meta store
     # Mutable attributes (MUTABLE): a meta store's update_version replaces them.
     tags: Mapping[str, str] = field(default_factory=empty_map)

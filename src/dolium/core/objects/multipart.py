@@ -306,11 +306,14 @@ class Multipart:
         elif aligned:
             top = top_hash([e.digest for e in extents], bucket.hash_algorithm).hex()
         checksums: dict[str, str] = {}
+        part_checksums: tuple[str, ...] = ()
         if upload.checksum_algorithm:
             algorithm = upload.checksum_algorithm
             values = [(p.checksums.get(algorithm, ""), p.size) for p in parts]
             if all(v for v, _ in values):
                 checksums[algorithm] = combine_parts(algorithm, upload.checksum_type, values)
+                # Kept for GetObjectAttributes, which shows each part's.
+                part_checksums = tuple(v for v, _ in values)
         modified = self.ctx.clock()
         version = ObjectVersion(
             bucket=bucket.name,
@@ -329,6 +332,7 @@ class Multipart:
             checksums=checksums,
             checksum_type=upload.checksum_type if checksums else "",
             parts=tuple(p.size for p in parts),
+            part_checksums=part_checksums,
             tags=upload.tags,
             acl=upload.acl,
             lock=object_lock.new_version_lock(bucket, upload.lock, modified),

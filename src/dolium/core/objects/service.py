@@ -415,6 +415,7 @@ class Objects:
             serial=0,
             etag=data.etag,
             parts=data.parts,
+            part_checksums=src.part_checksums if data.parts else (),
             checksums=data.checksums,
             checksum_type=data.checksum_type,
             extents=data.extents,
