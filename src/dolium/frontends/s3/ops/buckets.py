@@ -10,6 +10,7 @@ import re
 from urllib.parse import quote
 
 from dolium.core.access.actions import Action, Setting
+from dolium.core.buckets.settings import ObjectOwnership
 from dolium.core.content.checksums import check_content_md5
 from dolium.core.store import Store
 from dolium.errors import DoliumError
@@ -47,6 +48,23 @@ async def list_buckets(store: Store, request: S3Request) -> Response:
     return Response(200, [XML], body)
 
 
+def object_ownership_header(request: S3Request) -> str | None:
+    """x-amz-object-ownership of a CreateBucket: one of S3's three settings, or None."""
+    value = request.header("x-amz-object-ownership")
+    if value is None:
+        return None
+    try:
+        return ObjectOwnership(value.strip()).value
+    except ValueError:
+        raise S3Error(
+            400,
+            "InvalidArgument",
+            "Invalid x-amz-object-ownership header",
+            ArgumentName="x-amz-object-ownership",
+            ArgumentValue=value,
+        ) from None
+
+
 async def create_bucket(store: Store, request: S3Request, region: str) -> Response:
     """Create a bucket; `region` is the configured one ("" accepts any constraint)."""
     body = await read_small_body(request, xml.MAX_CONFIG_BODY)
@@ -70,6 +88,7 @@ async def create_bucket(store: Store, request: S3Request, region: str) -> Respon
         location or "",
         object_lock=lock,
         acl=acl_header(request),
+        ownership=object_ownership_header(request),
     )
     return Response(200, [("location", f"/{request.bucket}")])
 
