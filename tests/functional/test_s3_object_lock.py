@@ -112,18 +112,25 @@ def test_malformed_configurations(s3: Any, locked: str, config: dict[str, Any]) 
     assert code_of(info)[:2] == (400, "MalformedXML")
 
 
-def test_a_zero_period_is_invalid_argument(s3: Any, locked: str) -> None:
+@pytest.mark.parametrize(
+    ("period", "message"),
+    [
+        ({"Days": 0}, "Default retention period must be a positive integer value."),
+        ({"Years": -1}, "Default retention period must be a positive integer value."),
+        ({"Days": 36501}, "Default retention period too large."),
+        ({"Years": 101}, "Default retention period too large."),
+    ],
+)
+def test_an_invalid_period_is_invalid_retention_period(
+    s3: Any, locked: str, period: dict[str, int], message: str
+) -> None:
     config = {
         "ObjectLockEnabled": "Enabled",
-        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 0}},
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", **period}},
     }
     with pytest.raises(ClientError) as info:
         s3.put_object_lock_configuration(Bucket=locked, ObjectLockConfiguration=config)
-    assert code_of(info) == (
-        400,
-        "InvalidArgument",
-        "Default retention period must be a positive integer value.",
-    )
+    assert code_of(info) == (400, "InvalidRetentionPeriod", message)
 
 
 def test_default_retention_applies_to_new_versions(s3: Any, locked: str) -> None:
