@@ -364,6 +364,12 @@ def etag_in(etags: str, etag: str) -> bool:
     return False
 
 
+def _seconds_of(modified: float) -> tuple[int, int]:
+    """The whole second a time is shown as: in headers (truncated) and in XML
+    listings (rounded to the millisecond first), which can differ by one."""
+    return int(modified), int(round(modified, 3))
+
+
 class ConditionFailure(enum.Enum):
     """Why a WriteCondition does not hold."""
 
@@ -406,7 +412,7 @@ class WriteCondition:
                 return ConditionFailure.FAILED
         if current and self.size is not None and size != self.size:
             return ConditionFailure.FAILED
-        if current and self.modified is not None and int(modified) != self.modified:
+        if current and self.modified is not None and self.modified not in _seconds_of(modified):
             return ConditionFailure.FAILED
         return None
 

@@ -207,6 +207,38 @@ def test_conditional_delete_in_a_versioned_bucket(s3: Any, versioned: str) -> No
     assert [v["ETag"] for v in versions] == [etag]
 
 
+@pytest.mark.parametrize("kind", ["bucket", "versioned"])
+def test_conditional_writers_and_deleters_one_wins(
+    s3: Any, kind: str, request: pytest.FixtureRequest
+) -> None:
+    """Writers and deleters all matching one ETag: the first to commit wins, and
+    every other finds the object changed (412) or gone (404)."""
+    name = request.getfixturevalue(kind)
+    etag = s3.put_object(Bucket=name, Key="race", Body=b"base")["ETag"]
+    results: list[str] = []
+    start = threading.Barrier(8)
+
+    def attempt(i: int) -> None:
+        start.wait()
+        try:
+            if i % 2:
+                s3.delete_object(Bucket=name, Key="race", IfMatch=etag)
+            else:
+                s3.put_object(Bucket=name, Key="race", Body=f"w{i}".encode(), IfMatch=etag)
+            results.append("ok")
+        except ClientError as exc:
+            results.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("ok") == 1, results
+    losers = {"PreconditionFailed", "NoSuchKey", "ConditionalRequestConflict"}
+    assert set(results) - {"ok"} <= losers, results
+
+
 def test_conditional_delete_objects(s3: Any, bucket: str) -> None:
     etags = {k: s3.put_object(Bucket=bucket, Key=k, Body=k.encode())["ETag"] for k in "abcdef"}
     listed = {o["Key"]: o for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
