@@ -68,11 +68,16 @@ def parts_xml(version: ObjectVersion, marker: int, max_parts: int) -> list[xml.N
         ("IsTruncated", "true" if truncated else "false"),
         ("PartsCount", count),
     ]
+    # S3 shows the parts of an object only when they have checksums (a general
+    # purpose bucket answers the rest of ObjectParts without Part elements).
+    if not algorithm or len(version.part_checksums) != count:
+        return fields
     for number in numbers:
-        part: list[xml.Node] = []
-        if algorithm and len(version.part_checksums) == count:
-            part.append((f"Checksum{algorithm}", version.part_checksums[number - 1]))
-        part.extend([("PartNumber", number), ("Size", version.parts[number - 1])])
+        part: list[xml.Node] = [
+            (f"Checksum{algorithm}", version.part_checksums[number - 1]),
+            ("PartNumber", number),
+            ("Size", version.parts[number - 1]),
+        ]
         fields.append(("Part", part))
     return fields
 
