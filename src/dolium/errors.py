@@ -19,7 +19,6 @@ own words; a front end words an error by its class, or by its `problem`
     ├── AccessDenied
     ├── InvalidRequest              request is well-formed but not allowed
     │   ├── InvalidBucketName  KeyTooLong  MetadataTooLarge  InvalidArgument
-    │   │                       └── BypassWithoutObjectLock
     │   ├── IntegrityRequired
     │   ├── InvalidPart  InvalidPartOrder  EntityTooSmall  EntityTooLarge
     │   ├── InvalidDigest  BadDigest  ChecksumMismatch  InvalidChecksum  InvalidRange
@@ -144,10 +143,6 @@ class InvalidRequest(DoliumError):
 
 class InvalidArgument(InvalidRequest):
     pass
-
-
-class BypassWithoutObjectLock(InvalidArgument):
-    """A request says whether to bypass governance retention, on a bucket without Object Lock."""
 
 
 class IntegrityRequired(InvalidRequest):

@@ -127,6 +127,31 @@ def test_if_none_match_writers_one_wins(clients: list[Any], versioned_pair: str)
         assert [v["VersionId"] for v in listed] == [winner["VersionId"]]
 
 
+@pytest.mark.parametrize("versioned", [False, True])
+def test_if_match_writers_and_deleters_one_wins(clients: list[Any], versioned: bool) -> None:
+    """Through two servers, writers and deleters all matching one ETag: exactly one
+    commits; the database, not a process, decides which."""
+    with fresh_bucket(clients[0], "race") as name:
+        if versioned:
+            clients[0].put_bucket_versioning(
+                Bucket=name, VersioningConfiguration={"Status": "Enabled"}
+            )
+        for round_ in range(3):
+            etag = clients[0].put_object(Bucket=name, Key="k", Body=b"base")["ETag"]
+
+            def attempt(n: int, etag: str = etag, round_: int = round_) -> Any:
+                s3 = clients[n % 2]
+                if n % 3 == 0:
+                    return s3.delete_object(Bucket=name, Key="k", IfMatch=etag)
+                return s3.put_object(
+                    Bucket=name, Key="k", Body=f"{round_} {n}".encode(), IfMatch=etag
+                )
+
+            codes = [error_code(r) for r in together(WRITERS, attempt)]
+            assert codes.count("ok") == 1, codes
+            assert set(codes) <= {"ok", "PreconditionFailed", "NoSuchKey"}, codes
+
+
 def test_concurrent_completes_of_one_upload_complete_once(
     clients: list[Any], versioned_pair: str
 ) -> None:

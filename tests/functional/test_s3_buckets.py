@@ -51,7 +51,20 @@ def test_already_owned_and_already_exists(s3: Any, other_s3: Any, bucket: str) -
 
 
 @pytest.mark.parametrize(
-    "name", ["ab", "UPPER", "a..b", "192.168.1.1", "-start", "end-", "xn--abc", "x" * 64, "a_b"]
+    "name",
+    [
+        "ab",
+        "UPPER",
+        "a..b",
+        "a.-b",
+        "a-.b",
+        "192.168.1.1",
+        "-start",
+        "end-",
+        "xn--abc",
+        "x" * 64,
+        "a_b",
+    ],
 )
 def test_invalid_bucket_names(s3: Any, name: str) -> None:
     with pytest.raises(ClientError) as exc:

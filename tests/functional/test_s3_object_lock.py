@@ -112,18 +112,25 @@ def test_malformed_configurations(s3: Any, locked: str, config: dict[str, Any]) 
     assert code_of(info)[:2] == (400, "MalformedXML")
 
 
-def test_a_zero_period_is_invalid_argument(s3: Any, locked: str) -> None:
+@pytest.mark.parametrize(
+    ("period", "message"),
+    [
+        ({"Days": 0}, "Default retention period must be a positive integer value."),
+        ({"Years": -1}, "Default retention period must be a positive integer value."),
+        ({"Days": 36501}, "Default retention period too large."),
+        ({"Years": 101}, "Default retention period too large."),
+    ],
+)
+def test_an_invalid_period_is_invalid_retention_period(
+    s3: Any, locked: str, period: dict[str, int], message: str
+) -> None:
     config = {
         "ObjectLockEnabled": "Enabled",
-        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 0}},
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", **period}},
     }
     with pytest.raises(ClientError) as info:
         s3.put_object_lock_configuration(Bucket=locked, ObjectLockConfiguration=config)
-    assert code_of(info) == (
-        400,
-        "InvalidArgument",
-        "Default retention period must be a positive integer value.",
-    )
+    assert code_of(info) == (400, "InvalidRetentionPeriod", message)
 
 
 def test_default_retention_applies_to_new_versions(s3: Any, locked: str) -> None:
@@ -328,9 +335,22 @@ def test_lock_parameters_on_a_bucket_without_object_lock(s3: Any, bucket: str) -
     with pytest.raises(ClientError) as info:
         s3.get_object_retention(Bucket=bucket, Key="k")
     assert code_of(info)[:2] == (400, "InvalidRequest")
-    with pytest.raises(ClientError) as info:
-        s3.delete_object(Bucket=bucket, Key="k", BypassGovernanceRetention=True)
-    assert code_of(info)[:2] == (400, "InvalidArgument")
+
+
+def test_a_bypass_outside_object_lock_is_ignored(s3: Any, bucket: str) -> None:
+    """Cleanup tools send x-amz-bypass-governance-retention on every delete; S3 ignores
+    it where there is no Object Lock."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="j", Body=b"x")
+    s3.delete_object(Bucket=bucket, Key="k", BypassGovernanceRetention=True)
+    answer = s3.delete_objects(
+        Bucket=bucket,
+        Delete={"Objects": [{"Key": "j"}, {"Key": "gone"}]},
+        BypassGovernanceRetention=True,
+    )
+    assert sorted(d["Key"] for d in answer["Deleted"]) == ["gone", "j"]
+    assert "Errors" not in answer
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
 
 def test_dates_must_be_ahead(s3: Any, locked: str) -> None:

@@ -364,3 +364,25 @@ def test_aws_cli_sse(sse_server: LiveServer, s3e: Any, vault: str, tmp_path: Pat
         "s3", "cp", "--no-progress", f"s3://{vault}/customer", str(tmp_path / "x"), check=False
     )
     assert refused.returncode != 0
+
+
+def test_sse_c_object_attributes_need_the_key(s3e: Any, vault: str) -> None:
+    s3e.put_object(Bucket=vault, Key="k", Body=b"secret", **SSE_C)
+
+    def ssec(key: bytes) -> dict[str, str]:
+        # botocore encodes the key for GetObjectAttributes only when given base64.
+        return {
+            "SSECustomerAlgorithm": "AES256",
+            "SSECustomerKey": b64(key),
+            "SSECustomerKeyMD5": key_md5(key),
+        }
+
+    names = ["ObjectSize", "StorageClass"]
+    with pytest.raises(ClientError) as exc:
+        s3e.get_object_attributes(Bucket=vault, Key="k", ObjectAttributes=names)
+    assert code_of(exc) == (400, "InvalidRequest")
+    with pytest.raises(ClientError) as exc:
+        s3e.get_object_attributes(Bucket=vault, Key="k", ObjectAttributes=names, **ssec(OTHER_KEY))
+    assert code_of(exc)[0] == 403
+    answer = s3e.get_object_attributes(Bucket=vault, Key="k", ObjectAttributes=names, **ssec(KEY))
+    assert (answer["ObjectSize"], answer["StorageClass"]) == (6, "STANDARD")

@@ -291,6 +291,19 @@ def test_put_object_with_tagging_header(s3: Any, bucket: str) -> None:
         "ü": "鍵",
     }
     assert s3.get_object(Bucket=bucket, Key="k")["TagCount"] == 4
+    # An empty value, with "=" or without, and on every write that takes tags.
+    s3.put_object(Bucket=bucket, Key="e", Body=b"x", Tagging="foo=&bar=1")
+    assert tags_of(s3.get_object_tagging(Bucket=bucket, Key="e")) == {"foo": "", "bar": "1"}
+    s3.copy_object(
+        Bucket=bucket,
+        Key="e2",
+        CopySource={"Bucket": bucket, "Key": "e"},
+        Tagging="foo=",
+        TaggingDirective="REPLACE",
+    )
+    assert tags_of(s3.get_object_tagging(Bucket=bucket, Key="e2")) == {"foo": ""}
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="e3", Tagging="foo=")
+    s3.abort_multipart_upload(Bucket=bucket, Key="e3", UploadId=upload["UploadId"])
     # A new write replaces the tags with its own (none here).
     s3.put_object(Bucket=bucket, Key="k", Body=b"y")
     assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == []

@@ -20,6 +20,7 @@ from dolium.core.objects.conditions import (
     unsatisfied_content_range,
 )
 from dolium.frontends.s3.errors import to_s3_error
+from dolium.model import ConditionFailure, WriteCondition
 
 # --------------------------------------------------------------------------- ranges
 
@@ -335,3 +336,33 @@ def test_conditions_only_raise_condition_errors(
         pass
     except errors.NotModified:
         assert not copy_source
+
+
+# --------------------------------------------------------------------------- write conditions
+
+
+@pytest.mark.parametrize(
+    ("condition", "current", "expected"),
+    [
+        (WriteCondition(if_match="*"), False, ConditionFailure.MISSING),
+        (WriteCondition(if_match='"a", "e"'), False, ConditionFailure.MISSING),
+        (WriteCondition(if_match='"a", "e"'), True, None),
+        (WriteCondition(if_match='"a", W/"b"'), True, ConditionFailure.FAILED),
+        (WriteCondition(if_match="*"), True, None),
+        (WriteCondition(if_none_match=True), True, ConditionFailure.FAILED),
+        (WriteCondition(if_none_match=True), False, None),
+        (WriteCondition(if_none_match='"a", e'), True, ConditionFailure.FAILED),
+        (WriteCondition(if_none_match='"a"'), True, None),
+        (WriteCondition(if_none_match='"e"'), False, None),
+        (WriteCondition(size=5), True, None),
+        (WriteCondition(size=4), True, ConditionFailure.FAILED),
+        (WriteCondition(size=4, modified=1), False, None),
+        (WriteCondition(modified=100), True, None),
+        (WriteCondition(modified=101), True, None),  # 100.9996 lists as 101.000
+        (WriteCondition(modified=99), True, ConditionFailure.FAILED),
+    ],
+)
+def test_write_condition_failures(
+    condition: WriteCondition, current: bool, expected: ConditionFailure | None
+) -> None:
+    assert condition.failure(current, "e", 5, 100.9996) is expected

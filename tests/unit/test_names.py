@@ -46,6 +46,8 @@ def test_valid_bucket_names(name: str) -> None:
         ".docexamplebucket",
         "docexamplebucket.",
         "example..com",
+        "example.-com",
+        "example-.com",
         "192.168.5.4",
         "1.2.3.4",
         "xn--abc",
@@ -79,9 +81,12 @@ def test_generated_names_follow_the_rules(name: str) -> None:
     problem = names.bucket_name_problem(name)
     if problem is None:
         assert 3 <= len(name) <= 63 and ".." not in name
+        assert ".-" not in name and "-." not in name
     else:
         assert (
             ".." in name
+            or ".-" in name
+            or "-." in name
             or name.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
             or name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
             or name.replace(".", "").isdigit()

@@ -22,7 +22,6 @@ from dolium.core.objects.object_lock import (
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import (
     AccessDenied,
-    BypassWithoutObjectLock,
     IntegrityRequired,
     InvalidArgument,
     InvalidBucketState,
@@ -306,14 +305,13 @@ async def test_a_legal_hold_blocks_deletion_whatever_the_retention() -> None:
     await core.store.objects.delete(ALICE, BUCKET, "k", v.version_id)
 
 
-async def test_asking_for_a_bypass_needs_an_object_lock_bucket() -> None:
+async def test_asking_for_a_bypass_outside_object_lock_is_ignored() -> None:
     core = await setup()
+    v = await core.store.objects.put(ALICE, PLAIN, "k", body(b"x"), WriteOptions())
+    await core.store.objects.delete(ALICE, PLAIN, "k", bypass=False)
     await core.store.objects.put(ALICE, PLAIN, "k", body(b"x"), WriteOptions())
-    with pytest.raises(BypassWithoutObjectLock):
-        await core.store.objects.delete(ALICE, PLAIN, "k", bypass=False)
-    with pytest.raises(BypassWithoutObjectLock):
-        await core.store.object_lock.check_bypass_request(PLAIN, True)
-    await core.store.object_lock.check_bypass_request(PLAIN, None)
+    await core.store.objects.delete(ALICE, PLAIN, "k", v.version_id, bypass=True)
+    assert await core.meta.get_version(PLAIN, "k") is None
 
 
 # --------------------------------------------------------------------------- retention changes

@@ -142,7 +142,7 @@ def test_delete_from_botocore() -> None:
     )
     quiet, objects = xml.parse_delete_objects(body)
     assert quiet is True
-    assert objects == [("a & <b>", None), ("v", "3HL4kqtJ")]
+    assert [o[:2] for o in objects] == [("a & <b>", None), ("v", "3HL4kqtJ")]
     assert objects[1].key == "v" and objects[1].version_id == "3HL4kqtJ"
 
 
@@ -152,12 +152,29 @@ def test_delete_from_botocore() -> None:
 )
 def test_delete_quiet(quiet: str, expected: bool) -> None:
     body = f"<Delete xmlns='{NS}'>{quiet}<Object><Key>k</Key></Object></Delete>".encode()
-    assert xml.parse_delete_objects(body) == (expected, [("k", None)])
+    quiet, objects = xml.parse_delete_objects(body)
+    assert (quiet, [o[:2] for o in objects]) == (expected, [("k", None)])
 
 
 def test_delete_keeps_whitespace_and_empty_version() -> None:
     body = b"<Delete><Object><Key> k \t</Key><VersionId></VersionId></Object></Delete>"
-    assert xml.parse_delete_objects(body) == (False, [(" k \t", None)])
+    quiet, objects = xml.parse_delete_objects(body)
+    assert (quiet, [o[:2] for o in objects]) == (False, [(" k \t", None)])
+
+
+def test_delete_conditions_per_object() -> None:
+    body = (
+        b'<Delete><Object><Key>k</Key><ETag>"e1"</ETag><Size>3</Size>'
+        b"<LastModifiedTime>2026-01-02T03:04:05.000Z</LastModifiedTime></Object>"
+        b"<Object><Key>j</Key></Object></Delete>"
+    )
+    _, (first, second) = xml.parse_delete_objects(body)
+    assert (first.etag, first.size, first.last_modified) == (
+        '"e1"',
+        "3",
+        "2026-01-02T03:04:05.000Z",
+    )
+    assert (second.etag, second.size, second.last_modified) == (None, None, None)
 
 
 def _deletes(count: int) -> bytes:

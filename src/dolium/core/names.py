@@ -34,6 +34,9 @@ def bucket_name_problem(name: str) -> str | None:
         )
     if ".." in name:
         return "must not contain two adjacent periods"
+    if ".-" in name or "-." in name:
+        # S3 refuses them: a DNS label may neither begin nor end with a hyphen.
+        return "must not have a hyphen next to a period"
     if _IP_LIKE_RE.fullmatch(name):
         return "must not be formatted as an IP address"
     for prefix in _RESERVED_PREFIXES:

@@ -302,6 +302,31 @@ class TestConditions:
                 await meta.put_version(version("b1", "k", "v5"), WriteCondition(if_match=tag))
         assert len(await meta.list_versions("b1")) == 5
 
+    async def test_etag_lists_size_and_time(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        # An If-None-Match list holds where there is no object; If-Match lists need one.
+        await meta.put_version(
+            version("b1", "k", "v1", etag="e1", size=3, modified=10.5),
+            WriteCondition(if_none_match='"e0", "e1"'),
+        )
+        fails = [
+            WriteCondition(if_none_match='"e0", "e1"'),
+            WriteCondition(if_none_match="e1"),
+            WriteCondition(if_match='"e0", "e2"'),
+            WriteCondition(size=4),
+            WriteCondition(modified=11),
+            WriteCondition(if_match="e1", size=3, modified=9),
+        ]
+        for condition in fails:
+            with pytest.raises(PreconditionFailed):
+                await meta.put_version(version("b1", "k", "v2"), condition)
+        holds = WriteCondition(if_match='"e0", W/"e1"', if_none_match='"e2"', size=3, modified=10)
+        await meta.put_version(version("b1", "k", "v2", etag="e2"), holds)
+        # Size and time alone hold where there is no object (conditional deletes).
+        await meta.put_version(version("b1", "k", "dm", delete_marker=True))
+        await meta.put_version(version("b1", "k", "v3"), WriteCondition(size=99, modified=1))
+        assert len(await meta.list_versions("b1")) == 4
+
 
 class TestListObjects:
     async def _fill(self, meta: MetaStore) -> None:

@@ -25,6 +25,7 @@ from dolium.model import (
     Bucket,
     Change,
     ChangeAction,
+    ConditionFailure,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -44,15 +45,14 @@ def _freeze(m: Mapping[str, str]) -> Mapping[str, str]:
 def _check(condition: WriteCondition | None, latest: ObjectVersion | None) -> None:
     if condition is None:
         return
-    current = latest is not None and not latest.delete_marker
-    if condition.if_none_match and current:
-        raise PreconditionFailed("an object exists at this key")
-    if condition.if_match is not None:
-        if latest is None or not current:
-            raise NoSuchKey("no object to match")
-        wanted = condition.if_match.strip().strip('"')
-        if wanted not in ("*", latest.etag):
-            raise PreconditionFailed("the object's ETag does not match")
+    if latest is None or latest.delete_marker:
+        failure = condition.failure(False)
+    else:
+        failure = condition.failure(True, latest.etag, latest.size, latest.modified)
+    if failure is ConditionFailure.MISSING:
+        raise NoSuchKey("no object to match")
+    if failure is ConditionFailure.FAILED:
+        raise PreconditionFailed("the object is not the one the condition names")
 
 
 def _current(version: ObjectVersion | None) -> int:

@@ -95,9 +95,17 @@ def load_map(text: str | None) -> Mapping[str, str]:
     return MappingProxyType(json.loads(text)) if text else EMPTY_MAP
 
 
-def dump_attrs(tags: Mapping[str, str], acl: str, lock: Lock, sse: Mapping[str, str]) -> str | None:
+def dump_attrs(
+    tags: Mapping[str, str],
+    acl: str,
+    lock: Lock,
+    sse: Mapping[str, str],
+    part_checksums: Sequence[str] = (),
+) -> str | None:
     """The optional attributes of a version or upload as one JSON column, or None."""
     doc: dict[str, Any] = {}
+    if part_checksums:
+        doc["parts"] = list(part_checksums)
     if tags:
         doc["tags"] = dict(tags)
     if acl:
@@ -124,6 +132,8 @@ def load_attrs(text: str | None) -> dict[str, Any]:
         out["lock"] = Lock(LockMode(mode), until, hold)
     if "sse" in doc:
         out["sse"] = MappingProxyType(doc["sse"])
+    if "parts" in doc:
+        out["part_checksums"] = tuple(doc["parts"])
     return out
 
 
@@ -148,7 +158,7 @@ def version_values(v: ObjectVersion, container: int) -> dict[str, Any]:
         "checksums": dump_map(v.checksums),
         "checksum_type": v.checksum_type,
         "parts": pack_sizes(v.parts),
-        "attrs": dump_attrs(v.tags, v.acl, v.lock, v.sse),
+        "attrs": dump_attrs(v.tags, v.acl, v.lock, v.sse, v.part_checksums),
         "policy": v.policy,
     }
 

@@ -49,6 +49,7 @@ from dolium.model import (
     SERVER,
     Actor,
     ChangeAction,
+    ConditionFailure,
     ListedObject,
     MultipartUpload,
     ObjectVersion,
@@ -75,7 +76,7 @@ _GET_VERSION = versions.select().where(
     _V.bucket == CID, _V.key == _P("k"), _V.version_id == _P("v")
 )
 # The current latest version and any version the write replaces, in one round trip.
-_PROBE_COLS = (_V.serial, _V.version_id, _V.etag, _V.delete_marker, _V.size)
+_PROBE_COLS = (_V.serial, _V.version_id, _V.etag, _V.delete_marker, _V.size, _V.modified)
 _PROBE = sa.union_all(
     sa.select(
         sa.select(*_PROBE_COLS)
@@ -138,15 +139,14 @@ def check_condition(condition: WriteCondition | None, latest: Any) -> None:
     """Raise unless `condition` holds for `latest` (a row, or None)."""
     if condition is None:
         return
-    current = latest is not None and not latest.delete_marker
-    if condition.if_none_match and current:
-        raise PreconditionFailed("an object exists at this key")
-    if condition.if_match is not None:
-        if not current:
-            raise NoSuchKey("no object to match")
-        wanted = condition.if_match.strip().strip('"')
-        if wanted not in ("*", latest.etag):
-            raise PreconditionFailed("the object's ETag does not match")
+    if latest is None or latest.delete_marker:
+        failure = condition.failure(False)
+    else:
+        failure = condition.failure(True, latest.etag, latest.size, latest.modified)
+    if failure is ConditionFailure.MISSING:
+        raise NoSuchKey("no object to match")
+    if failure is ConditionFailure.FAILED:
+        raise PreconditionFailed("the object is not the one the condition names")
 
 
 class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
@@ -247,7 +247,7 @@ class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
             if guard is not None:
                 guard(stored)
             new = with_mutable(stored, version, fields)
-            attrs = codec.dump_attrs(new.tags, new.acl, new.lock, new.sse)
+            attrs = codec.dump_attrs(new.tags, new.acl, new.lock, new.sse, new.part_checksums)
             conn.execute(_SET_ATTRS, {**at, "a": attrs})
             named = ",".join(sorted(fields))
             record_version(conn, ChangeAction.OBJECT_UPDATE, new, actor, named)

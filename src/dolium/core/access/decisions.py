@@ -43,6 +43,7 @@ OWNERSHIP = "ownership"
 PUBLIC_ACCESS_BLOCK = "public_access_block"
 
 OWNER_ENFORCED = "BucketOwnerEnforced"
+OWNER_PREFERRED = "BucketOwnerPreferred"
 
 
 @dataclass(frozen=True, slots=True)

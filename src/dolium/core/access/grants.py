@@ -158,6 +158,23 @@ def decode(text: str) -> Requested | None:
     return acl.loads(text) if text.startswith("{") else text
 
 
+def object_owner(bucket: Bucket, writer: str, requested: str) -> str:
+    """The tenant that owns a version `writer` writes asking for ACL `requested`
+    (`WriteOptions.acl`), as the bucket's object ownership decides, as on S3.
+
+    BucketOwnerEnforced: the bucket owner owns every object. BucketOwnerPreferred:
+    the bucket owner owns what others write with the canned
+    bucket-owner-full-control ACL. Otherwise (ObjectWriter, or no setting) the
+    writer does.
+    """
+    ownership = bucket.configs.get(access.OWNERSHIP)
+    if ownership == access.OWNER_ENFORCED:
+        return bucket.owner
+    if ownership == access.OWNER_PREFERRED and requested == OWNER_FULL_CONTROL:
+        return bucket.owner
+    return writer
+
+
 async def acl_for_write(
     meta: MetaStore, principal: Principal, bucket: Bucket, requested: str
 ) -> str:
@@ -165,9 +182,14 @@ async def acl_for_write(
 
     No ACL is the writer's full control (""), as S3 does; with ACLs
     disabled an accepted ACL is not stored, since ACLs no longer count.
+    When the bucket owner takes the object (`object_owner`), the ACL
+    bucket-owner-full-control is its owner's full control alone: "".
     """
     wanted = decode(requested)
     if wanted is None:
+        return ""
+    taken = object_owner(bucket, principal.tenant, requested) != principal.tenant
+    if taken and wanted == OWNER_FULL_CONTROL:
         return ""
     result = await build(meta, bucket, principal_grantee(principal), wanted, for_object=True)
     return stored(result) if access.acls_enabled(bucket) else ""

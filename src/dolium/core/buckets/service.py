@@ -15,6 +15,7 @@ from dolium.core.context import Context
 from dolium.core.names import is_valid_bucket_name, validate_bucket_name, validate_container_name
 from dolium.errors import (
     AccessDenied,
+    AclBlocksOwnership,
     BucketAlreadyExists,
     BucketAlreadyOwnedByYou,
     InvalidArgument,
@@ -37,11 +38,14 @@ class Buckets:
         *,
         object_lock: bool = False,
         acl: str = "",
+        ownership: str | None = None,
     ) -> Bucket:
         """Create a bucket; one with Object Lock has versioning Enabled for good.
 
         `acl` is the ACL asked for, as `WriteOptions.acl`; it is checked
-        before the bucket exists and set right after.
+        before the bucket exists and set right after. `ownership` is the
+        bucket's object ownership setting (None: none), stored likewise; with
+        ACLs disabled by it, an ACL granting to others is refused first.
         """
         if principal.anonymous:
             raise AccessDenied("an anonymous caller may not create buckets")
@@ -58,6 +62,10 @@ class Buckets:
             versioning=Versioning.ENABLED if object_lock else Versioning.UNVERSIONED,
         )
         acl_text = await grants.acl_for_new_bucket(self.ctx.meta, principal, bucket, acl)
+        if ownership == access.OWNER_ENFORCED and acl_text:
+            raise AclBlocksOwnership(
+                "An ACL that grants to others cannot go with ACLs disabled", bucket=name
+            )
         try:
             bucket = await self.ctx.meta.create_bucket(bucket, actor=principal.actor)
         except BucketAlreadyExists:
@@ -74,6 +82,10 @@ class Buckets:
         if acl_text:
             bucket = await self.ctx.meta.set_bucket_config(
                 name, access.ACL, acl_text, actor=principal.actor
+            )
+        if ownership is not None:
+            bucket = await self.ctx.meta.set_bucket_config(
+                name, access.OWNERSHIP, ownership, actor=principal.actor
             )
         return bucket
 

@@ -23,6 +23,7 @@ import re
 from typing import NamedTuple
 
 from dolium import errors
+from dolium.model import bare_etag, etag_in
 
 # --------------------------------------------------------------------------- ranges
 
@@ -139,29 +140,14 @@ def format_http_date(timestamp: float) -> str:
 # --------------------------------------------------------------------------- ETags
 
 
-def _bare(etag: str) -> str:
-    etag = etag.strip()
-    if etag.startswith("W/"):
-        etag = etag[2:]
-    if len(etag) >= 2 and etag[0] == '"' and etag[-1] == '"':
-        etag = etag[1:-1]
-    return etag
-
-
 def etag_matches(header: str, etag: str) -> bool:
     """Whether an If-Match / If-None-Match list names `etag` (or is "*").
 
     Comparison is on the opaque tag: quotes and a weak "W/" prefix are
     ignored on both sides, and unquoted tags (which many S3 clients send)
-    are accepted.
+    are accepted. The meta stores check write conditions by the same rule.
     """
-    target = _bare(etag)
-    # S3 ETags are hex digits (and "-N"), so a comma never occurs inside one.
-    for item in header.split(","):
-        candidate = item.strip()
-        if candidate == "*" or (candidate and _bare(candidate) == target):
-            return True
-    return False
+    return etag_in(header, etag)
 
 
 # --------------------------------------------------------------------------- conditions
@@ -201,7 +187,7 @@ def check_preconditions(
     def not_modified(header: str) -> errors.DoliumError:
         if copy_source:
             return failed(header)
-        return errors.NotModified(etag=_bare(etag), modified=modified)
+        return errors.NotModified(etag=bare_etag(etag), modified=modified)
 
     if if_match and if_match.strip():
         if not etag_matches(if_match, etag):

@@ -111,7 +111,7 @@ class Multipart:
             key=key,
             upload_id=new_upload_id(),
             initiated=self.ctx.clock(),
-            owner=principal.tenant,
+            owner=grants.object_owner(bucket, principal.tenant, opts.acl),
             content_type=opts.content_type,
             meta=dict(opts.meta),
             headers=dict(opts.headers),
@@ -306,11 +306,14 @@ class Multipart:
         elif aligned:
             top = top_hash([e.digest for e in extents], bucket.hash_algorithm).hex()
         checksums: dict[str, str] = {}
+        part_checksums: tuple[str, ...] = ()
         if upload.checksum_algorithm:
             algorithm = upload.checksum_algorithm
             values = [(p.checksums.get(algorithm, ""), p.size) for p in parts]
             if all(v for v, _ in values):
                 checksums[algorithm] = combine_parts(algorithm, upload.checksum_type, values)
+                # Kept for GetObjectAttributes, which shows each part's.
+                part_checksums = tuple(v for v, _ in values)
         modified = self.ctx.clock()
         version = ObjectVersion(
             bucket=bucket.name,
@@ -319,7 +322,9 @@ class Multipart:
             size=sum(p.size for p in parts),
             etag=f"{digest.hexdigest()}-{len(parts)}",
             modified=modified,
-            owner=principal.tenant,
+            # Whom CreateMultipartUpload gave the object (see grants.object_owner),
+            # or the bucket owner if the bucket has disabled ACLs since.
+            owner=grants.object_owner(bucket, upload.owner, ""),
             user=principal.user,
             content_type=upload.content_type,
             extents=extents,
@@ -329,6 +334,7 @@ class Multipart:
             checksums=checksums,
             checksum_type=upload.checksum_type if checksums else "",
             parts=tuple(p.size for p in parts),
+            part_checksums=part_checksums,
             tags=upload.tags,
             acl=upload.acl,
             lock=object_lock.new_version_lock(bucket, upload.lock, modified),

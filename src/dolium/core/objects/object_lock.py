@@ -26,7 +26,6 @@ from dolium.core.context import Context
 from dolium.core.objects.finder import VersionFinder
 from dolium.errors import (
     AccessDenied,
-    BypassWithoutObjectLock,
     InvalidArgument,
     InvalidBucketState,
     InvalidRequest,
@@ -165,16 +164,6 @@ async def may_bypass(
     return await ctx.may(principal, bucket, Action.BYPASS_RETENTION, key)
 
 
-def check_bypass_request(bucket: Bucket, requested: bool | None) -> None:
-    """Refuse saying whether to bypass governance retention (yes or no: `requested`
-    is not None) to a bucket without Object Lock, where there is nothing to bypass."""
-    if requested is not None and not bucket.object_lock:
-        raise BypassWithoutObjectLock(
-            "Bypassing governance retention applies only to buckets with Object Lock.",
-            bucket=bucket.name,
-        )
-
-
 def requested_lock(bucket: Bucket, requested: Lock | None, now: float) -> Lock | None:
     """Check the lock a write names (None: it names none) against the bucket."""
     if requested is None:
@@ -253,12 +242,6 @@ class ObjectLock:
     ) -> Lock:
         """What of `version`'s lock `principal` may see (see the function of that name)."""
         return await visible_lock(self.ctx, principal, bucket, version)
-
-    async def check_bypass_request(self, bucket_name: str, requested: bool | None) -> None:
-        """For batch deletes, which refuse the request once for all their keys."""
-        bucket = await self.ctx.meta.get_bucket(bucket_name)
-        if bucket is not None:
-            check_bypass_request(bucket, requested)
 
     async def _version(
         self,

@@ -46,7 +46,7 @@ from dolium.core.context import Context
 from dolium.core.names import validate_key
 from dolium.core.objects import object_lock
 from dolium.core.objects.compose import Span, compose
-from dolium.core.objects.delete import DeleteResult, delete_current
+from dolium.core.objects.delete import DeleteResult, delete_current, delete_version
 from dolium.core.objects.version_ids import validate_version_id, write_version_id
 from dolium.errors import (
     AccessDenied,
@@ -260,7 +260,7 @@ class Objects:
             size=data.size,
             etag=sse_etag(protection, data_key, data.md5),
             modified=modified,
-            owner=principal.tenant,
+            owner=grants.object_owner(bucket, principal.tenant, opts.acl),
             user=principal.user,
             content_type=opts.content_type,
             extents=data.extents,
@@ -406,7 +406,7 @@ class Objects:
             key=key,
             version_id=write_version_id(bucket, modified),
             modified=modified,
-            owner=principal.tenant,
+            owner=grants.object_owner(bucket, principal.tenant, opts.acl),
             user=principal.user,
             content_type=content_type,
             meta=meta,
@@ -415,6 +415,7 @@ class Objects:
             serial=0,
             etag=data.etag,
             parts=data.parts,
+            part_checksums=src.part_checksums if data.parts else (),
             checksums=data.checksums,
             checksum_type=data.checksum_type,
             extents=data.extents,
@@ -536,26 +537,41 @@ class Objects:
         version_id: str | None = None,
         *,
         bypass: bool | None = None,
+        condition: WriteCondition | None = None,
     ) -> DeleteResult:
         """`bypass`: whether the request asks to bypass governance retention (None: it
-        does not say)."""
+        does not say). Outside Object Lock there is nothing to bypass and the
+        request is ignored, as S3 ignores it: cleanup tools send it on every delete.
+
+        `condition`: what the object deleted must be (ETags, size, time); checked
+        against the version named, or else the current object, in the
+        transaction that deletes. Matching an ETag reads the object, so it
+        needs the permission to read as well.
+        """
         bucket = await self.ctx.bucket(
             principal, bucket_name, Action.DELETE, key, version_id=version_id
         )
         validate_key(key)
-        object_lock.check_bypass_request(bucket, bypass)
+        matches_etag = condition is not None and condition.if_match is not None
+        if matches_etag and not await self.ctx.may(principal, bucket, Action.READ, key):
+            raise AccessDenied(f"may not read {key!r} to match its ETag", key=key)
         if version_id is not None:
             validate_version_id(version_id)
             allowed = await object_lock.may_bypass(self.ctx, principal, bucket, key, bool(bypass))
             guard = object_lock.removal_guard(self.ctx.clock(), allowed)
-            removed = await self.ctx.meta.delete_version(
-                bucket.name, key, version_id, guard, actor=principal.actor
+            removed = await delete_version(
+                self.ctx, bucket, key, version_id, guard, condition, actor=principal.actor
             )
             marker = removed.delete_marker if removed else False
             result = DeleteResult(key, version_id, marker)
         else:
             result = await delete_current(
-                self.ctx, bucket, key, principal.tenant, actor=principal.actor
+                self.ctx,
+                bucket,
+                key,
+                principal.tenant,
+                actor=principal.actor,
+                condition=condition,
             )
         await self.delivered(bucket)
         return result

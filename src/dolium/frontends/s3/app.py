@@ -18,6 +18,7 @@ from dolium.frontends.s3.auth.authenticator import Authenticator
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.ops import (
     acl,
+    attributes,
     bucket_probes,
     buckets,
     cors,
@@ -71,7 +72,6 @@ UNSUPPORTED = frozenset(
         "restore",
         "select",
         "torrent",
-        "attributes",
     }
 )
 
@@ -89,7 +89,12 @@ BUCKET_SUBRESOURCES = {
     **tagging.ROUTES,
 }
 # Object sub-resources, likewise.
-OBJECT_SUBRESOURCES = {**object_lock.OBJECT_ROUTES, **acl.OBJECT_ROUTES, **tagging.OBJECT_ROUTES}
+OBJECT_SUBRESOURCES = {
+    **object_lock.OBJECT_ROUTES,
+    **acl.OBJECT_ROUTES,
+    **tagging.OBJECT_ROUTES,
+    **attributes.OBJECT_ROUTES,
+}
 # The permission a bucket sub-resource PUT needs, checked before its body is
 # read, as S3 does: a caller without it learns AccessDenied, not what is wrong
 # with the document. (The policy's owner rule is its own; object sub-resources

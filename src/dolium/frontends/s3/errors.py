@@ -137,9 +137,6 @@ S3_MESSAGES: dict[type[e.DoliumError], Callable[[Any], str]] = {
         "Object Lock parameters"
     ),
     e.MalformedConfiguration: lambda _: MALFORMED_MESSAGE,
-    e.BypassWithoutObjectLock: lambda _: (
-        "x-amz-bypass-governance-retention is only applicable to Object Lock enabled buckets."
-    ),
     e.BucketAlreadyOwnedByYou: lambda _: (
         "Your previous request to create the named bucket succeeded and you already own it."
     ),

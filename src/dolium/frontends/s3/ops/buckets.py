@@ -10,12 +10,14 @@ import re
 from urllib.parse import quote
 
 from dolium.core.access.actions import Action, Setting
+from dolium.core.buckets.settings import ObjectOwnership
 from dolium.core.content.checksums import check_content_md5
 from dolium.core.store import Store
 from dolium.errors import DoliumError
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.ops.objects import bypass_governance, principal_of
 from dolium.frontends.s3.wire import versions, xml
+from dolium.frontends.s3.wire.conditions import object_condition
 from dolium.frontends.s3.wire.headers import acl_header, iso_date
 from dolium.frontends.s3.wire.http import Response, S3Request, page_size, read_small_body
 from dolium.model import ListedObject
@@ -46,6 +48,23 @@ async def list_buckets(store: Store, request: S3Request) -> Response:
     return Response(200, [XML], body)
 
 
+def object_ownership_header(request: S3Request) -> str | None:
+    """x-amz-object-ownership of a CreateBucket: one of S3's three settings, or None."""
+    value = request.header("x-amz-object-ownership")
+    if value is None:
+        return None
+    try:
+        return ObjectOwnership(value.strip()).value
+    except ValueError:
+        raise S3Error(
+            400,
+            "InvalidArgument",
+            "Invalid x-amz-object-ownership header",
+            ArgumentName="x-amz-object-ownership",
+            ArgumentValue=value,
+        ) from None
+
+
 async def create_bucket(store: Store, request: S3Request, region: str) -> Response:
     """Create a bucket; `region` is the configured one ("" accepts any constraint)."""
     body = await read_small_body(request, xml.MAX_CONFIG_BODY)
@@ -69,6 +88,7 @@ async def create_bucket(store: Store, request: S3Request, region: str) -> Respon
         location or "",
         object_lock=lock,
         acl=acl_header(request),
+        ownership=object_ownership_header(request),
     )
     return Response(200, [("location", f"/{request.bucket}")])
 
@@ -196,19 +216,22 @@ async def delete_objects(store: Store, request: S3Request) -> Response:
     quiet, keys = xml.parse_delete_objects(body)
     await store.buckets.exists(request.bucket)
     bypass = bypass_governance(request)
-    await store.object_lock.check_bypass_request(request.bucket, bypass)
     results: list[xml.Node] = []
-    for key, version_id in keys:
+    for key, version_id, etag, modified, size in keys:
         try:
+            condition = object_condition(
+                etag, modified, size, names=("ETag", "LastModifiedTime", "Size")
+            )
             result = await store.objects.delete(
                 principal,
                 request.bucket,
                 key,
                 versions.from_s3(version_id) if version_id is not None else None,
                 bypass=bypass,
+                condition=condition,
             )
-        except DoliumError as exc:
-            error = to_s3_error(exc)
+        except (DoliumError, S3Error) as exc:
+            error = exc if isinstance(exc, S3Error) else to_s3_error(exc)
             results.append(
                 (
                     "Error",

@@ -21,7 +21,8 @@ from dolium.frontends.s3.ops.objects import (
 )
 from dolium.frontends.s3.rules import objects as rules
 from dolium.frontends.s3.wire import versions, xml
-from dolium.frontends.s3.wire.headers import iso_date, write_condition, write_options
+from dolium.frontends.s3.wire.conditions import write_condition
+from dolium.frontends.s3.wire.headers import iso_date, write_options
 from dolium.frontends.s3.wire.http import (
     MAX_INT,
     Response,

@@ -15,7 +15,7 @@ from xml.etree.ElementTree import Element
 
 from dolium.core.objects.object_lock import DefaultRetention
 from dolium.core.store import Store
-from dolium.errors import InvalidArgument
+from dolium.errors import InvalidArgument, Problem
 from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.ops.objects import bypass_governance, principal_of
 from dolium.frontends.s3.ops.subresources import (
@@ -43,8 +43,15 @@ def _child_text(element: Element, name: str) -> str | None:
 ARGUMENT_NAMES = {"days": "Days", "years": "Years", "until": "RetainUntilDate"}
 
 
+# A default retention period that is not positive or too long: S3's own code for it.
+PERIOD_PROBLEMS = (Problem.RETENTION_NOT_POSITIVE, Problem.RETENTION_TOO_LONG)
+
+
 def argument_error(exc: InvalidArgument) -> S3Error:
-    """InvalidArgument with the ArgumentName S3 names, when the core said which."""
+    """InvalidArgument with the ArgumentName S3 names, when the core said which; a bad
+    default retention period is InvalidRetentionPeriod, as S3 answers it."""
+    if exc.problem in PERIOD_PROBLEMS:
+        return S3Error(400, "InvalidRetentionPeriod", s3_message(exc))
     argument = exc.context.get("argument")
     if argument is None:
         return S3Error(400, "InvalidArgument", s3_message(exc))
@@ -87,13 +94,12 @@ def parse_lock_configuration(body: bytes) -> DefaultRetention | None:
 
 def _period_error(default: DefaultRetention) -> None:
     """A zero or negative period would read as "no period" to the core: refuse it here."""
-    name, value = ("Days", default.days) if default.days else ("Years", default.years)
+    value = default.days if default.days else default.years
     if value <= 0:
         raise S3Error(
             400,
-            "InvalidArgument",
+            "InvalidRetentionPeriod",
             "Default retention period must be a positive integer value.",
-            ArgumentName=name,
         )
 
 

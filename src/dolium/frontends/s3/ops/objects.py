@@ -13,6 +13,7 @@ from dolium.errors import InvalidArgument, NoSuchKey
 from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.rules import objects as rules
 from dolium.frontends.s3.wire import versions, xml
+from dolium.frontends.s3.wire.conditions import delete_condition, write_condition
 from dolium.frontends.s3.wire.headers import (
     acl_header,
     apply_overrides,
@@ -24,7 +25,6 @@ from dolium.frontends.s3.wire.headers import (
     object_headers,
     system_headers,
     user_metadata,
-    write_condition,
     write_options,
 )
 from dolium.frontends.s3.wire.http import Headers, Response, S3Request
@@ -252,6 +252,7 @@ async def delete_object(store: Store, request: S3Request) -> Response:
         request.key,
         version_id_arg(request),
         bypass=bypass_governance(request),
+        condition=delete_condition(request),
     )
     headers = []
     if result.version_id is not None:

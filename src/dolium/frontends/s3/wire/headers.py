@@ -18,10 +18,11 @@ from dolium.core.objects.service import WriteOptions
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.wire import versions
 from dolium.frontends.s3.wire.acl_xml import acl_headers, requested_acl
+from dolium.frontends.s3.wire.conditions import write_condition
 from dolium.frontends.s3.wire.http import Headers, S3Request
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
 from dolium.frontends.s3.wire.sse_headers import sse_request
-from dolium.model import Lock, LockMode, ObjectVersion, WriteCondition
+from dolium.model import Lock, LockMode, ObjectVersion
 
 # System metadata S3 stores with an object and returns on GET/HEAD.
 STORED_HEADERS = (
@@ -117,22 +118,6 @@ def content_md5(request: S3Request) -> bytes | None:
     if len(digest) != 16:
         raise S3Error(400, "InvalidDigest", "The Content-MD5 you specified was invalid.")
     return digest
-
-
-def write_condition(request: S3Request) -> WriteCondition | None:
-    if_match = request.header("if-match")
-    if_none_match = request.header("if-none-match")
-    if if_none_match is not None and if_none_match.strip() != "*":
-        raise S3Error(
-            501,
-            "NotImplemented",
-            "A header you provided implies functionality that is not implemented",
-            Header="If-None-Match",
-        )
-    if if_match is None and if_none_match is None:
-        return None
-    etag = if_match.strip().strip('"') if if_match is not None else None
-    return WriteCondition(if_match=etag, if_none_match=if_none_match is not None)
 
 
 def declared_checksums(

@@ -121,6 +121,10 @@ class ObjectToDelete(NamedTuple):
 
     key: str
     version_id: str | None
+    # Conditions on the object deleted, as sent (None: absent).
+    etag: str | None = None
+    last_modified: str | None = None
+    size: str | None = None
 
 
 def _part_number(text: str) -> int:
@@ -197,7 +201,9 @@ def parse_delete_objects(body: bytes) -> tuple[bool, list[ObjectToDelete]]:
             raise malformed()
         version_el = _only(obj, "VersionId")
         version_id = _text(version_el) if version_el is not None else ""
-        objects.append(ObjectToDelete(_text(key_el), version_id or None))
+        given = [_only(obj, name) for name in ("ETag", "LastModifiedTime", "Size")]
+        etag, modified, size = (_text(el) if el is not None else None for el in given)
+        objects.append(ObjectToDelete(_text(key_el), version_id or None, etag, modified, size))
     if not objects:
         raise malformed()
     return quiet, objects
