@@ -207,6 +207,22 @@ class Report:
                 )
         self.console.print(table)
 
+    def audit(self, results: dict[str, Any]) -> None:
+        audit = results.get("audit")
+        if not audit or "on" not in audit or "off" not in audit:
+            return
+        table = self.table(
+            "4 KiB requests with the audit log sealed (default) and with audit = off, "
+            "fresh servers side by side",
+            ["op", "conc", "audit on ops/s", "audit off ops/s", "on / off"],
+        )
+        for key in audit["on"]:
+            on, off = audit["on"][key]["ops_per_s"], audit["off"].get(key, {}).get("ops_per_s")
+            op, _, conc = key.partition("/c")
+            ratio = f"{on / off:.2f}" if off else "-"
+            table.add_row(op, conc, _num(on), _num(off) if off else "-", ratio)
+        self.console.print(table)
+
     def big(self, results: dict[str, Any]) -> None:
         big = results.get("big")
         if not big:
@@ -267,5 +283,6 @@ class Report:
         self.large(results)
         self.listing(results)
         self.big(results)
+        self.audit(results)
         self.targets(results)
         self.problems(results)

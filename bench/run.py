@@ -19,6 +19,9 @@ Workloads (phases, for --only):
 - list: first ListObjectsV2 page in buckets of 10k and of --list-keys keys
   (listing.py; the references are filled over HTTP and skip the big one);
 - big: one streamed 5 GiB PUT with Dolium's peak memory (PSS) (references skip it).
+- audit: the 4 KiB small phase at 16 and 64 connections on two fresh Dolium
+  servers side by side, one sealing its audit log (the default) and one with
+  `audit = "off"`: what recording every change costs the writes.
 
 Prints tables and the targets with a pass / MISS mark, and writes
 bench/results/latest.json. A program, not a test: a missed target is a
@@ -64,7 +67,9 @@ from wrkgen import available as wrk_available
 from wrkgen import version as wrk_version
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-PHASES = ("machine", "small", "large", "list", "big")
+PHASES = ("machine", "small", "large", "list", "big", "audit")
+# The writes the audit phase compares, with the audit log and without.
+AUDIT_CONCURRENCIES = (16, 64)
 CONCURRENCIES = (1, 16, 64)
 STREAMS = (1, 4)
 # The bare app answers a 4 KiB request in a fraction of Dolium's time: it gets
@@ -286,6 +291,28 @@ class Bench:
                 self._section("dolium big", True, lambda: self._big(server))
         shutil.rmtree(data, ignore_errors=True)
 
+    def audit_cost(self) -> None:
+        a = self.args
+        out: dict[str, Any] = {}
+        for label, env in (("on", {}), ("off", {"DOLIUM_AUDIT": "off"})):
+            data = self.workdir / f"audit-{label}"
+            data.mkdir(parents=True)
+            with dolium_server(data, env, workers=a.workers) as server:
+                out[label], _ = self.step(
+                    f"dolium, audit log {label}: 4 KiB requests at {AUDIT_CONCURRENCIES}",
+                    lambda server=server: run_small(  # type: ignore[misc]
+                        server,
+                        AUDIT_CONCURRENCIES,
+                        a.ops,
+                        a.budget,
+                        lambda c: a.load_procs,
+                        generator=a.loadgen,
+                    ),
+                )
+                self._errors(f"dolium (audit {label})", "4 KiB", out[label], True)
+            shutil.rmtree(data, ignore_errors=True)
+        self.results["audit"] = out
+
     def _list_dolium(self, server: Server) -> None:
         self.step(
             "dolium: HEAD, GET and LIST of filled keys",
@@ -387,6 +414,8 @@ class Bench:
         if self.wants("machine"):
             self._section("machine", True, self.machine)
         self._section("dolium", True, self.dolium)
+        if self.wants("audit"):
+            self._section("audit", True, self.audit_cost)
         if self.wants("small") or self.wants("large"):
             self._section("bare", True, self.bare)
         if not self.args.no_refs and any(self.wants(p) for p in ("small", "large", "list")):

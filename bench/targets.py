@@ -119,4 +119,18 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
             "MiB",
         )
     )
+    for c in (16, 64):
+        r = _ratio(
+            _get(results, "audit", "on", f"PUT/c{c}", "ops_per_s"),
+            _get(results, "audit", "off", f"PUT/c{c}", "ops_per_s"),
+        )
+        out.append(
+            _target(
+                f"4 KiB PUT c{c} with the audit log / without",
+                r,
+                ">= 0.5 (recording must not halve writes)",
+                None if r is None else r >= 0.5,
+                "x",
+            )
+        )
     return out
