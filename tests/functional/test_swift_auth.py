@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
-from conftest import LiveServer
+from conftest import LiveServer, running
 from swift_support import add_user, new_account
 
 
@@ -105,7 +107,6 @@ def test_tokens_and_keys_are_never_logged(server: LiveServer) -> None:
 def test_the_swift_cli_authenticates(server: LiveServer) -> None:
     import subprocess
     import sys
-    from pathlib import Path
 
     account = new_account(server)
     swift = str(Path(sys.executable).parent / "swift")
@@ -125,3 +126,19 @@ def test_the_swift_cli_authenticates(server: LiveServer) -> None:
         check=True,
     )
     assert f"Account: AUTH_{account.tenant}" in result.stdout
+
+
+def test_tokens_hold_on_every_worker_and_across_restarts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with running(data, {"DOLIUM_WORKERS": "2"}) as live:
+        account = new_account(live)
+        _, token = account.login()
+        # A new connection each time: the kernel spreads them over the workers.
+        for _ in range(20):
+            answer = httpx.head(account.url, headers={"X-Auth-Token": token})
+            assert answer.status_code == 204
+    assert (data / "swift-token-secret").stat().st_mode & 0o777 == 0o600
+    with running(data) as live:
+        account.server = live
+        answer = httpx.head(account.url, headers={"X-Auth-Token": token})
+        assert answer.status_code == 204

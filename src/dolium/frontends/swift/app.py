@@ -98,7 +98,6 @@ class SwiftApp:
             response = self._error(exc, http, trans_id)
         response.headers["X-Trans-Id"] = trans_id
         response.headers["X-Openstack-Request-Id"] = trans_id
-        response.headers["Date"] = format_http_date(time.time())
         await response(scope, receive, send)
 
     def _error(self, exc: Exception, http: Request, trans_id: str) -> Response:
