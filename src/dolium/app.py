@@ -26,6 +26,7 @@ from dolium.core.access.cached_keys import CachedKeyStore
 from dolium.core.access.meta_sharing import MetaSharingLookup
 from dolium.core.access.s3_evaluator import S3Evaluator
 from dolium.core.access.sharing import SharingEvaluator
+from dolium.core.access.swift_acl import SwiftAclEvaluator
 from dolium.core.context import Context, Settings
 from dolium.core.jobs.gc import collect
 from dolium.core.jobs.lifecycle import LifecycleWorker
@@ -98,9 +99,10 @@ def core_settings(config: Config) -> Settings:
 
 
 def build_authorizer(meta: MetaStore) -> Authorizer:
-    """S3 ACLs and bucket policies decide; Pithos sharing may allow what they leave refused."""
+    """S3 ACLs and bucket policies decide; Pithos sharing and Swift container
+    ACLs may allow what they leave refused."""
     sharing = SharingEvaluator(MetaSharingLookup(meta))
-    return Authorizer([S3Evaluator()], grantors=[sharing])
+    return Authorizer([S3Evaluator()], grantors=[SwiftAclEvaluator(), sharing])
 
 
 async def build_store(config: Config) -> Store:

@@ -86,7 +86,7 @@ def test_another_account_is_forbidden(server: LiveServer) -> None:
     assert httpx.head(theirs.url, headers={"X-Auth-Token": token}).status_code == 403
 
 
-def test_a_user_who_is_not_admin_is_forbidden_until_acls(server: LiveServer) -> None:
+def test_a_user_who_is_not_admin_does_not_own_the_account(server: LiveServer) -> None:
     owner = new_account(server)
     member = add_user(server, owner.tenant, "member", admin=False)
     _, token = member.login()

@@ -109,13 +109,6 @@ def test_bad_container_names_are_400(account: SwiftAccount) -> None:
         assert http.put("x" * 257).status_code == 400
 
 
-def test_container_acls_are_refused_until_supported(account: SwiftAccount) -> None:
-    with account.http() as http:
-        http.put("box")
-        answer = http.post("box", headers={"X-Container-Read": ".r:*"})
-        assert answer.status_code == 501
-
-
 def test_swiftclient_containers(account: SwiftAccount) -> None:
     conn = account.connection()
     conn.put_container("jar", headers={"X-Container-Meta-Kind": "amphora"})

@@ -72,3 +72,45 @@ async def test_user_secrets_match_active_keys_only(core: Core) -> None:
     assert await secrets.verify("acme", "bob", "first-secret-0000") is None
     await service.revoke_key(first.access_key)
     assert await secrets.verify("acme", "alice", "first-secret-0000") is None
+
+
+def test_swift_acl_entries_and_grants() -> None:
+    from dolium.core.access.actions import Action
+    from dolium.core.access.swift_acl import SwiftAcl, grants, parse_entries
+    from dolium.errors import InvalidArgument
+    from dolium.model import Principal
+
+    assert parse_entries(" acme , acme:bob,,*:eve,.r:*,acme", read=True) == (
+        "acme",
+        "acme:bob",
+        "*:eve",
+        ".r:*",
+    )
+    for bad, read in [(".r:example.com", True), (".r:*", False), ("a:b:c", False), ("*", True)]:
+        with pytest.raises(InvalidArgument):
+            parse_entries(bad, read=read)
+    bob = Principal(tenant="acme", user="bob")
+    eve = Principal(tenant="evil", user="eve")
+    anon = Principal(tenant="", user="")
+    acl = SwiftAcl(read=("acme:bob", ".r:*"), write=("*:eve",))
+    assert grants(acl, bob, Action.READ) and grants(acl, bob, Action.LIST)
+    assert grants(acl, anon, Action.READ) and not grants(acl, anon, Action.LIST)
+    assert grants(SwiftAcl(read=(".r:*", ".rlistings")), anon, Action.LIST)
+    assert grants(acl, eve, Action.WRITE) and grants(acl, eve, Action.DELETE)
+    assert not grants(acl, bob, Action.WRITE)
+    assert not grants(acl, anon, Action.WRITE)
+    assert not grants(acl, eve, Action.DELETE_CONTAINER)
+
+
+async def test_swift_acl_is_the_owners_to_set(core: Core) -> None:
+    await core.store.buckets.create_container("alice", "box")
+    address = container_address("alice", "box")
+    updated = await core.store.containers.set_swift_acl(ALICE, address, "bob", None)
+    from dolium.core.access.swift_acl import stored_acl
+
+    assert stored_acl(updated).read == ("bob",)
+    with pytest.raises(AccessDenied):
+        await core.store.containers.set_swift_acl(BOB, address, "", "")
+    await core.store.containers.set_swift_acl(ALICE, address, "", None)
+    bucket, _ = await core.store.containers.describe(ALICE, address)
+    assert stored_acl(bucket).read == ()

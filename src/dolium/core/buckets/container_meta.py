@@ -1,4 +1,4 @@
-"""Container metadata and usage, for the APIs that show them (Swift, Pithos).
+"""Container metadata, usage and Swift ACLs, for the APIs that show them (Swift, Pithos).
 
 User metadata of a container is kept in its configs under "metadata", as a
 JSON object of lower-case names to values. Names and values are the API's
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from dolium.core.access import swift_acl
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
 from dolium.model import Bucket, Principal, Usage
@@ -69,3 +70,28 @@ class ContainerInfo:
         return await self.ctx.meta.set_bucket_config(
             bucket.name, CONFIG, document, actor=principal.actor
         )
+
+    async def set_swift_acl(
+        self, principal: Principal, address: str, read: str | None, write: str | None
+    ) -> Bucket:
+        """Replace the read and/or write list of the container's Swift ACL
+        (None: keep that list; "": empty it). Only its owner may."""
+        bucket = await self.ctx.bucket(
+            principal, address, Action.WRITE_SETTING, setting=Setting.ACL
+        )
+        current = swift_acl.stored_acl(bucket)
+        updated = swift_acl.SwiftAcl(
+            current.read if read is None else swift_acl.parse_entries(read, read=True),
+            current.write if write is None else swift_acl.parse_entries(write, read=False),
+        )
+        if updated == current:
+            return bucket
+        return await self.ctx.meta.set_bucket_config(
+            bucket.name, swift_acl.CONFIG, updated.dump(), actor=principal.actor
+        )
+
+    async def member_allows(self, principal: Principal, address: str, action: Action) -> bool:
+        """Whether the container's Swift ACL grants `action` to `principal`, a
+        user of the owning tenant who is not its admin (see core.access.swift_acl)."""
+        bucket = await self.ctx.container(address)
+        return swift_acl.member_allows(principal, bucket, action)

@@ -21,14 +21,16 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from dolium.core.access.actions import Action
 from dolium.core.objects.conditions import format_http_date
 from dolium.core.store import Store
-from dolium.errors import DoliumError, NotModified
+from dolium.errors import AccessDenied, DoliumError, NotModified
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
 from dolium.frontends.swift.ops import account, container, info, object_copy, objects
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
+from dolium.model import container_address
 from dolium.protocols.keys import KeyStore
 
 log = logging.getLogger("dolium.swift")
@@ -52,6 +54,18 @@ CONTAINER_ROUTES: dict[str, Handler] = {
     "PUT": container.put,
     "POST": container.post,
     "DELETE": container.delete,
+}
+# What a member of the account needs the container's ACL to grant, by
+# (level, method); the owner's own requests never reach this table.
+MEMBER_ACTIONS = {
+    ("container", "GET"): Action.LIST,
+    ("container", "HEAD"): Action.LIST,
+    ("object", "GET"): Action.READ,
+    ("object", "HEAD"): Action.READ,
+    ("object", "PUT"): Action.WRITE,
+    ("object", "POST"): Action.WRITE,
+    ("object", "DELETE"): Action.DELETE,
+    ("object", "COPY"): Action.READ,
 }
 OBJECT_ROUTES: dict[str, Handler] = {
     "GET": objects.head_or_get,
@@ -140,7 +154,6 @@ class SwiftApp:
             raise SwiftError(404)
         tenant = account_part[len(ACCOUNT_PREFIX) :]
         principal = await auth.authenticate(self.store, self.signer, self.keys, http)
-        auth.check_account_owner(principal, tenant)
         principal = replace(
             principal, address=http.client.host if http.client else "", request_id=trans_id
         )
@@ -152,17 +165,38 @@ class SwiftApp:
         if not container_name:
             if obj:
                 raise SwiftError(404)
-            routes = ACCOUNT_ROUTES
+            auth.check_account_owner(principal, tenant)
+            handler = ACCOUNT_ROUTES.get(http.method)
         elif not obj:
-            routes = CONTAINER_ROUTES
+            if http.method not in ("GET", "HEAD"):
+                # A container's settings are its owner's alone, whatever its ACL.
+                auth.check_account_owner(principal, tenant)
+            handler = CONTAINER_ROUTES.get(http.method)
+        elif http.method == "PUT":
+            handler = object_copy.put_copy if request.header("x-copy-from") else objects.put
         else:
-            routes = OBJECT_ROUTES
-            if http.method == "PUT":
-                put: Handler = (
-                    object_copy.put_copy if request.header("x-copy-from") else objects.put
-                )
-                return await put(request)
-        handler = routes.get(http.method)
+            handler = OBJECT_ROUTES.get(http.method)
         if handler is None:
             raise SwiftError(405)
-        return await handler(request)
+        if auth.is_member(principal, tenant):
+            await self._check_member(request)
+        try:
+            return await handler(request)
+        except AccessDenied:
+            raise auth.refusal(principal) from None
+
+    async def _check_member(self, request: SwiftRequest) -> None:
+        """A member of the account (a user of its tenant, not an admin) may do
+        only what the container's ACL grants; every other rule of the core
+        would treat it as the owner. A copy needs read of its source and
+        write of its destination."""
+        wants = [(request.address, MEMBER_ACTIONS[request.level, request.method])]
+        copy_from = request.header("x-copy-from") if request.method == "PUT" else ""
+        if copy_from or request.method == "COPY":
+            other = object_copy.other_container(request)
+            if other is not None:
+                action = Action.READ if copy_from else Action.WRITE
+                wants.append((container_address(*other), action))
+        for address, action in wants:
+            if not await self.store.containers.member_allows(request.principal, address, action):
+                raise SwiftError(403)

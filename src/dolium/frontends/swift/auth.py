@@ -67,13 +67,17 @@ async def login(store: Store, signer: TokenSigner, http: Request) -> Response:
     )
 
 
+ANONYMOUS = Principal(tenant="", user="")
+
+
 async def authenticate(
     store: Store, signer: TokenSigner, keys: KeyStore, http: Request
 ) -> Principal:
-    """The principal behind the request's token; 401 without a valid one."""
+    """The principal behind the request's token, anonymous without one; 401
+    for a token that is not valid (forged, expired, or of a revoked key)."""
     token = _request_token(http)
     if not token:
-        raise SwiftError(401)
+        return ANONYMOUS
     claims = signer.verify(token, store.ctx.clock())
     if claims is None:
         raise SwiftError(401)
@@ -87,11 +91,21 @@ async def authenticate(
     return principal
 
 
-def check_account_owner(principal: Principal, account: str) -> None:
-    """Only admin users of an account's tenant act as its owner.
+def is_owner(principal: Principal, account: str) -> bool:
+    """Only admin users of an account's tenant act as its owner; its other
+    users are members, who get what container ACLs grant."""
+    return principal.tenant == account and principal.admin
 
-    Swift gives other users of an account only what its ACLs grant; until
-    Swift ACLs join the authorizer, they are refused everything (403).
-    """
-    if principal.tenant != account or not principal.admin:
-        raise SwiftError(403)
+
+def is_member(principal: Principal, account: str) -> bool:
+    return principal.tenant == account and not principal.admin
+
+
+def refusal(principal: Principal) -> SwiftError:
+    """401 for a caller who sent no token (credentials might help), 403 otherwise."""
+    return SwiftError(401 if principal.anonymous else 403)
+
+
+def check_account_owner(principal: Principal, account: str) -> None:
+    if not is_owner(principal, account):
+        raise refusal(principal)

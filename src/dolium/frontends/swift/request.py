@@ -34,6 +34,18 @@ class SwiftRequest:
         """How the core names this request's container."""
         return container_address(self.account, self.container)
 
+    @property
+    def level(self) -> str:
+        """ "account", "container" or "object": what the path names."""
+        if not self.container:
+            return "account"
+        return "object" if self.obj else "container"
+
+    @property
+    def is_owner(self) -> bool:
+        """Whether the caller owns the account (an admin user of its tenant)."""
+        return self.principal.tenant == self.account and self.principal.admin
+
     def header(self, name: str, default: str = "") -> str:
         return self.http.headers.get(name, default)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from dolium.core.access.swift_acl import parse_entries, stored_acl
 from dolium.core.buckets.container_meta import metadata as stored_metadata
 from dolium.errors import BucketAlreadyExists
-from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
 from dolium.frontends.swift.request import SwiftRequest
@@ -14,34 +14,49 @@ from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import Entry, ObjectEntry
 from dolium.model import ListedObject
 
-# Swift ACL headers: refused until Swift ACLs join the authorizer, so that a
-# client never believes it has shared (or restricted) what it has not.
-ACL_HEADERS = ("x-container-read", "x-container-write")
 # A reverse listing reads its range forward in pages of this many.
 _REVERSE_PAGE = 1000
 
 
-def _refuse_acls(request: SwiftRequest) -> None:
-    if any(request.header(name) for name in ACL_HEADERS):
-        raise SwiftError(501, "Swift container ACLs are not supported yet")
+def _acl_changes(request: SwiftRequest) -> tuple[str | None, str | None]:
+    """The read and write ACLs the request sets (None: leaves alone; "": removes)."""
+    h = request.http.headers
+    changes: list[str | None] = []
+    for which in ("read", "write"):
+        value = h.get(f"x-container-{which}")
+        if f"x-remove-container-{which}" in h:
+            value = ""
+        changes.append(value)
+    return changes[0], changes[1]
+
+
+async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
+    """The metadata and ACLs a PUT or POST of the container sends."""
+    store = request.store
+    await store.containers.update_meta(request.principal, request.address, changes)
+    read, write = _acl_changes(request)
+    if read is not None or write is not None:
+        await store.containers.set_swift_acl(request.principal, request.address, read, write)
 
 
 async def put(request: SwiftRequest) -> Response:
-    _refuse_acls(request)
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
+    # ACLs are checked before the container exists, so a bad one makes nothing.
+    read, write = _acl_changes(request)
+    parse_entries(read or "", read=True)
+    parse_entries(write or "", read=False)
     status = 201
     try:
         await request.store.buckets.create_container(request.account, request.container)
     except BucketAlreadyExists:
         status = 202  # Swift's PUT of an existing container: accepted, metadata applied
-    await request.store.containers.update_meta(request.principal, request.address, changes)
+    await _apply(request, changes)
     return empty(status)
 
 
 async def post(request: SwiftRequest) -> Response:
-    _refuse_acls(request)
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
-    await request.store.containers.update_meta(request.principal, request.address, changes)
+    await _apply(request, changes)
     return empty(204)
 
 
@@ -104,6 +119,13 @@ async def head_or_get(request: SwiftRequest) -> Response:
         ("X-Storage-Policy", bucket.policy),
         *metadata.response_headers(metadata.CONTAINER, stored_metadata(bucket)),
     ]
+    if request.is_owner:
+        # Who else may read and write is the owner's to know.
+        acl = stored_acl(bucket)
+        if acl.read:
+            headers.append(("X-Container-Read", ",".join(acl.read)))
+        if acl.write:
+            headers.append(("X-Container-Write", ",".join(acl.write)))
     if request.method == "HEAD":
         return empty(204, headers)
     query = ListingQuery.parse(request.query)

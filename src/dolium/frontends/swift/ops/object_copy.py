@@ -37,6 +37,21 @@ def _account(request: SwiftRequest, header: str) -> str:
     return value.removeprefix(ACCOUNT_PREFIX)
 
 
+def other_container(request: SwiftRequest) -> tuple[str, str] | None:
+    """(account, container) of a copy's other end: its source for a PUT with
+    X-Copy-From, its destination for a COPY; None when the header is malformed
+    (the handler refuses it)."""
+    if request.method == "COPY":
+        header, account_header = "destination", "destination-account"
+    else:
+        header, account_header = "x-copy-from", "x-copy-from-account"
+    try:
+        container, _ = _split(request.header(header), header)
+    except SwiftError:
+        return None
+    return _account(request, account_header), container
+
+
 async def _copy(
     request: SwiftRequest,
     src: tuple[str, str, str],
