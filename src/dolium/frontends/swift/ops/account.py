@@ -65,6 +65,9 @@ async def head_or_get(request: SwiftRequest) -> Response:
 
 
 async def post(request: SwiftRequest) -> Response:
+    if request.header("x-account-access-control"):
+        # Refused, not ignored: a client must not believe it shared its account.
+        raise SwiftError(400, "Account ACLs are not supported")
     changes = metadata.requested(metadata.ACCOUNT, request.http.headers.items())
     await request.store.accounts.update_meta(request.principal, request.account, changes)
     return empty(204)
