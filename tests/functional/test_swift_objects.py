@@ -115,6 +115,33 @@ def test_ranges(http: httpx.Client) -> None:
     assert beyond.headers["content-range"] == f"bytes */{len(data)}"
 
 
+def test_several_ranges_are_multipart_byteranges(http: httpx.Client) -> None:
+    data = bytes(range(256)) * 4
+    http.put("box/multi", content=data, headers={"Content-Type": "application/x-test"})
+    answer = http.get("box/multi", headers={"Range": "bytes=0-3,10-12,-2"})
+    assert answer.status_code == 206
+    kind, _, boundary = answer.headers["content-type"].partition(";boundary=")
+    assert kind == "multipart/byteranges"
+    assert int(answer.headers["content-length"]) == len(answer.content)
+    parts = answer.content.split(f"--{boundary}".encode())
+    assert parts[0] == b"" and parts[-1] == b"--"
+    bodies = []
+    for part in parts[1:-1]:
+        head, _, body = part.strip(b"\r\n").partition(b"\r\n\r\n")
+        assert b"Content-Type: application/x-test" in head
+        bodies.append((head.split(b"Content-Range: ")[1].decode(), body))
+    assert bodies == [
+        (f"bytes 0-3/{len(data)}", data[0:4]),
+        (f"bytes 10-12/{len(data)}", data[10:13]),
+        (f"bytes {len(data) - 2}-{len(data) - 1}/{len(data)}", data[-2:]),
+    ]
+    # Unsatisfiable ranges are dropped; with none left, 416.
+    one = http.get("box/multi", headers={"Range": f"bytes=0-1,{len(data) + 5}-"})
+    assert one.status_code == 206 and one.content == data[:2]
+    none = http.get("box/multi", headers={"Range": f"bytes={len(data)}-,{len(data) + 5}-"})
+    assert none.status_code == 416
+
+
 def test_conditional_get(http: httpx.Client) -> None:
     data = b"conditional"
     put = http.put("box/cond", content=data)

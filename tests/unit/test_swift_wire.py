@@ -146,3 +146,18 @@ def test_which_paths_are_swifts() -> None:
         assert is_swift_path(path)
     for path in ("/", "/infobucket", "/auth", "/v1", "/v1bucket/k", "/auth/other"):
         assert not is_swift_path(path)
+
+
+def test_byte_ranges() -> None:
+    from dolium.errors import InvalidRange
+    from dolium.frontends.swift.ops.byteranges import MAX_RANGES, parse_ranges
+
+    assert parse_ranges(None, 10) is None
+    assert parse_ranges("bytes=0-1", 10) == [(0, 1)]
+    assert parse_ranges("bytes=0-1, 4-, -2", 10) == [(0, 1), (4, 9), (8, 9)]
+    assert parse_ranges("bytes=0-1,x", 10) is None  # a malformed part: the whole object
+    assert parse_ranges("items=0-1", 10) is None
+    assert parse_ranges("bytes=0-1,20-", 10) == [(0, 1)]
+    assert parse_ranges(",".join(["bytes=0-0"] + ["1-1"] * MAX_RANGES), 10) is None
+    with pytest.raises(InvalidRange):
+        parse_ranges("bytes=10-,20-", 10)

@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator
 from starlette.responses import Response, StreamingResponse
 
 from dolium.core.objects import conditions
+from dolium.core.objects.conditions import ByteRange
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, InvalidRange
 from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.ops.byteranges import MultipartRanges, parse_ranges
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.request import SwiftRequest
 from dolium.frontends.swift.wire import metadata
@@ -100,10 +102,10 @@ async def head_or_get(request: SwiftRequest) -> Response:
         if_unmodified_since=h.get("if-unmodified-since"),
     )
     size = version.size
-    byte_range = None
+    ranges = None
     if request.method == "GET" or h.get("range"):
         try:
-            byte_range = conditions.parse_range(h.get("range"), size)
+            ranges = parse_ranges(h.get("range"), size)
         except InvalidRange:
             return empty(416, [("Content-Range", conditions.unsatisfied_content_range(size))])
     if request.method == "HEAD":
@@ -112,17 +114,42 @@ async def head_or_get(request: SwiftRequest) -> Response:
             response.headers.append(name, value)
         response.headers["content-length"] = str(size)
         return response
+    if ranges is not None and len(ranges) > 1:
+        return await _multipart(request, version, ranges, headers)
     start, end, status = 0, size - 1, 200
-    if byte_range is not None:
-        start, end, status = byte_range.start, byte_range.end, 206
-        headers.append(("Content-Range", conditions.content_range(byte_range, size)))
+    if ranges is not None:
+        start, end, status = ranges[0].start, ranges[0].end, 206
+        headers.append(("Content-Range", conditions.content_range(ranges[0], size)))
     length = end - start + 1 if size else 0
     data = await request.store.objects.read(version, start, end) if length else _nothing()
+    return _streamed(data, status, headers, length)
+
+
+def _streamed(
+    data: AsyncIterator[bytes], status: int, headers: list[tuple[str, str]], length: int
+) -> Response:
     response = StreamingResponse(data, status_code=status)
     for name, value in headers:
         response.headers.append(name, value)
     response.headers["content-length"] = str(length)
     return response
+
+
+async def _multipart(
+    request: SwiftRequest,
+    version: ObjectVersion,
+    ranges: list[ByteRange],
+    headers: list[tuple[str, str]],
+) -> Response:
+    parts = MultipartRanges(ranges, version.size, version.content_type)
+    objects = request.store.objects
+
+    async def read(start: int, end: int) -> AsyncIterator[bytes]:
+        return await objects.read(version, start, end)
+
+    headers = [(n, v) for n, v in headers if n != "Content-Type"]
+    headers.append(("Content-Type", parts.content_type))
+    return _streamed(parts.body(read), 206, headers, parts.length)
 
 
 async def _nothing() -> AsyncIterator[bytes]:
