@@ -4,7 +4,10 @@ with the same bytes, metadata, content type and ETag."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -81,3 +84,29 @@ def test_a_container_whose_name_s3_cannot_hold_is_reached_by_address(
     s3.meta.events.unregister("before-parameter-build.s3", validate_bucket_name)
     got = s3.get_object(Bucket=f"{account.tenant}:{name}", Key="a")
     assert got["Body"].read() == b"spaces"
+
+
+def test_the_swift_cli_uploads_lists_and_downloads(
+    account: SwiftAccount, s3: Any, tmp_path: Path
+) -> None:
+    swift = [str(Path(sys.executable).parent / "swift"), "-A", account.auth_url]
+    swift += ["-U", f"{account.tenant}:{account.user}", "-K", account.secret]
+    source = tmp_path / "notes.txt"
+    source.write_bytes(b"from the swift CLI\n" * 1000)
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [*swift, *args], capture_output=True, text=True, check=True, cwd=tmp_path
+        ).stdout
+
+    run("upload", name, "notes.txt", "--header", "X-Object-Meta-From:cli")
+    assert run("list", name).split() == ["notes.txt"]
+    run("download", name, "notes.txt", "-o", "back.txt")
+    assert (tmp_path / "back.txt").read_bytes() == source.read_bytes()
+    got = s3.get_object(Bucket=name, Key="notes.txt")
+    assert got["Body"].read() == source.read_bytes()
+    assert got["Metadata"]["from"] == "cli"
+    assert got["ContentType"] == "text/plain"
+    run("delete", name)
+    assert name not in run("list").split()
