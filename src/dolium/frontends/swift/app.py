@@ -1,7 +1,10 @@
 """The Swift front end as an ASGI application: authenticate, route, answer.
 
 Paths: `/auth/v1.0` (log in), `/info` (capabilities), and
-`/v1/AUTH_<tenant>[/<container>[/<object>]]`. Every answer carries
+`/v1/AUTH_<tenant>[/<container>[/<object>]]`. The account is its owner's
+(an admin user of the tenant); containers and objects are also open to
+what container ACLs grant, to members of the account, other tenants, and
+callers with no token at all. Every answer carries
 `X-Trans-Id` and `X-Openstack-Request-Id`. A `DoliumError` becomes Swift's
 status through `errors.SWIFT_STATUSES`, a `SwiftError` is answered as it
 says; anything else is logged with the transaction id and answered with a

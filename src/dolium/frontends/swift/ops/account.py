@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from dolium.errors import NoSuchBucket
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
@@ -55,7 +56,10 @@ async def head_or_get(request: SwiftRequest) -> Response:
             if candidate in picked:
                 rolled.append(candidate)
         elif candidate.container in picked:
-            usage = await request.store.containers.usage(candidate)
+            try:
+                usage = await request.store.containers.usage(candidate)
+            except NoSuchBucket:
+                continue  # deleted since it was listed
             rolled.append(
                 ContainerEntry(candidate.container, usage.objects, usage.bytes, candidate.created)
             )

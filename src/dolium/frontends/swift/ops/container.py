@@ -1,4 +1,4 @@
-"""Container: PUT, HEAD, GET (the object listing), POST (metadata), DELETE."""
+"""Container: PUT, HEAD, GET (the object listing), POST (metadata, ACLs), DELETE."""
 
 from __future__ import annotations
 
