@@ -1,7 +1,8 @@
 """The composition root: config in, a running server out.
 
 The only module that knows every layer: it opens the back ends named in the
-config, builds the core over them, mounts the S3 front end, and runs the
+config, builds the core over them, mounts the S3 and Swift front ends (Swift
+by path: `/auth/v1.0`, `/info`, `/v1/...`; S3 everything else), and runs the
 garbage collector, the lifecycle worker and event delivery in the background.
 """
 
@@ -10,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from dolium.backends import audit_key
@@ -23,6 +27,7 @@ from dolium.core.access.cached_keys import CachedKeyStore
 from dolium.core.access.meta_sharing import MetaSharingLookup
 from dolium.core.access.s3_evaluator import S3Evaluator
 from dolium.core.access.sharing import SharingEvaluator
+from dolium.core.access.swift_acl import SwiftAclEvaluator
 from dolium.core.audit.checkpoint import log_signer
 from dolium.core.audit.log import AuditLog, seal_forever
 from dolium.core.context import Context, Settings
@@ -32,6 +37,8 @@ from dolium.core.store import Store
 from dolium.frontends.s3.app import S3App, S3Settings
 from dolium.frontends.s3.wire import events
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
+from dolium.frontends.swift.app import SwiftApp, is_swift_path
+from dolium.frontends.swift.tokens import TokenSigner
 from dolium.memory import limit_malloc_arenas, trim_forever
 from dolium.model import DEFAULT_POLICY
 from dolium.plugins import open_audit, open_meta, open_policies, open_reporters
@@ -50,6 +57,40 @@ def open_kms(config: Config) -> FileMasterKeys:
     return FileMasterKeys(config.data_dir / "keyring.json")
 
 
+# The secret Swift auth tokens are signed with: in the data directory, so
+# every worker process (and every server on the same data) accepts a token
+# any of them issued.
+SWIFT_TOKEN_SECRET = "swift-token-secret"  # noqa: S105 - a file name, not a secret
+# Paths the Swift front end serves start with one of these; S3 requests are
+# told apart by this one prefix check (then `is_swift_path` decides exactly).
+SWIFT_PREFIXES = ("/v1/", "/auth/", "/info")
+
+
+def swift_token_secret(data_dir: Path) -> bytes:
+    """The data directory's token secret, made at first use (mode 0600).
+
+    Written to a temporary file and linked into place, so that workers
+    starting at once all end up reading the one secret that won.
+    """
+    path = data_dir / SWIFT_TOKEN_SECRET
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = data_dir / f".{SWIFT_TOKEN_SECRET}.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, secrets.token_hex(32).encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process got there first: its secret stands
+        finally:
+            tmp.unlink()
+    return path.read_bytes().strip()
+
+
 def core_settings(config: Config) -> Settings:
     return Settings(
         block_size=config.block_size,
@@ -61,9 +102,10 @@ def core_settings(config: Config) -> Settings:
 
 
 def build_authorizer(meta: MetaStore) -> Authorizer:
-    """S3 ACLs and bucket policies decide; Pithos sharing may allow what they leave refused."""
+    """S3 ACLs and bucket policies decide; Pithos sharing and Swift container
+    ACLs may allow what they leave refused."""
     sharing = SharingEvaluator(MetaSharingLookup(meta))
-    return Authorizer([S3Evaluator()], grantors=[sharing])
+    return Authorizer([S3Evaluator()], grantors=[SwiftAclEvaluator(), sharing])
 
 
 async def build_store(config: Config) -> Store:
@@ -95,6 +137,7 @@ class Server:
         self.config = config
         self.store: Store | None = None
         self.s3: S3App | None = None
+        self.swift: SwiftApp | None = None
         self._jobs: asyncio.Task[None] | None = None
         self._trim: asyncio.Task[None] | None = None
         self._jobs_lock = JobsLock(config.data_dir)
@@ -109,6 +152,9 @@ class Server:
             sse_c_require_tls=self.config.sse_c_require_tls,
         )
         self.s3 = S3App(self.store, keys, settings)
+        signer = TokenSigner(swift_token_secret(self.config.data_dir))
+        policies = sorted(self.store.ctx.policies)
+        self.swift = SwiftApp(self.store, keys, signer, policies, self.config.default_policy)
         self._jobs = asyncio.create_task(self._run_jobs())
         self._trim = asyncio.create_task(trim_forever())
 
@@ -175,7 +221,11 @@ class Server:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        assert self.s3 is not None, "server not started"
+        assert self.s3 is not None and self.swift is not None, "server not started"
+        path = scope["path"]
+        if path.startswith(SWIFT_PREFIXES) and is_swift_path(path):
+            await self.swift(scope, receive, send)
+            return
         await self.s3(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

@@ -223,7 +223,9 @@ def user() -> None:
 
 @user.command("create")
 @click.argument("who", metavar="TENANT:USER", callback=tenant_user)
-@click.option("--admin", is_flag=True, help="May administer the whole server.")
+@click.option(
+    "--admin", is_flag=True, help="Admin of its tenant: owns its Swift account (see docs/swift.md)."
+)
 @click.option("--access-key", help="Access key id (default: generated).")
 @click.option("--secret-key", help="Secret key (default: generated).")
 @config_options

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dolium.core.access.acls import Acls
 from dolium.core.access.bucket_policy import BucketPolicies
+from dolium.core.accounts.account_info import AccountInfo
+from dolium.core.accounts.user_secrets import UserSecrets
+from dolium.core.buckets.container_meta import ContainerInfo
 from dolium.core.buckets.cors import Cors
 from dolium.core.buckets.lifecycle import Lifecycle
 from dolium.core.buckets.notifications import Notifications
@@ -17,6 +20,7 @@ from dolium.core.buckets.website import Website
 from dolium.core.content.sse import BucketEncryption
 from dolium.core.context import Context
 from dolium.core.jobs.delivery import Delivery
+from dolium.core.objects.expiry import Expiry
 from dolium.core.objects.listing import Listing
 from dolium.core.objects.multipart import Multipart
 from dolium.core.objects.object_lock import ObjectLock
@@ -43,6 +47,11 @@ class Store:
         self.encryption = BucketEncryption(ctx)
         self.lifecycle = Lifecycle(ctx)
         self.website = Website(ctx)
+        # What the APIs that scope containers by account (Swift, Pithos) add.
+        self.accounts = AccountInfo(ctx)
+        self.containers = ContainerInfo(ctx)
+        self.expiry = Expiry(ctx)
+        self.user_secrets = UserSecrets(ctx)
 
     async def close(self) -> None:
         for reporter in self.ctx.reporters.values():

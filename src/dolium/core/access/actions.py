@@ -67,6 +67,7 @@ class Setting(enum.StrEnum):
     WEBSITE = "website"
     ACCELERATE = "accelerate"
     LOCATION = "location"
+    METADATA = "metadata"  # the container's user metadata (Swift, Pithos)
 
 
 class Decision(enum.Enum):

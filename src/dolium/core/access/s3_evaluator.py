@@ -91,6 +91,10 @@ S3_ACTIONS: Mapping[tuple[Action, Setting | None], tuple[str, str]] = MappingPro
         (Action.READ_SETTING, Setting.ACCELERATE): _same("s3:GetAccelerateConfiguration"),
         (Action.WRITE_SETTING, Setting.ACCELERATE): _same("s3:PutAccelerateConfiguration"),
         (Action.READ_SETTING, Setting.LOCATION): _same("s3:GetBucketLocation"),
+        # S3 has no container metadata; its nearest kin, and so the names a
+        # bucket policy grants it by, are the bucket's tags.
+        (Action.READ_SETTING, Setting.METADATA): _same("s3:GetBucketTagging"),
+        (Action.WRITE_SETTING, Setting.METADATA): _same("s3:PutBucketTagging"),
     }
 )
 

@@ -1,0 +1,205 @@
+"""The Swift front end as an ASGI application: authenticate, route, answer.
+
+Paths: `/auth/v1.0` (log in), `/info` (capabilities), and
+`/v1/AUTH_<tenant>[/<container>[/<object>]]`. The account is its owner's
+(an admin user of the tenant); containers and objects are also open to
+what container ACLs grant, to members of the account, other tenants, and
+callers with no token at all. Every answer carries
+`X-Trans-Id` and `X-Openstack-Request-Id`. A `DoliumError` becomes Swift's
+status through `errors.SWIFT_STATUSES`, a `SwiftError` is answered as it
+says; anything else is logged with the transaction id and answered with a
+bare 500, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from urllib.parse import parse_qsl
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from dolium.core.access.actions import Action
+from dolium.core.objects.conditions import format_http_date
+from dolium.core.store import Store
+from dolium.errors import AccessDenied, DoliumError, NotModified
+from dolium.frontends.swift import auth
+from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
+from dolium.frontends.swift.ops import account, container, info, object_copy, objects
+from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
+from dolium.frontends.swift.tokens import TokenSigner
+from dolium.model import container_address
+from dolium.protocols.keys import KeyStore
+
+log = logging.getLogger("dolium.swift")
+
+Handler = Callable[[SwiftRequest], Awaitable[Response]]
+
+AUTH_PATHS = frozenset({"/auth/v1.0", "/auth/v1.0/"})
+INFO_PATH = "/info"
+API_PREFIX = "/v1/"
+
+ACCOUNT_ROUTES: dict[str, Handler] = {
+    "GET": account.head_or_get,
+    "HEAD": account.head_or_get,
+    "POST": account.post,
+    "PUT": account.refuse,
+    "DELETE": account.refuse,
+}
+CONTAINER_ROUTES: dict[str, Handler] = {
+    "GET": container.head_or_get,
+    "HEAD": container.head_or_get,
+    "PUT": container.put,
+    "POST": container.post,
+    "DELETE": container.delete,
+}
+# What a member of the account needs the container's ACL to grant, by
+# (level, method); the owner's own requests never reach this table.
+MEMBER_ACTIONS = {
+    ("container", "GET"): Action.LIST,
+    ("container", "HEAD"): Action.LIST,
+    ("object", "GET"): Action.READ,
+    ("object", "HEAD"): Action.READ,
+    ("object", "PUT"): Action.WRITE,
+    ("object", "POST"): Action.WRITE,
+    ("object", "DELETE"): Action.DELETE,
+    ("object", "COPY"): Action.READ,
+}
+OBJECT_ROUTES: dict[str, Handler] = {
+    "GET": objects.head_or_get,
+    "HEAD": objects.head_or_get,
+    "POST": objects.post,
+    "DELETE": objects.delete,
+    "COPY": object_copy.copy,
+}
+
+
+def is_swift_path(path: str) -> bool:
+    """Whether the composition root should hand this path to Swift."""
+    return path.startswith(API_PREFIX) or path in AUTH_PATHS or path == INFO_PATH
+
+
+def new_trans_id() -> str:
+    """Swift's form: "tx", 21 hex digits, "-", the time in hex."""
+    return f"tx{secrets.token_hex(11)[:21]}-{int(time.time()):010x}"
+
+
+class SwiftApp:
+    def __init__(
+        self,
+        store: Store,
+        keys: KeyStore,
+        signer: TokenSigner,
+        policies: Sequence[str] = ("standard",),
+        default_policy: str = "standard",
+    ) -> None:
+        self.store = store
+        self.keys = keys
+        self.signer = signer
+        self.policies = tuple(policies)
+        self.default_policy = default_policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        http = Request(scope, receive)
+        trans_id = new_trans_id()
+        try:
+            response = await self._answer(http, trans_id)
+        except ClientDisconnect:
+            return
+        except Exception as exc:
+            response = self._error(exc, http, trans_id)
+        response.headers["X-Trans-Id"] = trans_id
+        response.headers["X-Openstack-Request-Id"] = trans_id
+        await response(scope, receive, send)
+
+    def _error(self, exc: Exception, http: Request, trans_id: str) -> Response:
+        if isinstance(exc, NotModified):
+            response = Response(status_code=304)
+            response.headers["Etag"] = exc.etag
+            response.headers["Last-Modified"] = format_http_date(exc.modified)
+            del response.headers["content-length"]
+            return response
+        error: SwiftError | None
+        if isinstance(exc, SwiftError):
+            error = exc
+        elif isinstance(exc, DoliumError):
+            error = to_swift_error(exc)
+        else:
+            error = None
+        if error is None:
+            # Never the exception's text on the wire; the path, not the query,
+            # in the log, since a query may carry a token.
+            log.error("%s %s failed [%s]", http.method, http.scope["path"], trans_id, exc_info=exc)
+            error = SwiftError(500)
+        if error.text:
+            body, media = error.text.encode(), "text/plain; charset=UTF-8"
+        else:
+            body, media = html_body(error.status), "text/html; charset=UTF-8"
+        if http.method == "HEAD" or error.status == 304:
+            body = b""
+        return Response(body, status_code=error.status, media_type=media)
+
+    async def _answer(self, http: Request, trans_id: str) -> Response:
+        # The decoded path from the server: an encoded "?" or "#" in an object
+        # name stays part of the name.
+        path: str = http.scope["path"]
+        if path in AUTH_PATHS:
+            return await auth.login(self.store, self.signer, http)
+        if path == INFO_PATH:
+            return info.info(http.method, self.policies, self.default_policy)
+        account_part, _, rest = path[len(API_PREFIX) :].partition("/")
+        if not account_part.startswith(ACCOUNT_PREFIX) or account_part == ACCOUNT_PREFIX:
+            raise SwiftError(404)
+        tenant = account_part[len(ACCOUNT_PREFIX) :]
+        principal = await auth.authenticate(self.store, self.signer, self.keys, http)
+        principal = replace(
+            principal, address=http.client.host if http.client else "", request_id=trans_id
+        )
+        container_name, _, obj = rest.partition("/")
+        query = dict(parse_qsl(http.url.query, keep_blank_values=True))
+        request = SwiftRequest(
+            self.store, http, principal, tenant, container_name, obj, query, trans_id
+        )
+        if not container_name:
+            if obj:
+                raise SwiftError(404)
+            auth.check_account_owner(principal, tenant)
+            handler = ACCOUNT_ROUTES.get(http.method)
+        elif not obj:
+            if http.method not in ("GET", "HEAD"):
+                # A container's settings are its owner's alone, whatever its ACL.
+                auth.check_account_owner(principal, tenant)
+            handler = CONTAINER_ROUTES.get(http.method)
+        elif http.method == "PUT":
+            handler = object_copy.put_copy if request.header("x-copy-from") else objects.put
+        else:
+            handler = OBJECT_ROUTES.get(http.method)
+        if handler is None:
+            raise SwiftError(405)
+        if auth.is_member(principal, tenant):
+            await self._check_member(request)
+        try:
+            return await handler(request)
+        except AccessDenied:
+            raise auth.refusal(principal) from None
+
+    async def _check_member(self, request: SwiftRequest) -> None:
+        """A member of the account (a user of its tenant, not an admin) may do
+        only what the container's ACL grants; every other rule of the core
+        would treat it as the owner. A copy needs read of its source and
+        write of its destination."""
+        wants = [(request.address, MEMBER_ACTIONS[request.level, request.method])]
+        copy_from = request.header("x-copy-from") if request.method == "PUT" else ""
+        if copy_from or request.method == "COPY":
+            other = object_copy.other_container(request)
+            if other is not None:
+                action = Action.READ if copy_from else Action.WRITE
+                wants.append((container_address(*other), action))
+        for address, action in wants:
+            if not await self.store.containers.member_allows(request.principal, address, action):
+                raise SwiftError(403)

@@ -1,0 +1,1 @@
+"""Handlers by family: account, container, object (data, copy), info."""

@@ -1,0 +1,82 @@
+"""Account: HEAD and GET (metadata, usage, the container listing), POST (metadata)."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from dolium.errors import NoSuchBucket
+from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
+from dolium.frontends.swift.ops.listing_query import ListingQuery
+from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
+from dolium.frontends.swift.wire import metadata
+from dolium.frontends.swift.wire.listings import ContainerEntry, Entry
+from dolium.model import Bucket
+
+
+async def _headers(request: SwiftRequest, containers: list[Bucket]) -> list[tuple[str, str]]:
+    account = await request.store.accounts.get(request.principal, request.account)
+    created = min((b.created for b in containers), default=0.0)
+    return [
+        ("X-Account-Container-Count", str(len(containers))),
+        ("X-Account-Object-Count", str(account.usage.objects)),
+        ("X-Account-Bytes-Used", str(account.usage.bytes)),
+        ("X-Timestamp", x_timestamp(created)),
+        *metadata.response_headers(metadata.ACCOUNT, account.meta),
+    ]
+
+
+async def head_or_get(request: SwiftRequest) -> Response:
+    query = ListingQuery.parse(request.query) if request.method == "GET" else ListingQuery()
+    containers = await request.store.buckets.list(request.principal)
+    headers = await _headers(request, containers)
+    if request.method == "HEAD":
+        return empty(204, headers)
+    by_name = sorted(containers, key=lambda b: b.container)
+    rolled: list[Entry] = []
+    last_subdir = ""
+    candidates: list[str | Bucket] = []
+    for bucket in by_name:
+        name = bucket.container
+        if not name.startswith(query.prefix):
+            continue
+        cut = name.find(query.delimiter, len(query.prefix)) if query.delimiter else -1
+        if cut >= 0:
+            subdir = name[: cut + 1]
+            if subdir != last_subdir:
+                candidates.append(subdir)
+                last_subdir = subdir
+            continue
+        candidates.append(bucket)
+    # The window works on names; usage is read only for the containers shown.
+    names: list[Entry] = [c if isinstance(c, str) else c.container for c in candidates]
+    picked = set(map(str, query.window(names)))
+    for candidate in candidates:
+        if isinstance(candidate, str):
+            if candidate in picked:
+                rolled.append(candidate)
+        elif candidate.container in picked:
+            try:
+                usage = await request.store.containers.usage(candidate)
+            except NoSuchBucket:
+                continue  # deleted since it was listed
+            rolled.append(
+                ContainerEntry(candidate.container, usage.objects, usage.bytes, candidate.created)
+            )
+    if query.reverse:
+        rolled.reverse()
+    return listing(request, "account", ACCOUNT_PREFIX + request.account, rolled, headers)
+
+
+async def post(request: SwiftRequest) -> Response:
+    if request.header("x-account-access-control"):
+        # Refused, not ignored: a client must not believe it shared its account.
+        raise SwiftError(400, "Account ACLs are not supported")
+    changes = metadata.requested(metadata.ACCOUNT, request.http.headers.items())
+    await request.store.accounts.update_meta(request.principal, request.account, changes)
+    return empty(204)
+
+
+async def refuse(request: SwiftRequest) -> Response:
+    """PUT and DELETE of an account are a reseller's business, not a user's."""
+    raise SwiftError(405)

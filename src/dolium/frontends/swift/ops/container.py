@@ -1,0 +1,133 @@
+"""Container: PUT, HEAD, GET (the object listing), POST (metadata, ACLs), DELETE."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from dolium.core.access.swift_acl import parse_entries, stored_acl
+from dolium.core.buckets.container_meta import metadata as stored_metadata
+from dolium.errors import BucketAlreadyExists
+from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
+from dolium.frontends.swift.ops.listing_query import ListingQuery
+from dolium.frontends.swift.request import SwiftRequest
+from dolium.frontends.swift.wire import metadata
+from dolium.frontends.swift.wire.listings import Entry, ObjectEntry
+from dolium.model import ListedObject
+
+# A reverse listing reads its range forward in pages of this many.
+_REVERSE_PAGE = 1000
+
+
+def _acl_changes(request: SwiftRequest) -> tuple[str | None, str | None]:
+    """The read and write ACLs the request sets (None: leaves alone; "": removes)."""
+    h = request.http.headers
+    changes: list[str | None] = []
+    for which in ("read", "write"):
+        value = h.get(f"x-container-{which}")
+        if f"x-remove-container-{which}" in h:
+            value = ""
+        changes.append(value)
+    return changes[0], changes[1]
+
+
+async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
+    """The metadata and ACLs a PUT or POST of the container sends."""
+    store = request.store
+    await store.containers.update_meta(request.principal, request.address, changes)
+    read, write = _acl_changes(request)
+    if read is not None or write is not None:
+        await store.containers.set_swift_acl(request.principal, request.address, read, write)
+
+
+async def put(request: SwiftRequest) -> Response:
+    changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
+    # ACLs are checked before the container exists, so a bad one makes nothing.
+    read, write = _acl_changes(request)
+    parse_entries(read or "", read=True)
+    parse_entries(write or "", read=False)
+    status = 201
+    try:
+        await request.store.buckets.create_container(request.account, request.container)
+    except BucketAlreadyExists:
+        status = 202  # Swift's PUT of an existing container: accepted, metadata applied
+    await _apply(request, changes)
+    return empty(status)
+
+
+async def post(request: SwiftRequest) -> Response:
+    changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
+    await _apply(request, changes)
+    return empty(204)
+
+
+async def delete(request: SwiftRequest) -> Response:
+    await request.store.buckets.delete(request.principal, request.address)
+    return empty(204)
+
+
+def _entry(item: ListedObject) -> ObjectEntry:
+    return ObjectEntry(item.key, item.etag, item.size, item.content_type, item.modified)
+
+
+async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
+    """The entries of the page, in the order shown."""
+    listing_service = request.store.listing
+    if not query.reverse:
+        page = await listing_service.list(
+            request.principal,
+            request.address,
+            prefix=query.prefix,
+            delimiter=query.delimiter,
+            start_after=query.lower(),
+            max_keys=query.limit,
+        )
+        return query.window(_merged(page.entries, page.prefixes))
+    # Reverse: every entry from the lower bound up to the upper one, forward.
+    found: list[Entry] = []
+    cursor = query.lower()
+    while True:
+        page = await listing_service.list(
+            request.principal,
+            request.address,
+            prefix=query.prefix,
+            delimiter=query.delimiter,
+            start_after=cursor,
+            max_keys=_REVERSE_PAGE,
+        )
+        batch = _merged(page.entries, page.prefixes)
+        found.extend(batch)
+        upper = query.upper()
+        if not page.truncated or page.next_marker is None or (upper and page.next_marker >= upper):
+            break
+        cursor = page.next_marker
+    return query.window(found)
+
+
+def _merged(entries: tuple[ListedObject, ...], prefixes: tuple[str, ...]) -> list[Entry]:
+    merged: list[Entry] = [_entry(e) for e in entries]
+    merged.extend(prefixes)
+    merged.sort(key=lambda e: e if isinstance(e, str) else e.name)
+    return merged
+
+
+async def head_or_get(request: SwiftRequest) -> Response:
+    bucket, usage = await request.store.containers.describe(request.principal, request.address)
+    headers = [
+        ("X-Container-Object-Count", str(usage.objects)),
+        ("X-Container-Bytes-Used", str(usage.bytes)),
+        ("X-Timestamp", x_timestamp(bucket.created)),
+        ("X-Storage-Policy", bucket.policy),
+        *metadata.response_headers(metadata.CONTAINER, stored_metadata(bucket)),
+    ]
+    if request.is_owner:
+        # Who else may read and write is the owner's to know.
+        acl = stored_acl(bucket)
+        if acl.read:
+            headers.append(("X-Container-Read", ",".join(acl.read)))
+        if acl.write:
+            headers.append(("X-Container-Write", ",".join(acl.write)))
+    if request.method == "HEAD":
+        return empty(204, headers)
+    query = ListingQuery.parse(request.query)
+    entries = await _page(request, query) if query.limit else []
+    return listing(request, "container", request.container, entries, headers)

@@ -1,0 +1,115 @@
+"""Server-side copies: PUT with X-Copy-From, and COPY with Destination.
+
+The copy keeps the source's metadata, content type and system headers, with
+what the request sends laid over them; `X-Fresh-Metadata: true` starts from
+nothing instead. The core copies by reference to the source's blocks.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from starlette.responses import Response
+
+from dolium.core.objects.conditions import format_http_date
+from dolium.core.objects.service import CopyOptions
+from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.ops.common import empty
+from dolium.frontends.swift.ops.objects import check_name
+from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
+from dolium.frontends.swift.wire import metadata
+from dolium.frontends.swift.wire import object_headers as oh
+from dolium.model import container_address
+
+
+def _split(path: str, header: str) -> tuple[str, str]:
+    """(container, object) of a `/container/object` header value (leading "/" optional)."""
+    container, slash, obj = unquote(path).lstrip("/").partition("/")
+    if not container or not slash or not obj:
+        raise SwiftError(412, f"{header} header must be of the form <container name>/<object name>")
+    return container, obj
+
+
+def _account(request: SwiftRequest, header: str) -> str:
+    value = request.header(header)
+    if not value:
+        return request.account
+    return value.removeprefix(ACCOUNT_PREFIX)
+
+
+def other_container(request: SwiftRequest) -> tuple[str, str] | None:
+    """(account, container) of a copy's other end: its source for a PUT with
+    X-Copy-From, its destination for a COPY; None when the header is malformed
+    (the handler refuses it)."""
+    if request.method == "COPY":
+        header, account_header = "destination", "destination-account"
+    else:
+        header, account_header = "x-copy-from", "x-copy-from-account"
+    try:
+        container, _ = _split(request.header(header), header)
+    except SwiftError:
+        return None
+    return _account(request, account_header), container
+
+
+async def _copy(
+    request: SwiftRequest,
+    src: tuple[str, str, str],
+    dst: tuple[str, str, str],
+) -> Response:
+    """Copy object src (account, container, object) to dst."""
+    store, principal = request.store, request.principal
+    headers = request.http.headers
+    src_address = container_address(src[0], src[1])
+    source = await store.objects.head(principal, src_address, src[2])
+    await store.expiry.check(source)
+    changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
+    sent = metadata.present(changes)
+    if request.flag("x-fresh-metadata"):
+        meta, kept_headers, kept_type = sent, {}, None
+    else:
+        meta = {**source.meta, **sent}
+        kept_headers, kept_type = dict(source.headers), source.content_type
+    sent_type = headers.get("content-type") if request.method != "COPY" else None
+    opts = CopyOptions(
+        replace_metadata=True,
+        content_type=sent_type or kept_type or oh.content_type({}, dst[2]),
+        meta=meta,
+        headers={**kept_headers, **oh.stored_headers(headers)},
+    )
+    dst_address = container_address(dst[0], dst[1])
+    created, _ = await store.objects.copy(
+        principal, (src_address, src[2], None), dst_address, dst[2], opts
+    )
+    expires = oh.delete_at(headers, store.ctx.clock())
+    await store.expiry.set(principal, dst_address, dst[2], expires)
+    return empty(
+        201,
+        [
+            ("Etag", created.etag),
+            ("Last-Modified", format_http_date(created.modified)),
+            ("X-Copied-From", f"{src[1]}/{src[2]}"),
+            ("X-Copied-From-Account", ACCOUNT_PREFIX + src[0]),
+            ("X-Copied-From-Last-Modified", format_http_date(source.modified)),
+        ],
+    )
+
+
+async def put_copy(request: SwiftRequest) -> Response:
+    """PUT with X-Copy-From: this request's path is the destination."""
+    check_name(request)
+    if request.header("content-length") not in ("", "0"):
+        raise SwiftError(400, "Copy requests require a zero byte body")
+    container, obj = _split(request.header("x-copy-from"), "X-Copy-From")
+    src = (_account(request, "x-copy-from-account"), container, obj)
+    return await _copy(request, src, (request.account, request.container, request.obj))
+
+
+async def copy(request: SwiftRequest) -> Response:
+    """COPY with Destination: this request's path is the source."""
+    destination = request.header("destination")
+    if not destination:
+        raise SwiftError(412, "Destination header required")
+    container, obj = _split(destination, "Destination")
+    dst = (_account(request, "destination-account"), container, obj)
+    return await _copy(request, (request.account, request.container, request.obj), dst)

@@ -1,0 +1,1 @@
+"""Swift's headers and listing formats, both ways."""
