@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dolium.backends.audit_files import FileAuditStore
 from dolium.backends.audit_memory import MemoryAuditStore
 from dolium.backends.audit_postgres import PostgresAuditStore
 from dolium.backends.audit_sqlite import SqliteAuditStore
@@ -24,10 +25,12 @@ async def _open(name: str, tmp_path: Path) -> AuditStore:
         return MemoryAuditStore()
     if name == "sqlite":
         return SqliteAuditStore(tmp_path / "audit.db")
+    if name == "files":
+        return await FileAuditStore.open(root=str(tmp_path / "audit"))
     return await PostgresAuditStore.open(dsn=postgres().database(str(tmp_path)))
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["memory", "sqlite", "postgres", "files"])
 async def audit_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AuditStore]:
     store = await _open(request.param, tmp_path)
     yield store
@@ -63,3 +66,24 @@ async def test_sqlite_keeps_everything_across_a_reopen(tmp_path: Path) -> None:
         assert await again.checkpoints() == [(9, "note")]
     finally:
         await again.close()
+
+
+async def test_files_cut_off_an_append_a_crash_left_half_done(tmp_path: Path) -> None:
+    root = tmp_path / "audit"
+    store = await FileAuditStore.open(root=str(root))
+    frontier = merkle.Frontier()
+    rows = [entry(i) for i in range(5)]
+    await store.append(rows, grow(frontier, rows))
+    # A process died in its next append: data written, the size never committed.
+    for name in ("entries.log", "entries.idx", "nodes-0.bin", "nodes-1.bin"):
+        with open(root / name, "ab") as f:
+            f.write(b"\x01" * 40)
+    again = await FileAuditStore.open(root=str(root))
+    assert await again.size() == 5 and await again.entries(0, 10) == rows
+    more = [entry(i) for i in range(5, 8)]
+    await again.append(more, grow(frontier, more))
+    assert await again.entries(0, 10) == rows + more
+    leaves = [merkle.leaf_hash(e.record) for e in rows + more]
+    assert (await again.nodes([(3, 0)]))[(3, 0)] == merkle.root_of(leaves)
+    # Files only ever grew, by whole entries: the log of 5 is a prefix of the log of 8.
+    assert (root / "nodes-0.bin").stat().st_size == 8 * merkle.HASH_SIZE
