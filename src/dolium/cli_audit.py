@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -131,12 +133,50 @@ def export_cmd(
         return end - first, list(await log.export(signer, first, end, int(time.time())))
 
     count, lines = _run(config, go)
-    # Whole or not at all: a reader never finds half an export under the name.
+    _write_durably(out, lines)
+    click.echo(f"exported {count} records to {out}")
+
+
+def _write_durably(out: Path, lines: list[str]) -> None:
+    """`lines` to `out`, whole or not at all, on disk before this returns."""
     tmp = out.with_name(f".{out.name}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         f.writelines(lines)
+        f.flush()
+        os.fsync(f.fileno())
     tmp.replace(out)
-    click.echo(f"exported {count} records to {out}")
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@audit.command("offload")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--until", required=True, help="Records before this time: seconds or ISO 8601.")
+@config_options
+def offload_cmd(*, out: Path, until: str, config_file: Path | None, data_dir: Path | None) -> None:
+    """Export the records before --until to FILE, check it, then drop them from the store.
+
+    The tree keeps its nodes, so later exports and proofs still verify; the
+    records themselves are then only in FILE (keep it). The newest record
+    always stays.
+    """
+    if out.exists():
+        raise click.UsageError(f"--out: {out} exists; an offloaded segment is never overwritten")
+    config = get_config(config_file, data_dir)
+    stop = _moment(until)
+
+    async def go(log: AuditLog, signer: Signer) -> tuple[int, int]:
+        end = await _first_at(log, stop, await log.store.size())
+        return await log.offload(signer, end, int(time.time()), partial(_write_durably, out))
+
+    first, end = _run(config, go)
+    if end == first:
+        click.echo("nothing to offload before that time")
+    else:
+        click.echo(f"offloaded records {first} to {end - 1} to {out}; dropped from the store")
 
 
 async def _first_at(log: AuditLog, moment: float | None, default: int) -> int:

@@ -100,6 +100,20 @@ def test_changes_through_s3_are_recorded_with_their_actor_and_verify_offline(
     failed = dolium("audit", "verify", str(edited), "--public-key", str(key))
     assert failed.returncode == 1 and "is not the one the log holds" in failed.stderr
 
+    # Offload everything up to now: the segment verifies, and so does what stays.
+    segment = tmp_path / "segment.jsonl"
+    said = ok("audit", "offload", "--out", str(segment), "--until", str(time.time() + 1),
+              "--data", str(live.data))  # fmt: skip
+    assert "offloaded records 0 to" in said
+    assert "records 0 to" in ok("audit", "verify", str(segment), "--public-key", str(key))
+    rest = tmp_path / "rest.jsonl"
+    ok("audit", "export", "--out", str(rest), "--since", "0", "--data", str(live.data))
+    ok("audit", "verify", str(rest), "--public-key", str(key), "--checkpoint", str(saved))
+    again = dolium(
+        "audit", "offload", "--out", str(segment), "--until", "1", "--data", str(live.data)
+    )
+    assert again.returncode == 2 and "never overwritten" in again.stderr
+
 
 def test_the_server_seals_and_signs_on_its_own(tmp_path: Path) -> None:
     env = {"DOLIUM_AUDIT_CHECKPOINT_INTERVAL": "1"}

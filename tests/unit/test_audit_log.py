@@ -15,6 +15,7 @@ from dolium.backends.meta_memory.store import MemoryMetaStore
 from dolium.core.audit import export, merkle
 from dolium.core.audit.checkpoint import Signer
 from dolium.core.audit.log import CONSUMER, AuditLog, record_of
+from dolium.errors import StorageError
 from dolium.model import Actor, AuditQuery, Bucket, ObjectVersion
 
 ALICE = Actor(
@@ -123,3 +124,32 @@ async def test_search_goes_through_the_store() -> None:
     await AuditLog(store).seal(meta)
     found = await store.search(AuditQuery(term="k1", actor="t1:alice"))
     assert [json.loads(e.record)["key"] for e in found] == ["k1"]
+
+
+async def test_offloaded_records_leave_a_log_that_still_proves_itself() -> None:
+    meta, store = MemoryMetaStore(), MemoryAuditStore()
+    log = AuditLog(store)
+    signer = Signer("dolium-audit-test", Ed25519PrivateKey.generate())
+    await _writes(meta, 9)
+    await log.seal(meta)
+    saved = await log.checkpoint(signer, time=1)
+    kept: list[list[str]] = []
+    assert await log.offload(signer, 6, time=2, keep=kept.append) == (0, 6)
+    segment = export.verify(kept[0], signer.public, saved)
+    assert (segment.first, segment.end) == (0, 6)
+    assert [e.index for e in await store.entries(0, 100)] == [6, 7, 8, 9]
+    await _writes(meta, 2)
+    await log.seal(meta)
+    rest = list(await log.export(signer, await log.first_held(), 1 << 40, time=3))
+    result = export.verify(rest, signer.public, saved)
+    assert (result.first, result.end, result.head.size) == (6, 12, 12)
+    with pytest.raises(StorageError, match="offloaded"):
+        await log.export(signer, 0, 1 << 40, time=4)
+
+    # A keeper that fails drops nothing.
+    def refuse(lines: list[str]) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        await log.offload(signer, 10, time=5, keep=refuse)
+    assert [e.index for e in await store.entries(0, 100)] == [6, 7, 8, 9, 10, 11]

@@ -233,6 +233,12 @@ class FileAuditStore:
 
         return await asyncio.to_thread(scan)
 
+    async def prune(self, end: int) -> int:
+        raise StorageError(
+            f"audit store {self.root}: an append-only store keeps every entry; "
+            "offload to a file and archive the directory instead"
+        )
+
     async def put_checkpoint(self, size: int, note: str) -> None:
         line = json.dumps({"size": size, "note": note}) + "\n"
         await asyncio.to_thread(_append, self._path("checkpoints.log"), line.encode())

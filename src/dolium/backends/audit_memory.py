@@ -30,19 +30,19 @@ class MemoryAuditStore:
 
     def __init__(self) -> None:
         self._entries: list[AuditEntry] = []
+        self._first = 0  # index of self._entries[0]: those before were pruned
         self._nodes: dict[NodeKey, bytes] = {}
         self._checkpoints: dict[int, str] = {}
 
     async def append(self, entries: Sequence[AuditEntry], nodes: Mapping[NodeKey, bytes]) -> None:
-        if entries and entries[0].index != len(self._entries):
-            raise AppendConflict(
-                f"the log holds {len(self._entries)} entries, not {entries[0].index}"
-            )
+        size = self._first + len(self._entries)
+        if entries and entries[0].index != size:
+            raise AppendConflict(f"the log holds {size} entries, not {entries[0].index}")
         self._entries.extend(entries)
         self._nodes.update(nodes)
 
     async def size(self) -> int:
-        return len(self._entries)
+        return self._first + len(self._entries)
 
     async def last_seq(self) -> int:
         return self._entries[-1].seq if self._entries else 0
@@ -51,11 +51,20 @@ class MemoryAuditStore:
         return {k: self._nodes[k] for k in keys if k in self._nodes}
 
     async def entries(self, first: int, end: int) -> list[AuditEntry]:
-        return self._entries[max(first, 0) : max(end, 0)]
+        lo, hi = max(first - self._first, 0), max(end - self._first, 0)
+        return self._entries[lo:hi]
 
     async def search(self, query: AuditQuery) -> list[AuditEntry]:
-        found = [e for e in self._entries[query.after + 1 :] if matches(e, query)]
+        held = self._entries[max(query.after + 1 - self._first, 0) :]
+        found = [e for e in held if matches(e, query)]
         return found[: query.limit]
+
+    async def prune(self, end: int) -> int:
+        end = min(end, self._first + len(self._entries) - 1)  # the newest entry stays
+        cut = max(end - self._first, 0)
+        del self._entries[:cut]
+        self._first += cut
+        return cut
 
     async def put_checkpoint(self, size: int, note: str) -> None:
         self._checkpoints[size] = note

@@ -148,6 +148,20 @@ class PostgresAuditStore:
         sql = f"{_COLUMNS} WHERE {' AND '.join(clauses)} ORDER BY idx LIMIT {arg(query.limit)}"
         return [_entry(r) for r in await self._fetch(sql, *args)]
 
+    async def prune(self, end: int) -> int:
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.execute(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})")
+                # The newest entry stays: the log's size and last serial are read from it.
+                status = await conn.execute(
+                    "DELETE FROM audit_entries WHERE idx < $1 "
+                    "AND idx < (SELECT MAX(idx) FROM audit_entries)",
+                    end,
+                )
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise StorageError(f"audit store: {exc}") from exc
+        return int(status.split()[-1])
+
     async def put_checkpoint(self, size: int, note: str) -> None:
         await self._fetch(
             "INSERT INTO audit_checkpoints VALUES ($1, $2) "

@@ -153,6 +153,21 @@ class SqliteAuditStore:
         rows = await self._run(sql, [*args, query.limit])
         return [_entry(r) for r in rows]
 
+    async def prune(self, end: int) -> int:
+        return await asyncio.to_thread(self._prune, end)
+
+    def _prune(self, end: int) -> int:
+        with self._lock:
+            try:
+                # The newest entry stays: the log's size and last serial are read from it.
+                cursor = self._conn.execute(
+                    "DELETE FROM entries WHERE idx < ? AND idx < (SELECT MAX(idx) FROM entries)",
+                    (end,),
+                )
+                return cursor.rowcount
+            except sqlite3.Error as exc:
+                raise StorageError(f"audit store {self.path}: {exc}") from exc
+
     async def put_checkpoint(self, size: int, note: str) -> None:
         await self._run("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (size, note))
 

@@ -38,6 +38,11 @@ class AuditStore(Protocol):
     async def search(self, query: AuditQuery) -> list[AuditEntry]:
         """Entries matching `query`, by index, after `query.after`, at most `query.limit`."""
 
+    async def prune(self, end: int) -> int:
+        """Drop the entries before index `end` (offloaded), but never the newest one;
+        the tree's nodes and the signed heads stay, so every proof can still be made.
+        How many were dropped. StorageError where a store cannot drop entries."""
+
     async def put_checkpoint(self, size: int, note: str) -> None:
         """Keep a signed head of the tree of `size` entries."""
 

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from dolium.core.audit import merkle
-from dolium.errors import AppendConflict
+from dolium.errors import AppendConflict, StorageError
 from dolium.model import AuditEntry, AuditQuery, NodeKey
 from dolium.protocols.audit import AuditStore
 
@@ -97,3 +97,25 @@ class TestAuditStore:
         await audit_store.put_checkpoint(1, "one")
         await audit_store.put_checkpoint(3, "three again")
         assert await audit_store.checkpoints() == [(1, "one"), (3, "three again")]
+
+    async def test_prune_drops_old_entries_but_keeps_the_tree(
+        self, audit_store: AuditStore
+    ) -> None:
+        rows = [entry(i) for i in range(6)]
+        nodes = grow(merkle.Frontier(), rows)
+        await audit_store.append(rows, nodes)
+        try:
+            dropped = await audit_store.prune(4)
+        except StorageError:
+            pytest.skip("this store keeps every entry (append-only)")
+        assert dropped == 4
+        assert await audit_store.entries(0, 10) == rows[4:]
+        assert await audit_store.size() == 6 and await audit_store.last_seq() == 6
+        assert await audit_store.nodes(list(nodes)) == nodes  # proofs can still be made
+        assert [e.index for e in await audit_store.search(AuditQuery())] == [4, 5]
+        # The newest entry always stays: the log's size and last serial live in it.
+        assert await audit_store.prune(100) == 1
+        assert await audit_store.entries(0, 10) == rows[5:]
+        more = [entry(6)]
+        await audit_store.append(more, {})
+        assert await audit_store.size() == 7

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from dolium.core.audit import export, merkle
 from dolium.core.audit.checkpoint import Checkpoint, Signer
 from dolium.errors import AppendConflict, StorageError
-from dolium.model import AuditEntry, Change, NodeKey
+from dolium.model import AuditEntry, AuditQuery, Change, NodeKey
 from dolium.protocols.audit import AuditStore
 from dolium.protocols.meta import MetaStore
 
@@ -152,7 +152,10 @@ class AuditLog:
             hi = min(end, lo + EXPORT_CHUNK)
             entries = await self.store.entries(lo, hi)
             if [e.index for e in entries] != list(range(lo, hi)):
-                raise StorageError(f"audit entries {lo} to {hi - 1} are not all held")
+                raise StorageError(
+                    f"audit records {lo} to {hi - 1} are not all held here (offloaded "
+                    "records are in the files they were offloaded to)"
+                )
             proofs = await self.inclusion_proofs([e.index for e in entries], size)
             for entry, proof in zip(entries, proofs, strict=True):
                 lines.append(export.record_line(entry.index, json.loads(entry.record), proof))
@@ -162,6 +165,28 @@ class AuditLog:
                 lines.append(export.consistency_line(old, await self.root_at(old), proof))
         lines.append(export.checkpoint_line(note))
         return iter(lines)
+
+    async def first_held(self) -> int:
+        """Index of the oldest entry the store still holds (the ones before were offloaded)."""
+        found = await self.store.search(AuditQuery(limit=1))
+        return found[0].index if found else await self.store.size()
+
+    async def offload(
+        self, signer: Signer, end: int, time: int | None, keep: Callable[[list[str]], None]
+    ) -> tuple[int, int]:
+        """Export the held entries before `end` (the newest always stays), hand the lines to
+        `keep` (which must make them durable, and raise if it cannot), check them, then
+        drop those entries from the store. Returns the range offloaded, [first, end)."""
+        first = await self.first_held()
+        end = min(end, await self.store.size() - 1)
+        if end <= first:
+            return first, first
+        lines = list(await self.export(signer, first, end, time))
+        # Checked before anything is dropped: only a segment that verifies replaces the entries.
+        export.verify(lines, signer.public)
+        keep(lines)
+        await self.store.prune(end)
+        return first, end
 
     async def _load_frontier(self, fresh: bool = False) -> merkle.Frontier:
         size = await self.store.size()
