@@ -498,6 +498,9 @@ class ChangeAction(enum.StrEnum):
     PATH_DELETE_AT_SET = "path.delete_at.set"
     ACCOUNT_META_SET = "account.meta.set"  # `tenant` is the account
     ACCOUNT_GROUP_SET = "account.group.set"  # `name` is the group
+    # A request that would have changed state, refused (permission, a bucket
+    # setting): nothing changed. `name` says what was asked ("PUT ?acl").
+    REQUEST_DENIED = "request.denied"
 
 
 @dataclass(frozen=True, slots=True)

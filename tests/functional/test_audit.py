@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 from conftest import (
     OTHER_KEY,
     OTHER_SECRET,
@@ -113,6 +114,25 @@ def test_changes_through_s3_are_recorded_with_their_actor_and_verify_offline(
         "audit", "offload", "--out", str(segment), "--until", "1", "--data", str(live.data)
     )
     assert again.returncode == 2 and "never overwritten" in again.stderr
+
+
+def test_a_refused_write_is_recorded_and_a_refused_read_is_not(live: LiveServer) -> None:
+    client(live).create_bucket(Bucket="roots")
+    alice = client(live, OTHER_KEY, OTHER_SECRET)
+    for attempt in (
+        lambda: alice.put_object(Bucket="roots", Key="intruder.txt", Body=b"x"),
+        lambda: alice.put_bucket_acl(Bucket="roots", ACL="public-read"),
+        lambda: alice.list_objects_v2(Bucket="roots"),
+    ):
+        with pytest.raises(ClientError) as refused:
+            attempt()
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    denied = _search(live, "request.denied", "--actor", "other:alice")
+    assert [(r["resource"], r["name"]) for r in denied] == [
+        ("roots/intruder.txt", "PUT"),
+        ("roots", "PUT ?acl"),
+    ]
+    assert denied[0]["actor"]["access_key"] == OTHER_KEY  # type: ignore[index]
 
 
 def test_the_server_seals_and_signs_on_its_own(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from dolium.core.objects.multipart import Multipart
 from dolium.core.objects.object_lock import ObjectLock
 from dolium.core.objects.service import Objects
 from dolium.core.objects.tagging import Tagging
+from dolium.model import Change, ChangeAction, Principal
 
 
 class Store:
@@ -52,6 +53,15 @@ class Store:
         self.containers = ContainerInfo(ctx)
         self.expiry = Expiry(ctx)
         self.user_secrets = UserSecrets(ctx)
+
+    async def refused(self, principal: Principal, what: str, bucket: str, key: str) -> None:
+        """Record that `principal` was refused a request that would have changed state
+        (`what`: the method and what it asked for); the audit log seals it like a change."""
+        change = Change(
+            0, self.ctx.clock(), ChangeAction.REQUEST_DENIED, principal.actor,
+            bucket=bucket, key=key, name=what,
+        )  # fmt: skip
+        await self.ctx.meta.record_refusal(change)
 
     async def close(self) -> None:
         for reporter in self.ctx.reporters.values():

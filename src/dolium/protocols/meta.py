@@ -340,6 +340,14 @@ class MetaStore(Protocol):
         """Drop the upload and its parts; raise NoSuchUpload."""
 
     # -- change log ----------------------------------------------------------
+    async def record_refusal(self, change: Change) -> None:
+        """Append the record of a refused request (REQUEST_DENIED), which changed nothing.
+
+        Not made durable before it returns (it joins the next durable commit):
+        a refusal costs no fsync, so refused requests cannot be used to load
+        the disk. Its serial is the store's to assign.
+        """
+
     async def changes(self, after: int = 0, limit: int = 1000) -> list[Change]:
         """Change records with serials above `after`, in serial order, at most `limit`."""
 

@@ -124,6 +124,18 @@ class TestChangeLog:
         assert _about(removed) == (ChangeAction.OBJECT_DELETE, "", "b1", "k", "")
         assert (removed.version_id, removed.size, removed.etag) == ("v1", 5, "e1")
 
+    async def test_a_refusal_is_recorded_and_changes_nothing(self, meta: MetaStore) -> None:
+        epoch = await meta.config_epoch()
+        before = await meta.changes(0, 10_000)
+        refusal = Change(
+            0, 5.0, ChangeAction.REQUEST_DENIED, ALICE, bucket="b1", key="k", name="PUT ?acl"
+        )
+        await meta.record_refusal(refusal)
+        [got] = (await meta.changes(0, 10_000))[len(before) :]
+        assert got == dataclasses.replace(refusal, serial=got.serial)
+        assert got.serial > max((c.serial for c in before), default=0)
+        assert await meta.config_epoch() == epoch
+
     async def test_a_delete_of_nothing_is_recorded(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         (change,) = await _new(meta, meta.delete_version("b1", "k", "null", actor=ALICE))

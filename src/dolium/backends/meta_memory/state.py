@@ -157,6 +157,10 @@ class MemoryState:
         self._usage[cid] = Usage(used.bytes + size, used.objects + objects)
 
     # -- change log ----------------------------------------------------------------
+    async def record_refusal(self, change: Change) -> None:
+        async with self._lock:
+            self._log(change)
+
     async def changes(self, after: int = 0, limit: int = 1000) -> list[Change]:
         # Serials are 1, 2, 3 ... here: the record after `after` is at index `after`.
         start = max(after, 0)

@@ -112,6 +112,9 @@ def record_version(
 
 
 class ChangeLogQueries(SqlBase):
+    async def record_refusal(self, change: Change) -> None:
+        await self._transact(lambda conn: append(conn, change), durable=False)
+
     async def changes(self, after: int = 0, limit: int = 1000) -> list[Change]:
         if limit <= 0:
             return []

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from dolium.core.audit import export, merkle
 from dolium.core.audit.checkpoint import Checkpoint, Signer
 from dolium.errors import AppendConflict, StorageError
-from dolium.model import AuditEntry, AuditQuery, Change, NodeKey
+from dolium.model import AuditEntry, AuditQuery, Change, ChangeAction, NodeKey
 from dolium.protocols.audit import AuditStore
 from dolium.protocols.meta import MetaStore
 
@@ -44,6 +44,8 @@ def actor_of(change: Change) -> str:
 def resource_of(change: Change) -> str:
     if change.bucket:
         return f"{change.bucket}/{change.key}" if change.key else change.bucket
+    if change.action is ChangeAction.REQUEST_DENIED:
+        return ""  # its `name` is what was asked, not a resource
     return f"{change.tenant}/{change.name}" if change.name else change.tenant
 
 

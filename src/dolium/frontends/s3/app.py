@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from dolium.core.access.actions import Action, Setting
+from dolium.core.access.decisions import ANONYMOUS
 from dolium.core.store import Store
 from dolium.errors import DoliumError, NotModified
 from dolium.frontends.s3.auth.authenticator import Authenticator
+from dolium.frontends.s3.auth.facts import of_request
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.ops import (
     acl,
@@ -51,6 +53,8 @@ from dolium.frontends.s3.wire.sse_headers import require_tls
 from dolium.protocols.keys import KeyStore
 
 log = logging.getLogger("dolium.s3")
+# Methods whose requests change state: when refused, the audit log records them.
+MUTATING = frozenset({"PUT", "POST", "DELETE"})
 
 # A refused upload's unread body is read and dropped up to this size;
 # beyond it the connection is closed instead.
@@ -159,6 +163,8 @@ class S3App:
             return
         except (S3Error, DoliumError) as exc:
             response = self._error(request, exc)
+            if response.status == 403 and request.method in MUTATING:
+                await self._record_refusal(request)
         except Exception:
             log.exception("internal error in request %s", request.request_id)
             response = self._error(
@@ -182,6 +188,20 @@ class S3App:
             # Headers are gone already: the only honest signal left is to cut
             # the connection, so the client sees a body shorter than announced.
             log.error("request %s aborted mid-body: %s", request.request_id, exc.message)
+
+    async def _record_refusal(self, request: S3Request) -> None:
+        """A refused request that would have changed state goes to the audit log.
+
+        Its answer stands whatever happens here: a store that cannot take the
+        record is logged, not turned into another error.
+        """
+        principal = request.principal or of_request(request, ANONYMOUS)
+        asked = "&".join(k for k in request.query if k != "__invalid__")
+        what = f"{request.method} ?{asked}" if asked else request.method
+        try:
+            await self.store.refused(principal, what, request.bucket, request.key)
+        except DoliumError as exc:
+            log.warning("request %s: refusal not recorded: %s", request.request_id, exc.message)
 
     def _request(self, scope: Scope, receive: Receive) -> S3Request:
         headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
