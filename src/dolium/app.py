@@ -171,7 +171,9 @@ class Server:
             jobs.append(self._collect_forever())
         if self.config.lifecycle_interval > 0:
             ctx, offset = self.store.ctx, self.config.clock_offset
-            worker = LifecycleWorker(ctx, clock=lambda: ctx.clock() + offset)
+            worker = LifecycleWorker(
+                ctx, clock=lambda: ctx.clock() + offset, day=self.config.lifecycle_day
+            )
             jobs.append(worker.run_forever(self.config.lifecycle_interval))
         if self.config.audit is not None and self.config.audit.use != AUDIT_OFF:
             jobs.append(self._audit_forever())

@@ -25,6 +25,7 @@ Environment variables (all optional):
     DOLIUM_GC_INTERVAL       gc_interval (seconds; 30s, 10m, 1h, 1d allowed; 0 = off)
     DOLIUM_GC_GRACE          gc_grace (seconds, same forms)
     DOLIUM_LIFECYCLE_INTERVAL  lifecycle_interval (seconds, same forms; 0 = off)
+    DOLIUM_LIFECYCLE_DAY     lifecycle_day (seconds in a lifecycle day; a testing aid)
     DOLIUM_HEAD_TIMEOUT      head_timeout (seconds, same forms; more than 0)
     DOLIUM_WORKERS           workers (server processes, 1..64; default: the cores)
     DOLIUM_CLOCK_OFFSET      clock_offset (seconds; a testing aid, see the field)
@@ -194,6 +195,11 @@ class Config(BaseModel):
     gc_grace: float = 3600.0
     # How often bucket lifecycle rules are applied; 0 = never.
     lifecycle_interval: float = 3600.0
+    # Testing aid: seconds in the "day" of lifecycle rules (Days: 1 expires an
+    # object this long after it was written, rounded up to a multiple of it),
+    # as Ceph's rgw_lc_debug_interval, so lifecycle can be tested end to end
+    # in seconds. Leave it 86400 in production.
+    lifecycle_day: float = 86400.0
     # A connection gets this long to send a complete request head.
     head_timeout: float = 60.0
     # Server processes accepting requests (dolium.workers); more than one
@@ -314,6 +320,11 @@ class Config(BaseModel):
     @classmethod
     def _check_audit_interval(cls, value: object) -> float:
         return _seconds(value, "must be 0 (signed heads on demand only) or more (e.g. 5m)")
+
+    @field_validator("lifecycle_day", mode="before")
+    @classmethod
+    def _check_lifecycle_day(cls, value: object) -> float:
+        return _seconds(value, "must be more than 0 (e.g. 1d, or 10s for tests)", allow_zero=False)
 
     @field_validator("lifecycle_interval", mode="before")
     @classmethod
@@ -452,6 +463,7 @@ _ENV_KEYS = {
     "DOLIUM_GC_INTERVAL": "gc_interval",
     "DOLIUM_GC_GRACE": "gc_grace",
     "DOLIUM_LIFECYCLE_INTERVAL": "lifecycle_interval",
+    "DOLIUM_LIFECYCLE_DAY": "lifecycle_day",
     "DOLIUM_HEAD_TIMEOUT": "head_timeout",
     "DOLIUM_WORKERS": "workers",
     "DOLIUM_CLOCK_OFFSET": "clock_offset",

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -340,3 +343,40 @@ def test_worker_applies_rules_in_a_live_server(aged_server: LiveServer) -> None:
     assert {v["Key"] for v in versions["Versions"]} == {"tmp/a", "keep/b"}
     with pytest.raises(ClientError):
         s3.abort_multipart_upload(Bucket=name, Key="tmp/big", UploadId=upload)
+
+
+def test_a_short_lifecycle_day_runs_rules_end_to_end_in_seconds(tmp_path: Path) -> None:
+    # A "day" of 2 seconds: Days 1 expires an object 2 to 4 s after it was
+    # written, Days 30 keeps it for a minute; no clock is shifted.
+    env = {"DOLIUM_LIFECYCLE_INTERVAL": "0.2", "DOLIUM_LIFECYCLE_DAY": "2"}
+    with running(tmp_path / "data", env) as live:
+        s3 = client(live)
+        s3.create_bucket(Bucket="dayly")
+        put_rules(
+            s3,
+            "dayly",
+            [
+                {"ID": "a", "Filter": {"Prefix": "a/"}, "Status": "Enabled",
+                 "Expiration": {"Days": 1}},
+                {"ID": "b", "Filter": {"Prefix": "b/"}, "Status": "Enabled",
+                 "Expiration": {"Days": 30}},
+            ],
+        )  # fmt: skip
+        s3.put_object(Bucket="dayly", Key="a/soon", Body=b"x")
+        s3.put_object(Bucket="dayly", Key="b/later", Body=b"y")
+
+        def keys() -> list[str]:
+            listed = s3.list_objects_v2(Bucket="dayly").get("Contents", [])
+            return [o["Key"] for o in listed]
+
+        assert keys() == ["a/soon", "b/later"]
+        assert wait_until(lambda: keys() == ["b/later"], seconds=20)
+    bad = subprocess.run(
+        [str(Path(sys.executable).parent / "dolium"), "serve", "--data", str(tmp_path / "x")],
+        env={**os.environ, "DOLIUM_LIFECYCLE_DAY": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2 and "lifecycle_day" in bad.stderr

@@ -44,10 +44,13 @@ def deletable(version: ObjectVersion, now: float) -> bool:
     return object_lock.removable(version.lock, now)
 
 
-def due_after(start: float, days: int) -> float:
-    """`days` after `start`, rounded up to midnight UTC (a midnight is its own ceiling)."""
-    at = start + days * DAY
-    return at if at % DAY == 0 else (at // DAY + 1) * DAY
+def due_after(start: float, days: int, day: float = DAY) -> float:
+    """`days` after `start`, rounded up to midnight UTC (a midnight is its own ceiling).
+
+    `day`: seconds in a day; shorter ones let a test see rules act in seconds.
+    """
+    at = start + days * day
+    return at if at % day == 0 else (at // day + 1) * day
 
 
 @dataclass
@@ -86,6 +89,7 @@ class _Walk:
     rules: tuple[Rule, ...]
     now: float
     report: LifecycleReport
+    day: float = DAY
 
     async def current(self, version: ObjectVersion, key: _Key) -> None:
         key.successor_created = version.modified
@@ -93,7 +97,7 @@ class _Walk:
             key.marker = version
             return
         due = _earliest(
-            due_after(version.modified, r.expiration.days)
+            due_after(version.modified, r.expiration.days, self.day)
             if r.expiration.days is not None
             else r.expiration.date
             for r in self._applying(version)
@@ -129,7 +133,7 @@ class _Walk:
         if key.unversioned_replaced and version.version_id == UNVERSIONED_ID:
             return
         due = _earliest(
-            due_after(since, r.noncurrent.days)
+            due_after(since, r.noncurrent.days, self.day)
             for r in self._applying(version)
             if r.noncurrent is not None
             and r.noncurrent.days is not None
@@ -158,7 +162,9 @@ class _Walk:
             return
         # A delete marker alone: due at once under ExpiredObjectDeleteMarker,
         # and under Expiration Days once it is that old, as S3 does.
-        due = _earliest(_marker_due(r.expiration, marker, self.now) for r in self._applying(marker))
+        due = _earliest(
+            _marker_due(r.expiration, marker, self.now, self.day) for r in self._applying(marker)
+        )
         if due is not None and self.now >= due:
             await self.ctx.meta.delete_version(
                 self.bucket.name, marker.key, marker.version_id, actor=SERVER
@@ -172,13 +178,15 @@ class _Walk:
         return (r for r in self.rules if r.scope.matches(version.key, tags, size))
 
 
-def _marker_due(expiration: Expiration | None, marker: ObjectVersion, now: float) -> float | None:
+def _marker_due(
+    expiration: Expiration | None, marker: ObjectVersion, now: float, day: float = DAY
+) -> float | None:
     if expiration is None:
         return None
     if expiration.expired_object_delete_marker:
         return now
     if expiration.days is not None:
-        return due_after(marker.modified, expiration.days)
+        return due_after(marker.modified, expiration.days, day)
     return None
 
 
@@ -196,14 +204,17 @@ def _earliest(times: Iterable[float | None]) -> float | None:
     return min(found) if found else None
 
 
-async def apply(ctx: Context, bucket: Bucket, now: float, *, page: int = 1000) -> LifecycleReport:
-    """Apply the bucket's enabled rules as of `now`, one page of versions at a time."""
+async def apply(
+    ctx: Context, bucket: Bucket, now: float, *, page: int = 1000, day: float = DAY
+) -> LifecycleReport:
+    """Apply the bucket's enabled rules as of `now`, one page of versions at a time;
+    `day`: seconds in a lifecycle day (`lifecycle_day`)."""
     report = LifecycleReport(bucket.name)
     rules = tuple(r for r in bucket_rules(bucket) or () if r.enabled)
     if not rules:
         return report
     prefix = _common_prefix([r.scope.key_prefix for r in rules])
-    walk = _Walk(ctx, bucket, rules, now, report)
+    walk = _Walk(ctx, bucket, rules, now, report, day)
     if any(r.expiration is not None or r.noncurrent is not None for r in rules):
         await _walk_versions(walk, prefix, page)
     if any(r.abort_days is not None for r in rules):
@@ -247,7 +258,7 @@ async def _abort_uploads(walk: _Walk, prefix: str, page: int) -> None:
         )
         for upload in uploads:
             due = _earliest(
-                due_after(upload.initiated, r.abort_days)
+                due_after(upload.initiated, r.abort_days, walk.day)
                 for r in rules
                 if r.abort_days is not None and upload.key.startswith(r.scope.key_prefix)
             )
@@ -267,9 +278,10 @@ async def _abort_uploads(walk: _Walk, prefix: str, page: int) -> None:
 class LifecycleWorker:
     """Applies every bucket's lifecycle rules, now (`run_once`) or every `interval` seconds."""
 
-    def __init__(self, ctx: Context, clock: Clock | None = None) -> None:
+    def __init__(self, ctx: Context, clock: Clock | None = None, day: float = DAY) -> None:
         self.ctx = ctx
         self.clock = clock or ctx.clock
+        self.day = day
 
     async def run_once(self) -> list[LifecycleReport]:
         reports: list[LifecycleReport] = []
@@ -277,7 +289,7 @@ class LifecycleWorker:
             if CONFIG not in bucket.configs:
                 continue
             try:
-                reports.append(await apply(self.ctx, bucket, self.clock()))
+                reports.append(await apply(self.ctx, bucket, self.clock(), day=self.day))
             except Exception:
                 # One bucket's failure must not stop the others; the next run retries.
                 log.exception("lifecycle: bucket %s failed", bucket.name)
