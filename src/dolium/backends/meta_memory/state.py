@@ -13,10 +13,6 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Self
 
-from dolium.errors import (
-    NoSuchKey,
-    PreconditionFailed,
-)
 from dolium.model import (
     EMPTY_MAP,
     AccessKey,
@@ -25,7 +21,6 @@ from dolium.model import (
     Bucket,
     Change,
     ChangeAction,
-    ConditionFailure,
     MultipartUpload,
     ObjectVersion,
     Part,
@@ -33,26 +28,12 @@ from dolium.model import (
     Tenant,
     Usage,
     User,
-    WriteCondition,
 )
 
 
 def _freeze(m: Mapping[str, str]) -> Mapping[str, str]:
     # A private copy, so a caller changing its dict later cannot change the store.
     return MappingProxyType(dict(m)) if m else EMPTY_MAP
-
-
-def _check(condition: WriteCondition | None, latest: ObjectVersion | None) -> None:
-    if condition is None:
-        return
-    if latest is None or latest.delete_marker:
-        failure = condition.failure(False)
-    else:
-        failure = condition.failure(True, latest.etag, latest.size, latest.modified)
-    if failure is ConditionFailure.MISSING:
-        raise NoSuchKey("no object to match")
-    if failure is ConditionFailure.FAILED:
-        raise PreconditionFailed("the object is not the one the condition names")
 
 
 def _current(version: ObjectVersion | None) -> int:

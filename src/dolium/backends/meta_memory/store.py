@@ -14,7 +14,8 @@ from collections.abc import Collection, Iterator
 
 from dolium.backends.meta_memory.accounts import MemoryAccounts
 from dolium.backends.meta_memory.paths import MemoryPaths
-from dolium.backends.meta_memory.state import _check, _current, _freeze, _start, _Upload
+from dolium.backends.meta_memory.state import _current, _freeze, _start, _Upload
+from dolium.conditions import check_condition
 from dolium.errors import (
     Conflict,
     NoSuchBucket,
@@ -54,7 +55,7 @@ class MemoryMetaStore(MemoryAccounts, MemoryPaths):
         raw = v.key.encode()
         chain = None if chains is None else chains.get(raw)
         # The condition first, then the bucket: the order the SQL store fails in.
-        _check(condition, chain[0] if chain else None)
+        check_condition(condition, chain[0] if chain else None)
         if chains is None:
             raise NoSuchBucket(f"no bucket {v.bucket!r}", bucket=v.bucket)
         cid = self._cid(v.bucket)

@@ -34,11 +34,11 @@ from dolium.backends.meta_sql.changelog import (
 )
 from dolium.backends.meta_sql.paths import PathQueries
 from dolium.backends.meta_sql.schema import parts, paths, uploads, versions
+from dolium.conditions import check_condition
 from dolium.errors import (
     ConditionalRequestConflict,
     Conflict,
     NoSuchBucket,
-    NoSuchKey,
     NoSuchUpload,
     NoSuchVersion,
     PreconditionFailed,
@@ -49,7 +49,6 @@ from dolium.model import (
     SERVER,
     Actor,
     ChangeAction,
-    ConditionFailure,
     ListedObject,
     MultipartUpload,
     ObjectVersion,
@@ -133,20 +132,6 @@ _DROP_PATH = paths.delete().where(paths.c.bucket == _P("c"), paths.c.key == _P("
 def _current(row: Any) -> int:
     """1 if the version row is a current object (not a delete marker), else 0."""
     return 0 if row is None or row.delete_marker else 1
-
-
-def check_condition(condition: WriteCondition | None, latest: Any) -> None:
-    """Raise unless `condition` holds for `latest` (a row, or None)."""
-    if condition is None:
-        return
-    if latest is None or latest.delete_marker:
-        failure = condition.failure(False)
-    else:
-        failure = condition.failure(True, latest.etag, latest.size, latest.modified)
-    if failure is ConditionFailure.MISSING:
-        raise NoSuchKey("no object to match")
-    if failure is ConditionFailure.FAILED:
-        raise PreconditionFailed("the object is not the one the condition names")
 
 
 class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dolium.conditions import check_condition
 from dolium.core.context import Context
 from dolium.core.objects.version_ids import write_version_id
-from dolium.errors import NoSuchKey, PreconditionFailed
 from dolium.model import (
     UNVERSIONED_ID,
     Actor,
     Bucket,
-    ConditionFailure,
     ObjectVersion,
     Versioning,
     WriteCondition,
@@ -27,20 +26,6 @@ class DeleteResult:
     key: str
     version_id: str | None  # of the removed version or of the new marker
     delete_marker: bool
-
-
-def check_condition(condition: WriteCondition | None, version: ObjectVersion | None) -> None:
-    """Raise unless `condition` holds for `version` (None or a delete marker: no object)."""
-    if condition is None:
-        return
-    if version is None or version.delete_marker:
-        failure = condition.failure(False)
-    else:
-        failure = condition.failure(True, version.etag, version.size, version.modified)
-    if failure is ConditionFailure.MISSING:
-        raise NoSuchKey("no object to match the condition")
-    if failure is ConditionFailure.FAILED:
-        raise PreconditionFailed("the object is not the one the condition names")
 
 
 def conditional(condition: WriteCondition | None, guard: Guard | None = None) -> Guard | None:
