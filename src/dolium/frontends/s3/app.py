@@ -117,6 +117,27 @@ BUCKET_PUT_SETTINGS = {
 }
 
 
+# Object sub-resource PUTs, likewise checked before their body is read (a
+# version's own grants counted), so that a client waiting on Expect:
+# 100-continue is refused before it sends the body.
+OBJECT_PUT_ACTIONS = {
+    "acl": Action.WRITE_ACL,
+    "tagging": Action.WRITE_TAGS,
+    "retention": Action.WRITE_RETENTION,
+    "legal-hold": Action.WRITE_LEGAL_HOLD,
+}
+
+
+def _object_checked_first(action: Action, handler: Handler) -> Handler:
+    async def checked(store: Store, request: S3Request) -> Response:
+        principal = objects.principal_of(request)
+        version_id = objects.version_id_arg(request)
+        await store.acls.check_object(principal, request.bucket, request.key, version_id, action)
+        return await handler(store, request)
+
+    return checked
+
+
 def _checked_first(setting: Setting, handler: Handler) -> Handler:
     async def checked(store: Store, request: S3Request) -> Response:
         principal = objects.principal_of(request)
@@ -255,6 +276,8 @@ class S3App:
             handler = OBJECT_SUBRESOURCES[flag].get(method)
             if handler is None:
                 raise _not_allowed(method)
+            if method == "PUT" and flag in OBJECT_PUT_ACTIONS:
+                return _object_checked_first(OBJECT_PUT_ACTIONS[flag], handler)
             return handler
         if method == "PUT":
             if "uploadId" in q:
