@@ -71,3 +71,49 @@ def test_metadata_limit_counts_utf8_bytes(server: Any, bucket: str) -> None:
     assert over.status_code == 400
     assert b"<Code>MetadataTooLarge</Code>" in over.content
 
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("aws-chunked, gzip", b"gzip"),
+        ("aws-chunked,gzip", b"gzip"),
+        ("gzip, aws-chunked", b"gzip"),
+        ("deflate, gzip", b"deflate, gzip"),
+        ("aws-chunked, deflate, gzip", b"deflate, gzip"),
+        ("deflate, aws-chunked, gzip", b"deflate, gzip"),
+        ("br", b"br"),
+        ("aws-chunked", None),
+    ],
+)
+def test_content_encoding_is_stored_without_aws_chunked(
+    server: Any, s3: Any, bucket: str, sent: str, stored: bytes | None
+) -> None:
+    url = f"{server.endpoint}/{bucket}/enc"
+    put = send_raw("PUT", url, {"Content-Encoding": sent}, b"data")
+    assert put.status_code == 200, put.text
+    assert raw_header(send_raw("HEAD", url, {}), b"content-encoding") == stored
+    # httpx would decode a gzip body: GET through boto3, which does not.
+    got = s3.get_object(Bucket=bucket, Key="enc")
+    assert got.get("ContentEncoding") == (stored.decode() if stored else None)
+    assert got["Body"].read() == b"data"
+    created = send_raw(
+        "POST", f"{server.endpoint}/{bucket}/mp?uploads", {"Content-Encoding": sent}
+    )
+    upload_id = created.text.split("<UploadId>")[1].split("</UploadId>")[0]
+    part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=1, Body=b"x")
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="mp",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    done = send_raw("HEAD", f"{server.endpoint}/{bucket}/mp", {})
+    assert raw_header(done, b"content-encoding") == stored
+
+
+def test_streaming_upload_with_gzip_stores_gzip(s3: Any, bucket: str) -> None:
+    # boto3 sends a streaming (aws-chunked) body with a checksum trailer.
+    s3.put_object(
+        Bucket=bucket, Key="z", Body=b"zz", ContentEncoding="gzip", ChecksumAlgorithm="CRC32"
+    )
+    assert s3.head_object(Bucket=bucket, Key="z")["ContentEncoding"] == "gzip"

@@ -100,10 +100,10 @@ def system_headers(request: S3Request) -> dict[str, str]:
         if value is None:
             continue
         if name == "content-encoding":
-            # aws-chunked is the transfer framing, not the object's encoding.
-            value = ",".join(
-                v.strip() for v in value.split(",") if v.strip().lower() != "aws-chunked"
-            )
+            # aws-chunked is the transfer framing, not the object's encoding:
+            # it alone is dropped, the rest kept as sent ("deflate, gzip").
+            kept = [v for v in value.split(",") if v.strip().lower() != "aws-chunked"]
+            value = ",".join(kept).strip()
             if not value:
                 continue
         if name == REDIRECT_LOCATION:
