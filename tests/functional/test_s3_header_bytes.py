@@ -30,7 +30,12 @@ def raw_header(response: httpx.Response, name: bytes) -> bytes | None:
     return None
 
 
-VALUES = ["caf\u00e9", "\u4e2d\u6587 \u2615", "na\u00efve \U0001f600", "\u00e9t\u00e9 d'\u00e9t\u00e9"]
+VALUES = [
+    "caf\u00e9",
+    "\u4e2d\u6587 \u2615",
+    "na\u00efve \U0001f600",
+    "\u00e9t\u00e9 d'\u00e9t\u00e9",
+]
 
 
 @pytest.mark.parametrize("value", VALUES)
@@ -96,9 +101,7 @@ def test_content_encoding_is_stored_without_aws_chunked(
     got = s3.get_object(Bucket=bucket, Key="enc")
     assert got.get("ContentEncoding") == (stored.decode() if stored else None)
     assert got["Body"].read() == b"data"
-    created = send_raw(
-        "POST", f"{server.endpoint}/{bucket}/mp?uploads", {"Content-Encoding": sent}
-    )
+    created = send_raw("POST", f"{server.endpoint}/{bucket}/mp?uploads", {"Content-Encoding": sent})
     upload_id = created.text.split("<UploadId>")[1].split("</UploadId>")[0]
     part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload_id, PartNumber=1, Body=b"x")
     s3.complete_multipart_upload(
