@@ -11,7 +11,7 @@ from dolium.core.objects.service import WriteOptions
 from dolium.core.store import Store
 from dolium.errors import InvalidRange
 from dolium.frontends.s3.errors import S3Error
-from dolium.frontends.s3.ops.buckets import XML, owner_xml
+from dolium.frontends.s3.ops.buckets import XML, encoder, owner_xml
 from dolium.frontends.s3.ops.objects import (
     copy_source_check,
     declared_size,
@@ -212,36 +212,44 @@ async def list_parts(store: Store, request: S3Request) -> Response:
 
 
 async def list_uploads(store: Store, request: S3Request) -> Response:
+    encoded, encode = encoder(request)
     max_uploads = page_size(request, "max-uploads")
     prefix = request.query.get("prefix", "")
+    delimiter = request.query.get("delimiter", "")
     key_marker = request.query.get("key-marker", "")
     upload_marker = request.query.get("upload-id-marker", "") if key_marker else ""
-    uploads, truncated = await store.multipart.list_uploads(
+    page = await store.multipart.list_uploads(
         principal_of(request),
         request.bucket,
         prefix=prefix,
         after_key=key_marker,
         after_upload_id=upload_marker,
         limit=max_uploads,
+        delimiter=delimiter,
     )
+    next_key, next_upload = page.next_markers
     fields: list[xml.Node] = [
         ("Bucket", request.bucket),
-        ("KeyMarker", key_marker),
+        ("KeyMarker", encode(key_marker)),
         ("UploadIdMarker", upload_marker),
-        ("NextKeyMarker", uploads[-1].key if truncated and uploads else ""),
-        ("NextUploadIdMarker", uploads[-1].upload_id if truncated and uploads else ""),
-        ("MaxUploads", max_uploads),
-        ("IsTruncated", "true" if truncated else "false"),
+        ("NextKeyMarker", encode(next_key)),
+        ("NextUploadIdMarker", next_upload),
     ]
+    if delimiter:
+        fields.append(("Delimiter", encode(delimiter)))
     if prefix:
-        fields.append(("Prefix", prefix))
+        fields.append(("Prefix", encode(prefix)))
+    fields.append(("MaxUploads", max_uploads))
+    if encoded:
+        fields.append(("EncodingType", "url"))
+    fields.append(("IsTruncated", "true" if page.truncated else "false"))
     owner = owner_xml(request)
-    for upload in uploads:
+    for upload in page.uploads:
         fields.append(
             (
                 "Upload",
                 [
-                    ("Key", upload.key),
+                    ("Key", encode(upload.key)),
                     ("UploadId", upload.upload_id),
                     ("Initiator", owner[1]),
                     owner,
@@ -250,4 +258,5 @@ async def list_uploads(store: Store, request: S3Request) -> Response:
                 ],
             )
         )
+    fields.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in page.prefixes)
     return Response(200, [XML], xml.render("ListMultipartUploadsResult", fields))
