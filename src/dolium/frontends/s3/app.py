@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.store import Store
@@ -255,7 +256,24 @@ class S3App:
         await self.auth.authenticate(request)
         require_tls(request, self.settings.sse_c_require_tls)
         handler = self._route(request)
+        await self._expected_owners(request)
         return await handler(self.store, request)
+
+    async def _expected_owners(self, request: S3Request) -> None:
+        """x-amz-expected-bucket-owner (and, for a copy, -source-expected-bucket-owner):
+        the account (tenant) that must own the bucket, else 403 AccessDenied.
+
+        Checked before the operation reads anything, body included. CreateBucket
+        names no existing bucket and ignores it."""
+        expected = request.header("x-amz-expected-bucket-owner")
+        if expected is not None and request.bucket and not _creates_bucket(request):
+            await self.store.buckets.expect_owner(request.bucket, expected.strip())
+        source_expected = request.header("x-amz-source-expected-bucket-owner")
+        source = request.header("x-amz-copy-source")
+        if source_expected is not None and source and request.method == "PUT":
+            source_bucket = unquote(source).lstrip("/").partition("/")[0]
+            if source_bucket:
+                await self.store.buckets.expect_owner(source_bucket, source_expected.strip())
 
     def _route(self, request: S3Request) -> Handler:
         method, q = request.method, request.query
@@ -360,6 +378,15 @@ class S3App:
         )
         headers = [("content-type", "application/xml"), *error.headers.items()]
         return Response(error.status, headers, body)
+
+
+def _creates_bucket(request: S3Request) -> bool:
+    return (
+        request.method == "PUT"
+        and not request.key
+        and not (request.query.keys() & BUCKET_SUBRESOURCES.keys())
+        and "versioning" not in request.query
+    )
 
 
 async def _head_object(store: Store, request: S3Request) -> Response:
