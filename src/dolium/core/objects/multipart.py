@@ -10,7 +10,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from dolium.core.access import grants
+from dolium.core.access import acl, grants
 from dolium.core.access.actions import Action
 from dolium.core.content.blocks import hold
 from dolium.core.content.checksums import combine_parts, resolve_checksum_type
@@ -298,6 +298,13 @@ class Multipart:
             if len(batch) <= limit:
                 break  # the store holds no more
         return UploadPage(tuple(uploads), tuple(prefixes), truncated)
+
+    async def owners(self, uploads: Sequence[MultipartUpload]) -> dict[str, acl.Grantee]:
+        """The canonical user of each account that owns one of `uploads`, by account."""
+        return {
+            tenant: await grants.grantee_of_tenant(self.ctx.meta, tenant)
+            for tenant in {u.owner for u in uploads}
+        }
 
     async def abort(self, principal: Principal, bucket_name: str, key: str, upload_id: str) -> None:
         bucket, _ = await self.upload(principal, bucket_name, key, upload_id, Action.ABORT_UPLOAD)

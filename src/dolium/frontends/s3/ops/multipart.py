@@ -3,15 +3,15 @@ Abort, ListParts and ListMultipartUploads."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-from dolium.core.objects.conditions import parse_range
+from dolium.core.access.acl import Grantee
 from dolium.core.objects.multipart import CompletedPart, PartSource
 from dolium.core.objects.service import WriteOptions
 from dolium.core.store import Store
-from dolium.errors import InvalidRange
 from dolium.frontends.s3.errors import S3Error
-from dolium.frontends.s3.ops.buckets import XML, encoder, owner_xml
+from dolium.frontends.s3.ops.buckets import XML, encoder
 from dolium.frontends.s3.ops.objects import (
     copy_source_check,
     declared_size,
@@ -116,25 +116,38 @@ async def upload_part_copy(
     return Response(200, headers, body)
 
 
+_COPY_RANGE_RE = re.compile(r"bytes=(\d+)-(\d+)")
+
+
 def _copy_range(header: str | None) -> Callable[[int], tuple[int, int]] | None:
-    """x-amz-copy-source-range as the core asks for it: the range, given the source's size."""
+    """x-amz-copy-source-range as the core asks for it: the range, given the source's size.
+
+    Unlike a GET's Range, it must name both ends, and no end is clamped: a
+    range that reaches past the source is 400 InvalidRange, as S3 answers.
+    """
     if header is None:
         return None
+    match = _COPY_RANGE_RE.fullmatch(header.strip())
+    if match is None or int(match[2]) < int(match[1]):
+        raise S3Error(
+            400,
+            "InvalidArgument",
+            "The x-amz-copy-source-range value must be of the form bytes=first-last "
+            "where first and last are the zero-based offsets of the first and last bytes "
+            "to copy",
+        )
+    first, last = int(match[1]), int(match[2])
 
     def byte_range(size: int) -> tuple[int, int]:
-        try:
-            found = parse_range(header, size)
-        except InvalidRange:
-            found = None
-        if found is None or not header.startswith("bytes=") or "-" not in header:
+        if last >= size:
             raise S3Error(
                 400,
-                "InvalidArgument",
-                "The x-amz-copy-source-range value must be of the form bytes=first-last "
-                "where first and last are the zero-based offsets of the first and last bytes "
-                "to copy",
+                "InvalidRange",
+                f"Range specified is not valid for source object of size: {size}",
+                RangeRequested=header.strip(),
+                ActualObjectSize=str(size),
             )
-        return found
+        return first, last
 
     return byte_range
 
@@ -173,6 +186,13 @@ async def abort_upload(store: Store, request: S3Request) -> Response:
     return Response(204)
 
 
+def _owner_and_initiator(owner: Grantee) -> list[xml.Node]:
+    """Initiator and Owner of an upload: the account that created it, both (the
+    initiating user is not kept apart from its account)."""
+    who: list[xml.Node] = [("ID", owner.id), ("DisplayName", owner.display_name)]
+    return [("Initiator", who), ("Owner", who)]
+
+
 async def list_parts(store: Store, request: S3Request) -> Response:
     max_parts = page_size(request, "max-parts")
     marker = int_arg(request, "part-number-marker", 0, 0, MAX_INT)
@@ -188,8 +208,7 @@ async def list_parts(store: Store, request: S3Request) -> Response:
         ("Bucket", request.bucket),
         ("Key", request.key),
         ("UploadId", upload.upload_id),
-        ("Initiator", owner_xml(request)[1]),
-        owner_xml(request),
+        *_owner_and_initiator((await store.multipart.owners([upload]))[upload.owner]),
         ("StorageClass", "STANDARD"),
         ("PartNumberMarker", marker),
         ("NextPartNumberMarker", parts[-1].number if parts else marker),
@@ -243,7 +262,7 @@ async def list_uploads(store: Store, request: S3Request) -> Response:
     if encoded:
         fields.append(("EncodingType", "url"))
     fields.append(("IsTruncated", "true" if page.truncated else "false"))
-    owner = owner_xml(request)
+    owners = await store.multipart.owners(page.uploads)
     for upload in page.uploads:
         fields.append(
             (
@@ -251,8 +270,7 @@ async def list_uploads(store: Store, request: S3Request) -> Response:
                 [
                     ("Key", encode(upload.key)),
                     ("UploadId", upload.upload_id),
-                    ("Initiator", owner[1]),
-                    owner,
+                    *_owner_and_initiator(owners[upload.owner]),
                     ("StorageClass", "STANDARD"),
                     ("Initiated", iso_date(upload.initiated)),
                 ],
