@@ -97,7 +97,9 @@ def test_missing_bucket_is_answered_before_the_body(server: LiveServer) -> None:
     refused(server, head, 404, "NoSuchBucket")
 
 
-@pytest.mark.parametrize("query", ["", "?partNumber=1&uploadId=nope", "?tagging", "?acl"])
+@pytest.mark.parametrize(
+    "query", ["", "?partNumber=1&uploadId=nope", "?acl", "?retention", "?legal-hold"]
+)
 def test_permission_denied_is_answered_before_the_body(
     server: LiveServer, bucket: str, query: str
 ) -> None:

@@ -120,10 +120,10 @@ BUCKET_PUT_SETTINGS = {
 
 # Object sub-resource PUTs, likewise checked before their body is read (a
 # version's own grants counted), so that a client waiting on Expect:
-# 100-continue is refused before it sends the body.
+# 100-continue is refused before it sends the body. Not PutObjectTagging: a
+# policy may allow it by the tags its body sets (s3:RequestObjectTag/<key>).
 OBJECT_PUT_ACTIONS = {
     "acl": Action.WRITE_ACL,
-    "tagging": Action.WRITE_TAGS,
     "retention": Action.WRITE_RETENTION,
     "legal-hold": Action.WRITE_LEGAL_HOLD,
 }
