@@ -179,3 +179,48 @@ def test_head_of_a_missing_key_is_404_with_list_bucket(s3: Any, other_s3: Any, b
     with pytest.raises(ClientError) as missing:
         other_s3.head_object(Bucket=bucket, Key="missing")
     assert status(missing) == 404
+
+
+def test_existing_object_tag_allows_by_the_objects_own_tags(
+    s3: Any, other_s3: Any, bucket: str
+) -> None:
+    s3.put_object(Bucket=bucket, Key="open", Body=b"o", Tagging="class=public")
+    s3.put_object(Bucket=bucket, Key="closed", Body=b"c", Tagging="class=secret")
+    s3.put_object(Bucket=bucket, Key="bare", Body=b"b")
+    condition = {"StringEquals": {"s3:ExistingObjectTag/class": "public"}}
+    actions = ["s3:GetObject", "s3:GetObjectTagging", "s3:GetObjectAcl"]
+    put_policy(s3, bucket, allow(bucket, actions, OTHER, Condition=condition))
+    assert other_s3.get_object(Bucket=bucket, Key="open")["Body"].read() == b"o"
+    other_s3.head_object(Bucket=bucket, Key="open")
+    assert other_s3.get_object_tagging(Bucket=bucket, Key="open")["TagSet"]
+    other_s3.get_object_acl(Bucket=bucket, Key="open")
+    for key in ("closed", "bare", "missing"):
+        with pytest.raises(ClientError) as refused:
+            other_s3.get_object(Bucket=bucket, Key=key)
+        assert code(refused) == "AccessDenied", key
+        with pytest.raises(ClientError) as refused_tags:
+            other_s3.get_object_tagging(Bucket=bucket, Key=key)
+        assert code(refused_tags) == "AccessDenied", key
+
+
+def test_existing_object_tag_deny_binds_the_owner_too(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="open", Body=b"o", Tagging="class=public")
+    s3.put_object(Bucket=bucket, Key="closed", Body=b"c", Tagging="class=secret")
+    condition = {"StringEquals": {"s3:ExistingObjectTag/class": "secret"}}
+    put_policy(s3, bucket, deny(bucket, "s3:GetObject", "*", Condition=condition))
+    assert s3.get_object(Bucket=bucket, Key="open")["Body"].read() == b"o"
+    with pytest.raises(ClientError) as refused:
+        s3.get_object(Bucket=bucket, Key="closed")
+    assert code(refused) == "AccessDenied"
+    # Negated: deny what is not tagged public (a missing tag included).
+    negated = {"StringNotEquals": {"s3:ExistingObjectTag/class": "public"}}
+    put_policy(s3, bucket, deny(bucket, "s3:GetObject", "*", Condition=negated))
+    assert s3.get_object(Bucket=bucket, Key="open")["Body"].read() == b"o"
+    with pytest.raises(ClientError) as refused_negated:
+        s3.get_object(Bucket=bucket, Key="closed")
+    assert code(refused_negated) == "AccessDenied"
+    # Retagging changes the answer: the tags are read at each request.
+    s3.put_object_tagging(
+        Bucket=bucket, Key="closed", Tagging={"TagSet": [{"Key": "class", "Value": "public"}]}
+    )
+    assert s3.get_object(Bucket=bucket, Key="closed")["Body"].read() == b"c"
