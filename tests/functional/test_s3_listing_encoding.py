@@ -147,3 +147,20 @@ def test_list_multipart_uploads_delimiter_with_boto3(s3: Any, bucket: str) -> No
     second = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/", MaxUploads=1, KeyMarker="a/")
     assert [u["Key"] for u in second["Uploads"]] == ["b"]
     assert "CommonPrefixes" not in second
+
+
+def test_list_multipart_uploads_pages_through_uploads_of_one_key(s3: Any, bucket: str) -> None:
+    made = {s3.create_multipart_upload(Bucket=bucket, Key="same")["UploadId"] for _ in range(5)}
+    s3.create_multipart_upload(Bucket=bucket, Key="dir/x")
+    seen: list[str] = []
+    prefixes: list[str] = []
+    query: dict[str, str] = {}
+    while True:
+        page = s3.list_multipart_uploads(Bucket=bucket, Delimiter="/", MaxUploads=2, **query)
+        seen += [u["UploadId"] for u in page.get("Uploads", [])]
+        prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        if not page["IsTruncated"]:
+            break
+        query = {"KeyMarker": page["NextKeyMarker"], "UploadIdMarker": page["NextUploadIdMarker"]}
+    assert prefixes == ["dir/"]
+    assert sorted(seen) == sorted(made) and len(seen) == 5

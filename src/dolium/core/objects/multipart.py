@@ -269,6 +269,7 @@ class Multipart:
         uploads: list[MultipartUpload] = []
         prefixes: list[str] = []
         cursor = (after_key, after_upload_id)
+        passed = ""  # keys up to this one are under a common prefix already rolled up
         truncated = False
         while not truncated:
             batch = await self.ctx.meta.list_uploads(
@@ -279,19 +280,21 @@ class Multipart:
                 limit=limit + 1,
             )
             for upload in batch:
-                if (upload.key, upload.upload_id) <= cursor:
+                if upload.key <= passed:
                     continue  # under a common prefix passed over in this batch
                 rolled = common_prefix(upload.key, prefix, delimiter)
                 if rolled is not None and rolled <= after_key:
                     # The marker lies inside it: returned on an earlier page.
-                    cursor = (past(rolled, upload.key), "")
+                    passed = past(rolled, upload.key)
+                    cursor = (passed, "")
                     continue
                 if len(uploads) + len(prefixes) >= limit:
                     truncated = True
                     break
                 if rolled is not None:
                     prefixes.append(rolled)
-                    cursor = (past(rolled, upload.key), "")
+                    passed = past(rolled, upload.key)
+                    cursor = (passed, "")
                     continue
                 uploads.append(upload)
                 cursor = (upload.key, upload.upload_id)
