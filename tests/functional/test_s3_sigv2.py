@@ -264,3 +264,50 @@ def test_virtual_hosted_style(vhost_server: LiveServer) -> None:
     assert response.content == b"virtual v2"
     s3.delete_object(Bucket=name, Key="dir/a b")
     s3.delete_bucket(Bucket=name)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Date", "Tue, 07 Jul 1950 21:53:04 GMT"),
+        ("x-amz-date", "Tue, 07 Jul 1950 21:53:04 GMT"),
+        ("Date", "Bad Date"),
+        ("x-amz-date", "Bad Date"),
+        ("Date", ""),
+        ("x-amz-date", ""),
+    ],
+)
+def test_date_before_the_epoch_or_unreadable_is_access_denied(
+    server: LiveServer, bucket: str, name: str, value: str
+) -> None:
+    response = signed_v2(server, "PUT", f"/{bucket}/k", b"x", headers={name: value}, date=value)
+    s3_error(response, 403, "AccessDenied")
+
+
+@pytest.mark.parametrize("seconds", [-16 * 60, 16 * 60, 10**11 - time.time()])
+@pytest.mark.parametrize("name", ["Date", "x-amz-date"])
+def test_date_more_than_15_minutes_off_is_skewed(
+    server: LiveServer, bucket: str, name: str, seconds: float
+) -> None:
+    when = formatdate(time.time() + seconds, usegmt=True)
+    response = signed_v2(server, "PUT", f"/{bucket}/k", b"x", headers={name: when}, date=when)
+    fields = s3_error(response, 403, "RequestTimeTooSkewed")
+    assert fields["RequestTime"] == when
+
+
+@pytest.mark.parametrize("name", ["Date", "x-amz-date"])
+def test_date_within_15_minutes_is_accepted(
+    server: LiveServer, s3: Any, bucket: str, name: str
+) -> None:
+    when = formatdate(time.time() - 14 * 60, usegmt=True)
+    response = signed_v2(server, "PUT", f"/{bucket}/k", b"x", headers={name: when}, date=when)
+    assert response.status_code == 200, response.text
+
+
+def test_missing_date_is_access_denied(server: LiveServer, bucket: str) -> None:
+    path = f"/{bucket}/k"
+    signature = sign(ROOT_SECRET, f"PUT\n\n\n\n{path}".encode())
+    headers = {"Authorization": f"AWS {ROOT_KEY}:{signature}"}
+    response = httpx.put(server.endpoint + path, content=b"x", headers=headers)
+    assert "date" not in response.request.headers
+    s3_error(response, 403, "AccessDenied")

@@ -284,9 +284,9 @@ class ObjectModel(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.open_uploads))
     @rule()
     def list_uploads(self) -> None:
-        uploads, truncated = self.run(self.store.multipart.list_uploads(ALICE, BUCKET))
-        assert not truncated
-        assert {u.upload_id for u in uploads} == set(self.open_uploads)
+        page = self.run(self.store.multipart.list_uploads(ALICE, BUCKET))
+        assert not page.truncated
+        assert {u.upload_id for u in page.uploads} == set(self.open_uploads)
 
     # -- listings, after every step ------------------------------------------------------------
 

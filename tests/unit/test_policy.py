@@ -27,6 +27,7 @@ from dolium.core.access.policy import (
     parsed,
     resource_arn,
 )
+from dolium.core.access.policy_conditions import multi_value
 from dolium.model import Principal
 
 BUCKET = "b1"
@@ -633,6 +634,24 @@ def test_qualifiers_test_the_single_value() -> None:
         p = cond({operator: {"s3:prefix": "home/*"}})
         assert decide(p, facts={"s3:prefix": "home/a"}) is Decision.ALLOW
         assert decide(p, facts={"s3:prefix": "work/a"}) is Decision.NONE
+
+
+@pytest.mark.parametrize(
+    ("operator", "keys", "expected"),
+    [
+        ("ForAllValues:StringEquals", ["a", "b"], True),
+        ("ForAllValues:StringEquals", ["a", "c"], False),
+        ("ForAnyValue:StringEquals", ["c", "a"], True),
+        ("ForAnyValue:StringEquals", ["c", "d"], False),
+        ("ForAnyValue:StringNotEquals", ["a", "c"], True),
+        ("ForAllValues:StringNotEquals", ["a", "c"], False),
+        ("ForAllValues:StringLike", ["a", "b"], True),
+    ],
+)
+def test_multi_valued_keys_test_each_value(operator: str, keys: list[str], expected: bool) -> None:
+    p = cond({operator: {"s3:RequestObjectTagKeys": ["a", "b"]}})
+    facts = {"s3:requestobjecttagkeys": multi_value(keys)}
+    assert decide(p, facts=facts) is (Decision.ALLOW if expected else Decision.NONE)
 
 
 def test_null() -> None:

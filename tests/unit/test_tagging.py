@@ -110,7 +110,7 @@ def test_wire_codes() -> None:
         400,
         "InvalidTag",
     )
-    assert to_s3_error(TooManyTags("x")).code == "BadRequest"
+    assert to_s3_error(TooManyTags("x")).code == "InvalidTag"
     assert (to_s3_error(NoSuchTagSet("x")).status, to_s3_error(NoSuchTagSet("x")).code) == (
         404,
         "NoSuchTagSet",

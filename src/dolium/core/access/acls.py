@@ -26,7 +26,7 @@ from dolium.core.access.actions import Action, Setting
 from dolium.core.access.grants import Requested
 from dolium.core.context import Context
 from dolium.core.objects.service import Objects
-from dolium.errors import AccessDenied, NotFound
+from dolium.errors import AccessDenied, DoliumError, NoSuchBucket, NotFound
 from dolium.model import Bucket, ObjectVersion, Principal, Versioning
 
 
@@ -107,6 +107,27 @@ class Acls:
         ):
             raise AccessDenied("Access Denied")
         return bucket, version
+
+    async def check_object(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        version_id: str | None,
+        action: Action,
+    ) -> None:
+        """Refuse `action` on a version before the request's body is read.
+
+        Raises AccessDenied, or NoSuchBucket, as `_find` would; anything else
+        (a missing version the caller may learn about, a delete marker) the
+        operation itself answers, in its own way, once it has its body.
+        """
+        try:
+            await self._find(principal, bucket_name, key, version_id, action)
+        except (AccessDenied, NoSuchBucket):
+            raise
+        except DoliumError:
+            return
 
     async def _owner(self, bucket: Bucket, version: ObjectVersion) -> acl.Grantee:
         # With ACLs disabled the bucket owner owns every object.

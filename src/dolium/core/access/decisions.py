@@ -26,8 +26,9 @@ and maps the core's actions to those names first.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from types import MappingProxyType
 
 from dolium.core.access import acl
 from dolium.core.access.actions import Decision
@@ -85,6 +86,28 @@ def _load_acl(text: str) -> acl.Acl:
 def bucket_acl(bucket: Bucket, owner: acl.Grantee) -> acl.Acl:
     text = bucket.configs.get(ACL)
     return _load_acl(text) if text else acl.private(owner)
+
+
+EXISTING_TAG_KEY = "s3:existingobjecttag/"
+
+
+def tests_existing_tags(bucket: Bucket) -> bool:
+    """Whether the bucket's policy has a condition on an object's own tags
+    (s3:ExistingObjectTag/<key>), which only the version at hand can answer."""
+    text = bucket.configs.get(POLICY)
+    if not text:
+        return False
+    return any(
+        c.key.startswith(EXISTING_TAG_KEY)
+        for statement in parsed(text, bucket.name).statements
+        for c in statement.conditions
+    )
+
+
+def with_existing_tags(principal: Principal, version: ObjectVersion) -> Principal:
+    """`principal` with the facts of the version's tags (s3:ExistingObjectTag/<key>)."""
+    tags = {EXISTING_TAG_KEY + key.lower(): value for key, value in version.tags.items()}
+    return replace(principal, facts=MappingProxyType({**principal.facts, **tags}))
 
 
 def decide(principal: Principal, bucket: Bucket, action: str, key: str | None = None) -> Decision:

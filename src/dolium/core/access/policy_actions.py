@@ -69,6 +69,17 @@ ACCOUNT_ACTIONS: frozenset[str] = _words(
 
 ACTIONS: frozenset[str] = OBJECT_ACTIONS | BUCKET_ACTIONS | ACCOUNT_ACTIONS
 
+# The actions whose requests carry s3:ExistingObjectTag/<key>: those on an
+# object that exists already.
+EXISTING_TAG_ACTIONS: frozenset[str] = _words(
+    "s3:",
+    """
+    GetObject GetObjectVersion GetObjectAcl GetObjectVersionAcl GetObjectTagging
+    GetObjectVersionTagging PutObjectAcl PutObjectVersionAcl PutObjectTagging
+    PutObjectVersionTagging DeleteObjectTagging DeleteObjectVersionTagging
+    """,
+)
+
 # Condition keys, lower-cased (key names are case-insensitive).
 CONDITION_KEYS: frozenset[str] = frozenset(
     name.lower()

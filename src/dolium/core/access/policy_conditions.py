@@ -1,9 +1,11 @@
 """Bucket-policy Condition blocks: the operators, and how they judge a request.
 
 Condition keys are case-insensitive: the policy's are lower-cased when
-parsed, and the request's facts must arrive lower-cased. Every fact is
-single-valued, so ForAnyValue: and ForAllValues: test the one value (with
-their rules for a missing key).
+parsed, and the request's facts must arrive lower-cased. A fact is one
+value, except for the keys in MULTI_VALUED, whose values come joined by
+MULTI_VALUE_SEPARATOR (`multi_value`): ForAnyValue: holds when one of them
+passes, ForAllValues: when all do, a bare operator when any does; a single
+value is a set of one (with their rules for a missing key).
 
 Not supported: the check that a condition key applies to the statement's
 actions ("Conditions do not apply to combination of actions and resources").
@@ -16,7 +18,7 @@ import binascii
 import ipaddress
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -25,9 +27,26 @@ from dolium.core.access.policy_actions import CONDITION_KEY_PREFIXES, CONDITION_
 from dolium.core.access.policy_json import BAD_CONDITION_KEY, BAD_IP, SYNTAX, MalformedPolicy
 from dolium.core.access.policy_patterns import Glob, Patterns
 
-__all__ = ["OPERATORS", "Condition", "parse_conditions", "split_arn"]
+__all__ = [
+    "MULTI_VALUED",
+    "OPERATORS",
+    "Condition",
+    "multi_value",
+    "parse_conditions",
+    "split_arn",
+]
 
 _Test = Callable[[str], bool]  # does a request value match any of the policy's values?
+
+# Keys whose fact is a set of values. A tag key holds none of this character.
+MULTI_VALUED = frozenset({"s3:requestobjecttagkeys", "aws:tagkeys"})
+MULTI_VALUE_SEPARATOR = "\x00"
+
+
+def multi_value(values: Iterable[str]) -> str:
+    """The fact for a multi-valued key holding `values`."""
+    return MULTI_VALUE_SEPARATOR.join(values)
+
 
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?", re.ASCII)
 _EPOCH_RE = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,9})?", re.ASCII)
@@ -215,7 +234,10 @@ class Condition:
             if self.if_exists or self.qualifier == "ForAllValues":
                 return True
             return self.negated and not self.qualifier
-        return self.test(fact) != self.negated
+        if self.key not in MULTI_VALUED:
+            return self.test(fact) != self.negated
+        passed = [self.test(v) != self.negated for v in fact.split(MULTI_VALUE_SEPARATOR)]
+        return all(passed) if self.qualifier == "ForAllValues" else any(passed)
 
 
 def _parse_operator(name: str) -> tuple[str, str, bool]:

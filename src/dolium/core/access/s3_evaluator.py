@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 from dolium.core.access import decisions
 from dolium.core.access.actions import Action, Decision, Resource, Setting
+from dolium.core.access.policy_actions import EXISTING_TAG_ACTIONS
 from dolium.model import Principal
 
 
@@ -113,6 +114,13 @@ class S3Evaluator:
     async def evaluate(self, principal: Principal, action: Action, resource: Resource) -> Decision:
         name = s3_action(action, resource)
         bucket = resource.container
+        if name in EXISTING_TAG_ACTIONS and decisions.tests_existing_tags(bucket):
+            if resource.version is None:
+                # The policy tests the object's tags, which only its version
+                # knows: undecided, so the core asks again with the version
+                # (a Deny on them must not be missed by an Allow without them).
+                return Decision.NONE
+            principal = decisions.with_existing_tags(principal, resource.version)
         decision = decisions.decide(principal, bucket, name, resource.key)
         if (
             decision is Decision.NONE

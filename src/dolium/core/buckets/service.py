@@ -127,6 +127,17 @@ class Buckets:
         if await self.ctx.meta.get_bucket(name) is None:
             raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
 
+    async def expect_owner(self, name: str, account: str) -> None:
+        """Refuse a request that names the account it expects to own the bucket
+        (to keep a caller from writing into a bucket that changed hands)
+        when another owns it. The bucket's existence is not hidden: a
+        missing one is NoSuchBucket, as any request would learn."""
+        bucket = await self.ctx.meta.get_bucket(name)
+        if bucket is None:
+            raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
+        if bucket.owner != account:
+            raise AccessDenied(f"bucket {name!r} is not owned by account {account!r}")
+
     async def list(self, principal: Principal) -> list[Bucket]:
         if principal.anonymous:
             raise AccessDenied("an anonymous caller has no buckets to list")

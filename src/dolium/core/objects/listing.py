@@ -27,7 +27,7 @@ from dolium.model import ListedObject, ListPage, ObjectVersion, Principal
 _AFTER_ALL = "\U0010ffff"
 
 
-def _past(rolled: str, key: str) -> str:
+def past(rolled: str, key: str) -> str:
     """A cursor past the common prefix `rolled`, and never behind `key`.
 
     `rolled + _AFTER_ALL` skips every key under the prefix except those that
@@ -101,10 +101,10 @@ class Listing:
             for version in batch:
                 if version.key <= cursor:
                     continue  # under a common prefix passed over in this batch
-                rolled = _common_prefix(version.key, prefix, delimiter)
+                rolled = common_prefix(version.key, prefix, delimiter)
                 if rolled is not None and (rolled <= start_after or rolled == last):
                     # Already returned, or the marker lies inside it: skip it.
-                    cursor = _past(rolled, version.key)
+                    cursor = past(rolled, version.key)
                     continue
                 if len(entries) + len(prefixes) >= max_keys:
                     truncated = True
@@ -112,7 +112,7 @@ class Listing:
                 if rolled is not None:
                     prefixes.append(rolled)
                     last = rolled
-                    cursor = _past(rolled, version.key)
+                    cursor = past(rolled, version.key)
                     continue
                 entries.append(version)
                 last = cursor = version.key
@@ -178,10 +178,10 @@ class Listing:
             for version in batch:
                 if skip_to and version.key <= skip_to:
                     continue
-                rolled = _common_prefix(version.key, prefix, delimiter)
+                rolled = common_prefix(version.key, prefix, delimiter)
                 if rolled is not None and (rolled <= key_marker or rolled == last_prefix):
                     # Already returned, or the marker lies inside it: skip it.
-                    skip_to = _past(rolled, version.key)
+                    skip_to = past(rolled, version.key)
                     after = (skip_to, 0)
                     continue
                 if len(entries) + len(prefixes) >= max_keys:
@@ -191,7 +191,7 @@ class Listing:
                     prefixes.append(rolled)
                     last_prefix = rolled
                     next_markers = (rolled, None)
-                    skip_to = _past(rolled, version.key)
+                    skip_to = past(rolled, version.key)
                     after = (skip_to, 0)
                     continue
                 entries.append(version)
@@ -209,7 +209,7 @@ class Listing:
         )
 
 
-def _common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
+def common_prefix(key: str, prefix: str, delimiter: str) -> str | None:
     if not delimiter:
         return None
     index = key.find(delimiter, len(prefix))

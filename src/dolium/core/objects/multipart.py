@@ -10,7 +10,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from dolium.core.access import grants
+from dolium.core.access import acl, grants
 from dolium.core.access.actions import Action
 from dolium.core.content.blocks import hold
 from dolium.core.content.checksums import combine_parts, resolve_checksum_type
@@ -22,6 +22,7 @@ from dolium.core.ids import new_upload_id
 from dolium.core.names import validate_key
 from dolium.core.objects import object_lock
 from dolium.core.objects.compose import Span, compose
+from dolium.core.objects.listing import common_prefix, past
 from dolium.core.objects.service import (
     Objects,
     WriteOptions,
@@ -82,6 +83,27 @@ class PartSource:
 
 def _normalize_etag(etag: str) -> str:
     return etag.strip().strip('"')
+
+
+@dataclass(frozen=True, slots=True)
+class UploadPage:
+    """A page of uploads in progress, and the common prefixes rolled up from them."""
+
+    uploads: tuple[MultipartUpload, ...]
+    prefixes: tuple[str, ...]
+    truncated: bool
+
+    @property
+    def next_markers(self) -> tuple[str, str]:
+        """Where the next page resumes: the last key (or common prefix) and
+        upload id returned; empty when not truncated."""
+        if not self.truncated:
+            return "", ""
+        last_upload = self.uploads[-1] if self.uploads else None
+        last_prefix = self.prefixes[-1] if self.prefixes else None
+        if last_upload is not None and (last_prefix is None or last_upload.key > last_prefix):
+            return last_upload.key, last_upload.upload_id
+        return last_prefix or "", ""
 
 
 class Multipart:
@@ -238,16 +260,54 @@ class Multipart:
         after_key: str = "",
         after_upload_id: str = "",
         limit: int = 1000,
-    ) -> tuple[list[MultipartUpload], bool]:
+        delimiter: str = "",
+    ) -> UploadPage:
+        """Uploads in progress by key, then upload id; with a delimiter, the
+        keys that go on past it after `prefix` rolled up into common prefixes,
+        each counted once against `limit` as one upload is."""
         bucket = await self.ctx.bucket(principal, bucket_name, Action.LIST_UPLOADS)
-        uploads = await self.ctx.meta.list_uploads(
-            bucket.name,
-            prefix=prefix,
-            after_key=after_key,
-            after_upload_id=after_upload_id,
-            limit=limit + 1,
-        )
-        return uploads[:limit], len(uploads) > limit
+        uploads: list[MultipartUpload] = []
+        prefixes: list[str] = []
+        cursor = (after_key, after_upload_id)
+        passed = ""  # keys up to this one are under a common prefix already rolled up
+        truncated = False
+        while not truncated:
+            batch = await self.ctx.meta.list_uploads(
+                bucket.name,
+                prefix=prefix,
+                after_key=cursor[0],
+                after_upload_id=cursor[1],
+                limit=limit + 1,
+            )
+            for upload in batch:
+                if upload.key <= passed:
+                    continue  # under a common prefix passed over in this batch
+                rolled = common_prefix(upload.key, prefix, delimiter)
+                if rolled is not None and rolled <= after_key:
+                    # The marker lies inside it: returned on an earlier page.
+                    passed = past(rolled, upload.key)
+                    cursor = (passed, "")
+                    continue
+                if len(uploads) + len(prefixes) >= limit:
+                    truncated = True
+                    break
+                if rolled is not None:
+                    prefixes.append(rolled)
+                    passed = past(rolled, upload.key)
+                    cursor = (passed, "")
+                    continue
+                uploads.append(upload)
+                cursor = (upload.key, upload.upload_id)
+            if len(batch) <= limit:
+                break  # the store holds no more
+        return UploadPage(tuple(uploads), tuple(prefixes), truncated)
+
+    async def owners(self, uploads: Sequence[MultipartUpload]) -> dict[str, acl.Grantee]:
+        """The canonical user of each account that owns one of `uploads`, by account."""
+        return {
+            tenant: await grants.grantee_of_tenant(self.ctx.meta, tenant)
+            for tenant in {u.owner for u in uploads}
+        }
 
     async def abort(self, principal: Principal, bucket_name: str, key: str, upload_id: str) -> None:
         bucket, _ = await self.upload(principal, bucket_name, key, upload_id, Action.ABORT_UPLOAD)

@@ -66,7 +66,7 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     e.MalformedConfiguration: (400, "MalformedXML"),
     e.TooManyParts: (400, "InvalidArgument"),
     e.InvalidTag: (400, "InvalidTag"),
-    e.TooManyTags: (400, "BadRequest"),
+    e.TooManyTags: (400, "InvalidTag"),
     e.NoSuchTagSet: (404, "NoSuchTagSet"),
     MalformedPolicy: (400, "MalformedPolicy"),
     e.InvalidRequest: (400, "InvalidRequest"),

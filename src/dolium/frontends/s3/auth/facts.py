@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
+from dolium.core.access.policy_conditions import multi_value
+from dolium.frontends.s3.errors import S3Error
+from dolium.frontends.s3.wire.headers import parse_tagging_header
 from dolium.frontends.s3.wire.http import S3Request
 from dolium.model import Principal
 
@@ -75,6 +79,19 @@ def of_request(request: S3Request, principal: Principal) -> Principal:
     )
 
 
+def tag_facts(tags: Mapping[str, str]) -> dict[str, str]:
+    """s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys of the tags a request sets."""
+    facts = {f"s3:requestobjecttag/{key.lower()}": value for key, value in tags.items()}
+    if tags:
+        facts["s3:requestobjecttagkeys"] = multi_value(tags)
+    return facts
+
+
+def with_request_tags(principal: Principal, tags: Mapping[str, str]) -> Principal:
+    """`principal` with the facts of the tags a request's body sets (PutObjectTagging)."""
+    return replace(principal, facts=MappingProxyType({**principal.facts, **tag_facts(tags)}))
+
+
 def _gather(request: S3Request, principal: Principal) -> Mapping[str, str]:
     now = time.time()
     facts = {
@@ -106,6 +123,11 @@ def _gather(request: S3Request, principal: Principal) -> Mapping[str, str]:
             facts["s3:" + name] = request.query[name]
     if "versionId" in request.query:
         facts["s3:versionid"] = request.query["versionId"]
+    tagging = request.header("x-amz-tagging")
+    if tagging is not None:
+        # A malformed header is the operation's to refuse, in its own words.
+        with contextlib.suppress(S3Error):
+            facts.update(tag_facts(parse_tagging_header(tagging)))
     if request.signing is not None:
         query_auth = "X-Amz-Signature" in request.query or "Signature" in request.query
         v2 = "AWSAccessKeyId" in request.query or (

@@ -299,7 +299,9 @@ def _parse_header(
     if sent is None:
         raise no_date
     when = _http_date(sent)
-    if when is None:
+    # A date before the epoch is no valid date to S3 (AccessDenied), not a
+    # skewed one: only dates it can read as times are compared with its clock.
+    if when is None or when < 0:
         raise no_date
     # With x-amz-date (itself signed among the x-amz-* headers) the Date slot is empty.
     date = "" if amz_date is not None else sent.strip()

@@ -3,15 +3,15 @@ Abort, ListParts and ListMultipartUploads."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-from dolium.core.objects.conditions import parse_range
+from dolium.core.access.acl import Grantee
 from dolium.core.objects.multipart import CompletedPart, PartSource
 from dolium.core.objects.service import WriteOptions
 from dolium.core.store import Store
-from dolium.errors import InvalidRange
 from dolium.frontends.s3.errors import S3Error
-from dolium.frontends.s3.ops.buckets import XML, owner_xml
+from dolium.frontends.s3.ops.buckets import XML, encoder
 from dolium.frontends.s3.ops.objects import (
     copy_source_check,
     declared_size,
@@ -116,25 +116,38 @@ async def upload_part_copy(
     return Response(200, headers, body)
 
 
+_COPY_RANGE_RE = re.compile(r"bytes=(\d+)-(\d+)")
+
+
 def _copy_range(header: str | None) -> Callable[[int], tuple[int, int]] | None:
-    """x-amz-copy-source-range as the core asks for it: the range, given the source's size."""
+    """x-amz-copy-source-range as the core asks for it: the range, given the source's size.
+
+    Unlike a GET's Range, it must name both ends, and no end is clamped: a
+    range that reaches past the source is 400 InvalidRange, as S3 answers.
+    """
     if header is None:
         return None
+    match = _COPY_RANGE_RE.fullmatch(header.strip())
+    if match is None or int(match[2]) < int(match[1]):
+        raise S3Error(
+            400,
+            "InvalidArgument",
+            "The x-amz-copy-source-range value must be of the form bytes=first-last "
+            "where first and last are the zero-based offsets of the first and last bytes "
+            "to copy",
+        )
+    first, last = int(match[1]), int(match[2])
 
     def byte_range(size: int) -> tuple[int, int]:
-        try:
-            found = parse_range(header, size)
-        except InvalidRange:
-            found = None
-        if found is None or not header.startswith("bytes=") or "-" not in header:
+        if last >= size:
             raise S3Error(
                 400,
-                "InvalidArgument",
-                "The x-amz-copy-source-range value must be of the form bytes=first-last "
-                "where first and last are the zero-based offsets of the first and last bytes "
-                "to copy",
+                "InvalidRange",
+                f"Range specified is not valid for source object of size: {size}",
+                RangeRequested=header.strip(),
+                ActualObjectSize=str(size),
             )
-        return found
+        return first, last
 
     return byte_range
 
@@ -173,6 +186,13 @@ async def abort_upload(store: Store, request: S3Request) -> Response:
     return Response(204)
 
 
+def _owner_and_initiator(owner: Grantee) -> list[xml.Node]:
+    """Initiator and Owner of an upload: the account that created it, both (the
+    initiating user is not kept apart from its account)."""
+    who: list[xml.Node] = [("ID", owner.id), ("DisplayName", owner.display_name)]
+    return [("Initiator", who), ("Owner", who)]
+
+
 async def list_parts(store: Store, request: S3Request) -> Response:
     max_parts = page_size(request, "max-parts")
     marker = int_arg(request, "part-number-marker", 0, 0, MAX_INT)
@@ -188,8 +208,7 @@ async def list_parts(store: Store, request: S3Request) -> Response:
         ("Bucket", request.bucket),
         ("Key", request.key),
         ("UploadId", upload.upload_id),
-        ("Initiator", owner_xml(request)[1]),
-        owner_xml(request),
+        *_owner_and_initiator((await store.multipart.owners([upload]))[upload.owner]),
         ("StorageClass", "STANDARD"),
         ("PartNumberMarker", marker),
         ("NextPartNumberMarker", parts[-1].number if parts else marker),
@@ -212,42 +231,50 @@ async def list_parts(store: Store, request: S3Request) -> Response:
 
 
 async def list_uploads(store: Store, request: S3Request) -> Response:
+    encoded, encode = encoder(request)
     max_uploads = page_size(request, "max-uploads")
     prefix = request.query.get("prefix", "")
+    delimiter = request.query.get("delimiter", "")
     key_marker = request.query.get("key-marker", "")
     upload_marker = request.query.get("upload-id-marker", "") if key_marker else ""
-    uploads, truncated = await store.multipart.list_uploads(
+    page = await store.multipart.list_uploads(
         principal_of(request),
         request.bucket,
         prefix=prefix,
         after_key=key_marker,
         after_upload_id=upload_marker,
         limit=max_uploads,
+        delimiter=delimiter,
     )
+    next_key, next_upload = page.next_markers
     fields: list[xml.Node] = [
         ("Bucket", request.bucket),
-        ("KeyMarker", key_marker),
+        ("KeyMarker", encode(key_marker)),
         ("UploadIdMarker", upload_marker),
-        ("NextKeyMarker", uploads[-1].key if truncated and uploads else ""),
-        ("NextUploadIdMarker", uploads[-1].upload_id if truncated and uploads else ""),
-        ("MaxUploads", max_uploads),
-        ("IsTruncated", "true" if truncated else "false"),
+        ("NextKeyMarker", encode(next_key)),
+        ("NextUploadIdMarker", next_upload),
     ]
+    if delimiter:
+        fields.append(("Delimiter", encode(delimiter)))
     if prefix:
-        fields.append(("Prefix", prefix))
-    owner = owner_xml(request)
-    for upload in uploads:
+        fields.append(("Prefix", encode(prefix)))
+    fields.append(("MaxUploads", max_uploads))
+    if encoded:
+        fields.append(("EncodingType", "url"))
+    fields.append(("IsTruncated", "true" if page.truncated else "false"))
+    owners = await store.multipart.owners(page.uploads)
+    for upload in page.uploads:
         fields.append(
             (
                 "Upload",
                 [
-                    ("Key", upload.key),
+                    ("Key", encode(upload.key)),
                     ("UploadId", upload.upload_id),
-                    ("Initiator", owner[1]),
-                    owner,
+                    *_owner_and_initiator(owners[upload.owner]),
                     ("StorageClass", "STANDARD"),
                     ("Initiated", iso_date(upload.initiated)),
                 ],
             )
         )
+    fields.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in page.prefixes)
     return Response(200, [XML], xml.render("ListMultipartUploadsResult", fields))

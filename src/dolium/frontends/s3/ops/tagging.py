@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dolium.core.objects.tagging import ObjectTags
 from dolium.core.store import Store
 from dolium.errors import InvalidTag
+from dolium.frontends.s3.auth.facts import with_request_tags
 from dolium.frontends.s3.errors import S3Error, s3_message
 from dolium.frontends.s3.ops.objects import principal_of
 from dolium.frontends.s3.ops.subresources import (
@@ -69,8 +70,9 @@ async def get_object_tagging(store: Store, request: S3Request) -> Response:
 
 
 async def put_object_tagging(store: Store, request: S3Request) -> Response:
-    principal = principal_of(request)
     tags = await _tag_set(request)
+    # A policy may test the tags this sets (s3:RequestObjectTag/<key>).
+    principal = with_request_tags(principal_of(request), dict(tags))
     found = await _on_version(
         request,
         lambda v: store.tagging.put_object(

@@ -86,14 +86,14 @@ class S3Request:
 
         A body left unread would be parsed as the next request on a
         keep-alive connection, so it is read, or the connection is closed.
-        An unread body declared longer than `limit` is not waited for: the
-        client may hold it back (Expect: 100-continue) until it has an answer.
+        An unread body declared longer than `limit`, or one the client holds
+        back until it has an answer (Expect: 100-continue), is not waited for.
         """
         length = self.header("content-length")
         if self._body_ended or (self.header("transfer-encoding") is None and length in (None, "0")):
             return True
         declared = int(length) if length is not None and length.isdigit() else 0
-        if declared > limit and not self._body_started:
+        if not self._body_started and (declared > limit or self.expects_continue):
             return False
         dropped = 0
         while not self._body_ended:
@@ -102,6 +102,16 @@ class S3Request:
             if dropped > limit:
                 return False
         return True
+
+    @property
+    def expects_continue(self) -> bool:
+        """The client holds its body back until told 100 Continue.
+
+        The server says 100 Continue on the first read of the body, so a
+        request answered with an error without reading it is never told:
+        it is answered, and its connection closed, before the body is sent.
+        """
+        return (self.header("expect") or "").lower() == "100-continue"
 
     def header(self, name: str, default: str | None = None) -> str | None:
         for key, value in self.headers:
