@@ -68,29 +68,7 @@ def _iso_seconds(seconds: int) -> str:
 
 
 def user_metadata(request: S3Request) -> dict[str, str]:
-    return {
-        k[len(META_PREFIX) :]: meta_text(v) for k, v in request.headers if k.startswith(META_PREFIX)
-    }
-
-
-def meta_text(wire: str) -> str:
-    """The text a metadata value's bytes stand for (header values arrive as latin-1 text).
-
-    Clients that send non-ASCII metadata (Go, curl, browsers' fetch) send
-    UTF-8: it is stored as the text it encodes, so it measures, lists and
-    returns as what the client meant, byte for byte. Bytes that are not
-    UTF-8 are read as latin-1, each byte one character (and come back as
-    those characters' UTF-8).
-    """
-    try:
-        return wire.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return wire
-
-
-def meta_wire(text: str) -> str:
-    """A stored metadata value as header text: its UTF-8 bytes, one latin-1 character each."""
-    return text.encode("utf-8", "surrogatepass").decode("latin-1")
+    return {k[len(META_PREFIX) :]: v for k, v in request.headers if k.startswith(META_PREFIX)}
 
 
 def system_headers(request: S3Request) -> dict[str, str]:
@@ -332,7 +310,7 @@ def object_headers(version: ObjectVersion, *, checksums: bool, versioned: bool) 
         ("accept-ranges", "bytes"),
     ]
     headers.extend(version.headers.items())
-    headers.extend((META_PREFIX + k, meta_wire(v)) for k, v in version.meta.items())
+    headers.extend((META_PREFIX + k, v) for k, v in version.meta.items())
     headers.extend(sse_response_headers(version.sse))
     if versioned:
         headers.append(("x-amz-version-id", versions.to_s3(version.version_id)))
