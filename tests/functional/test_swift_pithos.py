@@ -4,6 +4,7 @@ vectors of the Pithos hashing rules."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 
@@ -67,3 +68,25 @@ def test_container_advertises_block_size_and_hash(http: httpx.Client, container:
     for answer in (http.head(container), http.get(container, params={"format": "json"})):
         assert answer.headers["x-container-block-size"] == str(BLOCK)
         assert answer.headers["x-container-block-hash"] == "sha256"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"", EMPTY_HASH),
+        (b"hello", HELLO_HASH),
+        (b"hello\0\0\0", HELLO_HASH),
+        (THREE_BLOCKS, THREE_BLOCKS_HASH),
+    ],
+    ids=["empty", "hello", "trailing-nuls", "three-blocks"],
+)
+def test_object_hash_on_head_and_get(
+    http: httpx.Client, container: str, data: bytes, expected: str
+) -> None:
+    assert http.put(f"{container}/obj", content=data).status_code == 201
+    head = http.head(f"{container}/obj")
+    assert head.headers["x-object-hash"] == expected
+    assert head.headers["etag"] == hashlib.md5(data).hexdigest()
+    got = http.get(f"{container}/obj")
+    assert got.headers["x-object-hash"] == expected
+    assert got.content == data

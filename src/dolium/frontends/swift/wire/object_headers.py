@@ -94,6 +94,9 @@ def read_headers(version: ObjectVersion, expires_at: float | None) -> list[tuple
         if name in STORED_HEADERS
     )
     headers.extend(metadata.response_headers(metadata.OBJECT, version.meta))
+    if version.top_hash:
+        # Pithos' top hash; absent for blocks off the block grid.
+        headers.append(("X-Object-Hash", version.top_hash))
     if expires_at is not None:
         headers.append(("X-Delete-At", str(int(expires_at))))
     return headers
