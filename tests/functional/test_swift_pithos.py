@@ -5,12 +5,15 @@ vectors of the Pithos hashing rules."""
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
-from conftest import LiveServer
+from conftest import LiveServer, client
 from pithos_client import PithosClient, block_hashes, top_hash
 from swift_support import SwiftAccount, new_account
 
@@ -90,3 +93,72 @@ def test_object_hash_on_head_and_get(
     got = http.get(f"{container}/obj")
     assert got.headers["x-object-hash"] == expected
     assert got.content == data
+
+
+def test_hashmap_get_in_json_xml_and_plain(
+    http: httpx.Client, container: str, pithos: PithosClient
+) -> None:
+    assert http.put(f"{container}/three", content=THREE_BLOCKS).status_code == 201
+    local = pithos.hashmap(THREE_BLOCKS)
+
+    answer = http.get(f"{container}/three?hashmap")  # JSON by default
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.headers["x-object-hash"] == THREE_BLOCKS_HASH
+    doc = answer.json()
+    assert doc["block_size"] == BLOCK and doc["block_hash"] == "sha256"
+    assert doc["bytes"] == len(THREE_BLOCKS) and doc["hashes"] == local
+    assert doc["last_modified"].startswith(time.strftime("%Y-"))
+
+    xml = http.get(f"{container}/three", params={"hashmap": "", "format": "xml"})
+    root = ElementTree.fromstring(xml.content)
+    assert root.tag == "object" and root.attrib["name"] == "three"
+    assert root.attrib["bytes"] == str(len(THREE_BLOCKS))
+    assert root.attrib["block_size"] == str(BLOCK) and root.attrib["block_hash"] == "sha256"
+    assert [h.text for h in root.iter("hash")] == local
+
+    plain = http.get(f"{container}/three", params={"hashmap": "", "format": "plain"})
+    assert plain.text.splitlines() == local
+
+    # A HEAD with ?hashmap is a plain HEAD; the empty object has one hash.
+    assert http.head(f"{container}/three?hashmap").headers["content-length"] == str(
+        len(THREE_BLOCKS)
+    )
+    http.put(f"{container}/empty", content=b"")
+    assert http.get(f"{container}/empty?hashmap").json()["hashes"] == [EMPTY_HASH]
+
+
+def test_hashmap_of_an_s3_multipart_object(
+    account: SwiftAccount, http: httpx.Client, container: str, pithos: PithosClient
+) -> None:
+    s3: Any = client(account.server, account.access_key, account.secret)
+    parts = [bytes([65 + i]) * (5 * MIB) for i in range(2)] + [b"last part"]
+    data = b"".join(parts)
+    upload = s3.create_multipart_upload(Bucket=container, Key="mp")["UploadId"]
+    done = [
+        {
+            "PartNumber": n,
+            "ETag": s3.upload_part(
+                Bucket=container, Key="mp", UploadId=upload, PartNumber=n, Body=body
+            )["ETag"],
+        }
+        for n, body in enumerate(parts, 1)
+    ]
+    s3.complete_multipart_upload(
+        Bucket=container, Key="mp", UploadId=upload, MultipartUpload={"Parts": done}
+    )
+    # 5 MiB parts are off the 4 MiB block grid: no top hash until one is computed.
+    assert "x-object-hash" not in http.head(f"{container}/mp").headers
+
+    local = pithos.hashmap(data)
+    expected_top = top_hash([bytes.fromhex(h) for h in local]).hex()
+    answer = http.get(f"{container}/mp?hashmap&format=json")
+    assert answer.status_code == 200
+    assert answer.json()["hashes"] == local
+    assert answer.json()["bytes"] == len(data)
+    assert answer.headers["x-object-hash"] == expected_top
+    # Kept with the version: later requests read it, and HEAD now shows the top hash.
+    assert http.head(f"{container}/mp").headers["x-object-hash"] == expected_top
+    assert http.get(f"{container}/mp?hashmap").json()["hashes"] == local
+    # The multipart ETag is untouched.
+    assert http.head(f"{container}/mp").headers["etag"].endswith("-3")

@@ -30,7 +30,7 @@ from dolium.core.store import Store
 from dolium.errors import AccessDenied, DoliumError, NotModified
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
-from dolium.frontends.swift.ops import account, container, info, object_copy, objects
+from dolium.frontends.swift.ops import account, container, info, object_copy, objects, pithos
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.model import container_address
@@ -175,6 +175,9 @@ class SwiftApp:
                 # A container's settings are its owner's alone, whatever its ACL.
                 auth.check_account_owner(principal, tenant)
             handler = CONTAINER_ROUTES.get(http.method)
+        elif "hashmap" in query and http.method == "GET":
+            # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
+            handler = pithos.get_hashmap
         elif http.method == "PUT":
             handler = object_copy.put_copy if request.header("x-copy-from") else objects.put
         else:
