@@ -128,6 +128,33 @@ def test_hashmap_get_in_json_xml_and_plain(
     assert http.get(f"{container}/empty?hashmap").json()["hashes"] == [EMPTY_HASH]
 
 
+def test_hashmap_put_names_blocks_any_write_stored(
+    http: httpx.Client, container: str, pithos: PithosClient
+) -> None:
+    data = unique_block() + b"more"
+    local = pithos.hashmap(data)
+    missing = pithos.put_hashmap("later", len(data), local)
+    assert missing.status_code == 409
+    assert missing.headers["content-type"].startswith("application/json")
+    assert missing.json() == local
+    assert http.get(f"{container}/later").status_code == 404
+
+    # A plain PUT stores the blocks; a hashmap then makes another object of them.
+    assert http.put(f"{container}/plain", content=data).status_code == 201
+    made = http.put(
+        f"{container}/later?hashmap",
+        json={"bytes": len(data), "hashes": local},
+        headers={"Content-Type": "text/x-later", "X-Object-Meta-Color": "blue"},
+    )
+    assert made.status_code == 201, made.text
+    assert made.headers["etag"] == hashlib.md5(data).hexdigest()
+    got = http.get(f"{container}/later")
+    assert got.content == data
+    assert got.headers["content-type"] == "text/x-later"
+    assert got.headers["x-object-meta-color"] == "blue"
+    assert got.headers["x-object-hash"] == top_hash([bytes.fromhex(h) for h in local]).hex()
+
+
 def test_hashmap_of_an_s3_multipart_object(
     account: SwiftAccount, http: httpx.Client, container: str, pithos: PithosClient
 ) -> None:

@@ -175,9 +175,9 @@ class SwiftApp:
                 # A container's settings are its owner's alone, whatever its ACL.
                 auth.check_account_owner(principal, tenant)
             handler = CONTAINER_ROUTES.get(http.method)
-        elif "hashmap" in query and http.method == "GET":
+        elif "hashmap" in query and http.method in ("GET", "PUT"):
             # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
-            handler = pithos.get_hashmap
+            handler = pithos.get_hashmap if http.method == "GET" else pithos.put_hashmap
         elif http.method == "PUT":
             handler = object_copy.put_copy if request.header("x-copy-from") else objects.put
         else:

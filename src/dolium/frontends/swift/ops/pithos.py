@@ -1,8 +1,8 @@
-"""Pithos' block hashmap extensions: `GET <object>?hashmap`.
+"""Pithos' block hashmap extensions: `GET <object>?hashmap`, `PUT <object>?hashmap`.
 
 The wire forms are Synnefo Pithos' (see docs/swift.md, *Pithos*); the rules
-(when a hashmap is computed and kept) are the core's
-(core.objects.hashmaps).
+(which blocks exist, leases, the MD5 ETag) are the core's
+(core.objects.hashmaps, core.objects.hashmap_write).
 """
 
 from __future__ import annotations
@@ -11,12 +11,27 @@ from starlette.responses import Response
 
 from dolium.core.objects import conditions
 from dolium.core.objects.hashmaps import ObjectHashmap
+from dolium.core.objects.service import WriteOptions
+from dolium.errors import MissingBlocks
+from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.ops.common import empty
+from dolium.frontends.swift.ops.objects import check_name
 from dolium.frontends.swift.request import SwiftRequest
+from dolium.frontends.swift.wire import metadata
+from dolium.frontends.swift.wire import object_headers as oh
 from dolium.frontends.swift.wire.hashmaps import (
     CONTENT_TYPES,
+    JSON,
     hashmap_format,
+    parse_hashmap,
+    render_hashes,
     render_hashmap,
 )
+
+# A hashmap body names at most MAX_PUT_SIZE / block size hashes (1280 of
+# 4 MiB for 5 GiB): some 90 KB of JSON. Anything much larger is refused
+# before it is read.
+MAX_HASHMAP_BODY = 4 * 1024 * 1024
 
 
 async def get_hashmap(request: SwiftRequest) -> Response:
@@ -46,3 +61,48 @@ def _hashmap_headers(found: ObjectHashmap) -> list[tuple[str, str]]:
         ("Last-Modified", conditions.format_http_date(version.modified)),
         ("X-Object-Hash", found.top_hash),
     ]
+
+
+async def _bounded_body(request: SwiftRequest, limit: int) -> bytes:
+    """A small request body (a hashmap, not object data), refused past `limit` bytes."""
+    length = request.header("content-length")
+    if length.isdigit() and int(length) > limit:
+        raise SwiftError(413)
+    data = bytearray()
+    async for chunk in request.http.stream():
+        data += chunk
+        if len(data) > limit:
+            raise SwiftError(413)
+    return bytes(data)
+
+
+async def put_hashmap(request: SwiftRequest) -> Response:
+    """Create the object from blocks already stored; 409 lists the missing ones."""
+    check_name(request)
+    headers = request.http.headers
+    size, digests = parse_hashmap(await _bounded_body(request, MAX_HASHMAP_BODY))
+    changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
+    expires = oh.delete_at(headers, request.store.ctx.clock())
+    opts = WriteOptions(
+        content_type=oh.content_type(headers, request.obj),
+        meta=metadata.present(changes),
+        headers=oh.stored_headers(headers),
+    )
+    store = request.store
+    try:
+        version = await store.hashmap_writes.put(
+            request.principal, request.address, request.obj, size, digests, opts
+        )
+    except MissingBlocks as exc:
+        # Pithos answers with the missing hashes, always as JSON.
+        body = render_hashes(JSON, exc.missing)
+        return Response(body, status_code=409, media_type=CONTENT_TYPES[JSON])
+    await store.expiry.set(request.principal, request.address, request.obj, expires)
+    return empty(
+        201,
+        [
+            ("Etag", version.etag),
+            ("Last-Modified", conditions.format_http_date(version.modified)),
+            ("X-Object-Hash", version.top_hash or ""),
+        ],
+    )
