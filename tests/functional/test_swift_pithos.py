@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-from conftest import LiveServer, client
+from conftest import LiveServer, client, own_server
 from pithos_client import PithosClient, block_hashes, top_hash
 from swift_support import SwiftAccount, new_account
 
@@ -155,6 +155,89 @@ def test_hashmap_put_names_blocks_any_write_stored(
     assert got.headers["x-object-hash"] == top_hash([bytes.fromhex(h) for h in local]).hex()
 
 
+def test_upload_by_hashmap_sends_only_missing_blocks(
+    http: httpx.Client, container: str, pithos: PithosClient
+) -> None:
+    # Two equal blocks, a third, and a short last one: four leaves, three distinct.
+    a, b = unique_block(), unique_block()
+    data = a * 2 + b + b"tail\0\0"
+    local = pithos.hashmap(data)
+    upload = pithos.upload("file.bin", data)
+    assert upload.first.status_code == 409
+    # Missing hashes in hashmap order, each once.
+    assert upload.first.json() == list(dict.fromkeys(local))
+    assert upload.sent == list(dict.fromkeys(local))
+    assert upload.final.status_code == 201
+    assert upload.final.headers["etag"] == hashlib.md5(data).hexdigest()
+    expected_top = top_hash([bytes.fromhex(h) for h in local]).hex()
+    assert upload.final.headers["x-object-hash"] == expected_top
+
+    got = http.get(f"{container}/file.bin")
+    assert got.content == data
+    assert got.headers["etag"] == hashlib.md5(data).hexdigest()
+    assert got.headers["x-object-hash"] == expected_top
+    assert http.get(f"{container}/file.bin?hashmap").json()["hashes"] == local
+    assert http.head(container).headers["x-container-bytes-used"] == str(len(data))
+
+    # The same file again, under another name: every block is stored, no data is sent.
+    again = pithos.upload("copy.bin", data)
+    assert again.first.status_code == 201 and again.sent == []
+    assert http.get(f"{container}/copy.bin").content == data
+
+
+def test_upload_matches_the_three_block_vector(
+    http: httpx.Client, container: str, pithos: PithosClient
+) -> None:
+    upload = pithos.upload("vector", THREE_BLOCKS)
+    assert upload.final.status_code == 201
+    assert upload.final.headers["x-object-hash"] == THREE_BLOCKS_HASH
+    assert http.head(f"{container}/vector").headers["x-object-hash"] == THREE_BLOCKS_HASH
+
+
+def test_block_upload_cuts_a_body_into_blocks(pithos: PithosClient) -> None:
+    body = unique_block() + b"2" * 10
+    answer = pithos.post_block(body)
+    assert answer.status_code == 202
+    assert answer.json() == [h.hex() for h in block_hashes(body, BLOCK)]
+
+
+def test_hashmap_put_refusals_and_empty_objects(
+    http: httpx.Client, container: str, pithos: PithosClient
+) -> None:
+    hello = hashlib.sha256(b"hello").hexdigest()
+    # Hashes that do not fit the size.
+    assert pithos.put_hashmap("x", BLOCK + 1, [hello]).status_code == 400
+    assert pithos.put_hashmap("x", 5, [hello, hello]).status_code == 400
+    assert pithos.put_hashmap("x", 5, ["zz"]).status_code == 400
+    bad = http.put(f"{container}/x?hashmap", content=b"{not json")
+    assert bad.status_code == 400
+    assert http.get(f"{container}/x").status_code == 404
+
+    for name, hashes in (("e1", []), ("e2", [EMPTY_HASH])):
+        made = pithos.put_hashmap(name, 0, hashes)
+        assert made.status_code == 201, made.text
+        assert made.headers["etag"] == hashlib.md5(b"").hexdigest()
+        assert http.get(f"{container}/{name}").content == b""
+    assert pithos.put_hashmap("e3", 0, [hello]).status_code == 400
+
+    # A stored block longer than the place the hashmap gives it.
+    assert http.put(f"{container}/hello", content=b"hello").status_code == 201
+    pithos.post_block(b"hello")
+    assert pithos.put_hashmap("short", 3, [hello]).status_code == 400
+
+
+def test_hashmap_object_reads_back_through_s3(
+    account: SwiftAccount, http: httpx.Client, container: str, pithos: PithosClient
+) -> None:
+    data = unique_block() + b"end"
+    assert pithos.upload("both", data).final.status_code == 201
+    s3 = client(account.server, account.access_key, account.secret)
+    got = s3.get_object(Bucket=container, Key="both")
+    assert got["Body"].read() == data
+    assert got["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    assert got["ContentLength"] == len(data)
+
+
 def test_hashmap_of_an_s3_multipart_object(
     account: SwiftAccount, http: httpx.Client, container: str, pithos: PithosClient
 ) -> None:
@@ -189,3 +272,32 @@ def test_hashmap_of_an_s3_multipart_object(
     assert http.get(f"{container}/mp?hashmap").json()["hashes"] == local
     # The multipart ETag is untouched.
     assert http.head(f"{container}/mp").headers["etag"].endswith("-3")
+
+
+# -- leases: uploaded blocks wait for their hashmap within the grace time --------
+
+leasing = own_server("pithos-leases", {"DOLIUM_GC_GRACE": "6", "DOLIUM_GC_INTERVAL": "1"})
+
+
+def test_uploaded_blocks_outlive_collections_within_the_grace_time(leasing: LiveServer) -> None:
+    account = new_account(leasing)
+    with account.http() as http:
+        container = f"leases-{uuid.uuid4().hex[:8]}"
+        http.put(container)
+        pithos = PithosClient(http, container)
+        kept = b"kept " * 1000
+        answer = pithos.post_block(kept)
+        assert answer.status_code == 202
+        time.sleep(3)  # collections run every second; the lease lasts 6
+        made = pithos.put_hashmap("kept", len(kept), answer.json())
+        assert made.status_code == 201, made.text
+        assert http.get(f"{container}/kept").content == kept
+
+        # A block no hashmap names is collected once its lease ends.
+        lost = b"lost " * 1000
+        hashes = pithos.post_block(lost).json()
+        time.sleep(9)  # past the lease, and a collection or two
+        again = pithos.put_hashmap("lost", len(lost), hashes)
+        assert again.status_code == 409 and again.json() == hashes
+        # And the object that names its blocks keeps them.
+        assert http.get(f"{container}/kept").content == kept

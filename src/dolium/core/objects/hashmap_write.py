@@ -1,20 +1,26 @@
-"""Writing objects by hashmap (Pithos' upload).
+"""Writing objects by hashmap, and storing the blocks they name (Pithos' upload).
 
 A client hashes its file into blocks (core.content.hashing), asks to create
 the object from that hashmap, and is told which blocks the store lacks
-(`MissingBlocks`). Only missing data crosses the wire.
+(`MissingBlocks`); it uploads those (`store_blocks`) and asks again. Only
+missing data crosses the wire.
 
 Blocks are looked for in the block store of the container's storage policy:
 across every container and account of that policy, as Pithos' store is
 global. So whoever knows a block's hash may make an object of it, and learns
 whether it is stored; that is Pithos' deduplication, and its price.
 
+Uploaded blocks are leased for the collector's grace time (as every writer
+leases what it stores), which is the time a client has to name them in a
+hashmap; blocks no version names by then are collected.
+
 ETags stay MD5, so that S3 and Swift agree on them: the MD5 of an object
 made from a hashmap is computed from its stored blocks, each read back and
 verified against its hash (the data is read once, a few blocks at a time).
 
-Containers that encrypt new data by default take no hashmap: their data
-must arrive in clear to be sealed.
+Containers that encrypt new data by default take neither: their data must
+arrive in clear to be sealed, and blocks uploaded alone would sit in the
+store unsealed.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from dolium.core.access import grants
 from dolium.core.access.actions import Action
@@ -59,9 +65,21 @@ class HashmapWrites:
         if write_request(bucket, None) is not None:
             raise InvalidRequest(
                 "This container encrypts new data, which must then arrive as data, "
-                "not as a hashmap."
+                "not as blocks or hashmaps."
             )
         return bucket
+
+    async def store_blocks(
+        self, principal: Principal, bucket_name: str, body: AsyncIterator[bytes]
+    ) -> list[bytes]:
+        """Store a body as blocks of the container's block size; their digests, in order.
+
+        Each is leased for the collector's grace time by the writer.
+        """
+        bucket = await self._writable(principal, bucket_name, None)
+        writer = self.objects.writer(bucket, WriteOptions(), inline=False)
+        written = await writer.write(body)
+        return [e.digest for e in written.extents]
 
     async def put(
         self,

@@ -172,9 +172,12 @@ class SwiftApp:
             handler = ACCOUNT_ROUTES.get(http.method)
         elif not obj:
             if http.method not in ("GET", "HEAD"):
-                # A container's settings are its owner's alone, whatever its ACL.
+                # A container's settings are its owner's alone, whatever its
+                # ACL; so are Pithos block uploads, as in Pithos.
                 auth.check_account_owner(principal, tenant)
             handler = CONTAINER_ROUTES.get(http.method)
+            if http.method == "POST" and pithos.is_block_upload(request):
+                handler = pithos.upload_blocks
         elif "hashmap" in query and http.method in ("GET", "PUT"):
             # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
             handler = pithos.get_hashmap if http.method == "GET" else pithos.put_hashmap

@@ -1,4 +1,5 @@
-"""Pithos' block hashmap extensions: `GET <object>?hashmap`, `PUT <object>?hashmap`.
+"""Pithos' block hashmap extensions: `GET <object>?hashmap`, `PUT <object>?hashmap`
+and block uploads (`POST <container>` with `Content-Type: application/octet-stream`).
 
 The wire forms are Synnefo Pithos' (see docs/swift.md, *Pithos*); the rules
 (which blocks exist, leases, the MD5 ETag) are the core's
@@ -15,7 +16,7 @@ from dolium.core.objects.service import WriteOptions
 from dolium.errors import MissingBlocks
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.ops.common import empty
-from dolium.frontends.swift.ops.objects import check_name
+from dolium.frontends.swift.ops.objects import body_of, check_name
 from dolium.frontends.swift.request import SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire import object_headers as oh
@@ -28,10 +29,17 @@ from dolium.frontends.swift.wire.hashmaps import (
     render_hashmap,
 )
 
+BLOCK_UPLOAD_TYPE = "application/octet-stream"
 # A hashmap body names at most MAX_PUT_SIZE / block size hashes (1280 of
 # 4 MiB for 5 GiB): some 90 KB of JSON. Anything much larger is refused
 # before it is read.
 MAX_HASHMAP_BODY = 4 * 1024 * 1024
+
+
+def is_block_upload(request: SwiftRequest) -> bool:
+    """Whether a container POST carries blocks (Pithos) rather than metadata."""
+    media = request.header("content-type").split(";")[0].strip().lower()
+    return media == BLOCK_UPLOAD_TYPE
 
 
 async def get_hashmap(request: SwiftRequest) -> Response:
@@ -106,3 +114,20 @@ async def put_hashmap(request: SwiftRequest) -> Response:
             ("X-Object-Hash", version.top_hash or ""),
         ],
     )
+
+
+async def upload_blocks(request: SwiftRequest) -> Response:
+    """Store the body as blocks of the container's block size; 202 with their hashes.
+
+    Never changes the container's metadata, whether `?update` is sent or not:
+    a client uploading blocks means to upload blocks.
+    """
+    if not request.header("content-length") and "chunked" not in (
+        request.header("transfer-encoding").lower()
+    ):
+        raise SwiftError(411)
+    digests = await request.store.hashmap_writes.store_blocks(
+        request.principal, request.address, body_of(request)
+    )
+    fmt = hashmap_format(request.query, request.header("accept"))
+    return Response(render_hashes(fmt, digests), status_code=202, media_type=CONTENT_TYPES[fmt])
