@@ -128,6 +128,17 @@ def test_hashmap_get_in_json_xml_and_plain(
     assert http.get(f"{container}/empty?hashmap").json()["hashes"] == [EMPTY_HASH]
 
 
+def test_hashmap_get_follows_conditions_and_expiry(http: httpx.Client, container: str) -> None:
+    put = http.put(f"{container}/soon", content=b"hello", headers={"X-Delete-After": "2"})
+    etag = put.headers["etag"]
+    assert http.get(f"{container}/soon?hashmap", headers={"If-None-Match": etag}).status_code == 304
+    assert http.get(f"{container}/soon?hashmap", headers={"If-Match": "nope"}).status_code == 412
+    assert http.get(f"{container}/soon?hashmap").json()["hashes"] == [HELLO_HASH]
+    time.sleep(2.5)
+    assert http.get(f"{container}/soon?hashmap").status_code == 404
+    assert http.get(f"{container}/nothing?hashmap").status_code == 404
+
+
 def test_hashmap_put_names_blocks_any_write_stored(
     http: httpx.Client, container: str, pithos: PithosClient
 ) -> None:

@@ -43,17 +43,20 @@ def is_block_upload(request: SwiftRequest) -> bool:
 
 
 async def get_hashmap(request: SwiftRequest) -> Response:
-    found = await request.store.hashmaps.get(request.principal, request.address, request.obj)
-    version = found.version
+    store = request.store
+    # Expiry and conditions are judged first: they may spare computing a hashmap.
+    current = await store.objects.head(request.principal, request.address, request.obj)
+    await store.expiry.check(current)
     h = request.http.headers
     conditions.check_read(
-        version.etag,
-        version.modified,
+        current.etag,
+        current.modified,
         if_match=h.get("if-match"),
         if_none_match=h.get("if-none-match"),
         if_modified_since=h.get("if-modified-since"),
         if_unmodified_since=h.get("if-unmodified-since"),
     )
+    found = await store.hashmaps.get(request.principal, request.address, request.obj)
     fmt = hashmap_format(request.query, request.header("accept"))
     body = render_hashmap(fmt, request.obj, found)
     response = Response(body, status_code=200, media_type=CONTENT_TYPES[fmt])
