@@ -312,3 +312,30 @@ def test_uploaded_blocks_outlive_collections_within_the_grace_time(leasing: Live
         assert again.status_code == 409 and again.json() == hashes
         # And the object that names its blocks keeps them.
         assert http.get(f"{container}/kept").content == kept
+
+
+def test_acls_grant_hashmaps_as_they_grant_data(
+    server: LiveServer, account: SwiftAccount, http: httpx.Client, container: str
+) -> None:
+    stranger = new_account(server)
+    assert http.put(f"{container}/doc", content=b"shared").status_code == 201
+    hashmap = {"bytes": 6, "hashes": [hashlib.sha256(b"shared").hexdigest()]}
+    _, token = stranger.login()
+    with httpx.Client(base_url=account.url + "/", headers={"X-Auth-Token": token}) as theirs:
+        assert theirs.get(f"{container}/doc?hashmap").status_code == 403
+        http.post(container, headers={"X-Container-Read": stranger.tenant})
+        assert theirs.get(f"{container}/doc?hashmap").json()["bytes"] == 6
+        assert theirs.put(f"{container}/mine?hashmap", json=hashmap).status_code == 403
+        http.post(container, headers={"X-Container-Write": stranger.tenant})
+        made = theirs.put(f"{container}/mine?hashmap", json=hashmap)
+        # "shared" is inline (small) where the owner wrote it: not a stored block.
+        assert made.status_code == 409
+        # Block uploads are the owner's alone, as in Pithos, whatever the ACL.
+        upload = theirs.post(
+            container, content=b"shared", headers={"Content-Type": "application/octet-stream"}
+        )
+        assert upload.status_code == 403
+    assert PithosClient(http, container).post_block(b"shared").status_code == 202
+    with httpx.Client(base_url=account.url + "/", headers={"X-Auth-Token": token}) as theirs:
+        assert theirs.put(f"{container}/mine?hashmap", json=hashmap).status_code == 201
+        assert theirs.get(f"{container}/mine").content == b"shared"
