@@ -15,6 +15,7 @@ own words; a front end words an error by its class, or by its `problem`
     │   ├── BucketAlreadyExists  BucketAlreadyOwnedByYou  BucketNotEmpty
     │   ├── TenantExists  UserExists  AccessKeyExists  TenantNotEmpty
     │   ├── ConditionalRequestConflict
+    │   ├── MissingBlocks           a hashmap names blocks the store does not hold
     │   └── InvalidBucketState      not allowed in the bucket's state (object lock)
     ├── AccessDenied
     ├── InvalidRequest              request is well-formed but not allowed
@@ -127,6 +128,15 @@ class AccessKeyExists(Conflict):
 
 class ConditionalRequestConflict(Conflict):
     pass
+
+
+class MissingBlocks(Conflict):
+    """A write by hashmap names blocks that are not stored; `missing` lists
+    their digests, in hashmap order, each once."""
+
+    def __init__(self, message: str, missing: tuple[bytes, ...]) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 class InvalidBucketState(Conflict):

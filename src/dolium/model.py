@@ -212,6 +212,22 @@ class Extent:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class Hashmap:
+    """The Pithos hashmap of a version's plaintext, computed from its data and kept.
+
+    Kept only where the version's extents are not already its hashmap: blocks
+    not aligned to the block size (multipart parts of other sizes) or sealed
+    (their digests name ciphertext). `block_size` and `algorithm` say what it
+    was computed with: a copy into a container with other parameters carries
+    it along, and it does not describe the copy there.
+    """
+
+    block_size: int
+    algorithm: str
+    digests: tuple[bytes, ...]
+
+
 class LockMode(enum.StrEnum):
     """Object lock retention mode ("" = none)."""
 
@@ -235,6 +251,9 @@ NO_LOCK = Lock()
 # The attributes of a stored version that change in place, each by its own
 # call: "retention" is the lock's mode and date, "legal_hold" its hold.
 MUTABLE = frozenset({"tags", "acl", "retention", "legal_hold"})
+# Not a client's to change, so not in MUTABLE: the hashmap computed from a
+# version's data is added later, by name, with update_version.
+HASHMAP = "hashmap"
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +295,8 @@ class ObjectVersion:
     sse: Mapping[str, str] = field(default_factory=empty_map)
     # The storage policy that stored `extents` (its blocks are read through it).
     policy: str = DEFAULT_POLICY
+    # The plaintext hashmap, when computed from the data (see Hashmap).
+    hashmap: Hashmap | None = None
 
 
 def with_mutable(
@@ -296,6 +317,7 @@ def with_mutable(
         tags=given.tags if "tags" in fields else stored.tags,
         acl=given.acl if "acl" in fields else stored.acl,
         lock=lock,
+        hashmap=given.hashmap if HASHMAP in fields else stored.hashmap,
     )
 
 

@@ -21,6 +21,8 @@ from dolium.core.content.sse import BucketEncryption
 from dolium.core.context import Context
 from dolium.core.jobs.delivery import Delivery
 from dolium.core.objects.expiry import Expiry
+from dolium.core.objects.hashmap_write import HashmapWrites
+from dolium.core.objects.hashmaps import Hashmaps
 from dolium.core.objects.listing import Listing
 from dolium.core.objects.multipart import Multipart
 from dolium.core.objects.object_lock import ObjectLock
@@ -52,6 +54,9 @@ class Store:
         self.accounts = AccountInfo(ctx)
         self.containers = ContainerInfo(ctx)
         self.expiry = Expiry(ctx)
+        # Pithos: hashmaps of stored versions, and writes by hashmap.
+        self.hashmaps = Hashmaps(ctx, self.objects)
+        self.hashmap_writes = HashmapWrites(ctx, self.objects)
         self.user_secrets = UserSecrets(ctx)
 
     async def refused(self, principal: Principal, what: str, bucket: str, key: str) -> None:

@@ -18,9 +18,11 @@ import pytest
 
 from dolium.errors import NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchVersion, PreconditionFailed
 from dolium.model import (
+    HASHMAP,
     UNVERSIONED_ID,
     Bucket,
     Extent,
+    Hashmap,
     ListedObject,
     Lock,
     LockMode,
@@ -152,6 +154,19 @@ class TestVersions:
         assert (dict(found.tags), found.lock, found.acl) == ({"t": "1"}, both, "")
         assert dict(found.sse) == {"mode": "SSE-S3"}
         assert returned == found
+
+    async def test_hashmap_is_kept_by_name_only(self, meta: MetaStore) -> None:
+        await make_bucket(meta, "b1")
+        stored = await meta.put_version(version("b1", "k", "v1", tags={"t": "1"}, size=9))
+        computed = Hashmap(4, "sha256", (digest(1), digest(2), digest(3)))
+        # Not among the attributes an update changes unless it names it.
+        await meta.update_version(dataclasses.replace(stored, hashmap=computed))
+        assert (await meta.get_version("b1", "k", "v1")) == stored
+        await meta.update_version(
+            dataclasses.replace(stored, hashmap=computed, tags={}), (HASHMAP,)
+        )
+        found = await meta.get_version("b1", "k", "v1")
+        assert found == dataclasses.replace(stored, hashmap=computed)
 
     async def test_legal_hold_off_is_not_unset(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")

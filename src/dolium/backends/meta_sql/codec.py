@@ -11,6 +11,7 @@ length byte.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import struct
@@ -25,6 +26,7 @@ from dolium.model import (
     AccessKey,
     Bucket,
     Extent,
+    Hashmap,
     ListedObject,
     Lock,
     LockMode,
@@ -101,9 +103,16 @@ def dump_attrs(
     lock: Lock,
     sse: Mapping[str, str],
     part_checksums: Sequence[str] = (),
+    hashmap: Hashmap | None = None,
 ) -> str | None:
     """The optional attributes of a version or upload as one JSON column, or None."""
     doc: dict[str, Any] = {}
+    if hashmap is not None:
+        doc["hashmap"] = [
+            hashmap.block_size,
+            hashmap.algorithm,
+            b"".join(hashmap.digests).hex(),
+        ]
     if part_checksums:
         doc["parts"] = list(part_checksums)
     if tags:
@@ -134,6 +143,12 @@ def load_attrs(text: str | None) -> dict[str, Any]:
         out["sse"] = MappingProxyType(doc["sse"])
     if "parts" in doc:
         out["part_checksums"] = tuple(doc["parts"])
+    if "hashmap" in doc:
+        block_size, algorithm, packed = doc["hashmap"]
+        raw = bytes.fromhex(packed)
+        width = hashlib.new(algorithm).digest_size
+        digests = tuple(raw[i : i + width] for i in range(0, len(raw), width))
+        out["hashmap"] = Hashmap(block_size, algorithm, digests)
     return out
 
 
@@ -158,7 +173,7 @@ def version_values(v: ObjectVersion, container: int) -> dict[str, Any]:
         "checksums": dump_map(v.checksums),
         "checksum_type": v.checksum_type,
         "parts": pack_sizes(v.parts),
-        "attrs": dump_attrs(v.tags, v.acl, v.lock, v.sse, v.part_checksums),
+        "attrs": dump_attrs(v.tags, v.acl, v.lock, v.sse, v.part_checksums, v.hashmap),
         "policy": v.policy,
     }
 

@@ -179,7 +179,7 @@ versions = sa.Table(
     sa.Column("checksums", sa.Text(), nullable=True),
     sa.Column("checksum_type", sa.String(32), nullable=False),
     sa.Column("parts", sa.LargeBinary(), nullable=True),
-    sa.Column("attrs", sa.Text(), nullable=True),  # JSON: tags, acl, lock, sse (codec)
+    sa.Column("attrs", sa.Text(), nullable=True),  # JSON: tags, acl, lock, sse, hashmap (codec)
     sa.Column("policy", POLICY, nullable=False, server_default=DEFAULT_POLICY),
     sqlite_autoincrement=True,  # never reuse a serial, even the highest one deleted
 )

@@ -232,7 +232,9 @@ class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
             if guard is not None:
                 guard(stored)
             new = with_mutable(stored, version, fields)
-            attrs = codec.dump_attrs(new.tags, new.acl, new.lock, new.sse, new.part_checksums)
+            attrs = codec.dump_attrs(
+                new.tags, new.acl, new.lock, new.sse, new.part_checksums, new.hashmap
+            )
             conn.execute(_SET_ATTRS, {**at, "a": attrs})
             named = ",".join(sorted(fields))
             record_version(conn, ChangeAction.OBJECT_UPDATE, new, actor, named)

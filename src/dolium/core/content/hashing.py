@@ -1,6 +1,6 @@
 """Pithos block hashing: block digests and the top (Merkle) hash.
 
-The rules are Synnefo Pithos' exactly (see docs/pithos-hashing.md): a block's
+The rules are Synnefo Pithos' exactly (see docs/storage.md and docs/swift.md, *Pithos*): a block's
 digest is the hash of the block with its trailing NUL bytes stripped; the top
 hash pads the leaves with zero digests to a power of two and hashes pairs.
 """

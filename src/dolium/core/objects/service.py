@@ -421,6 +421,9 @@ class Objects:
             extents=data.extents,
             inline=data.inline,
             top_hash=data.top_hash,
+            # A hashmap computed from the source's plaintext describes the
+            # copy's too, unless the copy keeps no plaintext hash (SSE-C).
+            hashmap=src.hashmap if keeps_hashmap(data.sse) else None,
             sse=data.sse,
             policy=data.policy,
             tags=src.tags if tags is None else tags,

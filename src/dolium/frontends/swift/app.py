@@ -30,7 +30,7 @@ from dolium.core.store import Store
 from dolium.errors import AccessDenied, DoliumError, NotModified
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
-from dolium.frontends.swift.ops import account, container, info, object_copy, objects
+from dolium.frontends.swift.ops import account, container, info, object_copy, objects, pithos
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.model import container_address
@@ -172,9 +172,15 @@ class SwiftApp:
             handler = ACCOUNT_ROUTES.get(http.method)
         elif not obj:
             if http.method not in ("GET", "HEAD"):
-                # A container's settings are its owner's alone, whatever its ACL.
+                # A container's settings are its owner's alone, whatever its
+                # ACL; so are Pithos block uploads, as in Pithos.
                 auth.check_account_owner(principal, tenant)
             handler = CONTAINER_ROUTES.get(http.method)
+            if http.method == "POST" and pithos.is_block_upload(request):
+                handler = pithos.upload_blocks
+        elif "hashmap" in query and http.method in ("GET", "PUT"):
+            # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
+            handler = pithos.get_hashmap if http.method == "GET" else pithos.put_hashmap
         elif http.method == "PUT":
             handler = object_copy.put_copy if request.header("x-copy-from") else objects.put
         else:

@@ -117,6 +117,9 @@ async def head_or_get(request: SwiftRequest) -> Response:
         ("X-Container-Bytes-Used", str(usage.bytes)),
         ("X-Timestamp", x_timestamp(bucket.created)),
         ("X-Storage-Policy", bucket.policy),
+        # Pithos: how clients cut and hash their files for hashmap uploads.
+        ("X-Container-Block-Size", str(bucket.block_size)),
+        ("X-Container-Block-Hash", bucket.hash_algorithm),
         *metadata.response_headers(metadata.CONTAINER, stored_metadata(bucket)),
     ]
     if request.is_owner:

@@ -11,6 +11,7 @@ import mimetypes
 from collections.abc import Mapping
 
 from dolium.core.objects.conditions import format_http_date
+from dolium.core.objects.hashmaps import object_top_hash
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import x_timestamp
@@ -94,6 +95,10 @@ def read_headers(version: ObjectVersion, expires_at: float | None) -> list[tuple
         if name in STORED_HEADERS
     )
     headers.extend(metadata.response_headers(metadata.OBJECT, version.meta))
+    top = object_top_hash(version)
+    if top is not None:
+        # Pithos' top hash; absent until computed for blocks off the block grid.
+        headers.append(("X-Object-Hash", top))
     if expires_at is not None:
         headers.append(("X-Delete-At", str(int(expires_at))))
     return headers
