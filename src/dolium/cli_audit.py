@@ -29,8 +29,8 @@ from dolium.core.audit.checkpoint import InvalidCheckpoint, Signer, load_public_
 from dolium.core.audit.export import Tampered, verify
 from dolium.core.audit.log import AuditLog
 from dolium.errors import ConfigError
-from dolium.model import AuditQuery
 from dolium.plugins import open_audit, open_meta
+from dolium.protocols.audit import AuditQuery
 
 T = TypeVar("T")
 

@@ -28,8 +28,8 @@ from dolium.core.audit import export
 from dolium.core.audit.checkpoint import Signer
 from dolium.core.audit.log import AuditLog
 from dolium.errors import StorageError
-from dolium.model import AuditEntry, Bucket, ObjectVersion
-from dolium.protocols.audit import AuditStore
+from dolium.model import Bucket, ObjectVersion
+from dolium.protocols.audit import AuditEntry, AuditStore
 from support.postgres import postgres
 
 STORES = ["sqlite", "postgres", "files"]

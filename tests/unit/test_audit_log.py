@@ -16,7 +16,8 @@ from dolium.core.audit import export, merkle
 from dolium.core.audit.checkpoint import Signer
 from dolium.core.audit.log import CONSUMER, AuditLog, record_of
 from dolium.errors import StorageError
-from dolium.model import Actor, AuditQuery, Bucket, ObjectVersion
+from dolium.model import Actor, Bucket, ObjectVersion
+from dolium.protocols.audit import AuditQuery
 
 ALICE = Actor(
     tenant="t1", user="alice", access_key="AKIDALICE", address="192.0.2.7", request_id="R9"

@@ -35,7 +35,7 @@ from typing import Self
 
 from dolium.backends.audit_memory import matches
 from dolium.errors import AppendConflict, StorageError
-from dolium.model import AuditEntry, AuditQuery, NodeKey
+from dolium.protocols.audit import AuditEntry, AuditQuery, NodeKey
 
 HASH = 32
 _OFFSET = struct.Struct(">Q")

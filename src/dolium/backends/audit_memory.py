@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Self
 
 from dolium.errors import AppendConflict
-from dolium.model import AuditEntry, AuditQuery, NodeKey
+from dolium.protocols.audit import AuditEntry, AuditQuery, NodeKey
 
 
 def matches(entry: AuditEntry, query: AuditQuery) -> bool:

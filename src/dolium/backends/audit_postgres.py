@@ -14,7 +14,7 @@ from typing import Any, Self
 import asyncpg  # type: ignore[import-untyped]  # no stubs; used only here
 
 from dolium.errors import AppendConflict, ConfigError, StorageError
-from dolium.model import AuditEntry, AuditQuery, NodeKey
+from dolium.protocols.audit import AuditEntry, AuditQuery, NodeKey
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_entries (

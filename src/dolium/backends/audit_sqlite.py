@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from dolium.errors import AppendConflict, StorageError
-from dolium.model import AuditEntry, AuditQuery, NodeKey
+from dolium.protocols.audit import AuditEntry, AuditQuery, NodeKey
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (

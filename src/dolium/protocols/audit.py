@@ -10,9 +10,43 @@ contract and cannot disagree on what the log proves.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from dolium.model import AuditEntry, AuditQuery, NodeKey
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One record of the audit log: leaf `index` of its Merkle tree.
+
+    `record` is the canonical JSON the leaf hashes; `seq` the serial of the
+    change it records; `actor` and `resource` repeat what the record says,
+    for queries.
+    """
+
+    index: int
+    seq: int
+    time: float
+    actor: str
+    resource: str
+    record: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AuditQuery:
+    """Entries whose record holds `term`, in [since, until), of `actor`, under `resource`."""
+
+    term: str = ""
+    since: float | None = None
+    until: float | None = None
+    actor: str = ""
+    resource: str = ""  # a prefix: "bucket" or "bucket/key"
+    after: int = -1  # index of the last entry of the previous page
+    limit: int = 100
+
+
+# A node of the audit tree: (level, index): the root of leaves
+# [index * 2**level, (index + 1) * 2**level); level 0 holds the leaves.
+NodeKey = tuple[int, int]
 
 
 class AuditStore(Protocol):

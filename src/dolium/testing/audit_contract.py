@@ -13,8 +13,7 @@ import pytest
 
 from dolium.core.audit import merkle
 from dolium.errors import AppendConflict, StorageError
-from dolium.model import AuditEntry, AuditQuery, NodeKey
-from dolium.protocols.audit import AuditStore
+from dolium.protocols.audit import AuditEntry, AuditQuery, AuditStore, NodeKey
 
 
 def entry(

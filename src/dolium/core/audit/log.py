@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 from dolium.core.audit import export, merkle
 from dolium.core.audit.checkpoint import Checkpoint, Signer
 from dolium.errors import AppendConflict, StorageError
-from dolium.model import AuditEntry, AuditQuery, Change, ChangeAction, NodeKey
-from dolium.protocols.audit import AuditStore
+from dolium.model import Change, ChangeAction
+from dolium.protocols.audit import AuditEntry, AuditQuery, AuditStore, NodeKey
 from dolium.protocols.meta import MetaStore
 
 T = TypeVar("T")
