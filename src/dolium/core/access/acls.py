@@ -25,8 +25,9 @@ from dolium.core.access.acl import Acl
 from dolium.core.access.actions import Action, Setting
 from dolium.core.access.grants import Requested
 from dolium.core.context import Context
+from dolium.core.objects.finder import permitted_version
 from dolium.core.objects.service import Objects
-from dolium.errors import AccessDenied, DoliumError, NoSuchBucket, NotFound
+from dolium.errors import AccessDenied, DoliumError, NoSuchBucket
 from dolium.model import Bucket, ObjectVersion, Principal, Versioning
 
 
@@ -93,20 +94,9 @@ class Acls:
         action: Action,
     ) -> tuple[Bucket, ObjectVersion]:
         """The version whose ACL `principal` may read or write (as `Objects.open` decides)."""
-        bucket, allowed = await self.ctx.object_bucket(
-            principal, bucket_name, action, key, version_id
+        return await permitted_version(
+            self.ctx, self.objects, principal, bucket_name, key, version_id, action
         )
-        try:
-            version = await self.objects.find(bucket, key, version_id)
-        except NotFound:
-            if not allowed and not await self.ctx.may(principal, bucket, Action.LIST):
-                raise AccessDenied("Access Denied") from None
-            raise
-        if not allowed and not await self.ctx.version_allows(
-            principal, bucket, action, version, version_id
-        ):
-            raise AccessDenied("Access Denied")
-        return bucket, version
 
     async def check_object(
         self,

@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
-from dolium.core.objects.finder import VersionFinder
-from dolium.errors import AccessDenied, InvalidTag, NoSuchTagSet, NotFound
+from dolium.core.objects.finder import VersionFinder, permitted_version
+from dolium.errors import InvalidTag, NoSuchTagSet
 from dolium.model import ObjectVersion, Principal, Versioning
 
 # Key of `Bucket.configs` this module owns.
@@ -71,21 +71,9 @@ class Tagging:
         version_id: str | None,
         action: Action,
     ) -> ObjectTags:
-        # As `Objects.open` decides: a policy may judge by the version's own
-        # tags (s3:ExistingObjectTag/<key>), so the version is asked about too.
-        bucket, allowed = await self.ctx.object_bucket(
-            principal, bucket_name, action, key, version_id
+        bucket, version = await permitted_version(
+            self.ctx, self.objects, principal, bucket_name, key, version_id, action
         )
-        try:
-            version = await self.objects.find(bucket, key, version_id)
-        except NotFound:
-            if not allowed and not await self.ctx.may(principal, bucket, Action.LIST):
-                raise AccessDenied(f"{action.name} on a missing key {key!r}") from None
-            raise
-        if not allowed and not await self.ctx.version_allows(
-            principal, bucket, action, version, version_id
-        ):
-            raise AccessDenied(f"{action.name} on {key!r} in {bucket_name!r} is not allowed")
         return ObjectTags(version, bucket.versioning != Versioning.UNVERSIONED)
 
     async def get_object(
