@@ -85,10 +85,24 @@ def test_one_worker_holds_the_jobs_and_another_takes_them_over(tmp_path: Path) -
 
 
 def _holds_lock(process: psutil.Process, lock: Path) -> bool:
+    """Whether `process` holds the flock on `lock` (per /proc/locks). Having the file
+    open is not enough: a worker that tries for the lock opens it for a moment."""
     try:
-        return any(Path(f.path) == lock for f in process.open_files())
-    except psutil.NoSuchProcess:
+        inode = lock.stat().st_ino
+        text = Path("/proc/locks").read_text()
+    except OSError:
         return False
+    for line in text.splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 27947 fd:01:123456 0 EOF"
+        if (
+            len(fields) >= 6
+            and fields[1] == "FLOCK"
+            and fields[4] == str(process.pid)
+            and fields[5].rsplit(":", 1)[-1] == str(inode)
+        ):
+            return True
+    return False
 
 
 def test_killing_the_parent_ends_the_workers(tmp_path: Path) -> None:
