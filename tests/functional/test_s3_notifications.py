@@ -74,13 +74,18 @@ class Receiver:
         self.server.server_close()
 
     def records(self, bucket: str) -> list[dict[str, Any]]:
+        """The records about `bucket`, each once: delivery is at least once (two
+        workers may both deliver a change before either moves the cursor), and
+        a receiver tells repeats apart as any would, by the record itself."""
         with self.lock:
-            return [
+            found = [
                 r
                 for m in self.messages
                 for r in m.get("Records", [])
                 if r["s3"]["bucket"]["name"] == bucket
             ]
+        once = {json.dumps(r, sort_keys=True): r for r in found}
+        return list(once.values())
 
     def tests(self, bucket: str) -> list[dict[str, Any]]:
         with self.lock:
