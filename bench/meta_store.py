@@ -18,7 +18,8 @@ from typing import Any
 
 from dolium.backends.meta_memory import MemoryMetaStore
 from dolium.backends.meta_sqlite import SqliteMetaStore
-from dolium.model import Bucket, Extent, ObjectVersion, WriteCondition
+from dolium.conditions import WriteCondition
+from dolium.model import Bucket, Extent, ObjectVersion
 from dolium.protocols.meta import MetaStore
 
 

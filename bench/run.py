@@ -46,7 +46,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from dolium.config import default_workers, parse_size
+from dolium.config import default_workers
+from dolium.units import parse_size
 from harness import MIB, Server, dolium_server, sink_server
 from listing import (
     BIG_BUCKET,

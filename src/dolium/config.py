@@ -59,9 +59,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dolium.errors import ConfigError
+from dolium.units import KIB, MIB, human_size, parse_duration, parse_size
 
-KIB = 1024
-MIB = 1024 * KIB
 DEFAULT_REGION = "us-east-1"
 MAX_WORKERS = 64
 
@@ -71,47 +70,10 @@ def default_workers() -> int:
     return max(1, min(MAX_WORKERS, len(os.sched_getaffinity(0))))
 
 
-_SIZE_UNITS = {"": 1, "b": 1, "k": KIB, "m": MIB, "g": 1024 * MIB}
-_SIZE_RE = re.compile(r"^\s*(\d+)\s*(?:([kmg])(?:i?b)?|(b))?\s*$", re.IGNORECASE)
-_DURATION_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
 _HOST_RE = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$")
 _DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
 _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-
-
-def parse_size(value: object) -> int:
-    """Bytes from an int or a string such as "4MiB", "64k", "16384"."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a size in bytes (e.g. 16384 or 4MiB)")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        m = _SIZE_RE.match(value)
-        if m:
-            return int(m.group(1)) * _SIZE_UNITS[(m.group(2) or "").lower()]
-    raise ValueError(f"{value!r} is not a size in bytes (e.g. 16384 or 4MiB)")
-
-
-def parse_duration(value: object) -> float:
-    """Seconds from a number or a string such as "90", "30s", "10m", "1h", "7d"."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration (e.g. 3600, 30s, 10m, 1h)")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        m = _DURATION_RE.match(value)
-        if m:
-            return float(m.group(1)) * _DURATION_UNITS[m.group(2).lower()]
-    raise ValueError(f"{value!r} is not a duration (e.g. 3600, 30s, 10m, 1h)")
-
-
-def _human_size(n: int) -> str:
-    for unit, factor in (("GiB", 1024 * MIB), ("MiB", MIB), ("KiB", KIB)):
-        if n >= factor and n % factor == 0:
-            return f"{n // factor}{unit}"
-    return str(n)
 
 
 class PluginSpec(BaseModel):
@@ -383,8 +345,8 @@ class Config(BaseModel):
     def _defaults_and_cross_checks(self) -> Config:
         if self.inline_threshold > self.block_size:
             raise ValueError(
-                f"inline_threshold: {_human_size(self.inline_threshold)} is larger than "
-                f"block_size ({_human_size(self.block_size)}); lower it or raise block_size"
+                f"inline_threshold: {human_size(self.inline_threshold)} is larger than "
+                f"block_size ({human_size(self.block_size)}); lower it or raise block_size"
             )
         both = sorted(set(self.domains) & set(self.website_domains))
         if both:

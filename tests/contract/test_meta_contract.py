@@ -184,7 +184,8 @@ _WRITER = """
 import asyncio, sys
 from dolium.backends.meta_sqlite import SqliteMetaStore
 from dolium.errors import PreconditionFailed
-from dolium.model import ObjectVersion, WriteCondition
+from dolium.model import ObjectVersion
+from dolium.conditions import WriteCondition
 
 async def main(path, name):
     store = await SqliteMetaStore.open(path=path)

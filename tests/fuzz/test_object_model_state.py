@@ -29,9 +29,10 @@ from hypothesis.stateful import (
 )
 
 from dolium import errors
+from dolium.conditions import WriteCondition
 from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
 from dolium.core.objects.service import WriteOptions
-from dolium.model import UNVERSIONED_ID, Versioning, WriteCondition
+from dolium.model import UNVERSIONED_ID, Versioning
 
 T = TypeVar("T")
 BUCKET = "model"

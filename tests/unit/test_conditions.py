@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dolium import errors
+from dolium.conditions import ConditionFailure, WriteCondition
 from dolium.core.objects.conditions import (
     ByteRange,
     check_copy_source,
@@ -20,7 +21,6 @@ from dolium.core.objects.conditions import (
     unsatisfied_content_range,
 )
 from dolium.frontends.s3.errors import to_s3_error
-from dolium.model import ConditionFailure, WriteCondition
 
 # --------------------------------------------------------------------------- ranges
 

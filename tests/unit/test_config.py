@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dolium.config import Config, load_config, parse_duration, parse_size
+from dolium.config import Config, load_config
 from dolium.errors import ConfigError
+from dolium.units import parse_duration, parse_size
 
 
 def write(tmp_path: Path, text: str) -> Path:

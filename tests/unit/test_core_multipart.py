@@ -8,6 +8,7 @@ import hashlib
 import pytest
 from corekit import ALICE, BLOCK, BOB, GRACE, Core, body, make_core, pattern, read_all
 
+from dolium.conditions import WriteCondition
 from dolium.core.access.actions import Action
 from dolium.core.content.hashing import block_digests, top_hash
 from dolium.core.jobs.gc import collect
@@ -23,7 +24,7 @@ from dolium.errors import (
     NoSuchUpload,
     PreconditionFailed,
 )
-from dolium.model import Part, Versioning, WriteCondition
+from dolium.model import Part, Versioning
 
 BUCKET = "uploads"
 KEY = "big.bin"

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from corekit import ALICE, BLOCK, BOB, GRACE, INLINE, Core, body, make_core, pattern, read_all
 
+from dolium.conditions import WriteCondition
 from dolium.core.access.actions import Action, Setting
 from dolium.core.content.checksums import checksum_b64
 from dolium.core.content.hashing import block_digests, top_hash
@@ -28,7 +29,7 @@ from dolium.errors import (
     StorageError,
 )
 from dolium.frontends.s3.rules import objects as rules
-from dolium.model import UNVERSIONED_ID, ObjectVersion, Versioning, WriteCondition
+from dolium.model import UNVERSIONED_ID, ObjectVersion, Versioning
 
 BUCKET = "photos"
 

@@ -15,6 +15,7 @@ from corekit import ALICE, BOB, body, make_core
 
 import dolium
 from dolium import errors
+from dolium.conditions import WriteCondition
 from dolium.core.buckets.cors import CorsRule
 from dolium.core.buckets.settings import ObjectOwnership
 from dolium.core.buckets.website import WebsiteConfig
@@ -26,7 +27,7 @@ from dolium.frontends.s3.ops.object_lock import argument_error
 from dolium.frontends.s3.rules.cors import check_cors
 from dolium.frontends.s3.rules.lifecycle import check_lifecycle
 from dolium.frontends.s3.rules.website import check_website
-from dolium.model import Lock, LockMode, WriteCondition
+from dolium.model import Lock, LockMode
 
 
 def s3_error_of(call: Callable[[], object]) -> tuple[int, str, str]:

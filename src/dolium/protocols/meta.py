@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from typing import Protocol
 
+from dolium.conditions import WriteCondition
 from dolium.model import (
     MUTABLE,
     SERVER,
@@ -47,7 +48,6 @@ from dolium.model import (
     Tenant,
     Usage,
     User,
-    WriteCondition,
 )
 
 # Called with a stored version inside the transaction that changes it; what

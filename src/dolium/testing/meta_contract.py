@@ -18,6 +18,7 @@ import dataclasses
 
 import pytest
 
+from dolium.conditions import WriteCondition
 from dolium.errors import (
     AccessKeyExists,
     BucketAlreadyExists,
@@ -42,7 +43,6 @@ from dolium.model import (
     Tenant,
     User,
     Versioning,
-    WriteCondition,
 )
 from dolium.protocols.meta import MetaStore
 from dolium.testing.meta_contract_blocks import TestBlockRefs

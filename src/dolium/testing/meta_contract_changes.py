@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from dolium.conditions import WriteCondition
 from dolium.errors import DoliumError
 from dolium.model import (
     AccessKey,
@@ -28,7 +29,6 @@ from dolium.model import (
     Tenant,
     User,
     Versioning,
-    WriteCondition,
 )
 from dolium.protocols.meta import MetaStore
 from dolium.testing.meta_contract_objects import make_bucket, part, upload, version

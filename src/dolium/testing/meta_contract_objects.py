@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from dolium.conditions import WriteCondition
 from dolium.errors import NoSuchBucket, NoSuchKey, NoSuchUpload, NoSuchVersion, PreconditionFailed
 from dolium.model import (
     HASHMAP,
@@ -29,7 +30,6 @@ from dolium.model import (
     MultipartUpload,
     ObjectVersion,
     Part,
-    WriteCondition,
 )
 from dolium.protocols.meta import MetaStore
 

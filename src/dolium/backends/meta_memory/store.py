@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterator
 from dolium.backends.meta_memory.accounts import MemoryAccounts
 from dolium.backends.meta_memory.paths import MemoryPaths
 from dolium.backends.meta_memory.state import _current, _freeze, _start, _Upload
-from dolium.conditions import check_condition
+from dolium.conditions import WriteCondition, check_condition
 from dolium.errors import (
     Conflict,
     NoSuchBucket,
@@ -32,7 +32,6 @@ from dolium.model import (
     ObjectVersion,
     Part,
     PathRecord,
-    WriteCondition,
     part_change,
     version_change,
     with_mutable,

@@ -34,7 +34,7 @@ from dolium.backends.meta_sql.changelog import (
 )
 from dolium.backends.meta_sql.paths import PathQueries
 from dolium.backends.meta_sql.schema import parts, paths, uploads, versions
-from dolium.conditions import check_condition
+from dolium.conditions import WriteCondition, check_condition
 from dolium.errors import (
     ConditionalRequestConflict,
     Conflict,
@@ -53,7 +53,6 @@ from dolium.model import (
     MultipartUpload,
     ObjectVersion,
     Part,
-    WriteCondition,
     part_change,
     with_mutable,
 )

@@ -23,7 +23,7 @@ import re
 from typing import NamedTuple
 
 from dolium import errors
-from dolium.model import bare_etag, etag_in
+from dolium.conditions import bare_etag, etag_in
 
 # --------------------------------------------------------------------------- ranges
 

@@ -7,17 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dolium.conditions import check_condition
+from dolium.conditions import WriteCondition, check_condition
 from dolium.core.context import Context
 from dolium.core.objects.version_ids import write_version_id
-from dolium.model import (
-    UNVERSIONED_ID,
-    Actor,
-    Bucket,
-    ObjectVersion,
-    Versioning,
-    WriteCondition,
-)
+from dolium.model import UNVERSIONED_ID, Actor, Bucket, ObjectVersion, Versioning
 from dolium.protocols.meta import Guard
 
 

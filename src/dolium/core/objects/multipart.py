@@ -10,6 +10,7 @@ import itertools
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+from dolium.conditions import WriteCondition
 from dolium.core.access import acl, grants
 from dolium.core.access.actions import Action
 from dolium.core.content.blocks import hold
@@ -38,15 +39,7 @@ from dolium.errors import (
     NoSuchUpload,
     Problem,
 )
-from dolium.model import (
-    NO_LOCK,
-    Bucket,
-    MultipartUpload,
-    ObjectVersion,
-    Part,
-    Principal,
-    WriteCondition,
-)
+from dolium.model import NO_LOCK, Bucket, MultipartUpload, ObjectVersion, Part, Principal
 
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PARTS = 10000

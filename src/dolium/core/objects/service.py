@@ -18,6 +18,7 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+from dolium.conditions import WriteCondition
 from dolium.core.access import grants
 from dolium.core.access.actions import Action
 from dolium.core.buckets import notifications
@@ -60,16 +61,7 @@ from dolium.errors import (
     NotFound,
     Problem,
 )
-from dolium.model import (
-    Bucket,
-    ChangeAction,
-    Extent,
-    Lock,
-    ObjectVersion,
-    Principal,
-    WriteCondition,
-    empty_map,
-)
+from dolium.model import Bucket, ChangeAction, Extent, Lock, ObjectVersion, Principal, empty_map
 
 
 @dataclass(frozen=True)

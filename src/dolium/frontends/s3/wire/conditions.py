@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime
 import math
 
+from dolium.conditions import WriteCondition
 from dolium.core.objects.conditions import parse_http_date
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.wire.http import S3Request
-from dolium.model import WriteCondition
 
 LAST_MODIFIED = "x-amz-if-match-last-modified-time"
 SIZE = "x-amz-if-match-size"
