@@ -88,11 +88,12 @@ async def _current(request: SwiftRequest) -> tuple[ObjectVersion, float | None]:
     return version, await request.store.expiry.check(version)
 
 
-async def head_or_get(request: SwiftRequest) -> Response:
+async def readable(request: SwiftRequest) -> tuple[ObjectVersion, float | None]:
+    """The object a read is about, and when it expires: 404 when absent or expired,
+    412 or 304 (NotModified, which the app answers with the ETag and date) when
+    the request's conditions say so."""
     version, expires = await _current(request)
-    headers = oh.read_headers(version, expires)
     h = request.http.headers
-    # 412 or 304 (NotModified, which the app answers with the ETag and date).
     conditions.check_read(
         version.etag,
         version.modified,
@@ -101,6 +102,13 @@ async def head_or_get(request: SwiftRequest) -> Response:
         if_modified_since=h.get("if-modified-since"),
         if_unmodified_since=h.get("if-unmodified-since"),
     )
+    return version, expires
+
+
+async def head_or_get(request: SwiftRequest) -> Response:
+    version, expires = await readable(request)
+    headers = oh.read_headers(version, expires)
+    h = request.http.headers
     size = version.size
     ranges = None
     if request.method == "GET" or h.get("range"):

@@ -16,7 +16,7 @@ from dolium.core.objects.service import WriteOptions
 from dolium.errors import MissingBlocks
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.ops.common import empty
-from dolium.frontends.swift.ops.objects import body_of, check_name
+from dolium.frontends.swift.ops.objects import body_of, check_name, readable
 from dolium.frontends.swift.request import SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire import object_headers as oh
@@ -45,17 +45,7 @@ def is_block_upload(request: SwiftRequest) -> bool:
 async def get_hashmap(request: SwiftRequest) -> Response:
     store = request.store
     # Expiry and conditions are judged first: they may spare computing a hashmap.
-    current = await store.objects.head(request.principal, request.address, request.obj)
-    await store.expiry.check(current)
-    h = request.http.headers
-    conditions.check_read(
-        current.etag,
-        current.modified,
-        if_match=h.get("if-match"),
-        if_none_match=h.get("if-none-match"),
-        if_modified_since=h.get("if-modified-since"),
-        if_unmodified_since=h.get("if-unmodified-since"),
-    )
+    await readable(request)
     found = await store.hashmaps.get(request.principal, request.address, request.obj)
     fmt = hashmap_format(request.query, request.header("accept"))
     body = render_hashmap(fmt, request.obj, found)
