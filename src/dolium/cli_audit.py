@@ -28,6 +28,7 @@ from dolium.config import AUDIT_OFF, Config
 from dolium.core.audit.checkpoint import InvalidCheckpoint, Signer, load_public_key, log_signer
 from dolium.core.audit.export import Tampered, verify
 from dolium.core.audit.log import AuditLog
+from dolium.durable import fsync_dir
 from dolium.errors import ConfigError
 from dolium.plugins import open_audit, open_meta
 from dolium.protocols.audit import AuditQuery
@@ -145,11 +146,7 @@ def _write_durably(out: Path, lines: list[str]) -> None:
         f.flush()
         os.fsync(f.fileno())
     tmp.replace(out)
-    fd = os.open(out.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(out.parent)
 
 
 @audit.command("offload")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from dolium.config import Config
 from dolium.core.accounts.service import AccountService, new_access_key, new_secret_key
+from dolium.durable import fsync_dir
 from dolium.errors import ConfigError, InvalidArgument
 from dolium.model import AccessKey
 from dolium.plugins import open_meta
@@ -97,11 +98,7 @@ def write_credentials(path: Path, access_key: str, secret_key: str) -> RootCrede
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(path.parent)
     except OSError as exc:
         raise ConfigError(
             f"root credentials file {path}: cannot write it: {exc.strerror} "

@@ -34,20 +34,13 @@ from pathlib import Path
 from typing import Self
 
 from dolium.backends.audit_memory import matches
+from dolium.durable import fsync_dir
 from dolium.errors import AppendConflict, StorageError
 from dolium.protocols.audit import AuditEntry, AuditQuery, NodeKey
 
 HASH = 32
 _OFFSET = struct.Struct(">Q")
 _LENGTH = struct.Struct(">I")
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _append(path: Path, data: bytes) -> None:
@@ -98,7 +91,7 @@ class FileAuditStore:
             f.flush()
             os.fsync(f.fileno())
         tmp.replace(self._path("committed"))
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def _recover(self) -> None:
         """Cut off what an interrupted append left past the committed size."""

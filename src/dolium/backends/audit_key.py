@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from dolium.durable import fsync_dir
 from dolium.errors import ConfigError
 
 FILE_NAME = "audit-key.pem"
@@ -48,11 +49,7 @@ def load_or_create(path: Path) -> Ed25519PrivateKey:
         # link() fails if the key appeared meanwhile: then the other one is kept.
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(path.parent)
     finally:
         os.unlink(tmp)
     return _load(path)

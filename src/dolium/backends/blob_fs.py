@@ -44,6 +44,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from dolium import errors
+from dolium.durable import fsync_dir
 
 STALE_TEMP_SECONDS = 3600.0
 SCAN_BATCH = 1024
@@ -55,14 +56,6 @@ _O_READ = os.O_RDONLY | _O_SAFE
 _O_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_SAFE
 # A full file system, or a full quota on it: the operator must free space.
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _is_block_name(name: str) -> bool:
@@ -143,7 +136,7 @@ class FsBlobStore:
             created = not os.path.isdir(path)
             os.makedirs(path, exist_ok=True)
             if created:
-                _fsync_dir(os.path.dirname(path))
+                fsync_dir(os.path.dirname(path))
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             raise errors.ConfigError(
@@ -178,7 +171,7 @@ class FsBlobStore:
                 os.mkdir(path)
             # Fsync even when the directory already existed: a concurrent
             # process may have created it without having made it durable yet.
-            _fsync_dir(above)
+            fsync_dir(above)
         self._durable_dirs.add(directory)
 
     # -- the protocol --------------------------------------------------------
@@ -196,7 +189,7 @@ class FsBlobStore:
                 # disk fails every write alike, not only those of new data.
                 if os.statvfs(directory).f_flag & os.ST_RDONLY:
                     raise OSError(errno.EROFS, os.strerror(errno.EROFS))
-                _fsync_dir(directory)
+                fsync_dir(directory)
                 return
         except OSError as exc:
             raise errors.StorageError(f"cannot store block {hexname}: {exc}") from exc
@@ -210,7 +203,7 @@ class FsBlobStore:
             finally:
                 os.close(fd)
             os.rename(tmp, final)
-            _fsync_dir(directory)
+            fsync_dir(directory)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -252,7 +245,7 @@ class FsBlobStore:
             if not _is_block(final):
                 return  # absent, or a symlink, which is never followed nor removed
             os.unlink(final)
-            _fsync_dir(directory)
+            fsync_dir(directory)
         except FileNotFoundError:
             return
         except OSError as exc:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from dolium.backends.kms_wrap import KEY_SIZE, unwrap_key, wrap_key
+from dolium.durable import fsync_dir
 from dolium.errors import ConfigError, StorageError
 from dolium.protocols.kms import MasterKeys
 
@@ -139,11 +140,7 @@ class FileMasterKeys:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(directory)
 
 
 def _conforms(keys: FileMasterKeys) -> MasterKeys:  # mypy fails if it drifts

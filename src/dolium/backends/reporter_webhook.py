@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from dolium.durable import fsync_dir
 from dolium.errors import ConfigError, StorageError
 from dolium.protocols.events import Message
 
@@ -62,14 +63,6 @@ class Pending:
     message: str
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Outbox:
     """A directory of events waiting for delivery, oldest first by file name.
 
@@ -81,7 +74,7 @@ class Outbox:
         fresh = not root.is_dir()
         root.mkdir(parents=True, exist_ok=True)
         if fresh:
-            _fsync_dir(root.parent)
+            fsync_dir(root.parent)
 
     def add(self, event: Message) -> str:
         # Nanoseconds first so names sort by time; the random part keeps two
@@ -99,7 +92,7 @@ class Outbox:
                 f.flush()
                 os.fsync(f.fileno())
             tmp.rename(self.root / name)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
