@@ -14,7 +14,8 @@ store has marked as garbage.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Protocol
+from enum import Enum
+from typing import Protocol, runtime_checkable
 
 
 class BlobStore(Protocol):
@@ -40,3 +41,28 @@ class BlobStore(Protocol):
         """Counters this store can give cheaply (e.g. puts, gets, deletes, bytes written)."""
 
     async def close(self) -> None: ...
+
+
+class BlockState(str, Enum):
+    """What a check of one block found in a store that keeps redundancy."""
+
+    OK = "ok"  # every copy or share is present and valid
+    DEGRADED = "degraded"  # readable, but some copy or share is missing or corrupt
+    LOST = "lost"  # too little is left to read the block back correctly
+
+
+@runtime_checkable
+class RedundantStore(Protocol):
+    """A block store (or a module stack) that can check and rebuild its redundancy.
+
+    Optional: the scrubber asks a policy's store for these when it has them,
+    and otherwise reads each block back and checks it against its digest.
+    A module without redundancy of its own passes both calls to the store it
+    wraps. `digest` is the block's name, as in `BlobStore.put`.
+    """
+
+    async def verify(self, digest: bytes) -> BlockState:
+        """Check every copy or share of the block, changing nothing."""
+
+    async def repair(self, digest: bytes) -> BlockState:
+        """Rebuild missing or corrupt copies or shares; the state after the repair."""
