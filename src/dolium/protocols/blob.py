@@ -14,7 +14,7 @@ store has marked as garbage.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 
@@ -43,7 +43,7 @@ class BlobStore(Protocol):
     async def close(self) -> None: ...
 
 
-class BlockState(str, Enum):
+class BlockState(StrEnum):
     """What a check of one block found in a store that keeps redundancy."""
 
     OK = "ok"  # every copy or share is present and valid

@@ -70,6 +70,7 @@ class S3Request:
     body: Payload | None = None
     client: str = ""  # peer address, for aws:SourceIp
     secure: bool = False  # arrived over TLS, for aws:SecureTransport
+    operation: str = ""  # the handler routed to, once known (for metrics)
 
     _body_started: bool = False
     _body_ended: bool = False
