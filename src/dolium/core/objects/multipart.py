@@ -395,7 +395,8 @@ class Multipart:
             policy=upload.policy,
         )
         created = await self.ctx.meta.complete_upload(
-            bucket.name, upload_id, version, condition, actor=principal.actor
-        )
+            bucket.name, upload_id, version, condition, actor=principal.actor,
+            limits=await self.objects.quotas.limits(bucket),
+        )  # fmt: skip
         await self.objects.delivered(bucket)
         return created

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from dolium.conditions import WriteCondition
 from dolium.core.access import grants
 from dolium.core.access.actions import Action
+from dolium.core.accounts.quotas import Quotas
 from dolium.core.buckets import notifications
 from dolium.core.content.blocks import (
     MAX_PUT_SIZE,
@@ -159,6 +160,7 @@ class Objects:
         """`deliver` delivers what the change log holds (`Delivery.deliver_now`)."""
         self.ctx = ctx
         self.deliver = deliver
+        self.quotas = Quotas(ctx)
 
     async def delivered(self, bucket: Bucket) -> None:
         """After a change to a bucket with a notification configuration: its
@@ -236,6 +238,8 @@ class Objects:
             raise IntegrityRequired(
                 "A write with Object Lock parameters must declare an MD5 or a checksum of its data."
             )
+        limits = await self.quotas.limits(bucket)
+        await self.quotas.precheck(bucket, limits, opts.declared_size)
         protection, data_key = await self.protect(bucket, opts.sse)
         cipher = BlockCipher(data_key) if data_key is not None else None
         writer = self.writer(
@@ -269,7 +273,7 @@ class Objects:
             policy=bucket.policy,
         )
         created = await self.ctx.meta.put_version(
-            version, opts.condition, actor=principal.actor, action=action
+            version, opts.condition, actor=principal.actor, action=action, limits=limits
         )
         await self.delivered(bucket)
         return created
@@ -422,9 +426,11 @@ class Objects:
             acl=acl_text,
             lock=object_lock.new_version_lock(bucket, requested, modified),
         )
+        limits = await self.quotas.limits(bucket)
         created = await self.ctx.meta.put_version(
-            version, opts.condition, actor=principal.actor, action=ChangeAction.OBJECT_COPY
-        )
+            version, opts.condition, actor=principal.actor, action=ChangeAction.OBJECT_COPY,
+            limits=limits,
+        )  # fmt: skip
         await self.delivered(bucket)
         return created, src
 
