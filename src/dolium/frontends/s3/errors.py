@@ -79,11 +79,16 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     # Not an AWS code (S3 never fills up); 507 as MinIO answers it, and not
     # retried by SDKs as a 500 or 503 would be: space must be freed first.
     e.StorageFull: (507, "InsufficientStorage"),
+    # Too few of the stores a block is spread over answered (erasure coding
+    # below its write quorum): S3's answer to a service that cannot take
+    # the request now, which SDKs retry with back-off.
+    e.StorageUnavailable: (503, "ServiceUnavailable"),
 }
 
 # What a client is told of a server-side failure; the log has the details.
 SERVER_MESSAGES = {
-    "InsufficientStorage": "There is not enough free space on the server to store the data."
+    "InsufficientStorage": "There is not enough free space on the server to store the data.",
+    "ServiceUnavailable": "Service is unable to handle request.",
 }
 
 
