@@ -38,6 +38,7 @@ VERSION = 1
 _FIELDS = struct.Struct(">4sBBBBQ")
 HEADER_SIZE = _FIELDS.size + 32
 MAX_SHARES = 256  # zfec's limit on k + m
+Buffer = bytes | memoryview
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +56,17 @@ def piece_size(length: int, k: int) -> int:
     return max(1, -(-length // k))
 
 
-def _seal(block: bytes, k: int, m: int, index: int, length: int, payload: bytes) -> bytes:
+def _digest(fields: Buffer, block: bytes, payload: Buffer) -> bytes:
+    # Fed piece by piece: joining them first would copy the payload once more.
+    h = hashlib.sha256(fields)
+    h.update(block)
+    h.update(payload)
+    return h.digest()
+
+
+def _seal(block: bytes, k: int, m: int, index: int, length: int, payload: Buffer) -> bytes:
     fields = _FIELDS.pack(MAGIC, VERSION, k, m, index, length)
-    digest = hashlib.sha256(fields + block + payload).digest()
-    return fields + digest + payload
+    return b"".join((fields, _digest(fields, block, payload), payload))
 
 
 def encode(block: bytes, data: bytes, k: int, m: int) -> list[bytes]:
@@ -71,13 +79,12 @@ def encode_some(
 ) -> list[bytes]:
     """The shares of `data` at `indexes` (to rebuild lost ones), in that order."""
     size = piece_size(len(data), k)
-    padded = data.ljust(size * k, b"\0")
+    # Views, not slices: the pieces go to zfec uncopied.
+    padded = memoryview(data.ljust(size * k, b"\0"))
     pieces = tuple(padded[i * size : (i + 1) * size] for i in range(k))
     wanted = tuple(indexes)
     payloads = zfec.Encoder(k, k + m).encode(pieces, wanted)
-    return [
-        _seal(block, k, m, i, len(data), bytes(p)) for i, p in zip(wanted, payloads, strict=True)
-    ]
+    return [_seal(block, k, m, i, len(data), p) for i, p in zip(wanted, payloads, strict=True)]
 
 
 def check(block: bytes, raw: bytes, k: int, m: int, index: int) -> Share | None:
@@ -87,13 +94,12 @@ def check(block: bytes, raw: bytes, k: int, m: int, index: int) -> Share | None:
     magic, version, sk, sm, sindex, length = _FIELDS.unpack_from(raw)
     if (magic, version, sk, sm, sindex) != (MAGIC, VERSION, k, m, index):
         return None
-    payload = raw[HEADER_SIZE:]
-    if len(payload) != piece_size(length, k):
+    view = memoryview(raw)
+    if len(view) - HEADER_SIZE != piece_size(length, k):
         return None
-    digest = hashlib.sha256(raw[: _FIELDS.size] + block + payload).digest()
-    if digest != raw[_FIELDS.size : HEADER_SIZE]:
+    if _digest(view[: _FIELDS.size], block, view[HEADER_SIZE:]) != raw[_FIELDS.size : HEADER_SIZE]:
         return None
-    return Share(index, length, payload)
+    return Share(index, length, raw[HEADER_SIZE:])
 
 
 def decode(shares: Mapping[int, Share], k: int, m: int) -> bytes:
