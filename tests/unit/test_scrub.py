@@ -3,9 +3,13 @@ the objects they break, orphans handed to the collector, and pacing."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 from corekit import ALICE, BLOCK, GRACE, INLINE, Clock, Core, body, make_core, pattern, read_all
 
+from dolium import scrub_results
 from dolium.backends.blob_memory import MemoryBlobStore
 from dolium.backends.meta_memory import MemoryMetaStore
 from dolium.core.context import Context, Settings
@@ -14,7 +18,7 @@ from dolium.core.jobs.scrub import Damaged, scrub
 from dolium.core.jobs.scrub_check import Pacer
 from dolium.core.objects.service import WriteOptions
 from dolium.core.store import Store
-from dolium.errors import NoSuchBucket
+from dolium.errors import NoSuchBucket, StorageError
 from dolium.model import DEFAULT_POLICY, BlockRef
 from dolium.modules.erasure import ErasureStore, share_name
 from dolium.protocols.blob import BlockState
@@ -178,3 +182,23 @@ async def test_the_pacer_holds_reads_to_the_rate() -> None:
     clock.advance(10)  # slow reads leave no debt to sleep off
     await pacer.spent(500)
     assert len(slept) == 4
+
+
+async def test_a_store_that_cannot_be_listed_skips_only_the_orphans(core: Core) -> None:
+    await put(core, "k", pattern(BLOCK, 11))
+
+    async def broken() -> AsyncIterator[bytes]:
+        raise StorageError("cannot list: input/output error")
+        yield b""
+
+    core.blobs.list = broken  # type: ignore[method-assign]
+    report = await scrub(core.store.ctx)
+    assert (report.ok, report.orphans_checked) == (1, False)
+
+
+def test_the_last_report_is_kept_whole(tmp_path: Path) -> None:
+    assert scrub_results.load(tmp_path) is None
+    scrub_results.save(tmp_path, {"ok": 1})
+    scrub_results.save(tmp_path, {"ok": 2, "unrecoverable": []})
+    assert scrub_results.load(tmp_path) == {"ok": 2, "unrecoverable": []}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [scrub_results.FILE]

@@ -111,6 +111,7 @@ class Scrubber:
         self.report = ScrubReport(bucket=bucket, repair=repair)
         self._verdicts: dict[BlockRef, Verdict] = {}
         self._unknown_policy = False
+        self._reported: set[Damaged] = set()
         self._algorithms: set[str] = {DEFAULT_ALGORITHM}
 
     async def run(self) -> ScrubReport:
@@ -120,8 +121,12 @@ class Scrubber:
             self._algorithms.add(bucket.hash_algorithm)
             await self._scrub_bucket(bucket)
         if report.bucket is None and not self._unknown_policy:
-            await self._hand_over_orphans()
-            report.orphans_checked = True
+            try:
+                await self._hand_over_orphans()
+                report.orphans_checked = True
+            except StorageError as exc:
+                # A store that cannot be listed hides its orphans, nothing more.
+                log.warning("scrub: orphans not looked for: %s", exc)
         report.finished = self.ctx.clock()
         log.info("scrub: %s", report.summary())
         return report
@@ -173,7 +178,9 @@ class Scrubber:
             after_key, after_id = uploads[-1].key, uploads[-1].upload_id
 
     def _damaged(self, damaged: Damaged) -> None:
-        if damaged not in self.report.unrecoverable:
+        # A version is reported once, with the first lost block it holds.
+        if damaged not in self._reported:
+            self._reported.add(damaged)
             self.report.unrecoverable.append(damaged)
             log.error(
                 "scrub: %s/%s (version %s%s) cannot be recovered: block %s is lost",
