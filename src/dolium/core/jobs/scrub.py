@@ -106,7 +106,7 @@ class Scrubber:
         pacer: Pacer | None = None,
     ) -> None:
         self.ctx = ctx
-        self.pacer = pacer or Pacer(rate)
+        self.pacer = pacer or Pacer(rate, ctx.clock)
         self.progress = progress
         self.report = ScrubReport(bucket=bucket, repair=repair)
         self._verdicts: dict[BlockRef, Verdict] = {}

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
+from dolium.core.clock import Clock
 from dolium.core.content.quarantine import set_aside
 from dolium.errors import BlockNotFound, StorageError
 from dolium.protocols.blob import BlobStore, BlockState, RedundantStore
@@ -40,7 +40,7 @@ class Pacer:
     def __init__(
         self,
         rate: float | None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.rate = rate if rate else None
