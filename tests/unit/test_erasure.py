@@ -270,3 +270,34 @@ async def test_on_disk_an_unwritable_store_fails_the_quorum(
         await store.put(DIGEST, DATA)
     assert not await store.has(DIGEST)
     assert [d async for d in store.list()] == []
+
+
+@pytest.mark.parametrize("how", ["truncated", "overwritten"])
+async def test_a_block_too_damaged_to_read_is_stored_again_by_a_put(how: str) -> None:
+    store, children = await memory_store()
+    await store.put(DIGEST, DATA)
+    for index in (0, 1, 2):
+        damage(children[index], index, how)
+    bad = children[0]._blocks[share_name(DIGEST, 0)]
+    with pytest.raises(errors.CorruptBlock):
+        await store.get(DIGEST)
+    # The bad shares were set aside (quarantined, in these stores), so the put
+    # of the same content writes them again instead of keeping them.
+    assert children[0].quarantined[share_name(DIGEST, 0)] == [bad]
+    await store.put(DIGEST, DATA)
+    assert await store.verify(DIGEST) is BlockState.OK
+    assert await store.get(DIGEST) == DATA
+
+
+async def test_repair_of_a_lost_block_sets_its_bad_shares_aside(
+    on_disk: tuple[ErasureStore, list[Path]],
+) -> None:
+    store, roots = on_disk
+    await store.put(DIGEST, DATA)
+    for index in (1, 3, 4):
+        os.truncate(share_file(roots[index], index), 100)
+    assert await store.repair(DIGEST) is BlockState.LOST
+    assert not share_file(roots[1], 1).exists()
+    assert list((roots[1] / "quarantine").iterdir())
+    await store.put(DIGEST, DATA)
+    assert await store.verify(DIGEST) is BlockState.OK

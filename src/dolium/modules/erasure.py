@@ -21,6 +21,14 @@ a failed rebuild is logged and never fails the read. Fewer than k sound
 shares: `StorageUnavailable` if a child could not answer, `CorruptBlock` if
 shares were there but bad, `BlockNotFound` if none was there.
 
+A share that fails its check is set aside before it is rebuilt, or when
+the block cannot be rebuilt: quarantined where its store can
+(protocols.blob.QuarantineStore), deleted otherwise, as it serves nothing.
+A put keeps the shares a store holds already (a dedup put writes nothing
+new), so this is what lets an upload of the same content store a block
+that was too damaged to read whole again. `has` counts shares present,
+not checked (`verify` checks them).
+
 `verify` and `repair` (protocols.blob.RedundantStore) read all n shares.
 `close` closes the children: they belong to this store. Only the garbage
 collector deletes; a delete removes every share and fails if any child
@@ -41,7 +49,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from dolium import errors
 from dolium.modules import erasure_shares as es
-from dolium.protocols.blob import BlobStore, BlockState
+from dolium.protocols.blob import BlobStore, BlockState, QuarantineStore
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -77,12 +85,12 @@ class _Found:
 
     sound: dict[int, es.Share] = field(default_factory=dict)
     absent: set[int] = field(default_factory=set)
-    bad: set[int] = field(default_factory=set)  # present but failing its check
+    bad: dict[int, bytes] = field(default_factory=dict)  # present, failing its check
     failed: set[int] = field(default_factory=set)  # the child raised a storage error
 
     @property
     def damaged(self) -> set[int]:
-        return self.absent | self.bad
+        return self.absent | set(self.bad)
 
 
 class ErasureStore:
@@ -188,10 +196,14 @@ class ErasureStore:
             await self._read(digest, wanted, found)
             short = self.k - len(found.sound)
             wanted, spare = spare[:short], spare[short:]
-        data = await self._decode(digest, found)
+        try:
+            data = await self._decode(digest, found)
+        except errors.CorruptBlock:
+            await self._set_aside(digest, found.bad)
+            raise
         if found.damaged:
             self._counts["degraded_reads"] += 1
-            await self._heal(digest, data, sorted(found.damaged))
+            await self._heal(digest, data, sorted(found.damaged), found.bad)
         return data
 
     async def _read(self, digest: bytes, indexes: Sequence[int], found: _Found) -> None:
@@ -213,7 +225,7 @@ class ErasureStore:
                     found.sound[index] = share
                 else:
                     log.warning("erasure: share %d of block %s is corrupt", index, digest.hex())
-                    found.bad.add(index)
+                    found.bad[index] = raw
 
     async def _decode(self, digest: bytes, found: _Found) -> bytes:
         usable = _agreeing(found.sound, self.k)
@@ -232,8 +244,11 @@ class ErasureStore:
         chosen = {s.index: s for s in usable}
         return await _off_loop(usable[0].length, es.decode, chosen, self.k, self.m)
 
-    async def _heal(self, digest: bytes, data: bytes, indexes: Sequence[int]) -> int:
-        """Rebuild shares `indexes` from the block; how many were rebuilt (best effort)."""
+    async def _heal(
+        self, digest: bytes, data: bytes, indexes: Sequence[int], bad: Mapping[int, bytes]
+    ) -> int:
+        """Rebuild shares `indexes` from the block, setting aside the `bad` ones (their
+        bytes by index) first; how many were rebuilt (best effort)."""
         try:
             shares = await _off_loop(
                 len(data), es.encode_some, digest, data, self.k, self.m, indexes
@@ -242,7 +257,10 @@ class ErasureStore:
             log.exception("erasure: cannot re-encode block %s", digest.hex())
             return 0
         results = await asyncio.gather(
-            *(self._replace(i, digest, s) for i, s in zip(indexes, shares, strict=True)),
+            *(
+                self._replace(i, digest, s, bad.get(i))
+                for i, s in zip(indexes, shares, strict=True)
+            ),
             return_exceptions=True,
         )
         healed = 0
@@ -258,11 +276,31 @@ class ErasureStore:
         self._counts["healed_shares"] += healed
         return healed
 
-    async def _replace(self, index: int, digest: bytes, share: bytes) -> None:
+    async def _replace(self, index: int, digest: bytes, share: bytes, bad: bytes | None) -> None:
         # A child's put keeps what it holds under a name: a bad share goes first.
+        if bad is not None:
+            await self._set_aside_one(index, digest, bad)
+        await self.children[index].put(share_name(digest, index), share)
+
+    async def _set_aside_one(self, index: int, digest: bytes, bad: bytes) -> None:
+        """Move a share that fails its check aside (quarantined where its store can,
+        else deleted: it is of no use), so that a put of the block stores it again."""
         child, name = self.children[index], share_name(digest, index)
-        await child.delete(name)
-        await child.put(name, share)
+        if isinstance(child, QuarantineStore):
+            await child.quarantine(name, bad)
+        else:
+            await child.delete(name)
+
+    async def _set_aside(self, digest: bytes, bad: Mapping[int, bytes]) -> None:
+        """Set aside the bad shares of a block too damaged to rebuild (best effort):
+        then a later upload of its content stores every share again."""
+        for index, raw in bad.items():
+            try:
+                await self._set_aside_one(index, digest, raw)
+            except errors.StorageError as exc:
+                log.warning(
+                    "erasure: cannot set aside share %d of %s: %s", index, digest.hex(), exc
+                )
 
     async def has(self, digest: bytes) -> bool:
         _check_name(digest)
@@ -295,11 +333,13 @@ class ErasureStore:
         found = _Found()
         await self._read(digest, range(self.n), found)
         state = self._state(found)
+        if state is BlockState.LOST:
+            await self._set_aside(digest, found.bad)
         if state is not BlockState.DEGRADED:
             return state
         data = await self._decode(digest, found)
         todo = sorted(found.damaged | found.failed)
-        healed = await self._heal(digest, data, todo)
+        healed = await self._heal(digest, data, todo, found.bad)
         return BlockState.OK if healed == len(todo) else BlockState.DEGRADED
 
     def _state(self, found: _Found) -> BlockState:
