@@ -202,3 +202,24 @@ def test_the_last_report_is_kept_whole(tmp_path: Path) -> None:
     scrub_results.save(tmp_path, {"ok": 2, "unrecoverable": []})
     assert scrub_results.load(tmp_path) == {"ok": 2, "unrecoverable": []}
     assert sorted(p.name for p in tmp_path.iterdir()) == [scrub_results.FILE]
+
+
+async def test_a_version_deleted_and_collected_during_the_scrub_is_not_damage(
+    core: Core,
+) -> None:
+    vid = await put(core, "going", pattern(BLOCK, 12))
+    version = await core.meta.get_version(BUCKET, "going")
+    assert version is not None
+    digest = version.extents[0].digest
+    get = core.blobs.get
+
+    async def racing_get(name: bytes) -> bytes:
+        if name == digest:  # deleted, and its block collected, as the scrub reads it
+            await core.meta.delete_version(BUCKET, "going", vid)
+            await core.blobs.delete(digest)
+        return await get(name)
+
+    core.blobs.get = racing_get  # type: ignore[method-assign]
+    report = await scrub(core.store.ctx)
+    assert (report.blocks, report.lost, report.unrecoverable) == (0, 0, [])
+    assert report.clean

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from dolium.core.content.hashing import DEFAULT_ALGORITHM
@@ -39,6 +40,7 @@ from dolium.core.jobs.scrub_check import Pacer, Verdict, check_block
 from dolium.errors import NoSuchBucket, StorageError
 from dolium.model import BlockRef, Bucket, Extent
 from dolium.protocols.blob import BlobStore
+from dolium.protocols.meta import MetaStore
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ class ScrubReport:
 
 
 Progress = Callable[[int, int], None]  # (blocks checked, bytes read) so far
+Alive = Callable[[], Awaitable[bool]]
 
 
 class Scrubber:
@@ -146,14 +149,16 @@ class Scrubber:
             page = await meta.list_versions(name, after=after, limit=PAGE)
             for v in page:
                 if v.extents and not v.delete_marker:
-                    lost = await self._check(bucket, v.policy, v.extents)
+                    alive = partial(_version_exists, meta, name, v.key, v.version_id)
+                    lost = await self._check(bucket, v.policy, v.extents, alive)
                     if lost is not None:
                         self._damaged(Damaged(name, v.key, version_id=v.version_id, block=lost))
             if len(page) < PAGE:
                 break
             after = (page[-1].key, page[-1].serial)
         async for upload_key, upload_id, policy, extents in self._parts(name):
-            lost = await self._check(bucket, policy, extents)
+            alive = partial(_upload_exists, meta, name, upload_id)
+            lost = await self._check(bucket, policy, extents, alive)
             if lost is not None:
                 self._damaged(Damaged(name, upload_key, upload_id=upload_id, block=lost))
 
@@ -191,14 +196,26 @@ class Scrubber:
                 damaged.block,
             )
 
-    async def _check(self, bucket: Bucket, policy: str, extents: Iterable[Extent]) -> str | None:
-        """Check the blocks not checked yet; the first lost one's hex digest, if any."""
+    async def _check(
+        self, bucket: Bucket, policy: str, extents: Iterable[Extent], alive: Alive
+    ) -> str | None:
+        """Check the blocks not checked yet; the first lost one's hex digest, if any.
+
+        `alive` says whether what holds the extents still exists: a version
+        deleted since its page was read may have had its blocks collected
+        meanwhile, which is not damage.
+        """
         lost: str | None = None
         for extent in extents:
             ref = BlockRef(policy, extent.digest)
             verdict = self._verdicts.get(ref)
             if verdict is None:
                 verdict = await self._check_one(ref, bucket.hash_algorithm)
+                if verdict is Verdict.LOST and not await alive():
+                    # Not remembered: a live version that shares it checks it again.
+                    self.report.lost -= 1
+                    self.report.blocks -= 1
+                    return None
                 self._verdicts[ref] = verdict
             if verdict is Verdict.LOST and lost is None:
                 lost = extent.digest.hex()
@@ -254,6 +271,14 @@ class Scrubber:
         now = self.ctx.clock()
         busy = await self.ctx.meta.lease_blocks(refs, ORPHAN_HOLDER, now=now, until=now)
         self.report.orphans += len(refs) - len(busy)
+
+
+async def _version_exists(meta: MetaStore, bucket: str, key: str, version_id: str) -> bool:
+    return await meta.get_version(bucket, key, version_id) is not None
+
+
+async def _upload_exists(meta: MetaStore, bucket: str, upload_id: str) -> bool:
+    return await meta.get_upload(bucket, upload_id) is not None
 
 
 def _known(algorithm: str) -> bool:
