@@ -5,7 +5,8 @@
 "encode" / "decode" are the codec (erasure_shares) on one core: decode from
 the k data shares (joining, no arithmetic) and from shares that need the
 Reed-Solomon arithmetic (the first m data shares lost). "put" / "get" /
-"degraded get" run through ErasureStore over k + m memory stores, with
+"degraded get" run through ErasureStore over k + m memory stores (and, with
+--dir, fs stores there: durable puts, reads from the page cache), with
 hashing of every share; the degraded get also rebuilds the m shares it
 found missing, as a read heals. Figures are MB (10^6 bytes) of block data
 a second, one stream at a time.
@@ -17,12 +18,15 @@ import argparse
 import asyncio
 import hashlib
 import os
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 
+from dolium.backends.blob_fs import FsBlobStore
 from dolium.backends.blob_memory import MemoryBlobStore
 from dolium.modules import erasure_shares as es
 from dolium.modules.erasure import ErasureStore, share_name
+from dolium.protocols.blob import BlobStore
 
 
 def rate(size: int, count: int, seconds: float) -> str:
@@ -49,6 +53,7 @@ async def main() -> None:
     parser.add_argument("--m", type=int, default=2)
     parser.add_argument("--blocks", type=int, default=64)
     parser.add_argument("--size", type=int, default=4 * 1024 * 1024)
+    parser.add_argument("--dir", help="also over fs stores in this directory (durable puts)")
     args = parser.parse_args()
     k, m, n, size = args.k, args.m, args.blocks, args.size
     data = os.urandom(size)
@@ -60,23 +65,36 @@ async def main() -> None:
     assert es.decode(parity, k, m) == data
 
     print(f"erasure {k}+{m}, blocks of {size} bytes, {n} each")
-    print(f"  encode           {rate(size, n, timed(lambda: es.encode(name, data, k, m), n))}")
-    print(f"  decode (data)    {rate(size, n, timed(lambda: es.decode(sound, k, m), n))}")
-    print(f"  decode (parity)  {rate(size, n, timed(lambda: es.decode(parity, k, m), n))}")
+    print(f"  encode             {rate(size, n, timed(lambda: es.encode(name, data, k, m), n))}")
+    print(f"  decode (data)      {rate(size, n, timed(lambda: es.decode(sound, k, m), n))}")
+    print(f"  decode (parity)    {rate(size, n, timed(lambda: es.decode(parity, k, m), n))}")
 
     children = [MemoryBlobStore() for _ in range(k + m)]
-    store = await ErasureStore.open(stores=children, k=k, m=m)
     digests = [hashlib.sha256(data + i.to_bytes(4, "big")).digest() for i in range(n)]
+    await through(await ErasureStore.open(stores=children, k=k, m=m), data, digests, "memory")
+    if args.dir:
+        with tempfile.TemporaryDirectory(dir=args.dir) as root:
+            fs: list[BlobStore] = [
+                await FsBlobStore.open(os.path.join(root, f"d{i}")) for i in range(k + m)
+            ]
+            await through(await ErasureStore.open(stores=fs, k=k, m=m), data, digests, "fs")
+
+
+async def through(store: ErasureStore, data: bytes, digests: list[bytes], label: str) -> None:
+    """put, get and degraded get of every block through `store`."""
+    size, n, m = len(data), len(digests), store.m
     it = iter(digests)
-    print(f"  put              {rate(size, n, await atimed(lambda: store.put(next(it), data), n))}")
-    it = iter(digests)
-    print(f"  get              {rate(size, n, await atimed(lambda: store.get(next(it)), n))}")
-    for digest in digests:
-        for index in range(m):
-            del children[index]._blocks[share_name(digest, index)]
+    seconds = await atimed(lambda: store.put(next(it), data), n)
+    print(f"  {label + ' put':<19}{rate(size, n, seconds)}")
     it = iter(digests)
     seconds = await atimed(lambda: store.get(next(it)), n)
-    print(f"  degraded get     {rate(size, n, seconds)}  (and rebuilds {m} shares each)")
+    print(f"  {label + ' get':<19}{rate(size, n, seconds)}")
+    for digest in digests:
+        for index in range(m):
+            await store.children[index].delete(share_name(digest, index))
+    it = iter(digests)
+    seconds = await atimed(lambda: store.get(next(it)), n)
+    print(f"  {label + ' degraded get':<19}{rate(size, n, seconds)}  (rebuilding {m} shares each)")
 
 
 if __name__ == "__main__":

@@ -211,6 +211,7 @@ class ErasureStore:
             *(self.children[i].get(share_name(digest, i)) for i in indexes),
             return_exceptions=True,
         )
+        present: dict[int, bytes] = {}
         for index, raw in zip(indexes, raws, strict=True):
             if isinstance(raw, errors.BlockNotFound):
                 found.absent.add(index)
@@ -220,12 +221,20 @@ class ErasureStore:
             elif isinstance(raw, BaseException):
                 raise raw
             else:
-                share = await _off_loop(len(raw), es.check, digest, raw, self.k, self.m, index)
-                if share is not None:
-                    found.sound[index] = share
-                else:
-                    log.warning("erasure: share %d of block %s is corrupt", index, digest.hex())
-                    found.bad[index] = raw
+                present[index] = raw
+        # Checked side by side: hashing releases the GIL, so shares hash on every core.
+        checked = await asyncio.gather(
+            *(
+                _off_loop(len(raw), es.check, digest, raw, self.k, self.m, index)
+                for index, raw in present.items()
+            )
+        )
+        for (index, raw), share in zip(present.items(), checked, strict=True):
+            if share is not None:
+                found.sound[index] = share
+            else:
+                log.warning("erasure: share %d of block %s is corrupt", index, digest.hex())
+                found.bad[index] = raw
 
     async def _decode(self, digest: bytes, found: _Found) -> bytes:
         usable = _agreeing(found.sound, self.k)
