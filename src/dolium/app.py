@@ -3,7 +3,8 @@
 The only module that knows every layer: it opens the back ends named in the
 config, builds the core over them, mounts the S3 and Swift front ends (Swift
 by path: `/auth/v1.0`, `/info`, `/v1/...`; S3 everything else), and runs the
-garbage collector, the lifecycle worker and event delivery in the background.
+garbage collector, the lifecycle worker, event delivery and the scrubber in the
+background.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dolium import scrub_results
 from dolium.backends import audit_key
 from dolium.backends.keys_meta import MetaKeyStore
 from dolium.backends.kms_file import FileMasterKeys
@@ -35,6 +37,7 @@ from dolium.core.audit.log import AuditLog, seal_forever
 from dolium.core.context import Context, Settings
 from dolium.core.jobs.gc import collect
 from dolium.core.jobs.lifecycle import LifecycleWorker
+from dolium.core.jobs.scrub import Scrubber
 from dolium.core.store import Store
 from dolium.frontends.admin import probes
 from dolium.frontends.admin.app import AdminApp, is_admin_path
@@ -195,6 +198,8 @@ class Server:
             jobs.append(worker.run_forever(self.config.lifecycle_interval))
         if self.config.audit is not None and self.config.audit.use != AUDIT_OFF:
             jobs.append(self._audit_forever())
+        if self.config.scrub_interval > 0:
+            jobs.append(self._scrub_forever())
         await asyncio.gather(*jobs)
 
     async def _audit_forever(self) -> None:
@@ -239,6 +244,19 @@ class Server:
                 log.info("garbage collection: %s", report)
             except Exception:
                 log.exception("garbage collection failed")
+
+    async def _scrub_forever(self) -> None:
+        """Scrub every block once an interval, paced; keep the last report (scrub_results)."""
+        assert self.store is not None
+        ctx, config = self.store.ctx, self.config
+        rate = config.scrub_rate * 1_000_000 or None
+        while True:
+            await asyncio.sleep(config.scrub_interval)
+            try:
+                report = await Scrubber(ctx, rate=rate).run()
+                await asyncio.to_thread(scrub_results.save, config.data_dir, report.to_json())
+            except Exception:
+                log.exception("scrub failed")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -29,6 +29,7 @@ SWIFT_STATUSES: dict[type[e.DoliumError], int] = {
     e.NotSupported: 501,
     e.StorageFull: 507,
     e.QuotaExceeded: 413,  # as Swift's quota middlewares answer
+    e.StorageUnavailable: 503,
 }
 
 # Status -> (reason, the sentence of Swift's HTML body).
@@ -60,6 +61,10 @@ REASONS: dict[int, tuple[str, str]] = {
     501: (
         "Not Implemented",
         "The server has either erred or is incapable of performing the requested operation.",
+    ),
+    503: (
+        "Service Unavailable",
+        "The server is currently unavailable. Please try again at a later time.",
     ),
     507: ("Insufficient Storage", "There was not enough space to save the resource."),
 }
