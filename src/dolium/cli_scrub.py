@@ -3,7 +3,7 @@
 It opens the data directory's stores as the server does, and may run beside
 a live server on the same data (see docs/reliability.md). The report goes to
 stdout (a summary, or JSON with --json) and to the data directory (see
-dolium.scrub_results); the progress bar to stderr, on a terminal only. Exit
+dolium.job_reports); the progress bar to stderr, on a terminal only. Exit
 status 1 when a block is lost, degraded and not repaired, or unreadable.
 """
 
@@ -25,7 +25,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from dolium import scrub_results
+from dolium import job_reports
 from dolium.cli_common import config_options, get_config, json_option, print_json
 from dolium.config import Config
 from dolium.core.context import Context
@@ -62,7 +62,7 @@ def scrub(
     if not config.data_dir.is_dir():
         raise ConfigError(f"config data_dir: directory {config.data_dir} does not exist")
     report = asyncio.run(_scrub(config, bucket, repair, rate * MB if rate else None))
-    scrub_results.save(config.data_dir, report.to_json())
+    job_reports.save(config.data_dir, job_reports.SCRUB, report.to_json())
     if as_json:
         print_json(report.to_json())
     else:

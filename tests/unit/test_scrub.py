@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from corekit import ALICE, BLOCK, GRACE, INLINE, Clock, Core, body, make_core, pattern, read_all
 
-from dolium import scrub_results
+from dolium import job_reports
 from dolium.backends.blob_memory import MemoryBlobStore
 from dolium.backends.meta_memory import MemoryMetaStore
 from dolium.core.context import Context, Settings
@@ -197,11 +197,11 @@ async def test_a_store_that_cannot_be_listed_skips_only_the_orphans(core: Core) 
 
 
 def test_the_last_report_is_kept_whole(tmp_path: Path) -> None:
-    assert scrub_results.load(tmp_path) is None
-    scrub_results.save(tmp_path, {"ok": 1})
-    scrub_results.save(tmp_path, {"ok": 2, "unrecoverable": []})
-    assert scrub_results.load(tmp_path) == {"ok": 2, "unrecoverable": []}
-    assert sorted(p.name for p in tmp_path.iterdir()) == [scrub_results.FILE]
+    assert job_reports.load(tmp_path, job_reports.SCRUB) is None
+    job_reports.save(tmp_path, job_reports.SCRUB, {"ok": 1})
+    job_reports.save(tmp_path, job_reports.SCRUB, {"ok": 2, "unrecoverable": []})
+    assert job_reports.load(tmp_path, job_reports.SCRUB) == {"ok": 2, "unrecoverable": []}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [job_reports.file_name(job_reports.SCRUB)]
 
 
 async def test_a_version_deleted_and_collected_during_the_scrub_is_not_damage(
