@@ -30,6 +30,7 @@ from dolium.core.store import Store
 from dolium.errors import AccessDenied, DoliumError, NotModified
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
+from dolium.frontends.swift.middleware import tempurl
 from dolium.frontends.swift.ops import account, container, info, object_copy, objects, pithos
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
@@ -156,11 +157,17 @@ class SwiftApp:
         if not account_part.startswith(ACCOUNT_PREFIX) or account_part == ACCOUNT_PREFIX:
             raise SwiftError(404)
         tenant = account_part[len(ACCOUNT_PREFIX) :]
-        principal = await auth.authenticate(self.store, self.signer, self.keys, http)
+        container_name, _, obj = rest.partition("/")
+        grant = None
+        if tempurl.requested(http):
+            # A temp URL stands in for a token: it is checked, never both.
+            grant = await tempurl.authorize(self.store, http, tenant, container_name, obj)
+            principal = grant.principal
+        else:
+            principal = await auth.authenticate(self.store, self.signer, self.keys, http)
         principal = replace(
             principal, address=http.client.host if http.client else "", request_id=trans_id
         )
-        container_name, _, obj = rest.partition("/")
         query = dict(parse_qsl(http.url.query, keep_blank_values=True))
         request = SwiftRequest(
             self.store, http, principal, tenant, container_name, obj, query, trans_id
@@ -190,9 +197,12 @@ class SwiftApp:
         if auth.is_member(principal, tenant):
             await self._check_member(request)
         try:
-            return await handler(request)
+            response = await handler(request)
         except AccessDenied:
             raise auth.refusal(principal) from None
+        if grant is not None:
+            tempurl.finish(response, grant, http.method, obj)
+        return response
 
     async def _check_member(self, request: SwiftRequest) -> None:
         """A member of the account (a user of its tenant, not an admin) may do

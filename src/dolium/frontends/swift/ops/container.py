@@ -12,7 +12,7 @@ from dolium.frontends.swift.ops.listing_query import ListingQuery
 from dolium.frontends.swift.request import SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import Entry, ObjectEntry
-from dolium.model import ListedObject
+from dolium.model import Bucket, ListedObject
 
 # A reverse listing reads its range forward in pages of this many.
 _REVERSE_PAGE = 1000
@@ -110,6 +110,18 @@ def _merged(entries: tuple[ListedObject, ...], prefixes: tuple[str, ...]) -> lis
     return merged
 
 
+# Keys that sign temp URLs and form posts are the owner's secrets, whatever
+# else a read ACL shows of the container.
+OWNER_ONLY_META = ("temp-url-key", "temp-url-key-2")
+
+
+def _shown_metadata(request: SwiftRequest, bucket: Bucket) -> dict[str, str]:
+    meta = stored_metadata(bucket)
+    if not request.is_owner:
+        meta = {k: v for k, v in meta.items() if k not in OWNER_ONLY_META}
+    return meta
+
+
 async def head_or_get(request: SwiftRequest) -> Response:
     bucket, usage = await request.store.containers.describe(request.principal, request.address)
     headers = [
@@ -120,7 +132,7 @@ async def head_or_get(request: SwiftRequest) -> Response:
         # Pithos: how clients cut and hash their files for hashmap uploads.
         ("X-Container-Block-Size", str(bucket.block_size)),
         ("X-Container-Block-Hash", bucket.hash_algorithm),
-        *metadata.response_headers(metadata.CONTAINER, stored_metadata(bucket)),
+        *metadata.response_headers(metadata.CONTAINER, _shown_metadata(request, bucket)),
     ]
     if request.is_owner:
         # Who else may read and write is the owner's to know.
