@@ -30,6 +30,7 @@ from dolium.core.store import Store
 from dolium.errors import AccessDenied, DoliumError, NotModified
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
+from dolium.frontends.swift.largeobjects import slo
 from dolium.frontends.swift.middleware import tempurl
 from dolium.frontends.swift.ops import account, container, info, object_copy, objects, pithos
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
@@ -170,8 +171,9 @@ class SwiftApp:
         )
         query = dict(parse_qsl(http.url.query, keep_blank_values=True))
         request = SwiftRequest(
-            self.store, http, principal, tenant, container_name, obj, query, trans_id
-        )
+            self.store, http, principal, tenant, container_name, obj, query, trans_id,
+            confined_to=grant.container if grant is not None else "",
+        )  # fmt: skip
         if not container_name:
             if obj:
                 raise SwiftError(404)
@@ -188,6 +190,10 @@ class SwiftApp:
         elif "hashmap" in query and http.method in ("GET", "PUT"):
             # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
             handler = pithos.get_hashmap if http.method == "GET" else pithos.put_hashmap
+        elif http.method == "PUT" and slo.wanted(request, "put"):
+            handler = slo.put
+        elif http.method == "DELETE" and slo.wanted(request, "delete"):
+            handler = slo.delete
         elif http.method == "PUT":
             handler = object_copy.put_copy if request.header("x-copy-from") else objects.put
         else:

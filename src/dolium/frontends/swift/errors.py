@@ -45,6 +45,11 @@ REASONS: dict[int, tuple[str, str]] = {
     403: ("Forbidden", "Access was denied to this resource."),
     404: ("Not Found", "The resource could not be found."),
     405: ("Method Not Allowed", "The method is not allowed for this resource."),
+    406: ("Not Acceptable", "The request is not acceptable."),
+    408: (
+        "Request Timeout",
+        "The server has waited too long for the request to be sent by the client.",
+    ),
     409: ("Conflict", "There was a conflict when trying to complete your request."),
     411: ("Length Required", "Missing Content-Length header."),
     412: ("Precondition Failed", "A precondition for this request was not met."),
@@ -60,6 +65,7 @@ REASONS: dict[int, tuple[str, str]] = {
         "Not Implemented",
         "The server has either erred or is incapable of performing the requested operation.",
     ),
+    502: ("Bad Gateway", "Bad gateway."),
     507: ("Insufficient Storage", "There was not enough space to save the resource."),
 }
 
@@ -94,3 +100,8 @@ def to_swift_error(error: e.DoliumError) -> SwiftError | None:
 def html_body(status: int) -> bytes:
     reason, sentence = REASONS.get(status, (str(status), ""))
     return f"<html><h1>{reason}</h1><p>{sentence}</p></html>".encode()
+
+
+def status_line(status: int) -> str:
+    """A status as Swift's bulk answers name it: "404 Not Found"."""
+    return f"{status} {REASONS.get(status, ('Unknown',))[0]}"

@@ -65,6 +65,8 @@ class Grant:
 
     principal: Principal
     scope: str
+    # The container a container key confines the grant to; "" for an account key.
+    container: str
     expires: int
     filename: str | None
     inline: bool
@@ -143,7 +145,8 @@ async def authorize(store: Store, http: Request, account: str, container: str, o
                 raise SwiftError(400, f"The header {name.title()!r} is not allowed in this tempurl")
     _check_copy_source(http, account, container, scope)
     principal = Principal(tenant=account, user=USER, admin=True)
-    return Grant(principal, scope, expires, params.get("filename"), "inline" in params)
+    confined = container if scope == signatures.CONTAINER_SCOPE else ""
+    return Grant(principal, scope, confined, expires, params.get("filename"), "inline" in params)
 
 
 def _check_copy_source(http: Request, account: str, container: str, scope: str) -> None:

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from dolium.core.access.swift_acl import parse_entries, stored_acl
 from dolium.core.buckets.container_meta import metadata as stored_metadata
 from dolium.errors import BucketAlreadyExists
+from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
 from dolium.frontends.swift.request import SwiftRequest
@@ -66,7 +67,9 @@ async def delete(request: SwiftRequest) -> Response:
 
 
 def _entry(item: ListedObject) -> ObjectEntry:
-    return ObjectEntry(item.key, item.etag, item.size, item.content_type, item.modified)
+    # An SLO manifest is listed with the size of its large object, as Swift lists it.
+    content_type, size = kinds.listed_size(item.content_type, item.size)
+    return ObjectEntry(item.key, item.etag, size, content_type, item.modified)
 
 
 async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:

@@ -9,7 +9,7 @@ none.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from starlette.responses import Response, StreamingResponse
 
@@ -18,6 +18,8 @@ from dolium.core.objects.conditions import ByteRange
 from dolium.core.objects.service import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, InvalidRange
 from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.largeobjects import kinds
+from dolium.frontends.swift.largeobjects import read as large_read
 from dolium.frontends.swift.ops.byteranges import MultipartRanges, parse_ranges
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.request import SwiftRequest
@@ -61,6 +63,7 @@ async def body_of(request: SwiftRequest) -> AsyncIterator[bytes]:
 async def put(request: SwiftRequest) -> Response:
     check_name(request)
     headers = request.http.headers
+    kinds.check_write_headers("PUT", headers)
     size = declared_length(request)
     changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
     expires = oh.delete_at(headers, request.store.ctx.clock())
@@ -93,20 +96,16 @@ async def readable(request: SwiftRequest) -> tuple[ObjectVersion, float | None]:
     412 or 304 (NotModified, which the app answers with the ETag and date) when
     the request's conditions say so."""
     version, expires = await _current(request)
-    h = request.http.headers
-    conditions.check_read(
-        version.etag,
-        version.modified,
-        if_match=h.get("if-match"),
-        if_none_match=h.get("if-none-match"),
-        if_modified_since=h.get("if-modified-since"),
-        if_unmodified_since=h.get("if-unmodified-since"),
-    )
+    large_read.check_conditions(request, version.etag, version.modified)
     return version, expires
 
 
 async def head_or_get(request: SwiftRequest) -> Response:
-    version, expires = await readable(request)
+    version, expires = await _current(request)
+    large = await large_read.answer(request, version, expires)
+    if large is not None:
+        return large
+    large_read.check_conditions(request, version.etag, version.modified)
     headers = oh.read_headers(version, expires)
     h = request.http.headers
     size = version.size
@@ -172,6 +171,7 @@ async def post(request: SwiftRequest) -> Response:
     the core gives the new version the same blocks and ETag.
     """
     headers = request.http.headers
+    kinds.check_write_headers("POST", headers)
     version, _ = await _current(request)
     changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
     expires = oh.delete_at(headers, request.store.ctx.clock())
@@ -180,13 +180,22 @@ async def post(request: SwiftRequest) -> Response:
         replace_metadata=True,
         content_type=headers.get("content-type") or kept_type,
         meta=metadata.present(changes),
-        headers=oh.stored_headers(headers),
+        headers=_posted_headers(version, headers),
     )
     source = (request.address, request.obj, None)
     await request.store.objects.copy(request.principal, source, request.address, request.obj, opts)
     if "x-delete-at" in headers or "x-delete-after" in headers or "x-remove-delete-at" in headers:
         await request.store.expiry.set(request.principal, request.address, request.obj, expires)
     return empty(202)
+
+
+def _posted_headers(version: ObjectVersion, headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers a POST leaves: those it sends, and what makes the object
+    a large object's manifest, which only a PUT changes."""
+    kept = {n: v for n, v in version.headers.items() if n in kinds.SLO_HEADERS}
+    if kinds.DLO in version.headers and kinds.DLO not in headers:
+        kept[kinds.DLO] = version.headers[kinds.DLO]
+    return {**oh.stored_headers(headers), **kept}
 
 
 async def delete(request: SwiftRequest) -> Response:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dolium.core.objects.conditions import format_http_date
 from dolium.core.objects.hashmaps import object_top_hash
 from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import x_timestamp
 from dolium.model import ObjectVersion
@@ -26,6 +27,8 @@ STORED_HEADERS = (
     "content-language",
     "expires",
     "x-robots-tag",
+    # A DLO's manifest: "container/prefix" of its segments.
+    "x-object-manifest",
 )
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
@@ -83,7 +86,7 @@ def delete_at(headers: Mapping[str, str], now: float) -> float | None:
 
 def read_headers(version: ObjectVersion, expires_at: float | None) -> list[tuple[str, str]]:
     headers = [
-        ("Content-Type", version.content_type),
+        ("Content-Type", kinds.strip_swift_bytes(version.content_type)),
         ("Etag", version.etag),
         ("Last-Modified", format_http_date(version.modified)),
         ("X-Timestamp", x_timestamp(version.modified)),
