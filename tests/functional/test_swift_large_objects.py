@@ -16,7 +16,7 @@ import httpx
 import pytest
 from conftest import LiveServer
 from swift_support import SwiftAccount, new_account
-from swiftclient.service import SwiftService, SwiftUploadObject
+from swiftclient.service import SwiftUploadObject
 from swiftclient.utils import generate_temp_url
 
 
@@ -39,19 +39,6 @@ def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def service(account: SwiftAccount, **options: Any) -> SwiftService:
-    return SwiftService(
-        options={
-            "auth": account.auth_url,
-            "user": f"{account.tenant}:{account.user}",
-            "key": account.secret,
-            "auth_version": "1.0",
-            "retries": 0,
-            **options,
-        }
-    )
-
-
 @pytest.mark.parametrize("use_slo", [True, False], ids=["slo", "dlo"])
 def test_swift_upload_in_segments_and_download(
     account: SwiftAccount, http: httpx.Client, tmp_path: Path, use_slo: bool
@@ -60,7 +47,7 @@ def test_swift_upload_in_segments_and_download(
     source = tmp_path / "source.bin"
     source.write_bytes(data)
     name = f"file-{'slo' if use_slo else 'dlo'}"
-    with service(account, segment_size=3000, use_slo=use_slo) as swift:
+    with account.service(segment_size=3000, use_slo=use_slo) as swift:
         upload = [SwiftUploadObject(str(source), object_name=name)]
         for result in swift.upload("big", upload):
             assert result["success"], result

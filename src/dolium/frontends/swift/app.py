@@ -32,7 +32,16 @@ from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
 from dolium.frontends.swift.largeobjects import slo
 from dolium.frontends.swift.middleware import tempurl
-from dolium.frontends.swift.ops import account, container, info, object_copy, objects, pithos
+from dolium.frontends.swift.ops import (
+    account,
+    bulk_delete,
+    container,
+    extract_archive,
+    info,
+    object_copy,
+    objects,
+    pithos,
+)
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.model import container_address
@@ -174,33 +183,10 @@ class SwiftApp:
             self.store, http, principal, tenant, container_name, obj, query, trans_id,
             confined_to=grant.container if grant is not None else "",
         )  # fmt: skip
-        if not container_name:
-            if obj:
-                raise SwiftError(404)
-            auth.check_account_owner(principal, tenant)
-            handler = ACCOUNT_ROUTES.get(http.method)
-        elif not obj:
-            if http.method not in ("GET", "HEAD"):
-                # A container's settings are its owner's alone, whatever its
-                # ACL; so are Pithos block uploads, as in Pithos.
-                auth.check_account_owner(principal, tenant)
-            handler = CONTAINER_ROUTES.get(http.method)
-            if http.method == "POST" and pithos.is_block_upload(request):
-                handler = pithos.upload_blocks
-        elif "hashmap" in query and http.method in ("GET", "PUT"):
-            # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
-            handler = pithos.get_hashmap if http.method == "GET" else pithos.put_hashmap
-        elif http.method == "PUT" and slo.wanted(request, "put"):
-            handler = slo.put
-        elif http.method == "DELETE" and slo.wanted(request, "delete"):
-            handler = slo.delete
-        elif http.method == "PUT":
-            handler = object_copy.put_copy if request.header("x-copy-from") else objects.put
-        else:
-            handler = OBJECT_ROUTES.get(http.method)
+        handler, per_item = self._route(request)
         if handler is None:
             raise SwiftError(405)
-        if auth.is_member(principal, tenant):
+        if auth.is_member(principal, tenant) and not per_item:
             await self._check_member(request)
         try:
             response = await handler(request)
@@ -209,6 +195,39 @@ class SwiftApp:
         if grant is not None:
             tempurl.finish(response, grant, http.method, obj)
         return response
+
+    def _route(self, request: SwiftRequest) -> tuple[Handler | None, bool]:
+        """The request's handler (None: 405), and whether it judges each item's
+        permission itself, as the bulk operations do: their path names only
+        where the items are."""
+        method, query, principal = request.method, request.query, request.principal
+        if "bulk-delete" in query and method in ("DELETE", "POST"):
+            return bulk_delete.bulk_delete, True
+        if "extract-archive" in query and method == "PUT":
+            return extract_archive.extract, True
+        if not request.container:
+            if request.obj:
+                raise SwiftError(404)
+            auth.check_account_owner(principal, request.account)
+            return ACCOUNT_ROUTES.get(method), False
+        if not request.obj:
+            if method not in ("GET", "HEAD"):
+                # A container's settings are its owner's alone, whatever its
+                # ACL; so are Pithos block uploads, as in Pithos.
+                auth.check_account_owner(principal, request.account)
+            if method == "POST" and pithos.is_block_upload(request):
+                return pithos.upload_blocks, False
+            return CONTAINER_ROUTES.get(method), False
+        if "hashmap" in query and method in ("GET", "PUT"):
+            # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
+            return (pithos.get_hashmap if method == "GET" else pithos.put_hashmap), False
+        if method == "PUT" and slo.wanted(request, "put"):
+            return slo.put, False
+        if method == "DELETE" and slo.wanted(request, "delete"):
+            return slo.delete, False
+        if method == "PUT":
+            return (object_copy.put_copy if request.header("x-copy-from") else objects.put), False
+        return OBJECT_ROUTES.get(method), False
 
     async def _check_member(self, request: SwiftRequest) -> None:
         """A member of the account (a user of its tenant, not an admin) may do

@@ -8,6 +8,8 @@ the app, never a traceback on the wire.
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from dolium import errors as e
 
 # Class -> status. Looked up along the class's MRO, so a subclass not named
@@ -104,4 +106,9 @@ def html_body(status: int) -> bytes:
 
 def status_line(status: int) -> str:
     """A status as Swift's bulk answers name it: "404 Not Found"."""
-    return f"{status} {REASONS.get(status, ('Unknown',))[0]}"
+    if status in REASONS:
+        return f"{status} {REASONS[status][0]}"
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"

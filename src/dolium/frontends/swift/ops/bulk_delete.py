@@ -180,9 +180,9 @@ async def bulk_delete(request: SwiftRequest) -> Response:
     # Only newline-separated names are understood.
     if fmt is None or (incoming and not incoming.startswith("text/plain")):
         return not_acceptable()
-    declared_length(request)
     outcome = Outcome()
     try:
+        declared_length(request)
         names = [Item(name) async for name in _names(request)]
     except SwiftError as exc:
         outcome.status, outcome.body = status_line(exc.status), exc.text

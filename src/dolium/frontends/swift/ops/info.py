@@ -15,6 +15,7 @@ from dolium.core.names import MAX_CONTAINER_BYTES
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.largeobjects import slo
 from dolium.frontends.swift.middleware import tempurl
+from dolium.frontends.swift.ops import bulk_delete, extract_archive
 from dolium.frontends.swift.ops.listing_query import LISTING_LIMIT
 from dolium.frontends.swift.ops.objects import MAX_OBJECT_NAME_LENGTH
 from dolium.frontends.swift.wire import metadata
@@ -50,6 +51,8 @@ def capabilities(policies: Sequence[str], default_policy: str) -> dict[str, obje
         "tempurl": tempurl.INFO,
         "slo": slo.INFO,
         "dlo": {},
+        "bulk_delete": bulk_delete.INFO,
+        "bulk_upload": extract_archive.INFO,
     }
 
 
