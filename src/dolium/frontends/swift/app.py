@@ -31,7 +31,7 @@ from dolium.errors import AccessDenied, DoliumError, NotModified
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
 from dolium.frontends.swift.largeobjects import slo
-from dolium.frontends.swift.middleware import tempurl
+from dolium.frontends.swift.middleware import formpost, tempurl
 from dolium.frontends.swift.ops import (
     account,
     bulk_delete,
@@ -168,6 +168,9 @@ class SwiftApp:
             raise SwiftError(404)
         tenant = account_part[len(ACCOUNT_PREFIX) :]
         container_name, _, obj = rest.partition("/")
+        if formpost.requested(http):
+            # A form upload is signed in its fields and needs no token.
+            return await formpost.handle(self.store, http, tenant, container_name, obj)
         grant = None
         if tempurl.requested(http):
             # A temp URL stands in for a token: it is checked, never both.

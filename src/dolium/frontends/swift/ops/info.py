@@ -14,7 +14,7 @@ from dolium.core.content.blocks import MAX_PUT_SIZE
 from dolium.core.names import MAX_CONTAINER_BYTES
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.largeobjects import slo
-from dolium.frontends.swift.middleware import tempurl
+from dolium.frontends.swift.middleware import formpost, tempurl
 from dolium.frontends.swift.ops import bulk_delete, extract_archive
 from dolium.frontends.swift.ops.listing_query import LISTING_LIMIT
 from dolium.frontends.swift.ops.objects import MAX_OBJECT_NAME_LENGTH
@@ -49,6 +49,7 @@ def capabilities(policies: Sequence[str], default_policy: str) -> dict[str, obje
         },
         "tempauth": {"account_acls": False},
         "tempurl": tempurl.INFO,
+        "formpost": formpost.INFO,
         "slo": slo.INFO,
         "dlo": {},
         "bulk_delete": bulk_delete.INFO,
