@@ -8,6 +8,7 @@ from dolium.core.access.swift_acl import parse_entries, stored_acl
 from dolium.core.buckets.container_meta import metadata as stored_metadata
 from dolium.errors import BucketAlreadyExists
 from dolium.frontends.swift.largeobjects import kinds
+from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
 from dolium.frontends.swift.request import SwiftRequest
@@ -42,6 +43,7 @@ async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
 
 async def put(request: SwiftRequest) -> Response:
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
+    changes |= versioned_writes.container_changes(request.http.headers)
     # ACLs are checked before the container exists, so a bad one makes nothing.
     read, write = _acl_changes(request)
     parse_entries(read or "", read=True)
@@ -57,6 +59,7 @@ async def put(request: SwiftRequest) -> Response:
 
 async def post(request: SwiftRequest) -> Response:
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
+    changes |= versioned_writes.container_changes(request.http.headers)
     await _apply(request, changes)
     return empty(204)
 
@@ -119,7 +122,8 @@ OWNER_ONLY_META = ("temp-url-key", "temp-url-key-2")
 
 
 def _shown_metadata(request: SwiftRequest, bucket: Bucket) -> dict[str, str]:
-    meta = stored_metadata(bucket)
+    # Names with a ":" are the front end's own settings, never user metadata.
+    meta = {k: v for k, v in stored_metadata(bucket).items() if ":" not in k}
     if not request.is_owner:
         meta = {k: v for k, v in meta.items() if k not in OWNER_ONLY_META}
     return meta
@@ -136,6 +140,7 @@ async def head_or_get(request: SwiftRequest) -> Response:
         ("X-Container-Block-Size", str(bucket.block_size)),
         ("X-Container-Block-Hash", bucket.hash_algorithm),
         *metadata.response_headers(metadata.CONTAINER, _shown_metadata(request, bucket)),
+        *versioned_writes.shown(stored_metadata(bucket)),
     ]
     if request.is_owner:
         # Who else may read and write is the owner's to know.

@@ -15,7 +15,7 @@ from dolium.core.names import MAX_CONTAINER_BYTES
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.largeobjects import slo
 from dolium.frontends.swift.middleware import formpost, tempurl
-from dolium.frontends.swift.ops import bulk_delete, extract_archive
+from dolium.frontends.swift.ops import bulk_delete, extract_archive, versioned_writes
 from dolium.frontends.swift.ops.listing_query import LISTING_LIMIT
 from dolium.frontends.swift.ops.objects import MAX_OBJECT_NAME_LENGTH
 from dolium.frontends.swift.wire import metadata
@@ -54,6 +54,7 @@ def capabilities(policies: Sequence[str], default_policy: str) -> dict[str, obje
         "dlo": {},
         "bulk_delete": bulk_delete.INFO,
         "bulk_upload": extract_archive.INFO,
+        "versioned_writes": versioned_writes.INFO,
     }
 
 

@@ -20,6 +20,7 @@ from dolium.errors import AccessDenied, InvalidRange
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.largeobjects import read as large_read
+from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.byteranges import MultipartRanges, parse_ranges
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.request import SwiftRequest
@@ -75,6 +76,7 @@ async def put(request: SwiftRequest) -> Response:
         declared_size=size,
     )
     store = request.store
+    await versioned_writes.before_write(request, request.container, request.obj)
     version = await store.objects.put(
         request.principal, request.address, request.obj, body_of(request), opts
     )
@@ -202,6 +204,8 @@ async def delete(request: SwiftRequest) -> Response:
     # Swift answers 404 for an object that is not there. A caller who may
     # write but not read (a write-only ACL) may not learn whether it exists:
     # its delete is answered 204 either way.
+    if await versioned_writes.delete(request):
+        return empty(204)
     with contextlib.suppress(AccessDenied):
         await _current(request)
     await request.store.objects.delete(request.principal, request.address, request.obj)
