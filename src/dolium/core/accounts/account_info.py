@@ -1,6 +1,7 @@
 """An account as its owner sees it: metadata and usage.
 
-Only the account's own tenant may read or change it; which of its users
+Only the account's own tenant may read or change it (and the root account's
+admins may change its metadata, as a reseller would); which of its users
 count as the owner (Swift: the tenant's admin users) is the front end's
 rule until account ACLs land in the authorizer.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from dolium.core.accounts.service import ROOT_TENANT
 from dolium.core.buckets.container_meta import merged
 from dolium.core.context import Context
 from dolium.errors import AccessDenied
@@ -23,20 +25,26 @@ class AccountInfo:
         if principal.anonymous or principal.tenant != account:
             raise AccessDenied(f"only account {account!r} may see or change itself")
 
+    def _check_change(self, principal: Principal, account: str) -> None:
+        # The root account's admins administer every account, as a reseller does.
+        if not (principal.tenant == ROOT_TENANT and principal.admin):
+            self._check(principal, account)
+
     async def get(self, principal: Principal, account: str) -> Account:
         self._check(principal, account)
         return await self.ctx.meta.get_account(account)
 
-    async def stored_meta(self, account: str) -> Mapping[str, str]:
-        """The account's metadata, with no permission check: for a front end that
-        checks a request signed with a key kept there before it knows who signed."""
-        return (await self.ctx.meta.get_account(account)).meta
+    async def stored(self, account: str) -> Account:
+        """The account (metadata, usage) with no permission check: for a front
+        end's rules that judge a request by the account's own settings (a key
+        that signs requests, a quota) before or beside the caller's rights."""
+        return await self.ctx.meta.get_account(account)
 
     async def update_meta(
         self, principal: Principal, account: str, changes: Mapping[str, str | None]
     ) -> None:
         """Set or remove (None or "") names of the account's metadata."""
-        self._check(principal, account)
+        self._check_change(principal, account)
         if not changes:
             return
         current = (await self.ctx.meta.get_account(account)).meta

@@ -31,7 +31,7 @@ from dolium.errors import AccessDenied, DoliumError, NotModified
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
 from dolium.frontends.swift.largeobjects import slo
-from dolium.frontends.swift.middleware import formpost, tempurl
+from dolium.frontends.swift.middleware import formpost, quotas, tempurl
 from dolium.frontends.swift.ops import (
     account,
     bulk_delete,
@@ -211,7 +211,8 @@ class SwiftApp:
         if not request.container:
             if request.obj:
                 raise SwiftError(404)
-            auth.check_account_owner(principal, request.account)
+            if not (method == "POST" and quotas.is_reseller(principal)):
+                auth.check_account_owner(principal, request.account)
             return ACCOUNT_ROUTES.get(method), False
         if not request.obj:
             if method not in ("GET", "HEAD"):

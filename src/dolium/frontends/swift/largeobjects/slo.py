@@ -23,6 +23,7 @@ from dolium.frontends.swift.errors import SwiftError, status_line
 from dolium.frontends.swift.largeobjects import kinds, manifest
 from dolium.frontends.swift.largeobjects.manifest import Segment, Spec
 from dolium.frontends.swift.largeobjects.segments import SegmentError, read_manifest
+from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import bulk_delete, versioned_writes
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.ops.objects import body_of, check_name, declared_length
@@ -167,6 +168,7 @@ async def _store(request: SwiftRequest, segments: list[Segment], etag: str) -> R
         yield document
 
     store = request.store
+    await quotas.check_write(request, request.container, len(document))
     await versioned_writes.before_write(request, request.container, request.obj)
     version = await store.objects.put(request.principal, request.address, request.obj, body(), opts)
     await store.expiry.set(request.principal, request.address, request.obj, expires)

@@ -84,7 +84,7 @@ def _keys_of(meta: Mapping[str, str], scope: str) -> list[ScopedKey]:
 
 async def signing_keys(store: Store, account: str, container: str) -> list[ScopedKey]:
     """The account's keys, then the container's."""
-    keys = _keys_of(await store.accounts.stored_meta(account), ACCOUNT_SCOPE)
+    keys = _keys_of((await store.accounts.stored(account)).meta, ACCOUNT_SCOPE)
     if container:
         try:
             meta = await store.containers.stored_meta(container_address(account, container))

@@ -6,6 +6,7 @@ from starlette.responses import Response
 
 from dolium.errors import NoSuchBucket
 from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
@@ -72,6 +73,7 @@ async def post(request: SwiftRequest) -> Response:
     if request.header("x-account-access-control"):
         # Refused, not ignored: a client must not believe it shared its account.
         raise SwiftError(400, "Account ACLs are not supported")
+    quotas.check_account_settings(request.principal, request.http.headers)
     changes = metadata.requested(metadata.ACCOUNT, request.http.headers.items())
     await request.store.accounts.update_meta(request.principal, request.account, changes)
     return empty(204)

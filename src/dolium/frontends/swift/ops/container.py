@@ -8,6 +8,7 @@ from dolium.core.access.swift_acl import parse_entries, stored_acl
 from dolium.core.buckets.container_meta import metadata as stored_metadata
 from dolium.errors import BucketAlreadyExists
 from dolium.frontends.swift.largeobjects import kinds
+from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
@@ -42,6 +43,7 @@ async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
 
 
 async def put(request: SwiftRequest) -> Response:
+    quotas.check_container_settings(request.http.headers)
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
     changes |= versioned_writes.container_changes(request.http.headers)
     # ACLs are checked before the container exists, so a bad one makes nothing.
@@ -58,6 +60,7 @@ async def put(request: SwiftRequest) -> Response:
 
 
 async def post(request: SwiftRequest) -> Response:
+    quotas.check_container_settings(request.http.headers)
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
     changes |= versioned_writes.container_changes(request.http.headers)
     await _apply(request, changes)

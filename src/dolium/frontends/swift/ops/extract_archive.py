@@ -35,6 +35,7 @@ from dolium.core.objects.service import WriteOptions
 from dolium.errors import AccessDenied, BucketAlreadyExists, DoliumError
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, status_line, status_of
+from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops.bulk_delete import MAX_PATH_LENGTH, refused_status
 from dolium.frontends.swift.ops.objects import body_of, declared_length
 from dolium.frontends.swift.request import SwiftRequest
@@ -223,10 +224,13 @@ async def _put(request: SwiftRequest, reader: _Reader, path: str, size: int) -> 
     )
     expires = oh.delete_at(headers, store.ctx.clock())
     try:
+        await quotas.check_write(request, container, size)
         await store.objects.put(principal, address, key, reader.file_data(), opts)
         await store.expiry.set(principal, address, key, expires)
     except AccessDenied:
         return refused_status(request)
+    except SwiftError as exc:
+        return exc.status
     except DoliumError as exc:
         return status_of(exc) or 502
     return 201

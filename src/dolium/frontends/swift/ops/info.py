@@ -14,7 +14,7 @@ from dolium.core.content.blocks import MAX_PUT_SIZE
 from dolium.core.names import MAX_CONTAINER_BYTES
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.largeobjects import slo
-from dolium.frontends.swift.middleware import formpost, tempurl
+from dolium.frontends.swift.middleware import formpost, quotas, tempurl
 from dolium.frontends.swift.ops import bulk_delete, extract_archive, versioned_writes
 from dolium.frontends.swift.ops.listing_query import LISTING_LIMIT
 from dolium.frontends.swift.ops.objects import MAX_OBJECT_NAME_LENGTH
@@ -55,6 +55,8 @@ def capabilities(policies: Sequence[str], default_policy: str) -> dict[str, obje
         "bulk_delete": bulk_delete.INFO,
         "bulk_upload": extract_archive.INFO,
         "versioned_writes": versioned_writes.INFO,
+        "container_quotas": quotas.CONTAINER_INFO,
+        "account_quotas": quotas.ACCOUNT_INFO,
     }
 
 

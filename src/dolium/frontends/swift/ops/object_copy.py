@@ -14,6 +14,7 @@ from starlette.responses import Response
 from dolium.core.objects.conditions import format_http_date
 from dolium.core.objects.service import CopyOptions
 from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.ops.objects import check_name
@@ -80,6 +81,7 @@ async def _copy(
     )
     dst_address = container_address(dst[0], dst[1])
     if dst[0] == request.account:
+        await quotas.check_write(request, dst[1], source.size)
         await versioned_writes.before_write(request, dst[1], dst[2])
     created, _ = await store.objects.copy(
         principal, (src_address, src[2], None), dst_address, dst[2], opts

@@ -20,6 +20,7 @@ from dolium.errors import AccessDenied, InvalidRange
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.largeobjects import read as large_read
+from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.byteranges import MultipartRanges, parse_ranges
 from dolium.frontends.swift.ops.common import empty
@@ -76,6 +77,7 @@ async def put(request: SwiftRequest) -> Response:
         declared_size=size,
     )
     store = request.store
+    await quotas.check_write(request, request.container, size)
     await versioned_writes.before_write(request, request.container, request.obj)
     version = await store.objects.put(
         request.principal, request.address, request.obj, body_of(request), opts

@@ -1,0 +1,90 @@
+"""Container and account quotas, as Swift's `container_quotas` and
+`account_quotas` middlewares keep them.
+
+A container's owner sets `X-Container-Meta-Quota-Bytes` and
+`X-Container-Meta-Quota-Count` (ordinary container metadata, non-negative
+integers); an account's `X-Account-Meta-Quota-Bytes` is set by a reseller
+only (in Dolium, an admin of the root account), never by the account's
+owner, who would otherwise lift it. A write whose declared length would
+take the container or account past its quota, or one more object past the
+container's count, is refused with 413 `Upload exceeds quota.` before any
+byte is stored. As in Swift, a chunked upload (no declared length) is
+judged by what is already stored, and quotas are checked, not reserved:
+concurrent writes may pass a quota by what they write together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dolium.core.accounts.service import ROOT_TENANT
+from dolium.errors import NotFound
+from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.request import SwiftRequest
+from dolium.model import Principal, container_address
+
+CONTAINER_BYTES = "quota-bytes"
+CONTAINER_COUNT = "quota-count"
+ACCOUNT_BYTES = "quota-bytes"
+
+CONTAINER_INFO: dict[str, object] = {}
+ACCOUNT_INFO: dict[str, object] = {}
+
+
+def is_reseller(principal: Principal) -> bool:
+    return principal.tenant == ROOT_TENANT and principal.admin
+
+
+def check_container_settings(headers: Mapping[str, str]) -> None:
+    """A container PUT or POST may set only non-negative integer quotas."""
+    for header, what in (
+        ("x-container-meta-quota-bytes", "bytes"),
+        ("x-container-meta-quota-count", "count"),
+    ):
+        value = headers.get(header)
+        if value and not value.isdigit():
+            raise SwiftError(400, f"Invalid {what} quota.")
+
+
+def check_account_settings(principal: Principal, headers: Mapping[str, str]) -> None:
+    """An account POST that sets a quota must come from a reseller (403 else)."""
+    value = headers.get("x-account-meta-quota-bytes")
+    if "x-remove-account-meta-quota-bytes" in headers:
+        value = "0"
+    if not is_reseller(principal):
+        if value is not None:
+            raise SwiftError(403)
+        return
+    if value and not value.isdigit():
+        raise SwiftError(400)
+
+
+def _limit(meta: Mapping[str, str], name: str) -> int | None:
+    try:
+        value = int(meta.get(name, "-1"))
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+async def check_write(request: SwiftRequest, container: str, length: int | None) -> None:
+    """413 when writing `length` more bytes (one more object) into `container`
+    of the request's account would pass a quota."""
+    size = length or 0
+    store = request.store
+    address = container_address(request.account, container)
+    try:
+        meta = await store.containers.stored_meta(address)
+    except NotFound:
+        return  # the write itself will say the container is missing
+    byte_limit, count_limit = _limit(meta, CONTAINER_BYTES), _limit(meta, CONTAINER_COUNT)
+    if byte_limit is not None or count_limit is not None:
+        usage = await store.containers.stored_usage(address)
+        if byte_limit is not None and usage.bytes + size > byte_limit:
+            raise SwiftError(413, "Upload exceeds quota.")
+        if count_limit is not None and usage.objects + 1 > count_limit:
+            raise SwiftError(413, "Upload exceeds quota.")
+    account = await store.accounts.stored(request.account)
+    account_limit = _limit(account.meta, ACCOUNT_BYTES)
+    if account_limit is not None and account.usage.bytes + size > account_limit:
+        raise SwiftError(413, "Upload exceeds quota.")
