@@ -153,7 +153,10 @@ class SwiftApp:
             body, media = html_body(error.status), "text/html; charset=UTF-8"
         if http.method == "HEAD" or error.status == 304:
             body = b""
-        return Response(body, status_code=error.status, media_type=media)
+        response = Response(body, status_code=error.status, media_type=media)
+        for name, value in error.headers:
+            response.headers.append(name, value)
+        return response
 
     async def _answer(self, http: Request, trans_id: str) -> Response:
         # The decoded path from the server: an encoded "?" or "#" in an object

@@ -8,6 +8,7 @@ the app, never a traceback on the wire.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from http import HTTPStatus
 
 from dolium import errors as e
@@ -75,10 +76,14 @@ REASONS: dict[int, tuple[str, str]] = {
 class SwiftError(Exception):
     """A refusal in Swift's words: a status and, optionally, a plain-text reason."""
 
-    def __init__(self, status: int, text: str = "") -> None:
+    def __init__(
+        self, status: int, text: str = "", headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
         super().__init__(text or str(status))
         self.status = status
         self.text = text
+        # Headers the refusal carries (a symlink's Content-Location, ...).
+        self.headers = tuple(headers)
 
 
 def status_of(error: e.DoliumError) -> int | None:

@@ -15,7 +15,7 @@ from dolium.core.names import MAX_CONTAINER_BYTES
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.largeobjects import slo
 from dolium.frontends.swift.middleware import formpost, quotas, tempurl
-from dolium.frontends.swift.ops import bulk_delete, extract_archive, versioned_writes
+from dolium.frontends.swift.ops import bulk_delete, extract_archive, symlinks, versioned_writes
 from dolium.frontends.swift.ops.listing_query import LISTING_LIMIT
 from dolium.frontends.swift.ops.objects import MAX_OBJECT_NAME_LENGTH
 from dolium.frontends.swift.wire import metadata
@@ -55,6 +55,7 @@ def capabilities(policies: Sequence[str], default_policy: str) -> dict[str, obje
         "bulk_delete": bulk_delete.INFO,
         "bulk_upload": extract_archive.INFO,
         "versioned_writes": versioned_writes.INFO,
+        "symlink": symlinks.INFO,
         "container_quotas": quotas.CONTAINER_INFO,
         "account_quotas": quotas.ACCOUNT_INFO,
     }

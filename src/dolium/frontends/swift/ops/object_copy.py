@@ -15,7 +15,7 @@ from dolium.core.objects.conditions import format_http_date
 from dolium.core.objects.service import CopyOptions
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.middleware import quotas
-from dolium.frontends.swift.ops import versioned_writes
+from dolium.frontends.swift.ops import symlinks, versioned_writes
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.ops.objects import check_name
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
@@ -65,6 +65,10 @@ async def _copy(
     src_address = container_address(src[0], src[1])
     source = await store.objects.head(principal, src_address, src[2])
     await store.expiry.check(source)
+    source, target = await symlinks.follow(request, source)
+    if target is not None:
+        # A copy of a link copies what it leads to, unless ?symlink=get.
+        src, src_address = target, container_address(target[0], target[1])
     changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
     sent = metadata.present(changes)
     if request.flag("x-fresh-metadata"):

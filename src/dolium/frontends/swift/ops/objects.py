@@ -16,12 +16,12 @@ from starlette.responses import Response, StreamingResponse
 from dolium.core.objects import conditions
 from dolium.core.objects.conditions import ByteRange
 from dolium.core.objects.service import CopyOptions, WriteOptions
-from dolium.errors import AccessDenied, InvalidRange
-from dolium.frontends.swift.errors import SwiftError
+from dolium.errors import AccessDenied, DoliumError, InvalidRange, NotModified
+from dolium.frontends.swift.errors import SwiftError, to_swift_error
 from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.largeobjects import read as large_read
 from dolium.frontends.swift.middleware import quotas
-from dolium.frontends.swift.ops import versioned_writes
+from dolium.frontends.swift.ops import symlinks, versioned_writes
 from dolium.frontends.swift.ops.byteranges import MultipartRanges, parse_ranges
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.request import SwiftRequest
@@ -66,6 +66,8 @@ async def put(request: SwiftRequest) -> Response:
     check_name(request)
     headers = request.http.headers
     kinds.check_write_headers("PUT", headers)
+    if symlinks.TARGET in headers:
+        return await symlinks.put(request)
     size = declared_length(request)
     changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
     expires = oh.delete_at(headers, request.store.ctx.clock())
@@ -106,6 +108,26 @@ async def readable(request: SwiftRequest) -> tuple[ObjectVersion, float | None]:
 
 async def head_or_get(request: SwiftRequest) -> Response:
     version, expires = await _current(request)
+    version, target = await symlinks.follow(request, version)
+    if target is None:
+        return await _serve(request, version, expires)
+    # Through a link: the target's own expiry, and where it was found.
+    expires = await request.store.expiry.check(version)
+    where = ("Content-Location", symlinks.location(*target))
+    try:
+        response = await _serve(request, version, expires)
+    except NotModified:
+        raise
+    except (SwiftError, DoliumError) as exc:
+        error = exc if isinstance(exc, SwiftError) else to_swift_error(exc)
+        if error is None:
+            raise
+        raise SwiftError(error.status, error.text, [*error.headers, where]) from exc
+    response.headers.append(*where)
+    return response
+
+
+async def _serve(request: SwiftRequest, version: ObjectVersion, expires: float | None) -> Response:
     large = await large_read.answer(request, version, expires)
     if large is not None:
         return large
@@ -176,6 +198,7 @@ async def post(request: SwiftRequest) -> Response:
     """
     headers = request.http.headers
     kinds.check_write_headers("POST", headers)
+    symlinks.check_post(request)
     version, _ = await _current(request)
     changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
     expires = oh.delete_at(headers, request.store.ctx.clock())
@@ -190,13 +213,15 @@ async def post(request: SwiftRequest) -> Response:
     await request.store.objects.copy(request.principal, source, request.address, request.obj, opts)
     if "x-delete-at" in headers or "x-delete-after" in headers or "x-remove-delete-at" in headers:
         await request.store.expiry.set(request.principal, request.address, request.obj, expires)
-    return empty(202)
+    return symlinks.after_post(request, version) or empty(202)
 
 
 def _posted_headers(version: ObjectVersion, headers: Mapping[str, str]) -> dict[str, str]:
     """The headers a POST leaves: those it sends, and what makes the object
     a large object's manifest, which only a PUT changes."""
-    kept = {n: v for n, v in version.headers.items() if n in kinds.SLO_HEADERS}
+    kept = {
+        n: v for n, v in version.headers.items() if n in (*kinds.SLO_HEADERS, *symlinks.HEADERS)
+    }
     if kinds.DLO in version.headers and kinds.DLO not in headers:
         kept[kinds.DLO] = version.headers[kinds.DLO]
     return {**oh.stored_headers(headers), **kept}

@@ -31,6 +31,9 @@ STORED_HEADERS = (
     "x-object-manifest",
 )
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# What makes an object a symlink (set by a symlink PUT only), shown when
+# the link itself is read.
+SYMLINK_HEADERS = ("x-symlink-target", "x-symlink-target-account", "x-symlink-target-etag")
 
 
 def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -96,6 +99,11 @@ def read_headers(version: ObjectVersion, expires_at: float | None) -> list[tuple
         (name.title(), value)
         for name, value in sorted(version.headers.items())
         if name in STORED_HEADERS
+    )
+    headers.extend(
+        (name.title(), value)
+        for name, value in sorted(version.headers.items())
+        if name in SYMLINK_HEADERS
     )
     headers.extend(metadata.response_headers(metadata.OBJECT, version.meta))
     top = object_top_hash(version)
