@@ -4,6 +4,9 @@ quotas set by a reseller (the root account's admin) only."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -82,6 +85,25 @@ def test_account_quota_is_a_resellers_to_set(
     with reseller(server) as root:
         root.post(account.url, headers={"X-Remove-Account-Meta-Quota-Bytes": "x"})
     assert http.put("two/c", content=b"more than eight bytes").status_code == 201
+
+
+def test_a_full_container_refuses_form_uploads(account: SwiftAccount, http: httpx.Client) -> None:
+    http.post("", headers={"X-Account-Meta-Temp-URL-Key": "k"})
+    http.put("full", headers={"X-Container-Meta-Quota-Count": "1"})
+    http.put("full/only", content=b"1")
+    path = f"/v1/AUTH_{account.tenant}/full"
+    expires = int(time.time()) + 60
+    message = f"{path}\n\n100\n1\n{expires}"
+    fields = {
+        "redirect": "",
+        "max_file_size": "100",
+        "max_file_count": "1",
+        "expires": str(expires),
+        "signature": hmac.new(b"k", message.encode(), hashlib.sha256).hexdigest(),
+    }
+    answer = httpx.post(f"{account.url}/full", data=fields, files=[("f", ("x", b"x", "a/b"))])
+    assert answer.status_code == 413
+    assert http.head("full/x").status_code == 404
 
 
 def test_info_lists_quotas(server: LiveServer) -> None:

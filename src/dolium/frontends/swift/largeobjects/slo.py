@@ -168,7 +168,7 @@ async def _store(request: SwiftRequest, segments: list[Segment], etag: str) -> R
         yield document
 
     store = request.store
-    await quotas.check_write(request, request.container, len(document))
+    await quotas.check_write(request.store, request.account, request.container, len(document))
     await versioned_writes.before_write(request, request.container, request.obj)
     version = await store.objects.put(request.principal, request.address, request.obj, body(), opts)
     await store.expiry.set(request.principal, request.address, request.obj, expires)

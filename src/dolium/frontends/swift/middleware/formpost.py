@@ -26,8 +26,8 @@ from starlette.responses import Response
 from dolium.core.objects.service import WriteOptions
 from dolium.core.store import Store
 from dolium.errors import AccessDenied, DoliumError, IncompleteBody
-from dolium.frontends.swift.errors import html_body, status_line, status_of
-from dolium.frontends.swift.middleware import signatures
+from dolium.frontends.swift.errors import SwiftError, html_body, status_line, status_of
+from dolium.frontends.swift.middleware import quotas, signatures
 from dolium.frontends.swift.wire import form_data
 from dolium.frontends.swift.wire import object_headers as oh
 from dolium.model import Principal, container_address
@@ -225,10 +225,13 @@ async def _upload(
     address = container_address(account, container)
     try:
         expires = oh.delete_at(headers, store.ctx.clock())
+        await quotas.check_write(store, account, container, None)
         await store.objects.put(principal, address, key, _capped(form.data(), max_size), opts)
         await store.expiry.set(principal, address, key, expires)
     except AccessDenied:
         return 403
+    except SwiftError as exc:
+        return exc.status
     except IncompleteBody:
         return 499
     except DoliumError as exc:

@@ -9,7 +9,7 @@ owner, who would otherwise lift it. A write whose declared length would
 take the container or account past its quota, or one more object past the
 container's count, is refused with 413 `Upload exceeds quota.` before any
 byte is stored. As in Swift, a chunked upload (no declared length) is
-judged by what is already stored, and quotas are checked, not reserved:
+judged by what is already stored (so is a form upload's file), and quotas are checked, not reserved:
 concurrent writes may pass a quota by what they write together.
 """
 
@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dolium.core.accounts.service import ROOT_TENANT
+from dolium.core.store import Store
 from dolium.errors import NotFound
 from dolium.frontends.swift.errors import SwiftError
-from dolium.frontends.swift.request import SwiftRequest
 from dolium.model import Principal, container_address
 
 CONTAINER_BYTES = "quota-bytes"
@@ -67,12 +67,11 @@ def _limit(meta: Mapping[str, str], name: str) -> int | None:
     return value if value >= 0 else None
 
 
-async def check_write(request: SwiftRequest, container: str, length: int | None) -> None:
+async def check_write(store: Store, account: str, container: str, length: int | None) -> None:
     """413 when writing `length` more bytes (one more object) into `container`
-    of the request's account would pass a quota."""
+    of `account` would pass a quota."""
     size = length or 0
-    store = request.store
-    address = container_address(request.account, container)
+    address = container_address(account, container)
     try:
         meta = await store.containers.stored_meta(address)
     except NotFound:
@@ -84,7 +83,7 @@ async def check_write(request: SwiftRequest, container: str, length: int | None)
             raise SwiftError(413, "Upload exceeds quota.")
         if count_limit is not None and usage.objects + 1 > count_limit:
             raise SwiftError(413, "Upload exceeds quota.")
-    account = await store.accounts.stored(request.account)
-    account_limit = _limit(account.meta, ACCOUNT_BYTES)
-    if account_limit is not None and account.usage.bytes + size > account_limit:
+    stored = await store.accounts.stored(account)
+    account_limit = _limit(stored.meta, ACCOUNT_BYTES)
+    if account_limit is not None and stored.usage.bytes + size > account_limit:
         raise SwiftError(413, "Upload exceeds quota.")

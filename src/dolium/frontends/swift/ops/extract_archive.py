@@ -224,7 +224,7 @@ async def _put(request: SwiftRequest, reader: _Reader, path: str, size: int) -> 
     )
     expires = oh.delete_at(headers, store.ctx.clock())
     try:
-        await quotas.check_write(request, container, size)
+        await quotas.check_write(request.store, request.account, container, size)
         await store.objects.put(principal, address, key, reader.file_data(), opts)
         await store.expiry.set(principal, address, key, expires)
     except AccessDenied:

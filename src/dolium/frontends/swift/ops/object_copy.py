@@ -85,7 +85,7 @@ async def _copy(
     )
     dst_address = container_address(dst[0], dst[1])
     if dst[0] == request.account:
-        await quotas.check_write(request, dst[1], source.size)
+        await quotas.check_write(request.store, request.account, dst[1], source.size)
         await versioned_writes.before_write(request, dst[1], dst[2])
     created, _ = await store.objects.copy(
         principal, (src_address, src[2], None), dst_address, dst[2], opts

@@ -79,7 +79,7 @@ async def put(request: SwiftRequest) -> Response:
         declared_size=size,
     )
     store = request.store
-    await quotas.check_write(request, request.container, size)
+    await quotas.check_write(request.store, request.account, request.container, size)
     await versioned_writes.before_write(request, request.container, request.obj)
     version = await store.objects.put(
         request.principal, request.address, request.obj, body_of(request), opts

@@ -159,7 +159,7 @@ async def put(request: SwiftRequest) -> Response:
         declared_size=0,
     )
     store = request.store
-    await quotas.check_write(request, request.container, 0)
+    await quotas.check_write(request.store, request.account, request.container, 0)
     await versioned_writes.before_write(request, request.container, request.obj)
     version = await store.objects.put(
         request.principal, request.address, request.obj, _nothing(), opts
