@@ -47,6 +47,10 @@ def test_link_reads_its_target(account: SwiftAccount, http: httpx.Client) -> Non
     assert itself.content == b""
     assert itself.headers["x-symlink-target"] == "targets/body"
     assert itself.headers["content-type"] == "application/symlink"
+    listed = http.get("links", params={"format": "json", "prefix": "l1"}).json()
+    assert listed[0]["symlink_path"] == f"/v1/AUTH_{account.tenant}/targets/body"
+    assert listed[0]["content_type"] == "application/symlink"
+    assert "<symlink_path>" in http.get("links", params={"format": "xml", "prefix": "l1"}).text
     # A copy of a link copies its target, unless ?symlink=get.
     http.put("targets/copied", headers={"X-Copy-From": "links/l1", "Content-Length": "0"})
     assert http.get("targets/copied").content == b"target body"

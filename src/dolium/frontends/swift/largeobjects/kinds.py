@@ -54,15 +54,30 @@ def dlo_source(value: str) -> tuple[str, str] | None:
     return container, prefix
 
 
+# Parameters kept on a stored content type for what listings show (a
+# manifest's size, a symlink's target), as Swift keeps them; never answered.
+LISTING_PARAMS = ("swift_bytes", "symlink_target", "symlink_target_account")
+
+
 def add_swift_bytes(content_type: str, size: int) -> str:
     return f"{strip_swift_bytes(content_type)};swift_bytes={size}"
 
 
 def strip_swift_bytes(content_type: str) -> str:
-    """A content type without the `swift_bytes` parameter Swift keeps on manifests."""
+    """A content type without the parameters kept for listings (`LISTING_PARAMS`)."""
     return ";".join(
-        p for p in content_type.split(";") if not p.strip().lower().startswith("swift_bytes=")
+        p
+        for p in content_type.split(";")
+        if p.strip().lower().partition("=")[0] not in LISTING_PARAMS
     )
+
+
+def listing_param(content_type: str, name: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.lower() == name:
+            return value
+    return None
 
 
 def listed_size(content_type: str, size: int) -> tuple[str, int]:

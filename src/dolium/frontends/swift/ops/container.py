@@ -12,7 +12,7 @@ from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
-from dolium.frontends.swift.request import SwiftRequest
+from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import Entry, ObjectEntry
 from dolium.model import Bucket, ListedObject
@@ -72,10 +72,19 @@ async def delete(request: SwiftRequest) -> Response:
     return empty(204)
 
 
-def _entry(item: ListedObject) -> ObjectEntry:
+def _entry(request: SwiftRequest, item: ListedObject) -> ObjectEntry:
     # An SLO manifest is listed with the size of its large object, as Swift lists it.
     content_type, size = kinds.listed_size(item.content_type, item.size)
-    return ObjectEntry(item.key, item.etag, size, content_type, item.modified)
+    link = kinds.listing_param(item.content_type, "symlink_target")
+    where = ""
+    if link is not None:
+        account = kinds.listing_param(item.content_type, "symlink_target_account") or (
+            ACCOUNT_PREFIX + request.account
+        )
+        where = f"/v1/{account}/{link}"
+    return ObjectEntry(
+        item.key, item.etag, size, kinds.strip_swift_bytes(content_type), item.modified, where
+    )
 
 
 async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
@@ -90,7 +99,7 @@ async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
             start_after=query.lower(),
             max_keys=query.limit,
         )
-        return query.window(_merged(page.entries, page.prefixes))
+        return query.window(_merged(request, page.entries, page.prefixes))
     # Reverse: every entry from the lower bound up to the upper one, forward.
     found: list[Entry] = []
     cursor = query.lower()
@@ -103,7 +112,7 @@ async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
             start_after=cursor,
             max_keys=_REVERSE_PAGE,
         )
-        batch = _merged(page.entries, page.prefixes)
+        batch = _merged(request, page.entries, page.prefixes)
         found.extend(batch)
         upper = query.upper()
         if not page.truncated or page.next_marker is None or (upper and page.next_marker >= upper):
@@ -112,8 +121,10 @@ async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
     return query.window(found)
 
 
-def _merged(entries: tuple[ListedObject, ...], prefixes: tuple[str, ...]) -> list[Entry]:
-    merged: list[Entry] = [_entry(e) for e in entries]
+def _merged(
+    request: SwiftRequest, entries: tuple[ListedObject, ...], prefixes: tuple[str, ...]
+) -> list[Entry]:
+    merged: list[Entry] = [_entry(request, e) for e in entries]
     merged.extend(prefixes)
     merged.sort(key=lambda e: e if isinstance(e, str) else e.name)
     return merged

@@ -24,6 +24,7 @@ from dolium.core.objects.service import WriteOptions
 from dolium.errors import AccessDenied, NotFound
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.common import empty
@@ -151,9 +152,14 @@ async def put(request: SwiftRequest) -> Response:
             )
         kept[TARGET_ETAG] = etag
     changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
-    sent_type = headers.get("content-type")
+    # The target rides on the stored content type, for listings to show
+    # (`symlink_path`), as in Swift; reads never answer it.
+    listed = f";symlink_target={quote(kept[TARGET])}"
+    if TARGET_ACCOUNT in kept:
+        listed += f";symlink_target_account={quote(kept[TARGET_ACCOUNT])}"
+    sent_type = kinds.strip_swift_bytes(headers.get("content-type") or CONTENT_TYPE)
     opts = WriteOptions(
-        content_type=sent_type or CONTENT_TYPE,
+        content_type=sent_type + listed,
         meta=metadata.present(changes),
         headers={**oh.stored_headers(headers), **kept},
         declared_size=0,
