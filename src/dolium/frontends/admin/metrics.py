@@ -21,21 +21,12 @@ import bisect
 import json
 import logging
 import os
-import re
-import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
-from functools import lru_cache
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from dolium.core.operations.status import Check, Figures
-from dolium.frontends import OPERATION_KEY
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from dolium.frontends.admin.observed import Seen
 
 log = logging.getLogger(__name__)
 
@@ -50,30 +41,6 @@ LATENCY_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
     30.0, 60.0,
 )  # fmt: skip
-
-
-@lru_cache(maxsize=512)
-def operation_name(handler_name: str) -> str:
-    """`get_object` -> `GetObject`: handlers named as the API names operations."""
-    return "".join(part.capitalize() for part in handler_name.split("_"))
-
-
-_SWIFT_LEVELS = ("account", "container", "object")
-_SWIFT_API = re.compile(r"/v1/([^/]+)(?:/([^/]*))?(?:/(.*))?")
-
-
-def swift_operation(method: str, path: str) -> str:
-    """A Swift request's operation, by method and the level of its path
-    (`GET object`): Swift names no operations of its own."""
-    if path.startswith("/auth/"):
-        return "auth"
-    if path == "/info":
-        return "info"
-    found = _SWIFT_API.fullmatch(path)
-    if found is None:
-        return method
-    level = 2 if found.group(3) else 1 if found.group(2) else 0
-    return f"{method} {_SWIFT_LEVELS[level]}"
 
 
 class RequestMetrics:
@@ -105,41 +72,11 @@ class RequestMetrics:
         key = (api, way)
         self._bytes[key] = self._bytes.get(key, 0) + size
 
-    async def measured(
-        self, api: str, app: ASGIApp, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        """Run `app` on one request, counting it: status, time, bytes each way."""
-        start = time.perf_counter()
-        status = 0
-        received = sent = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            return message
-
-        async def counting_send(message: Message) -> None:
-            nonlocal status, sent
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
-            await send(message)
-
-        try:
-            await app(scope, counting_receive, counting_send)
-        finally:
-            if api == "swift":
-                operation = swift_operation(scope["method"], scope["path"])
-            elif api == "admin":
-                # FastAPI leaves the route it matched in the scope.
-                operation = getattr(scope.get("route"), "operation_id", None) or "-"
-            else:
-                handler = scope.get(OPERATION_KEY)
-                operation = operation_name(handler) if handler else "-"
-            # Status 0: the client left before an answer began.
-            self.observe(api, operation, status, time.perf_counter() - start, received, sent)
+    def seen(self, request: Seen) -> None:
+        self.observe(
+            request.api, request.operation, request.status, request.seconds,
+            request.received, request.sent,
+        )  # fmt: skip
 
     # -- sharing between processes ---------------------------------------------
     def flush(self) -> None:
