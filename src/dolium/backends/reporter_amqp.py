@@ -123,8 +123,10 @@ class AmqpReporter(Counters):
             confirmation = await exchange.publish(
                 message, self.routing_key, mandatory=True, timeout=self.timeout
             )
-            if not isinstance(confirmation, Basic.Ack):
-                raise AMQPError(f"not confirmed ({type(confirmation).__name__})")
+            if isinstance(confirmation, Basic.Nack):
+                raise AMQPError("the broker refused the message (nack)")
+            if not isinstance(confirmation, Basic.Ack):  # returned: mandatory and unroutable
+                raise AMQPError(f"no queue is bound for routing key {self.routing_key!r}")
         except _FAILURES as exc:
             self.failed += 1
             await self._drop()
