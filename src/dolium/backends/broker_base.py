@@ -22,36 +22,34 @@ from dolium.redact import redact_url, scrub
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 
 
-def check_url(kind: str, url: object, schemes: tuple[str, ...]) -> str:
+def check_url(kind: str, url: object, schemes: tuple[str, ...], option: str = "url") -> str:
     if not isinstance(url, str):
-        raise ConfigError(f"url: {url!r} is not a string")
+        raise ConfigError(f"{kind} {option}: {url!r} is not a string")
     try:
         scheme = urlsplit(url).scheme
     except ValueError:
         scheme = ""
     if scheme not in schemes:
-        raise ConfigError(
-            f"url {redact_url(url)!r} is not a {kind} URL "
-            f"({' or '.join(s + '://' for s in schemes)})"
-        )
+        wanted = " or ".join(f"{s}://" for s in schemes)
+        raise ConfigError(f"{kind} {option} {redact_url(url)!r} is not a {wanted} URL")
     return url
 
 
-def check_seconds(option: str, value: object) -> float:
+def check_seconds(kind: str, option: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"{option}: {value!r} is not a positive number of seconds")
+        raise ConfigError(f"{kind} {option}: {value!r} is not a positive number of seconds")
     return float(value)
 
 
-def check_count(option: str, value: object) -> int:
+def check_count(kind: str, option: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{option}: {value!r} is not a whole number, 0 or more")
+        raise ConfigError(f"{kind} {option}: {value!r} is not a whole number, 0 or more")
     return value
 
 
-def check_name(option: str, value: object, pattern: re.Pattern[str] = _NAME) -> str:
+def check_name(kind: str, option: str, value: object, pattern: re.Pattern[str] = _NAME) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise ConfigError(f"{option}: {value!r} is not a valid name ({pattern.pattern})")
+        raise ConfigError(f"{kind} {option}: {value!r} is not a valid name ({pattern.pattern})")
     return value
 
 

@@ -91,18 +91,20 @@ class AmqpReporter(Counters):
     ) -> AmqpReporter:
         """Check the options; the connection is made on first use, so a server
         starts (and keeps its events waiting) while the broker is down."""
-        check_url("AMQP", url, ("amqp", "amqps"))
-        check_name("exchange", exchange, _EXCHANGE)
+        check_url("amqp", url, ("amqp", "amqps"))
+        check_name("amqp", "exchange", exchange, _EXCHANGE)
         if exchange_type not in _EXCHANGE_TYPES:
             raise ConfigError(
-                f"exchange_type: {exchange_type!r} is not one of {', '.join(_EXCHANGE_TYPES)}"
+                f"amqp exchange_type: {exchange_type!r} is not one of {', '.join(_EXCHANGE_TYPES)}"
             )
-        check_name("routing_key", routing_key)
+        check_name("amqp", "routing_key", routing_key)
         if queue is not None:
-            check_name("queue", queue)
+            check_name("amqp", "queue", queue)
         if exchange == "" and queue is not None and routing_key != queue:
-            raise ConfigError("routing_key: through the default exchange it must name the queue")
-        seconds = check_seconds("timeout", timeout)
+            raise ConfigError(
+                "amqp routing_key: through the default exchange it must name the queue"
+            )
+        seconds = check_seconds("amqp", "timeout", timeout)
         return cls(url, exchange, exchange_type, routing_key, queue, seconds)
 
     async def publish(self, event: Message) -> None:

@@ -72,10 +72,10 @@ class NatsReporter(Counters):
     ) -> NatsReporter:
         """Check the options; the connection is made on first use, so a server
         starts (and keeps its events waiting) while NATS is down."""
-        check_url("NATS", url, ("nats", "tls"))
-        check_name("stream", stream, _STREAM)
-        check_name("subject", subject, _SUBJECT)
-        return cls(url, stream, subject, check_seconds("timeout", timeout))
+        check_url("nats", url, ("nats", "tls"))
+        check_name("nats", "stream", stream, _STREAM)
+        check_name("nats", "subject", subject, _SUBJECT)
+        return cls(url, stream, subject, check_seconds("nats", "timeout", timeout))
 
     async def publish(self, event: Message) -> None:
         headers = {

@@ -70,11 +70,11 @@ class PostgresReporter(Counters):
     ) -> PostgresReporter:
         """Check the options; the connection is made on first use, so a server
         starts (and keeps its events waiting) while the database is down."""
-        check_url("PostgreSQL", dsn, ("postgresql", "postgres"))
-        check_name("table", table, _TABLE)
+        check_url("postgres", dsn, ("postgresql", "postgres"), "dsn")
+        check_name("postgres", "table", table, _TABLE)
         if channel is not None:
-            check_name("channel", channel, _CHANNEL)
-        return cls(dsn, table, channel, check_seconds("timeout", timeout))
+            check_name("postgres", "channel", channel, _CHANNEL)
+        return cls(dsn, table, channel, check_seconds("postgres", "timeout", timeout))
 
     async def publish(self, event: Message) -> None:
         row = (

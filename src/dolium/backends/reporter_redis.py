@@ -58,13 +58,16 @@ class RedisReporter(Counters):
     ) -> RedisReporter:
         """Check the options; the connection is made on first use, so a server
         starts (and keeps its events waiting) while Redis is down."""
-        check_url("Redis", url, ("redis", "rediss", "unix"))
-        check_name("stream", stream)
-        limit, seconds = check_count("maxlen", maxlen), check_seconds("timeout", timeout)
+        check_url("redis", url, ("redis", "rediss", "unix"))
+        check_name("redis", "stream", stream)
+        limit, seconds = (
+            check_count("redis", "maxlen", maxlen),
+            check_seconds("redis", "timeout", timeout),
+        )
         try:
             return cls(url, stream, limit, seconds)
         except ValueError as exc:  # a URL redis-py cannot parse
-            raise ConfigError(f"url {redact_url(url)!r}: {scrub(str(exc), url)}") from None
+            raise ConfigError(f"redis url {redact_url(url)!r}: {scrub(str(exc), url)}") from None
 
     async def publish(self, event: Message) -> None:
         fields: dict[FieldT, EncodableT] = {

@@ -101,7 +101,7 @@ class Delivery:
         self.failing_since: float | None = None
         self.last_error = ""
         self._lock = asyncio.Lock()  # one pass at a time in this process
-        self._delay = backoff  # the wait after the next failed pass
+        self._streak = 0  # passes failed in a row
         self._retry_at = 0.0  # time.monotonic() before which no pass is tried
 
     async def status(self) -> DeliveryStatus:
@@ -111,7 +111,8 @@ class Delivery:
         pending, lag = 0, 0.0
         if waiting:
             pending = waiting[0].serial
-            lag = max(0.0, self.ctx.clock() - waiting[0].time)
+            # The meta store stamps changes with the wall clock, not the core's.
+            lag = max(0.0, time.time() - waiting[0].time)
         counters = {
             arn: found
             for arn, reporter in self.ctx.reporters.items()
@@ -128,11 +129,12 @@ class Delivery:
             await self.catch_up()
         except Exception as exc:
             self.failures += 1
-            self._retry_at = time.monotonic() + self._delay
-            self._delay = min(self.max_backoff, self._delay * 2)
+            self._streak += 1
+            delay = min(self.max_backoff, self.backoff * 2 ** min(self._streak - 1, 30))
+            self._retry_at = time.monotonic() + delay
             self.last_error = str(exc) or type(exc).__name__
             if self.failing_since is None:
-                self.failing_since = self.ctx.clock()
+                self.failing_since = time.time()
                 log.warning(
                     "event delivery failed, retrying until it succeeds: %s",
                     self.last_error,
@@ -144,10 +146,10 @@ class Delivery:
         if self.failing_since is not None:
             log.warning(
                 "event delivery resumed after %.1f s",
-                self.ctx.clock() - self.failing_since,
+                time.time() - self.failing_since,
             )
             self.failing_since = None
-        self._delay = self.backoff
+        self._streak = 0
         return True
 
     async def catch_up(self) -> None:
