@@ -194,3 +194,25 @@ async def test_status_tells_the_lag_the_failures_and_the_reporters_counters(core
     status = await delivery.status()
     assert (status.pending, status.lag, status.failing_since) == (0, 0.0, None)
     assert status.reporters[ARN]["published"] == 2
+
+
+async def test_writes_queued_behind_a_failing_pass_do_not_each_try_again(core: Core) -> None:
+    """A broker that hangs until its timeout: the writes that waited for that
+    pass return once it fails, rather than each waiting out the timeout."""
+    gate = asyncio.Event()
+    attempts = 0
+
+    class Hanging(MemoryReporter):
+        async def publish(self, event: Message) -> None:
+            nonlocal attempts
+            attempts += 1
+            await gate.wait()
+            raise StorageError("timed out")
+
+    core.store.ctx.reporters = {ARN: Hanging()}
+    writes = [asyncio.create_task(put(core, f"k{n}")) for n in range(5)]
+    await asyncio.sleep(0.05)  # the first write's pass hangs; the others queue
+    gate.set()
+    await asyncio.gather(*writes)
+    assert attempts == 1
+    assert core.store.delivery.failures == 1

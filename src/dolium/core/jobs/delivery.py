@@ -122,11 +122,20 @@ class Delivery:
             cursor, pending, lag, self.failures, self.failing_since, self.last_error, counters
         )
 
-    async def attempt(self) -> bool:
-        """A pass; False if it failed. Counts the failure and logs an outage's
-        first and last pass, not every failed one."""
+    async def attempt(self, *, when_due: bool = False) -> bool:
+        """A pass; False if it failed (or, `when_due`, if the next retry is
+        not due yet). Counts the failure and logs an outage's first and last
+        pass, not every failed one."""
+        async with self._lock:
+            # Checked under the lock: writes that queued behind a pass which
+            # then failed must not each wait out the broker's timeout again.
+            if when_due and time.monotonic() < self._retry_at:
+                return False
+            return await self._attempt()
+
+    async def _attempt(self) -> bool:
         try:
-            await self.catch_up()
+            await self._catch_up()
         except Exception as exc:
             self.failures += 1
             self._streak += 1
@@ -160,23 +169,26 @@ class Delivery:
         pass.
         """
         async with self._lock:
-            after = await self.ctx.meta.cursor(CONSUMER)
-            while True:
-                changes = await self.ctx.meta.changes(after, self.page)
-                if not changes:
-                    return
-                lookups = _Lookups(self.ctx)
-                done = after
-                try:
-                    for change in changes:
-                        await self._deliver(change, lookups)
-                        done = change.serial
-                finally:
-                    if done > after:
-                        await self.ctx.meta.advance_cursor(CONSUMER, done)
-                after = done
-                if len(changes) < self.page:
-                    return
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        after = await self.ctx.meta.cursor(CONSUMER)
+        while True:
+            changes = await self.ctx.meta.changes(after, self.page)
+            if not changes:
+                return
+            lookups = _Lookups(self.ctx)
+            done = after
+            try:
+                for change in changes:
+                    await self._deliver(change, lookups)
+                    done = change.serial
+            finally:
+                if done > after:
+                    await self.ctx.meta.advance_cursor(CONSUMER, done)
+            after = done
+            if len(changes) < self.page:
+                return
 
     async def deliver_now(self) -> None:
         """A pass now, for a write to a bucket with a configuration: its event
@@ -184,8 +196,8 @@ class Delivery:
         background passes, which retry it; the write itself stands. During an
         outage the write tries no sooner than a background pass would."""
         if time.monotonic() < self._retry_at:
-            return
-        await self.attempt()
+            return  # without waiting for the lock
+        await self.attempt(when_due=True)
 
     async def run_forever(self, interval: float) -> None:
         """Passes every `interval` seconds; while they fail, after a delay that
