@@ -120,6 +120,9 @@ def test_redaction() -> None:
     assert redact_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     assert redact_url("amqp://u:pw@[::1]:5672/v") == "amqp://u:***@[::1]:5672/v"
     assert redact_url("redis://:pw@h") == "redis://:***@h"
+    assert redact_url("nats://t0ken@h:4222") == "nats://***@h:4222"  # a NATS token
+    assert redact_url("amqp://guest@h/") == "amqp://guest@h/"  # a user is no secret
+    assert redact_url("redis://h:port/") == "***"
     url = "amqp://u:a%40b@h/"
     assert scrub(f"cannot reach {url}: auth a@b refused", url) == (
         "cannot reach amqp://u:***@h/: auth *** refused"
