@@ -24,7 +24,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -82,6 +82,7 @@ class Throwaway(Broker):
         self.env = env
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.cleanups: list[Callable[[], None]] = []  # end what it leaves behind
 
     @property
     def restartable(self) -> bool:
@@ -121,6 +122,9 @@ class Throwaway(Broker):
 
     def close(self) -> None:
         self.kill()
+        for cleanup in self.cleanups:
+            cleanup()
+        self.cleanups.clear()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -150,7 +154,11 @@ def _nats(root: Path) -> Throwaway:
 def _rabbitmq(root: Path) -> Throwaway:
     port = _free_port()
     (root / "enabled_plugins").write_text("[].\n")  # no management plugin: starts faster
+    # Erlang's port mapper daemonizes out of the broker's process group: one
+    # of its own, on a port of its own, ended with the broker.
+    epmd = str(_free_port())
     env = {
+        "ERL_EPMD_PORT": epmd,
         "HOME": str(root),  # the Erlang cookie is made here
         "RABBITMQ_NODE_PORT": str(port),
         "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
@@ -163,7 +171,23 @@ def _rabbitmq(root: Path) -> Throwaway:
         "RABBITMQ_ADVANCED_CONFIG_FILE": str(root / "advanced.config"),
     }
     url = f"amqp://guest:guest@127.0.0.1:{port}/"
-    return Throwaway("amqp", url, port, root, [RABBITMQ], env)
+    broker = Throwaway("amqp", url, port, root, [RABBITMQ], env)
+    if shutil.which("epmd"):
+        broker.cleanups.append(lambda: _kill_epmd(epmd))
+    return broker
+
+
+def _kill_epmd(port: str) -> None:
+    """Stop the port mapper on `port`; it refuses while it still lists the
+    killed node, until it notices the node's connection closed."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done = subprocess.run(
+            ["epmd", "-port", port, "-kill"], capture_output=True, text=True, check=False
+        )
+        if "Killed" in done.stdout or not _listening(int(port)):
+            return
+        time.sleep(0.2)
 
 
 _MAKERS = {"redis": ("redis-server", _redis), "nats": ("nats-server", _nats)}
