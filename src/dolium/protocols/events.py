@@ -102,9 +102,10 @@ class Reporter(Protocol):
 
 
 # The counters a reporter keeps, for the metrics: PUBLISHED messages the
-# destination (or the reporter's outbox) accepted, FAILED attempts that raised
-# or that the destination refused. A message retried three times before it is
-# taken counts 1 published and 3 failed.
+# destination acknowledged (a reporter with an outbox counts them as they
+# leave it, not as they enter it), FAILED attempts that raised or that the
+# destination refused. A message retried three times before it is taken
+# counts 1 published and 3 failed. A reporter may keep more counters.
 PUBLISHED = "published"
 FAILED = "failed"
 
