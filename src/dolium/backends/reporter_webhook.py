@@ -51,6 +51,7 @@ import httpx
 from dolium.durable import fsync_dir
 from dolium.errors import ConfigError, StorageError
 from dolium.protocols.events import FAILED, PUBLISHED, Message
+from dolium.redact import redact_url, scrub
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,7 @@ class WebhookReporter:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
+        self.shown = redact_url(url)  # in the log: without a password the URL may hold
         self.outbox = Outbox(outbox)
         self.headers = {
             "content-type": "application/json",
@@ -209,7 +211,8 @@ class WebhookReporter:
     ) -> WebhookReporter:
         """Open the outbox and start delivering what it holds."""
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"webhook url {url!r} is not an http:// or https:// URL")
+            shown = redact_url(url) if isinstance(url, str) else url
+            raise ConfigError(f"webhook url {shown!r} is not an http:// or https:// URL")
         # Options come straight from TOML: check their types before using them.
         seconds = {"timeout": timeout, "backoff": backoff, "max_backoff": max_backoff}
         for option, value in {**seconds, "expire": expire}.items():
@@ -277,7 +280,7 @@ class WebhookReporter:
             try:
                 await self.drain()
             except Exception:
-                log.exception("webhook %s: dispatcher failed; retrying", self.url)
+                log.exception("webhook %s: dispatcher failed; retrying", self.shown)
                 await self._sleep(self.max_backoff)
                 continue
             await self._wake.wait()
@@ -302,7 +305,7 @@ class WebhookReporter:
             if self.expire and self._clock() - pending.time > self.expire:
                 log.error(
                     "webhook %s: event %s (%s) undelivered for %.0f s; dropped",
-                    self.url,
+                    self.shown,
                     pending.id,
                     pending.event,
                     self.expire,
@@ -323,7 +326,11 @@ class WebhookReporter:
         except httpx.HTTPError as exc:
             self.failed += 1
             log.warning(
-                "webhook %s: event %s, attempt %d: %s", self.url, pending.id, attempt + 1, exc
+                "webhook %s: event %s, attempt %d: %s",
+                self.shown,
+                pending.id,
+                attempt + 1,
+                scrub(str(exc), self.url),
             )
             return False
         if 200 <= response.status_code < 300:
@@ -332,7 +339,7 @@ class WebhookReporter:
         self.failed += 1
         log.warning(
             "webhook %s: event %s, attempt %d: HTTP %d",
-            self.url,
+            self.shown,
             pending.id,
             attempt + 1,
             response.status_code,
