@@ -171,7 +171,9 @@ class Server:
         self.admin = AdminApp(self.store, keys, self.config.region or None, self.operator_jobs)
         if self.config.metrics:
             shared = os.environ.get(METRICS_DIR_ENV)
-            self.metrics = RequestMetrics(Path(shared) if shared else None)
+            self.metrics = RequestMetrics(
+                Path(shared) if shared else None, events=self.store.delivery.counters
+            )
             self._flush = asyncio.create_task(self.metrics.flush_forever())
             self.probes = probes.Probes(
                 self.store, self.metrics, self.operator_jobs, token=self.config.metrics_token,

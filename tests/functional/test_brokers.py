@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from conftest import LiveServer, client, running
 
@@ -32,6 +33,16 @@ def toml_value(value: Any) -> str:
 def write_config(path: Path, kind: str, name: str, options: dict[str, Any]) -> None:
     lines = [f"[notify.{kind}.{name}]", *(f"{k} = {toml_value(v)}" for k, v in options.items())]
     path.write_text("\n".join(lines) + "\n")
+
+
+def event_counter(server: LiveServer, name: str, **labels: str) -> float:
+    """A sample of the server's /metrics (0 when absent), added up over its workers."""
+    text = httpx.get(f"{server.endpoint}/metrics").text
+    selector = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    head = f"{name}{{{selector}}} " if labels else f"{name} "
+    return next(
+        (float(line.split()[-1]) for line in text.splitlines() if line.startswith(head)), 0.0
+    )
 
 
 def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
@@ -110,3 +121,14 @@ def test_objects_put_and_deleted_arrive_as_s3_events(live: LiveServer, reader: R
             "dolium-bucket": bucket,
             "dolium-key": "b",
         } in [{k: v for k, v in h.items() if k.startswith("dolium-")} for h in reader.headers]
+    # The metrics count what the reporter published (every worker's, added up).
+    wait_for(
+        lambda: (
+            event_counter(live, "dolium_event_messages_total", destination=arn, outcome="published")
+            >= 4
+        ),
+        "the published messages in /metrics",
+    )
+    assert (
+        event_counter(live, "dolium_event_messages_total", destination=arn, outcome="failed") == 0
+    )

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 from conftest import LiveServer, client, kill_server, start_server, stop_server
-from test_brokers import wait_for, write_config
+from test_brokers import event_counter, wait_for, write_config
 
 from support.broker_readers import NatsReader, Reader, RedisReader
 from support.brokers import Throwaway, broker
@@ -123,6 +123,13 @@ def test_broker_and_server_killed_mid_storm_lose_no_event(
         wait_for(lambda: storm.acked <= delivered(), "every answered PUT's event", timeout=40)
         # An outage is logged when it starts, not once per waiting event.
         assert 1 <= delivery_failures(server.log) <= 4
+        # and counted in the metrics, with the failed attempts of the reporter.
+        wait_for(
+            lambda: event_counter(server, "dolium_event_delivery_failures_total") >= 1,
+            "failed passes in /metrics",
+        )
+        labels = {"destination": arn, "outcome": "failed"}
+        assert event_counter(server, "dolium_event_messages_total", **labels) >= 1
     finally:
         stop_server(server)
         reader.close()

@@ -20,8 +20,9 @@ the background retries after `interval` seconds, doubling up to
 `max_backoff`, and a write's own pass is skipped while the outage lasts, so
 writes neither pay for a broker that is away nor hammer it. The outage is
 logged once when it starts and once when it ends, however many events wait.
-`status()` tells the metrics how far behind delivery is and how often it
-failed.
+`status()` tells how far behind delivery is and how often it failed;
+`counters()` gives this process's counts alone, without a query, for the
+metrics, which add up those of every process.
 
 This module does not decide what a change means to a bucket's configuration
 (`core.buckets.notifications` does) nor how a message reads (the format).
@@ -61,6 +62,15 @@ class DeliveryStatus:
     # Each reporter's counters (`Reporter.statistics`), by destination ARN,
     # for those that keep them.
     reporters: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryCounters:
+    """What this process's delivery did since it started: read without a query,
+    for metrics that add up the counters of every process."""
+
+    failures: int  # passes that failed
+    reporters: dict[str, dict[str, int]]  # each reporter's counters, by destination ARN
 
 
 class _Lookups:
@@ -113,14 +123,19 @@ class Delivery:
             pending = waiting[0].serial
             # The meta store stamps changes with the wall clock, not the core's.
             lag = max(0.0, time.time() - waiting[0].time)
-        counters = {
+        counters = self.counters().reporters
+        return DeliveryStatus(
+            cursor, pending, lag, self.failures, self.failing_since, self.last_error, counters
+        )
+
+    def counters(self) -> DeliveryCounters:
+        """This process's failed passes and its reporters' counters."""
+        reporters = {
             arn: found
             for arn, reporter in self.ctx.reporters.items()
             if (found := statistics(reporter)) is not None
         }
-        return DeliveryStatus(
-            cursor, pending, lag, self.failures, self.failing_since, self.last_error, counters
-        )
+        return DeliveryCounters(self.failures, reporters)
 
     async def attempt(self, *, when_due: bool = False) -> bool:
         """A pass; False if it failed (or, `when_due`, if the next retry is
