@@ -134,6 +134,13 @@ class AmqpReporter(Counters):
             await self._drop()
             where = self.exchange_name or "the default exchange"
             raise broker_error("amqp", self.url, f"publish to {where}", exc) from exc
+        except Exception as exc:
+            # Unforeseen: the connection may be in any state, so the next
+            # publish starts from a new one; and the text is scrubbed all the same.
+            self.failed += 1
+            await self._drop()
+            what = f"{type(exc).__name__} in publish"
+            raise broker_error("amqp", self.url, what, exc) from exc
         self.published += 1
 
     async def close(self) -> None:

@@ -93,6 +93,13 @@ class NatsReporter(Counters):
             self.failed += 1
             await self._drop()
             raise broker_error("nats", self.url, f"publish to {self.subject}", exc) from exc
+        except Exception as exc:
+            # Unforeseen: the connection may be in any state, so the next
+            # publish starts from a new one; and the text is scrubbed all the same.
+            self.failed += 1
+            await self._drop()
+            what = f"{type(exc).__name__} in publish"
+            raise broker_error("nats", self.url, what, exc) from exc
         self.published += 1
 
     async def close(self) -> None:

@@ -43,7 +43,15 @@ from dolium.protocols.events import Message
 # Plain lower-case identifiers (optionally schema.table): nothing to quote.
 _TABLE = re.compile(r"[a-z_][a-z0-9_]{0,62}(\.[a-z_][a-z0-9_]{0,62})?")
 _CHANNEL = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# InternalClientError: what the driver may raise on a connection the server
+# has just cut, in place of a connection error.
+_FAILURES = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 class PostgresReporter(Counters):
@@ -98,6 +106,13 @@ class PostgresReporter(Counters):
                 self.failed += 1
                 await self._drop()
                 raise broker_error("postgres", self.dsn, f"insert into {self.table}", exc) from exc
+            except Exception as exc:
+                # Unforeseen: the connection may be in any state, so the next
+                # publish starts from a new one; and the text is scrubbed all the same.
+                self.failed += 1
+                await self._drop()
+                what = f"{type(exc).__name__} in publish"
+                raise broker_error("postgres", self.dsn, what, exc) from exc
         self.published += 1
 
     async def close(self) -> None:

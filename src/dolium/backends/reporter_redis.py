@@ -85,6 +85,10 @@ class RedisReporter(Counters):
         except (TimeoutError, RedisError, OSError) as exc:
             self.failed += 1
             raise broker_error("redis", self.url, f"XADD to {self.stream}", exc) from exc
+        except Exception as exc:  # unforeseen: its text is scrubbed all the same
+            self.failed += 1
+            what = f"{type(exc).__name__} in XADD"
+            raise broker_error("redis", self.url, what, exc) from exc
         self.published += 1
 
     async def close(self) -> None:
