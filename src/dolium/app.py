@@ -176,7 +176,9 @@ class Server:
         self.admin = AdminApp(self.store, keys, self.config.region or None, self.operator_jobs)
         if self.config.metrics:
             shared = os.environ.get(METRICS_DIR_ENV)
-            self.metrics = RequestMetrics(Path(shared) if shared else None)
+            self.metrics = RequestMetrics(
+                Path(shared) if shared else None, events=self.store.delivery.counters
+            )
             self._flush = asyncio.create_task(self.metrics.flush_forever())
             self.observers.append(self.metrics)
             self.probes = probes.Probes(
