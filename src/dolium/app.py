@@ -34,6 +34,7 @@ from dolium.core.access.sharing import SharingEvaluator
 from dolium.core.access.swift_acl import SwiftAclEvaluator
 from dolium.core.audit.checkpoint import log_signer
 from dolium.core.audit.log import AuditLog, seal_forever
+from dolium.core.audit.reader import AuditReader
 from dolium.core.context import Context, Settings
 from dolium.core.jobs.lifecycle import LifecycleWorker
 from dolium.core.operations.jobs import Jobs
@@ -154,6 +155,7 @@ class Server:
         # What watches each request: the metrics, the access log.
         self.observers: list[Observer] = []
         self.operator_jobs: Jobs | None = None
+        self.audit: AuditReader | None = None
         self._jobs: asyncio.Task[None] | None = None
         self._trim: asyncio.Task[None] | None = None
         self._flush: asyncio.Task[None] | None = None
@@ -173,7 +175,10 @@ class Server:
         policies = sorted(self.store.ctx.policies)
         self.swift = SwiftApp(self.store, keys, signer, policies, self.config.default_policy)
         self.operator_jobs = operator_jobs(self.store.ctx, self.config)
-        self.admin = AdminApp(self.store, keys, self.config.region or None, self.operator_jobs)
+        self.audit = await self._open_audit()
+        self.admin = AdminApp(
+            self.store, keys, self.config.region or None, self.operator_jobs, self.audit
+        )
         if self.config.metrics:
             shared = os.environ.get(METRICS_DIR_ENV)
             self.metrics = RequestMetrics(
@@ -209,28 +214,34 @@ class Server:
                 ctx, clock=lambda: ctx.clock() + offset, day=self.config.lifecycle_day
             )
             jobs.append(worker.run_forever(self.config.lifecycle_interval))
-        if self.config.audit is not None and self.config.audit.use != AUDIT_OFF:
+        if self.audit is not None:
             jobs.append(self._audit_forever())
         if config.scrub_interval > 0:
             jobs.append(every(config.scrub_interval, "scrub", lambda: scrub_once(ctx, config)))
         await asyncio.gather(*jobs)
 
-    async def _audit_forever(self) -> None:
-        """Seal the change log into the audit log, and sign its heads (core.audit.log)."""
+    async def _open_audit(self) -> AuditReader | None:
+        """The audit log as the admin API reads it, in every worker; None when off."""
+        config = self.config
+        if config.audit is None or config.audit.use == AUDIT_OFF:
+            return None
         assert self.store is not None
-        config, ctx = self.config, self.store.ctx
         key = await asyncio.to_thread(audit_key.load_or_create, audit_key.path_in(config.data_dir))
         store = await open_audit(config)
-        try:
-            await seal_forever(
-                AuditLog(store),
-                ctx.meta,
-                log_signer(key),
-                checkpoint_interval=config.audit_checkpoint_interval,
-                clock=ctx.clock,
-            )
-        finally:
-            await store.close()
+        return AuditReader(AuditLog(store), log_signer(key), self.store.ctx.clock)
+
+    async def _audit_forever(self) -> None:
+        """Seal the change log into the audit log, and sign its heads (core.audit.log),
+        through the log this process reads for the admin API (a memory store is
+        one object, which both must share)."""
+        assert self.store is not None and self.audit is not None
+        await seal_forever(
+            self.audit.log,
+            self.store.ctx.meta,
+            self.audit.signer,
+            checkpoint_interval=self.config.audit_checkpoint_interval,
+            clock=self.store.ctx.clock,
+        )
 
     async def shutdown(self) -> None:
         for task in (self._jobs, self._trim, self._flush):
@@ -244,6 +255,8 @@ class Server:
                 self.metrics.flush()  # this worker's last totals outlive it
         if self.operator_jobs is not None:
             await self.operator_jobs.close()
+        if self.audit is not None:
+            await self.audit.log.store.close()
         if self.store is not None:
             await self.store.close()
 

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from dolium import __version__
+from dolium.core.audit.reader import AuditReader
 from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
 from dolium.errors import (
@@ -27,7 +28,7 @@ from dolium.errors import (
     NotFound,
     StorageError,
 )
-from dolium.frontends.admin import routes_accounts, routes_storage
+from dolium.frontends.admin import routes_accounts, routes_audit, routes_storage
 from dolium.frontends.admin.auth import AdminAuthError
 from dolium.frontends.admin.schemas import Error
 from dolium.protocols.keys import KeyStore
@@ -62,7 +63,9 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
-def build(store: Store, keys: KeyStore, region: str | None, jobs: Jobs) -> FastAPI:
+def build(
+    store: Store, keys: KeyStore, region: str | None, jobs: Jobs, audit: AuditReader | None
+) -> FastAPI:
     app = FastAPI(
         title="Dolium admin API",
         version=__version__,
@@ -93,6 +96,8 @@ def build(store: Store, keys: KeyStore, region: str | None, jobs: Jobs) -> FastA
     app.state.keys = keys
     app.state.region = region
     app.state.jobs = jobs
+    app.state.audit = audit
     app.include_router(routes_accounts.router, prefix=PREFIX)
     app.include_router(routes_storage.router, prefix=PREFIX)
+    app.include_router(routes_audit.router, prefix=PREFIX)
     return app

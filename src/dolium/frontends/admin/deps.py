@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from dolium.core.audit.reader import AuditReader
 from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
+from dolium.errors import NotFound
 from dolium.frontends import PRINCIPAL_KEY
 from dolium.frontends.admin.auth import authenticate
 from dolium.model import Principal
@@ -31,6 +33,18 @@ def jobs_of(request: Request) -> Jobs:
     return jobs
 
 
+class AuditOff(NotFound):
+    pass
+
+
+def audit_of(request: Request) -> AuditReader:
+    reader: AuditReader | None = request.app.state.audit
+    if reader is None:
+        raise AuditOff("the audit log is off on this server (audit = off)")
+    return reader
+
+
 Admin = Annotated[Principal, Depends(administrator)]
+Audited = Annotated[AuditReader, Depends(audit_of)]
 Operated = Annotated[Jobs, Depends(jobs_of)]
 Core = Annotated[Store, Depends(store_of)]

@@ -220,3 +220,23 @@ class JobOut(BaseModel):
     last: dict[str, Any] | None = Field(
         default=None, description="The report of the last run that ended, with its times."
     )
+
+
+class AuditRecordOut(BaseModel):
+    index: int = Field(description="The record's leaf in the log's Merkle tree.")
+    time: float
+    record: dict[str, Any] = Field(description="The record; its canonical JSON is the leaf.")
+
+
+class InclusionOut(BaseModel):
+    record: AuditRecordOut
+    size: int = Field(description="The tree the proof is for.")
+    root: str = Field(description="That tree's root hash (hex).")
+    proof: list[str] = Field(description="RFC 9162 inclusion proof, hashes in hex.")
+
+
+class ConsistencyOut(BaseModel):
+    old: int
+    new: int
+    root: str = Field(description="The root hash of the tree of `new` records (hex).")
+    proof: list[str] = Field(description="RFC 9162 consistency proof, hashes in hex.")
