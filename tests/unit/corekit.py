@@ -55,7 +55,7 @@ class Core:
 
 def make_core(meta: MemoryMetaStore | None = None) -> Core:
     clock = Clock()
-    meta = meta if meta is not None else MemoryMetaStore()
+    meta = meta if meta is not None else MemoryMetaStore(clock)  # changes on the same clock
     blobs = MemoryBlobStore()
     settings = Settings(block_size=BLOCK, inline_threshold=INLINE, gc_grace=GRACE)
     ctx = Context(meta=meta, blobs=blobs, settings=settings, clock=clock)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 
 from dolium.core.buckets.notifications import NOTIFIED, bucket_rules, events_for
@@ -112,7 +111,7 @@ class Delivery:
         self.last_error = ""
         self._lock = asyncio.Lock()  # one pass at a time in this process
         self._streak = 0  # passes failed in a row
-        self._retry_at = 0.0  # time.monotonic() before which no pass is tried
+        self._retry_at = 0.0  # the clock time before which no pass is tried
 
     async def status(self) -> DeliveryStatus:
         """Where delivery stands: reads the cursor and the oldest waiting change."""
@@ -122,7 +121,7 @@ class Delivery:
         if waiting:
             pending = waiting[0].serial
             # The meta store stamps changes with the wall clock, not the core's.
-            lag = max(0.0, time.time() - waiting[0].time)
+            lag = max(0.0, self.ctx.clock() - waiting[0].time)
         counters = self.counters().reporters
         return DeliveryStatus(
             cursor, pending, lag, self.failures, self.failing_since, self.last_error, counters
@@ -144,7 +143,7 @@ class Delivery:
         async with self._lock:
             # Checked under the lock: writes that queued behind a pass which
             # then failed must not each wait out the broker's timeout again.
-            if when_due and time.monotonic() < self._retry_at:
+            if when_due and self.ctx.clock() < self._retry_at:
                 return False
             return await self._attempt()
 
@@ -155,10 +154,10 @@ class Delivery:
             self.failures += 1
             self._streak += 1
             delay = min(self.max_backoff, self.backoff * 2 ** min(self._streak - 1, 30))
-            self._retry_at = time.monotonic() + delay
+            self._retry_at = self.ctx.clock() + delay
             self.last_error = str(exc) or type(exc).__name__
             if self.failing_since is None:
-                self.failing_since = time.time()
+                self.failing_since = self.ctx.clock()
                 log.warning(
                     "event delivery failed, retrying until it succeeds: %s",
                     self.last_error,
@@ -170,7 +169,7 @@ class Delivery:
         if self.failing_since is not None:
             log.warning(
                 "event delivery resumed after %.1f s",
-                time.time() - self.failing_since,
+                self.ctx.clock() - self.failing_since,
             )
             self.failing_since = None
         self._streak = 0
@@ -210,7 +209,7 @@ class Delivery:
         then leaves before the write is answered. A failure is left to the
         background passes, which retry it; the write itself stands. During an
         outage the write tries no sooner than a background pass would."""
-        if time.monotonic() < self._retry_at:
+        if self.ctx.clock() < self._retry_at:
             return  # without waiting for the lock
         await self.attempt(when_due=True)
 
@@ -219,7 +218,7 @@ class Delivery:
         doubles from `backoff` up to `max_backoff`."""
         while True:
             await self.attempt()
-            await asyncio.sleep(max(interval, self._retry_at - time.monotonic()))
+            await asyncio.sleep(max(interval, self._retry_at - self.ctx.clock()))
 
     async def _deliver(self, change: Change, lookups: _Lookups) -> None:
         if change.action not in NOTIFIED:
