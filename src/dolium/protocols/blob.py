@@ -14,7 +14,7 @@ store has marked as garbage.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 
@@ -35,15 +35,28 @@ class BlobStore(Protocol):
         """Every stored block's digest, streamed (for audits and repairs, not for GC)."""
 
     def capabilities(self) -> frozenset[str]:
-        """What this store offers beyond the protocol, by name (e.g. "durable", "local")."""
+        """What this store offers beyond the protocol, by name.
 
-    async def statistics(self) -> Mapping[str, int]:
-        """Counters this store can give cheaply (e.g. puts, gets, deletes, bytes written)."""
+        A capability is a bare name ("durable", "local") or `name=value` where
+        it has a setting ("compression=zstd", "encryption=AES_GCM_256",
+        "encryption-keys=convergent", "replicas=3", "erasure=4+2"). A module
+        answers its own and those of the store(s) it wraps.
+        """
 
-    async def close(self) -> None: ...
+    async def statistics(self) -> Mapping[str, int | float]:
+        """Figures about the store, by name; not for the request path.
+
+        Where it can tell them: `capacity_bytes` (room for blocks),
+        `used_bytes` (bytes the stored blocks take), `blocks` (how many),
+        then its own (counters since it was opened, `compression_ratio` ...).
+        Counts are ints; ratios are floats.
+        """
+
+    async def close(self) -> None:
+        """Release what the store holds; calling it again does nothing."""
 
 
-class BlockState(str, Enum):
+class BlockState(StrEnum):
     """What a check of one block found in a store that keeps redundancy."""
 
     OK = "ok"  # every copy or share is present and valid
