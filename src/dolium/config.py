@@ -69,6 +69,7 @@ from dolium.config_policies import (
     STANDARD_POLICY,
     ModuleSpec,
     PolicySpec,
+    check_not_shared,
     check_policies,
     check_storage_classes,
 )
@@ -383,6 +384,7 @@ class Config(BaseModel):
             if store.use == "fs":
                 store.options.setdefault("root", str(self.data_dir / f"blocks-{name}"))
         check_policies(self.policy, set(self.blob_stores), self.data_dir)
+        check_not_shared(self.policies)
         check_storage_classes(self.storage_classes, set(self.policies))
         if self.default_policy not in self.policies:
             raise ValueError(

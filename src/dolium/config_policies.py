@@ -121,11 +121,10 @@ def check_policies(
                     f"{key}.{where}: no block store {store!r} "
                     f"(declare [blob.{store}], or use one of: {known})"
                 )
-    _check_not_shared(policies)
     return policies
 
 
-def _check_not_shared(policies: dict[str, PolicySpec]) -> None:
+def check_not_shared(policies: dict[str, PolicySpec]) -> None:
     """A store under modules belongs to its policy alone.
 
     Modules change what is stored under a block's name (compressed, sealed,
