@@ -1,0 +1,136 @@
+"""A live server whose default policy stacks compress + encrypt + replicate over 3 stores.
+
+S3 and Swift round trips go through the stack; what lies on disk is neither
+the plaintext nor named by its digest; a replica deleted or damaged on disk
+is read past and rewritten by the read; and a server given the wrong
+encryption keyring refuses to start, saying so.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import LiveServer, client, running, start_server, stop_server
+from swift_support import new_account
+
+from dolium.core.content.hashing import block_digests
+from dolium.modules.encrypt import check_name
+from dolium.modules.encrypt_keyring import add_key
+from support.blocks import BLOCK, SMALL_BLOCKS, data_of
+
+STORES = ("d1", "d2", "d3")
+
+
+def config_file(tmp: Path) -> Path:
+    path = tmp / "dolium.toml"
+    stores = "".join(
+        f'[blob.{d}]\nuse = "fs"\noptions = {{ root = "{tmp / d}" }}\n' for d in STORES
+    )
+    path.write_text(
+        f"""
+default_policy = "secure"
+{stores}
+[policy.secure]
+modules = ["compress", "encrypt", {{ use = "replicate", stores = {list(STORES)!r} }}]
+""".replace("'", '"')
+    )
+    return path
+
+
+def files(root: Path, *, blocks_only: bool = False) -> list[Path]:
+    """The files of a block store; with `blocks_only`, not the encryption key check."""
+    skip = check_name(1).hex() if blocks_only else None
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name[0] != "." and p.name != skip)
+
+
+def text_of(size: int, seed: str) -> bytes:
+    """Compressible data that still has no block in common with another seed's."""
+    words = data_of(size // 4, seed).hex().encode()
+    return (words * 3)[:size]
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[LiveServer, Path]]:
+    env = {**SMALL_BLOCKS, "DOLIUM_CONFIG": str(config_file(tmp_path))}
+    with running(tmp_path / "data", env) as live:
+        yield live, tmp_path
+
+
+def test_s3_and_swift_round_trip_through_the_stack_and_nothing_plain_is_on_disk(
+    setup: tuple[LiveServer, Path],
+) -> None:
+    live, tmp = setup
+    s3 = client(live)
+    bucket = f"mod-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    body = text_of(5 * BLOCK + 123, "s3")
+    s3.put_object(Bucket=bucket, Key="k", Body=body)
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == body
+
+    account = new_account(live)
+    swift = account.connection()
+    swift.put_container("box")
+    assert swift.head_container("box")["x-storage-policy"] == "secure"
+    swift_body = text_of(3 * BLOCK + 7, "swift")
+    swift.put_object("box", "obj", swift_body)
+    assert swift.get_object("box", "obj")[1] == swift_body
+
+    digests = {d.hex() for data in (body, swift_body) for d in block_digests(data, BLOCK)}
+    for store in STORES:
+        stored = files(tmp / store)
+        # Every block in every replica, plus one key-check block.
+        assert len(stored) == len(digests) + 1
+        assert not digests & {p.name for p in stored}
+        for path in stored:
+            content = path.read_bytes()
+            assert body[:48] not in content and swift_body[:48] not in content
+            assert len(content) < BLOCK  # compressed before it was sealed
+
+
+def test_a_lost_or_damaged_replica_is_read_past_and_repaired(
+    setup: tuple[LiveServer, Path],
+) -> None:
+    live, tmp = setup
+    s3 = client(live)
+    bucket = f"mod-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    body = text_of(4 * BLOCK, "replicas")
+    s3.put_object(Bucket=bucket, Key="k", Body=body)
+    first, second = files(tmp / "d1", blocks_only=True), files(tmp / "d2", blocks_only=True)
+    good = {p.relative_to(tmp / "d1"): p.read_bytes() for p in first}
+    for path in first:
+        path.unlink()
+    for path in second:
+        path.write_bytes(path.read_bytes()[:-3] + b"bad")
+
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == body
+    # The blocks read were put back in both stores, as they were.
+    for store in ("d1", "d2"):
+        found = files(tmp / store, blocks_only=True)
+        assert {p.relative_to(tmp / store): p.read_bytes() for p in found} == good
+
+
+def test_a_wrong_keyring_stops_the_server_with_a_clear_message(tmp_path: Path) -> None:
+    env = {**SMALL_BLOCKS, "DOLIUM_CONFIG": str(config_file(tmp_path))}
+    data = tmp_path / "data"
+    live = start_server(data, env)
+    try:
+        s3 = client(live)
+        s3.create_bucket(Bucket="keyed")
+        s3.put_object(Bucket="keyed", Key="k", Body=text_of(2 * BLOCK, "keyed"))
+    finally:
+        stop_server(live)
+    ring = data / "encrypt-keyring.json"
+    ring.unlink()
+    add_key(ring)  # a keyring of its own: key 1, but not the one the data was written with
+    with pytest.raises(RuntimeError) as info:
+        start_server(data, env)
+    message = str(info.value)
+    assert f"encrypt keyring {ring}: key 1 is not the key this store's data" in message
+    assert "Traceback" not in message
+    ring.unlink()
+    with pytest.raises(RuntimeError, match="missing, and the store holds data"):
+        start_server(data, env)
