@@ -87,6 +87,13 @@ class WriteOptions:
     # Encryption the write asks for; None: the bucket's default (core.sse).
     # For a part, only the customer key counts: the upload chose the rest.
     sse: SseRequest | None = None
+    # The storage policy the data goes through (S3 names one by storage
+    # class); None: the bucket's. Parts go through their upload's.
+    policy: str | None = None
+
+    def policy_in(self, bucket: Bucket, ctx: Context) -> str:
+        """The policy this write stores through: its own if it names one, else the bucket's."""
+        return bucket.policy if self.policy is None else ctx.check_policy(self.policy)
 
 
 @dataclass(frozen=True)
@@ -236,10 +243,16 @@ class Objects:
             raise IntegrityRequired(
                 "A write with Object Lock parameters must declare an MD5 or a checksum of its data."
             )
+        policy = opts.policy_in(bucket, self.ctx)
         protection, data_key = await self.protect(bucket, opts.sse)
         cipher = BlockCipher(data_key) if data_key is not None else None
         writer = self.writer(
-            bucket, opts, inline=True, cipher=cipher, hashmap=keeps_hashmap(protection)
+            bucket,
+            opts,
+            inline=True,
+            cipher=cipher,
+            policy=policy,
+            hashmap=keeps_hashmap(protection),
         )
         data = await writer.write(body)
         check_written(data, opts)
@@ -266,7 +279,7 @@ class Objects:
             acl=acl_text,
             lock=object_lock.new_version_lock(bucket, requested, modified),
             sse=protection,
-            policy=bucket.policy,
+            policy=policy,
         )
         created = await self.ctx.meta.put_version(
             version, opts.condition, actor=principal.actor, action=action
