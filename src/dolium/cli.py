@@ -27,6 +27,7 @@ from rich.text import Text
 from dolium import __version__
 from dolium.cli_audit import audit
 from dolium.cli_common import config_options, get_config, json_option, print_json
+from dolium.cli_policy import policy
 from dolium.config import Config
 from dolium.core.accounts.service import AccountService
 from dolium.core.buckets.service import Buckets
@@ -460,6 +461,7 @@ def check_cmd(
 
 
 cli.add_command(audit)
+cli.add_command(policy)
 
 
 # -- entry point ------------------------------------------------------------------------

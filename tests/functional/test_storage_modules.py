@@ -8,12 +8,15 @@ encryption keyring refuses to start, saying so.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import LiveServer, client, running, start_server, stop_server
+from conftest import DOLIUM, LiveServer, client, running, start_server, stop_server
 from swift_support import new_account
 
 from dolium.core.content.hashing import block_digests
@@ -48,8 +51,7 @@ def files(root: Path, *, blocks_only: bool = False) -> list[Path]:
 
 def text_of(size: int, seed: str) -> bytes:
     """Compressible data that still has no block in common with another seed's."""
-    words = data_of(size // 4, seed).hex().encode()
-    return (words * 3)[:size]
+    return data_of(size // 2 + 1, seed).hex().encode()[:size]
 
 
 @pytest.fixture
@@ -134,3 +136,49 @@ def test_a_wrong_keyring_stops_the_server_with_a_clear_message(tmp_path: Path) -
     ring.unlink()
     with pytest.raises(RuntimeError, match="missing, and the store holds data"):
         start_server(data, env)
+
+
+def test_policy_list_reports_the_stack_and_a_rotated_key_seals_new_blocks(
+    tmp_path: Path,
+) -> None:
+    config = config_file(tmp_path)
+    env = {**SMALL_BLOCKS, "DOLIUM_CONFIG": str(config)}
+    data = tmp_path / "data"
+    old, new = text_of(2 * BLOCK, "old"), text_of(2 * BLOCK, "new")
+    with running(data, env) as live:
+        s3 = client(live)
+        s3.create_bucket(Bucket="rotated")
+        s3.put_object(Bucket="rotated", Key="old", Body=old)
+        report = json.loads(dolium(live, config, "policy", "list", "--json"))
+        secure = report["policies"]["secure"]
+        assert report["default_policy"] == "secure"
+        assert secure["stack"] == "compress > encrypt > replicate(d1, d2, d3)"
+        assert {"compression=zstd", "encryption=AES_GCM_256", "replicas=3"} <= set(
+            secure["capabilities"]
+        )
+        assert secure["statistics"]["blocks"] == 2
+        assert secure["statistics"]["compression_ratio"] > 1.5
+        assert report["stores"]["d1"]["statistics"]["blocks"] == 3  # and the key check
+        assert "secure (default)" in dolium(live, config, "policy", "list")
+        rotated = dolium(live, config, "policy", "rotate-key")
+        assert "key 2 seals new blocks" in rotated
+    with running(data, env) as live:
+        s3 = client(live)
+        s3.put_object(Bucket="rotated", Key="new", Body=new)
+        assert s3.get_object(Bucket="rotated", Key="old")["Body"].read() == old
+        assert s3.get_object(Bucket="rotated", Key="new")["Body"].read() == new
+    assert len(files(tmp_path / "d1")) == 4 + 2  # two key checks now
+
+
+def dolium(live: LiveServer, config: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOLIUM_")}
+    result = subprocess.run(
+        [str(DOLIUM), *args, "--config", str(config), "--data", str(live.data)],
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "200"},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout

@@ -27,6 +27,9 @@ ZSTD = b"\x01"
 DEFAULT_LEVEL = 3
 # Below this, a worker thread costs more than the work it takes off the loop.
 THREAD_FROM = 64 * 1024
+# How much of the store `statistics` reads to estimate the ratio when it
+# has written nothing itself since it was opened.
+SAMPLE_BYTES = 16 * 1024 * 1024
 
 
 class CompressStore(Wrapper):
@@ -85,6 +88,34 @@ class CompressStore(Wrapper):
         return frozenset({"compression=zstd"})
 
     async def own_statistics(self) -> Mapping[str, int | float]:
-        stored = self._counts["bytes_stored"]
-        ratio = self._counts["bytes_in"] / stored if stored else 1.0
-        return {**self._counts, "compression_ratio": round(ratio, 3)}
+        given, stored = self._counts["bytes_in"], self._counts["bytes_stored"]
+        if not stored:
+            # Nothing written since open (as in `dolium policy list`): measure a sample.
+            given, stored = await self._sample()
+        out: dict[str, int | float] = dict(self._counts)
+        if stored:
+            out["compression_ratio"] = round(given / stored, 3)
+        return out
+
+    async def _sample(self) -> tuple[int, int]:
+        """Bytes given and stored over the first SAMPLE_BLOCKS blocks the store lists."""
+        given = stored = 0
+        listed = self.inner.list()
+        try:
+            async for digest in listed:
+                try:
+                    body = await self.inner.get(digest)
+                except errors.BlockNotFound:
+                    continue
+                size = len(body) - 1
+                if body[:1] == ZSTD:
+                    size = zstandard.frame_content_size(body[1:])
+                if size >= 0:  # -1: a frame that does not record its size
+                    given, stored = given + size, stored + len(body)
+                if stored >= SAMPLE_BYTES:
+                    break
+        finally:
+            close = getattr(listed, "aclose", None)  # an async generator's, if it is one
+            if close is not None:
+                await close()
+        return given, stored

@@ -156,6 +156,12 @@ class EncryptStore(Wrapper):
     def own_capabilities(self) -> frozenset[str]:
         return frozenset({"encryption=AES_GCM_256", f"encryption-keys={self.mode}"})
 
+    async def statistics(self) -> Mapping[str, int | float]:
+        figures = dict(await super().statistics())
+        if "blocks" in figures:  # the key-check blocks are not blocks of the policy
+            figures["blocks"] = max(0, int(figures["blocks"]) - len(self._keys))
+        return figures
+
     async def own_statistics(self) -> Mapping[str, int | float]:
         return {**self._counts, "keys": len(self._keys), "active_key": len(self._keys)}
 
