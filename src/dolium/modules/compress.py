@@ -24,7 +24,9 @@ from dolium.protocols.blob import BlobStore
 
 RAW = b"\x00"
 ZSTD = b"\x01"
-DEFAULT_LEVEL = 3
+# Chosen by measurement: on 4 MiB blocks of hex text level 1 compressed 5x faster
+# than level 3 (955 vs 179 MB/s on one core) to the same size (0.50 vs 0.52).
+DEFAULT_LEVEL = 1
 # Below this, a worker thread costs more than the work it takes off the loop.
 THREAD_FROM = 64 * 1024
 # How much of the store `statistics` reads to estimate the ratio when it
@@ -43,7 +45,7 @@ class CompressStore(Wrapper):
     @classmethod
     async def open(cls, stores: Sequence[BlobStore], level: int = DEFAULT_LEVEL) -> CompressStore:
         if not isinstance(level, int) or not 1 <= level <= 22:
-            raise errors.ConfigError(f"module 'compress': level {level!r} is not 1..22 (e.g. 3)")
+            raise errors.ConfigError(f"module 'compress': level {level!r} is not 1..22 (e.g. 1)")
         return cls.around(only_store(cls.name, stores), level)
 
     def _pack(self, data: bytes) -> bytes:
