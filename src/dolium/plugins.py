@@ -62,6 +62,7 @@ def _check_options(
     spec: PluginSpec,
     options_key: str | None = None,
     positional: tuple[Any, ...] = (),
+    what: str = "store",
 ) -> None:
     """Refuse options `opener` does not take; `options_key` names them in errors.
 
@@ -84,7 +85,7 @@ def _check_options(
         if option not in accepted:
             hint = f"accepted: {', '.join(accepted)}" if accepted else "it takes no options"
             raise ConfigError(
-                f"config {where}.{option}: unknown option for store {spec.use!r} ({hint})"
+                f"config {where}.{option}: unknown option for {what} {spec.use!r} ({hint})"
             )
     try:
         sig.bind(*positional, **spec.options)
@@ -96,8 +97,8 @@ def _check_options(
             and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
             and p.name not in spec.options
         ]
-        what = f"option {missing[0]!r} is required" if missing else str(exc)
-        raise ConfigError(f"config {where}: {what} by store {spec.use!r}") from exc
+        problem = f"option {missing[0]!r} is required" if missing else str(exc)
+        raise ConfigError(f"config {where}: {problem} by {what} {spec.use!r}") from exc
 
 
 async def open_meta(config: Config) -> MetaStore:
@@ -123,7 +124,7 @@ async def open_module(key: str, spec: ModuleSpec, stores: list[BlobStore]) -> Bl
     if opener is None:
         raise ConfigError(f"config {key}.use: module {spec.use!r} has no open() classmethod")
     plugin = PluginSpec(use=spec.use, options=spec.options)
-    _check_options(opener, key, plugin, options_key=key, positional=(stores,))
+    _check_options(opener, key, plugin, options_key=key, positional=(stores,), what="module")
     try:
         return cast(BlobStore, await opener(stores, **spec.options))
     except ConfigError as exc:

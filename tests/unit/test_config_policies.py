@@ -95,7 +95,7 @@ async def test_open_policies_builds_the_stacks(tmp_path: Path) -> None:
         ),
         (
             OWN + '[policy.p]\nmodules = [{ use = "compress", lvl = 3 }]\nblob = "own"\n',
-            "config policy.p.modules[0].lvl: unknown option for store 'compress' (accepted: level)",
+            "modules[0].lvl: unknown option for module 'compress' (accepted: level)",
         ),
         (
             OWN + '[policy.p]\nmodules = [{ use = "compress", level = 99 }]\nblob = "own"\n',

@@ -10,7 +10,8 @@ A copy carries its own SHA-256 (`checksum_frame`) and one that does not
 check is dropped and read again from below: the cache never serves a
 damaged block. Copies are not fsynced: one lost or torn by a crash is
 only a miss. Several server processes may share the directory; each keeps
-its own recency order and counts, and a copy another one evicted is a miss.
+its own recency order and byte count (so the directory may hold up to
+`max_bytes` per process), and a copy another one evicted is a miss.
 """
 
 from __future__ import annotations
