@@ -533,7 +533,8 @@ def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:
     """One line for the first error: key, what is wrong, how to fix, where it came from."""
     err = exc.errors(include_url=False)[0]
     loc = [str(part) for part in err["loc"]]
-    key = ".".join(loc)
+    # A list's item is named as the modules of a policy are: modules[0].
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])[1:]
     value = err.get("input")
     kind = err["type"]
     if kind == "value_error":

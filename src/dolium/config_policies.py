@@ -59,7 +59,10 @@ class ModuleSpec(BaseModel):
             return {"use": data}
         if isinstance(data, dict):
             own = {k: data[k] for k in ("use", "stores") if k in data}
-            options = dict(data.get("options", {}))
+            given = data.get("options", {})
+            if not isinstance(given, dict):
+                raise ValueError(f"options: {given!r} is not a table (or give options as keys)")
+            options = dict(given)
             options.update({k: v for k, v in data.items() if k not in ("use", "stores", "options")})
             return {**own, "options": options}
         return data

@@ -118,8 +118,12 @@ async def test_open_policies_builds_the_stacks(tmp_path: Path) -> None:
             "config storage_classes.GLACIER: no storage policy 'cold'",
         ),
         (
+            OWN + '[policy.p]\nmodules = [{ use = "compress", options = 5 }]\nblob = "own"\n',
+            "config policy.p.modules[0]: options: 5 is not a table",
+        ),
+        (
             OWN + '[policy.p]\nmodules = [{ use = 3 }]\nblob = "own"\n',
-            "config policy.p.modules.0.use: 3 is not a string",
+            "config policy.p.modules[0].use: 3 is not a string",
         ),
     ],
 )
