@@ -148,9 +148,13 @@ async def test_replicate_repair_and_lost_blocks() -> None:
     store = await ReplicateStore.open(children)
     await store.put(*TEXT)
     await children[1].delete(TEXT[0])
-    assert not await store.has(TEXT[0])  # not every copy: the core stores it again
+    assert await store.has(TEXT[0])  # readable: one copy is enough to say so
+    assert await store.verify(TEXT[0]) == BlockState.DEGRADED
     assert await store.repair(TEXT[0]) == BlockState.OK
-    assert await store.has(TEXT[0])
+    assert await children[1].has(TEXT[0])
+    await children[1].delete(TEXT[0])
+    await store.put(*TEXT)  # a put writes every copy again
+    assert await children[1].has(TEXT[0])
     for child in children:
         await child.delete(TEXT[0])
     assert await store.verify(TEXT[0]) == BlockState.LOST

@@ -9,9 +9,12 @@ missing or damaged on the way are rewritten from the good one before the
 answer (repair on read). Copies it did not need to read are checked by
 `verify` / `repair` (RedundantStore), which the scrubber calls.
 
-`has` is true only when every child holds the block, so the core stores a
-block again (filling the children that lack it) rather than trusting one
-copy. A child that cannot be reached fails `has` and `delete`, not `get`.
+`has` is true when any child holds the block: the block can be read, which
+is what the core asks (a copy or a completed upload checks its blocks are
+there); whether every copy is there is `verify`'s question. Every put writes
+to every child, so storing a block again fills the children that lack it.
+A child that cannot be reached fails `delete`, and `has` only when no other
+child holds the block; a `get` reads past it.
 """
 
 from __future__ import annotations
@@ -94,8 +97,13 @@ class ReplicateStore:
         return done
 
     async def has(self, digest: bytes) -> bool:
-        found = await asyncio.gather(*(child.has(digest) for child in self.children))
-        return all(found)
+        found = await asyncio.gather(
+            *(child.has(digest) for child in self.children), return_exceptions=True
+        )
+        if any(result is True for result in found):
+            return True
+        _raise_first(found)
+        return False
 
     async def delete(self, digest: bytes) -> None:
         results = await asyncio.gather(
@@ -104,6 +112,8 @@ class ReplicateStore:
         _raise_first(results)
 
     async def list(self) -> AsyncIterator[bytes]:
+        # One name per block, however many children hold it: the names seen
+        # are kept in memory (a listing is for audits and repairs).
         seen: set[bytes] = set()
         for child in self.children:
             async for digest in child.list():
