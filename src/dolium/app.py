@@ -13,7 +13,9 @@ import contextlib
 import logging
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,9 @@ from dolium.core.context import Context, Settings
 from dolium.core.jobs.gc import collect
 from dolium.core.jobs.lifecycle import LifecycleWorker
 from dolium.core.store import Store
+from dolium.frontends.admin import probes
+from dolium.frontends.admin.app import AdminApp, is_admin_path
+from dolium.frontends.admin.metrics import METRICS_DIR_ENV, ASGIApp, RequestMetrics
 from dolium.frontends.s3.app import S3App, S3Settings
 from dolium.frontends.s3.wire import events
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
@@ -138,8 +143,12 @@ class Server:
         self.store: Store | None = None
         self.s3: S3App | None = None
         self.swift: SwiftApp | None = None
+        self.admin: AdminApp | None = None
+        self.probes: probes.Probes | None = None
+        self.metrics: RequestMetrics | None = None
         self._jobs: asyncio.Task[None] | None = None
         self._trim: asyncio.Task[None] | None = None
+        self._flush: asyncio.Task[None] | None = None
         self._jobs_lock = JobsLock(config.data_dir)
 
     async def startup(self) -> None:
@@ -156,6 +165,15 @@ class Server:
         signer = TokenSigner(swift_token_secret(self.config.data_dir))
         policies = sorted(self.store.ctx.policies)
         self.swift = SwiftApp(self.store, keys, signer, policies, self.config.default_policy)
+        self.admin = AdminApp(self.store, keys, self.config.region or None)
+        if self.config.metrics:
+            shared = os.environ.get(METRICS_DIR_ENV)
+            self.metrics = RequestMetrics(Path(shared) if shared else None)
+            self._flush = asyncio.create_task(self.metrics.flush_forever())
+            self.probes = probes.Probes(
+                self.store, self.metrics, token=self.config.metrics_token,
+                workers=self.config.workers or 1,
+            )  # fmt: skip
         self._jobs = asyncio.create_task(self._run_jobs())
         self._trim = asyncio.create_task(trim_forever())
 
@@ -198,12 +216,15 @@ class Server:
             await store.close()
 
     async def shutdown(self) -> None:
-        for task in (self._jobs, self._trim):
+        for task in (self._jobs, self._trim, self._flush):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._jobs_lock.release()
+        if self.metrics is not None:
+            with contextlib.suppress(OSError):
+                self.metrics.flush()  # this worker's last totals outlive it
         if self.store is not None:
             await self.store.close()
 
@@ -225,11 +246,23 @@ class Server:
             await self._lifespan(receive, send)
             return
         assert self.s3 is not None and self.swift is not None, "server not started"
+        assert self.admin is not None
         path = scope["path"]
-        if path.startswith(SWIFT_PREFIXES) and is_swift_path(path):
-            await self.swift(scope, receive, send)
+        app: ASGIApp
+        # Other methods on these paths are S3's, which refuses them as bucket names.
+        if path in probes.PATHS and scope["method"] in ("GET", "HEAD") and self.probes:
+            await self.probes(scope, receive, send)
             return
-        await self.s3(scope, receive, send)
+        if path.startswith(SWIFT_PREFIXES) and is_swift_path(path):
+            api, app = "swift", self.swift
+        elif is_admin_path(path):
+            api, app = "admin", self.admin
+        else:
+            api, app = "s3", self.s3
+        if self.metrics is None:
+            await app(scope, receive, send)
+        else:
+            await self.metrics.measured(api, app, scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -281,7 +314,15 @@ def serve(config: Config) -> None:
             raise SystemExit(STARTUP_FAILURE)
 
     workers = config.workers or 1  # the config's validation has chosen the default
-    if workers == 1:
-        serve_one()
-    else:
-        sys.exit(run_workers(workers, serve_one))
+    # Each worker's request counters go to a file in one directory, which a
+    # scrape of any worker adds up (frontends.admin.metrics); made before the
+    # workers start, and removed with the server.
+    metrics_dir = tempfile.mkdtemp(prefix="dolium-metrics-")
+    os.environ[METRICS_DIR_ENV] = metrics_dir
+    try:
+        if workers == 1:
+            serve_one()
+        else:
+            sys.exit(run_workers(workers, serve_one))
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

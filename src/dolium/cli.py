@@ -15,18 +15,23 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from dolium import __version__
+from dolium.cli_admin import admin
 from dolium.cli_audit import audit
-from dolium.cli_common import config_options, get_config, json_option, print_json
+from dolium.cli_common import (
+    config_options,
+    get_config,
+    json_option,
+    print_json,
+    show,
+    tenant_user,
+    timestamp,
+)
 from dolium.cli_policy import policy
 from dolium.config import Config
 from dolium.core.accounts.service import AccountService
@@ -63,38 +68,6 @@ def run_accounts(config: Config, action: Callable[[AccountService], Awaitable[T]
             await meta.close()
 
     return asyncio.run(go())
-
-
-def tenant_user(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, str]:
-    tenant, sep, user = value.partition(":")
-    if not sep or not tenant or not user:
-        raise click.BadParameter(f"{value!r} is not TENANT:USER (e.g. acme:alice)")
-    return tenant, user
-
-
-def timestamp(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if t else ""
-
-
-def console() -> Console:
-    # Piped output gets a wide page so that ids are not wrapped inside cells.
-    wide = None if sys.stdout.isatty() else 200
-    return Console(width=wide, highlight=False, soft_wrap=False)
-
-
-def show(columns: Sequence[str], records: Sequence[dict[str, Any]], as_json: bool) -> None:
-    """Records as JSON, or as a table with one column per key."""
-    if as_json:
-        print_json(list(records))
-        return
-    table = Table(*(c.replace("_", " ").upper() for c in columns), box=None, pad_edge=False)
-    for record in records:
-        cells = (record[c] for c in columns)
-        # Text: no rich markup is read from user data.
-        table.add_row(
-            *(Text(("yes" if v else "no") if isinstance(v, bool) else str(v)) for v in cells)
-        )
-    console().print(table)
 
 
 def tenant_record(t: Tenant) -> dict[str, Any]:
@@ -461,6 +434,7 @@ def check_cmd(
 
 
 cli.add_command(audit)
+cli.add_command(admin)
 cli.add_command(policy)
 
 

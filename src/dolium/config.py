@@ -32,6 +32,8 @@ Environment variables (all optional):
     DOLIUM_LOG_LEVEL         log_level (debug, info, warning, error, critical)
     DOLIUM_SERVER            server (uvicorn; the only HTTP server so far)
     DOLIUM_SSE_C_REQUIRE_TLS  sse_c_require_tls (true/false)
+    DOLIUM_METRICS           metrics (true/false: count requests and serve /metrics)
+    DOLIUM_METRICS_TOKEN     metrics_token (a bearer token /metrics asks for; empty = open)
 
 Storage policies: `[blob]` is the block store of the `standard` policy.
 Further block stores are declared as `[blob.NAME]` tables (`use`, `options`;
@@ -186,6 +188,12 @@ class Config(BaseModel):
     # reporter (<kind> names a `dolium.reporter` entry point); a bucket's
     # notification configuration names it as arn:dolium:<kind>::<name>.
     notify: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    # Count requests and serve them at /metrics (Prometheus); off saves the
+    # few microseconds each request spends on its counters.
+    metrics: bool = True
+    # When set, /metrics answers only requests bearing this token
+    # (Authorization: Bearer ...): the figures name tenants.
+    metrics_token: str = Field(default="", repr=False)
 
     # -- derived values --------------------------------------------------------
     @property
@@ -429,6 +437,8 @@ _ENV_KEYS = {
     "DOLIUM_LOG_LEVEL": "log_level",
     "DOLIUM_SERVER": "server",
     "DOLIUM_SSE_C_REQUIRE_TLS": "sse_c_require_tls",
+    "DOLIUM_METRICS": "metrics",
+    "DOLIUM_METRICS_TOKEN": "metrics_token",
 }
 ENV_VARS: tuple[str, ...] = ("DOLIUM_CONFIG", *_ENV_KEYS)
 

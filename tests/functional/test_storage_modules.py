@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import DOLIUM, LiveServer, client, running, start_server, stop_server
 from swift_support import new_account
@@ -79,6 +80,11 @@ def test_s3_and_swift_round_trip_through_the_stack_and_nothing_plain_is_on_disk(
     swift_body = text_of(3 * BLOCK + 7, "swift")
     swift.put_object("box", "obj", swift_body)
     assert swift.get_object("box", "obj")[1] == swift_body
+
+    # The stack's own figures reach /metrics, the compression ratio among them.
+    metrics = httpx.get(f"{live.endpoint}/metrics").text.splitlines()
+    ratio = [m for m in metrics if "compression_ratio" in m and 'policy="secure"' in m]
+    assert ratio and float(ratio[0].rsplit(" ", 1)[1]) > 1.5
 
     digests = {d.hex() for data in (body, swift_body) for d in block_digests(data, BLOCK)}
     for store in STORES:

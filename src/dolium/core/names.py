@@ -21,6 +21,9 @@ _IP_LIKE_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+", re.ASCII)
 # Multi-Region Access Points, directory and table buckets, documentation).
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+# Paths the server answers itself (the admin API, metrics, health probes):
+# a bucket of one of these names could not be reached path-style.
+RESERVED_BUCKET_NAMES = frozenset({"admin", "metrics", "health"})
 
 
 def bucket_name_problem(name: str) -> str | None:
@@ -39,6 +42,8 @@ def bucket_name_problem(name: str) -> str | None:
         return "must not have a hyphen next to a period"
     if _IP_LIKE_RE.fullmatch(name):
         return "must not be formatted as an IP address"
+    if name in RESERVED_BUCKET_NAMES:
+        return "is reserved for the server's own endpoints (/admin, /metrics, /health)"
     for prefix in _RESERVED_PREFIXES:
         if name.startswith(prefix):
             return f"must not start with {prefix!r}"

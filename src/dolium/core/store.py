@@ -28,6 +28,8 @@ from dolium.core.objects.multipart import Multipart
 from dolium.core.objects.object_lock import ObjectLock
 from dolium.core.objects.service import Objects
 from dolium.core.objects.tagging import Tagging
+from dolium.core.operations.admin import Administration
+from dolium.core.operations.status import Status
 from dolium.model import Change, ChangeAction, Principal
 
 
@@ -58,6 +60,9 @@ class Store:
         self.hashmaps = Hashmaps(ctx, self.objects)
         self.hashmap_writes = HashmapWrites(ctx, self.objects)
         self.user_secrets = UserSecrets(ctx)
+        # Health and figures, for operators (metrics, admin API).
+        self.status = Status(ctx)
+        self.admin = Administration(ctx)
 
     async def refused(self, principal: Principal, what: str, bucket: str, key: str) -> None:
         """Record that `principal` was refused a request that would have changed state

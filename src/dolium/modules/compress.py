@@ -41,6 +41,7 @@ class CompressStore(Wrapper):
         super().__init__(inner)
         self.level = level
         self._counts = {"bytes_in": 0, "bytes_stored": 0, "raw_blocks": 0, "zstd_blocks": 0}
+        self._sampled: tuple[int, int] | None = None
 
     @classmethod
     async def open(cls, stores: Sequence[BlobStore], level: int = DEFAULT_LEVEL) -> CompressStore:
@@ -92,8 +93,11 @@ class CompressStore(Wrapper):
     async def own_statistics(self) -> Mapping[str, int | float]:
         given, stored = self._counts["bytes_in"], self._counts["bytes_stored"]
         if not stored:
-            # Nothing written since open (as in `dolium policy list`): measure a sample.
-            given, stored = await self._sample()
+            # Nothing written since open (as in `dolium policy list`): measure a
+            # sample, once per process (metrics scrapes ask often).
+            if self._sampled is None:
+                self._sampled = await self._sample()
+            given, stored = self._sampled
         out: dict[str, int | float] = dict(self._counts)
         if stored:
             out["compression_ratio"] = round(given / stored, 3)

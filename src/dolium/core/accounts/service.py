@@ -32,7 +32,7 @@ from dolium.errors import (
     TenantNotEmpty,
     UserExists,
 )
-from dolium.model import AccessKey, Tenant, User
+from dolium.model import SERVER, AccessKey, Actor, Tenant, User
 from dolium.protocols import MetaStore
 
 ROOT_TENANT = "root"
@@ -100,9 +100,12 @@ def check_secret_key(secret_key: str) -> str:
 class AccountService:
     """Tenants, users and keys over a meta store."""
 
-    def __init__(self, meta: MetaStore, clock: Clock) -> None:
+    def __init__(self, meta: MetaStore, clock: Clock, actor: Actor = SERVER) -> None:
         self.meta = meta
         self.clock = clock
+        # Who the change log records as making these changes: the server
+        # itself for the command line, the administrator for the admin API.
+        self.actor = actor
 
     # -- tenants ---------------------------------------------------------------
     async def create_tenant(
@@ -139,7 +142,7 @@ class AccountService:
             email=email,
             created=self.clock(),
         )
-        await self.meta.create_tenant(tenant)
+        await self.meta.create_tenant(tenant, actor=self.actor)
         return tenant
 
     async def get_tenant(self, name: str) -> Tenant:
@@ -164,7 +167,7 @@ class AccountService:
                 f"tenant {name!r} still owns {len(buckets)} bucket(s) "
                 f"(e.g. {buckets[0].name!r}); delete them first"
             )
-        await self.meta.delete_tenant(name)
+        await self.meta.delete_tenant(name, actor=self.actor)
 
     # -- users -----------------------------------------------------------------
     async def create_user(
@@ -185,9 +188,9 @@ class AccountService:
             raise UserExists(f"user {tenant}:{user} already exists")
         await self._check_key_free(key.access_key)
         await self.meta.create_user(
-            User(tenant=tenant, name=user, admin=admin, created=key.created)
+            User(tenant=tenant, name=user, admin=admin, created=key.created), actor=self.actor
         )
-        await self.meta.create_key(key)
+        await self.meta.create_key(key, actor=self.actor)
         return key
 
     async def get_user(self, tenant: str, user: str) -> User:
@@ -214,7 +217,7 @@ class AccountService:
         key = self._new_key(tenant, user, access_key, secret_key)
         await self.get_user(tenant, user)
         await self._check_key_free(key.access_key)
-        await self.meta.create_key(key)
+        await self.meta.create_key(key, actor=self.actor)
         return key
 
     async def get_key(self, access_key: str) -> AccessKey:
@@ -232,7 +235,7 @@ class AccountService:
     async def revoke_key(self, access_key: str) -> AccessKey:
         """Deactivate a key; it stays listed as revoked."""
         key = await self.get_key(access_key)
-        await self.meta.revoke_key(access_key)
+        await self.meta.revoke_key(access_key, actor=self.actor)
         return key
 
     # -- root ------------------------------------------------------------------

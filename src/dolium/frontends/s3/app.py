@@ -7,6 +7,7 @@ with a bare 500 InternalError, never a traceback.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from dolium.core.access.actions import Action, Setting
 from dolium.core.access.decisions import ANONYMOUS
 from dolium.core.store import Store
 from dolium.errors import DoliumError, NotModified
+from dolium.frontends import OPERATION_KEY
 from dolium.frontends.s3.auth.authenticator import Authenticator
 from dolium.frontends.s3.auth.facts import of_request
 from dolium.frontends.s3.errors import S3Error, to_s3_error
@@ -135,6 +137,7 @@ OBJECT_PUT_ACTIONS = {
 
 
 def _object_checked_first(action: Action, handler: Handler) -> Handler:
+    @functools.wraps(handler)  # named as the operation it checks, for metrics
     async def checked(store: Store, request: S3Request) -> Response:
         principal = objects.principal_of(request)
         version_id = objects.version_id_arg(request)
@@ -145,6 +148,7 @@ def _object_checked_first(action: Action, handler: Handler) -> Handler:
 
 
 def _checked_first(setting: Setting, handler: Handler) -> Handler:
+    @functools.wraps(handler)  # named as the operation it checks, for metrics
     async def checked(store: Store, request: S3Request) -> Response:
         principal = objects.principal_of(request)
         await store.bucket_settings.check(principal, request.bucket, Action.WRITE_SETTING, setting)
@@ -207,6 +211,7 @@ class S3App:
             return
         response.headers.append(("x-amz-request-id", request.request_id))
         response.headers.append(("x-amz-id-2", request.request_id))
+        scope[OPERATION_KEY] = request.operation
         try:
             await response.send(send, head)
         except DoliumError as exc:
@@ -281,6 +286,7 @@ class S3App:
         if request.method in ("PUT", "POST"):
             request.storage_policy = class_policy(request, self.settings.storage_classes)
         handler = self._route(request)
+        request.operation = handler.__name__
         await self._expected_owners(request)
         return await handler(self.store, request)
 
@@ -339,7 +345,7 @@ class S3App:
         if method == "GET":
             return multipart.list_parts if "uploadId" in q else objects.get_object
         if method == "HEAD":
-            return _head_object
+            return head_object
         if method == "DELETE":
             return multipart.abort_upload if "uploadId" in q else objects.delete_object
         if method == "POST":
@@ -373,10 +379,10 @@ class S3App:
             if "versioning" in q:
                 return _checked_first(BUCKET_PUT_SETTINGS["versioning"], put_versioning)
 
-            async def create(store: Store, request: S3Request) -> Response:
+            async def create_bucket(store: Store, request: S3Request) -> Response:
                 return await buckets.create_bucket(store, request, region)
 
-            return create
+            return create_bucket
         if method == "HEAD":
             return buckets.head_bucket
         if method == "DELETE":
@@ -414,7 +420,7 @@ def _creates_bucket(request: S3Request) -> bool:
     )
 
 
-async def _head_object(store: Store, request: S3Request) -> Response:
+async def head_object(store: Store, request: S3Request) -> Response:
     return await objects.get_object(store, request, head=True)
 
 

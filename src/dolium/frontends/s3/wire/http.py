@@ -70,6 +70,7 @@ class S3Request:
     body: Payload | None = None
     client: str = ""  # peer address, for aws:SourceIp
     secure: bool = False  # arrived over TLS, for aws:SecureTransport
+    operation: str = ""  # the handler routed to, once known (for metrics)
     # The storage policy a write's x-amz-storage-class maps to (None: the bucket's).
     storage_policy: str | None = None
 

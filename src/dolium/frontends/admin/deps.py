@@ -1,0 +1,27 @@
+"""What every admin route depends on: the core, and an administrator's signature."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from dolium.core.store import Store
+from dolium.frontends.admin.auth import authenticate
+from dolium.model import Principal
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def administrator(request: Request) -> Principal:
+    state = request.app.state
+    principal = await authenticate(request, state.keys, state.region)
+    store_of(request).admin.check(principal)
+    return principal
+
+
+Admin = Annotated[Principal, Depends(administrator)]
+Core = Annotated[Store, Depends(store_of)]

@@ -1,0 +1,318 @@
+"""Prometheus metrics: counters kept on the request path, figures read at scrape time.
+
+Several worker processes serve one port and a scrape reaches any one of
+them. Each process counts in plain dictionaries (a request pays about a
+microsecond for it, where prometheus-client's multiprocess mode took
+sixteen: a lock and a memory-mapped write per value) and writes its totals
+to a file of its own in one directory every second (`DOLIUM_METRICS_DIR`,
+made by the server before its workers start); a scrape adds the files up,
+so a scrape may miss the last second of the other processes. A worker's
+file stays when it dies, so totals never go back. prometheus-client
+writes the exposition text.
+
+What the server stores (usage, stores, backlog, health) is read from the
+stores when scraped, by the process that answers the scrape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from dolium.core.operations.status import Check, Figures
+from dolium.frontends import OPERATION_KEY
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+# Where each worker process leaves its totals (set by the server before the
+# workers start), and how often it does.
+METRICS_DIR_ENV = "DOLIUM_METRICS_DIR"
+FLUSH_INTERVAL = 1.0
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# Request latencies from a cached small GET to a large upload.
+LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    30.0, 60.0,
+)  # fmt: skip
+
+
+@lru_cache(maxsize=512)
+def operation_name(handler_name: str) -> str:
+    """`get_object` -> `GetObject`: handlers named as the API names operations."""
+    return "".join(part.capitalize() for part in handler_name.split("_"))
+
+
+_SWIFT_LEVELS = ("account", "container", "object")
+_SWIFT_API = re.compile(r"/v1/([^/]+)(?:/([^/]*))?(?:/(.*))?")
+
+
+def swift_operation(method: str, path: str) -> str:
+    """A Swift request's operation, by method and the level of its path
+    (`GET object`): Swift names no operations of its own."""
+    if path.startswith("/auth/"):
+        return "auth"
+    if path == "/info":
+        return "info"
+    found = _SWIFT_API.fullmatch(path)
+    if found is None:
+        return method
+    level = 2 if found.group(3) else 1 if found.group(2) else 0
+    return f"{method} {_SWIFT_LEVELS[level]}"
+
+
+class RequestMetrics:
+    """The counters every request adds to, and the text a scrape returns."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self._file = directory / f"{os.getpid()}.json" if directory is not None else None
+        # (api, operation, status) -> [count, seconds, requests per latency bucket...]
+        self._requests: dict[tuple[str, str, int], list[float]] = {}
+        self._bytes: dict[tuple[str, str], int] = {}  # (api, "received" | "sent") -> bytes
+
+    def observe(
+        self, api: str, operation: str, status: int, seconds: float, received: int, sent: int
+    ) -> None:
+        key = (api, operation, status)
+        entry = self._requests.get(key)
+        if entry is None:
+            entry = self._requests[key] = [0.0] * (3 + len(LATENCY_BUCKETS))
+        entry[0] += 1
+        entry[1] += seconds
+        entry[2 + bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        if received:
+            self._add_bytes(api, "received", received)
+        if sent:
+            self._add_bytes(api, "sent", sent)
+
+    def _add_bytes(self, api: str, way: str, size: int) -> None:
+        key = (api, way)
+        self._bytes[key] = self._bytes.get(key, 0) + size
+
+    async def measured(
+        self, api: str, app: ASGIApp, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Run `app` on one request, counting it: status, time, bytes each way."""
+        start = time.perf_counter()
+        status = 0
+        received = sent = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            return message
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await app(scope, counting_receive, counting_send)
+        finally:
+            if api == "swift":
+                operation = swift_operation(scope["method"], scope["path"])
+            elif api == "admin":
+                # FastAPI leaves the route it matched in the scope.
+                operation = getattr(scope.get("route"), "operation_id", None) or "-"
+            else:
+                handler = scope.get(OPERATION_KEY)
+                operation = operation_name(handler) if handler else "-"
+            # Status 0: the client left before an answer began.
+            self.observe(api, operation, status, time.perf_counter() - start, received, sent)
+
+    # -- sharing between processes ---------------------------------------------
+    def flush(self) -> None:
+        """Write this process's totals where a scrape of any process reads them.
+
+        A rename, so a reader sees the old totals or the new, never half.
+        Not fsynced: counters that a power cut takes back are harmless.
+        """
+        if self._file is None:
+            return
+        document = {
+            "requests": [[*k, *v] for k, v in self._requests.items()],
+            "bytes": [[*k, v] for k, v in self._bytes.items()],
+        }
+        tmp = self._file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(document, separators=(",", ":")))
+        tmp.replace(self._file)
+
+    async def flush_forever(self, interval: float = FLUSH_INTERVAL) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.flush()
+            except OSError as exc:
+                log.warning("metrics not shared: %s", exc)
+
+    def _totals(self) -> tuple[dict[tuple[str, str, int], list[float]], dict[tuple[str, str], int]]:
+        """Every process's totals added up (this one's as they are now)."""
+        requests: dict[tuple[str, str, int], list[float]] = {}
+        sizes: dict[tuple[str, str], int] = {}
+        documents = []
+        if self.directory is not None:
+            for path in self.directory.glob("*.json"):
+                if path == self._file:
+                    continue
+                try:
+                    documents.append(json.loads(path.read_text()))
+                except (OSError, ValueError):
+                    continue  # a worker's file being replaced: its totals come next time
+        mine = {
+            "requests": [[*k, *v] for k, v in self._requests.items()],
+            "bytes": [[*k, v] for k, v in self._bytes.items()],
+        }
+        for document in (*documents, mine):
+            for api, operation, status, *values in document.get("requests", ()):
+                entry = requests.setdefault((api, operation, status), [0.0] * len(values))
+                for i, value in enumerate(values):
+                    entry[i] += value
+            for api, way, size in document.get("bytes", ()):
+                sizes[api, way] = sizes.get((api, way), 0) + size
+        return requests, sizes
+
+    def render(self, figures: Figures | None, checks: Iterable[Check], workers: int) -> bytes:
+        """The exposition text: every process's counters, then the figures read now."""
+        import prometheus_client as prom
+
+        requests, sizes = self._totals()
+        counters = _Counters(requests, sizes)
+        snapshot = _Snapshot(figures, tuple(checks), workers)
+        text: bytes = prom.generate_latest(_Only(counters)) + prom.generate_latest(_Only(snapshot))
+        return text
+
+
+class _Counters:
+    """The request counters, added up over the processes, as metric families."""
+
+    def __init__(
+        self, requests: dict[tuple[str, str, int], list[float]], sizes: dict[tuple[str, str], int]
+    ) -> None:
+        self.requests = requests
+        self.sizes = sizes
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
+        total = CounterMetricFamily(
+            "dolium_requests",
+            "Requests answered, by API, operation and status (0: the client left first).",
+            labels=("api", "operation", "status"),
+        )
+        latency = HistogramMetricFamily(
+            "dolium_request_duration_seconds",
+            "Time from a request's arrival to the end of its answer.",
+            labels=("api", "operation"),
+        )
+        merged: dict[tuple[str, str], list[float]] = {}
+        for (api, operation, status), values in sorted(self.requests.items()):
+            total.add_metric((api, operation, str(status)), values[0])
+            entry = merged.setdefault((api, operation), [0.0] * len(values))
+            for i, value in enumerate(values):
+                entry[i] += value
+        for (api, operation), values in sorted(merged.items()):
+            cumulative, buckets = 0.0, []
+            for bound, count in zip((*LATENCY_BUCKETS, float("inf")), values[2:], strict=True):
+                cumulative += count
+                buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+            latency.add_metric((api, operation), buckets, values[1])
+        yield total
+        yield latency
+        for way, help_text in (("received", "Request body bytes received."),
+                               ("sent", "Response body bytes sent.")):  # fmt: skip
+            family = CounterMetricFamily(f"dolium_{way}_bytes", help_text, labels=("api",))
+            for (api, kind), size in sorted(self.sizes.items()):
+                if kind == way:
+                    family.add_metric((api,), float(size))
+            yield family
+
+
+class _Only:
+    """A registry of one collector, for generate_latest."""
+
+    def __init__(self, collector: _Counters | _Snapshot) -> None:
+        self.collector = collector
+
+    def collect(self) -> Iterator[Any]:
+        return self.collector.collect()
+
+
+class _Snapshot:
+    """Figures read from the stores at scrape time, as metric families."""
+
+    def __init__(self, figures: Figures | None, checks: tuple[Check, ...], workers: int) -> None:
+        self.figures = figures
+        self.checks = checks
+        self.workers = workers
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        up = GaugeMetricFamily(
+            "dolium_store_up", "Whether a store answers (1) or not.", labels=("store",)
+        )
+        for check in self.checks:
+            up.add_metric((check.name,), 1.0 if check.ok else 0.0)
+        yield up
+        workers = GaugeMetricFamily("dolium_workers", "Server processes serving requests.")
+        workers.add_metric((), float(self.workers))
+        yield workers
+        figures = self.figures
+        if figures is None:
+            return
+        objects = GaugeMetricFamily(
+            "dolium_stored_objects", "Current objects, by tenant.", labels=("tenant",)
+        )
+        stored = GaugeMetricFamily(
+            "dolium_stored_bytes", "Bytes of every stored version, by tenant.", labels=("tenant",)
+        )
+        for tenant, usage in sorted(figures.usage.items()):
+            objects.add_metric((tenant,), float(usage.objects))
+            stored.add_metric((tenant,), float(usage.bytes))
+        yield objects
+        yield stored
+        buckets = GaugeMetricFamily("dolium_buckets", "Buckets (containers) of every tenant.")
+        buckets.add_metric((), float(figures.buckets))
+        yield buckets
+        stat = GaugeMetricFamily(
+            "dolium_store_statistic",
+            "What a storage policy's block store reports of itself (counters since this "
+            "process started, or store-wide figures, as the store defines them).",
+            labels=("policy", "name"),
+        )
+        for store in figures.stores:
+            for name, value in sorted(store.statistics.items()):
+                stat.add_metric((store.policy, name), float(value))
+        yield stat
+        pending = GaugeMetricFamily(
+            "dolium_event_backlog_changes",
+            "Changes event delivery has yet to take (counted up to 1000).",
+        )
+        pending.add_metric((), float(figures.backlog.pending))
+        yield pending
+        lag = GaugeMetricFamily(
+            "dolium_event_lag_seconds", "How long the oldest change not yet delivered has waited."
+        )
+        lag.add_metric((), figures.backlog.oldest_age)
+        yield lag

@@ -1,0 +1,102 @@
+"""Admin routes for tenants, their users, access keys and groups."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from dolium.frontends.admin.deps import Admin, Core
+from dolium.frontends.admin.schemas import (
+    GroupIn,
+    KeyIn,
+    KeyOut,
+    TenantIn,
+    TenantOut,
+    UserCreated,
+    UserIn,
+    UserOut,
+)
+
+router = APIRouter(tags=["accounts"])
+
+
+@router.get("/tenants", operation_id="listTenants")
+async def list_tenants(admin: Admin, core: Core) -> list[TenantOut]:
+    tenants = await core.admin.accounts(admin).list_tenants()
+    return [TenantOut.of(t) for t in tenants]
+
+
+@router.post("/tenants", status_code=201, operation_id="createTenant")
+async def create_tenant(body: TenantIn, admin: Admin, core: Core) -> TenantOut:
+    tenant = await core.admin.accounts(admin).create_tenant(
+        body.name, body.canonical_id, body.display_name, body.email
+    )
+    return TenantOut.of(tenant)
+
+
+@router.get("/tenants/{tenant}", operation_id="getTenant")
+async def get_tenant(tenant: str, admin: Admin, core: Core) -> TenantOut:
+    found = await core.admin.accounts(admin).get_tenant(tenant)
+    usage = (await core.admin.usage(admin)).get(found.name)
+    return TenantOut.of(found, usage)
+
+
+@router.delete("/tenants/{tenant}", status_code=204, operation_id="deleteTenant")
+async def delete_tenant(tenant: str, admin: Admin, core: Core) -> Response:
+    await core.admin.accounts(admin).delete_tenant(tenant)
+    return Response(status_code=204)
+
+
+@router.get("/tenants/{tenant}/users", operation_id="listUsers")
+async def list_users(tenant: str, admin: Admin, core: Core) -> list[UserOut]:
+    users = await core.admin.accounts(admin).list_users(tenant)
+    return [UserOut.of(u) for u in users]
+
+
+@router.post("/tenants/{tenant}/users", status_code=201, operation_id="createUser")
+async def create_user(tenant: str, body: UserIn, admin: Admin, core: Core) -> UserCreated:
+    accounts = core.admin.accounts(admin)
+    key = await accounts.create_user(
+        tenant, body.name, body.admin, access_key=body.access_key, secret_key=body.secret_key
+    )
+    user = await accounts.get_user(tenant, body.name)
+    return UserCreated(user=UserOut.of(user), key=KeyOut.of(key, with_secret=True))
+
+
+@router.get("/tenants/{tenant}/users/{user}", operation_id="getUser")
+async def get_user(tenant: str, user: str, admin: Admin, core: Core) -> UserOut:
+    return UserOut.of(await core.admin.accounts(admin).get_user(tenant, user))
+
+
+@router.post("/tenants/{tenant}/users/{user}/keys", status_code=201, operation_id="createKey")
+async def create_key(tenant: str, user: str, body: KeyIn, admin: Admin, core: Core) -> KeyOut:
+    key = await core.admin.accounts(admin).create_key(
+        tenant, user, body.access_key, body.secret_key
+    )
+    return KeyOut.of(key, with_secret=True)
+
+
+@router.get("/keys", operation_id="listKeys")
+async def list_keys(admin: Admin, core: Core, tenant: str | None = None) -> list[KeyOut]:
+    keys = await core.admin.accounts(admin).list_keys(tenant)
+    return [KeyOut.of(k) for k in keys]
+
+
+@router.delete("/keys/{access_key}", operation_id="revokeKey")
+async def revoke_key(access_key: str, admin: Admin, core: Core) -> KeyOut:
+    """Revoke a key: it signs nothing from now on, and stays listed as inactive."""
+    accounts = core.admin.accounts(admin)
+    await accounts.revoke_key(access_key)
+    return KeyOut.of(await accounts.get_key(access_key))
+
+
+@router.get("/tenants/{tenant}/groups", operation_id="listGroups")
+async def list_groups(tenant: str, admin: Admin, core: Core) -> dict[str, list[str]]:
+    groups = await core.admin.groups(admin, tenant)
+    return {name: list(members) for name, members in groups.items()}
+
+
+@router.put("/tenants/{tenant}/groups/{group}", status_code=204, operation_id="setGroup")
+async def set_group(tenant: str, group: str, body: GroupIn, admin: Admin, core: Core) -> Response:
+    """Replace a group's members; an empty list removes the group."""
+    await core.admin.set_group(admin, tenant, group, body.members)
+    return Response(status_code=204)

@@ -1,0 +1,177 @@
+"""The admin API's documents: what it takes and what it answers, as JSON.
+
+These models are the OpenAPI document's schemas as well: the document at
+/admin/openapi.json is generated from them, never written by hand.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dolium.core.operations.admin import BucketUsage
+from dolium.core.operations.status import Check, StoreFigures
+from dolium.model import AccessKey, Tenant, Usage, User
+
+NAME = r"^[a-z0-9_-]{1,64}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(BaseModel):
+    error: str = Field(description="What went wrong, as a code (e.g. NoSuchTenant).")
+    message: str
+
+
+class UsageOut(BaseModel):
+    bytes: int = Field(description="Bytes of every stored version.")
+    objects: int = Field(description="Current objects (latest versions, not delete markers).")
+
+    @classmethod
+    def of(cls, usage: Usage) -> UsageOut:
+        return cls(bytes=usage.bytes, objects=usage.objects)
+
+
+class TenantIn(Strict):
+    name: str = Field(pattern=NAME)
+    canonical_id: str | None = Field(default=None, max_length=128)
+    display_name: str | None = Field(default=None, max_length=128)
+    email: str = Field(default="", max_length=254)
+
+
+class TenantOut(BaseModel):
+    name: str
+    canonical_id: str
+    display_name: str
+    email: str
+    created: float
+    usage: UsageOut | None = None
+
+    @classmethod
+    def of(cls, tenant: Tenant, usage: Usage | None = None) -> TenantOut:
+        return cls(
+            name=tenant.name,
+            canonical_id=tenant.canonical_id,
+            display_name=tenant.display_name,
+            email=tenant.email,
+            created=tenant.created,
+            usage=UsageOut.of(usage) if usage is not None else None,
+        )
+
+
+class KeyIn(Strict):
+    access_key: str | None = Field(default=None, max_length=128)
+    secret_key: str | None = Field(default=None, max_length=128)
+
+
+class UserIn(KeyIn):
+    name: str = Field(pattern=NAME)
+    admin: bool = False
+
+
+class UserOut(BaseModel):
+    tenant: str
+    name: str
+    admin: bool
+    created: float
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(tenant=user.tenant, name=user.name, admin=user.admin, created=user.created)
+
+
+class KeyOut(BaseModel):
+    access_key: str
+    tenant: str
+    user: str
+    created: float
+    active: bool
+    secret_key: str | None = Field(
+        default=None, description="Only in the answer that creates the key."
+    )
+
+    @classmethod
+    def of(cls, key: AccessKey, *, with_secret: bool = False) -> KeyOut:
+        return cls(
+            access_key=key.access_key,
+            tenant=key.tenant,
+            user=key.user,
+            created=key.created,
+            active=key.active,
+            secret_key=key.secret_key if with_secret else None,
+        )
+
+
+class UserCreated(BaseModel):
+    user: UserOut
+    key: KeyOut
+
+
+class BucketOut(BaseModel):
+    name: str
+    owner: str
+    created: float
+    region: str
+    versioning: str
+    object_lock: bool
+    policy: str = Field(description="The storage policy new data is written through.")
+    usage: UsageOut
+
+    @classmethod
+    def of(cls, found: BucketUsage) -> BucketOut:
+        b = found.bucket
+        return cls(
+            name=b.name,
+            owner=b.owner,
+            created=b.created,
+            region=b.region,
+            versioning=b.versioning.value,
+            object_lock=b.object_lock,
+            policy=b.policy,
+            usage=UsageOut.of(found.usage),
+        )
+
+
+class PolicyIn(Strict):
+    policy: str = Field(min_length=1, max_length=64)
+
+
+class GroupIn(Strict):
+    members: list[str] = Field(
+        max_length=1000, description="`account` or `account:user`; none removes the group."
+    )
+
+
+class StoreOut(BaseModel):
+    policy: str
+    capabilities: list[str]
+    statistics: dict[str, int | float]
+
+    @classmethod
+    def of(cls, store: StoreFigures) -> StoreOut:
+        return cls(
+            policy=store.policy,
+            capabilities=list(store.capabilities),
+            statistics=dict(store.statistics),
+        )
+
+
+class CheckOut(BaseModel):
+    name: str
+    ok: bool
+    detail: str = ""
+
+    @classmethod
+    def of(cls, check: Check) -> CheckOut:
+        return cls(name=check.name, ok=check.ok, detail=check.detail)
+
+
+class StatusOut(BaseModel):
+    ready: bool
+    checks: list[CheckOut]
+    buckets: int
+    tenants: int
+    usage: UsageOut
+    event_backlog: int = Field(description="Changes event delivery has yet to take (up to 1000).")
+    event_lag_seconds: float
