@@ -81,6 +81,8 @@ def test_s3_and_swift_round_trip_through_the_stack_and_nothing_plain_is_on_disk(
     swift.put_object("box", "obj", swift_body)
     assert swift.get_object("box", "obj")[1] == swift_body
 
+    # Readiness asks the stack for a block, as it asks any store.
+    assert httpx.get(f"{live.endpoint}/health/ready").status_code == 200
     # The stack's own figures reach /metrics, the compression ratio among them.
     metrics = httpx.get(f"{live.endpoint}/metrics").text.splitlines()
     ratio = [m for m in metrics if "compression_ratio" in m and 'policy="secure"' in m]
