@@ -204,3 +204,21 @@ async def test_cache_serves_copies_checks_them_and_evicts_the_least_recent(
     again = await CacheStore.open([below], root=str(tmp_path / "c"), max_bytes="1MiB")
     assert await again.get(blocks[3][0]) == blocks[3][1]
     assert (await again.statistics())["cache_hits"] == 1
+
+
+async def test_replicate_says_why_no_copy_could_be_read() -> None:
+    children = [MemoryBlobStore() for _ in range(2)]
+    store = await ReplicateStore.open(children)
+    await store.put(*TEXT)
+    for child in children:
+        stored = await child.get(TEXT[0])
+        await child.delete(TEXT[0])
+        await child.put(TEXT[0], stored[:-1] + b"?")
+    with pytest.raises(errors.CorruptBlock, match="every replica is damaged"):
+        await store.get(TEXT[0])
+    await children[0].delete(TEXT[0])
+    with pytest.raises(errors.CorruptBlock):  # one damaged copy is still not "absent"
+        await store.get(TEXT[0])
+    await children[1].delete(TEXT[0])
+    with pytest.raises(errors.BlockNotFound):
+        await store.get(TEXT[0])

@@ -56,30 +56,45 @@ class ReplicateStore:
         )
         _raise_first(results)
 
-    async def _read(self, child: BlobStore, digest: bytes) -> tuple[bytes | None, bytes | None]:
-        """(payload, stored copy) from one child; (None, None) if missing or unreadable."""
+    async def _read(
+        self, child: BlobStore, digest: bytes, seen: set[str] | None = None
+    ) -> tuple[bytes | None, bytes | None]:
+        """(payload, stored copy) from one child; (None, None) if missing, damaged or
+        unreadable, which `seen` collects as "missing", "damaged" and "failed"."""
+        found = seen if seen is not None else set()
         try:
             stored = await child.get(digest)
         except errors.BlockNotFound:
+            found.add("missing")
             return None, None
         except errors.StorageError as exc:
             log.warning("replica of block %s unreadable: %s", digest.hex(), exc)
+            found.add("failed")
             return None, None
-        return await checksum_frame.unframe(stored), stored
+        payload = await checksum_frame.unframe(stored)
+        if payload is None:
+            found.add("damaged")
+        return payload, stored
 
     async def get(self, digest: bytes) -> bytes:
         bad: builtins.list[BlobStore] = []
+        seen: set[str] = set()
         for child in self.children:
-            payload, stored = await self._read(child, digest)
+            payload, stored = await self._read(child, digest, seen)
             if payload is not None and stored is not None:
                 if bad:
                     self._counts["damaged_reads"] += 1
                     await self._rewrite(bad, digest, stored)
                 return payload
             bad.append(child)
-        raise errors.BlockNotFound(
-            f"block {digest.hex()}: no replica left that checks", digest=digest.hex()
-        )
+        # No good copy: say why as the other stores do, so that a check
+        # reports a block as missing only when no store holds any copy.
+        name = digest.hex()
+        if "damaged" in seen:
+            raise errors.CorruptBlock(f"block {name}: every replica is damaged", digest=name)
+        if "failed" in seen:
+            raise errors.StorageError(f"block {name}: no replica could be read", digest=name)
+        raise errors.BlockNotFound(f"block {name} is not stored", digest=name)
 
     async def _rewrite(self, children: Sequence[BlobStore], digest: bytes, stored: bytes) -> int:
         """Put a good copy back into `children`; how many took it (failures are logged)."""
