@@ -8,7 +8,9 @@ Stored block: MODE (1 byte) | KEY ID (4 bytes, big-endian) | per mode:
   and nobody without the key can confirm a guess of the plaintext.
 - random: WRAP NONCE (12) | WRAPPED KEY (48) | NONCE (12) | ciphertext+tag.
   The block key is random and kept wrapped under the keyring key; equal
-  blocks give unrelated ciphertext.
+  blocks give unrelated ciphertext. Wrap nonces are random, so one keyring
+  key should wrap fewer than 2**32 block keys (NIST SP 800-38D): rotate
+  the keyring well before that many blocks are written.
 
 The associated data is the header and the block's digest, so a block moved
 under another name, or a header changed, fails to open rather than
