@@ -44,7 +44,10 @@ class BlobStore(Protocol):
         """
 
     async def statistics(self) -> Mapping[str, int | float]:
-        """Figures about the store, by name; not for the request path.
+        """Figures about the store, by name, for operators (CLI, admin API, metrics).
+
+        Not for the request path: a store may walk itself to count its blocks
+        (and reuse the count a while).
 
         Where it can tell them: `capacity_bytes` (room for blocks),
         `used_bytes` (bytes the stored blocks take), `blocks` (how many),
