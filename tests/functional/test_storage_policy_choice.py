@@ -108,6 +108,16 @@ def test_a_mapped_storage_class_stores_through_its_policy(
     )
     assert count(tmp / "packed") == before + 4
     assert s3.get_object(Bucket=name, Key="multi")["Body"].read() == part
+    # A copy onto itself naming a class moves the object to that class's policy.
+    packed = count(tmp / "packed")
+    s3.copy_object(
+        Bucket=name, Key="warm", CopySource={"Bucket": name, "Key": "warm"}, StorageClass="GLACIER"
+    )
+    assert count(tmp / "packed") == packed + 2
+    assert s3.get_object(Bucket=name, Key="warm")["Body"].read() == warm
+    with pytest.raises(ClientError) as info:
+        s3.copy_object(Bucket=name, Key="warm", CopySource={"Bucket": name, "Key": "warm"})
+    assert info.value.response["Error"]["Code"] == "InvalidRequest"
     with pytest.raises(ClientError) as info:
         s3.put_object(Bucket=name, Key="bad", Body=b"x", StorageClass="BOGUS")
     assert info.value.response["Error"]["Code"] == "InvalidStorageClass"

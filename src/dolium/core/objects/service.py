@@ -119,6 +119,8 @@ class CopyOptions:
     # destination are found and allowed, before any data moves (given the
     # source); raises to refuse.
     approve: Callable[[ObjectVersion], None] | None = None
+    # The storage policy the copy goes through; None: the destination bucket's.
+    policy: str | None = None
 
 
 @dataclass
@@ -394,6 +396,8 @@ class Objects:
             opts.check_source(src)
         src_data_key = await self.unlock(src.sse, opts.source_key)
         bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
+        if opts.policy is not None:  # the copy's data goes where its policy says
+            bucket = replace(bucket, policy=self.ctx.check_policy(opts.policy))
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
         if opts.approve is not None:

@@ -1,13 +1,12 @@
 """Storage classes and policies in S3's words.
 
 CreateBucket names a bucket's storage policy with `x-dolium-storage-policy`
-(S3 has no header for it). A write (PutObject, CreateMultipartUpload) may
-name a storage class with `x-amz-storage-class`: one the config's
-`[storage_classes]` table maps goes through that policy; any other class S3
-knows goes through the bucket's policy, as if none were named; a name S3
-does not know is refused as S3 refuses it. A browser form's storage class
-field and CopyObject's header are not mapped (they store through the
-bucket's policy).
+(S3 has no header for it). A write (PutObject, CreateMultipartUpload,
+CopyObject) may name a storage class with `x-amz-storage-class`: one the
+config's `[storage_classes]` table maps goes through that policy; any other
+class S3 knows goes through the bucket's policy, as if none were named; a
+name S3 does not know is refused as S3 refuses it. A browser form's storage
+class field is not mapped (it stores through the bucket's policy).
 """
 
 from __future__ import annotations
