@@ -22,6 +22,7 @@ from dolium.cli_common import json_option, print_json, show, tenant_user, timest
 from dolium.client.admin import AdminClient, AdminError, part
 from dolium.credentials import CREDENTIALS_FILE, ENV_ACCESS_KEY, ENV_SECRET_KEY, read_credentials
 from dolium.errors import ConfigError
+from dolium.units import parse_size
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
@@ -301,3 +302,71 @@ def group_set(
     path = f"/tenants/{part(tenant_name)}/groups/{part(name)}"
     client.call("PUT", path, {"members": list(members)})
     click.echo(f"group {tenant_name}:{name}: {len(members)} member(s)")
+
+
+@admin.group("quota")
+def quota() -> None:
+    """Quotas of buckets and tenants: set them, or show them with no limit given."""
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _quota_options(f: F) -> F:
+    f = click.option("--objects", "max_objects", type=click.IntRange(min=0),
+                     help="Objects at most.")(f)  # fmt: skip
+    f = click.option("--bytes", "max_bytes", callback=_size, metavar="SIZE",
+                     help="Bytes at most (10GiB style suffixes allowed).")(f)  # fmt: skip
+    return click.option("--unlimited", is_flag=True, help="Remove both limits.")(f)
+
+
+def _limits(max_bytes: int | None, max_objects: int | None, unlimited: bool) -> dict[str, Any]:
+    return {
+        "bytes": None if unlimited else max_bytes,
+        "objects": None if unlimited else max_objects,
+    }
+
+
+def _show_quota(found: dict[str, Any]) -> str:
+    parts = [f"{found[k]} {k}" for k in ("bytes", "objects") if found.get(k) is not None]
+    return ", ".join(parts) or "unlimited"
+
+
+@quota.command("bucket")
+@click.argument("name")
+@_quota_options
+@remote
+def quota_bucket(
+    *, name: str, max_bytes: int | None, max_objects: int | None, unlimited: bool,
+    client: AdminClient,
+) -> None:  # fmt: skip
+    """Set (or show) the quota of bucket NAME."""
+    if max_bytes is None and max_objects is None and not unlimited:
+        found = client.call("GET", f"/buckets/{part(name)}")
+    else:
+        body = _limits(max_bytes, max_objects, unlimited)
+        found = client.call("PUT", f"/buckets/{part(name)}/quota", body)
+    click.echo(f"bucket {name}: quota {_show_quota(found['quota'])}")
+
+
+@quota.command("tenant")
+@click.argument("name")
+@_quota_options
+@remote
+def quota_tenant(
+    *, name: str, max_bytes: int | None, max_objects: int | None, unlimited: bool,
+    client: AdminClient,
+) -> None:  # fmt: skip
+    """Set (or show) the quota of tenant NAME (all its buckets together)."""
+    if max_bytes is None and max_objects is None and not unlimited:
+        found = client.call("GET", f"/tenants/{part(name)}")["quota"]
+    else:
+        body = _limits(max_bytes, max_objects, unlimited)
+        found = client.call("PUT", f"/tenants/{part(name)}/quota", body)
+    click.echo(f"tenant {name}: quota {_show_quota(found)}")

@@ -330,5 +330,19 @@ class CorruptBlock(StorageError):
     pass
 
 
+class QuotaExceeded(DoliumError):
+    """A write would take a container or an account past a quota its operator set.
+
+    `scope` is "bucket" or "account", `dimension` "bytes" or "objects", and
+    `limit` the quota; the write changed nothing.
+    """
+
+    def __init__(self, message: str, *, scope: str, dimension: str, limit: int) -> None:
+        super().__init__(message)
+        self.scope = scope
+        self.dimension = dimension
+        self.limit = limit
+
+
 class StorageFull(StorageError):
     """The store has no space left (or the quota of its file system is reached)."""

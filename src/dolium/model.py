@@ -159,6 +159,33 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class Quota:
+    """What a container or an account may hold at most; None: no limit."""
+
+    bytes: int | None = None
+    objects: int | None = None
+
+    @property
+    def unlimited(self) -> bool:
+        return self.bytes is None and self.objects is None
+
+
+NO_QUOTA = Quota()
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The quotas one write must keep: its container's and its account's."""
+
+    bucket: Quota = NO_QUOTA
+    account: Quota = NO_QUOTA
+
+    @property
+    def unlimited(self) -> bool:
+        return self.bucket.unlimited and self.account.unlimited
+
+
+@dataclass(frozen=True, slots=True)
 class Account:
     """What the meta store keeps of an account whichever key store holds its users."""
 

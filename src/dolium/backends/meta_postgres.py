@@ -51,6 +51,11 @@ def _lock_id(container: int, key: bytes) -> int:
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
+def _account_lock_id(account: str) -> int:
+    digest = hashlib.blake2b(account.encode(), digest_size=8, person=b"dolium-acct")
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
 def _url(dsn: str) -> URL:
     where = "meta.options.dsn"
     try:
@@ -104,6 +109,11 @@ class PostgresMetaStore(SqlMetaStore):
     def _lock_key(self, conn: Connection, container: int, key: bytes) -> None:
         # Held until the transaction ends; other keys are not held up.
         conn.execute(_LOCK_KEY, {"k": _lock_id(container, key)})
+
+    def _lock_account(self, conn: Connection, account: str) -> None:
+        # Writers to different containers of one account take turns checking
+        # its quota; each then sees the others' committed usage.
+        conn.execute(_LOCK_KEY, {"k": _account_lock_id(account)})
 
     @classmethod
     async def open(cls, *, dsn: str, pool_size: int = 10) -> Self:

@@ -39,6 +39,7 @@ from dolium.model import (
     Bucket,
     Change,
     ChangeAction,
+    Limits,
     ListedObject,
     MultipartUpload,
     ObjectVersion,
@@ -169,6 +170,7 @@ class MetaStore(Protocol):
         *,
         actor: Actor = SERVER,
         action: ChangeAction = ChangeAction.OBJECT_PUT,
+        limits: Limits | None = None,
     ) -> ObjectVersion:
         """Make `version` the latest version of its key, atomically.
 
@@ -181,6 +183,11 @@ class MetaStore(Protocol):
 
         The change is recorded as `action` (how the version was made), or
         as OBJECT_MARKER for a delete marker.
+
+        With `limits`, a write that adds bytes or objects raises
+        QuotaExceeded (and changes nothing) when the container's or its
+        account's usage would pass them (`dolium.quotas.check`), checked
+        against concurrent writes: two writers never pass a quota together.
         """
 
     async def update_version(
@@ -330,8 +337,9 @@ class MetaStore(Protocol):
         condition: WriteCondition | None = None,
         *,
         actor: Actor = SERVER,
+        limits: Limits | None = None,
     ) -> ObjectVersion:
-        """Atomically: put `version` (as put_version) and drop the upload.
+        """Atomically: put `version` (as put_version, `limits` too) and drop the upload.
 
         Raise NoSuchUpload if the upload is gone.
         """

@@ -66,6 +66,7 @@ from dolium.testing.meta_contract_objects import (
     upload,
     version,
 )
+from dolium.testing.meta_contract_quotas import TestQuotas
 
 __all__ = [
     "TestAccountData",
@@ -78,6 +79,7 @@ __all__ = [
     "TestContainers",
     "TestListObjects",
     "TestListVersions",
+    "TestQuotas",
     "TestPaths",
     "TestReferences",
     "TestUntil",

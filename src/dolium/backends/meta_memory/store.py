@@ -12,6 +12,7 @@ import dataclasses
 import uuid
 from collections.abc import Collection, Iterator
 
+from dolium import quotas
 from dolium.backends.meta_memory.accounts import MemoryAccounts
 from dolium.backends.meta_memory.paths import MemoryPaths
 from dolium.backends.meta_memory.state import _current, _freeze, _start, _Upload
@@ -27,11 +28,13 @@ from dolium.model import (
     SERVER,
     Actor,
     ChangeAction,
+    Limits,
     ListedObject,
     MultipartUpload,
     ObjectVersion,
     Part,
     PathRecord,
+    Usage,
     part_change,
     version_change,
     with_mutable,
@@ -49,7 +52,9 @@ class MemoryMetaStore(MemoryAccounts, MemoryPaths):
             return chain[0] if chain else None
         return next((v for v in chain if v.version_id == version_id), None)
 
-    def _put(self, v: ObjectVersion, condition: WriteCondition | None) -> ObjectVersion:
+    def _put(
+        self, v: ObjectVersion, condition: WriteCondition | None, limits: Limits | None = None
+    ) -> ObjectVersion:
         chains = self._chains.get(self._cid(v.bucket))
         raw = v.key.encode()
         chain = None if chains is None else chains.get(raw)
@@ -64,7 +69,10 @@ class MemoryMetaStore(MemoryAccounts, MemoryPaths):
             self._paths[cid][raw] = PathRecord(v.bucket, v.key, str(uuid.uuid4()))
         before = _current(chain[0] if chain else None)
         replaced_size = sum(x.size for x in chain if x.version_id == v.version_id)
-        self._use(cid, v.size - replaced_size, (not v.delete_marker) - before)
+        size, objects = v.size - replaced_size, (not v.delete_marker) - before
+        if limits is not None and not limits.unlimited and quotas.grows(size, objects):
+            self._keep_limits(cid, limits, size, objects)
+        self._use(cid, size, objects)
         for replaced in (x for x in chain if x.version_id == v.version_id):
             self._count(replaced.policy, replaced.extents, -1)
         chain[:] = [x for x in chain if x.version_id != v.version_id]
@@ -84,6 +92,16 @@ class MemoryMetaStore(MemoryAccounts, MemoryPaths):
         self._count(new.policy, new.extents, +1)
         return new
 
+    def _keep_limits(self, cid: int, limits: Limits, size: int, objects: int) -> None:
+        bucket = next(b for b in self._buckets.values() if b.id == cid)
+        used = self._usage[cid]
+        after = Usage(used.bytes + size, used.objects + objects)
+        quotas.check("bucket", limits.bucket, after, name=bucket.container)
+        if not limits.account.unlimited:
+            mine = [self._usage[b.id] for b in self._buckets.values() if b.owner == bucket.owner]
+            total = Usage(sum(u.bytes for u in mine) + size, sum(u.objects for u in mine) + objects)
+            quotas.check("account", limits.account, total, name=bucket.owner)
+
     def _put_logged(
         self,
         version: ObjectVersion,
@@ -91,8 +109,9 @@ class MemoryMetaStore(MemoryAccounts, MemoryPaths):
         actor: Actor,
         action: ChangeAction,
         name: str = "",
+        limits: Limits | None = None,
     ) -> ObjectVersion:
-        new = self._put(version, condition)
+        new = self._put(version, condition, limits)
         action = ChangeAction.OBJECT_MARKER if new.delete_marker else action
         self._log(version_change(action, new, actor, self._clock(), name))
         return new
@@ -104,9 +123,10 @@ class MemoryMetaStore(MemoryAccounts, MemoryPaths):
         *,
         actor: Actor = SERVER,
         action: ChangeAction = ChangeAction.OBJECT_PUT,
+        limits: Limits | None = None,
     ) -> ObjectVersion:
         async with self._lock:
-            return self._put_logged(version, condition, actor, action)
+            return self._put_logged(version, condition, actor, action, limits=limits)
 
     async def update_version(
         self,
@@ -312,13 +332,14 @@ class MemoryMetaStore(MemoryAccounts, MemoryPaths):
         condition: WriteCondition | None = None,
         *,
         actor: Actor = SERVER,
+        limits: Limits | None = None,
     ) -> ObjectVersion:
         async with self._lock:
             table = self._uploads.get(self._cid(bucket), {})
             if upload_id not in table:
                 raise NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
             done = self._put_logged(
-                version, condition, actor, ChangeAction.OBJECT_COMPLETE, upload_id
+                version, condition, actor, ChangeAction.OBJECT_COMPLETE, upload_id, limits
             )
             self._uncount_parts(table.pop(upload_id))
             return done

@@ -9,13 +9,15 @@ how a write counts a container's usage, in the write's own transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from dolium import quotas
 from dolium.backends.meta_sql.schema import bucket_names, buckets
-from dolium.model import container_address, split_address
+from dolium.model import Limits, Usage, container_address, split_address
 
 _P = sa.bindparam
 
@@ -61,6 +63,28 @@ ACCOUNT_USAGE = sa.select(
     sa.func.coalesce(sa.func.sum(buckets.c.bytes), 0).label("bytes"),
     sa.func.coalesce(sa.func.sum(buckets.c.objects), 0).label("objects"),
 ).where(buckets.c.owner == _P("a"))
+
+
+_CONTAINER_USAGE = sa.select(
+    buckets.c.owner, buckets.c.name, buckets.c.bytes, buckets.c.objects
+).where(buckets.c.id == _P("c"))
+
+
+def keep_limits(
+    conn: Connection,
+    container: int,
+    limits: Limits,
+    lock_account: Callable[[Connection, str], None],
+) -> None:
+    """QuotaExceeded if the container's or its account's usage, with this
+    transaction's write counted, is past `limits` (see dolium.quotas)."""
+    row = conn.execute(_CONTAINER_USAGE, {"c": container}).one()
+    quotas.check("bucket", limits.bucket, Usage(row.bytes, row.objects), name=row.name)
+    if not limits.account.unlimited:
+        lock_account(conn, row.owner)
+        total = conn.execute(ACCOUNT_USAGE, {"a": row.owner}).one()
+        usage = Usage(int(total.bytes), int(total.objects))
+        quotas.check("account", limits.account, usage, name=row.owner)
 
 
 def add_usage(conn: Connection, container: int, size: int, objects: int) -> None:

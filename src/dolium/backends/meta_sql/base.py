@@ -192,6 +192,12 @@ class SqlBase(ABC):
         """
         return
 
+    def _lock_account(self, conn: Connection, account: str) -> None:
+        """Wait until no other transaction is checking `account`'s quota, and keep
+        others from doing so until this one ends (nothing to do under SQLite,
+        whose write transactions exclude each other)."""
+        return
+
     def _disk_full(self, error: BaseException | None) -> bool:
         """Whether a driver error says the database's disk is full (each dialect's code)."""
         return False

@@ -21,9 +21,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, exc
 
+from dolium import quotas
 from dolium.backends.meta_sql import blocks, codec, listing
 from dolium.backends.meta_sql.accounts import AccountQueries
-from dolium.backends.meta_sql.addresses import CID, add_usage, params, resolve
+from dolium.backends.meta_sql.addresses import CID, add_usage, keep_limits, params, resolve
 from dolium.backends.meta_sql.base import all_rows, first_row
 from dolium.backends.meta_sql.blocks import BlockQueries
 from dolium.backends.meta_sql.changelog import (
@@ -49,6 +50,7 @@ from dolium.model import (
     SERVER,
     Actor,
     ChangeAction,
+    Limits,
     ListedObject,
     MultipartUpload,
     ObjectVersion,
@@ -151,6 +153,7 @@ class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
         actor: Actor,
         action: ChangeAction,
         name: str = "",
+        limits: Limits | None = None,
     ) -> ObjectVersion:
         cid = resolve(conn, v.bucket)
         if cid is None:
@@ -176,7 +179,10 @@ class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
         if latest is None:  # the key's first version
             conn.execute(_NEW_PATH, {"bucket": cid, "key": key, "uuid": str(uuid.uuid4())})
         size = v.size - (same.size if same is not None else 0)
-        add_usage(conn, cid, size, (not v.delete_marker) - _current(latest))
+        objects = (not v.delete_marker) - _current(latest)
+        add_usage(conn, cid, size, objects)
+        if limits is not None and not limits.unlimited and quotas.grows(size, objects):
+            keep_limits(conn, cid, limits, self._lock_account)
         action = ChangeAction.OBJECT_MARKER if v.delete_marker else action
         record_version(conn, action, v, actor, name)
         return dataclasses.replace(v, serial=inserted[0], is_latest=True)
@@ -198,9 +204,10 @@ class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
         *,
         actor: Actor = SERVER,
         action: ChangeAction = ChangeAction.OBJECT_PUT,
+        limits: Limits | None = None,
     ) -> ObjectVersion:
         def op(conn: Connection) -> ObjectVersion:
-            return self._put(conn, version, condition, actor, action)
+            return self._put(conn, version, condition, actor, action, limits=limits)
 
         try:
             return await self._transact(op)
@@ -422,6 +429,7 @@ class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
         condition: WriteCondition | None = None,
         *,
         actor: Actor = SERVER,
+        limits: Limits | None = None,
     ) -> ObjectVersion:
         gone = NoSuchUpload(f"no upload {upload_id!r}", upload_id=upload_id)
         at = {**params(bucket), "u": upload_id}
@@ -431,7 +439,7 @@ class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
             if found is None:
                 raise gone
             done = self._put(
-                conn, version, condition, actor, ChangeAction.OBJECT_COMPLETE, upload_id
+                conn, version, condition, actor, ChangeAction.OBJECT_COMPLETE, upload_id, limits
             )
             blocks.uncount_parts(conn, found.bucket, upload_id)
             # Its parts go with it (ON DELETE CASCADE).

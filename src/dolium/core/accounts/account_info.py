@@ -8,7 +8,9 @@ rule until account ACLs land in the authorizer.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
+from dolium.core.accounts.quotas import is_reserved
 from dolium.core.buckets.container_meta import merged
 from dolium.core.context import Context
 from dolium.errors import AccessDenied
@@ -24,14 +26,20 @@ class AccountInfo:
             raise AccessDenied(f"only account {account!r} may see or change itself")
 
     async def get(self, principal: Principal, account: str) -> Account:
+        """The account, without the metadata that is the server's (its quota)."""
         self._check(principal, account)
-        return await self.ctx.meta.get_account(account)
+        found = await self.ctx.meta.get_account(account)
+        mine = {k: v for k, v in found.meta.items() if not is_reserved(k)}
+        return replace(found, meta=mine) if len(mine) != len(found.meta) else found
 
     async def update_meta(
         self, principal: Principal, account: str, changes: Mapping[str, str | None]
     ) -> None:
-        """Set or remove (None or "") names of the account's metadata."""
+        """Set or remove (None or "") names of the account's metadata.
+
+        The server's own names (its quota) are neither changed nor removed."""
         self._check(principal, account)
+        changes = {k: v for k, v in changes.items() if not is_reserved(k)}
         if not changes:
             return
         current = (await self.ctx.meta.get_account(account)).meta

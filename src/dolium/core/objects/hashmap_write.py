@@ -133,8 +133,9 @@ class HashmapWrites:
             policy=bucket.policy,
         )
         created = await self.ctx.meta.put_version(
-            version, opts.condition, actor=principal.actor, action=ChangeAction.OBJECT_PUT
-        )
+            version, opts.condition, actor=principal.actor, action=ChangeAction.OBJECT_PUT,
+            limits=await self.objects.quotas.limits(bucket),
+        )  # fmt: skip
         await self.objects.delivered(bucket)
         return created
 

@@ -136,7 +136,7 @@ class Multipart:
             acl=acl_text,
             lock=requested or NO_LOCK,
             sse=protection,
-            policy=opts.policy_in(bucket, self.ctx),
+            policy=bucket.policy if opts.policy is None else self.ctx.check_policy(opts.policy),
         )
         await self.ctx.meta.create_upload(upload, actor=principal.actor)
         return upload
@@ -395,7 +395,8 @@ class Multipart:
             policy=upload.policy,
         )
         created = await self.ctx.meta.complete_upload(
-            bucket.name, upload_id, version, condition, actor=principal.actor
-        )
+            bucket.name, upload_id, version, condition, actor=principal.actor,
+            limits=await self.objects.quotas.limits(bucket),
+        )  # fmt: skip
         await self.objects.delivered(bucket)
         return created

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from dolium.conditions import WriteCondition
 from dolium.core.access import grants
 from dolium.core.access.actions import Action
+from dolium.core.accounts.quotas import Quotas
 from dolium.core.buckets import notifications
 from dolium.core.content.blocks import (
     MAX_PUT_SIZE,
@@ -90,10 +91,6 @@ class WriteOptions:
     # The storage policy the data goes through (S3 names one by storage
     # class); None: the bucket's. Parts go through their upload's.
     policy: str | None = None
-
-    def policy_in(self, bucket: Bucket, ctx: Context) -> str:
-        """The policy this write stores through: its own if it names one, else the bucket's."""
-        return bucket.policy if self.policy is None else ctx.check_policy(self.policy)
 
 
 @dataclass(frozen=True)
@@ -168,6 +165,7 @@ class Objects:
         """`deliver` delivers what the change log holds (`Delivery.deliver_now`)."""
         self.ctx = ctx
         self.deliver = deliver
+        self.quotas = Quotas(ctx)
 
     async def delivered(self, bucket: Bucket) -> None:
         """After a change to a bucket with a notification configuration: its
@@ -245,16 +243,14 @@ class Objects:
             raise IntegrityRequired(
                 "A write with Object Lock parameters must declare an MD5 or a checksum of its data."
             )
-        policy = opts.policy_in(bucket, self.ctx)
+        if opts.policy is not None:  # the write's data goes where its policy says
+            bucket = replace(bucket, policy=self.ctx.check_policy(opts.policy))
+        limits = await self.quotas.limits(bucket)
+        await self.quotas.precheck(bucket, limits, opts.declared_size)
         protection, data_key = await self.protect(bucket, opts.sse)
         cipher = BlockCipher(data_key) if data_key is not None else None
         writer = self.writer(
-            bucket,
-            opts,
-            inline=True,
-            cipher=cipher,
-            policy=policy,
-            hashmap=keeps_hashmap(protection),
+            bucket, opts, inline=True, cipher=cipher, hashmap=keeps_hashmap(protection)
         )
         data = await writer.write(body)
         check_written(data, opts)
@@ -281,10 +277,10 @@ class Objects:
             acl=acl_text,
             lock=object_lock.new_version_lock(bucket, requested, modified),
             sse=protection,
-            policy=policy,
+            policy=bucket.policy,
         )
         created = await self.ctx.meta.put_version(
-            version, opts.condition, actor=principal.actor, action=action
+            version, opts.condition, actor=principal.actor, action=action, limits=limits
         )
         await self.delivered(bucket)
         return created
@@ -439,9 +435,11 @@ class Objects:
             acl=acl_text,
             lock=object_lock.new_version_lock(bucket, requested, modified),
         )
+        limits = await self.quotas.limits(bucket)
         created = await self.ctx.meta.put_version(
-            version, opts.condition, actor=principal.actor, action=ChangeAction.OBJECT_COPY
-        )
+            version, opts.condition, actor=principal.actor, action=ChangeAction.OBJECT_COPY,
+            limits=limits,
+        )  # fmt: skip
         await self.delivered(bucket)
         return created, src
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from dolium.core.accounts.quotas import Quotas
 from dolium.core.accounts.service import ROOT_TENANT, AccountService, check_name
 from dolium.core.context import Context
 from dolium.errors import AccessDenied, InvalidArgument, NoSuchBucket
-from dolium.model import Bucket, Principal, Usage
+from dolium.model import Bucket, Principal, Quota, Usage
 
 # Pithos group names, as its X-Account-Group- headers allow them.
 _GROUP_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -32,8 +33,9 @@ class BucketUsage:
 
 
 class Administration:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, quotas: Quotas) -> None:
         self.ctx = ctx
+        self.quotas = quotas
 
     def check(self, principal: Principal) -> None:
         """AccessDenied unless `principal` administers the server."""
@@ -79,6 +81,20 @@ class Administration:
         self.check(principal)
         tenants = await self.ctx.meta.list_tenants()
         return {t.name: (await self.ctx.meta.get_account(t.name)).usage for t in tenants}
+
+    async def set_bucket_quota(self, principal: Principal, name: str, quota: Quota) -> BucketUsage:
+        self.check(principal)
+        await self.quotas.set_bucket(name, quota, actor=principal.actor)
+        return await self.bucket(principal, name)
+
+    async def tenant_quota(self, principal: Principal, tenant: str) -> Quota:
+        await self.accounts(principal).get_tenant(tenant)
+        return await self.quotas.of_account(tenant)
+
+    async def set_tenant_quota(self, principal: Principal, tenant: str, quota: Quota) -> Quota:
+        await self.accounts(principal).get_tenant(tenant)
+        await self.quotas.set_account(tenant, quota, actor=principal.actor)
+        return await self.quotas.of_account(tenant)
 
     async def groups(self, principal: Principal, tenant: str) -> dict[str, tuple[str, ...]]:
         await self.accounts(principal).get_tenant(tenant)

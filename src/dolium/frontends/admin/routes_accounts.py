@@ -9,6 +9,7 @@ from dolium.frontends.admin.schemas import (
     GroupIn,
     KeyIn,
     KeyOut,
+    QuotaIO,
     TenantIn,
     TenantOut,
     UserCreated,
@@ -37,7 +38,13 @@ async def create_tenant(body: TenantIn, admin: Admin, core: Core) -> TenantOut:
 async def get_tenant(tenant: str, admin: Admin, core: Core) -> TenantOut:
     found = await core.admin.accounts(admin).get_tenant(tenant)
     usage = (await core.admin.usage(admin)).get(found.name)
-    return TenantOut.of(found, usage)
+    return TenantOut.of(found, usage, await core.admin.tenant_quota(admin, tenant))
+
+
+@router.put("/tenants/{tenant}/quota", operation_id="setTenantQuota")
+async def set_tenant_quota(tenant: str, body: QuotaIO, admin: Admin, core: Core) -> QuotaIO:
+    """What all the tenant's buckets may hold together; nulls remove the limits."""
+    return QuotaIO.of(await core.admin.set_tenant_quota(admin, tenant, body.quota()))
 
 
 @router.delete("/tenants/{tenant}", status_code=204, operation_id="deleteTenant")

@@ -9,6 +9,7 @@ from dolium.frontends.admin.schemas import (
     BucketOut,
     CheckOut,
     PolicyIn,
+    QuotaIO,
     StatusOut,
     StoreOut,
     UsageOut,
@@ -31,6 +32,12 @@ async def get_bucket(bucket: str, admin: Admin, core: Core) -> BucketOut:
 async def set_bucket_policy(bucket: str, body: PolicyIn, admin: Admin, core: Core) -> BucketOut:
     """Write the bucket's new data through another storage policy."""
     return BucketOut.of(await core.admin.move_bucket(admin, bucket, body.policy))
+
+
+@router.put("/buckets/{bucket}/quota", operation_id="setBucketQuota")
+async def set_bucket_quota(bucket: str, body: QuotaIO, admin: Admin, core: Core) -> BucketOut:
+    """What the bucket may hold; nulls remove the limits."""
+    return BucketOut.of(await core.admin.set_bucket_quota(admin, bucket, body.quota()))
 
 
 @router.get("/policies", operation_id="listPolicies")

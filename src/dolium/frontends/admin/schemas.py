@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dolium.core.accounts.quotas import CONFIG as QUOTA_CONFIG
+from dolium.core.accounts.quotas import decode
 from dolium.core.operations.admin import BucketUsage
 from dolium.core.operations.status import Check, StoreFigures
-from dolium.model import AccessKey, Tenant, Usage, User
+from dolium.model import AccessKey, Quota, Tenant, Usage, User
 
 NAME = r"^[a-z0-9_-]{1,64}$"
 
@@ -40,6 +42,20 @@ class TenantIn(Strict):
     email: str = Field(default="", max_length=254)
 
 
+class QuotaIO(Strict):
+    """Limits; null: none."""
+
+    bytes: int | None = Field(default=None, ge=0, le=2**62)
+    objects: int | None = Field(default=None, ge=0, le=2**62)
+
+    @classmethod
+    def of(cls, quota: Quota) -> QuotaIO:
+        return cls(bytes=quota.bytes, objects=quota.objects)
+
+    def quota(self) -> Quota:
+        return Quota(self.bytes, self.objects)
+
+
 class TenantOut(BaseModel):
     name: str
     canonical_id: str
@@ -47,9 +63,12 @@ class TenantOut(BaseModel):
     email: str
     created: float
     usage: UsageOut | None = None
+    quota: QuotaIO | None = None
 
     @classmethod
-    def of(cls, tenant: Tenant, usage: Usage | None = None) -> TenantOut:
+    def of(
+        cls, tenant: Tenant, usage: Usage | None = None, quota: Quota | None = None
+    ) -> TenantOut:
         return cls(
             name=tenant.name,
             canonical_id=tenant.canonical_id,
@@ -57,6 +76,7 @@ class TenantOut(BaseModel):
             email=tenant.email,
             created=tenant.created,
             usage=UsageOut.of(usage) if usage is not None else None,
+            quota=QuotaIO.of(quota) if quota is not None else None,
         )
 
 
@@ -117,6 +137,7 @@ class BucketOut(BaseModel):
     object_lock: bool
     policy: str = Field(description="The storage policy new data is written through.")
     usage: UsageOut
+    quota: QuotaIO
 
     @classmethod
     def of(cls, found: BucketUsage) -> BucketOut:
@@ -130,6 +151,7 @@ class BucketOut(BaseModel):
             object_lock=b.object_lock,
             policy=b.policy,
             usage=UsageOut.of(found.usage),
+            quota=QuotaIO.of(decode(b.configs.get(QUOTA_CONFIG))),
         )
 
 

@@ -80,6 +80,9 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     # Not an AWS code (S3 never fills up); 507 as MinIO answers it, and not
     # retried by SDKs as a 500 or 503 would be: space must be freed first.
     e.StorageFull: (507, "InsufficientStorage"),
+    # Not an AWS code (S3 has no quotas): Ceph RGW's, which S3 clients of
+    # quota-keeping servers know; the message names the quota.
+    e.QuotaExceeded: (403, "QuotaExceeded"),
 }
 
 # What a client is told of a server-side failure; the log has the details.

@@ -28,6 +28,7 @@ SWIFT_STATUSES: dict[type[e.DoliumError], int] = {
     e.InvalidRequest: 400,
     e.NotSupported: 501,
     e.StorageFull: 507,
+    e.QuotaExceeded: 413,  # as Swift's quota middlewares answer
 }
 
 # Status -> (reason, the sentence of Swift's HTML body).
@@ -86,6 +87,8 @@ def to_swift_error(error: e.DoliumError) -> SwiftError | None:
     status = status_of(error)
     if status is None:
         return None
+    if isinstance(error, e.QuotaExceeded):
+        return SwiftError(413, "Upload exceeds quota.")  # Swift's own words
     # A 400 says what was wrong, as Swift's plain-text refusals do; the
     # others keep Swift's standard sentence, which tells a stranger nothing.
     return SwiftError(status, str(error) if status == 400 else "")

@@ -100,7 +100,18 @@ async def create_bucket(store: Store, request: S3Request, region: str) -> Respon
 
 async def head_bucket(store: Store, request: S3Request) -> Response:
     bucket = await store.buckets.get(principal_of(request), request.bucket, Action.LIST)
-    return Response(200, [("x-amz-bucket-region", bucket.region)])
+    headers = [("x-amz-bucket-region", bucket.region)]
+    quota = store.objects.quotas.of_bucket(bucket)
+    if not quota.unlimited:
+        # What the operator allows and what is used, for clients that plan uploads.
+        usage = await store.containers.usage(bucket)
+        headers += [("x-dolium-bytes-used", str(usage.bytes)),
+                    ("x-dolium-object-count", str(usage.objects))]  # fmt: skip
+        if quota.bytes is not None:
+            headers.append(("x-dolium-quota-bytes", str(quota.bytes)))
+        if quota.objects is not None:
+            headers.append(("x-dolium-quota-objects", str(quota.objects)))
+    return Response(200, headers)
 
 
 async def delete_bucket(store: Store, request: S3Request) -> Response:
