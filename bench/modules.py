@@ -65,7 +65,7 @@ async def open_stack(modules: Sequence[str], base: str, work: Path) -> tuple[Blo
         options: dict[str, Any] = {}
         if name == "encrypt":
             options["keyring"] = str(work / "keyring.json")
-        below = [await registry[name].load().open(below, **options)]
+        below = [await registry[name].load().open(stores=below, **options)]
     return below[0], bases
 
 

@@ -3,7 +3,8 @@
 The only module that knows every layer: it opens the back ends named in the
 config, builds the core over them, mounts the S3 and Swift front ends (Swift
 by path: `/auth/v1.0`, `/info`, `/v1/...`; S3 everything else), and runs the
-garbage collector, the lifecycle worker and event delivery in the background.
+garbage collector, the lifecycle worker, event delivery and the scrubber in the
+background.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from dolium.core.access.swift_acl import SwiftAclEvaluator
 from dolium.core.audit.checkpoint import log_signer
 from dolium.core.audit.log import AuditLog, seal_forever
 from dolium.core.context import Context, Settings
-from dolium.core.jobs.gc import collect
 from dolium.core.jobs.lifecycle import LifecycleWorker
+from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
 from dolium.frontends.admin import probes
 from dolium.frontends.admin.app import AdminApp, is_admin_path
@@ -48,6 +49,7 @@ from dolium.memory import limit_malloc_arenas, trim_forever
 from dolium.model import DEFAULT_POLICY
 from dolium.plugins import open_audit, open_meta, open_policies, open_reporters
 from dolium.protocols.meta import MetaStore
+from dolium.server_jobs import collect_once, every, operator_jobs, scrub_once
 from dolium.workers import JOBS_RETRY, STARTUP_FAILURE, JobsLock, bind, run_workers
 
 log = logging.getLogger("dolium")
@@ -146,6 +148,7 @@ class Server:
         self.admin: AdminApp | None = None
         self.probes: probes.Probes | None = None
         self.metrics: RequestMetrics | None = None
+        self.operator_jobs: Jobs | None = None
         self._jobs: asyncio.Task[None] | None = None
         self._trim: asyncio.Task[None] | None = None
         self._flush: asyncio.Task[None] | None = None
@@ -165,13 +168,14 @@ class Server:
         signer = TokenSigner(swift_token_secret(self.config.data_dir))
         policies = sorted(self.store.ctx.policies)
         self.swift = SwiftApp(self.store, keys, signer, policies, self.config.default_policy)
-        self.admin = AdminApp(self.store, keys, self.config.region or None)
+        self.operator_jobs = operator_jobs(self.store.ctx, self.config)
+        self.admin = AdminApp(self.store, keys, self.config.region or None, self.operator_jobs)
         if self.config.metrics:
             shared = os.environ.get(METRICS_DIR_ENV)
             self.metrics = RequestMetrics(Path(shared) if shared else None)
             self._flush = asyncio.create_task(self.metrics.flush_forever())
             self.probes = probes.Probes(
-                self.store, self.metrics, token=self.config.metrics_token,
+                self.store, self.metrics, self.operator_jobs, token=self.config.metrics_token,
                 workers=self.config.workers or 1,
             )  # fmt: skip
         self._jobs = asyncio.create_task(self._run_jobs())
@@ -186,16 +190,20 @@ class Server:
             await asyncio.sleep(JOBS_RETRY)
         # Also delivers what a previous run committed but had not delivered.
         jobs = [self.store.delivery.run_forever(DELIVERY_INTERVAL)]
-        if self.config.gc_interval > 0:
-            jobs.append(self._collect_forever())
+        ctx, config = self.store.ctx, self.config
+        if config.gc_interval > 0:
+            jobs.append(every(config.gc_interval, "garbage collection",
+                              lambda: collect_once(ctx, config)))  # fmt: skip
         if self.config.lifecycle_interval > 0:
-            ctx, offset = self.store.ctx, self.config.clock_offset
+            offset = self.config.clock_offset
             worker = LifecycleWorker(
                 ctx, clock=lambda: ctx.clock() + offset, day=self.config.lifecycle_day
             )
             jobs.append(worker.run_forever(self.config.lifecycle_interval))
         if self.config.audit is not None and self.config.audit.use != AUDIT_OFF:
             jobs.append(self._audit_forever())
+        if config.scrub_interval > 0:
+            jobs.append(every(config.scrub_interval, "scrub", lambda: scrub_once(ctx, config)))
         await asyncio.gather(*jobs)
 
     async def _audit_forever(self) -> None:
@@ -225,21 +233,10 @@ class Server:
         if self.metrics is not None:
             with contextlib.suppress(OSError):
                 self.metrics.flush()  # this worker's last totals outlive it
+        if self.operator_jobs is not None:
+            await self.operator_jobs.close()
         if self.store is not None:
             await self.store.close()
-
-    async def _collect_forever(self) -> None:
-        assert self.store is not None
-        ctx = self.store.ctx
-        while True:
-            await asyncio.sleep(self.config.gc_interval)
-            try:
-                report = await collect(
-                    ctx.meta, ctx.blobs_for, grace=self.config.gc_grace, now=ctx.clock()
-                )
-                log.info("garbage collection: %s", report)
-            except Exception:
-                log.exception("garbage collection failed")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -33,6 +33,7 @@ from dolium.cli_common import (
     timestamp,
 )
 from dolium.cli_policy import policy
+from dolium.cli_scrub import scrub
 from dolium.config import Config
 from dolium.core.accounts.service import AccountService
 from dolium.core.buckets.service import Buckets
@@ -436,6 +437,7 @@ def check_cmd(
 cli.add_command(audit)
 cli.add_command(admin)
 cli.add_command(policy)
+cli.add_command(scrub)
 
 
 # -- entry point ------------------------------------------------------------------------

@@ -26,6 +26,8 @@ Environment variables (all optional):
     DOLIUM_GC_GRACE          gc_grace (seconds, same forms)
     DOLIUM_LIFECYCLE_INTERVAL  lifecycle_interval (seconds, same forms; 0 = off)
     DOLIUM_LIFECYCLE_DAY     lifecycle_day (seconds in a lifecycle day; a testing aid)
+    DOLIUM_SCRUB_INTERVAL    scrub_interval (seconds, same forms; 0 = off)
+    DOLIUM_SCRUB_RATE        scrub_rate (MB a second the background scrub reads; 0 = unpaced)
     DOLIUM_HEAD_TIMEOUT      head_timeout (seconds, same forms; more than 0)
     DOLIUM_WORKERS           workers (server processes, 1..64; default: the cores)
     DOLIUM_CLOCK_OFFSET      clock_offset (seconds; a testing aid, see the field)
@@ -169,6 +171,10 @@ class Config(BaseModel):
     # as Ceph's rgw_lc_debug_interval, so lifecycle can be tested end to end
     # in seconds. Leave it 86400 in production.
     lifecycle_day: float = 86400.0
+    # Seconds between background scrubs (core.jobs.scrub); 0 = never.
+    scrub_interval: float = 0.0
+    # MB (10^6 bytes) a second a background scrub reads at most; 0 = unpaced.
+    scrub_rate: float = Field(default=20.0, ge=0)
     # A connection gets this long to send a complete request head.
     head_timeout: float = 60.0
     # Server processes accepting requests (dolium.workers); more than one
@@ -306,6 +312,11 @@ class Config(BaseModel):
     def _check_lifecycle_interval(cls, value: object) -> float:
         return _seconds(value, "must be 0 (no lifecycle runs) or more (e.g. 1h)")
 
+    @field_validator("scrub_interval", mode="before")
+    @classmethod
+    def _check_scrub_interval(cls, value: object) -> float:
+        return _seconds(value, "must be 0 (no background scrub) or more (e.g. 7d)")
+
     @field_validator("head_timeout", mode="before")
     @classmethod
     def _check_head_timeout(cls, value: object) -> float:
@@ -431,6 +442,8 @@ _ENV_KEYS = {
     "DOLIUM_GC_GRACE": "gc_grace",
     "DOLIUM_LIFECYCLE_INTERVAL": "lifecycle_interval",
     "DOLIUM_LIFECYCLE_DAY": "lifecycle_day",
+    "DOLIUM_SCRUB_INTERVAL": "scrub_interval",
+    "DOLIUM_SCRUB_RATE": "scrub_rate",
     "DOLIUM_HEAD_TIMEOUT": "head_timeout",
     "DOLIUM_WORKERS": "workers",
     "DOLIUM_CLOCK_OFFSET": "clock_offset",

@@ -30,7 +30,7 @@ own words; a front end words an error by its class, or by its `problem`
     ├── PreconditionFailed  NotModified
     ├── NotSupported                valid S3, but a feature Dolium does not implement
     └── StorageError                a back end failed (I/O, corruption)
-        ├── BlockNotFound  CorruptBlock  StorageFull
+        ├── BlockNotFound  CorruptBlock  StorageFull  StorageUnavailable
 """
 
 from __future__ import annotations
@@ -346,3 +346,7 @@ class QuotaExceeded(DoliumError):
 
 class StorageFull(StorageError):
     """The store has no space left (or the quota of its file system is reached)."""
+
+
+class StorageUnavailable(StorageError):
+    """Too few of the stores a block is spread over answered: try again later."""

@@ -12,6 +12,7 @@ rather than a `TypeError` from inside the store.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any, cast
 
@@ -61,19 +62,20 @@ def _check_options(
     key: str,
     spec: PluginSpec,
     options_key: str | None = None,
-    positional: tuple[Any, ...] = (),
+    given: Mapping[str, Any] | None = None,
     what: str = "store",
 ) -> None:
     """Refuse options `opener` does not take; `options_key` names them in errors.
 
-    `positional` are the arguments given before the options (a module's stores).
+    `given` are keyword arguments the caller adds, not options (a module's stores).
     """
+    given = given or {}
     where = options_key or f"{key}.options"
     try:
         sig = inspect.signature(opener)
     except (TypeError, ValueError):  # no introspectable signature: let open() decide
         return
-    params = list(sig.parameters.values())[len(positional) :]
+    params = [p for p in sig.parameters.values() if p.name not in given]
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return
     accepted = [
@@ -88,7 +90,7 @@ def _check_options(
                 f"config {where}.{option}: unknown option for {what} {spec.use!r} ({hint})"
             )
     try:
-        sig.bind(*positional, **spec.options)
+        sig.bind(**given, **spec.options)
     except TypeError as exc:
         missing = [
             p.name
@@ -124,9 +126,10 @@ async def open_module(key: str, spec: ModuleSpec, stores: list[BlobStore]) -> Bl
     if opener is None:
         raise ConfigError(f"config {key}.use: module {spec.use!r} has no open() classmethod")
     plugin = PluginSpec(use=spec.use, options=spec.options)
-    _check_options(opener, key, plugin, options_key=key, positional=(stores,), what="module")
+    given = {"stores": stores}
+    _check_options(opener, key, plugin, options_key=key, given=given, what="module")
     try:
-        return cast(BlobStore, await opener(stores, **spec.options))
+        return cast(BlobStore, await opener(**given, **spec.options))
     except ConfigError as exc:
         raise ConfigError(f"config {key}: {exc.message}") from exc
 

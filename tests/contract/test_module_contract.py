@@ -24,6 +24,7 @@ STACKS: list[list[Any]] = [
     ["encrypt", "compress"],
     [("encrypt", {"mode": "random"}), "replicate"],
     ["compress", "cache"],
+    ["compress", "encrypt", "erasure"],
 ]
 
 PARAMS = [

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from conftest import LiveServer
 from swiftclient.client import Connection
+from swiftclient.service import SwiftService
 
 
 @dataclass
@@ -40,6 +41,19 @@ class SwiftAccount:
         """httpx on the storage URL, sending a fresh token."""
         _, token = self.login()
         return httpx.Client(base_url=self.url + "/", headers={"X-Auth-Token": token})
+
+    def service(self, **options: Any) -> Any:
+        """swiftclient's SwiftService (what the `swift` command runs) on this account."""
+        return SwiftService(
+            options={
+                "auth": self.auth_url,
+                "user": f"{self.tenant}:{self.user}",
+                "key": self.secret,
+                "auth_version": "1.0",
+                "retries": 0,
+                **options,
+            }
+        )
 
     def connection(self) -> Any:
         return Connection(

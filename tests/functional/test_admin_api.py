@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import uuid
 from typing import Any
 
@@ -219,3 +220,37 @@ def test_the_cli_refuses_a_non_administrator(server: LiveServer) -> None:
     )
     assert result.returncode == 1
     assert "AccessDenied" in result.stderr
+
+
+def wait_for_report(server: LiveServer, job: str, after: float) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        last = admin_call(server, "GET", "/jobs").json()[job]["last"]
+        if last is not None and last["ended"] > after:
+            report: dict[str, Any] = last
+            return report
+        time.sleep(0.2)
+    raise AssertionError(f"no {job} report after {after}")
+
+
+def test_jobs_are_started_and_report(server: LiveServer, s3: Any) -> None:
+    jobs = admin_call(server, "GET", "/jobs").json()
+    assert set(jobs) == {"gc", "scrub"}
+    before = time.time()
+    started = admin_call(server, "POST", "/jobs/gc")
+    assert started.status_code == 202 and started.json()["running"] is True
+    report = wait_for_report(server, "gc", before)
+    assert {"candidates", "deleted", "failed"} <= set(report)
+    bucket = unique("scrub-")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"s" * 100_000)
+    assert admin_call(server, "POST", "/jobs/scrub").status_code == 202
+    scrubbed = wait_for_report(server, "scrub", before)
+    assert scrubbed["blocks"] >= 1 and scrubbed["lost"] == 0
+    text = httpx.get(f"{server.endpoint}/metrics").text
+    assert 'dolium_job_last_report{job="scrub",name="blocks"}' in text
+    assert 'dolium_job_last_end_timestamp_seconds{job="gc"}' in text
+    missing = admin_call(server, "POST", "/jobs/defragment")
+    assert (missing.status_code, missing.json()["error"]) == (404, "NoSuchJob")
+    s3.delete_object(Bucket=bucket, Key="k")
+    s3.delete_bucket(Bucket=bucket)

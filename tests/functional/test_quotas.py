@@ -159,14 +159,14 @@ def test_a_tenant_quota_spans_its_buckets_and_apis(server: LiveServer) -> None:
     assert code_of(caught)[1] == "QuotaExceeded"
     assert "account quota" in code_of(caught)[2]
     # Swift writes keep it too, with Swift's answer.
-    http = account.http()
-    refused = http.put(f"{two}/swift-object", content=b"y" * 501)
-    assert (refused.status_code, refused.text) == (413, "Upload exceeds quota.")
-    assert http.put(f"{two}/swift-object", content=b"y" * 500).status_code == 201
-    # The quota is the operator's: the owner neither sees nor changes it.
-    head = http.head("")
-    assert not [h for h in head.headers if "dolium" in h.lower() or ":" in h]
-    assert http.post("", headers={"X-Account-Meta-Colour": "blue"}).status_code == 204
+    with account.http() as http:
+        refused = http.put(f"{two}/swift-object", content=b"y" * 501)
+        assert (refused.status_code, refused.text) == (413, "Upload exceeds quota.")
+        assert http.put(f"{two}/swift-object", content=b"y" * 500).status_code == 201
+        # The quota is the operator's: the owner neither sees nor changes it.
+        head = http.head("")
+        assert not [h for h in head.headers if "dolium" in h.lower() or ":" in h]
+        assert http.post("", headers={"X-Account-Meta-Colour": "blue"}).status_code == 204
     assert admin_call(server, "GET", f"/tenants/{tenant}").json()["quota"]["bytes"] == 1500
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -9,9 +10,12 @@ import pytest
 from dolium.config import load_config
 from dolium.errors import ConfigError
 from dolium.modules.compress import CompressStore
-from dolium.modules.encrypt import EncryptStore
+from dolium.modules.encrypt import EncryptStore, check_name
 from dolium.modules.replicate import ReplicateStore
 from dolium.plugins import open_policies
+
+# The hex file name of the encrypt module's key-check blocks, in each store.
+KEY_CHECK = check_name(1).hex()[:16]
 
 STACKED = """
 [blob.d1]
@@ -140,3 +144,39 @@ async def test_policy_errors_are_one_line_naming_the_key(
         assert expected in exc.message
     else:
         pytest.fail(f"no error for {text!r}")
+
+
+async def test_the_archive_policy_stacks_compress_and_encrypt_over_erasure(
+    tmp_path: Path,
+) -> None:
+    stores = "".join(f'[blob.d{i}]\nuse = "fs"\n' for i in range(1, 7))
+    config = load(
+        tmp_path,
+        stores
+        + """
+[policy.archive]
+modules = [
+  "compress",
+  "encrypt",
+  { use = "erasure", k = 4, m = 2, stores = ["d1", "d2", "d3", "d4", "d5", "d6"] },
+]
+""",
+    )
+    policies = await open_policies(config)  # type: ignore[arg-type]
+    try:
+        archive = policies["archive"]
+        assert {"compression=zstd", "encryption=AES_GCM_256", "erasure"} <= archive.capabilities()
+        data = b"an archived block " * 4000
+        digest = hashlib.sha256(data).digest()
+        await archive.put(digest, data)
+        assert await archive.get(digest) == data
+        for i in range(1, 7):  # a share in each store, none of it plaintext
+            (share,) = [
+                p
+                for p in (tmp_path / "data" / f"blocks-d{i}").rglob("*")
+                if p.is_file() and p.name[0] != "." and not p.name.startswith(KEY_CHECK)
+            ]
+            assert data[:64] not in share.read_bytes()
+    finally:
+        for store in policies.values():
+            await store.close()

@@ -8,7 +8,7 @@ from corekit import ALICE, BOB, Core, body, make_core
 
 from dolium.core.objects.service import WriteOptions
 from dolium.errors import AccessDenied, NoSuchBucket, NoSuchKey
-from dolium.model import container_address
+from dolium.model import Principal, container_address
 
 
 @pytest.fixture
@@ -25,6 +25,31 @@ async def test_account_metadata_is_merged_and_only_its_own(core: Core) -> None:
         await accounts.get(BOB, "alice")
     with pytest.raises(AccessDenied):
         await accounts.update_meta(BOB, "alice", {"x": "1"})
+
+
+async def test_the_root_accounts_admins_change_any_accounts_metadata(core: Core) -> None:
+    accounts = core.store.accounts
+    root = Principal(tenant="root", user="root", admin=True)
+    await accounts.update_meta(root, "alice", {"quota-bytes": "10"})
+    assert (await accounts.stored("alice")).meta == {"quota-bytes": "10"}
+    # Reading it stays the account's own business; so does a change by a
+    # root user who is no admin.
+    with pytest.raises(AccessDenied):
+        await accounts.get(root, "alice")
+    with pytest.raises(AccessDenied):
+        await accounts.update_meta(Principal(tenant="root", user="u"), "alice", {"x": "1"})
+
+
+async def test_unchecked_reads_of_container_settings(core: Core) -> None:
+    await core.store.buckets.create_container("alice", "box")
+    address = container_address("alice", "box")
+    await core.store.containers.update_meta(ALICE, address, {"temp-url-key": "k"})
+    await core.store.objects.put(ALICE, address, "k", body(b"123"), WriteOptions())
+    assert await core.store.containers.stored_meta(address) == {"temp-url-key": "k"}
+    usage = await core.store.containers.stored_usage(address)
+    assert (usage.objects, usage.bytes) == (1, 3)
+    with pytest.raises(NoSuchBucket):
+        await core.store.containers.stored_meta(container_address("alice", "none"))
 
 
 async def test_container_metadata_and_usage(core: Core) -> None:

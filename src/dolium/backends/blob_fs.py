@@ -24,6 +24,12 @@ becomes garbage) and by `list`, which walks every shard directory and also
 puts back under its name a block an older release's collector left under a
 trash name.
 
+A block the core found corrupt is moved aside (`quarantine`) into
+``root/quarantine/<hex digest>.<time>.<random>``, out of the walk (which
+reads only two-hex-digit directories): it then counts as absent, so the
+next put of its content stores a sound copy, and the bad bytes stay for
+an operator to look at (and delete).
+
 This module must not import the core or the front ends and must not verify
 digests (the core does). It does not follow symlinks out of the root: block
 files are opened with O_NOFOLLOW, a symlink in a block's place counts as
@@ -54,6 +60,7 @@ USAGE_TTL = 300.0
 SCAN_BATCH = 1024
 _TMP_SUFFIX = ".tmp"
 _TRASH_SUFFIX = ".trash"
+QUARANTINE = "quarantine"
 _HEX = frozenset("0123456789abcdef")
 _O_SAFE = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _O_READ = os.O_RDONLY | _O_SAFE
@@ -126,7 +133,7 @@ class FsBlobStore:
         self.root = root
         # Shard directories already made durable in their parent by this process.
         self._durable_dirs: set[str] = set()
-        self._counts = {"puts": 0, "deletes": 0, "bytes_written": 0}
+        self._counts = {"puts": 0, "deletes": 0, "bytes_written": 0, "quarantined": 0}
         self._usage: asyncio.Task[dict[str, int]] | None = None
         self._usage_at = 0.0
 
@@ -269,6 +276,39 @@ class FsBlobStore:
             if name.startswith(prefix) and name.endswith(_TMP_SUFFIX):
                 self._remove_if_stale(os.path.join(directory, name))
 
+    async def quarantine(self, digest: bytes, found: bytes) -> bool:
+        return await asyncio.to_thread(self._quarantine_sync, digest, found)
+
+    def _quarantine_sync(self, digest: bytes, found: bytes) -> bool:
+        directory, final, hexname = self._locate(digest)
+        aside_dir = os.path.join(self.root, QUARANTINE)
+        aside = os.path.join(aside_dir, f"{hexname}.{int(time.time())}.{secrets.token_hex(4)}")
+        try:
+            if not _is_block(final):
+                return False
+            if not os.path.isdir(aside_dir):
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(aside_dir)
+                fsync_dir(self.root)
+            os.rename(final, aside)
+            if _read_file(aside) != found:
+                # A sound copy was stored since the bad bytes were read (a
+                # put after an earlier quarantine): it goes back, unless yet
+                # another put has stored one again meanwhile.
+                with contextlib.suppress(FileExistsError):
+                    os.link(aside, final)
+                os.unlink(aside)
+                fsync_dir(directory)
+                return False
+            fsync_dir(directory)
+            fsync_dir(aside_dir)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise errors.StorageError(f"cannot quarantine block {hexname}: {exc}") from exc
+        self._counts["quarantined"] += 1
+        return True
+
     async def list(self) -> AsyncIterator[bytes]:
         walk = self._walk()
         try:
@@ -377,7 +417,10 @@ class FsBlobStore:
 
 
 if TYPE_CHECKING:
-    from dolium.protocols.blob import BlobStore
+    from dolium.protocols.blob import BlobStore, QuarantineStore
 
     def _conforms(s: FsBlobStore) -> BlobStore:  # mypy fails if the class drifts
+        return s
+
+    def _quarantines(s: FsBlobStore) -> QuarantineStore:
         return s

@@ -23,7 +23,9 @@ _LIST_YIELD_EVERY = 1024
 class MemoryBlobStore:
     def __init__(self) -> None:
         self._blocks: dict[bytes, bytes] = {}
-        self._counts = {"puts": 0, "gets": 0, "deletes": 0, "bytes_written": 0}
+        # Blocks moved aside as corrupt (`quarantine`), by digest.
+        self.quarantined: dict[bytes, list[bytes]] = {}
+        self._counts = {"puts": 0, "gets": 0, "deletes": 0, "bytes_written": 0, "quarantined": 0}
 
     @classmethod
     async def open(cls) -> MemoryBlobStore:
@@ -61,6 +63,14 @@ class MemoryBlobStore:
         if self._blocks.pop(digest, None) is not None:
             self._counts["deletes"] += 1
 
+    async def quarantine(self, digest: bytes, found: bytes) -> bool:
+        self._check(digest)
+        if self._blocks.get(digest) != found:
+            return False
+        self.quarantined.setdefault(digest, []).append(self._blocks.pop(digest))
+        self._counts["quarantined"] += 1
+        return True
+
     async def list(self) -> AsyncIterator[bytes]:
         # A snapshot of the names: the dict may change while the caller awaits.
         for i, digest in enumerate(list(self._blocks), 1):
@@ -80,7 +90,10 @@ class MemoryBlobStore:
 
 
 if TYPE_CHECKING:
-    from dolium.protocols.blob import BlobStore
+    from dolium.protocols.blob import BlobStore, QuarantineStore
 
     def _conforms(s: MemoryBlobStore) -> BlobStore:  # mypy fails if the class drifts
+        return s
+
+    def _quarantines(s: MemoryBlobStore) -> QuarantineStore:
         return s

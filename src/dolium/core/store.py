@@ -62,7 +62,9 @@ class Store:
         self.user_secrets = UserSecrets(ctx)
         # Health and figures, for operators (metrics, admin API).
         self.status = Status(ctx)
-        self.admin = Administration(ctx, self.objects.quotas)
+        # Bucket and tenant quotas, which every write keeps (core.accounts.quotas).
+        self.quotas = self.objects.quotas
+        self.admin = Administration(ctx, self.quotas)
 
     async def refused(self, principal: Principal, what: str, bucket: str, key: str) -> None:
         """Record that `principal` was refused a request that would have changed state

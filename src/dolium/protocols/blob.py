@@ -82,3 +82,20 @@ class RedundantStore(Protocol):
 
     async def repair(self, digest: bytes) -> BlockState:
         """Rebuild missing or corrupt copies or shares; the state after the repair."""
+
+
+@runtime_checkable
+class QuarantineStore(Protocol):
+    """A block store that can move a corrupt block aside rather than serve it again.
+
+    Optional: when the core finds that a block's bytes do not match its
+    digest it asks the store to quarantine them, where the store offers it.
+    The block then counts as absent, so a later write of the same content
+    stores a sound copy (a put keeps what a name already holds), and what
+    was moved aside stays for an operator to look at. `found` are the bytes
+    that failed: a store moves the block only if it still holds them, so a
+    sound copy stored meanwhile is never moved aside.
+    """
+
+    async def quarantine(self, digest: bytes, found: bytes) -> bool:
+        """Move the block aside if it holds `found`; whether it did."""

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from dolium import errors
-from dolium.protocols.blob import BlobStore
+from dolium.protocols.blob import BlobStore, QuarantineStore
 
 __all__ = [
     "installed_blob_stores",
@@ -49,6 +49,7 @@ __all__ = [
     "test_put_after_delete_stores_again",
     "test_put_get_roundtrip",
     "test_put_is_idempotent",
+    "test_quarantine_moves_aside_only_the_bytes_found",
 ]
 
 MiB = 1024 * 1024
@@ -187,3 +188,23 @@ async def test_empty_block(blob: BlobStore) -> None:
     assert await blob.get(digest) == b""
     assert await blob.has(digest)
     assert await listed(blob) == [digest]
+
+
+async def test_quarantine_moves_aside_only_the_bytes_found(blob: BlobStore) -> None:
+    """A store that quarantines (QuarantineStore) moves a block aside only while it
+    holds the bytes found bad; then the block is absent and a put stores it again."""
+    if not isinstance(blob, QuarantineStore):
+        pytest.skip("this store does not quarantine blocks")
+    digest, data = block("quarantined", 1000)
+    bad = data[:-1] + bytes([data[-1] ^ 1])
+    await blob.put(digest, bad)
+    assert not await blob.quarantine(digest, data)
+    assert await blob.get(digest) == bad
+    assert await blob.quarantine(digest, bad)
+    assert not await blob.has(digest)
+    assert await listed(blob) == []
+    with pytest.raises(errors.BlockNotFound):
+        await blob.get(digest)
+    assert not await blob.quarantine(digest, bad)
+    await blob.put(digest, data)
+    assert await blob.get(digest) == data

@@ -29,6 +29,7 @@ MODULE_SETUP: dict[str, tuple[Callable[[Path], dict[str, Any]], int]] = {
     "encrypt": (lambda work: {"keyring": str(work / "encrypt-keyring.json")}, 1),
     "replicate": (lambda work: {}, 3),
     "cache": (lambda work: {"root": str(work / "cache"), "max_bytes": 64 * 1024 * 1024}, 1),
+    "erasure": (lambda work: {"k": 2, "m": 1}, 3),
 }
 
 
@@ -44,7 +45,7 @@ async def open_module(
     cls: Any = entry_points(group="dolium.module")[name].load()
     make_options, _ = MODULE_SETUP.get(name, (lambda work: {}, 1))
     await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
-    store: BlobStore = await cls.open(list(stores), **{**make_options(work), **options})
+    store: BlobStore = await cls.open(stores=list(stores), **{**make_options(work), **options})
     return store
 
 

@@ -1,6 +1,7 @@
 """An account as its owner sees it: metadata and usage.
 
-Only the account's own tenant may read or change it; which of its users
+Only the account's own tenant may read or change it (and the root account's
+admins may change its metadata, as a reseller would); which of its users
 count as the owner (Swift: the tenant's admin users) is the front end's
 rule until account ACLs land in the authorizer.
 """
@@ -11,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from dolium.core.accounts.quotas import is_reserved
+from dolium.core.accounts.service import ROOT_TENANT
 from dolium.core.buckets.container_meta import merged
 from dolium.core.context import Context
 from dolium.errors import AccessDenied
@@ -25,6 +27,11 @@ class AccountInfo:
         if principal.anonymous or principal.tenant != account:
             raise AccessDenied(f"only account {account!r} may see or change itself")
 
+    def _check_change(self, principal: Principal, account: str) -> None:
+        # The root account's admins administer every account, as a reseller does.
+        if not (principal.tenant == ROOT_TENANT and principal.admin):
+            self._check(principal, account)
+
     async def get(self, principal: Principal, account: str) -> Account:
         """The account, without the metadata that is the server's (its quota)."""
         self._check(principal, account)
@@ -32,13 +39,19 @@ class AccountInfo:
         mine = {k: v for k, v in found.meta.items() if not is_reserved(k)}
         return replace(found, meta=mine) if len(mine) != len(found.meta) else found
 
+    async def stored(self, account: str) -> Account:
+        """The account (metadata, usage) with no permission check: for a front
+        end's rules that judge a request by the account's own settings (a key
+        that signs requests, a quota) before or beside the caller's rights."""
+        return await self.ctx.meta.get_account(account)
+
     async def update_meta(
         self, principal: Principal, account: str, changes: Mapping[str, str | None]
     ) -> None:
         """Set or remove (None or "") names of the account's metadata.
 
         The server's own names (its quota) are neither changed nor removed."""
-        self._check(principal, account)
+        self._check_change(principal, account)
         changes = {k: v for k, v in changes.items() if not is_reserved(k)}
         if not changes:
             return

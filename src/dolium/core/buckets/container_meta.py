@@ -51,6 +51,16 @@ class ContainerInfo:
         """What a container the caller has already been allowed to see holds."""
         return await self.ctx.meta.get_usage(bucket.name)
 
+    async def stored_meta(self, address: str) -> dict[str, str]:
+        """The container's metadata, with no permission check: for a front end's
+        rules that judge a request by the container's own settings (a key that
+        signs requests, a quota); NoSuchBucket."""
+        return metadata(await self.ctx.container(address))
+
+    async def stored_usage(self, address: str) -> Usage:
+        """What the container holds, with no permission check (see `stored_meta`)."""
+        return await self.ctx.meta.get_usage((await self.ctx.container(address)).name)
+
     async def update_meta(
         self, principal: Principal, address: str, changes: Mapping[str, str | None]
     ) -> Bucket:

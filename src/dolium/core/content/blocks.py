@@ -14,7 +14,9 @@ before committing, and check that every block is still stored.
 
 The reader fetches the blocks an object (or a range of it) needs, checks each
 against its digest, and pads it back to its length. A block that does not
-match is never returned: `CorruptBlock` is raised instead.
+match is never returned: `CorruptBlock` is raised instead, and the block is
+quarantined (core.content.quarantine) so that a later write of the same
+content stores it again.
 
 With a `BlockCipher` (core.sse) both seal and open blocks. Encryption sits
 between the hashmap and the content address (docs/encryption.md): a block's
@@ -37,6 +39,7 @@ from dataclasses import dataclass, field
 from dolium.core.clock import Clock
 from dolium.core.content.checksums import new_checksum
 from dolium.core.content.hashing import top_hash
+from dolium.core.content.quarantine import corrupt
 from dolium.core.content.sse import BlockCipher
 from dolium.errors import BlockNotFound, CorruptBlock, EntityTooLarge, StorageError
 from dolium.model import BlockRef, Extent
@@ -386,8 +389,10 @@ async def read_block(
     else:
         ok = _matches(stored, extent.digest, hash_algorithm)
     size = extent.size + (cipher.overhead if cipher is not None else 0)
-    if not ok or len(stored) > size:
-        raise CorruptBlock(f"block {extent.digest.hex()} does not match its hash")
+    if not ok:
+        raise await corrupt(blobs, extent.digest, stored)
+    if len(stored) > size:
+        raise CorruptBlock(f"block {extent.digest.hex()} is longer than its place in the object")
     if len(stored) < size:
         stored += b"\0" * (size - len(stored))
     if cipher is None:

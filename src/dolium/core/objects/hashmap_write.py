@@ -34,6 +34,7 @@ from dolium.core.access import grants
 from dolium.core.access.actions import Action
 from dolium.core.content.blocks import MAX_PUT_SIZE, hold
 from dolium.core.content.hashing import top_hash
+from dolium.core.content.quarantine import corrupt
 from dolium.core.content.sse import write_request
 from dolium.core.context import Context
 from dolium.core.names import validate_key
@@ -177,7 +178,7 @@ async def _verified_block(blobs: BlobStore, extent: Extent, algorithm: str) -> b
         return hashlib.new(algorithm, stored).digest() == extent.digest
 
     if not await asyncio.to_thread(check):
-        raise CorruptBlock(f"block {extent.digest.hex()} does not match its hash")
+        raise await corrupt(blobs, extent.digest, stored)
     if len(stored) > extent.size:
         # A block of another block size, or a sealed one: not the bytes the
         # hashmap says stand at this place.

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from dolium import __version__
+from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
 from dolium.errors import (
     AccessDenied,
@@ -61,7 +62,7 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status)
 
 
-def build(store: Store, keys: KeyStore, region: str | None) -> FastAPI:
+def build(store: Store, keys: KeyStore, region: str | None, jobs: Jobs) -> FastAPI:
     app = FastAPI(
         title="Dolium admin API",
         version=__version__,
@@ -91,6 +92,7 @@ def build(store: Store, keys: KeyStore, region: str | None) -> FastAPI:
     app.state.store = store
     app.state.keys = keys
     app.state.region = region
+    app.state.jobs = jobs
     app.include_router(routes_accounts.router, prefix=PREFIX)
     app.include_router(routes_storage.router, prefix=PREFIX)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
 from dolium.frontends.admin import api
 from dolium.frontends.admin.auth import MAX_BODY
@@ -19,8 +20,8 @@ def is_admin_path(path: str) -> bool:
 
 
 class AdminApp:
-    def __init__(self, store: Store, keys: KeyStore, region: str | None) -> None:
-        self.api = api.build(store, keys, region)
+    def __init__(self, store: Store, keys: KeyStore, region: str | None, jobs: Jobs) -> None:
+        self.api = api.build(store, keys, region, jobs)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # FastAPI reads a body whole before any route runs, signature checks

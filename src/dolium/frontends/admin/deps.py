@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
 from dolium.frontends.admin.auth import authenticate
 from dolium.model import Principal
@@ -23,5 +24,11 @@ async def administrator(request: Request) -> Principal:
     return principal
 
 
+def jobs_of(request: Request) -> Jobs:
+    jobs: Jobs = request.app.state.jobs
+    return jobs
+
+
 Admin = Annotated[Principal, Depends(administrator)]
+Operated = Annotated[Jobs, Depends(jobs_of)]
 Core = Annotated[Store, Depends(store_of)]

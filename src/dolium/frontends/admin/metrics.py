@@ -23,7 +23,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -192,13 +192,19 @@ class RequestMetrics:
                 sizes[api, way] = sizes.get((api, way), 0) + size
         return requests, sizes
 
-    def render(self, figures: Figures | None, checks: Iterable[Check], workers: int) -> bytes:
+    def render(
+        self,
+        figures: Figures | None,
+        checks: Iterable[Check],
+        workers: int,
+        jobs: Mapping[str, Mapping[str, Any] | None] | None = None,
+    ) -> bytes:
         """The exposition text: every process's counters, then the figures read now."""
         import prometheus_client as prom
 
         requests, sizes = self._totals()
         counters = _Counters(requests, sizes)
-        snapshot = _Snapshot(figures, tuple(checks), workers)
+        snapshot = _Snapshot(figures, tuple(checks), workers, jobs or {})
         text: bytes = prom.generate_latest(_Only(counters)) + prom.generate_latest(_Only(snapshot))
         return text
 
@@ -261,10 +267,47 @@ class _Only:
 class _Snapshot:
     """Figures read from the stores at scrape time, as metric families."""
 
-    def __init__(self, figures: Figures | None, checks: tuple[Check, ...], workers: int) -> None:
+    def __init__(
+        self,
+        figures: Figures | None,
+        checks: tuple[Check, ...],
+        workers: int,
+        jobs: Mapping[str, Mapping[str, Any] | None],
+    ) -> None:
         self.figures = figures
         self.checks = checks
         self.workers = workers
+        self.jobs = jobs
+
+    def _jobs(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        ended = GaugeMetricFamily(
+            "dolium_job_last_end_timestamp_seconds", "When the job's last run ended.",
+            labels=("job",),
+        )  # fmt: skip
+        took = GaugeMetricFamily(
+            "dolium_job_last_duration_seconds", "How long the job's last run took.",
+            labels=("job",),
+        )  # fmt: skip
+        figures = GaugeMetricFamily(
+            "dolium_job_last_report",
+            "The counts of the job's last run (gc: deleted, failed...; scrub: ok, lost...).",
+            labels=("job", "name"),
+        )
+        for job, report in sorted(self.jobs.items()):
+            if not report:
+                continue
+            start, end = report.get("started"), report.get("ended")
+            if isinstance(start, float) and isinstance(end, float):
+                ended.add_metric((job,), end)
+                took.add_metric((job,), end - start)
+            for name, value in sorted(report.items()):
+                if isinstance(value, int | bool) and name not in ("started", "ended"):
+                    figures.add_metric((job, name), float(value))
+        yield ended
+        yield took
+        yield figures
 
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import GaugeMetricFamily
@@ -278,6 +321,7 @@ class _Snapshot:
         workers = GaugeMetricFamily("dolium_workers", "Server processes serving requests.")
         workers.add_metric((), float(self.workers))
         yield workers
+        yield from self._jobs()
         figures = self.figures
         if figures is None:
             return

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import json
 
+from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
 from dolium.frontends.admin.metrics import CONTENT_TYPE, Receive, RequestMetrics, Scope, Send
 
@@ -50,8 +51,11 @@ def _bearer(scope: Scope) -> str:
 
 
 class Probes:
-    def __init__(self, store: Store, metrics: RequestMetrics, *, token: str, workers: int) -> None:
+    def __init__(
+        self, store: Store, metrics: RequestMetrics, jobs: Jobs, *, token: str, workers: int
+    ) -> None:
         self.store = store
+        self.jobs = jobs
         self.metrics = metrics
         self.token = token.encode()
         self.workers = workers
@@ -82,5 +86,6 @@ class Probes:
         checks = await status.readiness()
         # Figures need the metadata store; without it the counters still show.
         figures = await status.figures() if all(c.ok for c in checks) else None
-        body = self.metrics.render(figures, checks, self.workers)
+        reports = {name: await self.jobs.last(name) for name in self.jobs.names}
+        body = self.metrics.render(figures, checks, self.workers, reports)
         await _answer(send, 200, body, CONTENT_TYPE)

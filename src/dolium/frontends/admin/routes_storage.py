@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dolium.frontends.admin.deps import Admin, Core
+from dolium.frontends.admin.deps import Admin, Core, Operated
 from dolium.frontends.admin.schemas import (
     BucketOut,
     CheckOut,
+    JobOut,
     PolicyIn,
     QuotaIO,
     StatusOut,
@@ -67,3 +68,17 @@ async def get_status(admin: Admin, core: Core) -> StatusOut:
         event_backlog=figures.backlog.pending,
         event_lag_seconds=figures.backlog.oldest_age,
     )
+
+
+@router.get("/jobs", operation_id="listJobs")
+async def list_jobs(admin: Admin, jobs: Operated) -> dict[str, JobOut]:
+    """Each background job: whether a run started here is going, and its last report."""
+    return {name: JobOut(running=jobs.running(name), last=await jobs.last(name))
+            for name in jobs.names}  # fmt: skip
+
+
+@router.post("/jobs/{job}", status_code=202, operation_id="startJob")
+async def start_job(job: str, admin: Admin, jobs: Operated) -> JobOut:
+    """Start a run now (gc, scrub); its report replaces the last one when it ends."""
+    started = jobs.start(job)
+    return JobOut(running=True, started=started, last=await jobs.last(job))

@@ -6,6 +6,8 @@ These models are the OpenAPI document's schemas as well: the document at
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from dolium.core.accounts.quotas import CONFIG as QUOTA_CONFIG
@@ -197,3 +199,13 @@ class StatusOut(BaseModel):
     usage: UsageOut
     event_backlog: int = Field(description="Changes event delivery has yet to take (up to 1000).")
     event_lag_seconds: float
+
+
+class JobOut(BaseModel):
+    running: bool = Field(description="A run started through this server process is going.")
+    started: bool | None = Field(
+        default=None, description="Whether this request started a run (false: one was going)."
+    )
+    last: dict[str, Any] | None = Field(
+        default=None, description="The report of the last run that ended, with its times."
+    )

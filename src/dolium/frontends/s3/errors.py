@@ -83,11 +83,16 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     # Not an AWS code (S3 has no quotas): Ceph RGW's, which S3 clients of
     # quota-keeping servers know; the message names the quota.
     e.QuotaExceeded: (403, "QuotaExceeded"),
+    # Too few of the stores a block is spread over answered (erasure coding
+    # below its write quorum): S3's answer to a service that cannot take
+    # the request now, which SDKs retry with back-off.
+    e.StorageUnavailable: (503, "ServiceUnavailable"),
 }
 
 # What a client is told of a server-side failure; the log has the details.
 SERVER_MESSAGES = {
-    "InsufficientStorage": "There is not enough free space on the server to store the data."
+    "InsufficientStorage": "There is not enough free space on the server to store the data.",
+    "ServiceUnavailable": "Service is unable to handle request.",
 }
 
 

@@ -30,7 +30,18 @@ from dolium.core.store import Store
 from dolium.errors import AccessDenied, DoliumError, NotModified
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
-from dolium.frontends.swift.ops import account, container, info, object_copy, objects, pithos
+from dolium.frontends.swift.largeobjects import slo
+from dolium.frontends.swift.middleware import formpost, quotas, tempurl
+from dolium.frontends.swift.ops import (
+    account,
+    bulk_delete,
+    container,
+    extract_archive,
+    info,
+    object_copy,
+    objects,
+    pithos,
+)
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.model import container_address
@@ -142,7 +153,10 @@ class SwiftApp:
             body, media = html_body(error.status), "text/html; charset=UTF-8"
         if http.method == "HEAD" or error.status == 304:
             body = b""
-        return Response(body, status_code=error.status, media_type=media)
+        response = Response(body, status_code=error.status, media_type=media)
+        for name, value in error.headers:
+            response.headers.append(name, value)
+        return response
 
     async def _answer(self, http: Request, trans_id: str) -> Response:
         # The decoded path from the server: an encoded "?" or "#" in an object
@@ -156,43 +170,71 @@ class SwiftApp:
         if not account_part.startswith(ACCOUNT_PREFIX) or account_part == ACCOUNT_PREFIX:
             raise SwiftError(404)
         tenant = account_part[len(ACCOUNT_PREFIX) :]
-        principal = await auth.authenticate(self.store, self.signer, self.keys, http)
+        container_name, _, obj = rest.partition("/")
+        if formpost.requested(http):
+            # A form upload is signed in its fields and needs no token.
+            return await formpost.handle(self.store, http, tenant, container_name, obj)
+        grant = None
+        if tempurl.requested(http):
+            # A temp URL stands in for a token: it is checked, never both.
+            grant = await tempurl.authorize(self.store, http, tenant, container_name, obj)
+            principal = grant.principal
+        else:
+            principal = await auth.authenticate(self.store, self.signer, self.keys, http)
         principal = replace(
             principal, address=http.client.host if http.client else "", request_id=trans_id
         )
-        container_name, _, obj = rest.partition("/")
         query = dict(parse_qsl(http.url.query, keep_blank_values=True))
         request = SwiftRequest(
-            self.store, http, principal, tenant, container_name, obj, query, trans_id
-        )
-        if not container_name:
-            if obj:
-                raise SwiftError(404)
-            auth.check_account_owner(principal, tenant)
-            handler = ACCOUNT_ROUTES.get(http.method)
-        elif not obj:
-            if http.method not in ("GET", "HEAD"):
-                # A container's settings are its owner's alone, whatever its
-                # ACL; so are Pithos block uploads, as in Pithos.
-                auth.check_account_owner(principal, tenant)
-            handler = CONTAINER_ROUTES.get(http.method)
-            if http.method == "POST" and pithos.is_block_upload(request):
-                handler = pithos.upload_blocks
-        elif "hashmap" in query and http.method in ("GET", "PUT"):
-            # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
-            handler = pithos.get_hashmap if http.method == "GET" else pithos.put_hashmap
-        elif http.method == "PUT":
-            handler = object_copy.put_copy if request.header("x-copy-from") else objects.put
-        else:
-            handler = OBJECT_ROUTES.get(http.method)
+            self.store, http, principal, tenant, container_name, obj, query, trans_id,
+            confined_to=grant.container if grant is not None else "",
+        )  # fmt: skip
+        handler, per_item = self._route(request)
         if handler is None:
             raise SwiftError(405)
-        if auth.is_member(principal, tenant):
+        if auth.is_member(principal, tenant) and not per_item:
             await self._check_member(request)
         try:
-            return await handler(request)
+            response = await handler(request)
         except AccessDenied:
             raise auth.refusal(principal) from None
+        if grant is not None:
+            tempurl.finish(response, grant, http.method, obj)
+        return response
+
+    def _route(self, request: SwiftRequest) -> tuple[Handler | None, bool]:
+        """The request's handler (None: 405), and whether it judges each item's
+        permission itself, as the bulk operations do: their path names only
+        where the items are."""
+        method, query, principal = request.method, request.query, request.principal
+        if "bulk-delete" in query and method in ("DELETE", "POST"):
+            return bulk_delete.bulk_delete, True
+        if "extract-archive" in query and method == "PUT":
+            return extract_archive.extract, True
+        if not request.container:
+            if request.obj:
+                raise SwiftError(404)
+            if not (method == "POST" and quotas.is_reseller(principal)):
+                auth.check_account_owner(principal, request.account)
+            return ACCOUNT_ROUTES.get(method), False
+        if not request.obj:
+            if method not in ("GET", "HEAD"):
+                # A container's settings are its owner's alone, whatever its
+                # ACL; so are Pithos block uploads, as in Pithos.
+                auth.check_account_owner(principal, request.account)
+            if method == "POST" and pithos.is_block_upload(request):
+                return pithos.upload_blocks, False
+            return CONTAINER_ROUTES.get(method), False
+        if "hashmap" in query and method in ("GET", "PUT"):
+            # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
+            return (pithos.get_hashmap if method == "GET" else pithos.put_hashmap), False
+        if method == "PUT" and slo.wanted(request, "put"):
+            return slo.put, False
+        if method == "DELETE" and slo.wanted(request, "delete"):
+            return slo.delete, False
+        if method == "PUT":
+            return (object_copy.put_copy if request.header("x-copy-from") else objects.put), False
+        return OBJECT_ROUTES.get(method), False
 
     async def _check_member(self, request: SwiftRequest) -> None:
         """A member of the account (a user of its tenant, not an admin) may do

@@ -8,6 +8,9 @@ the app, never a traceback on the wire.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from http import HTTPStatus
+
 from dolium import errors as e
 
 # Class -> status. Looked up along the class's MRO, so a subclass not named
@@ -29,6 +32,7 @@ SWIFT_STATUSES: dict[type[e.DoliumError], int] = {
     e.NotSupported: 501,
     e.StorageFull: 507,
     e.QuotaExceeded: 413,  # as Swift's quota middlewares answer
+    e.StorageUnavailable: 503,
 }
 
 # Status -> (reason, the sentence of Swift's HTML body).
@@ -46,6 +50,11 @@ REASONS: dict[int, tuple[str, str]] = {
     403: ("Forbidden", "Access was denied to this resource."),
     404: ("Not Found", "The resource could not be found."),
     405: ("Method Not Allowed", "The method is not allowed for this resource."),
+    406: ("Not Acceptable", "The request is not acceptable."),
+    408: (
+        "Request Timeout",
+        "The server has waited too long for the request to be sent by the client.",
+    ),
     409: ("Conflict", "There was a conflict when trying to complete your request."),
     411: ("Length Required", "Missing Content-Length header."),
     412: ("Precondition Failed", "A precondition for this request was not met."),
@@ -61,6 +70,11 @@ REASONS: dict[int, tuple[str, str]] = {
         "Not Implemented",
         "The server has either erred or is incapable of performing the requested operation.",
     ),
+    502: ("Bad Gateway", "Bad gateway."),
+    503: (
+        "Service Unavailable",
+        "The server is currently unavailable. Please try again at a later time.",
+    ),
     507: ("Insufficient Storage", "There was not enough space to save the resource."),
 }
 
@@ -68,10 +82,14 @@ REASONS: dict[int, tuple[str, str]] = {
 class SwiftError(Exception):
     """A refusal in Swift's words: a status and, optionally, a plain-text reason."""
 
-    def __init__(self, status: int, text: str = "") -> None:
+    def __init__(
+        self, status: int, text: str = "", headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
         super().__init__(text or str(status))
         self.status = status
         self.text = text
+        # Headers the refusal carries (a symlink's Content-Location, ...).
+        self.headers = tuple(headers)
 
 
 def status_of(error: e.DoliumError) -> int | None:
@@ -97,3 +115,13 @@ def to_swift_error(error: e.DoliumError) -> SwiftError | None:
 def html_body(status: int) -> bytes:
     reason, sentence = REASONS.get(status, (str(status), ""))
     return f"<html><h1>{reason}</h1><p>{sentence}</p></html>".encode()
+
+
+def status_line(status: int) -> str:
+    """A status as Swift's bulk answers name it: "404 Not Found"."""
+    if status in REASONS:
+        return f"{status} {REASONS[status][0]}"
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"

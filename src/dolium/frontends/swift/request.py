@@ -24,6 +24,9 @@ class SwiftRequest:
     obj: str = ""
     query: Mapping[str, str] = field(default_factory=dict)
     trans_id: str = ""
+    # A temp URL signed with a container's key reaches that container only,
+    # also through the segments of a large object: "" for no such limit.
+    confined_to: str = ""
 
     @property
     def method(self) -> str:
@@ -45,6 +48,10 @@ class SwiftRequest:
     def is_owner(self) -> bool:
         """Whether the caller owns the account (an admin user of its tenant)."""
         return self.principal.tenant == self.account and self.principal.admin
+
+    def may_reach(self, container: str) -> bool:
+        """Whether the request may touch another container of its account."""
+        return not self.confined_to or container == self.confined_to
 
     def header(self, name: str, default: str = "") -> str:
         return self.http.headers.get(name, default)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from starlette.responses import Response
 
 from dolium.errors import NoSuchBucket
 from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
@@ -17,13 +20,18 @@ from dolium.model import Bucket
 async def _headers(request: SwiftRequest, containers: list[Bucket]) -> list[tuple[str, str]]:
     account = await request.store.accounts.get(request.principal, request.account)
     created = min((b.created for b in containers), default=0.0)
-    return [
+    headers = [
         ("X-Account-Container-Count", str(len(containers))),
         ("X-Account-Object-Count", str(account.usage.objects)),
         ("X-Account-Bytes-Used", str(account.usage.bytes)),
         ("X-Timestamp", x_timestamp(created)),
         *metadata.response_headers(metadata.ACCOUNT, account.meta),
     ]
+    # The tenant's quota in bytes, shown as Swift's account_quotas shows it.
+    quota = await request.store.quotas.of_account(request.account)
+    if quota.bytes is not None:
+        headers.append(("X-Account-Meta-Quota-Bytes", str(quota.bytes)))
+    return headers
 
 
 async def head_or_get(request: SwiftRequest) -> Response:
@@ -72,7 +80,15 @@ async def post(request: SwiftRequest) -> Response:
     if request.header("x-account-access-control"):
         # Refused, not ignored: a client must not believe it shared its account.
         raise SwiftError(400, "Account ACLs are not supported")
+    quotas.check_account_settings(request.principal, request.http.headers)
     changes = metadata.requested(metadata.ACCOUNT, request.http.headers.items())
+    if quotas.ACCOUNT_BYTES in changes:
+        # Swift's account quota is the tenant's quota in bytes, which every
+        # write keeps (S3's too); only a reseller gets here with it.
+        limit = changes.pop(quotas.ACCOUNT_BYTES)
+        current = await request.store.admin.tenant_quota(request.principal, request.account)
+        wanted = replace(current, bytes=int(limit) if limit else None)
+        await request.store.admin.set_tenant_quota(request.principal, request.account, wanted)
     await request.store.accounts.update_meta(request.principal, request.account, changes)
     return empty(204)
 

@@ -8,12 +8,15 @@ from dolium.core.access.swift_acl import parse_entries, stored_acl
 from dolium.core.buckets.container_meta import metadata as stored_metadata
 from dolium.errors import BucketAlreadyExists, NoSuchStoragePolicy
 from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.largeobjects import kinds
+from dolium.frontends.swift.middleware import quotas
+from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
-from dolium.frontends.swift.request import SwiftRequest
+from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import Entry, ObjectEntry
-from dolium.model import ListedObject
+from dolium.model import Bucket, ListedObject
 
 # A reverse listing reads its range forward in pages of this many.
 _REVERSE_PAGE = 1000
@@ -41,7 +44,9 @@ async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
 
 
 async def put(request: SwiftRequest) -> Response:
+    quotas.check_container_settings(request.http.headers)
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
+    changes |= versioned_writes.container_changes(request.http.headers)
     # ACLs are checked before the container exists, so a bad one makes nothing.
     read, write = _acl_changes(request)
     parse_entries(read or "", read=True)
@@ -64,7 +69,9 @@ async def put(request: SwiftRequest) -> Response:
 
 
 async def post(request: SwiftRequest) -> Response:
+    quotas.check_container_settings(request.http.headers)
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
+    changes |= versioned_writes.container_changes(request.http.headers)
     await _apply(request, changes)
     return empty(204)
 
@@ -74,8 +81,19 @@ async def delete(request: SwiftRequest) -> Response:
     return empty(204)
 
 
-def _entry(item: ListedObject) -> ObjectEntry:
-    return ObjectEntry(item.key, item.etag, item.size, item.content_type, item.modified)
+def _entry(request: SwiftRequest, item: ListedObject) -> ObjectEntry:
+    # An SLO manifest is listed with the size of its large object, as Swift lists it.
+    content_type, size = kinds.listed_size(item.content_type, item.size)
+    link = kinds.listing_param(item.content_type, "symlink_target")
+    where = ""
+    if link is not None:
+        account = kinds.listing_param(item.content_type, "symlink_target_account") or (
+            ACCOUNT_PREFIX + request.account
+        )
+        where = f"/v1/{account}/{link}"
+    return ObjectEntry(
+        item.key, item.etag, size, kinds.strip_swift_bytes(content_type), item.modified, where
+    )
 
 
 async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
@@ -90,7 +108,7 @@ async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
             start_after=query.lower(),
             max_keys=query.limit,
         )
-        return query.window(_merged(page.entries, page.prefixes))
+        return query.window(_merged(request, page.entries, page.prefixes))
     # Reverse: every entry from the lower bound up to the upper one, forward.
     found: list[Entry] = []
     cursor = query.lower()
@@ -103,7 +121,7 @@ async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
             start_after=cursor,
             max_keys=_REVERSE_PAGE,
         )
-        batch = _merged(page.entries, page.prefixes)
+        batch = _merged(request, page.entries, page.prefixes)
         found.extend(batch)
         upper = query.upper()
         if not page.truncated or page.next_marker is None or (upper and page.next_marker >= upper):
@@ -112,11 +130,26 @@ async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
     return query.window(found)
 
 
-def _merged(entries: tuple[ListedObject, ...], prefixes: tuple[str, ...]) -> list[Entry]:
-    merged: list[Entry] = [_entry(e) for e in entries]
+def _merged(
+    request: SwiftRequest, entries: tuple[ListedObject, ...], prefixes: tuple[str, ...]
+) -> list[Entry]:
+    merged: list[Entry] = [_entry(request, e) for e in entries]
     merged.extend(prefixes)
     merged.sort(key=lambda e: e if isinstance(e, str) else e.name)
     return merged
+
+
+# Keys that sign temp URLs and form posts are the owner's secrets, whatever
+# else a read ACL shows of the container.
+OWNER_ONLY_META = ("temp-url-key", "temp-url-key-2")
+
+
+def _shown_metadata(request: SwiftRequest, bucket: Bucket) -> dict[str, str]:
+    # Names with a ":" are the front end's own settings, never user metadata.
+    meta = {k: v for k, v in stored_metadata(bucket).items() if ":" not in k}
+    if not request.is_owner:
+        meta = {k: v for k, v in meta.items() if k not in OWNER_ONLY_META}
+    return meta
 
 
 async def head_or_get(request: SwiftRequest) -> Response:
@@ -129,7 +162,8 @@ async def head_or_get(request: SwiftRequest) -> Response:
         # Pithos: how clients cut and hash their files for hashmap uploads.
         ("X-Container-Block-Size", str(bucket.block_size)),
         ("X-Container-Block-Hash", bucket.hash_algorithm),
-        *metadata.response_headers(metadata.CONTAINER, stored_metadata(bucket)),
+        *metadata.response_headers(metadata.CONTAINER, _shown_metadata(request, bucket)),
+        *versioned_writes.shown(stored_metadata(bucket)),
     ]
     if request.is_owner:
         # Who else may read and write is the owner's to know.

@@ -13,6 +13,9 @@ from starlette.responses import JSONResponse, Response
 from dolium.core.content.blocks import MAX_PUT_SIZE
 from dolium.core.names import MAX_CONTAINER_BYTES
 from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.largeobjects import slo
+from dolium.frontends.swift.middleware import formpost, quotas, tempurl
+from dolium.frontends.swift.ops import bulk_delete, extract_archive, symlinks, versioned_writes
 from dolium.frontends.swift.ops.listing_query import LISTING_LIMIT
 from dolium.frontends.swift.ops.objects import MAX_OBJECT_NAME_LENGTH
 from dolium.frontends.swift.wire import metadata
@@ -45,6 +48,16 @@ def capabilities(policies: Sequence[str], default_policy: str) -> dict[str, obje
             ],
         },
         "tempauth": {"account_acls": False},
+        "tempurl": tempurl.INFO,
+        "formpost": formpost.INFO,
+        "slo": slo.INFO,
+        "dlo": {},
+        "bulk_delete": bulk_delete.INFO,
+        "bulk_upload": extract_archive.INFO,
+        "versioned_writes": versioned_writes.INFO,
+        "symlink": symlinks.INFO,
+        "container_quotas": quotas.CONTAINER_INFO,
+        "account_quotas": quotas.ACCOUNT_INFO,
     }
 
 

@@ -14,6 +14,8 @@ from starlette.responses import Response
 from dolium.core.objects.conditions import format_http_date
 from dolium.core.objects.service import CopyOptions
 from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.middleware import quotas
+from dolium.frontends.swift.ops import symlinks, versioned_writes
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.ops.objects import check_name
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
@@ -63,6 +65,10 @@ async def _copy(
     src_address = container_address(src[0], src[1])
     source = await store.objects.head(principal, src_address, src[2])
     await store.expiry.check(source)
+    source, target = await symlinks.follow(request, source)
+    if target is not None:
+        # A copy of a link copies what it leads to, unless ?symlink=get.
+        src, src_address = target, container_address(target[0], target[1])
     changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
     sent = metadata.present(changes)
     if request.flag("x-fresh-metadata"):
@@ -78,6 +84,9 @@ async def _copy(
         headers={**kept_headers, **oh.stored_headers(headers)},
     )
     dst_address = container_address(dst[0], dst[1])
+    if dst[0] == request.account:
+        await quotas.check_write(request.store, request.account, dst[1], source.size)
+        await versioned_writes.before_write(request, dst[1], dst[2])
     created, _ = await store.objects.copy(
         principal, (src_address, src[2], None), dst_address, dst[2], opts
     )

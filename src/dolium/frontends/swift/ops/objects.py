@@ -9,15 +9,19 @@ none.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from starlette.responses import Response, StreamingResponse
 
 from dolium.core.objects import conditions
 from dolium.core.objects.conditions import ByteRange
 from dolium.core.objects.service import CopyOptions, WriteOptions
-from dolium.errors import AccessDenied, InvalidRange
-from dolium.frontends.swift.errors import SwiftError
+from dolium.errors import AccessDenied, DoliumError, InvalidRange, NotModified
+from dolium.frontends.swift.errors import SwiftError, to_swift_error
+from dolium.frontends.swift.largeobjects import kinds
+from dolium.frontends.swift.largeobjects import read as large_read
+from dolium.frontends.swift.middleware import quotas
+from dolium.frontends.swift.ops import symlinks, versioned_writes
 from dolium.frontends.swift.ops.byteranges import MultipartRanges, parse_ranges
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.request import SwiftRequest
@@ -61,6 +65,9 @@ async def body_of(request: SwiftRequest) -> AsyncIterator[bytes]:
 async def put(request: SwiftRequest) -> Response:
     check_name(request)
     headers = request.http.headers
+    kinds.check_write_headers("PUT", headers)
+    if symlinks.TARGET in headers:
+        return await symlinks.put(request)
     size = declared_length(request)
     changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
     expires = oh.delete_at(headers, request.store.ctx.clock())
@@ -72,6 +79,8 @@ async def put(request: SwiftRequest) -> Response:
         declared_size=size,
     )
     store = request.store
+    await quotas.check_write(request.store, request.account, request.container, size)
+    await versioned_writes.before_write(request, request.container, request.obj)
     version = await store.objects.put(
         request.principal, request.address, request.obj, body_of(request), opts
     )
@@ -93,20 +102,36 @@ async def readable(request: SwiftRequest) -> tuple[ObjectVersion, float | None]:
     412 or 304 (NotModified, which the app answers with the ETag and date) when
     the request's conditions say so."""
     version, expires = await _current(request)
-    h = request.http.headers
-    conditions.check_read(
-        version.etag,
-        version.modified,
-        if_match=h.get("if-match"),
-        if_none_match=h.get("if-none-match"),
-        if_modified_since=h.get("if-modified-since"),
-        if_unmodified_since=h.get("if-unmodified-since"),
-    )
+    large_read.check_conditions(request, version.etag, version.modified)
     return version, expires
 
 
 async def head_or_get(request: SwiftRequest) -> Response:
-    version, expires = await readable(request)
+    version, expires = await _current(request)
+    version, target = await symlinks.follow(request, version)
+    if target is None:
+        return await _serve(request, version, expires)
+    # Through a link: the target's own expiry, and where it was found.
+    expires = await request.store.expiry.check(version)
+    where = ("Content-Location", symlinks.location(*target))
+    try:
+        response = await _serve(request, version, expires)
+    except NotModified:
+        raise
+    except (SwiftError, DoliumError) as exc:
+        error = exc if isinstance(exc, SwiftError) else to_swift_error(exc)
+        if error is None:
+            raise
+        raise SwiftError(error.status, error.text, [*error.headers, where]) from exc
+    response.headers.append(*where)
+    return response
+
+
+async def _serve(request: SwiftRequest, version: ObjectVersion, expires: float | None) -> Response:
+    large = await large_read.answer(request, version, expires)
+    if large is not None:
+        return large
+    large_read.check_conditions(request, version.etag, version.modified)
     headers = oh.read_headers(version, expires)
     h = request.http.headers
     size = version.size
@@ -172,6 +197,8 @@ async def post(request: SwiftRequest) -> Response:
     the core gives the new version the same blocks and ETag.
     """
     headers = request.http.headers
+    kinds.check_write_headers("POST", headers)
+    symlinks.check_post(request)
     version, _ = await _current(request)
     changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
     expires = oh.delete_at(headers, request.store.ctx.clock())
@@ -180,19 +207,32 @@ async def post(request: SwiftRequest) -> Response:
         replace_metadata=True,
         content_type=headers.get("content-type") or kept_type,
         meta=metadata.present(changes),
-        headers=oh.stored_headers(headers),
+        headers=_posted_headers(version, headers),
     )
     source = (request.address, request.obj, None)
     await request.store.objects.copy(request.principal, source, request.address, request.obj, opts)
     if "x-delete-at" in headers or "x-delete-after" in headers or "x-remove-delete-at" in headers:
         await request.store.expiry.set(request.principal, request.address, request.obj, expires)
-    return empty(202)
+    return symlinks.after_post(request, version) or empty(202)
+
+
+def _posted_headers(version: ObjectVersion, headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers a POST leaves: those it sends, and what makes the object
+    a large object's manifest, which only a PUT changes."""
+    kept = {
+        n: v for n, v in version.headers.items() if n in (*kinds.SLO_HEADERS, *symlinks.HEADERS)
+    }
+    if kinds.DLO in version.headers and kinds.DLO not in headers:
+        kept[kinds.DLO] = version.headers[kinds.DLO]
+    return {**oh.stored_headers(headers), **kept}
 
 
 async def delete(request: SwiftRequest) -> Response:
     # Swift answers 404 for an object that is not there. A caller who may
     # write but not read (a write-only ACL) may not learn whether it exists:
     # its delete is answered 204 either way.
+    if await versioned_writes.delete(request):
+        return empty(204)
     with contextlib.suppress(AccessDenied):
         await _current(request)
     await request.store.objects.delete(request.principal, request.address, request.obj)

@@ -54,6 +54,8 @@ class ObjectEntry:
     bytes: int
     content_type: str
     last_modified: float
+    # A symlink's target, "/v1/AUTH_<t>/<c>/<o>"; "" for other objects.
+    symlink_path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +86,16 @@ def _json(entry: Entry) -> dict[str, object]:
     if isinstance(entry, str):
         return {"subdir": entry}
     if isinstance(entry, ObjectEntry):
-        return {
+        shown: dict[str, object] = {
             "hash": entry.hash,
             "last_modified": swift_time(entry.last_modified),
             "bytes": entry.bytes,
             "name": entry.name,
             "content_type": entry.content_type,
         }
+        if entry.symlink_path:
+            shown["symlink_path"] = entry.symlink_path
+        return shown
     return {
         "name": entry.name,
         "count": entry.count,
@@ -109,7 +114,13 @@ def _xml(kind: str, name: str, entries: Sequence[Entry]) -> str:
                 f"<object><name>{escape(entry.name)}</name><hash>{entry.hash}</hash>"
                 f"<bytes>{entry.bytes}</bytes>"
                 f"<content_type>{escape(entry.content_type)}</content_type>"
-                f"<last_modified>{swift_time(entry.last_modified)}</last_modified></object>"
+                f"<last_modified>{swift_time(entry.last_modified)}</last_modified>"
+                + (
+                    f"<symlink_path>{escape(entry.symlink_path)}</symlink_path>"
+                    if entry.symlink_path
+                    else ""
+                )
+                + "</object>"
             )
         else:
             out.append(

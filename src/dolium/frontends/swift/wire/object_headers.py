@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dolium.core.objects.conditions import format_http_date
 from dolium.core.objects.hashmaps import object_top_hash
 from dolium.frontends.swift.errors import SwiftError
+from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import x_timestamp
 from dolium.model import ObjectVersion
@@ -26,8 +27,13 @@ STORED_HEADERS = (
     "content-language",
     "expires",
     "x-robots-tag",
+    # A DLO's manifest: "container/prefix" of its segments.
+    "x-object-manifest",
 )
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# What makes an object a symlink (set by a symlink PUT only), shown when
+# the link itself is read.
+SYMLINK_HEADERS = ("x-symlink-target", "x-symlink-target-account", "x-symlink-target-etag")
 
 
 def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -83,7 +89,7 @@ def delete_at(headers: Mapping[str, str], now: float) -> float | None:
 
 def read_headers(version: ObjectVersion, expires_at: float | None) -> list[tuple[str, str]]:
     headers = [
-        ("Content-Type", version.content_type),
+        ("Content-Type", kinds.strip_swift_bytes(version.content_type)),
         ("Etag", version.etag),
         ("Last-Modified", format_http_date(version.modified)),
         ("X-Timestamp", x_timestamp(version.modified)),
@@ -93,6 +99,11 @@ def read_headers(version: ObjectVersion, expires_at: float | None) -> list[tuple
         (name.title(), value)
         for name, value in sorted(version.headers.items())
         if name in STORED_HEADERS
+    )
+    headers.extend(
+        (name.title(), value)
+        for name, value in sorted(version.headers.items())
+        if name in SYMLINK_HEADERS
     )
     headers.extend(metadata.response_headers(metadata.OBJECT, version.meta))
     top = object_top_hash(version)
