@@ -40,6 +40,20 @@ test-deps: $(VENV)/.test-installed
 	         || echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; } \
 	    && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null \
 	  || echo "warning: could not install postgresql; its tests will be skipped"; }
+	@# Brokers the event tests start throwaway instances of (tests/support/brokers.py);
+	@# the packages' own services are not needed, and stay as the system has them.
+	@test -n "$$DOLIUM_TEST_REDIS" || command -v redis-server >/dev/null 2>&1 || { \
+	  echo "installing redis-server (apt-get)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null \
+	  || echo "warning: could not install redis-server; its tests will be skipped"; }
+	@test -n "$$DOLIUM_TEST_NATS" || command -v nats-server >/dev/null 2>&1 || { \
+	  echo "installing nats-server (apt-get)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server) >/dev/null \
+	  || echo "warning: could not install nats-server; its tests will be skipped"; }
+	@test -n "$$DOLIUM_TEST_AMQP" || test -x /usr/lib/rabbitmq/bin/rabbitmq-server || { \
+	  echo "installing rabbitmq-server (apt-get)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server) >/dev/null \
+	  || echo "warning: could not install rabbitmq-server; its tests will be skipped"; }
 
 lint: test-deps
 	$(BIN)/ruff check src tests bench

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dolium import logs
 from dolium.backends import audit_key
 from dolium.backends.keys_meta import MetaKeyStore
 from dolium.backends.kms_file import FileMasterKeys
@@ -38,8 +39,10 @@ from dolium.core.jobs.lifecycle import LifecycleWorker
 from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
 from dolium.frontends.admin import probes
+from dolium.frontends.admin.access_log import AccessLog
 from dolium.frontends.admin.app import AdminApp, is_admin_path
-from dolium.frontends.admin.metrics import METRICS_DIR_ENV, ASGIApp, RequestMetrics
+from dolium.frontends.admin.metrics import METRICS_DIR_ENV, RequestMetrics
+from dolium.frontends.admin.observed import ASGIApp, Observer, measured
 from dolium.frontends.s3.app import S3App, S3Settings
 from dolium.frontends.s3.wire import events
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
@@ -148,6 +151,8 @@ class Server:
         self.admin: AdminApp | None = None
         self.probes: probes.Probes | None = None
         self.metrics: RequestMetrics | None = None
+        # What watches each request: the metrics, the access log.
+        self.observers: list[Observer] = []
         self.operator_jobs: Jobs | None = None
         self._jobs: asyncio.Task[None] | None = None
         self._trim: asyncio.Task[None] | None = None
@@ -172,12 +177,17 @@ class Server:
         self.admin = AdminApp(self.store, keys, self.config.region or None, self.operator_jobs)
         if self.config.metrics:
             shared = os.environ.get(METRICS_DIR_ENV)
-            self.metrics = RequestMetrics(Path(shared) if shared else None)
+            self.metrics = RequestMetrics(
+                Path(shared) if shared else None, events=self.store.delivery.counters
+            )
             self._flush = asyncio.create_task(self.metrics.flush_forever())
+            self.observers.append(self.metrics)
             self.probes = probes.Probes(
                 self.store, self.metrics, self.operator_jobs, token=self.config.metrics_token,
                 workers=self.config.workers or 1,
             )  # fmt: skip
+        if self.config.access_log:
+            self.observers.append(AccessLog())
         self._jobs = asyncio.create_task(self._run_jobs())
         self._trim = asyncio.create_task(trim_forever())
 
@@ -256,10 +266,10 @@ class Server:
             api, app = "admin", self.admin
         else:
             api, app = "s3", self.s3
-        if self.metrics is None:
-            await app(scope, receive, send)
+        if self.observers:
+            await measured(api, app, scope, receive, send, self.observers)
         else:
-            await self.metrics.measured(api, app, scope, receive, send)
+            await app(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -286,15 +296,15 @@ def serve(config: Config) -> None:
     limit_malloc_arenas()
 
     host, _, port = config.listen.rpartition(":")
-    logging.basicConfig(
-        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(config.log_level, config.log_format)
     # httpx logs every request at INFO: one line per event a webhook delivers.
     # The webhook reporter logs failures itself.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.root.level))
     options: dict[str, Any] = {
         "lifespan": "on",
         "log_level": config.log_level,
+        # Its loggers go through ours (dolium.logs), in the configured format.
+        "log_config": None,
         "access_log": False,
         "server_header": False,
         "timeout_keep_alive": 30,

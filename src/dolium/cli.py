@@ -126,13 +126,17 @@ def serve(
     creds = root_credentials(config.data_dir, os.environ)
     asyncio.run(setup_root(config, creds))
     # The operator needs the root secret to use the server: it goes to the
-    # terminal here, and never through logging.
+    # terminal here, and never through logging. One the operator chose (the
+    # environment) is not repeated, as stdout often ends up in a log file.
     click.echo(f"Dolium {__version__}")
     click.echo(f"endpoint: {config.endpoint}")
     click.echo(f"region: {config.effective_region}")
     click.echo(f"data: {config.data_dir}")
     click.echo(f"access key: {creds.access_key}")
-    click.echo(f"secret key: {creds.secret_key}")
+    if creds.source == "environment":
+        click.echo("secret key: (DOLIUM_ROOT_SECRET_KEY)")
+    else:
+        click.echo(f"secret key: {creds.secret_key}")
     from dolium import app
 
     app.serve(config)

@@ -32,6 +32,8 @@ Environment variables (all optional):
     DOLIUM_WORKERS           workers (server processes, 1..64; default: the cores)
     DOLIUM_CLOCK_OFFSET      clock_offset (seconds; a testing aid, see the field)
     DOLIUM_LOG_LEVEL         log_level (debug, info, warning, error, critical)
+    DOLIUM_LOG_FORMAT        log_format (text, or json: one JSON object per record)
+    DOLIUM_ACCESS_LOG        access_log (true/false: one record per request)
     DOLIUM_SERVER            server (uvicorn; the only HTTP server so far)
     DOLIUM_SSE_C_REQUIRE_TLS  sse_c_require_tls (true/false)
     DOLIUM_METRICS           metrics (true/false: count requests and serve /metrics)
@@ -186,6 +188,10 @@ class Config(BaseModel):
     # the collector stay real). Leave it 0 in production.
     clock_offset: float = 0.0
     log_level: str = "info"
+    # "json": every log record one JSON object per line (dolium.logs).
+    log_format: Literal["text", "json"] = "text"
+    # One record per request on the `dolium.access` logger.
+    access_log: bool = False
     server: Literal["uvicorn"] = "uvicorn"
     # Refuse SSE-C keys sent over plain HTTP, as S3 does. Turn off only for
     # tests, or behind a proxy that ends TLS without telling the server.
@@ -448,6 +454,8 @@ _ENV_KEYS = {
     "DOLIUM_WORKERS": "workers",
     "DOLIUM_CLOCK_OFFSET": "clock_offset",
     "DOLIUM_LOG_LEVEL": "log_level",
+    "DOLIUM_LOG_FORMAT": "log_format",
+    "DOLIUM_ACCESS_LOG": "access_log",
     "DOLIUM_SERVER": "server",
     "DOLIUM_SSE_C_REQUIRE_TLS": "sse_c_require_tls",
     "DOLIUM_METRICS": "metrics",

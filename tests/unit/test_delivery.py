@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 
 import pytest
 from corekit import ALICE, Core, body, make_core
@@ -136,3 +138,81 @@ async def test_lifecycle_expiry_makes_no_event(core: Core) -> None:
     await core.store.delivery.catch_up()
     removals = [m.name for m in reporter(core).events if m.name.startswith("s3:ObjectRemoved")]
     assert removals == ["s3:ObjectRemoved:Delete"]  # the request's, not the expiry's
+
+
+class CountingFlaky(FlakyReporter):
+    """Counts the attempts it was given, refused or not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+
+    async def publish(self, event: Message) -> None:
+        self.attempts += 1
+        await super().publish(event)
+
+
+async def test_an_outage_is_logged_once_and_writes_do_not_hammer_the_reporter(
+    core: Core, caplog: pytest.LogCaptureFixture
+) -> None:
+    flaky = CountingFlaky()
+    core.store.ctx.reporters = {ARN: flaky}
+    # A backoff no test outlasts: writes inside it do not try.
+    delivery = core.store.delivery
+    delivery.backoff = delivery.max_backoff = 60.0
+    flaky.down = True
+    with caplog.at_level(logging.DEBUG, logger="dolium.core.jobs.delivery"):
+        for n in range(20):
+            await put(core, f"k{n}")
+        assert flaky.attempts == 1  # the first write found the outage; the others waited
+        assert not await delivery.attempt()  # a background pass: tries, fails, quietly
+        assert flaky.attempts == 2
+        flaky.down = False
+        assert await delivery.attempt()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2
+    assert warnings[0].startswith("event delivery failed, retrying until it succeeds: outbox")
+    assert warnings[1].startswith("event delivery resumed after")
+    assert keys(core) == [f"k{n}" for n in range(20)]
+    assert delivery.failures == 2 and delivery.failing_since is None
+
+
+async def test_status_tells_the_lag_the_failures_and_the_reporters_counters(core: Core) -> None:
+    delivery = core.store.delivery
+    await delivery.catch_up()
+    assert (await delivery.status()).lag == 0.0
+    reporter(core).down = True
+    await put(core, "a")  # its own pass fails
+    await asyncio.sleep(0.05)
+    status = await delivery.status()
+    assert status.pending > status.cursor and status.lag >= 0.05
+    assert status.failures == 1 and status.failing_since is not None
+    assert status.last_error == "outbox full"
+    assert status.reporters == {ARN: {"published": 1, "failed": 0}}  # the s3:TestEvent
+    reporter(core).down = False
+    assert await delivery.attempt()
+    status = await delivery.status()
+    assert (status.pending, status.lag, status.failing_since) == (0, 0.0, None)
+    assert status.reporters[ARN]["published"] == 2
+
+
+async def test_writes_queued_behind_a_failing_pass_do_not_each_try_again(core: Core) -> None:
+    """A broker that hangs until its timeout: the writes that waited for that
+    pass return once it fails, rather than each waiting out the timeout."""
+    gate = asyncio.Event()
+    attempts = 0
+
+    class Hanging(MemoryReporter):
+        async def publish(self, event: Message) -> None:
+            nonlocal attempts
+            attempts += 1
+            await gate.wait()
+            raise StorageError("timed out")
+
+    core.store.ctx.reporters = {ARN: Hanging()}
+    writes = [asyncio.create_task(put(core, f"k{n}")) for n in range(5)]
+    await asyncio.sleep(0.05)  # the first write's pass hangs; the others queue
+    gate.set()
+    await asyncio.gather(*writes)
+    assert attempts == 1
+    assert core.store.delivery.failures == 1

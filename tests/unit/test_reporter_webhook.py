@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -13,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dolium.backends.reporter_webhook import WebhookReporter
+from dolium.backends.reporter_webhook import SIGNATURE, WebhookReporter
 from dolium.errors import ConfigError
 from dolium.protocols.events import Message
 
@@ -105,6 +107,25 @@ async def test_delivery_in_order_removes_each_file(tmp_path: Path) -> None:
     await r.close()
 
 
+async def test_a_secret_signs_each_body_and_counts_are_kept(tmp_path: Path) -> None:
+    receiver = Receiver([503])
+    r = reporter(tmp_path / "out", receiver, FakeTime(), secret="s3cret")  # type: ignore[arg-type]
+    await r.publish(event(1))
+    await r.drain()
+    for request in receiver.attempts:
+        # What a receiver does: the HMAC of the bytes it got, compared in constant time.
+        expected = "sha256=" + hmac.new(b"s3cret", request.content, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(request.headers[SIGNATURE], expected)
+    assert r.statistics() == {"published": 1, "failed": 1, "dropped": 0}
+    unsigned = Receiver()
+    r2 = reporter(tmp_path / "out2", unsigned, FakeTime())
+    await r2.publish(event(2))
+    await r2.drain()
+    assert SIGNATURE not in unsigned.attempts[0].headers
+    await r.close()
+    await r2.close()
+
+
 async def test_failures_are_retried_with_doubling_backoff(tmp_path: Path) -> None:
     receiver = Receiver([503, 0, 500, 404, 503, 503])
     fake = FakeTime()
@@ -184,6 +205,7 @@ async def test_an_unreadable_file_is_set_aside(tmp_path: Path) -> None:
     [
         ({"url": "ftp://x/"}, "http"),
         ({"url": URL, "backoff": 0}, "positive"),
+        ({"url": URL, "secret": ""}, "secret"),
         ({"url": URL, "backoff": 5, "max_backoff": 1}, "max_backoff"),
     ],
 )

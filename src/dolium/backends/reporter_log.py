@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from dolium.errors import ConfigError
-from dolium.protocols.events import Message
+from dolium.protocols.events import FAILED, PUBLISHED, Message
 
 _LEVELS = ("debug", "info", "warning")
 
@@ -22,6 +22,7 @@ class LogReporter:
     def __init__(self, logger: str = "dolium.events", level: str = "info") -> None:
         self.log = logging.getLogger(logger)
         self.level = logging.getLevelName(level.upper())
+        self.published = 0
 
     @classmethod
     async def open(cls, logger: str = "dolium.events", level: str = "info") -> LogReporter:
@@ -31,13 +32,17 @@ class LogReporter:
 
     async def publish(self, event: Message) -> None:
         self.log.log(self.level, "%s %s", event.destination, event.message)
+        self.published += 1
+
+    def statistics(self) -> dict[str, int]:
+        return {PUBLISHED: self.published, FAILED: 0}
 
     async def close(self) -> None:
         return None
 
 
 if TYPE_CHECKING:
-    from dolium.protocols.events import Reporter
+    from dolium.protocols.events import CountingReporter
 
-    def _conforms(r: LogReporter) -> Reporter:  # mypy fails if it drifts
+    def _conforms(r: LogReporter) -> CountingReporter:  # mypy fails if it drifts
         return r

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dolium.protocols.events import Message
+from dolium.protocols.events import FAILED, PUBLISHED, Message
 
 
 class MemoryReporter:
@@ -25,12 +25,15 @@ class MemoryReporter:
     async def publish(self, event: Message) -> None:
         self.events.append(event)
 
+    def statistics(self) -> dict[str, int]:
+        return {PUBLISHED: len(self.events), FAILED: 0}
+
     async def close(self) -> None:
         self.closed = True
 
 
 if TYPE_CHECKING:
-    from dolium.protocols.events import Reporter
+    from dolium.protocols.events import CountingReporter
 
-    def _conforms(r: MemoryReporter) -> Reporter:  # mypy fails if it drifts
+    def _conforms(r: MemoryReporter) -> CountingReporter:  # mypy fails if it drifts
         return r

@@ -19,6 +19,12 @@ receiver accepted a file but before removing it leaves it to be sent
 again: every request carries the event's id in `x-dolium-event-id` for
 receivers that drop duplicates.)
 
+With a `secret`, every request carries `x-dolium-signature: sha256=<hex>`,
+the HMAC-SHA256 of the request body under the secret: a receiver computes
+the same over the bytes it got and compares the two in constant time
+(`hmac.compare_digest`), so a message that does not come from a server
+holding the secret, or that was altered on the way, is told apart.
+
 This module must not import the core or the front ends: it delivers
 finished messages and knows nothing of buckets or configurations.
 """
@@ -28,6 +34,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -42,7 +50,8 @@ import httpx
 
 from dolium.durable import fsync_dir
 from dolium.errors import ConfigError, StorageError
-from dolium.protocols.events import Message
+from dolium.protocols.events import FAILED, PUBLISHED, Message
+from dolium.redact import redact_url, scrub
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,12 @@ Sleep = Callable[[float], Awaitable[None]]
 
 BUSY = -1  # Outbox.claim: another process holds the file
 CLAIM_POLL = 0.05  # seconds between looks at a file another process is delivering
+SIGNATURE = "x-dolium-signature"
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The value of the signature header for `body` under `secret`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +171,13 @@ class WebhookReporter:
         backoff: float = 1.0,
         max_backoff: float = 300.0,
         expire: float = 86400.0,
+        secret: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
+        self.shown = redact_url(url)  # in the log: without a password the URL may hold
         self.outbox = Outbox(outbox)
         self.headers = {
             "content-type": "application/json",
@@ -170,6 +187,10 @@ class WebhookReporter:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.expire = expire
+        self.secret = secret
+        self.published = 0  # delivered: answered 2xx
+        self.failed = 0  # attempts that failed
+        self.dropped = 0  # expired undelivered
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport)
         self._sleep = sleep
         self._clock = clock
@@ -186,10 +207,12 @@ class WebhookReporter:
         backoff: float = 1.0,
         max_backoff: float = 300.0,
         expire: float = 86400.0,
+        secret: str | None = None,
     ) -> WebhookReporter:
         """Open the outbox and start delivering what it holds."""
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"webhook url {url!r} is not an http:// or https:// URL")
+            shown = redact_url(url) if isinstance(url, str) else url
+            raise ConfigError(f"webhook url {shown!r} is not an http:// or https:// URL")
         # Options come straight from TOML: check their types before using them.
         seconds = {"timeout": timeout, "backoff": backoff, "max_backoff": max_backoff}
         for option, value in {**seconds, "expire": expire}.items():
@@ -200,6 +223,8 @@ class WebhookReporter:
             and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
         ):
             raise ConfigError(f"webhook headers: {headers!r} is not a table of strings")
+        if secret is not None and (not isinstance(secret, str) or not secret):
+            raise ConfigError("webhook secret: not a non-empty string")
         if timeout <= 0 or backoff <= 0 or max_backoff < backoff or expire < 0:
             raise ConfigError(
                 "webhook: timeout and backoff must be positive, max_backoff at least backoff, "
@@ -214,6 +239,7 @@ class WebhookReporter:
                 backoff=backoff,
                 max_backoff=max_backoff,
                 expire=expire,
+                secret=secret,
             )
         except OSError as exc:
             raise ConfigError(f"webhook outbox {outbox}: cannot create it: {exc}") from exc
@@ -236,6 +262,9 @@ class WebhookReporter:
             self._task = None
         await self._client.aclose()
 
+    def statistics(self) -> dict[str, int]:
+        return {PUBLISHED: self.published, FAILED: self.failed, "dropped": self.dropped}
+
     async def drain(self) -> None:
         """Deliver (or drop) everything in the outbox now; for tests and tools."""
         for name in await asyncio.to_thread(self.outbox.pending):
@@ -251,7 +280,7 @@ class WebhookReporter:
             try:
                 await self.drain()
             except Exception:
-                log.exception("webhook %s: dispatcher failed; retrying", self.url)
+                log.exception("webhook %s: dispatcher failed; retrying", self.shown)
                 await self._sleep(self.max_backoff)
                 continue
             await self._wake.wait()
@@ -276,11 +305,12 @@ class WebhookReporter:
             if self.expire and self._clock() - pending.time > self.expire:
                 log.error(
                     "webhook %s: event %s (%s) undelivered for %.0f s; dropped",
-                    self.url,
+                    self.shown,
                     pending.id,
                     pending.event,
                     self.expire,
                 )
+                self.dropped += 1
                 break
             await self._sleep(min(self.max_backoff, self.backoff * 2**attempt))
             attempt += 1
@@ -288,20 +318,28 @@ class WebhookReporter:
 
     async def _post(self, pending: Pending, attempt: int) -> bool:
         headers = {**self.headers, "x-dolium-event-id": pending.id}
+        body = pending.message.encode()
+        if self.secret is not None:
+            headers[SIGNATURE] = signature(self.secret, body)
         try:
-            response = await self._client.post(
-                self.url, content=pending.message.encode(), headers=headers
-            )
+            response = await self._client.post(self.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
+            self.failed += 1
             log.warning(
-                "webhook %s: event %s, attempt %d: %s", self.url, pending.id, attempt + 1, exc
+                "webhook %s: event %s, attempt %d: %s",
+                self.shown,
+                pending.id,
+                attempt + 1,
+                scrub(str(exc), self.url),
             )
             return False
         if 200 <= response.status_code < 300:
+            self.published += 1
             return True
+        self.failed += 1
         log.warning(
             "webhook %s: event %s, attempt %d: HTTP %d",
-            self.url,
+            self.shown,
             pending.id,
             attempt + 1,
             response.status_code,
@@ -310,7 +348,7 @@ class WebhookReporter:
 
 
 if TYPE_CHECKING:
-    from dolium.protocols.events import Reporter
+    from dolium.protocols.events import CountingReporter
 
-    def _conforms(r: WebhookReporter) -> Reporter:  # mypy fails if it drifts
+    def _conforms(r: WebhookReporter) -> CountingReporter:  # mypy fails if it drifts
         return r

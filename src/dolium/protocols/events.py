@@ -20,7 +20,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from dolium.model import Actor, ChangeAction
 
@@ -99,3 +99,27 @@ class Reporter(Protocol):
 
     async def close(self) -> None:
         """Stop delivering; events not yet delivered are kept for the next start."""
+
+
+# The counters a reporter keeps, for the metrics: PUBLISHED messages the
+# destination acknowledged (a reporter with an outbox counts them as they
+# leave it, not as they enter it), FAILED attempts that raised or that the
+# destination refused. A message retried three times before it is taken
+# counts 1 published and 3 failed. A reporter may keep more counters.
+PUBLISHED = "published"
+FAILED = "failed"
+
+
+@runtime_checkable
+class CountingReporter(Reporter, Protocol):
+    """A reporter that counts what it did (optional: a third-party reporter may not)."""
+
+    def statistics(self) -> dict[str, int]:
+        """At least {PUBLISHED: n, FAILED: n}, since the reporter opened."""
+
+
+def statistics(reporter: Reporter) -> dict[str, int] | None:
+    """`reporter`'s counters, or None when it keeps none."""
+    if isinstance(reporter, CountingReporter):
+        return reporter.statistics()
+    return None

@@ -15,11 +15,15 @@ from dataclasses import dataclass, replace
 from dolium.core.accounts.quotas import Quotas
 from dolium.core.accounts.service import ROOT_TENANT, AccountService, check_name
 from dolium.core.context import Context
-from dolium.errors import AccessDenied, InvalidArgument, NoSuchBucket
+from dolium.errors import AccessDenied, InvalidArgument, NoSuchBucket, NotFound
 from dolium.model import Bucket, Principal, Quota, Usage
 
 # Pithos group names, as its X-Account-Group- headers allow them.
 _GROUP_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class NoSuchPolicy(NotFound):
+    """A storage policy the configuration does not declare."""
 
 
 def is_administrator(principal: Principal) -> bool:
@@ -64,7 +68,7 @@ class Administration:
         where it is and is read from there."""
         current = await self.bucket(principal, name)
         if policy not in self.policies():
-            raise InvalidArgument(
+            raise NoSuchPolicy(
                 f"no storage policy {policy!r} (configured: {', '.join(self.policies())})"
             )
         if policy != current.bucket.policy:

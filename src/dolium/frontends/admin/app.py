@@ -8,7 +8,7 @@ from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
 from dolium.frontends.admin import api
 from dolium.frontends.admin.auth import MAX_BODY
-from dolium.frontends.admin.metrics import Receive, Scope, Send
+from dolium.frontends.admin.observed import Receive, Scope, Send
 from dolium.protocols.keys import KeyStore
 
 PREFIX = api.PREFIX

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
+from dolium.frontends import PRINCIPAL_KEY
 from dolium.frontends.admin.auth import authenticate
 from dolium.model import Principal
 
@@ -20,6 +21,7 @@ def store_of(request: Request) -> Store:
 async def administrator(request: Request) -> Principal:
     state = request.app.state
     principal = await authenticate(request, state.keys, state.region)
+    request.scope[PRINCIPAL_KEY] = f"{principal.tenant}:{principal.user}"
     store_of(request).admin.check(principal)
     return principal
 

@@ -10,8 +10,11 @@ so a scrape may miss the last second of the other processes. A worker's
 file stays when it dies, so totals never go back. prometheus-client
 writes the exposition text.
 
-What the server stores (usage, stores, backlog, health) is read from the
-stores when scraped, by the process that answers the scrape.
+Event delivery's counters (failed passes, and what each destination's
+reporter published or failed to) are kept by every process that delivers,
+and shared the same way. What the server stores (usage, stores, backlog,
+health) is read from the stores when scraped, by the process that answers
+the scrape.
 """
 
 from __future__ import annotations
@@ -21,21 +24,13 @@ import bisect
 import json
 import logging
 import os
-import re
-import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from dolium.core.jobs.delivery import DeliveryCounters
 from dolium.core.operations.status import Check, Figures
-from dolium.frontends import OPERATION_KEY
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from dolium.frontends.admin.observed import Seen
 
 log = logging.getLogger(__name__)
 
@@ -52,35 +47,14 @@ LATENCY_BUCKETS = (
 )  # fmt: skip
 
 
-@lru_cache(maxsize=512)
-def operation_name(handler_name: str) -> str:
-    """`get_object` -> `GetObject`: handlers named as the API names operations."""
-    return "".join(part.capitalize() for part in handler_name.split("_"))
-
-
-_SWIFT_LEVELS = ("account", "container", "object")
-_SWIFT_API = re.compile(r"/v1/([^/]+)(?:/([^/]*))?(?:/(.*))?")
-
-
-def swift_operation(method: str, path: str) -> str:
-    """A Swift request's operation, by method and the level of its path
-    (`GET object`): Swift names no operations of its own."""
-    if path.startswith("/auth/"):
-        return "auth"
-    if path == "/info":
-        return "info"
-    found = _SWIFT_API.fullmatch(path)
-    if found is None:
-        return method
-    level = 2 if found.group(3) else 1 if found.group(2) else 0
-    return f"{method} {_SWIFT_LEVELS[level]}"
-
-
 class RequestMetrics:
     """The counters every request adds to, and the text a scrape returns."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(
+        self, directory: Path | None, events: Callable[[], DeliveryCounters] | None = None
+    ) -> None:
         self.directory = directory
+        self.events = events  # this process's event delivery counters
         self._file = directory / f"{os.getpid()}.json" if directory is not None else None
         # (api, operation, status) -> [count, seconds, requests per latency bucket...]
         self._requests: dict[tuple[str, str, int], list[float]] = {}
@@ -105,41 +79,11 @@ class RequestMetrics:
         key = (api, way)
         self._bytes[key] = self._bytes.get(key, 0) + size
 
-    async def measured(
-        self, api: str, app: ASGIApp, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        """Run `app` on one request, counting it: status, time, bytes each way."""
-        start = time.perf_counter()
-        status = 0
-        received = sent = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            return message
-
-        async def counting_send(message: Message) -> None:
-            nonlocal status, sent
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                sent += len(message.get("body", b""))
-            await send(message)
-
-        try:
-            await app(scope, counting_receive, counting_send)
-        finally:
-            if api == "swift":
-                operation = swift_operation(scope["method"], scope["path"])
-            elif api == "admin":
-                # FastAPI leaves the route it matched in the scope.
-                operation = getattr(scope.get("route"), "operation_id", None) or "-"
-            else:
-                handler = scope.get(OPERATION_KEY)
-                operation = operation_name(handler) if handler else "-"
-            # Status 0: the client left before an answer began.
-            self.observe(api, operation, status, time.perf_counter() - start, received, sent)
+    def seen(self, request: Seen) -> None:
+        self.observe(
+            request.api, request.operation, request.status, request.seconds,
+            request.received, request.sent,
+        )  # fmt: skip
 
     # -- sharing between processes ---------------------------------------------
     def flush(self) -> None:
@@ -150,11 +94,8 @@ class RequestMetrics:
         """
         if self._file is None:
             return
-        document = {
-            "requests": [[*k, *v] for k, v in self._requests.items()],
-            "bytes": [[*k, v] for k, v in self._bytes.items()],
-        }
         tmp = self._file.with_suffix(".tmp")
+        document = self._document()
         tmp.write_text(json.dumps(document, separators=(",", ":")))
         tmp.replace(self._file)
 
@@ -166,10 +107,26 @@ class RequestMetrics:
             except OSError as exc:
                 log.warning("metrics not shared: %s", exc)
 
-    def _totals(self) -> tuple[dict[tuple[str, str, int], list[float]], dict[tuple[str, str], int]]:
+    def _document(self) -> dict[str, Any]:
+        """This process's totals, as its file holds them."""
+        document: dict[str, Any] = {
+            "requests": [[*k, *v] for k, v in self._requests.items()],
+            "bytes": [[*k, v] for k, v in self._bytes.items()],
+        }
+        if self.events is not None:
+            counters = self.events()
+            document["event_failures"] = counters.failures
+            document["event_messages"] = [
+                [arn, outcome, count]
+                for arn, found in counters.reporters.items()
+                for outcome, count in found.items()
+            ]
+        return document
+
+    def _totals(self) -> _Totals:
         """Every process's totals added up (this one's as they are now)."""
-        requests: dict[tuple[str, str, int], list[float]] = {}
-        sizes: dict[tuple[str, str], int] = {}
+        totals = _Totals()
+        requests, sizes, messages = totals.requests, totals.sizes, totals.messages
         documents = []
         if self.directory is not None:
             for path in self.directory.glob("*.json"):
@@ -179,18 +136,17 @@ class RequestMetrics:
                     documents.append(json.loads(path.read_text()))
                 except (OSError, ValueError):
                     continue  # a worker's file being replaced: its totals come next time
-        mine = {
-            "requests": [[*k, *v] for k, v in self._requests.items()],
-            "bytes": [[*k, v] for k, v in self._bytes.items()],
-        }
-        for document in (*documents, mine):
+        for document in (*documents, self._document()):
             for api, operation, status, *values in document.get("requests", ()):
                 entry = requests.setdefault((api, operation, status), [0.0] * len(values))
                 for i, value in enumerate(values):
                     entry[i] += value
             for api, way, size in document.get("bytes", ()):
                 sizes[api, way] = sizes.get((api, way), 0) + size
-        return requests, sizes
+            totals.event_failures += document.get("event_failures", 0)
+            for arn, outcome, count in document.get("event_messages", ()):
+                messages[arn, outcome] = messages.get((arn, outcome), 0) + count
+        return totals
 
     def render(
         self,
@@ -202,21 +158,30 @@ class RequestMetrics:
         """The exposition text: every process's counters, then the figures read now."""
         import prometheus_client as prom
 
-        requests, sizes = self._totals()
-        counters = _Counters(requests, sizes)
+        counters = _Counters(self._totals())
         snapshot = _Snapshot(figures, tuple(checks), workers, jobs or {})
         text: bytes = prom.generate_latest(_Only(counters)) + prom.generate_latest(_Only(snapshot))
         return text
 
 
-class _Counters:
-    """The request counters, added up over the processes, as metric families."""
+class _Totals:
+    """Counters of every process, added up."""
 
-    def __init__(
-        self, requests: dict[tuple[str, str, int], list[float]], sizes: dict[tuple[str, str], int]
-    ) -> None:
-        self.requests = requests
-        self.sizes = sizes
+    def __init__(self) -> None:
+        # (api, operation, status) -> [count, seconds, requests per latency bucket...]
+        self.requests: dict[tuple[str, str, int], list[float]] = {}
+        self.sizes: dict[tuple[str, str], int] = {}  # (api, "received" | "sent") -> bytes
+        self.event_failures = 0
+        self.messages: dict[tuple[str, str], int] = {}  # (destination, outcome) -> messages
+
+
+class _Counters:
+    """The request and event counters, added up over the processes, as metric families."""
+
+    def __init__(self, totals: _Totals) -> None:
+        self.requests = totals.requests
+        self.sizes = totals.sizes
+        self.totals = totals
 
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
@@ -252,6 +217,22 @@ class _Counters:
                 if kind == way:
                     family.add_metric((api,), float(size))
             yield family
+        failures = CounterMetricFamily(
+            "dolium_event_delivery_failures",
+            "Passes of event delivery that a reporter (or the change log) failed; each is retried.",
+        )
+        failures.add_metric((), float(self.totals.event_failures))
+        yield failures
+        messages = CounterMetricFamily(
+            "dolium_event_messages",
+            "Event messages by destination and outcome: published (the destination "
+            "acknowledged them), failed (attempts that failed), and any other count the "
+            "destination's reporter keeps (dropped: webhook events expired undelivered).",
+            labels=("destination", "outcome"),
+        )
+        for (arn, outcome), count in sorted(self.totals.messages.items()):
+            messages.add_metric((arn, outcome), float(count))
+        yield messages
 
 
 class _Only:

@@ -16,7 +16,8 @@ import json
 
 from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
-from dolium.frontends.admin.metrics import CONTENT_TYPE, Receive, RequestMetrics, Scope, Send
+from dolium.frontends.admin.metrics import CONTENT_TYPE, RequestMetrics
+from dolium.frontends.admin.observed import Receive, Scope, Send
 
 METRICS_PATH = "/metrics"
 LIVE_PATH = "/health/live"

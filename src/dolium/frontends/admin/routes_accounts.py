@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from dolium.frontends.admin.deps import Admin, Core
 from dolium.frontends.admin.schemas import (
+    GROUP,
+    NAME,
     GroupIn,
     KeyIn,
     KeyOut,
@@ -18,6 +22,9 @@ from dolium.frontends.admin.schemas import (
 )
 
 router = APIRouter(tags=["accounts"])
+# Names in paths follow the rules of names in bodies: anything else is a 400.
+Tenant = Annotated[str, Path(pattern=NAME)]
+UserName = Annotated[str, Path(pattern=NAME)]
 
 
 @router.get("/tenants", operation_id="listTenants")
@@ -35,32 +42,32 @@ async def create_tenant(body: TenantIn, admin: Admin, core: Core) -> TenantOut:
 
 
 @router.get("/tenants/{tenant}", operation_id="getTenant")
-async def get_tenant(tenant: str, admin: Admin, core: Core) -> TenantOut:
+async def get_tenant(tenant: Tenant, admin: Admin, core: Core) -> TenantOut:
     found = await core.admin.accounts(admin).get_tenant(tenant)
     usage = (await core.admin.usage(admin)).get(found.name)
     return TenantOut.of(found, usage, await core.admin.tenant_quota(admin, tenant))
 
 
 @router.put("/tenants/{tenant}/quota", operation_id="setTenantQuota")
-async def set_tenant_quota(tenant: str, body: QuotaIO, admin: Admin, core: Core) -> QuotaIO:
+async def set_tenant_quota(tenant: Tenant, body: QuotaIO, admin: Admin, core: Core) -> QuotaIO:
     """What all the tenant's buckets may hold together; nulls remove the limits."""
     return QuotaIO.of(await core.admin.set_tenant_quota(admin, tenant, body.quota()))
 
 
 @router.delete("/tenants/{tenant}", status_code=204, operation_id="deleteTenant")
-async def delete_tenant(tenant: str, admin: Admin, core: Core) -> Response:
+async def delete_tenant(tenant: Tenant, admin: Admin, core: Core) -> Response:
     await core.admin.accounts(admin).delete_tenant(tenant)
     return Response(status_code=204)
 
 
 @router.get("/tenants/{tenant}/users", operation_id="listUsers")
-async def list_users(tenant: str, admin: Admin, core: Core) -> list[UserOut]:
+async def list_users(tenant: Tenant, admin: Admin, core: Core) -> list[UserOut]:
     users = await core.admin.accounts(admin).list_users(tenant)
     return [UserOut.of(u) for u in users]
 
 
 @router.post("/tenants/{tenant}/users", status_code=201, operation_id="createUser")
-async def create_user(tenant: str, body: UserIn, admin: Admin, core: Core) -> UserCreated:
+async def create_user(tenant: Tenant, body: UserIn, admin: Admin, core: Core) -> UserCreated:
     accounts = core.admin.accounts(admin)
     key = await accounts.create_user(
         tenant, body.name, body.admin, access_key=body.access_key, secret_key=body.secret_key
@@ -70,12 +77,14 @@ async def create_user(tenant: str, body: UserIn, admin: Admin, core: Core) -> Us
 
 
 @router.get("/tenants/{tenant}/users/{user}", operation_id="getUser")
-async def get_user(tenant: str, user: str, admin: Admin, core: Core) -> UserOut:
+async def get_user(tenant: Tenant, user: UserName, admin: Admin, core: Core) -> UserOut:
     return UserOut.of(await core.admin.accounts(admin).get_user(tenant, user))
 
 
 @router.post("/tenants/{tenant}/users/{user}/keys", status_code=201, operation_id="createKey")
-async def create_key(tenant: str, user: str, body: KeyIn, admin: Admin, core: Core) -> KeyOut:
+async def create_key(
+    tenant: Tenant, user: UserName, body: KeyIn, admin: Admin, core: Core
+) -> KeyOut:
     key = await core.admin.accounts(admin).create_key(
         tenant, user, body.access_key, body.secret_key
     )
@@ -97,13 +106,19 @@ async def revoke_key(access_key: str, admin: Admin, core: Core) -> KeyOut:
 
 
 @router.get("/tenants/{tenant}/groups", operation_id="listGroups")
-async def list_groups(tenant: str, admin: Admin, core: Core) -> dict[str, list[str]]:
+async def list_groups(tenant: Tenant, admin: Admin, core: Core) -> dict[str, list[str]]:
     groups = await core.admin.groups(admin, tenant)
     return {name: list(members) for name, members in groups.items()}
 
 
 @router.put("/tenants/{tenant}/groups/{group}", status_code=204, operation_id="setGroup")
-async def set_group(tenant: str, group: str, body: GroupIn, admin: Admin, core: Core) -> Response:
+async def set_group(
+    tenant: Tenant,
+    group: Annotated[str, Path(pattern=GROUP)],
+    body: GroupIn,
+    admin: Admin,
+    core: Core,
+) -> Response:
     """Replace a group's members; an empty list removes the group."""
     await core.admin.set_group(admin, tenant, group, body.members)
     return Response(status_code=204)

@@ -6,7 +6,7 @@ These models are the OpenAPI document's schemas as well: the document at
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,7 +16,18 @@ from dolium.core.operations.admin import BucketUsage
 from dolium.core.operations.status import Check, StoreFigures
 from dolium.model import AccessKey, Quota, Tenant, Usage, User
 
+# The rules the core applies (core.accounts.service), stated here too so
+# that the OpenAPI document says what is accepted.
 NAME = r"^[a-z0-9_-]{1,64}$"
+CANONICAL_ID = r"^[A-Za-z0-9._-]{1,128}$"
+# Printable ASCII without leading or trailing blanks (the core allows any
+# printable text; the API keeps to what every client can send and show).
+DISPLAY_NAME = r"^[!-~]([ -~]{0,126}[!-~])?$"
+EMAIL = r"^([^@\s]+@[^@\s]+)?$"
+ACCESS_KEY = r"^[A-Za-z0-9._-]{3,128}$"
+SECRET_KEY = r"^[!-~]{8,128}$"  # noqa: S105 - the rule secrets follow, not one
+MEMBER = r"^[a-z0-9_-]{1,64}(:[a-z0-9_-]{1,64})?$"
+GROUP = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 class Strict(BaseModel):
@@ -39,9 +50,9 @@ class UsageOut(BaseModel):
 
 class TenantIn(Strict):
     name: str = Field(pattern=NAME)
-    canonical_id: str | None = Field(default=None, max_length=128)
-    display_name: str | None = Field(default=None, max_length=128)
-    email: str = Field(default="", max_length=254)
+    canonical_id: str | None = Field(default=None, pattern=CANONICAL_ID)
+    display_name: str | None = Field(default=None, pattern=DISPLAY_NAME)
+    email: str = Field(default="", max_length=254, pattern=EMAIL)
 
 
 class QuotaIO(Strict):
@@ -83,8 +94,8 @@ class TenantOut(BaseModel):
 
 
 class KeyIn(Strict):
-    access_key: str | None = Field(default=None, max_length=128)
-    secret_key: str | None = Field(default=None, max_length=128)
+    access_key: str | None = Field(default=None, pattern=ACCESS_KEY)
+    secret_key: str | None = Field(default=None, pattern=SECRET_KEY)
 
 
 class UserIn(KeyIn):
@@ -162,7 +173,7 @@ class PolicyIn(Strict):
 
 
 class GroupIn(Strict):
-    members: list[str] = Field(
+    members: list[Annotated[str, Field(pattern=MEMBER)]] = Field(
         max_length=1000, description="`account` or `account:user`; none removes the group."
     )
 

@@ -17,7 +17,7 @@ from dolium.core.access.actions import Action, Setting
 from dolium.core.access.decisions import ANONYMOUS
 from dolium.core.store import Store
 from dolium.errors import DoliumError, NotModified
-from dolium.frontends import OPERATION_KEY
+from dolium.frontends import OPERATION_KEY, PRINCIPAL_KEY
 from dolium.frontends.s3.auth.authenticator import Authenticator
 from dolium.frontends.s3.auth.facts import of_request
 from dolium.frontends.s3.errors import S3Error, to_s3_error
@@ -212,6 +212,8 @@ class S3App:
         response.headers.append(("x-amz-request-id", request.request_id))
         response.headers.append(("x-amz-id-2", request.request_id))
         scope[OPERATION_KEY] = request.operation
+        if request.principal is not None and not request.principal.anonymous:
+            scope[PRINCIPAL_KEY] = f"{request.principal.tenant}:{request.principal.user}"
         try:
             await response.send(send, head)
         except DoliumError as exc:

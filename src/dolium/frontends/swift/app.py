@@ -28,6 +28,7 @@ from dolium.core.access.actions import Action
 from dolium.core.objects.conditions import format_http_date
 from dolium.core.store import Store
 from dolium.errors import AccessDenied, DoliumError, NotModified
+from dolium.frontends import PRINCIPAL_KEY
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
 from dolium.frontends.swift.largeobjects import slo
@@ -184,6 +185,8 @@ class SwiftApp:
         principal = replace(
             principal, address=http.client.host if http.client else "", request_id=trans_id
         )
+        if not principal.anonymous:
+            http.scope[PRINCIPAL_KEY] = f"{principal.tenant}:{principal.user}"
         query = dict(parse_qsl(http.url.query, keep_blank_values=True))
         request = SwiftRequest(
             self.store, http, principal, tenant, container_name, obj, query, trans_id,
