@@ -223,6 +223,32 @@ class Report:
             table.add_row(op, conc, _num(on), _num(off) if off else "-", ratio)
         self.console.print(table)
 
+    def modules(self, results: dict[str, Any]) -> None:
+        from modules import relative
+
+        figures = results.get("modules")
+        if not figures:
+            return
+        table = self.table(
+            f"Storage modules: {figures['blocks']} blocks of 4 MiB (hex text), put then get at "
+            f"concurrency {figures['concurrency']}; over fs against the plain fs store of the "
+            "same run, over memory the modules' own cost",
+            ["base", "stack", "put MB/s", "get MB/s", "put / plain", "get / plain", "stored/given"],
+        )
+        for base in ("fs", "memory"):
+            for label, f in figures.get(base, {}).items():
+                put, get = relative(figures, base, label)
+                table.add_row(
+                    base,
+                    label,
+                    _num(f["put_mb_s"]),
+                    _num(f["get_mb_s"]),
+                    put,
+                    get,
+                    f"{f['stored_per_given']:.2f}",
+                )
+        self.console.print(table)
+
     def big(self, results: dict[str, Any]) -> None:
         big = results.get("big")
         if not big:
@@ -284,5 +310,6 @@ class Report:
         self.listing(results)
         self.big(results)
         self.audit(results)
+        self.modules(results)
         self.targets(results)
         self.problems(results)

@@ -22,6 +22,9 @@ Workloads (phases, for --only):
 - audit: the 4 KiB small phase at 16 and 64 connections on two fresh Dolium
   servers side by side, one sealing its audit log (the default) and one with
   `audit = "off"`: what recording every change costs the writes.
+- modules: put and get of 4 MiB blocks through each storage module
+  (compress, encrypt, replicate 3, and the three stacked) and through a
+  plain store, over fs and over memory, in this process (modules.py).
 
 Prints tables and the targets with a pass / MISS mark, and writes
 bench/results/latest.json. A program, not a test: a missed target is a
@@ -59,6 +62,7 @@ from listing import (
 )
 from loadgen import Request
 from machine import describe, durable_block_writes, durable_small_writes, hash_rates
+from modules import run_modules
 from refservers import NAMES, missing, reference_server
 from report import Report
 from smallops import BUCKET, ensure_bucket, presigner, run_small
@@ -68,7 +72,7 @@ from wrkgen import available as wrk_available
 from wrkgen import version as wrk_version
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-PHASES = ("machine", "small", "large", "list", "big", "audit")
+PHASES = ("machine", "small", "large", "list", "big", "audit", "modules")
 # The writes the audit phase compares, with the audit log and without.
 AUDIT_CONCURRENCIES = (16, 64)
 CONCURRENCIES = (1, 16, 64)
@@ -314,6 +318,13 @@ class Bench:
             shutil.rmtree(data, ignore_errors=True)
         self.results["audit"] = out
 
+    def modules(self) -> None:
+        count = 8 if self.args.quick else 48
+        self.results["modules"] = self.step(
+            f"modules: {count} blocks of 4 MiB through each storage module and a plain store",
+            lambda: run_modules(self.workdir, count),
+        )
+
     def _list_dolium(self, server: Server) -> None:
         self.step(
             "dolium: HEAD, GET and LIST of filled keys",
@@ -417,6 +428,8 @@ class Bench:
         self._section("dolium", True, self.dolium)
         if self.wants("audit"):
             self._section("audit", True, self.audit_cost)
+        if self.wants("modules"):
+            self._section("modules", True, self.modules)
         if self.wants("small") or self.wants("large"):
             self._section("bare", True, self.bare)
         if not self.args.no_refs and any(self.wants(p) for p in ("small", "large", "list")):

@@ -169,6 +169,7 @@ class Server:
             domains=tuple(self.config.domains),
             website_domains=tuple(self.config.website_domains),
             sse_c_require_tls=self.config.sse_c_require_tls,
+            storage_classes=dict(self.config.storage_classes),
         )
         self.s3 = S3App(self.store, keys, settings)
         signer = TokenSigner(swift_token_secret(self.config.data_dir))

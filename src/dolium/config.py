@@ -42,8 +42,13 @@ Environment variables (all optional):
 Storage policies: `[blob]` is the block store of the `standard` policy.
 Further block stores are declared as `[blob.NAME]` tables (`use`, `options`;
 an fs store's root defaults to `data_dir/blocks-NAME`), and each policy as
-`[policy.NAME]` with `blob = "NAME"`, naming one of them. New buckets get
-`default_policy`; `dolium bucket policy` moves one to another policy.
+`[policy.NAME]` with `blob = "NAME"`, naming one of them, and/or `modules =
+[...]`, a stack of storage modules (first listed = outermost) over that
+store or over the `stores` its innermost module names (see
+dolium.config_policies and docs/storage-policies.md). New buckets get
+`default_policy` unless their creation names one; `dolium bucket policy`
+moves one to another policy. `[storage_classes]` maps S3 storage classes
+(x-amz-storage-class on PUT) to policies.
 
 When a higher layer names a different store in `meta.use` / `blob.use`
 without giving options, the options of the lower layer are dropped: they
@@ -64,6 +69,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dolium.config_policies import (
+    DEFAULT_BLOB,
+    NAME_RE,
+    STANDARD_POLICY,
+    ModuleSpec,
+    PolicySpec,
+    check_not_shared,
+    check_policies,
+    check_storage_classes,
+)
 from dolium.errors import ConfigError
 from dolium.units import KIB, MIB, human_size, parse_duration, parse_size
 
@@ -104,19 +119,6 @@ class PluginSpec(BaseModel):
         return value
 
 
-class PolicySpec(BaseModel):
-    """A storage policy: the block store its data is written through."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    blob: str
-
-
-# The name of the [blob] store itself, for a policy that wants it.
-DEFAULT_BLOB = "default"
-_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
 def _seconds(value: object, rule: str, *, allow_zero: bool = True) -> float:
     """A duration setting in seconds (30s, 10m, 1h, 1d allowed), never negative."""
     seconds = parse_duration(value)
@@ -153,6 +155,9 @@ class Config(BaseModel):
     # Storage policies by name ([policy.NAME]); `standard` is the [blob] store
     # unless declared here.
     policy: dict[str, PolicySpec] = Field(default_factory=dict)
+    # S3 storage class (x-amz-storage-class on PUT) -> storage policy. A class
+    # not listed stores through the bucket's policy.
+    storage_classes: dict[str, str] = Field(default_factory=dict)
     # The storage policy of buckets created from now on.
     default_policy: str = "standard"
     # Objects up to this size are kept in the meta store, not as blocks.
@@ -222,9 +227,9 @@ class Config(BaseModel):
         return self.region or DEFAULT_REGION
 
     @property
-    def policies(self) -> dict[str, str]:
-        """Every storage policy, by name, with the block store it names."""
-        return {"standard": DEFAULT_BLOB, **{n: p.blob for n, p in self.policy.items()}}
+    def policies(self) -> dict[str, PolicySpec]:
+        """Every storage policy, by name (`standard` is the [blob] store unless declared)."""
+        return {STANDARD_POLICY: PolicySpec(blob=DEFAULT_BLOB), **self.policy}
 
     # -- validation --------------------------------------------------------------
     @model_validator(mode="before")
@@ -396,24 +401,16 @@ class Config(BaseModel):
         if self.audit.use == "sqlite":
             self.audit.options.setdefault("path", str(self.data_dir / "audit.sqlite3"))
         for name, store in self.blob_stores.items():
-            if not _NAME_RE.fullmatch(name) or name == DEFAULT_BLOB:
+            if not NAME_RE.fullmatch(name) or name == DEFAULT_BLOB:
                 raise ValueError(
                     f"blob.{name}: not a store name (use 1-64 letters, digits, - and _; "
                     f"not {DEFAULT_BLOB!r}, which names the [blob] store)"
                 )
             if store.use == "fs":
                 store.options.setdefault("root", str(self.data_dir / f"blocks-{name}"))
-        for name, spec in self.policy.items():
-            if not _NAME_RE.fullmatch(name):
-                raise ValueError(
-                    f"policy.{name}: not a policy name (use 1-64 letters, digits, - and _)"
-                )
-            if spec.blob != DEFAULT_BLOB and spec.blob not in self.blob_stores:
-                known = ", ".join([DEFAULT_BLOB, *sorted(self.blob_stores)])
-                raise ValueError(
-                    f"policy.{name}.blob: no block store {spec.blob!r} "
-                    f"(declare [blob.{spec.blob}], or use one of: {known})"
-                )
+        check_policies(self.policy, set(self.blob_stores), self.data_dir)
+        check_not_shared(self.policies)
+        check_storage_classes(self.storage_classes, set(self.policies))
         if self.default_policy not in self.policies:
             raise ValueError(
                 f"default_policy: no storage policy {self.default_policy!r} "
@@ -567,7 +564,8 @@ def _describe(exc: ValidationError, sources: Mapping[str, str]) -> str:
     """One line for the first error: key, what is wrong, how to fix, where it came from."""
     err = exc.errors(include_url=False)[0]
     loc = [str(part) for part in err["loc"]]
-    key = ".".join(loc)
+    # A list's item is named as the modules of a policy are: modules[0].
+    key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])[1:]
     value = err.get("input")
     kind = err["type"]
     if kind == "value_error":
@@ -603,4 +601,6 @@ def _known_keys(loc: list[str]) -> list[str]:
     model: type[BaseModel] = Config
     if loc:
         model = PolicySpec if loc[0] == "policy" else PluginSpec
+        if loc[0] == "policy" and "modules" in loc:
+            model = ModuleSpec
     return list(model.model_fields)

@@ -26,6 +26,7 @@ own words; a front end words an error by its class, or by its `problem`
     │   ├── IncompleteBody  MalformedConfiguration  TooManyParts
     │   ├── InvalidTag  TooManyTags
     │   ├── AclNotSupported  AclBlocksOwnership  UnresolvableGrantByEmail
+    │   ├── NoSuchStoragePolicy     a request names a storage policy not configured
     ├── PreconditionFailed  NotModified
     ├── NotSupported                valid S3, but a feature Dolium does not implement
     └── StorageError                a back end failed (I/O, corruption)
@@ -153,6 +154,10 @@ class InvalidRequest(DoliumError):
 
 class InvalidArgument(InvalidRequest):
     pass
+
+
+class NoSuchStoragePolicy(InvalidRequest):
+    """A request names a storage policy this server does not have (`policy`: the name)."""
 
 
 class IntegrityRequired(InvalidRequest):

@@ -2,7 +2,9 @@
 
 A store is a class registered in the `dolium.meta` or `dolium.blob` group
 with an async classmethod `open(**options)`; a third-party package adds one
-by declaring the entry point. Options are checked against the signature of
+by declaring the entry point. A storage module is registered in the
+`dolium.module` group, and its `open(stores, **options)` also gets the
+block stores it wraps (see dolium.modules). Options are checked against the signature of
 `open` before the call, so a misspelt option is a one-line `ConfigError`
 rather than a `TypeError` from inside the store.
 """
@@ -10,10 +12,12 @@ rather than a `TypeError` from inside the store.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any, cast
 
-from dolium.config import DEFAULT_BLOB, Config, PluginSpec
+from dolium.config import Config, PluginSpec
+from dolium.config_policies import DEFAULT_BLOB, ModuleSpec
 from dolium.errors import ConfigError
 from dolium.protocols import BlobStore, MetaStore
 from dolium.protocols.audit import AuditStore
@@ -21,6 +25,7 @@ from dolium.protocols.events import Reporter
 
 META_GROUP = "dolium.meta"
 BLOB_GROUP = "dolium.blob"
+MODULE_GROUP = "dolium.module"
 REPORTER_GROUP = "dolium.reporter"
 AUDIT_GROUP = "dolium.audit"
 
@@ -30,16 +35,16 @@ def installed(group: str) -> list[str]:
     return sorted(entry_points(group=group).names)
 
 
-def load_class(group: str, key: str, name: str) -> Any:
+def load_class(group: str, key: str, name: str, what: str = "store") -> Any:
     """The class registered as `name` in `group`; `key` names the config key in errors."""
     eps = entry_points(group=group)
     if name not in eps.names:
-        raise ConfigError(f"config {key}: unknown store {name!r}; installed: {sorted(eps.names)}")
+        raise ConfigError(f"config {key}: unknown {what} {name!r}; installed: {sorted(eps.names)}")
     try:
         return eps[name].load()
     except (ImportError, AttributeError) as exc:
         raise ConfigError(
-            f"config {key}: store {name!r} cannot be loaded ({exc}); reinstall its package"
+            f"config {key}: {what} {name!r} cannot be loaded ({exc}); reinstall its package"
         ) from exc
 
 
@@ -52,14 +57,25 @@ async def open_store(group: str, key: str, spec: PluginSpec) -> Any:
     return await opener(**spec.options)
 
 
-def _check_options(opener: Any, key: str, spec: PluginSpec, options_key: str | None = None) -> None:
-    """Refuse options `opener` does not take; `options_key` names them in errors."""
+def _check_options(
+    opener: Any,
+    key: str,
+    spec: PluginSpec,
+    options_key: str | None = None,
+    given: Mapping[str, Any] | None = None,
+    what: str = "store",
+) -> None:
+    """Refuse options `opener` does not take; `options_key` names them in errors.
+
+    `given` are keyword arguments the caller adds, not options (a module's stores).
+    """
+    given = given or {}
     where = options_key or f"{key}.options"
     try:
         sig = inspect.signature(opener)
     except (TypeError, ValueError):  # no introspectable signature: let open() decide
         return
-    params = sig.parameters.values()
+    params = [p for p in sig.parameters.values() if p.name not in given]
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
         return
     accepted = [
@@ -71,10 +87,10 @@ def _check_options(opener: Any, key: str, spec: PluginSpec, options_key: str | N
         if option not in accepted:
             hint = f"accepted: {', '.join(accepted)}" if accepted else "it takes no options"
             raise ConfigError(
-                f"config {where}.{option}: unknown option for store {spec.use!r} ({hint})"
+                f"config {where}.{option}: unknown option for {what} {spec.use!r} ({hint})"
             )
     try:
-        sig.bind(**spec.options)
+        sig.bind(**given, **spec.options)
     except TypeError as exc:
         missing = [
             p.name
@@ -83,8 +99,8 @@ def _check_options(opener: Any, key: str, spec: PluginSpec, options_key: str | N
             and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
             and p.name not in spec.options
         ]
-        what = f"option {missing[0]!r} is required" if missing else str(exc)
-        raise ConfigError(f"config {where}: {what} by store {spec.use!r}") from exc
+        problem = f"option {missing[0]!r} is required" if missing else str(exc)
+        raise ConfigError(f"config {where}: {problem} by {what} {spec.use!r}") from exc
 
 
 async def open_meta(config: Config) -> MetaStore:
@@ -103,24 +119,56 @@ async def open_blob(config: Config) -> BlobStore:
     return cast(BlobStore, await open_store(BLOB_GROUP, "blob", config.blob))
 
 
-async def open_policies(config: Config) -> dict[str, BlobStore]:
-    """Open the block store of every storage policy, by policy name.
-
-    Each declared store is opened once, however many policies name it; if
-    one fails to open, those already open are closed again.
-    """
-    stores: dict[str, BlobStore] = {}
+async def open_module(key: str, spec: ModuleSpec, stores: list[BlobStore]) -> BlobStore:
+    """Open module `spec` over `stores`; `key` names its place in the config in errors."""
+    cls = load_class(MODULE_GROUP, f"{key}.use", spec.use, what="module")
+    opener = getattr(cls, "open", None)
+    if opener is None:
+        raise ConfigError(f"config {key}.use: module {spec.use!r} has no open() classmethod")
+    plugin = PluginSpec(use=spec.use, options=spec.options)
+    given = {"stores": stores}
+    _check_options(opener, key, plugin, options_key=key, given=given, what="module")
     try:
-        stores[DEFAULT_BLOB] = await open_blob(config)
-        for name, spec in config.blob_stores.items():
-            if name in config.policies.values():
-                opened = await open_store(BLOB_GROUP, f"blob.{name}", spec)
-                stores[name] = cast(BlobStore, opened)
+        return cast(BlobStore, await opener(**given, **spec.options))
+    except ConfigError as exc:
+        raise ConfigError(f"config {key}: {exc.message}") from exc
+
+
+async def open_policies(config: Config) -> dict[str, BlobStore]:
+    """Open the block store (or module stack) of every storage policy, by policy name.
+
+    Each declared store is opened once, however many policies name it; a
+    policy's modules are opened innermost first, each over what is below it,
+    and a module closes what it wraps. If anything fails to open, what is
+    already open is closed again (closing twice does nothing).
+    """
+    policies = config.policies
+    needed = {s for spec in policies.values() for s in spec.base_stores}
+    opened: list[BlobStore] = []
+    stores: dict[str, BlobStore] = {}
+    tops: dict[str, BlobStore] = {}
+    try:
+        for name in (DEFAULT_BLOB, *config.blob_stores):
+            if name in needed:
+                if name == DEFAULT_BLOB:
+                    stores[name] = await open_blob(config)
+                else:
+                    store_spec = config.blob_stores[name]
+                    opened_store = await open_store(BLOB_GROUP, f"blob.{name}", store_spec)
+                    stores[name] = cast(BlobStore, opened_store)
+                opened.append(stores[name])
+        for policy, spec in policies.items():
+            below = [stores[name] for name in spec.base_stores]
+            for i in reversed(range(len(spec.modules))):
+                module = await open_module(f"policy.{policy}.modules[{i}]", spec.modules[i], below)
+                opened.append(module)
+                below = [module]
+            tops[policy] = below[0]
     except BaseException:
-        for store in stores.values():
+        for store in reversed(opened):
             await store.close()
         raise
-    return {policy: stores[blob] for policy, blob in config.policies.items()}
+    return tops
 
 
 def reporter_arn(kind: str, name: str) -> str:

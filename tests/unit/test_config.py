@@ -275,7 +275,11 @@ blob = "default"
 """,
     )
     config = load_config(path, {"DOLIUM_DATA": str(tmp_path / "d")}, {})
-    assert config.policies == {"standard": "default", "cold": "archive", "fast": "default"}
+    assert {n: p.blob for n, p in config.policies.items()} == {
+        "standard": "default",
+        "cold": "archive",
+        "fast": "default",
+    }
     assert config.default_policy == "cold"
     assert config.blob_stores["archive"].options == {"root": str(tmp_path / "d" / "blocks-archive")}
     assert config.blob_stores["scratch"].options == {}

@@ -78,3 +78,18 @@ async def test_progress_reaches_the_total() -> None:
     seen: list[int] = []
     await check(ctx, progress=seen.append)
     assert seen[-1] == 4
+
+
+async def test_a_block_a_storage_module_cannot_decode_is_corrupt() -> None:
+    from dolium.modules.compress import CompressStore
+
+    meta, below = MemoryMetaStore(), MemoryBlobStore()
+    blobs = await CompressStore.open([below])
+    await meta.create_bucket(Bucket("b", "alice", 1.0))
+    digest, data = block(1)
+    await blobs.put(digest, data)
+    await meta.put_version(ObjectVersion("b", "k", "null", extents=(Extent(digest, 1000),)))
+    await below.delete(digest)
+    await below.put(digest, b"\x01 not a zstd frame")
+    report = await check(Context(meta=meta, blobs=blobs, clock=time.time))
+    assert report.corrupt == (digest.hex(),) and not report.missing

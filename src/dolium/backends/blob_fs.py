@@ -53,6 +53,10 @@ from dolium import errors
 from dolium.durable import fsync_dir
 
 STALE_TEMP_SECONDS = 3600.0
+# Counting the blocks and their bytes walks the whole store, and metrics
+# scrapes ask for statistics often: a count is reused for this long, and
+# callers asking while one runs share it.
+USAGE_TTL = 300.0
 SCAN_BATCH = 1024
 _TMP_SUFFIX = ".tmp"
 _TRASH_SUFFIX = ".trash"
@@ -130,6 +134,8 @@ class FsBlobStore:
         # Shard directories already made durable in their parent by this process.
         self._durable_dirs: set[str] = set()
         self._counts = {"puts": 0, "deletes": 0, "bytes_written": 0, "quarantined": 0}
+        self._usage: asyncio.Task[dict[str, int]] | None = None
+        self._usage_at = 0.0
 
     @classmethod
     async def open(cls, root: str) -> FsBlobStore:
@@ -321,8 +327,32 @@ class FsBlobStore:
     def capabilities(self) -> frozenset[str]:
         return frozenset({"durable", "local"})
 
-    async def statistics(self) -> Mapping[str, int]:
-        return dict(self._counts)
+    async def statistics(self) -> Mapping[str, int | float]:
+        """Counters since open, the file system's room, and a count of the blocks
+        (at most USAGE_TTL seconds old)."""
+        fs = await asyncio.to_thread(os.statvfs, self.root)
+        if self._usage is None or time.monotonic() - self._usage_at > USAGE_TTL:
+            self._usage = asyncio.ensure_future(asyncio.to_thread(self._count))
+            self._usage_at = time.monotonic()
+        try:
+            usage = await asyncio.shield(self._usage)
+        except OSError as exc:
+            self._usage = None
+            raise errors.StorageError(f"cannot count blocks in {self.root}: {exc}") from exc
+        return {
+            **self._counts,
+            "capacity_bytes": fs.f_blocks * fs.f_frsize,
+            "free_bytes": fs.f_bavail * fs.f_frsize,
+            **usage,
+        }
+
+    def _count(self) -> dict[str, int]:
+        blocks = used = 0
+        for digest in self._walk():
+            with contextlib.suppress(FileNotFoundError):  # deleted while we walked
+                used += os.lstat(self._locate(digest)[1]).st_size
+                blocks += 1
+        return {"used_bytes": used, "blocks": blocks}
 
     def _walk(self) -> Generator[bytes, None, None]:
         """Every block, one shard directory at a time."""

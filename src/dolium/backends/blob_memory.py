@@ -81,8 +81,9 @@ class MemoryBlobStore:
     def capabilities(self) -> frozenset[str]:
         return frozenset({"volatile"})
 
-    async def statistics(self) -> Mapping[str, int]:
-        return {**self._counts, "blocks": len(self._blocks)}
+    async def statistics(self) -> Mapping[str, int | float]:
+        used = sum(len(b) for b in self._blocks.values())
+        return {**self._counts, "blocks": len(self._blocks), "used_bytes": used}
 
     async def close(self) -> None:
         """Nothing to release; the blocks stay readable until the store is dropped."""

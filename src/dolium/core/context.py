@@ -10,7 +10,7 @@ from dolium.core.access.authorizer import Authorizer
 from dolium.core.access.s3_evaluator import S3Evaluator
 from dolium.core.caches import Cache, Caches
 from dolium.core.clock import Clock
-from dolium.errors import AccessDenied, NoSuchBucket, StorageError
+from dolium.errors import AccessDenied, NoSuchBucket, NoSuchStoragePolicy, StorageError
 from dolium.model import DEFAULT_POLICY, Bucket, ObjectVersion, Principal
 from dolium.protocols.blob import BlobStore
 from dolium.protocols.events import PLAIN, EventFormat, Reporter
@@ -66,6 +66,12 @@ class Context:
         if policy == DEFAULT_POLICY:
             return self.blobs
         raise StorageError(f"storage policy {policy!r} is not configured on this server")
+
+    def check_policy(self, policy: str) -> str:
+        """`policy` if this server has it; NoSuchStoragePolicy naming it otherwise."""
+        if policy in self.policies or policy == DEFAULT_POLICY:
+            return policy
+        raise NoSuchStoragePolicy(f"no storage policy {policy!r} on this server", policy=policy)
 
     async def bucket(
         self,

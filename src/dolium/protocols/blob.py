@@ -35,12 +35,28 @@ class BlobStore(Protocol):
         """Every stored block's digest, streamed (for audits and repairs, not for GC)."""
 
     def capabilities(self) -> frozenset[str]:
-        """What this store offers beyond the protocol, by name (e.g. "durable", "local")."""
+        """What this store offers beyond the protocol, by name.
 
-    async def statistics(self) -> Mapping[str, int]:
-        """Counters this store can give cheaply (e.g. puts, gets, deletes, bytes written)."""
+        A capability is a bare name ("durable", "local") or `name=value` where
+        it has a setting ("compression=zstd", "encryption=AES_GCM_256",
+        "encryption-keys=convergent", "replicas=3", "erasure=4+2"). A module
+        answers its own and those of the store(s) it wraps.
+        """
 
-    async def close(self) -> None: ...
+    async def statistics(self) -> Mapping[str, int | float]:
+        """Figures about the store, by name, for operators (CLI, admin API, metrics).
+
+        Not for the request path: a store may walk itself to count its blocks
+        (and reuse the count a while).
+
+        Where it can tell them: `capacity_bytes` (room for blocks),
+        `used_bytes` (bytes the stored blocks take), `blocks` (how many),
+        then its own (counters since it was opened, `compression_ratio` ...).
+        Counts are ints; ratios are floats.
+        """
+
+    async def close(self) -> None:
+        """Release what the store holds; calling it again does nothing."""
 
 
 class BlockState(StrEnum):

@@ -37,6 +37,7 @@ __all__ = [
     "installed_blob_stores",
     "open_blob_store",
     "test_capabilities_and_statistics",
+    "test_close_twice",
     "test_concurrent_puts_of_one_block_all_succeed",
     "test_delete",
     "test_delete_absent_is_a_no_op",
@@ -160,7 +161,14 @@ async def test_capabilities_and_statistics(blob: BlobStore) -> None:
     digest, data = block("counted")
     await blob.put(digest, data)
     stats = await blob.statistics()
-    assert all(isinstance(k, str) and isinstance(v, int) for k, v in stats.items())
+    assert all(isinstance(k, str) and isinstance(v, int | float) for k, v in stats.items())
+
+
+async def test_close_twice(blob: BlobStore) -> None:
+    digest, data = block("closing")
+    await blob.put(digest, data)
+    await blob.close()
+    await blob.close()  # and the fixture closes it a third time
 
 
 async def test_large_block(blob: BlobStore) -> None:

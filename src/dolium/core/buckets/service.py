@@ -39,8 +39,12 @@ class Buckets:
         object_lock: bool = False,
         acl: str = "",
         ownership: str | None = None,
+        policy: str | None = None,
     ) -> Bucket:
         """Create a bucket; one with Object Lock has versioning Enabled for good.
+
+        `policy` is the storage policy its data goes through (None: the
+        server's default); one the server lacks is NoSuchStoragePolicy.
 
         `acl` is the ACL asked for, as `WriteOptions.acl`; it is checked
         before the bucket exists and set right after. `ownership` is the
@@ -51,13 +55,14 @@ class Buckets:
             raise AccessDenied("an anonymous caller may not create buckets")
         validate_bucket_name(name)
         settings = self.ctx.settings
+        policy = self.ctx.check_policy(settings.default_policy if policy is None else policy)
         bucket = Bucket(
             name=name,
             owner=principal.tenant,
             created=self.ctx.clock(),
             region=region or settings.region,
             block_size=settings.block_size,
-            policy=settings.default_policy,
+            policy=policy,
             object_lock=object_lock,
             versioning=Versioning.ENABLED if object_lock else Versioning.UNVERSIONED,
         )
@@ -89,7 +94,7 @@ class Buckets:
             )
         return bucket
 
-    async def create_container(self, account: str, name: str) -> Bucket:
+    async def create_container(self, account: str, name: str, policy: str | None = None) -> Bucket:
         """Create a container for an API that scopes names by account (Swift, Pithos).
 
         The caller has decided that its principal may create in `account`.
@@ -100,13 +105,14 @@ class Buckets:
         """
         validate_container_name(name)
         settings = self.ctx.settings
+        policy = self.ctx.check_policy(settings.default_policy if policy is None else policy)
         container = Bucket(
             name=name,
             owner=account,
             created=self.ctx.clock(),
             region=settings.region,
             block_size=settings.block_size,
-            policy=settings.default_policy,
+            policy=policy,
         )
         return await self.ctx.meta.create_container(container, claim=is_valid_bucket_name(name))
 

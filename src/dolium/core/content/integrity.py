@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from dolium.core.content.hashing import DEFAULT_ALGORITHM
 from dolium.core.context import Context
-from dolium.errors import BlockNotFound
+from dolium.errors import BlockNotFound, CorruptBlock
 from dolium.model import BlockRef
 
 BATCH = 256
@@ -115,6 +115,10 @@ async def _verify(ctx: Context, ref: BlockRef, algorithms: tuple[str, ...]) -> s
         data = await ctx.blobs_for(ref.policy).get(ref.digest)
     except BlockNotFound:
         return "missing"
+    except CorruptBlock:
+        # A storage module that cannot decode what it stored (a damaged
+        # compressed or sealed block, every replica damaged) says so itself.
+        return "corrupt"
     if len(data) >= THREAD_HASH_BYTES:
         ok = await asyncio.to_thread(_matches, data, ref.digest, algorithms)
     else:

@@ -136,7 +136,7 @@ class Multipart:
             acl=acl_text,
             lock=requested or NO_LOCK,
             sse=protection,
-            policy=bucket.policy,
+            policy=bucket.policy if opts.policy is None else self.ctx.check_policy(opts.policy),
         )
         await self.ctx.meta.create_upload(upload, actor=principal.actor)
         return upload

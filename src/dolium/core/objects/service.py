@@ -88,6 +88,9 @@ class WriteOptions:
     # Encryption the write asks for; None: the bucket's default (core.sse).
     # For a part, only the customer key counts: the upload chose the rest.
     sse: SseRequest | None = None
+    # The storage policy the data goes through (S3 names one by storage
+    # class); None: the bucket's. Parts go through their upload's.
+    policy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ class CopyOptions:
     # destination are found and allowed, before any data moves (given the
     # source); raises to refuse.
     approve: Callable[[ObjectVersion], None] | None = None
+    # The storage policy the copy goes through; None: the destination bucket's.
+    policy: str | None = None
 
 
 @dataclass
@@ -238,6 +243,8 @@ class Objects:
             raise IntegrityRequired(
                 "A write with Object Lock parameters must declare an MD5 or a checksum of its data."
             )
+        if opts.policy is not None:  # the write's data goes where its policy says
+            bucket = replace(bucket, policy=self.ctx.check_policy(opts.policy))
         limits = await self.quotas.limits(bucket)
         await self.quotas.precheck(bucket, limits, opts.declared_size)
         protection, data_key = await self.protect(bucket, opts.sse)
@@ -385,6 +392,8 @@ class Objects:
             opts.check_source(src)
         src_data_key = await self.unlock(src.sse, opts.source_key)
         bucket = await self.ctx.bucket(principal, bucket_name, Action.WRITE, key)
+        if opts.policy is not None:  # the copy's data goes where its policy says
+            bucket = replace(bucket, policy=self.ctx.check_policy(opts.policy))
         acl_text = await grants.acl_for_write(self.ctx.meta, principal, bucket, opts.acl)
         requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
         if opts.approve is not None:

@@ -43,7 +43,7 @@ class StoreFigures:
 
     policy: str
     capabilities: tuple[str, ...]
-    statistics: Mapping[str, int]
+    statistics: Mapping[str, int | float]
 
 
 @dataclass(frozen=True, slots=True)

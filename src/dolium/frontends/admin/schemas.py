@@ -181,7 +181,7 @@ class GroupIn(Strict):
 class StoreOut(BaseModel):
     policy: str
     capabilities: list[str]
-    statistics: dict[str, int]
+    statistics: dict[str, int | float]
 
     @classmethod
     def of(cls, store: StoreFigures) -> StoreOut:

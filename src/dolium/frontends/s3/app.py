@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from dolium.core.access.actions import Action, Setting
@@ -53,6 +53,7 @@ from dolium.frontends.s3.wire.http import (
     parse_target,
 )
 from dolium.frontends.s3.wire.sse_headers import require_tls
+from dolium.frontends.s3.wire.storage_class import class_policy
 from dolium.protocols.keys import KeyStore
 
 log = logging.getLogger("dolium.s3")
@@ -165,6 +166,8 @@ class S3Settings:
     # S3 refuses SSE-C keys over plain HTTP; false allows them (tests, TLS
     # ended by a proxy that does not say so).
     sse_c_require_tls: bool = True
+    # S3 storage class -> storage policy, for x-amz-storage-class on writes.
+    storage_classes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def reported_region(self) -> str:
@@ -282,6 +285,8 @@ class S3App:
             return await post_object.post_object(self.store, request, self.auth)
         await self.auth.authenticate(request)
         require_tls(request, self.settings.sse_c_require_tls)
+        if request.method in ("PUT", "POST"):
+            request.storage_policy = class_policy(request, self.settings.storage_classes)
         handler = self._route(request)
         request.operation = handler.__name__
         await self._expected_owners(request)

@@ -54,6 +54,7 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     e.KeyTooLong: (400, "KeyTooLongError"),
     e.MetadataTooLarge: (400, "MetadataTooLarge"),
     e.InvalidArgument: (400, "InvalidArgument"),
+    e.NoSuchStoragePolicy: (400, "InvalidArgument"),
     e.InvalidPart: (400, "InvalidPart"),
     e.InvalidPartOrder: (400, "InvalidPartOrder"),
     e.EntityTooSmall: (400, "EntityTooSmall"),

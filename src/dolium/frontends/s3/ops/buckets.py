@@ -13,10 +13,10 @@ from dolium.core.access.actions import Action, Setting
 from dolium.core.buckets.settings import ObjectOwnership
 from dolium.core.content.checksums import check_content_md5
 from dolium.core.store import Store
-from dolium.errors import DoliumError
+from dolium.errors import DoliumError, NoSuchStoragePolicy
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.ops.objects import bypass_governance, principal_of
-from dolium.frontends.s3.wire import versions, xml
+from dolium.frontends.s3.wire import storage_class, versions, xml
 from dolium.frontends.s3.wire.conditions import object_condition
 from dolium.frontends.s3.wire.headers import acl_header, iso_date
 from dolium.frontends.s3.wire.http import Response, S3Request, page_size, read_small_body
@@ -82,14 +82,19 @@ async def create_bucket(store: Store, request: S3Request, region: str) -> Respon
             "endpoint this request was sent to.",
         )
     lock = (request.header("x-amz-bucket-object-lock-enabled") or "").strip().lower() == "true"
-    await store.buckets.create(
-        principal_of(request),
-        request.bucket,
-        location or "",
-        object_lock=lock,
-        acl=acl_header(request),
-        ownership=object_ownership_header(request),
-    )
+    policy = storage_class.requested_policy(request)
+    try:
+        await store.buckets.create(
+            principal_of(request),
+            request.bucket,
+            location or "",
+            object_lock=lock,
+            acl=acl_header(request),
+            ownership=object_ownership_header(request),
+            policy=policy,
+        )
+    except NoSuchStoragePolicy:
+        raise storage_class.unknown_policy(policy or "") from None
     return Response(200, [("location", f"/{request.bucket}")])
 
 

@@ -30,6 +30,7 @@ from dolium.frontends.s3.wire.headers import (
 from dolium.frontends.s3.wire.http import Headers, Response, S3Request
 from dolium.frontends.s3.wire.sse_headers import copy_source_key, customer_key, sse_request
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
+from dolium.frontends.s3.wire.storage_class import STORAGE_CLASS_HEADER
 from dolium.model import UNVERSIONED_ID, ObjectVersion, Principal, Versioning
 
 MAX_COPY_SIZE = 5 * 1024**3
@@ -309,13 +310,17 @@ def copy_source_check(request: S3Request) -> CopyOptions:
         lock=lock_header(request),
         sse=sse_request(request),
         source_key=copy_source_key(request),
+        policy=request.storage_policy,
     )
 
 
 async def copy_object(store: Store, request: S3Request) -> Response:
     principal = principal_of(request)
     source = parse_copy_source(request.header("x-amz-copy-source") or "")
-    opts = rules.copy_rules(source, request.bucket, request.key, copy_source_check(request))
+    names_class = request.header(STORAGE_CLASS_HEADER) is not None
+    opts = rules.copy_rules(
+        source, request.bucket, request.key, copy_source_check(request), names_class=names_class
+    )
     rules.check_copy(request.key, opts.tags)
     version, src = await store.objects.copy(principal, source, request.bucket, request.key, opts)
     headers = version_headers(version) + sse_response_headers(version.sse)

@@ -75,13 +75,22 @@ def check_copy(key: str, tags: Mapping[str, str] | None) -> None:
 
 
 def copy_rules(
-    source: tuple[str, str, str | None], bucket: str, key: str, opts: CopyOptions
+    source: tuple[str, str, str | None],
+    bucket: str,
+    key: str,
+    opts: CopyOptions,
+    *,
+    names_class: bool = False,
 ) -> CopyOptions:
-    """`opts` with S3's checks of a copy, run where the core approves a copy."""
+    """`opts` with S3's checks of a copy, run where the core approves a copy.
+
+    `names_class`: the copy names a storage class, which makes a copy onto
+    itself a change (S3's way to move an object to another class).
+    """
 
     def approve(_: ObjectVersion) -> None:
-        same = source[:2] == (bucket, key)
-        if same and not opts.replace_metadata and source[2] is None and opts.sse is None:
+        same = source[:2] == (bucket, key) and source[2] is None
+        if same and not opts.replace_metadata and opts.sse is None and not names_class:
             raise InvalidRequest(COPY_ONTO_ITSELF)
         if opts.replace_metadata:
             validate_metadata(opts.meta)

@@ -195,6 +195,7 @@ def write_options(request: S3Request, declared_size: int | None) -> WriteOptions
         acl=acl_header(request),
         lock=lock_header(request),
         sse=sse_request(request),
+        policy=request.storage_policy,
     )
 
 

@@ -71,6 +71,8 @@ class S3Request:
     client: str = ""  # peer address, for aws:SourceIp
     secure: bool = False  # arrived over TLS, for aws:SecureTransport
     operation: str = ""  # the handler routed to, once known (for metrics)
+    # The storage policy a write's x-amz-storage-class maps to (None: the bucket's).
+    storage_policy: str | None = None
 
     _body_started: bool = False
     _body_ended: bool = False

@@ -6,7 +6,8 @@ from starlette.responses import Response
 
 from dolium.core.access.swift_acl import parse_entries, stored_acl
 from dolium.core.buckets.container_meta import metadata as stored_metadata
-from dolium.errors import BucketAlreadyExists
+from dolium.errors import BucketAlreadyExists, NoSuchStoragePolicy
+from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import versioned_writes
@@ -50,11 +51,19 @@ async def put(request: SwiftRequest) -> Response:
     read, write = _acl_changes(request)
     parse_entries(read or "", read=True)
     parse_entries(write or "", read=False)
+    policy = (request.http.headers.get("x-storage-policy") or "").strip() or None
     status = 201
     try:
-        await request.store.buckets.create_container(request.account, request.container)
+        await request.store.buckets.create_container(request.account, request.container, policy)
+    except NoSuchStoragePolicy:
+        raise SwiftError(400, f"Invalid X-Storage-Policy {policy!r}") from None
     except BucketAlreadyExists:
         status = 202  # Swift's PUT of an existing container: accepted, metadata applied
+        if policy is not None:
+            found, _ = await request.store.containers.describe(request.principal, request.address)
+            if found.policy != policy:
+                # A container keeps its policy: Swift refuses to change it.
+                raise SwiftError(409, "Storage Policy mismatch") from None
     await _apply(request, changes)
     return empty(status)
 
