@@ -131,7 +131,7 @@ def _latest_serial(conn: Any) -> int:
 
 async def _fill(data: Path, buckets: dict[str, int]) -> None:
     from dolium.backends.meta_sqlite import SqliteMetaStore
-    from dolium.config import load_config
+    from dolium.config_load import load_config
     from dolium.core.accounts.service import ROOT_TENANT, AccountService
     from dolium.core.jobs.delivery import CONSUMER as DELIVERY_CONSUMER
     from dolium.model import Bucket

@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from dolium.config import Config, load_config
+from dolium.config import Config
+from dolium.config_load import load_config
 
 F = TypeVar("F", bound=Callable[..., Any])
 

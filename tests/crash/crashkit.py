@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dolium.config import load_config
+from dolium.config_load import load_config
 from dolium.core.content.integrity import IntegrityReport, check
 from dolium.core.context import Context
 from dolium.plugins import open_blob, open_meta

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dolium.config import load_config
+from dolium.config_load import load_config
 from dolium.credentials import root_credentials, setup_root
 from dolium.errors import ConfigError
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dolium.config import Config, load_config
+from dolium.config import Config
+from dolium.config_load import load_config
 from dolium.errors import ConfigError
 from dolium.units import parse_duration, parse_size
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dolium.config import load_config
+from dolium.config_load import load_config
 from dolium.errors import ConfigError
 from dolium.modules.compress import CompressStore
 from dolium.modules.encrypt import EncryptStore, check_name

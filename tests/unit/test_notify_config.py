@@ -8,7 +8,7 @@ import pytest
 
 from dolium.backends.reporter_memory import MemoryReporter
 from dolium.backends.reporter_webhook import WebhookReporter
-from dolium.config import load_config
+from dolium.config_load import load_config
 from dolium.errors import ConfigError
 from dolium.plugins import open_reporters
 

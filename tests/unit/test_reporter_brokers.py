@@ -15,7 +15,7 @@ from dolium.backends.reporter_amqp import AmqpReporter
 from dolium.backends.reporter_nats import NatsReporter
 from dolium.backends.reporter_postgres import PostgresReporter
 from dolium.backends.reporter_redis import RedisReporter
-from dolium.config import load_config
+from dolium.config_load import load_config
 from dolium.errors import ConfigError, StorageError
 from dolium.plugins import open_reporters
 from dolium.protocols.events import Message, Reporter, statistics

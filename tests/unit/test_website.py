@@ -7,7 +7,7 @@ import json
 import pytest
 from corekit import ALICE, BOB, body, make_core
 
-from dolium.config import load_config
+from dolium.config_load import load_config
 from dolium.core.access.decisions import ANONYMOUS
 from dolium.core.buckets.website import (
     Condition,
