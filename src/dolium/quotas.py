@@ -16,18 +16,16 @@ from dolium.model import Quota, Usage
 
 def check(scope: str, quota: Quota, usage: Usage, *, name: str) -> None:
     """QuotaExceeded if `usage` (after the write) is over `quota`."""
-    if quota.bytes is not None and usage.bytes > quota.bytes:
-        raise QuotaExceeded(
-            f"the {scope} quota of {name!r} is {quota.bytes} bytes; the write would make "
-            f"it hold {usage.bytes}",
-            scope=scope, dimension="bytes", limit=quota.bytes,
-        )  # fmt: skip
-    if quota.objects is not None and usage.objects > quota.objects:
-        raise QuotaExceeded(
-            f"the {scope} quota of {name!r} is {quota.objects} objects; the write would make "
-            f"it hold {usage.objects}",
-            scope=scope, dimension="objects", limit=quota.objects,
-        )  # fmt: skip
+    for dimension, limit, held in (
+        ("bytes", quota.bytes, usage.bytes),
+        ("objects", quota.objects, usage.objects),
+    ):
+        if limit is not None and held > limit:
+            raise QuotaExceeded(
+                f"the {scope} quota of {name!r} is {limit} {dimension}; the write would "
+                f"make it hold {held}",
+                scope=scope, dimension=dimension, limit=limit,
+            )  # fmt: skip
 
 
 def grows(size: int, objects: int) -> bool:

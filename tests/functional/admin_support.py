@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 import httpx
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer
+from conftest import DOLIUM, ROOT_KEY, ROOT_SECRET, LiveServer
 
 
 def admin_call(
@@ -32,3 +33,25 @@ def admin_call(
     request = AWSRequest(method=method, url=url, data=data, headers=extra)
     S3SigV4Auth(Credentials(key, secret), "s3", "us-east-1").add_auth(request)
     return httpx.request(method, url, content=data, headers=dict(request.headers.items()))
+
+
+def run_admin(
+    server: LiveServer, *args: str, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`dolium admin ARGS` against the server, as its administrator."""
+    return subprocess.run(
+        [
+            DOLIUM,
+            "admin",
+            *args,
+            "--endpoint",
+            server.endpoint,
+            "--access-key",
+            ROOT_KEY,
+            "--secret-key",
+            ROOT_SECRET,
+        ],
+        capture_output=True,
+        text=True,
+        check=check,
+    )

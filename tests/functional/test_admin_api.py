@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from admin_support import admin_call
+from admin_support import admin_call, run_admin
 from botocore.exceptions import ClientError
-from conftest import DOLIUM, OTHER_KEY, OTHER_SECRET, ROOT_KEY, ROOT_SECRET, LiveServer, client
+from conftest import DOLIUM, OTHER_KEY, OTHER_SECRET, LiveServer, client
 
 
 def unique(prefix: str) -> str:
@@ -162,25 +162,6 @@ def test_reserved_names_cannot_be_buckets(s3: Any) -> None:
         with pytest.raises(ClientError) as caught:
             s3.create_bucket(Bucket=name)
         assert caught.value.response["Error"]["Code"] == "InvalidBucketName"
-
-
-def run_admin(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            DOLIUM,
-            "admin",
-            *args,
-            "--endpoint",
-            server.endpoint,
-            "--access-key",
-            ROOT_KEY,
-            "--secret-key",
-            ROOT_SECRET,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def test_the_cli_drives_a_remote_server(server: LiveServer) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,9 +10,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from admin_support import admin_call
+from admin_support import admin_call, run_admin
 from botocore.exceptions import ClientError
-from conftest import DOLIUM, ROOT_KEY, ROOT_SECRET, LiveServer, client, fresh_bucket
+from conftest import LiveServer, client, fresh_bucket
 from swift_support import new_account
 
 
@@ -172,24 +171,7 @@ def test_a_tenant_quota_spans_its_buckets_and_apis(server: LiveServer) -> None:
 
 def test_quotas_from_the_command_line(server: LiveServer, s3: Any, quota_bucket: str) -> None:
     def run(*args: str) -> str:
-        result = subprocess.run(
-            [
-                DOLIUM,
-                "admin",
-                "quota",
-                *args,
-                "--endpoint",
-                server.endpoint,
-                "--access-key",
-                ROOT_KEY,
-                "--secret-key",
-                ROOT_SECRET,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return result.stdout.strip()
+        return run_admin(server, "quota", *args, check=True).stdout.strip()
 
     assert run("bucket", quota_bucket, "--bytes", "2KiB") == (
         f"bucket {quota_bucket}: quota 2048 bytes"
