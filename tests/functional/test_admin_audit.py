@@ -3,12 +3,13 @@ verifier checks with nothing but the public key."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
 
 import httpx
-from admin_support import admin_call
+from admin_support import admin_call, run_admin
 from conftest import OTHER_KEY, OTHER_SECRET, LiveServer, client, own_server
 
 from dolium.core.audit import export, merkle
@@ -89,3 +90,27 @@ off = own_server("audit-off", {"DOLIUM_AUDIT": "off"})
 def test_without_an_audit_log_the_routes_say_so(off: LiveServer) -> None:
     response = admin_call(off, "GET", "/audit/checkpoint")
     assert (response.status_code, response.json()["error"]) == (404, "AuditOff")
+
+
+def test_the_cli_reads_a_remote_audit_log(audited: LiveServer) -> None:
+    s3 = client(audited)
+    bucket = f"aud-{uuid.uuid4().hex[:8]}"
+    key = f"cli-{uuid.uuid4().hex}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    index = sealed_record(audited, key)["index"]
+    public = load_public_key(run_admin(audited, "audit", "public-key", check=True).stdout)
+    note = run_admin(audited, "audit", "checkpoint", check=True).stdout
+    head = open_note(note, public, note.split("\n", 1)[0])
+    found = json.loads(run_admin(audited, "audit", "search", key, "--json", check=True).stdout)
+    assert [r["index"] for r in found] == [index]
+    table = run_admin(audited, "audit", "search", key, check=True).stdout
+    assert f"{bucket}/{key}" in table and "object.put" in table
+    proof = json.loads(
+        run_admin(
+            audited, "audit", "proof", str(index), "--size", str(head.size), check=True
+        ).stdout
+    )
+    leaf = merkle.leaf_hash(export.canonical(proof["record"]["record"]))
+    hashes = [bytes.fromhex(h) for h in proof["proof"]]
+    assert merkle.verify_inclusion(index, head.size, leaf, hashes, head.root)

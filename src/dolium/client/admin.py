@@ -31,7 +31,20 @@ class AdminClient:
     timeout: float = 30.0
 
     def call(self, method: str, path: str, body: object = None, **query: str | None) -> Any:
-        """One request to /admin + `path` (its parts quoted by the caller via `part`)."""
+        """One request to /admin + `path` (its parts quoted by the caller via `part`);
+        the JSON answer."""
+        response = self._send(method, path, body, query)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    def call_text(self, method: str, path: str, **query: str | None) -> str:
+        """One request whose answer is text (a key, a signed note)."""
+        return self._send(method, path, None, query).text
+
+    def _send(
+        self, method: str, path: str, body: object, query: dict[str, str | None]
+    ) -> httpx.Response:
         url = self.endpoint.rstrip("/") + "/admin" + path
         params = {k: v for k, v in query.items() if v is not None}
         if params:
@@ -54,9 +67,7 @@ class AdminClient:
                 raise AdminError(response.status_code, error["error"], error["message"])
             except (ValueError, KeyError, TypeError):
                 raise AdminError(response.status_code, "", response.text[:200]) from None
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
+        return response
 
 
 def part(value: str) -> str:
