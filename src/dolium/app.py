@@ -25,6 +25,8 @@ from dolium import logs
 from dolium.backends import audit_key
 from dolium.backends.keys_meta import MetaKeyStore
 from dolium.backends.kms_file import FileMasterKeys
+from dolium.backends.spool_fs import FsSpool
+from dolium.backends.spool_memory import MemorySpool
 from dolium.config import AUDIT_OFF, Config
 from dolium.core.access.authorizer import Authorizer
 from dolium.core.access.cached_keys import CachedKeyStore
@@ -53,7 +55,14 @@ from dolium.memory import limit_malloc_arenas, trim_forever
 from dolium.model import DEFAULT_POLICY
 from dolium.plugins import open_audit, open_meta, open_policies, open_reporters
 from dolium.protocols.meta import MetaStore
-from dolium.server_jobs import collect_once, every, operator_jobs, scrub_once
+from dolium.protocols.spool import Spool
+from dolium.server_jobs import (
+    collect_once,
+    deliver_bucket_logs,
+    every,
+    operator_jobs,
+    scrub_once,
+)
 from dolium.workers import JOBS_RETRY, STARTUP_FAILURE, JobsLock, bind, run_workers
 
 log = logging.getLogger("dolium")
@@ -137,8 +146,17 @@ async def build_store(config: Config) -> Store:
         events=events.S3_EVENTS,
         kms=kms,
         authorizer=build_authorizer(meta),
+        spool=open_spool(config),
     )
     return Store(ctx)
+
+
+def open_spool(config: Config) -> Spool:
+    """Where server access log lines wait: files every worker shares, or memory
+    for a server on a memory store (one process)."""
+    if config.meta.use == "memory":
+        return MemorySpool()
+    return FsSpool(config.data_dir / "access-log-spool")
 
 
 class Server:
@@ -217,6 +235,10 @@ class Server:
             jobs.append(worker.run_forever(self.config.lifecycle_interval))
         if self.audit is not None:
             jobs.append(self._audit_forever())
+        if config.bucket_log_interval > 0:
+            store = self.store
+            jobs.append(every(config.bucket_log_interval, "server access log delivery",
+                              lambda: deliver_bucket_logs(store)))  # fmt: skip
         if config.scrub_interval > 0:
             jobs.append(every(config.scrub_interval, "scrub", lambda: scrub_once(ctx, config)))
         await asyncio.gather(*jobs)

@@ -131,6 +131,9 @@ class Config(BaseModel):
     gc_grace: float = 3600.0
     # How often bucket lifecycle rules are applied; 0 = never.
     lifecycle_interval: float = 3600.0
+    # How often buckets' server access logs are written to their target
+    # buckets (S3 server access logging); 0 = never.
+    bucket_log_interval: float = 300.0
     # Testing aid: seconds in the "day" of lifecycle rules (Days: 1 expires an
     # object this long after it was written, rounded up to a multiple of it),
     # as Ceph's rgw_lc_debug_interval, so lifecycle can be tested end to end
@@ -280,6 +283,11 @@ class Config(BaseModel):
     @classmethod
     def _check_lifecycle_interval(cls, value: object) -> float:
         return _seconds(value, "must be 0 (no lifecycle runs) or more (e.g. 1h)")
+
+    @field_validator("bucket_log_interval", mode="before")
+    @classmethod
+    def _check_bucket_log_interval(cls, value: object) -> float:
+        return _seconds(value, "must be 0 (access logs never delivered) or more (e.g. 5m)")
 
     @field_validator("scrub_interval", mode="before")
     @classmethod

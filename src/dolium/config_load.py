@@ -26,6 +26,8 @@ Environment variables (all optional):
     DOLIUM_LIFECYCLE_INTERVAL  lifecycle_interval (seconds, same forms; 0 = off)
     DOLIUM_LIFECYCLE_DAY     lifecycle_day (seconds in a lifecycle day; a testing aid)
     DOLIUM_SCRUB_INTERVAL    scrub_interval (seconds, same forms; 0 = off)
+    DOLIUM_BUCKET_LOG_INTERVAL  bucket_log_interval (seconds between deliveries of
+                             server access logs, same forms; 0 = never)
     DOLIUM_SCRUB_RATE        scrub_rate (MB a second the background scrub reads; 0 = unpaced)
     DOLIUM_HEAD_TIMEOUT      head_timeout (seconds, same forms; more than 0)
     DOLIUM_WORKERS           workers (server processes, 1..64; default: the cores)
@@ -77,6 +79,7 @@ _ENV_KEYS = {
     "DOLIUM_LIFECYCLE_INTERVAL": "lifecycle_interval",
     "DOLIUM_LIFECYCLE_DAY": "lifecycle_day",
     "DOLIUM_SCRUB_INTERVAL": "scrub_interval",
+    "DOLIUM_BUCKET_LOG_INTERVAL": "bucket_log_interval",
     "DOLIUM_SCRUB_RATE": "scrub_rate",
     "DOLIUM_HEAD_TIMEOUT": "head_timeout",
     "DOLIUM_WORKERS": "workers",

@@ -265,6 +265,11 @@ class IncompleteBody(InvalidRequest):
     pass
 
 
+class InvalidTargetBucketForLogging(InvalidRequest):
+    """A logging target that does not exist, is elsewhere, or does not let the service
+    write; `context["target_bucket"]` names it."""
+
+
 class MalformedConfiguration(InvalidRequest):
     """A bucket configuration lacks what it must hold, or holds a value of the wrong shape.
 

@@ -21,6 +21,7 @@ from dolium.core.context import Context
 from dolium.core.jobs.gc import collect
 from dolium.core.jobs.scrub import Scrubber
 from dolium.core.operations.jobs import Jobs, Report
+from dolium.core.store import Store
 
 log = logging.getLogger("dolium")
 
@@ -49,6 +50,11 @@ async def scrub_once(ctx: Context, config: Config) -> Report:
         return report.to_json()
 
     return await _kept(config, job_reports.SCRUB, run)
+
+
+async def deliver_bucket_logs(store: Store) -> Report:
+    """Write the server access log lines waiting in the spool to their target buckets."""
+    return {"objects": await store.access_logging.deliver()}
 
 
 async def every(interval: float, job: str, run: Callable[[], Awaitable[Report]]) -> None:

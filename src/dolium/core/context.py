@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from dolium.core.access.actions import Action, Decision, Resource, Setting
@@ -16,6 +17,7 @@ from dolium.protocols.blob import BlobStore
 from dolium.protocols.events import PLAIN, EventFormat, Reporter
 from dolium.protocols.kms import MasterKeys
 from dolium.protocols.meta import MetaStore
+from dolium.protocols.spool import Spool
 
 
 @dataclass
@@ -28,6 +30,12 @@ class Settings:
     region: str = "us-east-1"
     # The storage policy of buckets created from now on.
     default_policy: str = DEFAULT_POLICY
+
+
+# The bucket the current request loaded last, set by `Context.bucket`: a front
+# end reads it after answering (server access logging) without reading the
+# bucket again. Each request runs in a task of its own, with its own value.
+REQUEST_BUCKET: ContextVar[Bucket | None] = ContextVar("dolium_request_bucket", default=None)
 
 
 @dataclass
@@ -50,6 +58,9 @@ class Context:
     # Who may do what (core.access.authorizer); S3 ACLs and bucket policies
     # unless the composition root adds evaluators.
     authorizer: Authorizer = field(default_factory=lambda: Authorizer((S3Evaluator(),)))
+    # Where server access log lines wait for delivery (core.buckets.access_logging);
+    # None: they are dropped.
+    spool: Spool | None = None
     # Checked against the meta store's config epoch at each read (core.caches).
     caches: Caches = field(init=False)
     _buckets: Cache[str, Bucket | None] = field(init=False, repr=False)
@@ -137,4 +148,5 @@ class Context:
         bucket = await self._buckets.get(name, self.meta.get_bucket)
         if bucket is None:
             raise NoSuchBucket(f"no bucket {name!r}", bucket=name)
+        REQUEST_BUCKET.set(bucket)
         return bucket

@@ -10,6 +10,7 @@ from dolium.core.access.acls import Acls
 from dolium.core.access.bucket_policy import BucketPolicies
 from dolium.core.accounts.account_info import AccountInfo
 from dolium.core.accounts.user_secrets import UserSecrets
+from dolium.core.buckets.access_logging import AccessLogging
 from dolium.core.buckets.container_meta import ContainerInfo
 from dolium.core.buckets.cors import Cors
 from dolium.core.buckets.lifecycle import Lifecycle
@@ -65,6 +66,7 @@ class Store:
         # Bucket and tenant quotas, which every write keeps (core.accounts.quotas).
         self.quotas = self.objects.quotas
         self.admin = Administration(ctx, self.quotas)
+        self.access_logging = AccessLogging(ctx, self.objects)
 
     async def refused(self, principal: Principal, what: str, bucket: str, key: str) -> None:
         """Record that `principal` was refused a request that would have changed state

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.access.decisions import ANONYMOUS
+from dolium.core.buckets.access_logging import logging_on
+from dolium.core.context import REQUEST_BUCKET
 from dolium.core.store import Store
 from dolium.errors import DoliumError, NotModified
 from dolium.frontends import OPERATION_KEY, PRINCIPAL_KEY
@@ -22,6 +25,7 @@ from dolium.frontends.s3.auth.authenticator import Authenticator
 from dolium.frontends.s3.auth.facts import of_request
 from dolium.frontends.s3.errors import S3Error, to_s3_error
 from dolium.frontends.s3.ops import (
+    access_logs,
     acl,
     attributes,
     bucket_probes,
@@ -89,6 +93,7 @@ BUCKET_SUBRESOURCES = {
     **policy.ROUTES,
     **cors.ROUTES,
     **bucket_probes.ROUTES,
+    **access_logs.ROUTES,
     **lifecycle.ROUTES,
     **website.ROUTES,
     **object_lock.ROUTES,
@@ -186,12 +191,16 @@ class S3App:
             return
         request = self._request(scope, receive)
         head = request.method == "HEAD"
+        started = time.time()
+        REQUEST_BUCKET.set(None)
+        error_code = ""
         try:
             response = await self._handle(request)
         except ClientGone:
             return
         except (S3Error, DoliumError) as exc:
             response = self._error(request, exc)
+            error_code = exc.code if isinstance(exc, S3Error) else to_s3_error(exc).code
             if response.status == 403 and request.method in MUTATING:
                 await self._record_refusal(request)
         except Exception:
@@ -220,6 +229,35 @@ class S3App:
             # Headers are gone already: the only honest signal left is to cut
             # the connection, so the client sees a body shorter than announced.
             log.error("request %s aborted mid-body: %s", request.request_id, exc.message)
+        await self._log_access(request, response, error_code, started)
+
+    async def _log_access(
+        self, request: S3Request, response: Response, error_code: str, started: float
+    ) -> None:
+        """The request's line of its bucket's server access log, when it has one.
+
+        The bucket is the one the request loaded (no read of its own); a
+        failure here is logged, never the request's."""
+        bucket = REQUEST_BUCKET.get()
+        if bucket is None or bucket.container != request.bucket or not logging_on(bucket):
+            return
+        try:
+            owner = await self.store.ctx.meta.get_tenant(bucket.owner)
+            size = response.length if response.stream is not None else len(response.body)
+            declared = request.header("content-length")
+            object_size = (
+                int(declared) if request.method == "PUT" and declared and declared.isdigit()
+                else size if request.method in ("GET", "HEAD") and response.status < 300
+                else None
+            )  # fmt: skip
+            record = access_logs.line(
+                request, bucket, owner.canonical_id if owner else bucket.owner,
+                status=response.status, error_code=error_code, sent=size,
+                object_size=object_size, seconds=time.time() - started, started=started,
+            )  # fmt: skip
+            await self.store.access_logging.record(bucket, record)
+        except DoliumError as exc:
+            log.warning("request %s: access log line not kept: %s", request.request_id, exc)
 
     async def _record_refusal(self, request: S3Request) -> None:
         """A refused request that would have changed state goes to the audit log.

@@ -83,6 +83,7 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     # Not an AWS code (S3 has no quotas): Ceph RGW's, which S3 clients of
     # quota-keeping servers know; the message names the quota.
     e.QuotaExceeded: (403, "QuotaExceeded"),
+    e.InvalidTargetBucketForLogging: (400, "InvalidTargetBucketForLogging"),
     # Too few of the stores a block is spread over answered (erasure coding
     # below its write quorum): S3's answer to a service that cannot take
     # the request now, which SDKs retry with back-off.
@@ -242,5 +243,8 @@ def to_s3_error(exc: e.DoliumError) -> S3Error:
                 if status < 500
                 else SERVER_MESSAGES.get(code, "We encountered an internal error.")
             )
-            return S3Error(status, code, message)
+            error = S3Error(status, code, message)
+            if "target_bucket" in exc.context:  # InvalidTargetBucketForLogging
+                error.fields["TargetBucket"] = str(exc.context["target_bucket"])
+            return error
     return S3Error(500, "InternalError", "We encountered an internal error. Please try again.")

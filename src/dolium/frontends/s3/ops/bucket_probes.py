@@ -1,10 +1,10 @@
 """Bucket settings that clients and consoles probe: ownership controls, the public
-access block, request payment, logging and transfer acceleration.
+access block, request payment and transfer acceleration (logging: access_logs).
 
 Ownership controls and the public access block are stored (the core's access
 rules read them). The others answer what Dolium does: the bucket owner pays
 (PutBucketRequestPayment accepts only BucketOwner; Requester is
-NotImplemented), no server access logging, no acceleration: writes that
+NotImplemented), no acceleration: writes that
 turn them off are accepted, writes that would turn them on are
 NotImplemented. Those PUTs store nothing: their permission is the one the
 router (frontends/s3/app.py) checks before any bucket-setting body is read.
@@ -25,7 +25,6 @@ from dolium.frontends.s3.wire import xml
 from dolium.frontends.s3.wire.http import Response, S3Request
 
 # S3 answers GetBucketLogging in this (older) namespace.
-LOGGING_XMLNS = "http://doc.s3.amazonaws.com/2006-03-01"
 
 PUBLIC_ACCESS_FIELDS = (
     "BlockPublicAcls",
@@ -162,26 +161,11 @@ async def put_request_payment(store: Store, request: S3Request) -> Response:
     return Response(200)
 
 
-async def get_logging(store: Store, request: S3Request) -> Response:
-    await store.bucket_settings.check(
-        principal_of(request), request.bucket, Action.READ_SETTING, Setting.LOGGING
-    )
-    return Response(200, [XML], xml.render("BucketLoggingStatus", xmlns=LOGGING_XMLNS))
-
-
 async def get_accelerate(store: Store, request: S3Request) -> Response:
     await store.bucket_settings.check(
         principal_of(request), request.bucket, Action.READ_SETTING, Setting.ACCELERATE
     )
     return Response(200, [XML], xml.render("AccelerateConfiguration"))
-
-
-async def put_logging(store: Store, request: S3Request) -> Response:
-    """An empty BucketLoggingStatus turns logging off, which it is: accepted."""
-    root = xml._parse(await read_checked_body(request), "BucketLoggingStatus")
-    if xml._only(root, "LoggingEnabled") is not None:
-        raise _not_implemented()
-    return Response(200)
 
 
 async def put_accelerate(store: Store, request: S3Request) -> Response:
@@ -207,6 +191,5 @@ ROUTES: Routes = {
         "DELETE": delete_public_access_block,
     },
     "requestPayment": {"GET": get_request_payment, "PUT": put_request_payment},
-    "logging": {"GET": get_logging, "PUT": put_logging},
     "accelerate": {"GET": get_accelerate, "PUT": put_accelerate},
 }
