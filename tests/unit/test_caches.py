@@ -8,7 +8,7 @@ import pytest
 
 from dolium.backends.meta_memory import MemoryMetaStore
 from dolium.core import caches as caches_module
-from dolium.core.caches import Caches
+from dolium.core.caches import REQUEST_SCOPE, Caches
 from dolium.model import Tenant
 
 
@@ -79,3 +79,38 @@ async def test_a_cache_starts_over_at_its_limit(monkeypatch: pytest.MonkeyPatch)
     assert len(cache._entries) == 3
     await cache.get(3, load)
     assert list(cache._entries) == [3]
+
+
+async def test_a_request_reads_the_epoch_once() -> None:
+    meta = MemoryMetaStore()
+    caches = Caches(meta)
+    cache = caches.cache()
+    epochs = 0
+    read_epoch = meta.config_epoch
+
+    async def counted() -> int:
+        nonlocal epochs
+        epochs += 1
+        return await read_epoch()
+
+    meta.config_epoch = counted  # type: ignore[method-assign]
+
+    async def load(key: str) -> str:
+        return key
+
+    async def request() -> None:
+        REQUEST_SCOPE.set(object())
+        for key in ("key", "bucket", "quota"):
+            await cache.get(key, load)
+
+    await asyncio.create_task(request())
+    assert epochs == 1
+    # The next request looks again, and sees a change made in between.
+    await meta.create_tenant(Tenant("t1", "c", "T"))
+    generation = caches.generation
+    await asyncio.create_task(request())
+    assert epochs == 2 and caches.generation == generation + 1
+    # Outside a request (a background job), every read looks.
+    for key in ("a", "b"):
+        await cache.get(key, load)
+    assert epochs == 4

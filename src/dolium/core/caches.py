@@ -12,17 +12,29 @@ left of several.
 
 A value read while the caches were being emptied is not kept: its read may
 have begun before the change it would hide (`generation`).
+
+Within one request the epoch is read once (`REQUEST_SCOPE`): a request
+sees the configuration as it stood when it first read it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
+from contextvars import ContextVar
 from typing import Generic, TypeVar
 
 from dolium.protocols.meta import MetaStore
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+# Set by a front end to a new object at the start of each request: the
+# caches then read the config epoch once per request rather than once per
+# read (a request reads its key, its bucket, its account's quota...). Each
+# request runs in a task of its own, so its value is the request's; tasks
+# that are not requests (background jobs) leave it unset and read the
+# epoch at every read, as they run for ever.
+REQUEST_SCOPE: ContextVar[object | None] = ContextVar("dolium_request_scope", default=None)
 
 # Entries per cache at most; past it a cache starts over (keys a client
 # invents must not grow the process without bound).
@@ -58,6 +70,8 @@ class Caches:
         self._epoch: int | None = None
         self._all: list[Cache[object, object]] = []
         self.generation = 0
+        # The request scope in which this task last read the epoch.
+        self._checked_in: ContextVar[object | None] = ContextVar("checked_in", default=None)
 
     def cache(self) -> Cache[K, V]:
         made: Cache[K, V] = Cache(self)
@@ -65,11 +79,20 @@ class Caches:
         return made
 
     async def refresh(self) -> None:
-        """Empty every cache if the meta store changed since the last look."""
+        """Empty every cache if the meta store changed since the last look.
+
+        Within one request (`REQUEST_SCOPE`) the epoch is read once: its later
+        reads through the caches see the store as it was at its first.
+        """
+        scope = REQUEST_SCOPE.get()
+        if scope is not None and self._checked_in.get() is scope:
+            return
         epoch = await self._meta.config_epoch()
         if epoch != self._epoch:
             self.clear()
             self._epoch = epoch
+        if scope is not None:
+            self._checked_in.set(scope)
 
     def clear(self) -> None:
         self.generation += 1

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 from dolium.core.access.actions import Action, Setting
 from dolium.core.access.decisions import ANONYMOUS
 from dolium.core.buckets.access_logging import logging_on
+from dolium.core.caches import REQUEST_SCOPE
 from dolium.core.context import REQUEST_BUCKET
 from dolium.core.store import Store
 from dolium.errors import DoliumError, NotModified
@@ -193,6 +194,7 @@ class S3App:
         head = request.method == "HEAD"
         started = time.time()
         REQUEST_BUCKET.set(None)
+        REQUEST_SCOPE.set(object())
         error_code = ""
         try:
             response = await self._handle(request)

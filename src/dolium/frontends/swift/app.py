@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from dolium.core.access.actions import Action
+from dolium.core.caches import REQUEST_SCOPE
 from dolium.core.objects.conditions import format_http_date
 from dolium.core.store import Store
 from dolium.errors import AccessDenied, DoliumError, NotModified
@@ -119,6 +120,7 @@ class SwiftApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         http = Request(scope, receive)
         trans_id = new_trans_id()
+        REQUEST_SCOPE.set(object())  # the caches read the config epoch once per request
         try:
             response = await self._answer(http, trans_id)
         except ClientDisconnect:
