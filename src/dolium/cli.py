@@ -22,7 +22,6 @@ import click
 
 from dolium import __version__
 from dolium.cli_admin import admin
-from dolium.cli_admin_audit import audit as _admin_audit  # noqa: F401 - adds `admin audit`
 from dolium.cli_audit import audit
 from dolium.cli_common import (
     config_options,
@@ -440,7 +439,7 @@ def check_cmd(
 
 
 cli.add_command(audit)
-cli.add_command(admin)  # with its audit commands (cli_admin_audit)
+cli.add_command(admin)
 cli.add_command(policy)
 cli.add_command(scrub)
 

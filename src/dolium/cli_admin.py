@@ -28,7 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_ENDPOINT = "http://127.0.0.1:9000"
 
 
-def _credentials(access_key: str | None, secret_key: str | None, data: Path) -> tuple[str, str]:
+def credentials(access_key: str | None, secret_key: str | None, data: Path) -> tuple[str, str]:
     env = os.environ
     access_key = access_key or env.get("DOLIUM_ACCESS_KEY") or env.get(ENV_ACCESS_KEY)
     secret_key = secret_key or env.get("DOLIUM_SECRET_KEY") or env.get(ENV_SECRET_KEY)
@@ -69,7 +69,7 @@ def remote(f: F) -> F:
         *args: Any, endpoint: str, access_key: str | None, secret_key: str | None,
         region: str, data_dir: Path, **kwargs: Any,
     ) -> Any:  # fmt: skip
-        key, secret = _credentials(access_key, secret_key, data_dir)
+        key, secret = credentials(access_key, secret_key, data_dir)
         client = AdminClient(endpoint, key, secret, region)
         try:
             return f(*args, client=client, **kwargs)

@@ -10,6 +10,7 @@ same data at the same time is fine (appends check the log's size).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import sys
@@ -23,7 +24,9 @@ from typing import Any, TypeVar
 import click
 
 from dolium.backends import audit_key
+from dolium.cli_admin import credentials
 from dolium.cli_common import config_options, get_config, json_option, print_json
+from dolium.client.admin import AdminClient, AdminError
 from dolium.config import AUDIT_OFF, Config
 from dolium.core.audit.checkpoint import InvalidCheckpoint, Signer, load_public_key, log_signer
 from dolium.core.audit.export import Tampered, verify
@@ -34,6 +37,7 @@ from dolium.plugins import open_audit, open_meta
 from dolium.protocols.audit import AuditQuery
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group()
@@ -79,6 +83,10 @@ def _moment(value: str | None) -> float | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
+def _opt(value: float | None) -> str | None:
+    return None if value is None else repr(value)
+
+
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -90,10 +98,45 @@ def _read_key(value: str) -> str:
     return Path(value).read_text()
 
 
+def live_options(f: F) -> F:
+    """--endpoint (a live server's admin API) with an administrator's key, passed as
+    `client`: None when no --endpoint is given (the data directory is read)."""
+
+    @click.option(
+        "--endpoint",
+        help="A live server: ask its admin API (env DOLIUM_ENDPOINT "
+        "is not read here, so that --data stays the default).",
+    )
+    @click.option("--access-key", help="An administrator's access key (env DOLIUM_ACCESS_KEY).")
+    @click.option("--secret-key", help="Its secret key (env DOLIUM_SECRET_KEY).")
+    @functools.wraps(f)
+    def wrapper(
+        *args: Any, endpoint: str | None, access_key: str | None, secret_key: str | None,
+        **kwargs: Any,
+    ) -> Any:  # fmt: skip
+        client = None
+        if endpoint:
+            data = kwargs.get("data_dir") or Path("data")
+            key, secret = credentials(access_key, secret_key, data)
+            client = AdminClient(endpoint, key, secret)
+        try:
+            return f(*args, client=client, **kwargs)
+        except AdminError as exc:
+            raise click.ClickException(exc.message if not exc.code else str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
 @audit.command("public-key")
+@live_options
 @config_options
-def public_key_cmd(*, config_file: Path | None, data_dir: Path | None) -> None:
+def public_key_cmd(
+    *, client: AdminClient | None, config_file: Path | None, data_dir: Path | None
+) -> None:
     """Print the log's Ed25519 public key (PEM); verifiers need nothing else."""
+    if client is not None:
+        click.echo(client.call_text("GET", "/audit/public-key"), nl=False)
+        return
     config = get_config(config_file, data_dir)
     if not config.data_dir.is_dir():
         raise ConfigError(f"config data_dir: directory {config.data_dir} does not exist")
@@ -103,11 +146,18 @@ def public_key_cmd(*, config_file: Path | None, data_dir: Path | None) -> None:
 
 @audit.command("checkpoint")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save it here.")
+@live_options
 @config_options
-def checkpoint_cmd(*, out: Path | None, config_file: Path | None, data_dir: Path | None) -> None:
+def checkpoint_cmd(
+    *, out: Path | None, client: AdminClient | None, config_file: Path | None,
+    data_dir: Path | None,
+) -> None:  # fmt: skip
     """Sign the current tree head, and print it (or save it with --out)."""
-    config = get_config(config_file, data_dir)
-    note = _run(config, lambda log, signer: log.checkpoint(signer, int(time.time())))
+    if client is not None:
+        note = client.call_text("GET", "/audit/checkpoint")
+    else:
+        config = get_config(config_file, data_dir)
+        note = _run(config, lambda log, signer: log.checkpoint(signer, int(time.time())))
     if out is None:
         click.echo(note, nl=False)
     else:
@@ -118,19 +168,26 @@ def checkpoint_cmd(*, out: Path | None, config_file: Path | None, data_dir: Path
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--since", help="First record's time: seconds or ISO 8601 (default: the first).")
 @click.option("--until", help="Records before this time: seconds or ISO 8601 (default: all).")
+@live_options
 @config_options
 def export_cmd(
-    *, out: Path, since: str | None, until: str | None, config_file: Path | None,
-    data_dir: Path | None,
+    *, out: Path, since: str | None, until: str | None, client: AdminClient | None,
+    config_file: Path | None, data_dir: Path | None,
 ) -> None:  # fmt: skip
     """Write records, their proofs and a signed head to FILE (JSON Lines; see docs/audit.md)."""
-    config = get_config(config_file, data_dir)
     start, stop = _moment(since), _moment(until)
+    if client is not None:
+        text = client.call_text("GET", "/audit/export", since=_opt(start), until=_opt(stop))
+        lines = text.splitlines(keepends=True)
+        _write_durably(out, lines)
+        click.echo(f"exported {max(0, len(lines) - 2)} lines of records and proofs to {out}")
+        return
+    config = get_config(config_file, data_dir)
 
     async def go(log: AuditLog, signer: Signer) -> tuple[int, list[str]]:
         size = await log.store.size()
-        first = await _first_at(log, start, 0)
-        end = await _first_at(log, stop, size)
+        first = await log.first_at(start, 0)
+        end = await log.first_at(stop, size)
         return end - first, list(await log.export(signer, first, end, int(time.time())))
 
     count, lines = _run(config, go)
@@ -166,7 +223,7 @@ def offload_cmd(*, out: Path, until: str, config_file: Path | None, data_dir: Pa
     stop = _moment(until)
 
     async def go(log: AuditLog, signer: Signer) -> tuple[int, int]:
-        end = await _first_at(log, stop, await log.store.size())
+        end = await log.first_at(stop, await log.store.size())
         return await log.offload(signer, end, int(time.time()), partial(_write_durably, out))
 
     first, end = _run(config, go)
@@ -174,14 +231,6 @@ def offload_cmd(*, out: Path, until: str, config_file: Path | None, data_dir: Pa
         click.echo("nothing to offload before that time")
     else:
         click.echo(f"offloaded records {first} to {end - 1} to {out}; dropped from the store")
-
-
-async def _first_at(log: AuditLog, moment: float | None, default: int) -> int:
-    """Index of the first record at or after `moment`; `default` without one."""
-    if moment is None:
-        return default
-    found = await log.store.search(AuditQuery(since=moment, limit=1))
-    return found[0].index if found else await log.store.size()
 
 
 @audit.command("search")
@@ -193,22 +242,32 @@ async def _first_at(log: AuditLog, moment: float | None, default: int) -> int:
 @click.option("--after", type=int, default=-1, help="Index of the last record of the last page.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=100)
 @json_option
+@live_options
 @config_options
 def search_cmd(
     *, term: str, since: str | None, until: str | None, actor: str, resource: str, after: int,
-    limit: int, as_json: bool, config_file: Path | None, data_dir: Path | None,
+    limit: int, as_json: bool, client: AdminClient | None, config_file: Path | None,
+    data_dir: Path | None,
 ) -> None:  # fmt: skip
     """Records holding TERM, in a time interval, of an actor, under a resource; by index."""
-    config = get_config(config_file, data_dir)
     query = AuditQuery(term, _moment(since), _moment(until), actor, resource, after, limit)
+    if client is not None:
+        remote = client.call(
+            "GET", "/audit/records", term=term or None, since=_opt(query.since),
+            until=_opt(query.until), actor=actor or None, resource=resource or None,
+            after=str(after), limit=str(limit),
+        )  # fmt: skip
+        found = [{"index": r["index"], "time": _iso(r["time"]), **r["record"]} for r in remote]
+    else:
+        config = get_config(config_file, data_dir)
 
-    async def go(log: AuditLog, _: Signer) -> list[dict[str, Any]]:
-        return [
-            {"index": e.index, "time": _iso(e.time), **json.loads(e.record)}
-            for e in await log.store.search(query)
-        ]
+        async def go(log: AuditLog, _: Signer) -> list[dict[str, Any]]:
+            return [
+                {"index": e.index, "time": _iso(e.time), **json.loads(e.record)}
+                for e in await log.store.search(query)
+            ]
 
-    found = _run(config, go)
+        found = _run(config, go)
     if as_json:
         print_json(found)
         return

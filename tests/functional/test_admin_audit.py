@@ -4,13 +4,24 @@ verifier checks with nothing but the public key."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
-from admin_support import admin_call, run_admin
-from conftest import OTHER_KEY, OTHER_SECRET, LiveServer, client, own_server
+from admin_support import admin_call
+from conftest import (
+    DOLIUM,
+    OTHER_KEY,
+    OTHER_SECRET,
+    ROOT_KEY,
+    ROOT_SECRET,
+    LiveServer,
+    client,
+    own_server,
+)
 
 from dolium.core.audit import export, merkle
 from dolium.core.audit.checkpoint import load_public_key, open_note
@@ -92,25 +103,58 @@ def test_without_an_audit_log_the_routes_say_so(off: LiveServer) -> None:
     assert (response.status_code, response.json()["error"]) == (404, "AuditOff")
 
 
-def test_the_cli_reads_a_remote_audit_log(audited: LiveServer) -> None:
+def audit_cli(server: LiveServer, *args: str) -> str:
+    """`dolium audit ARGS --endpoint` as the server's administrator."""
+    result = subprocess.run(
+        [
+            DOLIUM,
+            "audit",
+            *args,
+            "--endpoint",
+            server.endpoint,
+            "--access-key",
+            ROOT_KEY,
+            "--secret-key",
+            ROOT_SECRET,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_the_cli_reads_a_remote_audit_log(audited: LiveServer, tmp_path: Path) -> None:
     s3 = client(audited)
     bucket = f"aud-{uuid.uuid4().hex[:8]}"
     key = f"cli-{uuid.uuid4().hex}"
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key=key, Body=b"x")
     index = sealed_record(audited, key)["index"]
-    public = load_public_key(run_admin(audited, "audit", "public-key", check=True).stdout)
-    note = run_admin(audited, "audit", "checkpoint", check=True).stdout
+    pem = audit_cli(audited, "public-key")
+    public = load_public_key(pem)
+    note = audit_cli(audited, "checkpoint")
     head = open_note(note, public, note.split("\n", 1)[0])
-    found = json.loads(run_admin(audited, "audit", "search", key, "--json", check=True).stdout)
+    assert head.size > index
+    found = json.loads(audit_cli(audited, "search", key, "--json"))
     assert [r["index"] for r in found] == [index]
-    table = run_admin(audited, "audit", "search", key, check=True).stdout
+    table = audit_cli(audited, "search", key)
     assert f"{bucket}/{key}" in table and "object.put" in table
-    proof = json.loads(
-        run_admin(
-            audited, "audit", "proof", str(index), "--size", str(head.size), check=True
-        ).stdout
-    )
-    leaf = merkle.leaf_hash(export.canonical(proof["record"]["record"]))
-    hashes = [bytes.fromhex(h) for h in proof["proof"]]
-    assert merkle.verify_inclusion(index, head.size, leaf, hashes, head.root)
+    # An export fetched from the server verifies offline with the public key alone.
+    exported, key_file = tmp_path / "audit.jsonl", tmp_path / "audit.pub"
+    key_file.write_text(pem)
+    audit_cli(audited, "export", "--out", str(exported))
+    verified = subprocess.run(
+        [DOLIUM, "audit", "verify", str(exported), "--public-key", str(key_file)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    # One record changed in the file: refused.
+    lines = exported.read_text().splitlines(keepends=True)
+    changed = [line.replace(key, key + "x") if key in line else line for line in lines]
+    exported.write_text("".join(changed))
+    refused = subprocess.run(
+        [DOLIUM, "audit", "verify", str(exported), "--public-key", str(key_file)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0

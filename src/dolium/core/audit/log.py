@@ -168,6 +168,14 @@ class AuditLog:
         lines.append(export.checkpoint_line(note))
         return iter(lines)
 
+    async def first_at(self, moment: float | None, default: int) -> int:
+        """Index of the first record at or after `moment` (POSIX seconds); `default`
+        without one."""
+        if moment is None:
+            return default
+        found = await self.store.search(AuditQuery(since=moment, limit=1))
+        return found[0].index if found else await self.store.size()
+
     async def first_held(self) -> int:
         """Index of the oldest entry the store still holds (the ones before were offloaded)."""
         found = await self.store.search(AuditQuery(limit=1))

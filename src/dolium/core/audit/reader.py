@@ -42,6 +42,14 @@ class AuditReader:
         """The current head, signed now (and kept with the others)."""
         return await self.log.checkpoint(self.signer, int(self.clock()))
 
+    async def export(self, since: float | None, until: float | None) -> list[str]:
+        """The records of [since, until) with their proofs and a head signed now
+        (core.audit.export's JSON Lines), as `dolium audit export` writes them."""
+        size = await self.log.store.size()
+        first = await self.log.first_at(since, 0)
+        end = await self.log.first_at(until, size)
+        return list(await self.log.export(self.signer, first, end, int(self.clock())))
+
     async def search(self, query: AuditQuery) -> list[AuditEntry]:
         return await self.log.store.search(query)
 

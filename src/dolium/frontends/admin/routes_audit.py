@@ -85,3 +85,16 @@ async def consistency(
     """The proof that the tree of `old` records is a prefix of the tree of `new`."""
     size, root, proof = await audit.consistency(old, new)
     return ConsistencyOut(old=old, new=size, root=root.hex(), proof=[h.hex() for h in proof])
+
+
+@router.get("/export", response_class=PlainTextResponse, operation_id="auditExport")
+async def export_records(
+    admin: Admin,
+    audit: Audited,
+    since: float | None = None,
+    until: float | None = None,
+) -> str:
+    """The records of [since, until) (POSIX seconds), their inclusion proofs, consistency
+    proofs from every head signed before, and a head signed now: JSON Lines that
+    `dolium audit verify` checks with the public key alone."""
+    return "".join(await audit.export(since, until))
