@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +24,7 @@ import click
 
 from dolium.backends import audit_key
 from dolium.cli_admin import credentials
+from dolium.cli_audit_bucket import put_segment
 from dolium.cli_common import config_options, get_config, json_option, print_json
 from dolium.client.admin import AdminClient, AdminError
 from dolium.config import AUDIT_OFF, Config
@@ -207,30 +207,46 @@ def _write_durably(out: Path, lines: list[str]) -> None:
 
 
 @audit.command("offload")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="To this file.")
+@click.option("--bucket", help="To this bucket of the data directory (as its owner).")
+@click.option("--key", "object_key", help="The object's key (default: audit/<first>-<end>.jsonl).")
 @click.option("--until", required=True, help="Records before this time: seconds or ISO 8601.")
 @config_options
-def offload_cmd(*, out: Path, until: str, config_file: Path | None, data_dir: Path | None) -> None:
-    """Export the records before --until to FILE, check it, then drop them from the store.
+def offload_cmd(
+    *, out: Path | None, bucket: str | None, object_key: str | None, until: str,
+    config_file: Path | None, data_dir: Path | None,
+) -> None:  # fmt: skip
+    """Export the records before --until to FILE (--out) or to an object (--bucket), check
+    it, then drop them from the store.
 
     The tree keeps its nodes, so later exports and proofs still verify; the
-    records themselves are then only in FILE (keep it). The newest record
-    always stays.
+    records themselves are then only in the segment (keep it). The newest
+    record always stays.
     """
-    if out.exists():
+    if (out is None) == (bucket is None):
+        raise click.UsageError("give one of --out FILE and --bucket NAME")
+    if out is not None and out.exists():
         raise click.UsageError(f"--out: {out} exists; an offloaded segment is never overwritten")
     config = get_config(config_file, data_dir)
     stop = _moment(until)
 
+    async def keep(lines: list[str]) -> None:
+        if out is not None:
+            await asyncio.to_thread(_write_durably, out, lines)
+        else:
+            assert bucket is not None
+            await put_segment(config, bucket, object_key, lines)
+
     async def go(log: AuditLog, signer: Signer) -> tuple[int, int]:
         end = await log.first_at(stop, await log.store.size())
-        return await log.offload(signer, end, int(time.time()), partial(_write_durably, out))
+        return await log.offload(signer, end, int(time.time()), keep)
 
     first, end = _run(config, go)
+    where = out if out is not None else f"bucket {bucket}"
     if end == first:
         click.echo("nothing to offload before that time")
     else:
-        click.echo(f"offloaded records {first} to {end - 1} to {out}; dropped from the store")
+        click.echo(f"offloaded records {first} to {end - 1} to {where}; dropped from the store")
 
 
 @audit.command("search")

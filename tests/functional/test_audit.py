@@ -115,6 +115,20 @@ def test_changes_through_s3_are_recorded_with_their_actor_and_verify_offline(
     )
     assert again.returncode == 2 and "never overwritten" in again.stderr
 
+    # Offloaded to a bucket instead: the object is the segment, and it verifies.
+    s3.create_bucket(Bucket="audit-archive")
+    s3.put_object(Bucket="audited", Key="d.txt", Body=b"!")
+    said = ok("audit", "offload", "--bucket", "audit-archive", "--until", str(time.time() + 1),
+              "--data", str(live.data))  # fmt: skip
+    assert "to bucket audit-archive" in said
+    (stored,) = s3.list_objects_v2(Bucket="audit-archive", Prefix="audit/")["Contents"]
+    fetched = tmp_path / "fetched.jsonl"
+    fetched.write_bytes(s3.get_object(Bucket="audit-archive", Key=stored["Key"])["Body"].read())
+    assert "records" in ok("audit", "verify", str(fetched), "--public-key", str(key))
+    missing = dolium("audit", "offload", "--bucket", "no-such-archive", "--until",
+                     str(time.time() + 1), "--data", str(live.data))  # fmt: skip
+    assert missing.returncode != 0 and "no-such-archive" in missing.stderr
+
 
 def test_a_refused_write_is_recorded_and_a_refused_read_is_not(live: LiveServer) -> None:
     client(live).create_bucket(Bucket="roots")

@@ -135,7 +135,11 @@ async def test_offloaded_records_leave_a_log_that_still_proves_itself() -> None:
     await log.seal(meta)
     saved = await log.checkpoint(signer, time=1)
     kept: list[list[str]] = []
-    assert await log.offload(signer, 6, time=2, keep=kept.append) == (0, 6)
+
+    async def keep(lines: list[str]) -> None:
+        kept.append(lines)
+
+    assert await log.offload(signer, 6, time=2, keep=keep) == (0, 6)
     segment = export.verify(kept[0], signer.public, saved)
     assert (segment.first, segment.end) == (0, 6)
     assert [e.index for e in await store.entries(0, 100)] == [6, 7, 8, 9]
@@ -148,7 +152,7 @@ async def test_offloaded_records_leave_a_log_that_still_proves_itself() -> None:
         await log.export(signer, 0, 1 << 40, time=4)
 
     # A keeper that fails drops nothing.
-    def refuse(lines: list[str]) -> None:
+    async def refuse(lines: list[str]) -> None:
         raise OSError("disk full")
 
     with pytest.raises(OSError):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from dolium.core.audit import export, merkle
@@ -182,7 +182,11 @@ class AuditLog:
         return found[0].index if found else await self.store.size()
 
     async def offload(
-        self, signer: Signer, end: int, time: int | None, keep: Callable[[list[str]], None]
+        self,
+        signer: Signer,
+        end: int,
+        time: int | None,
+        keep: Callable[[list[str]], Awaitable[None]],
     ) -> tuple[int, int]:
         """Export the held entries before `end` (the newest always stays), hand the lines to
         `keep` (which must make them durable, and raise if it cannot), check them, then
@@ -194,7 +198,7 @@ class AuditLog:
         lines = list(await self.export(signer, first, end, time))
         # Checked before anything is dropped: only a segment that verifies replaces the entries.
         export.verify(lines, signer.public)
-        keep(lines)
+        await keep(lines)
         await self.store.prune(end)
         return first, end
 
