@@ -74,11 +74,25 @@ def test_requests_are_counted_across_worker_processes(metered: LiveServer) -> No
     assert grew("dolium_received_bytes_total", api="s3") >= puts * 1000
     assert grew("dolium_sent_bytes_total", api="s3") >= 1000
     assert sample(after, "dolium_workers") == 2
+    pids = {
+        line.split('pid="')[1].split('"')[0]
+        for line in after.splitlines()
+        if line.startswith("dolium_process_resident_memory_bytes{")
+    }
+    assert len(pids) == 2  # each worker's own figures
+    assert all(sample(after, "dolium_process_resident_memory_bytes", pid=p) > 10**6 for p in pids)
     assert sample(after, "dolium_stored_objects", tenant="root") == puts
     assert sample(after, "dolium_stored_bytes", tenant="root") == puts * 1000
     assert sample(after, "dolium_store_up", store="meta") == 1
     assert sample(after, "dolium_store_up", store="blob") == 1
     assert "dolium_event_lag_seconds" in after
+    # Two objects of the same 100 kB: one block, two references (deduplicated).
+    same = b"d" * 100_000
+    s3.put_object(Bucket=bucket, Key="dup1", Body=same)
+    s3.put_object(Bucket=bucket, Key="dup2", Body=same)
+    text = scrape(metered)
+    blocks = sample(text, "dolium_blocks", policy="standard")
+    assert sample(text, "dolium_block_references", policy="standard") >= blocks + 1 >= 2
 
 
 def test_swift_requests_are_counted_by_level(metered: LiveServer) -> None:

@@ -406,4 +406,8 @@ class MetaStore(Protocol):
     def referenced_digests(self) -> AsyncIterator[bytes]:
         """The digests of `referenced_blocks`, whatever their policy."""
 
+    async def block_counts(self) -> dict[str, tuple[int, int]]:
+        """Per storage policy: (blocks referenced, references to them); their
+        ratio is what deduplication saves."""
+
     async def close(self) -> None: ...

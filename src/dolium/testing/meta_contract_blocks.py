@@ -48,6 +48,16 @@ class TestBlockRefs:
         assert await garbage(meta) == {ref(2), ref(3)}
         assert await garbage(meta) == set()
 
+    async def test_block_counts_tell_blocks_and_references(self, meta: MetaStore) -> None:
+        assert await meta.block_counts() == {}
+        await make_bucket(meta, "b1")
+        await meta.put_version(version("b1", "a", "v1", extents=extents(1, 2, 2)))
+        await meta.put_version(version("b1", "b", "v1", extents=extents(2, 3)))
+        # Blocks 1, 2, 3; block 2 referenced three times.
+        assert await meta.block_counts() == {STANDARD: (3, 5)}
+        await meta.delete_version("b1", "a", "v1")
+        assert await meta.block_counts() == {STANDARD: (2, 2)}
+
     async def test_a_replaced_version_releases_its_blocks(self, meta: MetaStore) -> None:
         await make_bucket(meta, "b1")
         await meta.put_version(version("b1", "k", UNVERSIONED_ID, extents=extents(1, 2)))

@@ -23,6 +23,14 @@ class MemoryBlocks(MemoryState):
             else:
                 self._unreferenced.discard(ref)
 
+    async def block_counts(self) -> dict[str, tuple[int, int]]:
+        counts: dict[str, tuple[int, int]] = {}
+        for ref, refs in self._refs.items():
+            if refs > 0:
+                blocks, total = counts.get(ref.policy, (0, 0))
+                counts[ref.policy] = (blocks + 1, total + refs)
+        return counts
+
     def _uncount_parts(self, upload: _Upload) -> None:
         for p in upload.parts.values():
             self._count(p.policy, p.extents, -1)

@@ -114,6 +114,11 @@ _GARBAGE = (
     .where(UNREFERENCED, sa.or_(_R.doomed.is_(None), _R.doomed < _P("stale")), ~_LIVE)
     .limit(_P("n", type_=sa.Integer()))
 )
+_COUNTS = (
+    sa.select(_R.policy, sa.func.count().label("blocks"), sa.func.sum(_R.refs).label("references"))
+    .where(_R.refs > sa.literal_column("0"))
+    .group_by(_R.policy)
+)
 _EXPIRE_LEASES = block_leases.delete().where(_L.expires <= _P("now"))
 _DOOM = block_refs.update().where(_IN_REFS).values(doomed=_P("now"))
 _FORGET = block_refs.delete().where(_IN_REFS, UNREFERENCED, _R.doomed.is_not(None))
@@ -224,6 +229,10 @@ class BlockQueries(SqlBase):
             if len(found) < _PAGE:
                 break
             serial = found[-1].serial
+
+    async def block_counts(self) -> dict[str, tuple[int, int]]:
+        rows = await self._query(all_rows(_COUNTS, {}))
+        return {r.policy: (int(r.blocks), int(r.references or 0)) for r in rows}
 
     async def referenced_digests(self) -> AsyncIterator[bytes]:
         async for ref in self.referenced_blocks():

@@ -44,6 +44,8 @@ class StoreFigures:
     policy: str
     capabilities: tuple[str, ...]
     statistics: Mapping[str, int | float]
+    blocks: int = 0  # blocks the metadata references through this policy
+    references: int = 0  # references to them: blocks / references is what dedup saves
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,21 +91,24 @@ class Status:
         tenants = await meta.list_tenants()
         usage = {t.name: (await meta.get_account(t.name)).usage for t in tenants}
         buckets = len(await meta.list_buckets())
-        stores = [await self._store_figures(name) for name in self.policies()]
+        counts = await meta.block_counts()
+        stores = [
+            await self._store_figures(name, counts.get(name, (0, 0))) for name in self.policies()
+        ]
         return Figures(usage, buckets, tuple(stores), await self.backlog())
 
     def policies(self) -> list[str]:
         """Every storage policy this server writes through, sorted."""
         return sorted({DEFAULT_POLICY, *self.ctx.policies})
 
-    async def _store_figures(self, policy: str) -> StoreFigures:
+    async def _store_figures(self, policy: str, counts: tuple[int, int]) -> StoreFigures:
         store = self.ctx.blobs_for(policy)
         try:
             stats = dict(await store.statistics())
         except DoliumError as exc:
             log.warning("statistics of policy %s: %s", policy, exc.message)
             stats = {}
-        return StoreFigures(policy, tuple(sorted(store.capabilities())), stats)
+        return StoreFigures(policy, tuple(sorted(store.capabilities())), stats, *counts)
 
     async def backlog(self) -> Backlog:
         """Event delivery's backlog, read from its cursor in the change log."""

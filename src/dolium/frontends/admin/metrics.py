@@ -24,6 +24,8 @@ import bisect
 import json
 import logging
 import os
+import resource
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -113,6 +115,7 @@ class RequestMetrics:
             "requests": [[*k, *v] for k, v in self._requests.items()],
             "bytes": [[*k, v] for k, v in self._bytes.items()],
         }
+        document["process"] = _process_figures()
         if self.events is not None:
             counters = self.events()
             document["event_failures"] = counters.failures
@@ -143,6 +146,9 @@ class RequestMetrics:
                     entry[i] += value
             for api, way, size in document.get("bytes", ()):
                 sizes[api, way] = sizes.get((api, way), 0) + size
+            process = document.get("process")
+            if isinstance(process, dict) and time.time() - process.get("at", 0) < PROCESS_FRESH:
+                totals.processes.append(process)
             totals.event_failures += document.get("event_failures", 0)
             for arn, outcome, count in document.get("event_messages", ()):
                 messages[arn, outcome] = messages.get((arn, outcome), 0) + count
@@ -164,6 +170,26 @@ class RequestMetrics:
         return text
 
 
+# A worker's figures count while its file is this fresh (seconds): a dead
+# worker's file stays for its counters, not for its memory and CPU.
+PROCESS_FRESH = 10.0
+
+
+def _process_figures() -> dict[str, Any]:
+    """This process's CPU time, resident memory and open files (Linux /proc)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    figures: dict[str, Any] = {
+        "pid": os.getpid(), "at": time.time(), "cpu": usage.ru_utime + usage.ru_stime,
+    }  # fmt: skip
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        figures["rss"] = pages * os.sysconf("SC_PAGE_SIZE")
+        figures["fds"] = len(os.listdir("/proc/self/fd"))
+    except (OSError, ValueError, IndexError):
+        pass  # not Linux: CPU time only
+    return figures
+
+
 class _Totals:
     """Counters of every process, added up."""
 
@@ -173,6 +199,7 @@ class _Totals:
         self.sizes: dict[tuple[str, str], int] = {}  # (api, "received" | "sent") -> bytes
         self.event_failures = 0
         self.messages: dict[tuple[str, str], int] = {}  # (destination, outcome) -> messages
+        self.processes: list[dict[str, Any]] = []  # each live worker's own figures
 
 
 class _Counters:
@@ -233,6 +260,30 @@ class _Counters:
         for (arn, outcome), count in sorted(self.totals.messages.items()):
             messages.add_metric((arn, outcome), float(count))
         yield messages
+        yield from self._processes()
+
+    def _processes(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        cpu = CounterMetricFamily(
+            "dolium_process_cpu_seconds", "CPU time of each worker process.", labels=("pid",)
+        )
+        rss = GaugeMetricFamily(
+            "dolium_process_resident_memory_bytes", "Resident memory of each worker process.",
+            labels=("pid",),
+        )  # fmt: skip
+        fds = GaugeMetricFamily(
+            "dolium_process_open_fds", "Open file descriptors of each worker process.",
+            labels=("pid",),
+        )  # fmt: skip
+        for process in sorted(self.totals.processes, key=lambda p: int(p.get("pid", 0))):
+            pid = (str(process.get("pid", "")),)
+            cpu.add_metric(pid, float(process.get("cpu", 0.0)))
+            rss.add_metric(pid, float(process.get("rss", 0)))
+            fds.add_metric(pid, float(process.get("fds", 0)))
+        yield cpu
+        yield rss
+        yield fds
 
 
 class _Only:
@@ -330,6 +381,19 @@ class _Snapshot:
             for name, value in sorted(store.statistics.items()):
                 stat.add_metric((store.policy, name), float(value))
         yield stat
+        blocks = GaugeMetricFamily(
+            "dolium_blocks", "Blocks the metadata references, by policy.", labels=("policy",)
+        )
+        references = GaugeMetricFamily(
+            "dolium_block_references",
+            "References to those blocks; references / blocks is the deduplication ratio.",
+            labels=("policy",),
+        )
+        for store in figures.stores:
+            blocks.add_metric((store.policy,), float(store.blocks))
+            references.add_metric((store.policy,), float(store.references))
+        yield blocks
+        yield references
         pending = GaugeMetricFamily(
             "dolium_event_backlog_changes",
             "Changes event delivery has yet to take (counted up to 1000).",

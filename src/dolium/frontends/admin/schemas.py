@@ -182,6 +182,8 @@ class StoreOut(BaseModel):
     policy: str
     capabilities: list[str]
     statistics: dict[str, int | float]
+    blocks: int = Field(description="Blocks the metadata references through this policy.")
+    references: int = Field(description="References to them (references / blocks: dedup).")
 
     @classmethod
     def of(cls, store: StoreFigures) -> StoreOut:
@@ -189,6 +191,8 @@ class StoreOut(BaseModel):
             policy=store.policy,
             capabilities=list(store.capabilities),
             statistics=dict(store.statistics),
+            blocks=store.blocks,
+            references=store.references,
         )
 
 
