@@ -190,6 +190,13 @@ def _process_figures() -> dict[str, Any]:
     return figures
 
 
+def _one(family: Any, name: str, help_text: str, value: float) -> Any:
+    """A metric family of one unlabelled sample."""
+    made = family(name, help_text)
+    made.add_metric((), float(value))
+    return made
+
+
 class _Totals:
     """Counters of every process, added up."""
 
@@ -244,12 +251,9 @@ class _Counters:
                 if kind == way:
                     family.add_metric((api,), float(size))
             yield family
-        failures = CounterMetricFamily(
-            "dolium_event_delivery_failures",
-            "Passes of event delivery that a reporter (or the change log) failed; each is retried.",
-        )
-        failures.add_metric((), float(self.totals.event_failures))
-        yield failures
+        yield _one(CounterMetricFamily, "dolium_event_delivery_failures",
+                   "Passes of event delivery that a reporter (or the change log) failed; each "
+                   "is retried.", self.totals.event_failures)  # fmt: skip
         messages = CounterMetricFamily(
             "dolium_event_messages",
             "Event messages by destination and outcome: published (the destination "
@@ -350,9 +354,8 @@ class _Snapshot:
         for check in self.checks:
             up.add_metric((check.name,), 1.0 if check.ok else 0.0)
         yield up
-        workers = GaugeMetricFamily("dolium_workers", "Server processes serving requests.")
-        workers.add_metric((), float(self.workers))
-        yield workers
+        yield _one(GaugeMetricFamily, "dolium_workers", "Server processes serving requests.",
+                   self.workers)  # fmt: skip
         yield from self._jobs()
         figures = self.figures
         if figures is None:
@@ -368,9 +371,8 @@ class _Snapshot:
             stored.add_metric((tenant,), float(usage.bytes))
         yield objects
         yield stored
-        buckets = GaugeMetricFamily("dolium_buckets", "Buckets (containers) of every tenant.")
-        buckets.add_metric((), float(figures.buckets))
-        yield buckets
+        yield _one(GaugeMetricFamily, "dolium_buckets", "Buckets (containers) of every tenant.",
+                   figures.buckets)  # fmt: skip
         stat = GaugeMetricFamily(
             "dolium_store_statistic",
             "What a storage policy's block store reports of itself (counters since this "
@@ -394,14 +396,9 @@ class _Snapshot:
             references.add_metric((store.policy,), float(store.references))
         yield blocks
         yield references
-        pending = GaugeMetricFamily(
-            "dolium_event_backlog_changes",
-            "Changes event delivery has yet to take (counted up to 1000).",
-        )
-        pending.add_metric((), float(figures.backlog.pending))
-        yield pending
-        lag = GaugeMetricFamily(
-            "dolium_event_lag_seconds", "How long the oldest change not yet delivered has waited."
-        )
-        lag.add_metric((), figures.backlog.oldest_age)
-        yield lag
+        yield _one(GaugeMetricFamily, "dolium_event_backlog_changes",
+                   "Changes event delivery has yet to take (counted up to 1000).",
+                   figures.backlog.pending)  # fmt: skip
+        yield _one(GaugeMetricFamily, "dolium_event_lag_seconds",
+                   "How long the oldest change not yet delivered has waited.",
+                   figures.backlog.oldest_age)  # fmt: skip
