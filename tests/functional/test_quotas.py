@@ -158,7 +158,9 @@ def test_a_tenant_quota_spans_its_buckets_and_apis(server: LiveServer) -> None:
     assert code_of(caught)[1] == "QuotaExceeded"
     assert "account quota" in code_of(caught)[2]
     # Swift writes keep it too, with Swift's answer.
+    admin_call(server, "PUT", f"/buckets/{two}/quota", {"objects": 100})
     with account.http() as http:
+        assert http.head(two).headers["x-dolium-quota-objects"] == "100"
         refused = http.put(f"{two}/swift-object", content=b"y" * 501)
         assert (refused.status_code, refused.text) == (413, "Upload exceeds quota.")
         assert http.put(f"{two}/swift-object", content=b"y" * 500).status_code == 201

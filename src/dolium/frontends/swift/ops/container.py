@@ -165,6 +165,12 @@ async def head_or_get(request: SwiftRequest) -> Response:
         *metadata.response_headers(metadata.CONTAINER, _shown_metadata(request, bucket)),
         *versioned_writes.shown(stored_metadata(bucket)),
     ]
+    # The operator's quota of the bucket (not the owner's X-Container-Meta-Quota-*).
+    quota = request.store.quotas.of_bucket(bucket)
+    if quota.bytes is not None:
+        headers.append(("X-Dolium-Quota-Bytes", str(quota.bytes)))
+    if quota.objects is not None:
+        headers.append(("X-Dolium-Quota-Objects", str(quota.objects)))
     if request.is_owner:
         # Who else may read and write is the owner's to know.
         acl = stored_acl(bucket)
