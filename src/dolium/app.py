@@ -156,7 +156,8 @@ class Server:
 
     async def startup(self) -> None:
         self.store = await build_store(self.config)
-        keys = CachedKeyStore(MetaKeyStore(self.store.ctx.meta), self.store.ctx.caches)
+        meta = self.store.ctx.meta
+        keys = CachedKeyStore(MetaKeyStore(meta), self.store.ctx.caches, meta)
         settings = S3Settings(
             region=self.config.region or None,
             domains=tuple(self.config.domains),

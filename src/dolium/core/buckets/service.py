@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dolium.core.access import decisions as access
-from dolium.core.access import grants
-from dolium.core.access.actions import Action, Setting
+from dolium.core.access import grants, identity
+from dolium.core.access.actions import Action, Decision, Setting
+from dolium.core.access.policy import resource_arn
 from dolium.core.context import Context
 from dolium.core.names import is_valid_bucket_name, validate_bucket_name, validate_container_name
 from dolium.errors import (
@@ -50,6 +51,11 @@ class Buckets:
         if principal.anonymous:
             raise AccessDenied("an anonymous caller may not create buckets")
         validate_bucket_name(name)
+        if principal.policies and (
+            identity.decide(principal, "s3:CreateBucket", resource_arn(name)) is not Decision.ALLOW
+        ):
+            # A governed user creates buckets only if its policies say so.
+            raise AccessDenied("identity policies do not allow s3:CreateBucket", bucket=name)
         settings = self.ctx.settings
         bucket = Bucket(
             name=name,
