@@ -457,6 +457,7 @@ class ChangeAction(enum.StrEnum):
     USER_POLICY_DELETE = "user.policy.delete"
     KEY_CREATE = "key.create"
     KEY_REVOKE = "key.revoke"
+    KEY_DELETE = "key.delete"
     BUCKET_CREATE = "bucket.create"
     BUCKET_UPDATE = "bucket.update"  # versioning, object lock and other settings
     BUCKET_CONFIG_SET = "bucket.config.set"  # `name` is the config's name

@@ -97,6 +97,9 @@ class MetaStore(Protocol):
     async def revoke_key(self, access_key: str, *, actor: Actor = SERVER) -> None:
         """Mark the key inactive; raise NoSuchAccessKey."""
 
+    async def delete_key(self, access_key: str, *, actor: Actor = SERVER) -> None:
+        """Forget the key, active or revoked; raise NoSuchAccessKey."""
+
     # -- accounts --------------------------------------------------------------
     async def get_account(self, name: str) -> Account:
         """The account's metadata and usage; empty for an account never written to."""

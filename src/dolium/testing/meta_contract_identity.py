@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dolium.errors import NoSuchPolicy, NoSuchTenant, NoSuchUser
+from dolium.errors import NoSuchAccessKey, NoSuchPolicy, NoSuchTenant, NoSuchUser
 from dolium.model import AccessKey, ChangeAction, Tenant, User
 from dolium.protocols.meta import MetaStore
 
@@ -72,6 +72,18 @@ class TestIdentityPolicies:
         await meta.create_user(User("t1", "u1"))
         assert await meta.get_user_policies("t1", "u1") == {}
 
+    async def test_delete_key(self, meta: MetaStore) -> None:
+        await _user(meta)
+        await meta.create_key(AccessKey("AK1", "secret-1", "t1", "u1"))
+        await meta.create_key(AccessKey("AK2", "secret-2", "t1", "u1"))
+        await meta.revoke_key("AK2")
+        await meta.delete_key("AK1")
+        await meta.delete_key("AK2")  # revoked keys too
+        assert await meta.get_key("AK1") is None
+        assert await meta.list_keys("t1") == []
+        with pytest.raises(NoSuchAccessKey):
+            await meta.delete_key("AK1")
+
     async def test_delete_tenant_takes_policies(self, meta: MetaStore) -> None:
         await _user(meta)
         await meta.put_user_policy("t1", "u1", "p", DOC)
@@ -90,6 +102,8 @@ class TestIdentityPolicies:
             meta.delete_user_policy("t1", "u1", "p"),
             meta.put_group_policy("t1", "devs", "p", DOC),
             meta.delete_group_policy("t1", "devs", "p"),
+            meta.create_key(AccessKey("AK1", "secret-1", "t1", "u1")),
+            meta.delete_key("AK1"),
             meta.delete_user("t1", "u1"),
         ]
         for step in steps:

@@ -1,9 +1,9 @@
-"""Users' deletion and the identity policies of the in-memory meta store."""
+"""Deleting users and keys, and the identity policies of the in-memory meta store."""
 
 from __future__ import annotations
 
 from dolium.backends.meta_memory.state import MemoryState
-from dolium.errors import NoSuchPolicy, NoSuchTenant, NoSuchUser
+from dolium.errors import NoSuchAccessKey, NoSuchPolicy, NoSuchTenant, NoSuchUser
 from dolium.model import SERVER, Actor, ChangeAction
 
 
@@ -17,6 +17,13 @@ class MemoryIdentity(MemoryState):
             }
             self._user_policies.pop((tenant, name), None)
             self._record(ChangeAction.USER_DELETE, actor, tenant=tenant, name=name)
+
+    async def delete_key(self, access_key: str, *, actor: Actor = SERVER) -> None:
+        async with self._lock:
+            key = self._keys.pop(access_key, None)
+            if key is None:
+                raise NoSuchAccessKey(f"no access key {access_key!r}")
+            self._record(ChangeAction.KEY_DELETE, actor, tenant=key.tenant, name=access_key)
 
     async def put_user_policy(
         self, tenant: str, user: str, name: str, document: str, *, actor: Actor = SERVER

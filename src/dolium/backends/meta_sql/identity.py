@@ -1,4 +1,4 @@
-"""Users' deletion and the identity policies of users and account groups in
+"""Deleting users and keys, and the identity policies of users and account groups in
 the SQL meta store.
 
 Only records: what a policy says and whom it restricts is the core's business.
@@ -13,14 +13,23 @@ from sqlalchemy import Connection
 
 from dolium.backends.meta_sql.base import SqlBase, all_rows
 from dolium.backends.meta_sql.changelog import record
-from dolium.backends.meta_sql.schema import group_policies, tenants, user_policies, users
-from dolium.errors import NoSuchPolicy, NoSuchTenant, NoSuchUser
+from dolium.backends.meta_sql.schema import (
+    access_keys,
+    group_policies,
+    tenants,
+    user_policies,
+    users,
+)
+from dolium.errors import NoSuchAccessKey, NoSuchPolicy, NoSuchTenant, NoSuchUser
 from dolium.model import SERVER, Actor, ChangeAction
 
 _P = sa.bindparam
 _U = user_policies.c
 _G = group_policies.c
 
+_DROP_KEY = (
+    access_keys.delete().where(access_keys.c.access_key == _P("k")).returning(access_keys.c.tenant)
+)
 _DROP_USER = users.delete().where(users.c.tenant == _P("t"), users.c.name == _P("u"))
 _USER_EXISTS = sa.select(sa.literal(1)).where(users.c.tenant == _P("t"), users.c.name == _P("u"))
 _TENANT_EXISTS = sa.select(sa.literal(1)).where(tenants.c.name == _P("t"))
@@ -53,6 +62,15 @@ class IdentityQueries(SqlBase):
             if conn.execute(_DROP_USER, {"t": tenant, "u": name}).rowcount == 0:
                 raise NoSuchUser(f"no user {name!r} in tenant {tenant!r}", user=name)
             record(conn, ChangeAction.USER_DELETE, actor, tenant=tenant, name=name)
+
+        await self._transact(op)
+
+    async def delete_key(self, access_key: str, *, actor: Actor = SERVER) -> None:
+        def op(conn: Connection) -> None:
+            tenant = conn.execute(_DROP_KEY, {"k": access_key}).scalar()
+            if tenant is None:
+                raise NoSuchAccessKey(f"no access key {access_key!r}")
+            record(conn, ChangeAction.KEY_DELETE, actor, tenant=tenant, name=access_key)
 
         await self._transact(op)
 

@@ -31,6 +31,7 @@ from dolium.errors import (
     TenantExists,
     TenantNotEmpty,
     UserExists,
+    UserNotEmpty,
 )
 from dolium.model import SERVER, AccessKey, Actor, Tenant, User
 from dolium.protocols import MetaStore
@@ -205,6 +206,21 @@ class AccountService:
         users = await self.meta.list_users(tenant)
         return sorted(users, key=lambda u: (u.tenant, u.name))
 
+    async def delete_user(self, tenant: str, user: str) -> None:
+        """Delete a user that holds no access key (revoked ones count) and no policy,
+        as IAM's DeleteUser refuses one that does."""
+        if (tenant, user) == (ROOT_TENANT, ROOT_USER):
+            raise InvalidArgument("the root user holds the root credentials and cannot be deleted")
+        await self.get_user(tenant, user)
+        keys = [k for k in await self.meta.list_keys(tenant) if k.user == user]
+        if keys:
+            raise UserNotEmpty(
+                f"user {tenant}:{user} still has {len(keys)} access key(s); delete them first"
+            )
+        if await self.meta.get_user_policies(tenant, user):
+            raise UserNotEmpty(f"user {tenant}:{user} still has policies; delete them first")
+        await self.meta.delete_user(tenant, user, actor=self.actor)
+
     # -- keys ------------------------------------------------------------------
     async def create_key(
         self,
@@ -236,6 +252,12 @@ class AccountService:
         """Deactivate a key; it stays listed as revoked."""
         key = await self.get_key(access_key)
         await self.meta.revoke_key(access_key, actor=self.actor)
+        return key
+
+    async def delete_key(self, access_key: str) -> AccessKey:
+        """Forget a key altogether (IAM's DeleteAccessKey); revoking keeps it listed."""
+        key = await self.get_key(access_key)
+        await self.meta.delete_key(access_key, actor=self.actor)
         return key
 
     # -- root ------------------------------------------------------------------

@@ -27,7 +27,7 @@ from dolium.errors import (
     NotFound,
     StorageError,
 )
-from dolium.frontends.admin import routes_accounts, routes_storage
+from dolium.frontends.admin import routes_accounts, routes_policies, routes_storage
 from dolium.frontends.admin.auth import AdminAuthError
 from dolium.frontends.admin.schemas import Error
 from dolium.protocols.keys import KeyStore
@@ -66,7 +66,8 @@ def build(store: Store, keys: KeyStore, region: str | None, jobs: Jobs) -> FastA
     app = FastAPI(
         title="Dolium admin API",
         version=__version__,
-        description="Tenants, users, keys, groups, buckets, storage policies and status. "
+        description="Tenants, users, keys, groups, their policies, buckets, storage policies "
+        "and status. "
         "Requests are signed with SigV4 (service s3) by an administrator: an admin user "
         "of the root tenant.",
         openapi_url=OPENAPI_PATH,
@@ -94,5 +95,6 @@ def build(store: Store, keys: KeyStore, region: str | None, jobs: Jobs) -> FastA
     app.state.region = region
     app.state.jobs = jobs
     app.include_router(routes_accounts.router, prefix=PREFIX)
+    app.include_router(routes_policies.router, prefix=PREFIX)
     app.include_router(routes_storage.router, prefix=PREFIX)
     return app
