@@ -40,14 +40,19 @@ from dolium.core.store import Store
 from dolium.frontends.admin import probes
 from dolium.frontends.admin.app import AdminApp, is_admin_path
 from dolium.frontends.admin.metrics import METRICS_DIR_ENV, ASGIApp, RequestMetrics
+from dolium.frontends.iam.app import IamApp, is_iam_request
+from dolium.frontends.iam.errors import IamError
 from dolium.frontends.s3.app import S3App, S3Settings
+from dolium.frontends.s3.auth.services import verify_service
+from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.wire import events
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
 from dolium.frontends.swift.app import SwiftApp, is_swift_path
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.memory import limit_malloc_arenas, trim_forever
-from dolium.model import DEFAULT_POLICY
+from dolium.model import DEFAULT_POLICY, Principal
 from dolium.plugins import open_audit, open_meta, open_policies, open_reporters
+from dolium.protocols.keys import KeyStore
 from dolium.protocols.meta import MetaStore
 from dolium.server_jobs import collect_once, every, operator_jobs, scrub_once
 from dolium.workers import JOBS_RETRY, STARTUP_FAILURE, JobsLock, bind, run_workers
@@ -137,6 +142,34 @@ async def build_store(config: Config) -> Store:
     return Store(ctx)
 
 
+# IAM's codes for the signature faults the SigV4 verifier reports in S3's.
+_IAM_SIGNATURE_CODES = {"InvalidAccessKeyId": "InvalidClientTokenId"}
+
+
+class IamSignatures:
+    """The IAM front end's verifier: the S3 front end's SigV4, for service `iam`
+    (front ends do not import each other; this module joins them)."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self.keys = keys
+
+    async def __call__(
+        self,
+        method: str,
+        raw_path: bytes,
+        query: bytes,
+        headers: list[tuple[str, str]],
+        body_sha256: str,
+    ) -> Principal:
+        try:
+            return await verify_service(
+                self.keys, "iam", method, raw_path, query, headers, body_sha256
+            )
+        except S3Error as exc:
+            code = _IAM_SIGNATURE_CODES.get(exc.code, exc.code)
+            raise IamError(exc.status, code, exc.message) from None
+
+
 class Server:
     """ASGI application: opens the stores at startup, closes them at shutdown."""
 
@@ -146,6 +179,7 @@ class Server:
         self.s3: S3App | None = None
         self.swift: SwiftApp | None = None
         self.admin: AdminApp | None = None
+        self.iam: IamApp | None = None
         self.probes: probes.Probes | None = None
         self.metrics: RequestMetrics | None = None
         self.operator_jobs: Jobs | None = None
@@ -170,6 +204,7 @@ class Server:
         self.swift = SwiftApp(self.store, keys, signer, policies, self.config.default_policy)
         self.operator_jobs = operator_jobs(self.store.ctx, self.config)
         self.admin = AdminApp(self.store, keys, self.config.region or None, self.operator_jobs)
+        self.iam = IamApp(self.store, IamSignatures(keys))
         if self.config.metrics:
             shared = os.environ.get(METRICS_DIR_ENV)
             self.metrics = RequestMetrics(Path(shared) if shared else None)
@@ -243,7 +278,7 @@ class Server:
             await self._lifespan(receive, send)
             return
         assert self.s3 is not None and self.swift is not None, "server not started"
-        assert self.admin is not None
+        assert self.admin is not None and self.iam is not None
         path = scope["path"]
         app: ASGIApp
         # Other methods on these paths are S3's, which refuses them as bucket names.
@@ -254,6 +289,8 @@ class Server:
             api, app = "swift", self.swift
         elif is_admin_path(path):
             api, app = "admin", self.admin
+        elif path == "/" and is_iam_request(scope):
+            api, app = "iam", self.iam
         else:
             api, app = "s3", self.s3
         if self.metrics is None:

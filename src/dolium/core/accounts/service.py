@@ -194,6 +194,15 @@ class AccountService:
         await self.meta.create_key(key, actor=self.actor)
         return key
 
+    async def add_user(self, tenant: str, user: str) -> User:
+        """Create a user without a key (IAM's CreateUser: keys come separately)."""
+        check_name("tenant", tenant)
+        check_name("user", user)
+        await self.get_tenant(tenant)
+        made = User(tenant=tenant, name=user, admin=False, created=self.clock())
+        await self.meta.create_user(made, actor=self.actor)
+        return made
+
     async def get_user(self, tenant: str, user: str) -> User:
         found = await self.meta.get_user(tenant, user)
         if found is None:
