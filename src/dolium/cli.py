@@ -32,6 +32,7 @@ from dolium.cli_common import (
     tenant_user,
     timestamp,
 )
+from dolium.cli_policies import policy
 from dolium.cli_scrub import scrub
 from dolium.config import Config
 from dolium.core.accounts.service import AccountService
@@ -434,6 +435,7 @@ def check_cmd(
 
 
 cli.add_command(audit)
+admin.add_command(policy)
 cli.add_command(admin)
 cli.add_command(scrub)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 from admin_support import admin_call
 from botocore.exceptions import ClientError
-from conftest import LiveServer, client, running
+from conftest import DOLIUM, ROOT_KEY, ROOT_SECRET, LiveServer, client, running
 
 
 def unique(prefix: str) -> str:
@@ -153,3 +154,32 @@ def test_a_policy_change_reaches_every_worker_at_once(tmp_path: Path) -> None:
         assert not any(reads())
         assert admin_call(live, "DELETE", path).status_code == 204
         assert all(reads())
+
+
+def run_policy(server: LiveServer, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DOLIUM, "admin", "policy", *args, "--endpoint", server.endpoint,
+         "--access-key", ROOT_KEY, "--secret-key", ROOT_SECRET],
+        input=stdin, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def test_the_cli_manages_user_and_group_policies(server: LiveServer) -> None:
+    tenant, _ = tenant_with_users(server, "u")
+    deny = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}  # fmt: skip
+    put = run_policy(server, "put", f"{tenant}:u", "no-list", "-", stdin=json.dumps(deny))
+    assert put.returncode == 0, put.stderr
+    listed = run_policy(server, "list", f"{tenant}:u", "--json")
+    assert json.loads(listed.stdout) == [{"policy": "no-list"}]
+    shown = run_policy(server, "show", f"{tenant}:u", "no-list")
+    assert json.loads(shown.stdout) == deny
+    group = run_policy(server, "put", f"{tenant}:devs", "g", "-", "--group", stdin=json.dumps(deny))
+    assert group.returncode == 0, group.stderr
+    assert "g" in run_policy(server, "list", f"{tenant}:devs", "--group").stdout
+    bad = run_policy(server, "put", f"{tenant}:u", "bad", "-", stdin='{"Statement": []}')
+    assert bad.returncode == 1 and "MalformedPolicy" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert run_policy(server, "delete", f"{tenant}:u", "no-list").returncode == 0
+    missing = run_policy(server, "delete", f"{tenant}:u", "no-list")
+    assert missing.returncode == 1 and "NoSuchPolicy" in missing.stderr
