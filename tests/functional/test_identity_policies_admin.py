@@ -72,6 +72,7 @@ def test_user_policies_round_trip_and_restrict_the_user(server: LiveServer) -> N
     assert code(lambda: reader.put_object(Bucket=shared, Key="new", Body=b"x")) == "AccessDenied"
     assert code(lambda: reader.delete_object(Bucket=shared, Key="k")) == "AccessDenied"
     assert code(lambda: reader.create_bucket(Bucket=unique("pol-c-"))) == "AccessDenied"
+    assert code(reader.list_buckets) == "AccessDenied"
     # The owner is not touched by another user's policies.
     owner.delete_object(Bucket=other, Key="k")
 

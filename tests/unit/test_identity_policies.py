@@ -13,6 +13,8 @@ from dolium.core.access import identity
 from dolium.core.access.actions import Action, Decision, Resource
 from dolium.core.access.policy import MalformedPolicy
 from dolium.core.access.s3_evaluator import S3Evaluator
+from dolium.core.accounts.tenant_users import TenantUsers
+from dolium.errors import AccessDenied
 from dolium.model import Bucket, ObjectVersion, Principal, Tenant, User
 
 ALICE = Principal(tenant="alice", user="dev", canonical_id="a" * 64)
@@ -196,3 +198,46 @@ async def test_admins_are_not_governed() -> None:
     await meta.put_user_policy("alice", "boss", "deny", DENY_DELETE)
     boss = Principal(tenant="alice", user="boss", admin=True)
     assert (await identity.with_policies(meta, boss)).policies == ()
+
+
+# -- IAM calls -----------------------------------------------------------------------
+
+
+def _clock() -> float:
+    return 1.0
+
+
+async def test_iam_calls_are_for_tenant_admins_and_users_their_policies_allow() -> None:
+    meta = await _store()
+    boss = Principal(tenant="alice", user="boss", admin=True)
+    await TenantUsers(meta, _clock, boss).create_user("new")
+    plain = Principal(tenant="alice", user="ops")
+    with pytest.raises(AccessDenied):
+        await TenantUsers(meta, _clock, plain).list_users()
+    helper = doc(
+        stmt("Allow", "iam:ListUsers", "*"),
+        stmt("Allow", "iam:*AccessKey*", "arn:aws:iam::alice:user/new"),
+        stmt("Deny", "iam:DeleteAccessKey", "*"),
+    )
+    users = TenantUsers(meta, _clock, governed(plain, helper))
+    assert [u.name for u in await users.list_users()] == ["boss", "dev", "new", "ops"]
+    key = await users.create_key("new")
+    assert [k.access_key for k in await users.list_keys("new")] == [key.access_key]
+    with pytest.raises(AccessDenied):
+        await users.create_key("dev")
+    with pytest.raises(AccessDenied):
+        await users.delete_key("new", key.access_key)
+    with pytest.raises(AccessDenied):
+        await users.create_user("other")
+    # Another tenant's admin reaches only its own tenant's users.
+    await meta.create_tenant(Tenant("bob", "b" * 64, "bob"))
+    outsider = TenantUsers(meta, _clock, Principal(tenant="bob", user="x", admin=True))
+    assert await outsider.list_users() == []
+
+
+async def test_governed_users_need_leave_to_create_and_list_buckets() -> None:
+    assert identity.permits(ALICE, "s3:ListAllMyBuckets", "arn:aws:s3:::*")
+    user = governed(ALICE, READ_OWN)
+    assert not identity.permits(user, "s3:ListAllMyBuckets", "arn:aws:s3:::*")
+    lister = governed(ALICE, doc(stmt("Allow", "s3:ListAllMyBuckets", "arn:aws:s3:::*")))
+    assert identity.permits(lister, "s3:ListAllMyBuckets", "arn:aws:s3:::*")

@@ -63,6 +63,13 @@ def decide(principal: Principal, action: str, resource: str) -> Decision:
     return Decision.ALLOW if allowed else Decision.NONE
 
 
+def permits(principal: Principal, action: str, resource: str) -> bool:
+    """Whether an action no bucket's rules judge (s3:CreateBucket,
+    s3:ListAllMyBuckets) is the principal's: always for an ungoverned one,
+    else if its policies allow it."""
+    return not principal.policies or decide(principal, action, resource) is Decision.ALLOW
+
+
 def member_of(tenant: str, user: str, members: tuple[str, ...]) -> bool:
     return tenant in members or f"{tenant}:{user}" in members
 

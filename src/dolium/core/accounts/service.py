@@ -224,10 +224,11 @@ class AccountService:
         keys = [k for k in await self.meta.list_keys(tenant) if k.user == user]
         if keys:
             raise UserNotEmpty(
-                f"user {tenant}:{user} still has {len(keys)} access key(s); delete them first"
+                "Cannot delete entity, must delete access keys first "
+                f"({tenant}:{user} has {len(keys)})."
             )
         if await self.meta.get_user_policies(tenant, user):
-            raise UserNotEmpty(f"user {tenant}:{user} still has policies; delete them first")
+            raise UserNotEmpty("Cannot delete entity, must delete policies first.")
         await self.meta.delete_user(tenant, user, actor=self.actor)
 
     # -- keys ------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from dolium.core.access import decisions as access
 from dolium.core.access import grants, identity
-from dolium.core.access.actions import Action, Decision, Setting
+from dolium.core.access.actions import Action, Setting
 from dolium.core.access.policy import resource_arn
 from dolium.core.context import Context
 from dolium.core.names import is_valid_bucket_name, validate_bucket_name, validate_container_name
@@ -51,11 +51,8 @@ class Buckets:
         if principal.anonymous:
             raise AccessDenied("an anonymous caller may not create buckets")
         validate_bucket_name(name)
-        if principal.policies and (
-            identity.decide(principal, "s3:CreateBucket", resource_arn(name)) is not Decision.ALLOW
-        ):
-            # A governed user creates buckets only if its policies say so.
-            raise AccessDenied("identity policies do not allow s3:CreateBucket", bucket=name)
+        if not identity.permits(principal, "s3:CreateBucket", resource_arn(name)):
+            raise AccessDenied("the user's policies do not allow it to create buckets", bucket=name)
         settings = self.ctx.settings
         bucket = Bucket(
             name=name,
@@ -147,6 +144,8 @@ class Buckets:
     async def list(self, principal: Principal) -> list[Bucket]:
         if principal.anonymous:
             raise AccessDenied("an anonymous caller has no buckets to list")
+        if not identity.permits(principal, "s3:ListAllMyBuckets", resource_arn("*")):
+            raise AccessDenied("the user's policies do not allow it to list buckets")
         return await self.ctx.meta.list_buckets(owner=principal.tenant)
 
     async def delete(self, principal: Principal, name: str) -> None:

@@ -291,19 +291,6 @@ def _parse_credential(
     return access_key, date, region, service
 
 
-def credential_service(authorization: str) -> str | None:
-    """The service a SigV4 Authorization header signs for ("s3", "iam", ...), cheaply:
-    how the server tells requests of its APIs apart before reading a body."""
-    if not authorization.startswith(ALGORITHM):
-        return None
-    start = authorization.find("Credential=")
-    if start < 0:
-        return None
-    credential = authorization[start + 11 :].split(",", 1)[0].strip()
-    parts = credential.split("/")
-    return parts[3] if len(parts) == 5 else None
-
-
 def _check_signed_headers(signed: str, headers: Headers, exempt: frozenset[str]) -> None:
     names = set(signed.lower().split(";"))
     if "host" not in names:
