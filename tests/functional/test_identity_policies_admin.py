@@ -184,3 +184,36 @@ def test_the_cli_manages_user_and_group_policies(server: LiveServer) -> None:
     assert run_policy(server, "delete", f"{tenant}:u", "no-list").returncode == 0
     missing = run_policy(server, "delete", f"{tenant}:u", "no-list")
     assert missing.returncode == 1 and "NoSuchPolicy" in missing.stderr
+
+
+def test_across_tenants_the_bucket_and_the_user_policy_must_both_allow(
+    server: LiveServer,
+) -> None:
+    _, owners = tenant_with_users(server, "owner")
+    reader_tenant, readers = tenant_with_users(server, "reader")
+    owner, reader = owners["owner"], readers["reader"]
+    bucket = unique("pol-x-")
+    owner.create_bucket(Bucket=bucket)
+    owner.put_object(Bucket=bucket, Key="k", Body=b"data")
+    owner.put_bucket_policy(
+        Bucket=bucket,
+        Policy=policy(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{reader_tenant}:user/reader"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ),
+    )
+    # Ungoverned: the bucket policy alone suffices, as before.
+    assert reader.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
+    path = f"/tenants/{reader_tenant}/users/reader/policies/p"
+    own_only = policy({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::mine/*"})
+    assert put(server, path, own_only) == 204
+    assert code(lambda: reader.get_object(Bucket=bucket, Key="k")) == "AccessDenied"
+    theirs = policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    assert put(server, path, theirs) == 204
+    assert reader.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
+    owner.delete_bucket_policy(Bucket=bucket)
+    assert code(lambda: reader.get_object(Bucket=bucket, Key="k")) == "AccessDenied"
