@@ -165,3 +165,10 @@ def test_root_admins_manage_the_root_tenant_and_s3_posts_still_work(
     s3.delete_bucket(Bucket=bucket)
     response = httpx.post(f"{server.endpoint}/", data={"Action": "ListUsers"})
     assert "iam.amazonaws.com" not in response.text
+
+
+def test_iam_calls_are_counted_by_action(server: LiveServer) -> None:
+    iam(server).list_users()
+    # The single-process test server's counters show at once.
+    metrics = httpx.get(f"{server.endpoint}/metrics").text
+    assert 'api="iam",operation="ListUsers",status="200"' in metrics

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from dolium.core.store import Store
 from dolium.errors import DoliumError
+from dolium.frontends import OPERATION_KEY
 from dolium.frontends.iam import wire
 from dolium.frontends.iam.actions import ACTIONS
 from dolium.frontends.iam.errors import IamError, to_iam
@@ -90,6 +91,7 @@ class IamApp:
                 raise IamError(
                     400, "InvalidAction", f"Could not find operation {action or '(none)'}"
                 )
+            scope[OPERATION_KEY] = handler.__name__  # the request metrics' operation label
             result = await handler(self.store.tenant_users(principal), params)
             await _answer(send, 200, wire.response(action, result, request_id), request_id)
         except IamError as exc:
