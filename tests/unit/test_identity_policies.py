@@ -11,6 +11,7 @@ import pytest
 from dolium.backends.meta_memory import MemoryMetaStore
 from dolium.core.access import identity
 from dolium.core.access.actions import Action, Decision, Resource
+from dolium.core.access.authorizer import Authorizer
 from dolium.core.access.policy import MalformedPolicy
 from dolium.core.access.s3_evaluator import S3Evaluator
 from dolium.core.accounts.tenant_users import TenantUsers
@@ -125,9 +126,27 @@ async def test_across_tenants_both_must_allow() -> None:
     shared = _bucket_policy(OTHER, grant)
     own_allow = doc(stmt("Allow", "s3:GetObject", "arn:aws:s3:::theirs/*"))
     assert await judge(governed(ALICE, own_allow), Action.READ, shared) is Decision.ALLOW
-    assert await judge(governed(ALICE, READ_OWN), Action.READ, shared) is Decision.NONE
+    assert await judge(governed(ALICE, READ_OWN), Action.READ, shared) is Decision.DENY
     assert await judge(governed(ALICE, own_allow), Action.READ, OTHER) is Decision.NONE
     assert await judge(ALICE, Action.READ, shared) is Decision.ALLOW  # ungoverned: as before
+
+
+class Grants:
+    """A grantor that allows everything (as a Swift ACL or a sharing may)."""
+
+    async def evaluate(self, principal: Principal, action: Action, resource: Resource) -> Decision:
+        return Decision.ALLOW
+
+
+async def test_across_tenants_no_grant_stands_in_for_the_users_own_allow() -> None:
+    authorizer = Authorizer([S3Evaluator()], grantors=[Grants()])
+    theirs = Resource(OTHER, "k")
+    assert await authorizer.allows(ALICE, Action.READ, theirs)  # ungoverned: the grant counts
+    assert not await authorizer.allows(governed(ALICE, READ_OWN), Action.READ, theirs)
+    own_allow = doc(stmt("Allow", "s3:GetObject", "arn:aws:s3:::theirs/*"))
+    assert await authorizer.allows(governed(ALICE, own_allow), Action.READ, theirs)
+    # In its own tenant a grant (a resource's allow) suffices.
+    assert await authorizer.allows(governed(ALICE, DENY_DELETE), Action.READ, Resource(OWN, "k"))
 
 
 async def test_in_its_own_tenant_a_bucket_policy_allow_suffices() -> None:

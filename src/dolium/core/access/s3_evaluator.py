@@ -125,6 +125,12 @@ class S3Evaluator:
         own = identity.decide(principal, name, resource_arn(bucket.name, resource.key))
         if own is Decision.DENY:
             return Decision.DENY
+        cross_tenant = principal.tenant != bucket.owner
+        if cross_tenant and own is not Decision.ALLOW:
+            # Across tenants the user's own policies must allow as well: no
+            # grant of the bucket's (ACL, Swift ACL, sharing) stands in for
+            # them, so the grantors must not be asked either.
+            return Decision.DENY
         if (
             resource.version is None
             and name in EXISTING_TAG_ACTIONS
@@ -132,11 +138,9 @@ class S3Evaluator:
         ):
             return Decision.NONE  # as below: the bucket policy needs the version's tags
         decision = self._resource_rules(principal, name, resource)
-        if decision is Decision.DENY:
-            return Decision.DENY
-        if principal.tenant == bucket.owner:
-            return Decision.ALLOW if Decision.ALLOW in (own, decision) else decision
-        return decision if own is Decision.ALLOW else Decision.NONE
+        if cross_tenant or decision is Decision.DENY:
+            return decision  # its own policies allowed: the bucket's rules decide
+        return Decision.ALLOW if Decision.ALLOW in (own, decision) else decision
 
     def _resource_rules(self, principal: Principal, name: str, resource: Resource) -> Decision:
         bucket = resource.container
