@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -169,6 +170,11 @@ def test_root_admins_manage_the_root_tenant_and_s3_posts_still_work(
 
 def test_iam_calls_are_counted_by_action(server: LiveServer) -> None:
     iam(server).list_users()
-    # The single-process test server's counters show at once.
-    metrics = httpx.get(f"{server.endpoint}/metrics").text
-    assert 'api="iam",operation="ListUsers",status="200"' in metrics
+    # A scrape may reach another worker before this one shares its totals.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        metrics = httpx.get(f"{server.endpoint}/metrics").text
+        if 'api="iam",operation="ListUsers",status="200"' in metrics:
+            return
+        time.sleep(0.2)
+    raise AssertionError("no IAM ListUsers in the request metrics")

@@ -186,6 +186,23 @@ def test_the_cli_manages_user_and_group_policies(server: LiveServer) -> None:
     assert missing.returncode == 1 and "NoSuchPolicy" in missing.stderr
 
 
+def test_the_cli_deletes_a_user_once_it_holds_nothing(server: LiveServer) -> None:
+    tenant, _ = tenant_with_users(server, "u")
+    admin = [DOLIUM, "admin", "user", "delete", f"{tenant}:u", "--endpoint", server.endpoint,
+             "--access-key", ROOT_KEY, "--secret-key", ROOT_SECRET]  # fmt: skip
+    refused = subprocess.run(admin, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and "UserNotEmpty" in refused.stderr
+    assert "access keys" in refused.stderr
+    for key in admin_call(server, "GET", f"/keys?tenant={tenant}").json():
+        admin_call(server, "DELETE", f"/keys/{key['access_key']}")
+    # Revoked keys sign nothing: they go with the user.
+    deleted = subprocess.run(admin, capture_output=True, text=True, check=False)
+    assert deleted.returncode == 0, deleted.stderr
+    assert admin_call(server, "GET", f"/keys?tenant={tenant}").json() == []
+    gone = admin_call(server, "GET", f"/tenants/{tenant}/users/u")
+    assert (gone.status_code, gone.json()["error"]) == (404, "NoSuchUser")
+
+
 def test_across_tenants_the_bucket_and_the_user_policy_must_both_allow(
     server: LiveServer,
 ) -> None:

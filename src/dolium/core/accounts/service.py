@@ -216,12 +216,13 @@ class AccountService:
         return sorted(users, key=lambda u: (u.tenant, u.name))
 
     async def delete_user(self, tenant: str, user: str) -> None:
-        """Delete a user that holds no access key (revoked ones count) and no policy,
-        as IAM's DeleteUser refuses one that does."""
+        """Delete a user that holds no active access key and no policy, as IAM's
+        DeleteUser refuses one that does; its revoked keys go with it (they sign
+        nothing, and the admin API has no other way to remove them)."""
         if (tenant, user) == (ROOT_TENANT, ROOT_USER):
             raise InvalidArgument("the root user holds the root credentials and cannot be deleted")
         await self.get_user(tenant, user)
-        keys = [k for k in await self.meta.list_keys(tenant) if k.user == user]
+        keys = [k for k in await self.meta.list_keys(tenant) if k.user == user and k.active]
         if keys:
             raise UserNotEmpty(
                 "Cannot delete entity, must delete access keys first "
