@@ -46,14 +46,19 @@ from dolium.frontends.admin.access_log import AccessLog
 from dolium.frontends.admin.app import AdminApp, is_admin_path
 from dolium.frontends.admin.metrics import METRICS_DIR_ENV, RequestMetrics
 from dolium.frontends.admin.observed import ASGIApp, Observer, measured
+from dolium.frontends.iam.app import IamApp, is_iam_request
+from dolium.frontends.iam.errors import IamError
 from dolium.frontends.s3.app import S3App, S3Settings
+from dolium.frontends.s3.auth.services import verify_service
+from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.wire import events
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
 from dolium.frontends.swift.app import SwiftApp, is_swift_path
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.memory import limit_malloc_arenas, trim_forever
-from dolium.model import DEFAULT_POLICY
+from dolium.model import DEFAULT_POLICY, Principal
 from dolium.plugins import open_audit, open_meta, open_policies, open_reporters
+from dolium.protocols.keys import KeyStore
 from dolium.protocols.meta import MetaStore
 from dolium.protocols.spool import Spool
 from dolium.server_jobs import (
@@ -159,6 +164,34 @@ def open_spool(config: Config) -> Spool:
     return FsSpool(config.data_dir / "access-log-spool")
 
 
+# IAM's codes for the signature faults the SigV4 verifier reports in S3's.
+_IAM_SIGNATURE_CODES = {"InvalidAccessKeyId": "InvalidClientTokenId"}
+
+
+class IamSignatures:
+    """The IAM front end's verifier: the S3 front end's SigV4, for service `iam`
+    (front ends do not import each other; this module joins them)."""
+
+    def __init__(self, keys: KeyStore) -> None:
+        self.keys = keys
+
+    async def __call__(
+        self,
+        method: str,
+        raw_path: bytes,
+        query: bytes,
+        headers: list[tuple[str, str]],
+        body_sha256: str,
+    ) -> Principal:
+        try:
+            return await verify_service(
+                self.keys, "iam", method, raw_path, query, headers, body_sha256
+            )
+        except S3Error as exc:
+            code = _IAM_SIGNATURE_CODES.get(exc.code, exc.code)
+            raise IamError(exc.status, code, exc.message) from None
+
+
 class Server:
     """ASGI application: opens the stores at startup, closes them at shutdown."""
 
@@ -168,6 +201,7 @@ class Server:
         self.s3: S3App | None = None
         self.swift: SwiftApp | None = None
         self.admin: AdminApp | None = None
+        self.iam: IamApp | None = None
         self.probes: probes.Probes | None = None
         self.metrics: RequestMetrics | None = None
         # What watches each request: the metrics, the access log.
@@ -181,7 +215,8 @@ class Server:
 
     async def startup(self) -> None:
         self.store = await build_store(self.config)
-        keys = CachedKeyStore(MetaKeyStore(self.store.ctx.meta), self.store.ctx.caches)
+        meta = self.store.ctx.meta
+        keys = CachedKeyStore(MetaKeyStore(meta), self.store.ctx.caches, meta)
         settings = S3Settings(
             region=self.config.region or None,
             domains=tuple(self.config.domains),
@@ -198,6 +233,7 @@ class Server:
         self.admin = AdminApp(
             self.store, keys, self.config.region or None, self.operator_jobs, self.audit
         )
+        self.iam = IamApp(self.store, IamSignatures(keys))
         if self.config.metrics:
             shared = os.environ.get(METRICS_DIR_ENV)
             self.metrics = RequestMetrics(
@@ -288,7 +324,7 @@ class Server:
             await self._lifespan(receive, send)
             return
         assert self.s3 is not None and self.swift is not None, "server not started"
-        assert self.admin is not None
+        assert self.admin is not None and self.iam is not None
         path = scope["path"]
         app: ASGIApp
         # Other methods on these paths are S3's, which refuses them as bucket names.
@@ -299,6 +335,8 @@ class Server:
             api, app = "swift", self.swift
         elif is_admin_path(path):
             api, app = "admin", self.admin
+        elif path == "/" and is_iam_request(scope):
+            api, app = "iam", self.iam
         else:
             api, app = "s3", self.s3
         if self.observers:

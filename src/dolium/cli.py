@@ -32,6 +32,7 @@ from dolium.cli_common import (
     tenant_user,
     timestamp,
 )
+from dolium.cli_identity_policies import policy as identity_policy
 from dolium.cli_policy import policy
 from dolium.cli_scrub import scrub
 from dolium.config import Config
@@ -439,6 +440,7 @@ def check_cmd(
 
 
 cli.add_command(audit)
+admin.add_command(identity_policy)
 cli.add_command(admin)
 cli.add_command(policy)
 cli.add_command(scrub)

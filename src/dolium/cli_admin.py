@@ -164,6 +164,15 @@ def user_create(
     click.echo(f"secret key: {made['key']['secret_key']}")
 
 
+@user.command("delete")
+@click.argument("who", metavar="TENANT:USER", callback=tenant_user)
+@remote
+def user_delete(*, who: tuple[str, str], client: AdminClient) -> None:
+    """Delete a user that holds no access key and no policy."""
+    client.call("DELETE", f"/tenants/{part(who[0])}/users/{part(who[1])}")
+    click.echo(f"user {who[0]}:{who[1]} deleted")
+
+
 @admin.group("key")
 def key() -> None:
     """Access keys."""

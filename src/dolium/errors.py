@@ -9,11 +9,12 @@ own words; a front end words an error by its class, or by its `problem`
     ├── ConfigError                 bad configuration (one line for a person)
     ├── NotFound
     │   ├── NoSuchBucket  NoSuchKey  NoSuchVersion  NoSuchUpload
-    │   ├── NoSuchTenant  NoSuchUser  NoSuchAccessKey
+    │   ├── NoSuchTenant  NoSuchUser  NoSuchAccessKey  NoSuchPolicy
     │   ├── NoSuchTagSet
     ├── Conflict
     │   ├── BucketAlreadyExists  BucketAlreadyOwnedByYou  BucketNotEmpty
     │   ├── TenantExists  UserExists  AccessKeyExists  TenantNotEmpty
+    │   ├── UserNotEmpty            a user to delete still has keys or policies
     │   ├── ConditionalRequestConflict
     │   ├── MissingBlocks           a hashmap names blocks the store does not hold
     │   └── InvalidBucketState      not allowed in the bucket's state (object lock)
@@ -91,6 +92,10 @@ class NoSuchAccessKey(NotFound):
     pass
 
 
+class NoSuchPolicy(NotFound):
+    pass
+
+
 class NoSuchTagSet(NotFound):
     pass
 
@@ -120,6 +125,10 @@ class TenantNotEmpty(Conflict):
 
 
 class UserExists(Conflict):
+    pass
+
+
+class UserNotEmpty(Conflict):
     pass
 
 

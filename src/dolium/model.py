@@ -85,6 +85,10 @@ class Principal:
     # The groups the caller is known to belong to, as "account:group"
     # (evaluators that meet other groups look their members up themselves).
     groups: frozenset[str] = frozenset()
+    # The identity policies (JSON documents) of the user and of its account
+    # groups. Empty for a user without any, and for admins, whom identity
+    # policies do not restrict: such a principal has its tenant's full rights.
+    policies: tuple[str, ...] = ()
     # Where the request came from and its id, set by the front end; the
     # change log records them with each change the request makes.
     address: str = ""
@@ -448,8 +452,12 @@ class ChangeAction(enum.StrEnum):
     TENANT_CREATE = "tenant.create"
     TENANT_DELETE = "tenant.delete"
     USER_CREATE = "user.create"
+    USER_DELETE = "user.delete"  # with its keys and policies
+    USER_POLICY_SET = "user.policy.set"  # `name` is "<user>/<policy>"
+    USER_POLICY_DELETE = "user.policy.delete"
     KEY_CREATE = "key.create"
     KEY_REVOKE = "key.revoke"
+    KEY_DELETE = "key.delete"
     BUCKET_CREATE = "bucket.create"
     BUCKET_UPDATE = "bucket.update"  # versioning, object lock and other settings
     BUCKET_CONFIG_SET = "bucket.config.set"  # `name` is the config's name
@@ -471,6 +479,8 @@ class ChangeAction(enum.StrEnum):
     PATH_DELETE_AT_SET = "path.delete_at.set"
     ACCOUNT_META_SET = "account.meta.set"  # `tenant` is the account
     ACCOUNT_GROUP_SET = "account.group.set"  # `name` is the group
+    ACCOUNT_GROUP_POLICY_SET = "account.group.policy.set"  # `name` is "<group>/<policy>"
+    ACCOUNT_GROUP_POLICY_DELETE = "account.group.policy.delete"
     # A request that would have changed state, refused (permission, a bucket
     # setting): nothing changed. `name` says what was asked ("PUT ?acl").
     REQUEST_DENIED = "request.denied"

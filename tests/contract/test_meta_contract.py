@@ -32,6 +32,7 @@ from dolium.testing.meta_contract import (
     TestConditions,
     TestConfigEpoch,
     TestContainers,
+    TestIdentityPolicies,
     TestListObjects,
     TestListVersions,
     TestPaths,
@@ -58,6 +59,7 @@ REVISIONS: list[Callable[[], None]] = [
         "0005_blocks",
         "0006_one_latest",
         "0007_config_epoch",
+        "0008_identity_policies",
     )
 ]
 _blocks = importlib.import_module(_MIGRATIONS + "0005_blocks")
@@ -78,6 +80,7 @@ __all__ = [
     "TestConditions",
     "TestConfigEpoch",
     "TestContainers",
+    "TestIdentityPolicies",
     "TestListObjects",
     "TestListVersions",
     "TestQuotas",

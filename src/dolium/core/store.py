@@ -9,6 +9,7 @@ from __future__ import annotations
 from dolium.core.access.acls import Acls
 from dolium.core.access.bucket_policy import BucketPolicies
 from dolium.core.accounts.account_info import AccountInfo
+from dolium.core.accounts.tenant_users import TenantUsers
 from dolium.core.accounts.user_secrets import UserSecrets
 from dolium.core.buckets.access_logging import AccessLogging
 from dolium.core.buckets.container_meta import ContainerInfo
@@ -67,6 +68,10 @@ class Store:
         self.quotas = self.objects.quotas
         self.admin = Administration(ctx, self.quotas)
         self.access_logging = AccessLogging(ctx, self.objects)
+
+    def tenant_users(self, principal: Principal) -> TenantUsers:
+        """The caller's tenant's users, keys and user policies, as IAM manages them."""
+        return TenantUsers(self.ctx.meta, self.ctx.clock, principal)
 
     async def refused(self, principal: Principal, what: str, bucket: str, key: str) -> None:
         """Record that `principal` was refused a request that would have changed state

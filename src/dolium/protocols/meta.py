@@ -71,7 +71,7 @@ class MetaStore(Protocol):
     async def list_tenants(self) -> list[Tenant]: ...
 
     async def delete_tenant(self, name: str, *, actor: Actor = SERVER) -> None:
-        """Delete a tenant with its users and keys.
+        """Delete a tenant with its users, keys and policies.
 
         Raise NoSuchTenant, or TenantNotEmpty if it still owns buckets.
         """
@@ -83,6 +83,9 @@ class MetaStore(Protocol):
 
     async def list_users(self, tenant: str | None = None) -> list[User]: ...
 
+    async def delete_user(self, tenant: str, name: str, *, actor: Actor = SERVER) -> None:
+        """Delete a user with its keys and policies; raise NoSuchUser."""
+
     async def create_key(self, key: AccessKey, *, actor: Actor = SERVER) -> None:
         """Raise NoSuchUser or AccessKeyExists."""
 
@@ -93,6 +96,9 @@ class MetaStore(Protocol):
 
     async def revoke_key(self, access_key: str, *, actor: Actor = SERVER) -> None:
         """Mark the key inactive; raise NoSuchAccessKey."""
+
+    async def delete_key(self, access_key: str, *, actor: Actor = SERVER) -> None:
+        """Forget the key, active or revoked; raise NoSuchAccessKey."""
 
     # -- accounts --------------------------------------------------------------
     async def get_account(self, name: str) -> Account:
@@ -110,6 +116,39 @@ class MetaStore(Protocol):
 
     async def get_groups(self, account: str) -> dict[str, tuple[str, ...]]:
         """The account's groups: name -> members, both sorted."""
+
+    # -- identity policies -----------------------------------------------------
+    # Named JSON documents attached to a user or to an account group; the
+    # store keeps them as given and judges nothing. Setting or deleting one
+    # moves the config epoch.
+    async def put_user_policy(
+        self, tenant: str, user: str, name: str, document: str, *, actor: Actor = SERVER
+    ) -> None:
+        """Create or replace the user's policy `name`; raise NoSuchUser."""
+
+    async def delete_user_policy(
+        self, tenant: str, user: str, name: str, *, actor: Actor = SERVER
+    ) -> None:
+        """Raise NoSuchPolicy if the user has no policy of that name."""
+
+    async def get_user_policies(self, tenant: str, user: str) -> dict[str, str]:
+        """The user's policies: name -> document, sorted by name; empty for no user."""
+
+    async def put_group_policy(
+        self, account: str, group: str, name: str, document: str, *, actor: Actor = SERVER
+    ) -> None:
+        """Create or replace the group's policy `name`; raise NoSuchTenant.
+
+        A group's policies outlive its members (an empty group keeps them).
+        """
+
+    async def delete_group_policy(
+        self, account: str, group: str, name: str, *, actor: Actor = SERVER
+    ) -> None:
+        """Raise NoSuchPolicy if the group has no policy of that name."""
+
+    async def get_group_policies(self, account: str) -> dict[str, dict[str, str]]:
+        """The policies of the account's groups: group -> name -> document, sorted."""
 
     # -- containers ----------------------------------------------------------
     async def create_bucket(self, bucket: Bucket, *, actor: Actor = SERVER) -> Bucket:

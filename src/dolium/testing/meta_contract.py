@@ -46,6 +46,7 @@ from dolium.model import (
 )
 from dolium.protocols.meta import MetaStore
 from dolium.testing.meta_contract_blocks import TestBlockRefs
+from dolium.testing.meta_contract_identity import TestIdentityPolicies
 from dolium.testing.meta_contract_namespace import (
     TestAccountData,
     TestContainers,
@@ -77,6 +78,7 @@ __all__ = [
     "TestConditions",
     "TestConfigEpoch",
     "TestContainers",
+    "TestIdentityPolicies",
     "TestListObjects",
     "TestListVersions",
     "TestQuotas",

@@ -58,6 +58,8 @@ class MemoryAccounts(MemoryBlocks):
                 raise TenantNotEmpty(f"tenant {name!r} still owns buckets", tenant=name)
             del self._tenants[name]
             self._users = {k: u for k, u in self._users.items() if u.tenant != name}
+            self._user_policies = {k: v for k, v in self._user_policies.items() if k[0] != name}
+            self._group_policies.pop(name, None)
             self._keys = {k: v for k, v in self._keys.items() if v.tenant != name}
             self._record(ChangeAction.TENANT_DELETE, actor, tenant=name)
 

@@ -78,6 +78,10 @@ class MemoryState:
         self._usage: dict[int, Usage] = {}
         self._account_meta: dict[str, Mapping[str, str]] = {}
         self._groups: dict[str, dict[str, tuple[str, ...]]] = {}
+        # Identity policies: (tenant, user) -> name -> document; and
+        # account -> group -> name -> document.
+        self._user_policies: dict[tuple[str, str], dict[str, str]] = {}
+        self._group_policies: dict[str, dict[str, dict[str, str]]] = {}
         self._paths: dict[int, dict[bytes, PathRecord]] = {}
         self._public: dict[str, tuple[int, bytes]] = {}
         # bucket -> key -> versions, newest first; and the bucket's keys in byte order

@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterator
 
 from dolium import quotas
 from dolium.backends.meta_memory.accounts import MemoryAccounts
+from dolium.backends.meta_memory.identity import MemoryIdentity
 from dolium.backends.meta_memory.paths import MemoryPaths
 from dolium.backends.meta_memory.state import _current, _freeze, _start, _Upload
 from dolium.conditions import WriteCondition, check_condition
@@ -42,7 +43,7 @@ from dolium.model import (
 from dolium.protocols.meta import Guard, MetaStore
 
 
-class MemoryMetaStore(MemoryAccounts, MemoryPaths):
+class MemoryMetaStore(MemoryAccounts, MemoryIdentity, MemoryPaths):
     # -- object versions -----------------------------------------------------------
     async def get_version(
         self, bucket: str, key: str, version_id: str | None = None

@@ -126,6 +126,35 @@ account_groups = sa.Table(
     sa.Column("member", sa.String(255), primary_key=True),
 )
 
+# Identity policies (MetaStore.put_user_policy): named JSON documents of a
+# user, and of an account group (groups are account_groups' names; a group's
+# policies outlive its members, so they hang on the tenant, not on a member).
+user_policies = sa.Table(
+    "user_policies",
+    metadata,
+    sa.Column("tenant", sa.String(255), primary_key=True),
+    sa.Column("user_name", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("document", sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["tenant", "user_name"], ["users.tenant", "users.name"], ondelete="CASCADE"
+    ),
+)
+
+group_policies = sa.Table(
+    "group_policies",
+    metadata,
+    sa.Column(
+        "account",
+        sa.String(255),
+        sa.ForeignKey("tenants.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("group_name", sa.String(255), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("document", sa.Text(), nullable=False),
+)
+
 # What outlives one version of a key; a row exists while the key has a version.
 # Kept small on the write path: a new key adds one row to one B-tree (no
 # rowid table beside the key, no index entry until a public id is set).
@@ -360,20 +389,28 @@ EPOCH_TABLES = (
     "bucket_names",
     "accounts",
     "account_groups",
+    "user_policies",
+    "group_policies",
 )
 _BUCKET_SETTINGS = ", ".join(c.name for c in buckets.c if c.name not in ("id", "bytes", "objects"))
 _BUMP = "UPDATE config_epoch SET n = n + 1"
 
 
-def epoch_triggers(dialect: str) -> list[str]:
-    """The DDL of the triggers that move the config epoch, for `dialect`."""
+def epoch_triggers(
+    dialect: str, tables: tuple[str, ...] = EPOCH_TABLES, *, function: bool = True
+) -> list[str]:
+    """The DDL of the triggers that move the config epoch, for `dialect`.
+
+    A migration that adds tables to EPOCH_TABLES passes just those, and
+    `function=False` on PostgreSQL, where the function exists already.
+    """
     statements = []
-    if dialect == "postgresql":
+    if dialect == "postgresql" and function:
         statements.append(
             "CREATE FUNCTION config_epoch_bump() RETURNS trigger LANGUAGE plpgsql"
             f" AS $$ BEGIN {_BUMP}; RETURN NULL; END $$"
         )
-    for table in EPOCH_TABLES:
+    for table in tables:
         update = f"UPDATE OF {_BUCKET_SETTINGS}" if table == "buckets" else "UPDATE"
         if dialect == "postgresql":
             statements.append(

@@ -33,6 +33,7 @@ from dolium.backends.meta_sql.changelog import (
     record,
     record_version,
 )
+from dolium.backends.meta_sql.identity import IdentityQueries
 from dolium.backends.meta_sql.paths import PathQueries
 from dolium.backends.meta_sql.schema import parts, paths, uploads, versions
 from dolium.conditions import WriteCondition, check_condition
@@ -135,7 +136,7 @@ def _current(row: Any) -> int:
     return 0 if row is None or row.delete_marker else 1
 
 
-class SqlMetaStore(PathQueries, AccountQueries, BlockQueries, ChangeLogQueries):
+class SqlMetaStore(PathQueries, AccountQueries, IdentityQueries, BlockQueries, ChangeLogQueries):
     # -- object versions ---------------------------------------------------------
     async def get_version(
         self, bucket: str, key: str, version_id: str | None = None

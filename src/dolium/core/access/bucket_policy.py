@@ -4,7 +4,8 @@ The policy is kept as sent (GetBucketPolicy returns the client's text) in
 `Bucket.configs["policy"]`; `core.access` evaluates it on every request.
 The bucket owner's tenant may always read, replace and delete the policy,
 even when the policy denies it, so that an owner cannot lock itself out
-(as the root user of an AWS account cannot).
+(as the root user of an AWS account cannot); a user with identity policies
+is not the account, and needs their permission as for any other setting.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class BucketPolicies:
 
     async def _owned_or(self, principal: Principal, name: str, action: Action) -> Bucket:
         bucket = await self.ctx.meta.get_bucket(name)
-        if bucket is not None and principal.tenant and bucket.owner == principal.tenant:
+        if (
+            bucket is not None
+            and principal.tenant
+            and bucket.owner == principal.tenant
+            and not principal.policies
+        ):
             return bucket
         return await self.ctx.bucket(principal, name, action, setting=Setting.POLICY)

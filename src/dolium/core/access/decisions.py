@@ -4,7 +4,8 @@ The order (AWS's evaluation logic, for a server where tenants play
 accounts and every user of a tenant has its full rights):
 
 1. An explicit Deny in the bucket policy refuses, whoever asks, the owner too.
-2. The bucket owner's tenant is allowed.
+2. The bucket owner's tenant is allowed (but for a user its identity
+   policies govern: see `identity`, and `s3_evaluator` for how they combine).
 3. An Allow in the bucket policy allows (unless the public access block
    restricts a public policy to the owner).
 4. An ACL grant allows: the bucket's ACL for bucket actions and for writes
@@ -128,7 +129,7 @@ def decide(principal: Principal, bucket: Bucket, action: str, key: str | None = 
             and is_public(policy)
         ):
             policy_decision = Decision.NONE
-    if principal.tenant and principal.tenant == bucket.owner:
+    if principal.tenant and principal.tenant == bucket.owner and not principal.policies:
         return Decision.ALLOW
     if policy_decision is Decision.ALLOW:
         return Decision.ALLOW
@@ -147,7 +148,7 @@ def object_allows(
     permission = acl.OBJECT_ACL_ACTIONS.get(action)
     if permission is None or not acls_enabled(bucket):
         return False
-    if principal.tenant and principal.tenant == version.owner:
+    if principal.tenant and principal.tenant == version.owner and not principal.policies:
         return True  # the writer owns its object: the default ACL's FULL_CONTROL
     if not version.acl:
         return False

@@ -78,8 +78,11 @@ _Glob = Glob
 _OPERATORS = OPERATORS
 
 
-def parse_policy(text: str, bucket: str) -> Policy:
-    """Validate and compile a bucket policy for `bucket`, or raise MalformedPolicy."""
+def parse_policy(text: str, bucket: str | None) -> Policy:
+    """Validate and compile a bucket policy for `bucket`, or raise MalformedPolicy.
+
+    With `bucket` None, an identity policy (of a user or group) instead.
+    """
     if not text.startswith("{"):
         raise MalformedPolicy(FIRST_BYTE)
     doc = load(text)
@@ -108,7 +111,7 @@ def parse_policy(text: str, bucket: str) -> Policy:
 
 
 @lru_cache(maxsize=256)
-def parsed(text: str, bucket: str) -> Policy:
+def parsed(text: str, bucket: str | None) -> Policy:
     """`parse_policy`, cached: a stored policy is compiled once, not per request."""
     return parse_policy(text, bucket)
 

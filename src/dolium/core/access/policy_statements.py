@@ -4,6 +4,11 @@ A statement is checked against the one bucket the policy is for: its
 resources must name that bucket or objects in it, and each of its actions
 must apply to one of those resources (bucket actions to the bucket's ARN,
 object actions to an object ARN).
+
+An identity policy (of a user or group; `bucket` None) is for no one bucket:
+it names no principal (the user it is attached to is its principal), and its
+actions and resources may belong to other services (`iam:*`, any ARN), which
+then match no request of this server's.
 """
 
 from __future__ import annotations
@@ -79,6 +84,9 @@ _STATEMENT_FIELDS = frozenset(
     }
 )
 _ACTION_RE = re.compile(r"s3:[A-Za-z0-9*?]+", re.ASCII)
+_OTHER_SERVICE_RE = re.compile(r"[a-z0-9-]+:[A-Za-z0-9*?]+", re.ASCII)
+NO_PRINCIPAL = "Policy document should not specify a principal."
+EVERYONE = PrincipalSpec(everyone=True)
 _ACTIONS_LOWER = {a.lower(): a for a in ACTIONS}
 _OBJECT_LOWER = frozenset(a.lower() for a in OBJECT_ACTIONS)
 _BUCKET_LOWER = frozenset(a.lower() for a in BUCKET_ACTIONS)
@@ -110,10 +118,13 @@ def _matched_actions(pattern: str) -> frozenset[str]:
     return frozenset(a for a in _ACTIONS_LOWER if glob.match(a))
 
 
-def _parse_actions(raw: object) -> tuple[list[str], list[frozenset[str]]]:
+def _parse_actions(raw: object, identity: bool) -> tuple[list[str], list[frozenset[str]]]:
     patterns = [a.lower() for a in _element(raw, "Action", BAD_ACTION)]
-    matched = []
+    matched: list[frozenset[str]] = []
     for pattern in patterns:
+        if identity and not pattern.startswith("s3:") and _OTHER_SERVICE_RE.fullmatch(pattern):
+            matched.append(frozenset())  # another service's action: never matches here
+            continue
         known = _matched_actions(pattern)
         if pattern != "*" and not (_ACTION_RE.fullmatch(pattern) and known):
             raise MalformedPolicy(BAD_ACTION)
@@ -133,7 +144,8 @@ def _resource_kinds(resource: str, bucket: str) -> tuple[bool, bool]:
     return Glob(path).match(bucket), bool(slash) or "*" in path
 
 
-def parse_statement(raw: object, bucket: str) -> Statement:
+def parse_statement(raw: object, bucket: str | None) -> Statement:
+    """A statement of `bucket`'s policy, or of an identity policy (bucket None)."""
     if not isinstance(raw, dict):
         raise MalformedPolicy(SYNTAX)
     for name in raw:
@@ -149,21 +161,31 @@ def parse_statement(raw: object, bucket: str) -> Statement:
         shown = effect if type(effect) is str else dumps(effect)
         raise MalformedPolicy(f"Invalid effect: {shown}")
 
-    principal_raw, not_principal = _pair(raw, "Principal")
-    principal = parse_principal(principal_raw)
-    if not_principal and effect == "Allow":
-        raise MalformedPolicy(SYNTAX)  # NotPrincipal goes with Deny only
+    if bucket is None:
+        if "Principal" in raw or "NotPrincipal" in raw:
+            raise MalformedPolicy(NO_PRINCIPAL)
+        principal, not_principal = EVERYONE, False
+    else:
+        principal_raw, not_principal = _pair(raw, "Principal")
+        principal = parse_principal(principal_raw)
+        if not_principal and effect == "Allow":
+            raise MalformedPolicy(SYNTAX)  # NotPrincipal goes with Deny only
 
     action_raw, not_action = _pair(raw, "Action")
-    actions, matched = _parse_actions(action_raw)
+    actions, matched = _parse_actions(action_raw, identity=bucket is None)
 
     resource_raw, not_resource = _pair(raw, "Resource")
     resources = _element(resource_raw, "Resource", BAD_RESOURCE)
-    kinds = [_resource_kinds(r, bucket) for r in resources]
+    if bucket is None:
+        if not all(r == "*" or r.startswith("arn:") for r in resources):
+            raise MalformedPolicy(BAD_RESOURCE)
+        kinds = [(True, True)]
+    else:
+        kinds = [_resource_kinds(r, bucket) for r in resources]
 
     conditions = parse_conditions(raw["Condition"]) if "Condition" in raw else ()
 
-    if not not_action and not not_resource:
+    if bucket is not None and not not_action and not not_resource:
         names_bucket = any(k[0] for k in kinds)
         names_objects = any(k[1] for k in kinds)
         for known in matched:

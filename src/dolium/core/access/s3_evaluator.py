@@ -7,6 +7,11 @@ grants, the public access block, object ownership) work in those names.
 
 An object ACL can allow what the bucket's rules did not, once the caller
 has read the version and asks again with it (`Resource.version`).
+
+A user with identity policies (`identity`) is judged as AWS judges an IAM
+user: an explicit Deny in its policies refuses; in its own tenant's bucket
+its policies' Allow or the bucket's rules' suffices; in another tenant's
+bucket both must allow.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from dolium.core.access import decisions
+from dolium.core.access import decisions, identity
 from dolium.core.access.actions import Action, Decision, Resource, Setting
+from dolium.core.access.policy import resource_arn
 from dolium.core.access.policy_actions import EXISTING_TAG_ACTIONS
 from dolium.model import Principal
 
@@ -113,6 +119,30 @@ def s3_action(action: Action, resource: Resource) -> str:
 class S3Evaluator:
     async def evaluate(self, principal: Principal, action: Action, resource: Resource) -> Decision:
         name = s3_action(action, resource)
+        bucket = resource.container
+        if not principal.policies:
+            return self._resource_rules(principal, name, resource)
+        own = identity.decide(principal, name, resource_arn(bucket.name, resource.key))
+        if own is Decision.DENY:
+            return Decision.DENY
+        cross_tenant = principal.tenant != bucket.owner
+        if cross_tenant and own is not Decision.ALLOW:
+            # Across tenants the user's own policies must allow as well: no
+            # grant of the bucket's (ACL, Swift ACL, sharing) stands in for
+            # them, so the grantors must not be asked either.
+            return Decision.DENY
+        if (
+            resource.version is None
+            and name in EXISTING_TAG_ACTIONS
+            and decisions.tests_existing_tags(bucket)
+        ):
+            return Decision.NONE  # as below: the bucket policy needs the version's tags
+        decision = self._resource_rules(principal, name, resource)
+        if cross_tenant or decision is Decision.DENY:
+            return decision  # its own policies allowed: the bucket's rules decide
+        return Decision.ALLOW if Decision.ALLOW in (own, decision) else decision
+
+    def _resource_rules(self, principal: Principal, name: str, resource: Resource) -> Decision:
         bucket = resource.container
         if name in EXISTING_TAG_ACTIONS and decisions.tests_existing_tags(bucket):
             if resource.version is None:

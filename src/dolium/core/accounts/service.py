@@ -31,6 +31,7 @@ from dolium.errors import (
     TenantExists,
     TenantNotEmpty,
     UserExists,
+    UserNotEmpty,
 )
 from dolium.model import SERVER, AccessKey, Actor, Tenant, User
 from dolium.protocols import MetaStore
@@ -193,6 +194,15 @@ class AccountService:
         await self.meta.create_key(key, actor=self.actor)
         return key
 
+    async def add_user(self, tenant: str, user: str) -> User:
+        """Create a user without a key (IAM's CreateUser: keys come separately)."""
+        check_name("tenant", tenant)
+        check_name("user", user)
+        await self.get_tenant(tenant)
+        made = User(tenant=tenant, name=user, admin=False, created=self.clock())
+        await self.meta.create_user(made, actor=self.actor)
+        return made
+
     async def get_user(self, tenant: str, user: str) -> User:
         found = await self.meta.get_user(tenant, user)
         if found is None:
@@ -204,6 +214,23 @@ class AccountService:
             await self.get_tenant(tenant)
         users = await self.meta.list_users(tenant)
         return sorted(users, key=lambda u: (u.tenant, u.name))
+
+    async def delete_user(self, tenant: str, user: str) -> None:
+        """Delete a user that holds no active access key and no policy, as IAM's
+        DeleteUser refuses one that does; its revoked keys go with it (they sign
+        nothing, and the admin API has no other way to remove them)."""
+        if (tenant, user) == (ROOT_TENANT, ROOT_USER):
+            raise InvalidArgument("the root user holds the root credentials and cannot be deleted")
+        await self.get_user(tenant, user)
+        keys = [k for k in await self.meta.list_keys(tenant) if k.user == user and k.active]
+        if keys:
+            raise UserNotEmpty(
+                "Cannot delete entity, must delete access keys first "
+                f"({tenant}:{user} has {len(keys)})."
+            )
+        if await self.meta.get_user_policies(tenant, user):
+            raise UserNotEmpty("Cannot delete entity, must delete policies first.")
+        await self.meta.delete_user(tenant, user, actor=self.actor)
 
     # -- keys ------------------------------------------------------------------
     async def create_key(
@@ -236,6 +263,12 @@ class AccountService:
         """Deactivate a key; it stays listed as revoked."""
         key = await self.get_key(access_key)
         await self.meta.revoke_key(access_key, actor=self.actor)
+        return key
+
+    async def delete_key(self, access_key: str) -> AccessKey:
+        """Forget a key altogether (IAM's DeleteAccessKey); revoking keeps it listed."""
+        key = await self.get_key(access_key)
+        await self.meta.delete_key(access_key, actor=self.actor)
         return key
 
     # -- root ------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from dolium.core.audit.checkpoint import Signer
 from dolium.core.audit.log import AuditLog
 from dolium.core.clock import Clock
-from dolium.errors import InvalidArgument, NotFound
+from dolium.errors import NotFound
 from dolium.protocols.audit import AuditEntry, AuditQuery
 
 
@@ -58,7 +58,7 @@ class AuditReader:
         if size is None:
             return head
         if not 1 <= size <= head:
-            raise InvalidArgument(f"size {size}: the log holds 1 to {head} records")
+            raise NoSuchRecord(f"no tree of {size} records: the log holds {head}")
         return size
 
     async def inclusion(self, index: int, size: int | None = None) -> Inclusion:
@@ -77,5 +77,5 @@ class AuditReader:
         """The proof that the tree of `old` records is a prefix of the one of `new`."""
         new = await self._size(new)
         if not 1 <= old <= new:
-            raise InvalidArgument(f"old size {old}: between 1 and {new}")
+            raise NoSuchRecord(f"no consistency proof from {old} records to {new}")
         return new, await self.log.root_at(new), await self.log.consistency_proof(old, new)

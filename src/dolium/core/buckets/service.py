@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from dolium.core.access import decisions as access
-from dolium.core.access import grants
+from dolium.core.access import grants, identity
 from dolium.core.access.actions import Action, Setting
+from dolium.core.access.policy import resource_arn
 from dolium.core.context import Context
 from dolium.core.names import is_valid_bucket_name, validate_bucket_name, validate_container_name
 from dolium.errors import (
@@ -54,6 +55,8 @@ class Buckets:
         if principal.anonymous:
             raise AccessDenied("an anonymous caller may not create buckets")
         validate_bucket_name(name)
+        if not identity.permits(principal, "s3:CreateBucket", resource_arn(name)):
+            raise AccessDenied("the user's policies do not allow it to create buckets", bucket=name)
         settings = self.ctx.settings
         policy = self.ctx.check_policy(settings.default_policy if policy is None else policy)
         bucket = Bucket(
@@ -147,6 +150,8 @@ class Buckets:
     async def list(self, principal: Principal) -> list[Bucket]:
         if principal.anonymous:
             raise AccessDenied("an anonymous caller has no buckets to list")
+        if not identity.permits(principal, "s3:ListAllMyBuckets", resource_arn("*")):
+            raise AccessDenied("the user's policies do not allow it to list buckets")
         return await self.ctx.meta.list_buckets(owner=principal.tenant)
 
     async def delete(self, principal: Principal, name: str) -> None:

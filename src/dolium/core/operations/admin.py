@@ -9,17 +9,14 @@ administrator's, so the audit log says who did it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
+from dolium.core.accounts.identity_policies import IdentityPolicies, check_group_name
 from dolium.core.accounts.quotas import Quotas
 from dolium.core.accounts.service import ROOT_TENANT, AccountService, check_name
 from dolium.core.context import Context
-from dolium.errors import AccessDenied, InvalidArgument, NoSuchBucket, NotFound
+from dolium.errors import AccessDenied, NoSuchBucket, NotFound
 from dolium.model import Bucket, Principal, Quota, Usage
-
-# Pithos group names, as its X-Account-Group- headers allow them.
-_GROUP_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class NoSuchPolicy(NotFound):
@@ -50,6 +47,11 @@ class Administration:
         """Tenants, users and keys, as `principal` may manage them."""
         self.check(principal)
         return AccountService(self.ctx.meta, self.ctx.clock, principal.actor)
+
+    def identity_policies(self, principal: Principal) -> IdentityPolicies:
+        """The identity policies of users and groups, as `principal` may manage them."""
+        self.check(principal)
+        return IdentityPolicies(self.ctx.meta, principal.actor)
 
     async def buckets(self, principal: Principal, owner: str | None = None) -> list[BucketUsage]:
         self.check(principal)
@@ -108,10 +110,7 @@ class Administration:
         self, principal: Principal, tenant: str, group: str, members: list[str]
     ) -> None:
         await self.accounts(principal).get_tenant(tenant)
-        if not _GROUP_RE.fullmatch(group):
-            raise InvalidArgument(
-                f"group name {group!r} is invalid: use 1-64 letters, digits, '-' or '_'"
-            )
+        check_group_name(group)
         for member in members:
             account, _, user = member.partition(":")
             check_name("member account", account)

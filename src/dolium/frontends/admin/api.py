@@ -28,7 +28,7 @@ from dolium.errors import (
     NotFound,
     StorageError,
 )
-from dolium.frontends.admin import routes_accounts, routes_audit, routes_storage
+from dolium.frontends.admin import routes_accounts, routes_audit, routes_policies, routes_storage
 from dolium.frontends.admin.auth import AdminAuthError
 from dolium.frontends.admin.schemas import Error
 from dolium.protocols.keys import KeyStore
@@ -69,7 +69,8 @@ def build(
     app = FastAPI(
         title="Dolium admin API",
         version=__version__,
-        description="Tenants, users, keys, groups, buckets, storage policies and status. "
+        description="Tenants, users, keys, groups, their policies, buckets, storage policies "
+        "and status. "
         "Requests are signed with SigV4 (service s3) by an administrator: an admin user "
         "of the root tenant.",
         openapi_url=OPENAPI_PATH,
@@ -98,6 +99,7 @@ def build(
     app.state.jobs = jobs
     app.state.audit = audit
     app.include_router(routes_accounts.router, prefix=PREFIX)
+    app.include_router(routes_policies.router, prefix=PREFIX)
     app.include_router(routes_storage.router, prefix=PREFIX)
     app.include_router(routes_audit.router, prefix=PREFIX)
     return app

@@ -81,6 +81,13 @@ async def get_user(tenant: Tenant, user: UserName, admin: Admin, core: Core) -> 
     return UserOut.of(await core.admin.accounts(admin).get_user(tenant, user))
 
 
+@router.delete("/tenants/{tenant}/users/{user}", status_code=204, operation_id="deleteUser")
+async def delete_user(tenant: str, user: str, admin: Admin, core: Core) -> Response:
+    """Delete a user; 409 UserNotEmpty while it holds access keys or policies."""
+    await core.admin.accounts(admin).delete_user(tenant, user)
+    return Response(status_code=204)
+
+
 @router.post("/tenants/{tenant}/users/{user}/keys", status_code=201, operation_id="createKey")
 async def create_key(
     tenant: Tenant, user: UserName, body: KeyIn, admin: Admin, core: Core

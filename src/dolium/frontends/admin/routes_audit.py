@@ -19,6 +19,9 @@ from dolium.frontends.admin.schemas import AuditRecordOut, ConsistencyOut, Inclu
 from dolium.protocols.audit import AuditEntry, AuditQuery
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+# Bounds the stores' integers and times hold (SQLite and PostgreSQL BIGINT).
+MAX_INDEX = 2**62
+MAX_TIME = 1e11
 
 
 def _record(entry: AuditEntry) -> AuditRecordOut:
@@ -43,11 +46,11 @@ async def records(
     admin: Admin,
     audit: Audited,
     term: Annotated[str, Query(max_length=256)] = "",
-    since: float | None = None,
-    until: float | None = None,
+    since: Annotated[float | None, Query(ge=0, le=MAX_TIME)] = None,
+    until: Annotated[float | None, Query(ge=0, le=MAX_TIME)] = None,
     actor: Annotated[str, Query(max_length=256)] = "",
     resource: Annotated[str, Query(max_length=1024)] = "",
-    after: Annotated[int, Query(ge=-1)] = -1,
+    after: Annotated[int, Query(ge=-1, le=MAX_INDEX)] = -1,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[AuditRecordOut]:
     """Records holding `term`, in [since, until) (POSIX seconds), of `actor`
@@ -59,10 +62,10 @@ async def records(
 
 @router.get("/proof/{index}", operation_id="auditInclusionProof")
 async def inclusion(
-    index: Annotated[int, Path(ge=0)],
+    index: Annotated[int, Path(ge=0, le=MAX_INDEX)],
     admin: Admin,
     audit: Audited,
-    size: Annotated[int | None, Query(ge=1)] = None,
+    size: Annotated[int | None, Query(ge=1, le=MAX_INDEX)] = None,
 ) -> InclusionOut:
     """Record `index` and the proof that it is in the tree of `size` records
     (the current head when left out)."""
@@ -79,8 +82,8 @@ async def inclusion(
 async def consistency(
     admin: Admin,
     audit: Audited,
-    old: Annotated[int, Query(ge=1)],
-    new: Annotated[int | None, Query(ge=1)] = None,
+    old: Annotated[int, Query(ge=1, le=MAX_INDEX)],
+    new: Annotated[int | None, Query(ge=1, le=MAX_INDEX)] = None,
 ) -> ConsistencyOut:
     """The proof that the tree of `old` records is a prefix of the tree of `new`."""
     size, root, proof = await audit.consistency(old, new)
@@ -91,8 +94,8 @@ async def consistency(
 async def export_records(
     admin: Admin,
     audit: Audited,
-    since: float | None = None,
-    until: float | None = None,
+    since: Annotated[float | None, Query(ge=0, le=MAX_TIME)] = None,
+    until: Annotated[float | None, Query(ge=0, le=MAX_TIME)] = None,
 ) -> str:
     """The records of [since, until) (POSIX seconds), their inclusion proofs, consistency
     proofs from every head signed before, and a head signed now: JSON Lines that

@@ -103,10 +103,11 @@ class AuthContext:
     payload: str  # last line of the canonical request
     canonical_request: bytes
     signature: str = field(repr=False)
+    service: str = SERVICE  # of the credential scope: "s3", or one of `services`
 
     @property
     def scope(self) -> str:
-        return f"{self.date}/{self.region}/{SERVICE}/aws4_request"
+        return f"{self.date}/{self.region}/{self.service}/aws4_request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +268,9 @@ def _not_signed(names: str) -> S3Error:
     return S3Error(403, "AccessDenied", _MESSAGES["not_signed"], HeadersNotSigned=names)
 
 
-def _parse_credential(credential: str, errors: _Errors) -> tuple[str, str, str]:
+def _parse_credential(
+    credential: str, errors: _Errors, services: tuple[str, ...] = (SERVICE,)
+) -> tuple[str, str, str, str]:
     parts = credential.split("/")
     if len(parts) != 5 or not parts[0]:
         raise errors.credential(_MESSAGES["credential"])
@@ -277,13 +280,15 @@ def _parse_credential(credential: str, errors: _Errors) -> tuple[str, str, str]:
             f'incorrect date format "{date}". '
             'This date in the credential must be in the format "yyyyMMdd".'
         )
-    if service != SERVICE:
-        raise errors.credential(f'incorrect service "{service}". This endpoint belongs to "s3".')
+    if service not in services:
+        raise errors.credential(
+            f'incorrect service "{service}". This endpoint belongs to "{services[0]}".'
+        )
     if terminal != "aws4_request":
         raise errors.credential(
             f'incorrect terminal "{terminal}". This endpoint uses "aws4_request".'
         )
-    return access_key, date, region
+    return access_key, date, region, service
 
 
 def _check_signed_headers(signed: str, headers: Headers, exempt: frozenset[str]) -> None:
@@ -319,7 +324,13 @@ def _header_date(headers: Headers) -> tuple[str, float, str]:
 
 
 def parse_request_auth(
-    method: str, raw_path: str | bytes, raw_query: str | bytes, headers: Headers
+    method: str,
+    raw_path: str | bytes,
+    raw_query: str | bytes,
+    headers: Headers,
+    *,
+    services: tuple[str, ...] = (SERVICE,),
+    body_sha256: str | None = None,
 ) -> AuthContext | None:
     """The request's SigV4 credentials, or None for an anonymous request.
 
@@ -328,6 +339,11 @@ def parse_request_auth(
     S3 rejects before it looks at the key (malformed, unsupported, mixed).
     SigV2 requests belong to `sigv2.parse_request_auth`, which the caller asks
     first; one that reaches this parser is refused as unsupported.
+
+    Other AWS APIs served here (IAM) sign for their own service (`services`)
+    and send no x-amz-content-sha256: their caller, which has read the small
+    body, gives its hash (`body_sha256`). Only signatures in the
+    Authorization header are taken for them.
     """
     req = _Request(method, raw_path, query_pairs(raw_query), headers)
     params: dict[str, str] = {}
@@ -338,7 +354,9 @@ def parse_request_auth(
     if authorization and presign:
         raise S3Error(400, "InvalidArgument", _MESSAGES["mixed"], ArgumentName="Authorization")
     if authorization:
-        return _parse_header_auth(req, authorization)
+        return _parse_header_auth(req, authorization, services, body_sha256)
+    if presign and services != (SERVICE,):
+        raise S3Error(400, "InvalidRequest", "sign this request in its Authorization header")
     if presign:
         return _parse_presigned(req, params)
     if "awsaccesskeyid" in params and "signature" in params:
@@ -376,7 +394,12 @@ def _invalid_token() -> S3Error:
     return S3Error(400, "InvalidToken", _MESSAGES["token"])
 
 
-def _parse_header_auth(req: _Request, authorization: str) -> AuthContext:
+def _parse_header_auth(
+    req: _Request,
+    authorization: str,
+    services: tuple[str, ...] = (SERVICE,),
+    body_sha256: str | None = None,
+) -> AuthContext:
     scheme, _, rest = authorization.partition(" ")
     if scheme != ALGORITHM:
         if scheme == "AWS" or scheme.startswith("AWS4-"):
@@ -394,8 +417,8 @@ def _parse_header_auth(req: _Request, authorization: str) -> AuthContext:
         raise errors.malformed(_MESSAGES["components"])
     if header_value(req.headers, "x-amz-security-token") is not None:
         raise _invalid_token()
-    access_key, date, region = _parse_credential(credential, errors)
-    payload = header_value(req.headers, "x-amz-content-sha256")
+    access_key, date, region, service = _parse_credential(credential, errors, services)
+    payload = header_value(req.headers, "x-amz-content-sha256") or body_sha256
     if payload is None:
         message = "Missing required header for this request: x-amz-content-sha256"
         raise S3Error(400, "InvalidRequest", message)
@@ -405,8 +428,9 @@ def _parse_header_auth(req: _Request, authorization: str) -> AuthContext:
     _check_signed_headers(signed, req.headers, frozenset())
     canonical = _canonical_request(req, signed, payload, presigned=False)
     return AuthContext(
-        False, access_key, date, region, amz_date, when, sent, None, payload, canonical, signature
-    )
+        False, access_key, date, region, amz_date, when, sent, None, payload, canonical,
+        signature, service,
+    )  # fmt: skip
 
 
 def _parse_presigned(req: _Request, params: dict[str, str]) -> AuthContext:
@@ -417,7 +441,7 @@ def _parse_presigned(req: _Request, params: dict[str, str]) -> AuthContext:
         raise _invalid_token()
     if params["x-amz-algorithm"] != ALGORITHM:
         raise errors.malformed('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
-    access_key, date, region = _parse_credential(params["x-amz-credential"], errors)
+    access_key, date, region, _ = _parse_credential(params["x-amz-credential"], errors)
     amz_date = params["x-amz-date"]
     when = _parse_amz_date(amz_date)
     if when is None:
@@ -469,7 +493,7 @@ async def verify(
         fields = {"AWSAccessKeyId": ctx.access_key}
         raise fail(403, "InvalidAccessKeyId", _MESSAGES["unknown_key"], fields)
     key, principal = found
-    derived = signing_key(key.secret_key, ctx.date, ctx.region)
+    derived = signing_key(key.secret_key, ctx.date, ctx.region, ctx.service)
     string_to_sign = _string_to_sign(ctx.amz_date, ctx.scope, ctx.canonical_request)
     expected = sign(derived, string_to_sign)
     if not same_signature(expected, ctx.signature):

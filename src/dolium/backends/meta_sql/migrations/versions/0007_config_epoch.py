@@ -14,6 +14,17 @@ from alembic import op
 
 from dolium.backends.meta_sql.schema import epoch_triggers
 
+# The tables this revision watches (later revisions add their own).
+TABLES = (
+    "tenants",
+    "users",
+    "access_keys",
+    "buckets",
+    "bucket_names",
+    "accounts",
+    "account_groups",
+)
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -28,13 +39,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_config_epoch"),
     )
     op.bulk_insert(table, [{"id": 0, "n": 0}])
-    for statement in epoch_triggers(op.get_context().dialect.name):
+    for statement in epoch_triggers(op.get_context().dialect.name, TABLES):
         op.execute(statement)
 
 
 def downgrade() -> None:
     dialect = op.get_context().dialect.name
-    for statement in reversed(epoch_triggers(dialect)):
+    for statement in reversed(epoch_triggers(dialect, TABLES)):
         words = statement.split()
         if words[1] == "TRIGGER":
             on = words[words.index("ON") + 1]

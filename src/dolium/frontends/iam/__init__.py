@@ -1,0 +1,1 @@
+"""The IAM API's user calls (the subset Ceph RGW serves), over the S3 endpoint."""
