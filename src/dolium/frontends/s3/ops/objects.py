@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, unquote
 
-from dolium.core.content.sse import CustomerKey
+from dolium.core.content.sse import SSE_KMS, CustomerKey
 from dolium.core.objects.conditions import ByteRange, check_copy_source, check_read, parse_range
 from dolium.core.objects.service import CopyOptions
 from dolium.core.objects.version_ids import validate_version_id
@@ -28,7 +28,12 @@ from dolium.frontends.s3.wire.headers import (
     write_options,
 )
 from dolium.frontends.s3.wire.http import Headers, Response, S3Request
-from dolium.frontends.s3.wire.sse_headers import copy_source_key, customer_key, sse_request
+from dolium.frontends.s3.wire.sse_headers import (
+    copy_source_key,
+    customer_key,
+    require_sigv4,
+    sse_request,
+)
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
 from dolium.frontends.s3.wire.storage_class import STORAGE_CLASS_HEADER
 from dolium.model import UNVERSIONED_ID, ObjectVersion, Principal, Versioning
@@ -122,6 +127,8 @@ async def get_object(store: Store, request: S3Request, head: bool = False) -> Re
         if exc.context.get("delete_marker"):
             raise delete_marker_error(request, exc, by_version_id=version_id is not None) from exc
         raise
+    if version.sse.get("mode") == SSE_KMS:
+        require_sigv4(request)
     # Encrypted data is not even described without its key (SSE-C).
     customer = customer_key(request)
     await store.objects.unlock(version.sse, customer)

@@ -35,6 +35,7 @@ from dolium.frontends.s3.rules import objects as rules
 from dolium.frontends.s3.wire import acl_xml, formdata, xml
 from dolium.frontends.s3.wire.headers import META_PREFIX, write_options
 from dolium.frontends.s3.wire.http import Response, S3Request, receive_body
+from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
 from dolium.model import ChangeAction, Principal
 
 # The form data and boundaries before the file, as S3 bounds them.
@@ -315,7 +316,7 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
         acl_xml.requested_acl({"x-amz-acl": acl})  # refuses a canned ACL S3 does not know
     as_put = _object_request(request, fields)
     principal, policy = await authenticate(as_put, fields, auth, time.time())
-    request.principal = principal
+    request.principal = as_put.principal = principal
     await store.buckets.get(principal, request.bucket, Action.WRITE, key=key)
     opts = write_options(as_put, None)
     tagging = fields.raw.get("tagging")
@@ -330,7 +331,7 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
     version = await store.objects.put(
         principal, request.bucket, key, body, opts, action=ChangeAction.OBJECT_POST
     )
-    headers = version_headers(version)
+    headers = version_headers(version) + sse_response_headers(version.sse)
     for algorithm, value in version.checksums.items():
         headers.append((f"x-amz-checksum-{algorithm.lower()}", value))
     return _answer(request, fields, key, version.etag, headers)
