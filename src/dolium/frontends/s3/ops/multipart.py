@@ -56,7 +56,7 @@ async def create_upload(store: Store, request: S3Request) -> Response:
         "InitiateMultipartUploadResult",
         [("Bucket", upload.bucket), ("Key", upload.key), ("UploadId", upload.upload_id)],
     )
-    headers = [XML, *sse_response_headers(upload.sse)]
+    headers = [XML, *sse_response_headers(upload.sse, context=True)]
     if upload.checksum_algorithm:
         headers.append(("x-amz-checksum-algorithm", upload.checksum_algorithm))
         headers.append(("x-amz-checksum-type", upload.checksum_type))

@@ -110,7 +110,7 @@ async def put_object(store: Store, request: S3Request) -> Response:
         principal, request.bucket, request.key, request.stream(), opts
     )
     headers = [("etag", f'"{version.etag}"'), *version_headers(version)]
-    headers.extend(sse_response_headers(version.sse))
+    headers.extend(sse_response_headers(version.sse, context=True))
     for algorithm, value in version.checksums.items():
         headers.append((f"x-amz-checksum-{algorithm.lower()}", value))
     return Response(200, headers)
@@ -330,7 +330,7 @@ async def copy_object(store: Store, request: S3Request) -> Response:
     )
     rules.check_copy(request.key, opts.tags)
     version, src = await store.objects.copy(principal, source, request.bucket, request.key, opts)
-    headers = version_headers(version) + sse_response_headers(version.sse)
+    headers = version_headers(version) + sse_response_headers(version.sse, context=True)
     if source[2] is not None or src.version_id != UNVERSIONED_ID:
         headers.append(("x-amz-copy-source-version-id", versions.to_s3(src.version_id)))
     body = xml.render(

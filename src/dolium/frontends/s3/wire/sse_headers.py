@@ -182,8 +182,12 @@ def require_kms_tls(request: S3Request, required: bool) -> None:
         raise _invalid(KMS_NEEDS_TLS, SSE_HEADER, KMS_ALGORITHM)
 
 
-def response_headers(sse: Mapping[str, str]) -> Headers:
-    """What S3 says of stored data's encryption on a write, a read or a HEAD."""
+def response_headers(sse: Mapping[str, str], *, context: bool = False) -> Headers:
+    """What S3 says of stored data's encryption on a write, a read or a HEAD.
+
+    `context`: say the SSE-KMS encryption context too, as S3 does on
+    PutObject, CopyObject and CreateMultipartUpload (not on reads).
+    """
     mode = sse.get("mode")
     if mode == SSE_S3:
         return [(SSE_HEADER, ALGORITHM)]
@@ -194,7 +198,7 @@ def response_headers(sse: Mapping[str, str]) -> Headers:
         ]
     if mode == SSE_KMS:
         headers = [(SSE_HEADER, KMS_ALGORITHM), (KMS_KEY_ID, sse.get("kms_arn", ""))]
-        if "context" in sse:
+        if context and "context" in sse:
             headers.append((KMS_CONTEXT, sse["context"]))
         if sse.get("bucket_key") == "true":
             headers.append((BUCKET_KEY, "true"))
