@@ -13,12 +13,14 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from botocore import UNSIGNED
 from botocore.exceptions import ClientError
-from conftest import LiveServer, client, fresh_bucket, own_server
+from conftest import LiveServer, aws_cli, client, fresh_bucket, needs_aws, own_server
 
 MARKER = b"KMS-PLAINTEXT-MARKER-41d2e7"
 SSE_C = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": bytes(range(32))}
@@ -181,6 +183,20 @@ def test_signature_v2_is_refused(s3k: Any, kms_server: LiveServer, jar: str) -> 
     s3k.put_object(Bucket=jar, Key="v4", Body=b"x", **KMS)
     with pytest.raises(ClientError) as exc:
         v2.get_object(Bucket=jar, Key="v4")
+    assert code_of(exc) == (400, "InvalidArgument")
+    # Anonymous readers too, even where a policy lets them read.
+    public = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{jar}/*",
+    }
+    s3k.put_bucket_policy(
+        Bucket=jar, Policy=json.dumps({"Version": "2012-10-17", "Statement": [public]})
+    )
+    anon = client(kms_server, signature_version=UNSIGNED)
+    with pytest.raises(ClientError) as exc:
+        anon.get_object(Bucket=jar, Key="v4")
     assert code_of(exc) == (400, "InvalidArgument")
     # Data not under SSE-KMS reads with SigV2 as before.
     s3k.put_object(Bucket=jar, Key="plain", Body=b"plain")
@@ -364,3 +380,34 @@ def test_sse_s3_and_sse_c_objects_still_read(s3k: Any, jar: str) -> None:
     with pytest.raises(ClientError) as exc:
         s3k.get_object(Bucket=jar, Key="k", **SSE_C)
     assert code_of(exc)[0] == 400
+
+
+@pytest.mark.client
+@needs_aws
+def test_aws_cli_kms(kms_server: LiveServer, s3k: Any, jar: str, tmp_path: Path) -> None:
+    run = aws_cli(kms_server.endpoint, tmp_path)
+    key_id = make_key(kms_server)
+    source = tmp_path / "file.bin"
+    source.write_bytes(marked(10 * MIB))  # over the CLI's 8 MiB: a multipart upload
+    target = f"s3://{jar}/cli"
+    run(
+        "s3",
+        "cp",
+        "--no-progress",
+        "--sse",
+        "aws:kms",
+        "--sse-kms-key-id",
+        key_id,
+        str(source),
+        target,
+    )
+    head = s3k.head_object(Bucket=jar, Key="cli")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == arn(key_id)
+    down = tmp_path / "down.bin"
+    run("s3", "cp", "--no-progress", target, str(down))
+    assert down.read_bytes() == source.read_bytes()
+    refused = run(
+        "s3api", "put-object", "--bucket", jar, "--key", "nokey", "--body", str(source),
+        "--server-side-encryption", "aws:kms", "--ssekms-key-id", "alias/missing", check=False,
+    )  # fmt: skip
+    assert refused.returncode != 0 and "KMS.NotFoundException" in refused.stderr
