@@ -184,6 +184,9 @@ def test_signature_v2_is_refused(s3k: Any, kms_server: LiveServer, jar: str) -> 
     with pytest.raises(ClientError) as exc:
         v2.get_object(Bucket=jar, Key="v4")
     assert code_of(exc) == (400, "InvalidArgument")
+    with pytest.raises(ClientError) as exc:
+        v2.copy_object(Bucket=jar, Key="v2copy", CopySource={"Bucket": jar, "Key": "v4"})
+    assert code_of(exc) == (400, "InvalidArgument")
     # Anonymous readers too, even where a policy lets them read.
     public = {
         "Effect": "Allow",

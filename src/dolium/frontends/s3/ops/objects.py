@@ -286,6 +286,8 @@ def parse_copy_source(value: str) -> tuple[str, str, str | None]:
 
 def copy_source_check(request: S3Request) -> CopyOptions:
     def check(src: ObjectVersion) -> None:
+        if src.sse.get("mode") == SSE_KMS:
+            require_sigv4(request)  # reading an SSE-KMS source, as S3 requires
         check_copy_source(
             src.etag,
             src.modified,
