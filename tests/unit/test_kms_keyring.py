@@ -1,5 +1,6 @@
-"""The local SSE-KMS key service: named keys, context binding, rotation, and a
-keyring file that is always whole (written to a temporary file, renamed)."""
+"""The local SSE-KMS key service beyond the contract (tests/contract/test_kms_contract.py):
+aliases, processes sharing the file, and a keyring file that is always whole
+(written to a temporary file, renamed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from dolium.backends.kms_keyring import DEFAULT_ALIAS, LocalKeyService
 from dolium.config import Config
-from dolium.errors import ConfigError, Conflict, KmsKeyDisabled, KmsKeyNotFound, StorageError
+from dolium.errors import ConfigError, Conflict, KmsKeyDisabled, KmsKeyNotFound
 from dolium.plugins import open_key_service
 
 DATA_KEY = secrets.token_bytes(32)
@@ -29,18 +30,6 @@ async def test_default_key_is_made_once(keyring: LocalKeyService, tmp_path: Path
     assert (await LocalKeyService(tmp_path / "kms-keys.json").find(None)).id == first.id
     assert (await keyring.find(DEFAULT_ALIAS)).id == first.id
     assert [k.id for k in await keyring.keys()] == [first.id]
-
-
-async def test_wrap_is_bound_to_key_and_context(keyring: LocalKeyService) -> None:
-    a = await keyring.create("a")
-    b = await keyring.create()
-    wrapped = await keyring.encrypt(a.id, DATA_KEY, b'{"x":"1"}')
-    assert DATA_KEY not in wrapped
-    assert await keyring.decrypt(a.id, wrapped, b'{"x":"1"}') == DATA_KEY
-    with pytest.raises(StorageError):
-        await keyring.decrypt(a.id, wrapped, b'{"x":"2"}')
-    with pytest.raises(StorageError):
-        await keyring.decrypt(b.id, wrapped, b'{"x":"1"}')
 
 
 async def test_lookup_by_id_and_alias(keyring: LocalKeyService) -> None:
