@@ -170,6 +170,11 @@ def test_conflicting_or_incomplete_headers(s3k: Any, jar: str) -> None:
         s3k.put_object(Bucket=jar, Key="x", Body=b"x", SSEKMSKeyId="alias/aws/s3")
     assert code_of(exc) == (400, "InvalidArgument")
     with pytest.raises(ClientError) as exc:
+        s3k.put_object(
+            Bucket=jar, Key="x", Body=b"x", ServerSideEncryption="AES256", SSEKMSKeyId="k"
+        )
+    assert code_of(exc) == (400, "InvalidArgument")
+    with pytest.raises(ClientError) as exc:
         s3k.put_object(Bucket=jar, Key="x", Body=b"x", ServerSideEncryption="aws:kms:dsse")
     assert code_of(exc) == (501, "NotImplemented")
 

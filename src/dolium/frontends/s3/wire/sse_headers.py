@@ -117,15 +117,15 @@ def sse_request(request: S3Request) -> SseRequest | None:
     customer = customer_key(request)
     key_id = request.header(KMS_KEY_ID)
     context = request.header(KMS_CONTEXT)
-    if method is None and (key_id is not None or context is not None):
+    if method == "aws:kms:dsse":
+        raise _not_implemented(SSE_HEADER)
+    if method != KMS_ALGORITHM and (key_id is not None or context is not None):
         raise _invalid(
             "Server Side Encryption with AWS KMS managed key requires HTTP header "
             "x-amz-server-side-encryption : aws:kms",
-            value="null",
+            value=method or "null",
         )
     if method is not None:
-        if method == "aws:kms:dsse":
-            raise _not_implemented(SSE_HEADER)
         if method not in (ALGORITHM, KMS_ALGORITHM):
             raise _invalid("The encryption method specified is not supported", value=method)
         if customer is not None:
