@@ -249,6 +249,7 @@ def test_multipart_parts_inherit_the_key(s3k: Any, kms_server: LiveServer, jar: 
         part = s3k.upload_part(
             Bucket=jar, Key="mp", UploadId=upload["UploadId"], PartNumber=number, Body=body
         )
+        assert part["ServerSideEncryption"] == "aws:kms" and part["SSEKMSKeyId"] == arn(key_id)
         done.append({"PartNumber": number, "ETag": part["ETag"]})
     completed = s3k.complete_multipart_upload(
         Bucket=jar, Key="mp", UploadId=upload["UploadId"], MultipartUpload={"Parts": done}
