@@ -420,3 +420,18 @@ def test_aws_cli_kms(kms_server: LiveServer, s3k: Any, jar: str, tmp_path: Path)
         "--server-side-encryption", "aws:kms", "--ssekms-key-id", "alias/missing", check=False,
     )  # fmt: skip
     assert refused.returncode != 0 and "KMS.NotFoundException" in refused.stderr
+
+
+def test_kms_over_plain_http_is_refused(server: LiveServer, s3: Any, bucket: str) -> None:
+    """The shared server keeps S3's refusal of SSE-KMS over plain HTTP, forms included."""
+    with pytest.raises(ClientError) as exc:
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x", **KMS)
+    assert code_of(exc) == (400, "InvalidArgument")
+    assert "secure connection" in exc.value.response["Error"]["Message"]
+    fields = {"x-amz-server-side-encryption": "aws:kms"}
+    v4 = client(server, signature_version="s3v4")
+    form = v4.generate_presigned_post(bucket, "posted", Fields=fields, Conditions=[fields])
+    response = httpx.post(
+        form["url"], data=form["fields"], files={"file": ("f", b"x", "text/plain")}
+    )
+    assert response.status_code == 400 and b"secure connection" in response.content

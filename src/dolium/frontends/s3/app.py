@@ -284,7 +284,9 @@ class S3App:
             return await cors.preflight(self.store, request)
         if post_object.is_browser_upload(request):
             # A form upload authenticates through its policy fields, not headers.
-            return await post_object.post_object(self.store, request, self.auth)
+            return await post_object.post_object(
+                self.store, request, self.auth, kms_tls=self.settings.sse_kms_require_tls
+            )
         await self.auth.authenticate(request)
         require_tls(request, self.settings.sse_c_require_tls)
         require_kms_tls(request, self.settings.sse_kms_require_tls)
