@@ -2,10 +2,10 @@
 
 SSE-S3 (AES256) or SSE-KMS (aws:kms, with an optional KMSMasterKeyID: a key
 id, alias or ARN, kept as given) can be a default; aws:kms:dsse is
-NotImplemented. A bucket
-without a configuration answers ServerSideEncryptionConfigurationNotFoundError
-on Get, as S3 did before it encrypted every bucket by default: here data
-without a default and without headers is stored in clear.
+NotImplemented. A bucket without a configuration answers
+ServerSideEncryptionConfigurationNotFoundError on Get, as S3 did before it
+encrypted every bucket by default: here data without a default and without
+headers is stored in clear.
 """
 
 from __future__ import annotations
