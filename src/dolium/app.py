@@ -57,7 +57,13 @@ from dolium.frontends.swift.app import SwiftApp, is_swift_path
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.memory import limit_malloc_arenas, trim_forever
 from dolium.model import DEFAULT_POLICY, Principal
-from dolium.plugins import open_audit, open_meta, open_policies, open_reporters
+from dolium.plugins import (
+    open_audit,
+    open_key_service,
+    open_meta,
+    open_policies,
+    open_reporters,
+)
 from dolium.protocols.keys import KeyStore
 from dolium.protocols.meta import MetaStore
 from dolium.protocols.spool import Spool
@@ -140,6 +146,7 @@ async def build_store(config: Config) -> Store:
     # Reporters start delivering what their outboxes hold as they open.
     reporters = await open_reporters(config)
     kms = open_kms(config)
+    keys = await open_key_service(config)
     # Event names and messages in S3's words.
     ctx = Context(
         meta=meta,
@@ -150,6 +157,7 @@ async def build_store(config: Config) -> Store:
         reporters=reporters,
         events=events.S3_EVENTS,
         kms=kms,
+        keys=keys,
         authorizer=build_authorizer(meta),
         spool=open_spool(config),
     )
@@ -222,6 +230,7 @@ class Server:
             domains=tuple(self.config.domains),
             website_domains=tuple(self.config.website_domains),
             sse_c_require_tls=self.config.sse_c_require_tls,
+            sse_kms_require_tls=self.config.sse_kms_require_tls,
             storage_classes=dict(self.config.storage_classes),
         )
         self.s3 = S3App(self.store, keys, settings)

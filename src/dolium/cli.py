@@ -33,6 +33,7 @@ from dolium.cli_common import (
     timestamp,
 )
 from dolium.cli_identity_policies import policy as identity_policy
+from dolium.cli_kms import key as kms_key
 from dolium.cli_policy import policy
 from dolium.cli_scrub import scrub
 from dolium.config import Config
@@ -349,7 +350,10 @@ def container_create(
 
 @cli.group()
 def kms() -> None:
-    """SSE-S3 master keys (the keyring in the data directory)."""
+    """SSE-S3 master keys (the keyring in the data directory); `kms key`: SSE-KMS keys."""
+
+
+kms.add_command(kms_key)
 
 
 @kms.command("rotate")

@@ -162,6 +162,10 @@ class Config(BaseModel):
     # Refuse SSE-C keys sent over plain HTTP, as S3 does. Turn off only for
     # tests, or behind a proxy that ends TLS without telling the server.
     sse_c_require_tls: bool = True
+    # Refuse SSE-KMS writes over plain HTTP, as S3 does; same caveats.
+    sse_kms_require_tls: bool = True
+    # The SSE-KMS key service: a `dolium.kms` entry point and its options.
+    kms: PluginSpec = Field(default_factory=lambda: PluginSpec(use="local"))
     # Event destinations: [notify.<kind>.<name>] holds the options of one
     # reporter (<kind> names a `dolium.reporter` entry point); a bucket's
     # notification configuration names it as arn:dolium:<kind>::<name>.

@@ -37,6 +37,7 @@ Environment variables (all optional):
     DOLIUM_ACCESS_LOG        access_log (true/false: one record per request)
     DOLIUM_SERVER            server (uvicorn; the only HTTP server so far)
     DOLIUM_SSE_C_REQUIRE_TLS  sse_c_require_tls (true/false)
+    DOLIUM_SSE_KMS_REQUIRE_TLS  sse_kms_require_tls (true/false)
     DOLIUM_METRICS           metrics (true/false: count requests and serve /metrics)
     DOLIUM_METRICS_TOKEN     metrics_token (a bearer token /metrics asks for; empty = open)
 """
@@ -89,6 +90,7 @@ _ENV_KEYS = {
     "DOLIUM_ACCESS_LOG": "access_log",
     "DOLIUM_SERVER": "server",
     "DOLIUM_SSE_C_REQUIRE_TLS": "sse_c_require_tls",
+    "DOLIUM_SSE_KMS_REQUIRE_TLS": "sse_kms_require_tls",
     "DOLIUM_METRICS": "metrics",
     "DOLIUM_METRICS_TOKEN": "metrics_token",
 }

@@ -28,6 +28,7 @@ own words; a front end words an error by its class, or by its `problem`
     │   ├── InvalidTag  TooManyTags
     │   ├── AclNotSupported  AclBlocksOwnership  UnresolvableGrantByEmail
     │   ├── NoSuchStoragePolicy     a request names a storage policy not configured
+    │   ├── KmsKeyNotFound  KmsKeyDisabled   a key of the key service (SSE-KMS)
     ├── PreconditionFailed  NotModified
     ├── NotSupported                valid S3, but a feature Dolium does not implement
     └── StorageError                a back end failed (I/O, corruption)
@@ -163,6 +164,14 @@ class InvalidRequest(DoliumError):
 
 class InvalidArgument(InvalidRequest):
     pass
+
+
+class KmsKeyNotFound(InvalidRequest):
+    """A request names a key the key service does not have."""
+
+
+class KmsKeyDisabled(InvalidRequest):
+    """A request would encrypt or decrypt with a key that is disabled."""
 
 
 class NoSuchStoragePolicy(InvalidRequest):

@@ -22,12 +22,14 @@ from dolium.errors import ConfigError
 from dolium.protocols import BlobStore, MetaStore
 from dolium.protocols.audit import AuditStore
 from dolium.protocols.events import Reporter
+from dolium.protocols.kms import KeyService
 
 META_GROUP = "dolium.meta"
 BLOB_GROUP = "dolium.blob"
 MODULE_GROUP = "dolium.module"
 REPORTER_GROUP = "dolium.reporter"
 AUDIT_GROUP = "dolium.audit"
+KMS_GROUP = "dolium.kms"
 
 
 def installed(group: str) -> list[str]:
@@ -202,3 +204,15 @@ async def open_reporters(config: Config) -> dict[str, Reporter]:
             await reporter.close()
         raise
     return reporters
+
+
+async def open_key_service(config: Config) -> KeyService:
+    """The SSE-KMS key service `[kms] use` names; its `open` also gets the data directory."""
+    spec = config.kms
+    cls = load_class(KMS_GROUP, "kms.use", spec.use, "key service")
+    opener = getattr(cls, "open", None)
+    if opener is None:
+        raise ConfigError(f"config kms.use: key service {spec.use!r} has no open() classmethod")
+    given = {"data_dir": config.data_dir}
+    _check_options(opener, "kms", spec, given=given, what="key service")
+    return cast(KeyService, await opener(**given, **spec.options))

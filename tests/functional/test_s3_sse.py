@@ -147,8 +147,13 @@ def test_sse_c_bad_headers(s3e: Any, vault: str) -> None:
         s3e.put_object(Bucket=vault, Key="bad", Body=b"x", ServerSideEncryption="AES256", **SSE_C)
     assert code_of(exc) == (400, "InvalidArgument")
     with pytest.raises(ClientError) as exc:
-        s3e.put_object(Bucket=vault, Key="bad", Body=b"x", ServerSideEncryption="aws:kms")
+        s3e.put_object(Bucket=vault, Key="bad", Body=b"x", ServerSideEncryption="aws:kms:dsse")
     assert code_of(exc) == (501, "NotImplemented")
+    # This server keeps S3's refusal of SSE-KMS over plain HTTP.
+    with pytest.raises(ClientError) as exc:
+        s3e.put_object(Bucket=vault, Key="bad", Body=b"x", ServerSideEncryption="aws:kms")
+    assert code_of(exc) == (400, "InvalidArgument")
+    assert "secure connection" in exc.value.response["Error"]["Message"]
 
 
 def test_sse_c_key_without_md5_is_refused(sse_server: LiveServer, vault: str) -> None:
@@ -279,7 +284,7 @@ def test_bucket_default_encryption(s3e: Any, vault: str) -> None:
     upload = s3e.create_multipart_upload(Bucket=vault, Key="mp")
     assert upload["ServerSideEncryption"] == "AES256"
     s3e.abort_multipart_upload(Bucket=vault, Key="mp", UploadId=upload["UploadId"])
-    kms = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}
+    kms = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms:dsse"}}
     with pytest.raises(ClientError) as exc:
         s3e.put_bucket_encryption(Bucket=vault, ServerSideEncryptionConfiguration={"Rules": [kms]})
     assert code_of(exc) == (501, "NotImplemented")

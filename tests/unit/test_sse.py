@@ -344,7 +344,7 @@ async def test_bucket_default_encrypts_writes_without_headers(core: Core) -> Non
     await settings.delete(ALICE, BUCKET)
     assert not (await put(core, "later", b"x" * 100)).sse
     with pytest.raises(NotSupported):
-        await settings.put(ALICE, BUCKET, DefaultEncryption("aws:kms"))
+        await settings.put(ALICE, BUCKET, DefaultEncryption("aws:kms:dsse"))
 
 
 # -- the keyring -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dolium.errors import AccessDenied, NoSuchBucket, NoSuchStoragePolicy, Stora
 from dolium.model import DEFAULT_POLICY, Bucket, ObjectVersion, Principal
 from dolium.protocols.blob import BlobStore
 from dolium.protocols.events import PLAIN, EventFormat, Reporter
-from dolium.protocols.kms import MasterKeys
+from dolium.protocols.kms import KeyService, MasterKeys
 from dolium.protocols.meta import MetaStore
 from dolium.protocols.spool import Spool
 
@@ -49,6 +49,8 @@ class Context:
     settings: Settings = field(default_factory=Settings)
     # Master keys for SSE-S3; None refuses SSE-S3 writes (core.sse).
     kms: MasterKeys | None = None
+    # The key service for SSE-KMS; None refuses SSE-KMS writes (core.sse).
+    keys: KeyService | None = None
     # Event destinations by the ARN a bucket's notification configuration
     # names them with (core.buckets.notifications).
     reporters: Mapping[str, Reporter] = field(default_factory=dict)

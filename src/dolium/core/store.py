@@ -86,6 +86,8 @@ class Store:
         for reporter in self.ctx.reporters.values():
             await reporter.close()
         await self.ctx.meta.close()
+        if self.ctx.keys is not None:
+            await self.ctx.keys.close()
         # Several policies may share one block store: each is closed once.
         stores = {id(s): s for s in (self.ctx.blobs, *self.ctx.policies.values())}
         for blobs in stores.values():

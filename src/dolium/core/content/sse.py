@@ -18,6 +18,11 @@ The data key is kept wrapped in `ObjectVersion.sse` / `MultipartUpload.sse`:
                "SSE-C": wrapped with the customer's key, which is never
                stored; "key_md5" (base64 MD5 of it) is echoed to clients and
                compared before the unwrap, which is what proves the key.
+               "SSE-KMS": wrapped by a key of the key service (`Context.keys`),
+               with `algorithm` "aws:kms"; "kms_key" is the key's id,
+               "kms_arn" its ARN as S3 answers it, "context" the client's
+               encryption context (base64 JSON, as sent; bound to the
+               wrapped key), "bucket_key" "true" when asked for.
     key        the wrapped data key, base64
 
 A sealed block is nonce (12) || ciphertext || tag (16). The nonce is 8
@@ -43,12 +48,24 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dolium.core.access.actions import Action, Setting
 from dolium.core.context import Context
-from dolium.errors import AccessDenied, CorruptBlock, InvalidRequest, NotSupported, Problem
+from dolium.errors import (
+    AccessDenied,
+    CorruptBlock,
+    InvalidRequest,
+    KmsKeyDisabled,
+    NotSupported,
+    Problem,
+)
 from dolium.model import Bucket, Principal
 
 ALGORITHM = "AES256"
 SSE_S3 = "SSE-S3"
 SSE_C = "SSE-C"
+SSE_KMS = "SSE-KMS"
+KMS_ALGORITHM = "aws:kms"
+# The account ARNs of the key service's keys carry: the keys are the server's,
+# not a tenant's, and any account is accepted in a request (docs/encryption.md).
+KMS_ACCOUNT = "000000000000"
 KEY_SIZE = 32
 NONCE_SIZE = 12
 TAG_SIZE = 16
@@ -83,10 +100,14 @@ class CustomerKey:
 
 @dataclass(frozen=True)
 class SseRequest:
-    """The encryption a write asks for: SSE-S3, or SSE-C with the customer's key."""
+    """The encryption a write asks for: SSE-S3, SSE-C with the customer's key, or
+    SSE-KMS with a key of the key service (None: its default key)."""
 
     mode: str
     customer: CustomerKey | None = None
+    kms_key: str | None = None  # a key id or alias/NAME
+    context: str | None = None  # base64 JSON, checked by the front end
+    bucket_key: bool = False
 
 
 class BlockCipher:
@@ -132,10 +153,46 @@ async def wrap_data_key(ctx: Context, request: SseRequest, data_key: bytes) -> d
             "key_md5": request.customer.md5,
             "key": _b64(nonce + sealed),
         }
+    if request.mode == SSE_KMS:
+        return await _kms_wrap(ctx, request, data_key)
     if ctx.kms is None:
         raise NotSupported("SSE-S3 needs a keyring, and this server has none")
     key_id, wrapped = await ctx.kms.wrap(data_key)
     return {"algorithm": ALGORITHM, "mode": SSE_S3, "key_id": key_id, "key": _b64(wrapped)}
+
+
+def kms_arn(region: str, key_id: str) -> str:
+    return f"arn:aws:kms:{region}:{KMS_ACCOUNT}:key/{key_id}"
+
+
+def _kms_context(context: str | None) -> bytes:
+    """What binds a wrapped key to its encryption context: the context's pairs,
+    sorted, as JSON (so any spelling of the same pairs opens it)."""
+    if context is None:
+        return b"{}"
+    pairs = json.loads(base64.b64decode(context))
+    return json.dumps(pairs, sort_keys=True, separators=(",", ":")).encode()
+
+
+async def _kms_wrap(ctx: Context, request: SseRequest, data_key: bytes) -> dict[str, str]:
+    if ctx.keys is None:
+        raise NotSupported("SSE-KMS needs a key service, and this server has none")
+    key = await ctx.keys.find(request.kms_key)
+    if not key.enabled:
+        raise KmsKeyDisabled(f"{kms_arn(ctx.settings.region, key.id)} is disabled.")
+    wrapped = await ctx.keys.encrypt(key.id, data_key, _kms_context(request.context))
+    record = {
+        "algorithm": KMS_ALGORITHM,
+        "mode": SSE_KMS,
+        "kms_key": key.id,
+        "kms_arn": kms_arn(ctx.settings.region, key.id),
+        "key": _b64(wrapped),
+    }
+    if request.context is not None:
+        record["context"] = request.context
+    if request.bucket_key:
+        record["bucket_key"] = "true"
+    return record
 
 
 async def open_data_key(
@@ -160,6 +217,11 @@ async def open_data_key(
             )
         if mode is None:
             return None
+        if mode == SSE_KMS:
+            if ctx.keys is None:
+                raise NotSupported("SSE-KMS needs a key service, and this server has none")
+            context = _kms_context(sse.get("context"))
+            return await ctx.keys.decrypt(sse["kms_key"], _unb64(sse["key"]), context)
         if ctx.kms is None:
             raise NotSupported("SSE-S3 needs a keyring, and this server has none")
         return await ctx.kms.unwrap(sse["key_id"], _unb64(sse["key"]))
@@ -214,10 +276,12 @@ def _unb64(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class DefaultEncryption:
-    """A bucket's default encryption; only SSE-S3 (AES256) is implemented."""
+    """A bucket's default encryption: SSE-S3 (AES256) or SSE-KMS (aws:kms)."""
 
     algorithm: str = ALGORITHM
     bucket_key_enabled: bool = False
+    # aws:kms only: the key as configured (id, alias or ARN); None: the default key.
+    kms_key: str | None = None
 
 
 def bucket_default(bucket: Bucket) -> DefaultEncryption | None:
@@ -225,14 +289,31 @@ def bucket_default(bucket: Bucket) -> DefaultEncryption | None:
     if text is None:
         return None
     doc = json.loads(text)
-    return DefaultEncryption(doc["SSEAlgorithm"], bool(doc.get("BucketKeyEnabled", False)))
+    return DefaultEncryption(
+        doc["SSEAlgorithm"], bool(doc.get("BucketKeyEnabled", False)), doc.get("KMSMasterKeyID")
+    )
+
+
+def kms_key_ref(text: str) -> str:
+    """The key id or `alias/NAME` an id, alias or ARN (any region and account) names."""
+    if text.startswith("arn:"):
+        parts = text.split(":", 5)
+        if len(parts) == 6 and parts[2] == "kms":
+            return parts[5].removeprefix("key/")
+    return text
 
 
 def write_request(bucket: Bucket, asked: SseRequest | None) -> SseRequest | None:
     """What a write without encryption headers gets: the bucket's default, if any."""
     if asked is not None:
         return asked
-    return SseRequest(SSE_S3) if bucket_default(bucket) is not None else None
+    default = bucket_default(bucket)
+    if default is None:
+        return None
+    if default.algorithm == KMS_ALGORITHM:
+        key = kms_key_ref(default.kms_key) if default.kms_key else None
+        return SseRequest(SSE_KMS, kms_key=key, bucket_key=default.bucket_key_enabled)
+    return SseRequest(SSE_S3)
 
 
 class BucketEncryption:
@@ -248,12 +329,16 @@ class BucketEncryption:
         return bucket_default(found)
 
     async def put(self, principal: Principal, bucket: str, default: DefaultEncryption) -> None:
-        if default.algorithm != ALGORITHM:
+        if default.algorithm not in (ALGORITHM, KMS_ALGORITHM):
             raise NotSupported(f"default encryption {default.algorithm} is not implemented")
         await self.ctx.bucket(principal, bucket, Action.WRITE_SETTING, setting=Setting.ENCRYPTION)
-        document = json.dumps(
-            {"SSEAlgorithm": default.algorithm, "BucketKeyEnabled": default.bucket_key_enabled}
-        )
+        doc: dict[str, object] = {
+            "SSEAlgorithm": default.algorithm,
+            "BucketKeyEnabled": default.bucket_key_enabled,
+        }
+        if default.kms_key is not None:
+            doc["KMSMasterKeyID"] = default.kms_key
+        document = json.dumps(doc)
         await self.ctx.meta.set_bucket_config(bucket, CONFIG, document, actor=principal.actor)
 
     async def delete(self, principal: Principal, bucket: str) -> None:

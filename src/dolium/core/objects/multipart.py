@@ -160,6 +160,20 @@ class Multipart:
         body: AsyncIterator[bytes],
         opts: WriteOptions,
     ) -> Part:
+        part, _ = await self.write_part(principal, bucket_name, key, upload_id, number, body, opts)
+        return part
+
+    async def write_part(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        body: AsyncIterator[bytes],
+        opts: WriteOptions,
+    ) -> tuple[Part, MultipartUpload]:
+        """`put_part`, and the upload the part went to (a front end says its encryption)."""
         check_part_number(number)
         bucket, upload = await self.upload(principal, bucket_name, key, upload_id, Action.WRITE)
         customer = opts.sse.customer if opts.sse is not None else None
@@ -183,7 +197,7 @@ class Multipart:
             policy=upload.policy,
         )
         await self.ctx.meta.put_part(bucket.name, part, actor=principal.actor)
-        return part
+        return part, upload
 
     async def copy_part(
         self,

@@ -57,7 +57,7 @@ from dolium.frontends.s3.wire.http import (
     parse_query,
     parse_target,
 )
-from dolium.frontends.s3.wire.sse_headers import require_tls
+from dolium.frontends.s3.wire.sse_headers import require_kms_tls, require_tls
 from dolium.frontends.s3.wire.storage_class import class_policy
 from dolium.protocols.keys import KeyStore
 
@@ -172,6 +172,8 @@ class S3Settings:
     # S3 refuses SSE-C keys over plain HTTP; false allows them (tests, TLS
     # ended by a proxy that does not say so).
     sse_c_require_tls: bool = True
+    # S3 refuses SSE-KMS writes over plain HTTP; false allows them.
+    sse_kms_require_tls: bool = True
     # S3 storage class -> storage policy, for x-amz-storage-class on writes.
     storage_classes: Mapping[str, str] = field(default_factory=dict)
 
@@ -322,9 +324,12 @@ class S3App:
             return await cors.preflight(self.store, request)
         if post_object.is_browser_upload(request):
             # A form upload authenticates through its policy fields, not headers.
-            return await post_object.post_object(self.store, request, self.auth)
+            return await post_object.post_object(
+                self.store, request, self.auth, kms_tls=self.settings.sse_kms_require_tls
+            )
         await self.auth.authenticate(request)
         require_tls(request, self.settings.sse_c_require_tls)
+        require_kms_tls(request, self.settings.sse_kms_require_tls)
         if request.method in ("PUT", "POST"):
             request.storage_policy = class_policy(request, self.settings.storage_classes)
         handler = self._route(request)

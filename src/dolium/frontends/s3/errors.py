@@ -55,6 +55,9 @@ S3_ERRORS: dict[type[e.DoliumError], tuple[int, str]] = {
     e.MetadataTooLarge: (400, "MetadataTooLarge"),
     e.InvalidArgument: (400, "InvalidArgument"),
     e.NoSuchStoragePolicy: (400, "InvalidArgument"),
+    # S3 answers these with the key service's own error codes.
+    e.KmsKeyNotFound: (400, "KMS.NotFoundException"),
+    e.KmsKeyDisabled: (400, "KMS.DisabledException"),
     e.InvalidPart: (400, "InvalidPart"),
     e.InvalidPartOrder: (400, "InvalidPartOrder"),
     e.EntityTooSmall: (400, "EntityTooSmall"),

@@ -1,16 +1,18 @@
 """S3 bucket default encryption: Get/Put/DeleteBucketEncryption.
 
-Only SSE-S3 (AES256) can be a default; SSE-KMS is NotImplemented. A bucket
-without a configuration answers ServerSideEncryptionConfigurationNotFoundError
-on Get, as S3 did before it encrypted every bucket by default: here data
-without a default and without headers is stored in clear.
+SSE-S3 (AES256) or SSE-KMS (aws:kms, with an optional KMSMasterKeyID: a key
+id, alias or ARN, kept as given) can be a default; aws:kms:dsse is
+NotImplemented. A bucket without a configuration answers
+ServerSideEncryptionConfigurationNotFoundError on Get, as S3 did before it
+encrypted every bucket by default: here data without a default and without
+headers is stored in clear.
 """
 
 from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
-from dolium.core.content.sse import ALGORITHM, DefaultEncryption
+from dolium.core.content.sse import ALGORITHM, KMS_ALGORITHM, DefaultEncryption
 from dolium.core.store import Store
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.objects import principal_of
@@ -38,11 +40,12 @@ def parse_encryption(body: bytes) -> DefaultEncryption:
     algorithm = _single(default, "SSEAlgorithm")
     if algorithm is None or algorithm not in (ALGORITHM, *KMS_ALGORITHMS):
         raise xml.malformed()
-    if algorithm in KMS_ALGORITHMS:
+    if algorithm != KMS_ALGORITHM and algorithm in KMS_ALGORITHMS:
         raise S3Error(
-            501, "NotImplemented", "SSE-KMS default encryption is not implemented by this server"
+            501, "NotImplemented", "DSSE-KMS default encryption is not implemented by this server"
         )
-    if _single(default, "KMSMasterKeyID") is not None:
+    kms_key = _single(default, "KMSMasterKeyID")
+    if kms_key is not None and algorithm != KMS_ALGORITHM:
         raise S3Error(
             400,
             "InvalidArgument",
@@ -51,12 +54,15 @@ def parse_encryption(body: bytes) -> DefaultEncryption:
         )
     bucket_key = _single(rule, "BucketKeyEnabled")
     enabled = xml._boolean(bucket_key) if bucket_key is not None else False
-    return DefaultEncryption(algorithm, enabled)
+    return DefaultEncryption(algorithm, enabled, kms_key or None)
 
 
 def render_encryption(default: DefaultEncryption) -> bytes:
+    by_default: list[xml.Node] = [("SSEAlgorithm", default.algorithm)]
+    if default.kms_key is not None:
+        by_default.append(("KMSMasterKeyID", default.kms_key))
     rule: list[xml.Node] = [
-        ("ApplyServerSideEncryptionByDefault", [("SSEAlgorithm", default.algorithm)]),
+        ("ApplyServerSideEncryptionByDefault", by_default),
         ("BucketKeyEnabled", default.bucket_key_enabled),
     ]
     return xml.render("ServerSideEncryptionConfiguration", [("Rule", rule)])

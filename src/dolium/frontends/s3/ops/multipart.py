@@ -56,7 +56,7 @@ async def create_upload(store: Store, request: S3Request) -> Response:
         "InitiateMultipartUploadResult",
         [("Bucket", upload.bucket), ("Key", upload.key), ("UploadId", upload.upload_id)],
     )
-    headers = [XML, *sse_response_headers(upload.sse)]
+    headers = [XML, *sse_response_headers(upload.sse, context=True)]
     if upload.checksum_algorithm:
         headers.append(("x-amz-checksum-algorithm", upload.checksum_algorithm))
         headers.append(("x-amz-checksum-type", upload.checksum_type))
@@ -69,7 +69,7 @@ async def upload_part(store: Store, request: S3Request) -> Response:
     if request.header("x-amz-copy-source") is not None:
         return await upload_part_copy(store, request, number, upload_id)
     opts = write_options(request, declared_size(request))
-    part = await store.multipart.put_part(
+    part, upload = await store.multipart.write_part(
         principal_of(request),
         request.bucket,
         request.key,
@@ -82,6 +82,8 @@ async def upload_part(store: Store, request: S3Request) -> Response:
     if opts.sse is not None and opts.sse.customer is not None:
         # The part was sealed with the upload's key, which this key unlocked.
         headers.extend(sse_response_headers({"mode": "SSE-C", "key_md5": opts.sse.customer.md5}))
+    else:  # SSE-S3, SSE-KMS: said on each part, as S3 does
+        headers.extend(sse_response_headers(upload.sse))
     headers.extend((f"x-amz-checksum-{a.lower()}", v) for a, v in part.checksums.items())
     return Response(200, headers)
 

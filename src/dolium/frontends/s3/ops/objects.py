@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, unquote
 
-from dolium.core.content.sse import CustomerKey
+from dolium.core.content.sse import SSE_KMS, CustomerKey
 from dolium.core.objects.conditions import ByteRange, check_copy_source, check_read, parse_range
 from dolium.core.objects.service import CopyOptions
 from dolium.core.objects.version_ids import validate_version_id
@@ -28,7 +28,12 @@ from dolium.frontends.s3.wire.headers import (
     write_options,
 )
 from dolium.frontends.s3.wire.http import Headers, Response, S3Request
-from dolium.frontends.s3.wire.sse_headers import copy_source_key, customer_key, sse_request
+from dolium.frontends.s3.wire.sse_headers import (
+    copy_source_key,
+    customer_key,
+    require_sigv4,
+    sse_request,
+)
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
 from dolium.frontends.s3.wire.storage_class import STORAGE_CLASS_HEADER
 from dolium.model import UNVERSIONED_ID, ObjectVersion, Principal, Versioning
@@ -105,7 +110,7 @@ async def put_object(store: Store, request: S3Request) -> Response:
         principal, request.bucket, request.key, request.stream(), opts
     )
     headers = [("etag", f'"{version.etag}"'), *version_headers(version)]
-    headers.extend(sse_response_headers(version.sse))
+    headers.extend(sse_response_headers(version.sse, context=True))
     for algorithm, value in version.checksums.items():
         headers.append((f"x-amz-checksum-{algorithm.lower()}", value))
     return Response(200, headers)
@@ -122,6 +127,8 @@ async def get_object(store: Store, request: S3Request, head: bool = False) -> Re
         if exc.context.get("delete_marker"):
             raise delete_marker_error(request, exc, by_version_id=version_id is not None) from exc
         raise
+    if version.sse.get("mode") == SSE_KMS:
+        require_sigv4(request)
     # Encrypted data is not even described without its key (SSE-C).
     customer = customer_key(request)
     await store.objects.unlock(version.sse, customer)
@@ -279,6 +286,8 @@ def parse_copy_source(value: str) -> tuple[str, str, str | None]:
 
 def copy_source_check(request: S3Request) -> CopyOptions:
     def check(src: ObjectVersion) -> None:
+        if src.sse.get("mode") == SSE_KMS:
+            require_sigv4(request)  # reading an SSE-KMS source, as S3 requires
         check_copy_source(
             src.etag,
             src.modified,
@@ -323,7 +332,7 @@ async def copy_object(store: Store, request: S3Request) -> Response:
     )
     rules.check_copy(request.key, opts.tags)
     version, src = await store.objects.copy(principal, source, request.bucket, request.key, opts)
-    headers = version_headers(version) + sse_response_headers(version.sse)
+    headers = version_headers(version) + sse_response_headers(version.sse, context=True)
     if source[2] is not None or src.version_id != UNVERSIONED_ID:
         headers.append(("x-amz-copy-source-version-id", versions.to_s3(src.version_id)))
     body = xml.render(

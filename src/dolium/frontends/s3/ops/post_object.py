@@ -35,6 +35,8 @@ from dolium.frontends.s3.rules import objects as rules
 from dolium.frontends.s3.wire import acl_xml, formdata, xml
 from dolium.frontends.s3.wire.headers import META_PREFIX, write_options
 from dolium.frontends.s3.wire.http import Response, S3Request, receive_body
+from dolium.frontends.s3.wire.sse_headers import require_kms_tls
+from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
 from dolium.model import ChangeAction, Principal
 
 # The form data and boundaries before the file, as S3 bounds them.
@@ -301,7 +303,10 @@ def _redirect_target(value: str | None) -> str | None:
     return value
 
 
-async def post_object(store: Store, request: S3Request, auth: Authenticator) -> Response:
+async def post_object(
+    store: Store, request: S3Request, auth: Authenticator, *, kms_tls: bool = True
+) -> Response:
+    """A browser form upload; `kms_tls`: refuse aws:kms fields over plain HTTP, as S3 does."""
     boundary = formdata.boundary_of(request.header("content-type", "") or "")
     form = await formdata.read_form(receive_body(request.receive_message), boundary, MAX_PRE_DATA)
     fields = Fields.of(form)
@@ -314,8 +319,9 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
     if acl is not None:
         acl_xml.requested_acl({"x-amz-acl": acl})  # refuses a canned ACL S3 does not know
     as_put = _object_request(request, fields)
+    require_kms_tls(as_put, kms_tls)
     principal, policy = await authenticate(as_put, fields, auth, time.time())
-    request.principal = principal
+    request.principal = as_put.principal = principal
     await store.buckets.get(principal, request.bucket, Action.WRITE, key=key)
     opts = write_options(as_put, None)
     tagging = fields.raw.get("tagging")
@@ -330,7 +336,7 @@ async def post_object(store: Store, request: S3Request, auth: Authenticator) -> 
     version = await store.objects.put(
         principal, request.bucket, key, body, opts, action=ChangeAction.OBJECT_POST
     )
-    headers = version_headers(version)
+    headers = version_headers(version) + sse_response_headers(version.sse)
     for algorithm, value in version.checksums.items():
         headers.append((f"x-amz-checksum-{algorithm.lower()}", value))
     return _answer(request, fields, key, version.etag, headers)
