@@ -27,6 +27,7 @@ from dolium.core.objects.listing import Listing
 from dolium.core.objects.multipart import Multipart
 from dolium.core.objects.object_lock import ObjectLock
 from dolium.core.objects.service import Objects
+from dolium.core.objects.shares import Shares
 from dolium.core.objects.tagging import Tagging
 from dolium.core.operations.admin import Administration
 from dolium.core.operations.status import Status
@@ -56,6 +57,8 @@ class Store:
         self.accounts = AccountInfo(ctx)
         self.containers = ContainerInfo(ctx)
         self.expiry = Expiry(ctx)
+        # Who else may read and write an object (sharing documents on paths).
+        self.shares = Shares(ctx)
         # Pithos: hashmaps of stored versions, and writes by hashmap.
         self.hashmaps = Hashmaps(ctx, self.objects)
         self.hashmap_writes = HashmapWrites(ctx, self.objects)

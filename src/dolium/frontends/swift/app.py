@@ -42,6 +42,7 @@ from dolium.frontends.swift.ops import (
     objects,
     pithos,
 )
+from dolium.frontends.swift.pithos import listings as shared_listings
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.model import container_address
@@ -167,6 +168,14 @@ class SwiftApp:
         if path == INFO_PATH:
             return info.info(http.method, self.policies, self.default_policy)
         account_part, _, rest = path[len(API_PREFIX) :].partition("/")
+        if not account_part and not rest:
+            # Pithos: the accounts that share something with the caller.
+            principal = await auth.authenticate(self.store, self.signer, self.keys, http)
+            top = SwiftRequest(
+                self.store, http, principal, "",
+                query=dict(parse_qsl(http.url.query, keep_blank_values=True)), trans_id=trans_id,
+            )  # fmt: skip
+            return await shared_listings.sharing_accounts(top)
         if not account_part.startswith(ACCOUNT_PREFIX) or account_part == ACCOUNT_PREFIX:
             raise SwiftError(404)
         tenant = account_part[len(ACCOUNT_PREFIX) :]
@@ -214,6 +223,9 @@ class SwiftApp:
         if not request.container:
             if request.obj:
                 raise SwiftError(404)
+            if method in ("GET", "HEAD") and auth.is_stranger(principal, request.account):
+                # Pithos: another account's caller sees the containers shared with it.
+                return shared_listings.strangers_account, False
             if not (method == "POST" and quotas.is_reseller(principal)):
                 auth.check_account_owner(principal, request.account)
             return ACCOUNT_ROUTES.get(method), False

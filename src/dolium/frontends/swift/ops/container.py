@@ -6,12 +6,13 @@ from starlette.responses import Response
 
 from dolium.core.access.swift_acl import parse_entries, stored_acl
 from dolium.core.buckets.container_meta import metadata as stored_metadata
-from dolium.errors import BucketAlreadyExists
+from dolium.errors import AccessDenied, BucketAlreadyExists
 from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
+from dolium.frontends.swift.pithos import listings as shared_listings
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import Entry, ObjectEntry
@@ -144,7 +145,13 @@ def _shown_metadata(request: SwiftRequest, bucket: Bucket) -> dict[str, str]:
 
 
 async def head_or_get(request: SwiftRequest) -> Response:
-    bucket, usage = await request.store.containers.describe(request.principal, request.address)
+    try:
+        bucket, usage = await request.store.containers.describe(request.principal, request.address)
+    except AccessDenied:
+        if request.principal.anonymous or request.principal.tenant == request.account:
+            raise
+        # Pithos: a caller of another account sees the objects shared with it.
+        return await shared_listings.strangers_container(request)
     headers = [
         ("X-Container-Object-Count", str(usage.objects)),
         ("X-Container-Bytes-Used", str(usage.bytes)),
@@ -166,5 +173,8 @@ async def head_or_get(request: SwiftRequest) -> Response:
     if request.method == "HEAD":
         return empty(204, headers)
     query = ListingQuery.parse(request.query)
-    entries = await _page(request, query) if query.limit else []
+    if "shared" in request.query and request.is_owner:
+        entries = await shared_listings.own_shared_objects(request, query)
+    else:
+        entries = await _page(request, query) if query.limit else []
     return listing(request, "container", request.container, entries, headers)

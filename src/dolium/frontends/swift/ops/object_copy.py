@@ -18,6 +18,7 @@ from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import symlinks, versioned_writes
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.ops.objects import check_name
+from dolium.frontends.swift.pithos import reach
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire import object_headers as oh
@@ -84,6 +85,8 @@ async def _copy(
         headers={**kept_headers, **oh.stored_headers(headers)},
     )
     dst_address = container_address(dst[0], dst[1])
+    # Sharing is not copied: the copy gets what the request sets, if anything.
+    asked = await reach.before_write(request, *dst)
     if dst[0] == request.account:
         await quotas.check_write(request.store, request.account, dst[1], source.size)
         await versioned_writes.before_write(request, dst[1], dst[2])
@@ -92,6 +95,7 @@ async def _copy(
     )
     expires = oh.delete_at(headers, store.ctx.clock())
     await store.expiry.set(principal, dst_address, dst[2], expires)
+    await reach.after_write(request, *dst, asked)
     return empty(
         201,
         [

@@ -17,6 +17,7 @@ from dolium.errors import MissingBlocks
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.ops.objects import body_of, check_name, readable
+from dolium.frontends.swift.pithos import reach
 from dolium.frontends.swift.request import SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire import object_headers as oh
@@ -90,6 +91,7 @@ async def put_hashmap(request: SwiftRequest) -> Response:
         headers=oh.stored_headers(headers),
     )
     store = request.store
+    asked = await reach.before_write(request, request.account, request.container, request.obj)
     try:
         version = await store.hashmap_writes.put(
             request.principal, request.address, request.obj, size, digests, opts
@@ -99,6 +101,7 @@ async def put_hashmap(request: SwiftRequest) -> Response:
         body = render_hashes(JSON, exc.missing)
         return Response(body, status_code=409, media_type=CONTENT_TYPES[JSON])
     await store.expiry.set(request.principal, request.address, request.obj, expires)
+    await reach.after_write(request, request.account, request.container, request.obj, asked)
     return empty(
         201,
         [

@@ -1,0 +1,1 @@
+"""Synnefo Pithos' extensions on the Swift front end, by feature: sharing, groups, listings."""
