@@ -26,6 +26,7 @@ from dolium.core.objects.hashmaps import Hashmaps
 from dolium.core.objects.listing import Listing
 from dolium.core.objects.multipart import Multipart
 from dolium.core.objects.object_lock import ObjectLock
+from dolium.core.objects.public_links import PublicLinks
 from dolium.core.objects.service import Objects
 from dolium.core.objects.shares import Shares
 from dolium.core.objects.tagging import Tagging
@@ -59,6 +60,7 @@ class Store:
         self.expiry = Expiry(ctx)
         # Who else may read and write an object (sharing documents on paths).
         self.shares = Shares(ctx)
+        self.public_links = PublicLinks(ctx)
         # Pithos: hashmaps of stored versions, and writes by hashmap.
         self.hashmaps = Hashmaps(ctx, self.objects)
         self.hashmap_writes = HashmapWrites(ctx, self.objects)

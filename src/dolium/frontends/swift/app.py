@@ -43,6 +43,7 @@ from dolium.frontends.swift.ops import (
     pithos,
 )
 from dolium.frontends.swift.pithos import listings as shared_listings
+from dolium.frontends.swift.pithos import public
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.model import container_address
@@ -167,6 +168,9 @@ class SwiftApp:
             return await auth.login(self.store, self.signer, http)
         if path == INFO_PATH:
             return info.info(http.method, self.policies, self.default_policy)
+        if public.is_public_path(path):
+            # A public link is its own credential: no token is read.
+            return await public.serve(self.store, http, trans_id)
         account_part, _, rest = path[len(API_PREFIX) :].partition("/")
         if not account_part and not rest:
             # Pithos: the accounts that share something with the caller.

@@ -1,1 +1,2 @@
-"""Synnefo Pithos' extensions on the Swift front end, by feature: sharing, groups, listings."""
+"""Synnefo Pithos' extensions on the Swift front end, by feature: sharing, groups,
+listings, public links."""

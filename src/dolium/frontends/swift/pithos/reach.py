@@ -1,10 +1,10 @@
 """Who else reaches an object, as writes set it and reads show it: Pithos'
-sharing (`X-Object-Sharing`).
+sharing (`X-Object-Sharing`) and public links (`X-Object-Public`).
 
-A write that sets it is checked first, before it stores anything: only
+A write that sets either is checked first, before it stores anything: only
 whoever may change the object's grants (its owner) may, and the core
-judges that. It is applied once the object is written; a copy takes
-nothing from its source, only what its own request sets.
+judges that. Both are applied once the object is written; a copy takes
+neither from its source, only what its own request sets.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from starlette.responses import Response
 
-from dolium.frontends.swift.pithos import sharing
+from dolium.frontends.swift.pithos import public, sharing
 from dolium.frontends.swift.request import SwiftRequest
 from dolium.model import ObjectVersion, Sharing, container_address
 
@@ -21,12 +21,13 @@ from dolium.model import ObjectVersion, Sharing, container_address
 @dataclass(frozen=True, slots=True)
 class Asked:
     sharing: Sharing | None = None  # None: left as it is
+    public: bool | None = None
 
 
 async def before_write(request: SwiftRequest, account: str, container: str, key: str) -> Asked:
     """What the write asks for (400 when malformed, 403 when not the caller's to set)."""
-    asked = Asked(sharing.requested(request))
-    if asked.sharing is not None:
+    asked = Asked(sharing.requested(request), public.requested(request))
+    if asked.sharing is not None or asked.public is not None:
         address = container_address(account, container)
         await request.store.shares.check_may_share(request.principal, address, key)
     return asked
@@ -38,16 +39,23 @@ async def after_write(
     address = container_address(account, container)
     if asked.sharing is not None:
         await request.store.shares.set(request.principal, address, key, asked.sharing)
+    if asked.public is not None:
+        await request.store.public_links.set(request.principal, address, key, asked.public)
 
 
 async def after_delete(request: SwiftRequest) -> None:
-    """As Pithos: a deleted object's sharing goes with it."""
+    """As Pithos: a deleted object's sharing and link go with it."""
     await request.store.shares.clear(request.principal, request.address, request.obj)
+    await request.store.public_links.clear(request.principal, request.address, request.obj)
 
 
 async def with_read_headers(
     request: SwiftRequest, version: ObjectVersion, response: Response
 ) -> Response:
-    for name, value in await sharing.read_headers(request, version):
+    shown = [
+        *await sharing.read_headers(request, version),
+        *await public.read_headers(request, version),
+    ]
+    for name, value in shown:
         response.headers.append(name, value)
     return response
