@@ -23,6 +23,7 @@ from dolium.core.jobs.delivery import Delivery
 from dolium.core.objects.expiry import Expiry
 from dolium.core.objects.hashmap_write import HashmapWrites
 from dolium.core.objects.hashmaps import Hashmaps
+from dolium.core.objects.history import History
 from dolium.core.objects.listing import Listing
 from dolium.core.objects.multipart import Multipart
 from dolium.core.objects.object_lock import ObjectLock
@@ -61,6 +62,8 @@ class Store:
         # Who else may read and write an object (sharing documents on paths).
         self.shares = Shares(ctx)
         self.public_links = PublicLinks(ctx)
+        # The past of objects and containers: versions, and state at a time.
+        self.history = History(ctx)
         # Pithos: hashmaps of stored versions, and writes by hashmap.
         self.hashmaps = Hashmaps(ctx, self.objects)
         self.hashmap_writes = HashmapWrites(ctx, self.objects)

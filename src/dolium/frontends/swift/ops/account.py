@@ -11,7 +11,7 @@ from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
-from dolium.frontends.swift.pithos import groups
+from dolium.frontends.swift.pithos import groups, versions
 from dolium.frontends.swift.pithos import listings as shared_listings
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.wire import metadata
@@ -42,7 +42,13 @@ async def _headers(request: SwiftRequest, containers: list[Bucket]) -> list[tupl
 async def head_or_get(request: SwiftRequest) -> Response:
     query = ListingQuery.parse(request.query) if request.method == "GET" else ListingQuery()
     containers = await request.store.buckets.list(request.principal)
+    when = versions.until(request)
+    if when is not None:
+        # Pithos: the containers the account had then.
+        containers = [b for b in containers if b.created <= when]
     headers = await _headers(request, containers)
+    if when is not None:
+        headers.append(versions.until_header("Account", when))
     if request.method == "HEAD":
         return empty(204, headers)
     if "shared" in request.query:

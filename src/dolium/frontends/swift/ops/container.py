@@ -13,6 +13,7 @@ from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
 from dolium.frontends.swift.pithos import listings as shared_listings
+from dolium.frontends.swift.pithos import versions
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import Entry, ObjectEntry
@@ -34,10 +35,13 @@ def _acl_changes(request: SwiftRequest) -> tuple[str | None, str | None]:
     return changes[0], changes[1]
 
 
-async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
-    """The metadata and ACLs a PUT or POST of the container sends."""
+async def _apply(request: SwiftRequest, changes: dict[str, str | None], policy: str | None) -> None:
+    """The metadata, ACLs and versioning policy a PUT or POST of the container sends."""
     store = request.store
     await store.containers.update_meta(request.principal, request.address, changes)
+    if policy is not None:
+        bucket, _ = await store.containers.describe(request.principal, request.address)
+        await versions.apply_policy(request, policy, bucket)
     read, write = _acl_changes(request)
     if read is not None or write is not None:
         await store.containers.set_swift_acl(request.principal, request.address, read, write)
@@ -51,12 +55,13 @@ async def put(request: SwiftRequest) -> Response:
     read, write = _acl_changes(request)
     parse_entries(read or "", read=True)
     parse_entries(write or "", read=False)
+    policy = versions.policy_asked(request.http.headers)
     status = 201
     try:
         await request.store.buckets.create_container(request.account, request.container)
     except BucketAlreadyExists:
         status = 202  # Swift's PUT of an existing container: accepted, metadata applied
-    await _apply(request, changes)
+    await _apply(request, changes, policy)
     return empty(status)
 
 
@@ -64,7 +69,7 @@ async def post(request: SwiftRequest) -> Response:
     quotas.check_container_settings(request.http.headers)
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
     changes |= versioned_writes.container_changes(request.http.headers)
-    await _apply(request, changes)
+    await _apply(request, changes, versions.policy_asked(request.http.headers))
     return empty(204)
 
 
@@ -162,6 +167,7 @@ async def head_or_get(request: SwiftRequest) -> Response:
         ("X-Container-Block-Hash", bucket.hash_algorithm),
         *metadata.response_headers(metadata.CONTAINER, _shown_metadata(request, bucket)),
         *versioned_writes.shown(stored_metadata(bucket)),
+        *versions.policy_headers(bucket),
     ]
     if request.is_owner:
         # Who else may read and write is the owner's to know.
@@ -170,6 +176,16 @@ async def head_or_get(request: SwiftRequest) -> Response:
             headers.append(("X-Container-Read", ",".join(acl.read)))
         if acl.write:
             headers.append(("X-Container-Write", ",".join(acl.write)))
+    when = versions.until(request)
+    if when is not None:
+        # Pithos: the container as it was then, counts included.
+        query = ListingQuery.parse(request.query) if request.method == "GET" else None
+        past, entries = await versions.container_at(request, when, query)
+        counts = ("X-Container-Object-Count", "X-Container-Bytes-Used")
+        headers = [*(h for h in headers if h[0] not in counts), *past]
+        if request.method == "HEAD":
+            return empty(204, headers)
+        return listing(request, "container", request.container, entries, headers)
     if request.method == "HEAD":
         return empty(204, headers)
     query = ListingQuery.parse(request.query)

@@ -24,7 +24,7 @@ from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import symlinks, versioned_writes
 from dolium.frontends.swift.ops.byteranges import MultipartRanges, parse_ranges
 from dolium.frontends.swift.ops.common import empty
-from dolium.frontends.swift.pithos import reach
+from dolium.frontends.swift.pithos import reach, versions
 from dolium.frontends.swift.request import SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire import object_headers as oh
@@ -100,20 +100,32 @@ async def _current(request: SwiftRequest) -> tuple[ObjectVersion, float | None]:
     return version, await request.store.expiry.check(version)
 
 
+async def _asked(request: SwiftRequest) -> tuple[ObjectVersion, float | None]:
+    """The version a read names (Pithos: `?version=`, `?until=`; else the
+    current one), and when the object expires."""
+    version = await versions.find(request)
+    return version, await request.store.expiry.check(version)
+
+
 async def readable(request: SwiftRequest) -> tuple[ObjectVersion, float | None]:
     """The object a read is about, and when it expires: 404 when absent or expired,
     412 or 304 (NotModified, which the app answers with the ETag and date) when
     the request's conditions say so."""
-    version, expires = await _current(request)
+    version, expires = await _asked(request)
     large_read.check_conditions(request, version.etag, version.modified)
     return version, expires
 
 
 async def head_or_get(request: SwiftRequest) -> Response:
-    version, expires = await _current(request)
+    if request.query.get("version") == versions.LIST:
+        return await versions.version_list(request)
+    version, expires = await _asked(request)
     version, target = await symlinks.follow(request, version)
     if target is None:
         response = await _serve(request, version, expires)
+        response.headers["X-Object-Version"] = version.version_id
+        if versions.asked(request):
+            return response  # as Pithos: sharing is shown for the current version only
         return await reach.with_read_headers(request, version, response)
     # Through a link: the target's own expiry, and where it was found.
     expires = await request.store.expiry.check(version)

@@ -33,7 +33,7 @@ def _entry(item: ListedObject) -> ObjectEntry:
     return ObjectEntry(item.key, item.etag, item.size, item.content_type, item.modified)
 
 
-def _rolled(query: ListingQuery, items: list[ListedObject]) -> list[Entry]:
+def rolled(query: ListingQuery, items: list[ListedObject]) -> list[Entry]:
     """Objects, with those below a delimiter rolled up into their subdir."""
     entries: list[Entry] = []
     seen: set[str] = set()
@@ -62,7 +62,7 @@ async def strangers_container(request: SwiftRequest) -> Response:
         principal, request.address, prefix=query.prefix, start_after=query.marker,
         limit=query.limit,
     )  # fmt: skip
-    return listing(request, "container", request.container, _rolled(query, items), headers)
+    return listing(request, "container", request.container, rolled(query, items), headers)
 
 
 async def own_shared_objects(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
@@ -80,7 +80,7 @@ async def own_shared_objects(request: SwiftRequest, query: ListingQuery) -> list
         if not page.truncated or page.next_marker is None:
             break
         cursor = page.next_marker
-    return _rolled(query, found[: query.limit])
+    return rolled(query, found[: query.limit])
 
 
 async def _has_own_shared(request: SwiftRequest, container: str) -> bool:
