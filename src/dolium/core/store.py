@@ -25,6 +25,7 @@ from dolium.core.objects.hashmap_write import HashmapWrites
 from dolium.core.objects.hashmaps import Hashmaps
 from dolium.core.objects.history import History
 from dolium.core.objects.listing import Listing
+from dolium.core.objects.moves import Moves
 from dolium.core.objects.multipart import Multipart
 from dolium.core.objects.object_lock import ObjectLock
 from dolium.core.objects.public_links import PublicLinks
@@ -64,6 +65,7 @@ class Store:
         self.public_links = PublicLinks(ctx)
         # The past of objects and containers: versions, and state at a time.
         self.history = History(ctx)
+        self.moves = Moves(ctx)
         # Pithos: hashmaps of stored versions, and writes by hashmap.
         self.hashmaps = Hashmaps(ctx, self.objects)
         self.hashmap_writes = HashmapWrites(ctx, self.objects)

@@ -43,7 +43,7 @@ from dolium.frontends.swift.ops import (
     pithos,
 )
 from dolium.frontends.swift.pithos import listings as shared_listings
-from dolium.frontends.swift.pithos import public
+from dolium.frontends.swift.pithos import moves, public
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.model import container_address
@@ -82,6 +82,7 @@ MEMBER_ACTIONS = {
     ("object", "POST"): Action.WRITE,
     ("object", "DELETE"): Action.DELETE,
     ("object", "COPY"): Action.READ,
+    ("object", "MOVE"): Action.DELETE,
 }
 OBJECT_ROUTES: dict[str, Handler] = {
     "GET": objects.head_or_get,
@@ -89,6 +90,7 @@ OBJECT_ROUTES: dict[str, Handler] = {
     "POST": objects.post,
     "DELETE": objects.delete,
     "COPY": object_copy.copy,
+    "MOVE": moves.move,
 }
 
 
@@ -248,6 +250,8 @@ class SwiftApp:
             return slo.put, False
         if method == "DELETE" and slo.wanted(request, "delete"):
             return slo.delete, False
+        if method == "PUT" and request.header("x-move-from"):
+            return moves.put_move, False
         if method == "PUT":
             return (object_copy.put_copy if request.header("x-copy-from") else objects.put), False
         return OBJECT_ROUTES.get(method), False
@@ -259,10 +263,13 @@ class SwiftApp:
         write of its destination."""
         wants = [(request.address, MEMBER_ACTIONS[request.level, request.method])]
         copy_from = request.header("x-copy-from") if request.method == "PUT" else ""
-        if copy_from or request.method == "COPY":
+        move_from = request.header("x-move-from") if request.method == "PUT" else ""
+        if copy_from or move_from or request.method in ("COPY", "MOVE"):
             other = object_copy.other_container(request)
             if other is not None:
-                action = Action.READ if copy_from else Action.WRITE
+                # The source of a move is deleted; a copy's is only read.
+                action = Action.DELETE if move_from else Action.READ
+                action = action if copy_from or move_from else Action.WRITE
                 wants.append((container_address(*other), action))
         for address, action in wants:
             if not await self.store.containers.member_allows(request.principal, address, action):
