@@ -32,6 +32,7 @@ from dolium.core.objects.public_links import PublicLinks
 from dolium.core.objects.service import Objects
 from dolium.core.objects.shares import Shares
 from dolium.core.objects.tagging import Tagging
+from dolium.core.objects.updates import Updates
 from dolium.core.operations.admin import Administration
 from dolium.core.operations.status import Status
 from dolium.model import Change, ChangeAction, Principal
@@ -66,6 +67,7 @@ class Store:
         # The past of objects and containers: versions, and state at a time.
         self.history = History(ctx)
         self.moves = Moves(ctx)
+        self.updates = Updates(self.objects)
         # Pithos: hashmaps of stored versions, and writes by hashmap.
         self.hashmaps = Hashmaps(ctx, self.objects)
         self.hashmap_writes = HashmapWrites(ctx, self.objects)

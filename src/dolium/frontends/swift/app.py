@@ -43,7 +43,7 @@ from dolium.frontends.swift.ops import (
     pithos,
 )
 from dolium.frontends.swift.pithos import listings as shared_listings
-from dolium.frontends.swift.pithos import moves, public
+from dolium.frontends.swift.pithos import moves, public, updates
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.model import container_address
@@ -250,6 +250,8 @@ class SwiftApp:
             return slo.put, False
         if method == "DELETE" and slo.wanted(request, "delete"):
             return slo.delete, False
+        if method == "POST" and updates.is_data_update(request):
+            return updates.post_update, False
         if method == "PUT" and request.header("x-move-from"):
             return moves.put_move, False
         if method == "PUT":
