@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from conftest import LiveServer
-from swift_support import SwiftAccount, new_account
+from swift_support import SwiftAccount, add_user, new_account
 
 OCTETS = {"Content-Type": "application/octet-stream"}
 
@@ -113,3 +113,27 @@ def test_a_writer_may_update_a_reader_may_not(
             answer = post(client, obj, b"B", **{"Content-Range": "bytes 0-0/*"})
             assert answer.status_code == status
     assert owner.get(obj).content == b"B123456789"
+
+
+def test_a_member_needs_read_of_an_update_source(
+    server: LiveServer, alice: SwiftAccount, owner: httpx.Client, obj: str
+) -> None:
+    box = obj.split("/", maxsplit=1)[0]
+    secret = f"secret-{uuid.uuid4().hex[:8]}"
+    assert owner.put(secret).status_code == 201
+    assert owner.put(f"{secret}/s", content=b"SECRET", headers=OCTETS).status_code == 201
+    assert (
+        owner.post(box, headers={"X-Container-Write": f"{alice.tenant}:{box}"}).status_code == 204
+    )
+    member = add_user(server, alice.tenant, box, admin=False)
+    _, token = member.login()
+    with httpx.Client(base_url=alice.url + "/", headers={"X-Auth-Token": token}) as theirs:
+        headers = {"Content-Range": "bytes 0-5/*", "X-Source-Object": f"/{secret}/s"}
+        assert post(theirs, obj, **headers).status_code == 403
+        assert owner.get(obj).content == b"0123456789"
+        # A write ACL lets a member delete, so move, within the container.
+        moved = theirs.request("MOVE", obj, headers={"Destination": f"{box}/moved"})
+        assert moved.status_code == 201
+        elsewhere = theirs.request("MOVE", f"{box}/moved", headers={"Destination": f"{secret}/m"})
+        assert elsewhere.status_code == 403
+    assert owner.get(f"{box}/moved").content == b"0123456789"

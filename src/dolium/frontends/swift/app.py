@@ -262,7 +262,7 @@ class SwiftApp:
         """A member of the account (a user of its tenant, not an admin) may do
         only what the container's ACL grants; every other rule of the core
         would treat it as the owner. A copy needs read of its source and
-        write of its destination."""
+        write of its destination; a move, delete of its source."""
         wants = [(request.address, MEMBER_ACTIONS[request.level, request.method])]
         copy_from = request.header("x-copy-from") if request.method == "PUT" else ""
         move_from = request.header("x-move-from") if request.method == "PUT" else ""
@@ -273,6 +273,11 @@ class SwiftApp:
                 action = Action.DELETE if move_from else Action.READ
                 action = action if copy_from or move_from else Action.WRITE
                 wants.append((container_address(*other), action))
+        if request.method == "POST":
+            # A partial update from another object reads that object.
+            source = updates.source_container(request)
+            if source is not None:
+                wants.append((container_address(*source), Action.READ))
         for address, action in wants:
             if not await self.store.containers.member_allows(request.principal, address, action):
                 raise SwiftError(403)

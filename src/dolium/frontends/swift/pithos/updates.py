@@ -56,6 +56,20 @@ def parse_range(value: str) -> tuple[int | None, int | None, int | None]:
     return offset, None if upto is None else upto - offset + 1, total
 
 
+def source_container(request: SwiftRequest) -> tuple[str, str] | None:
+    """(account, container) of the object an update takes its bytes from;
+    None when it names none, or not in the form the handler accepts."""
+    value = request.header("x-source-object")
+    if not value:
+        return None
+    try:
+        container, _ = split(value, "X-Source-Object")
+    except SwiftError:
+        return None
+    account = request.header("x-source-account").removeprefix(ACCOUNT_PREFIX)
+    return account or request.account, container
+
+
 def _truncate(request: SwiftRequest) -> int | None:
     value = request.header("x-object-bytes")
     if not value:
