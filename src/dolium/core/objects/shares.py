@@ -38,6 +38,12 @@ class Governing:
     sharing: Sharing
 
 
+@dataclass(frozen=True, slots=True)
+class Reach:
+    governing: Governing | None
+    public_id: str | None  # the path's public link (core.objects.public_links)
+
+
 class Shares:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -68,13 +74,25 @@ class Shares:
 
     async def governing(self, version: ObjectVersion) -> Governing | None:
         """The sharing that applies to a version the caller has read (None: none)."""
+        return (await self.reach(version)).governing
+
+    async def reach(self, version: ObjectVersion) -> Reach:
+        """Who else reaches a version the caller has read: the sharing that
+        applies, and the public id of its path, in one read of path records."""
         bucket = await self.ctx.container(version.bucket)
-        found = await self._lookup.sharing(bucket, candidate_paths(version.key))
+        paths = candidate_paths(version.key)
+        records = await self.ctx.meta.get_paths(bucket.name, paths)
+        own = records.get(version.key)
+        public_id = None if own is None else own.public_id
+        if all(r.sharing == NO_SHARING for r in records.values()):
+            return Reach(None, public_id)  # nothing shared: no second read
+        found = await self._lookup.sharing(bucket, paths)
         near = nearest(version.key, found)
         if near is None:
-            return None
+            return Reach(None, public_id)
         key, shared = near
-        return Governing(key, Sharing(tuple(sorted(shared.read)), tuple(sorted(shared.write))))
+        sharing = Sharing(tuple(sorted(shared.read)), tuple(sorted(shared.write)))
+        return Reach(Governing(key, sharing), public_id)
 
     async def may_write(self, principal: Principal, version: ObjectVersion) -> bool:
         bucket = await self.ctx.container(version.bucket)

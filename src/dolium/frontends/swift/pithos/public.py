@@ -64,12 +64,11 @@ def link(http: Request, public_id: str) -> str:
     return f"{base}{PATH}{public_id}"
 
 
-async def read_headers(request: SwiftRequest, version: ObjectVersion) -> list[tuple[str, str]]:
+def read_headers(request: SwiftRequest, public_id: str | None) -> list[tuple[str, str]]:
     """The owner's view of the object's link (nobody else learns it)."""
-    if not request.is_owner:
+    if not request.is_owner or public_id is None:
         return []
-    public_id = await request.store.public_links.of(version)
-    return [] if public_id is None else [("X-Object-Public", link(request.http, public_id))]
+    return [("X-Object-Public", link(request.http, public_id))]
 
 
 def _disposition(http: Request, version: ObjectVersion) -> str | None:

@@ -52,9 +52,10 @@ async def after_delete(request: SwiftRequest) -> None:
 async def with_read_headers(
     request: SwiftRequest, version: ObjectVersion, response: Response
 ) -> Response:
+    found = await request.store.shares.reach(version)
     shown = [
-        *await sharing.read_headers(request, version),
-        *await public.read_headers(request, version),
+        *await sharing.read_headers(request, version, found.governing),
+        *public.read_headers(request, found.public_id),
     ]
     for name, value in shown:
         response.headers.append(name, value)

@@ -15,6 +15,7 @@ wire form.
 from __future__ import annotations
 
 from dolium.core.access.sharing import EVERYONE
+from dolium.core.objects.shares import Governing
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.model import NO_SHARING, ObjectVersion, Sharing
@@ -71,11 +72,12 @@ def render(sharing: Sharing) -> str:
     return ";".join(parts)
 
 
-async def read_headers(request: SwiftRequest, version: ObjectVersion) -> list[tuple[str, str]]:
+async def read_headers(
+    request: SwiftRequest, version: ObjectVersion, governing: Governing | None
+) -> list[tuple[str, str]]:
     """Who else may reach the object, as Pithos shows it: the sharing that
     applies, where it comes from when inherited from a folder, and what the
     caller may do when it is not the owner."""
-    governing = await request.store.shares.governing(version)
     if governing is None or governing.sharing == NO_SHARING:
         return []
     headers = [("X-Object-Sharing", render(governing.sharing))]
