@@ -42,8 +42,8 @@ from dolium.frontends.swift.ops import (
     objects,
     pithos,
 )
+from dolium.frontends.swift.pithos import delimited, moves, public, updates
 from dolium.frontends.swift.pithos import listings as shared_listings
-from dolium.frontends.swift.pithos import moves, public, updates
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.model import container_address
@@ -83,6 +83,12 @@ MEMBER_ACTIONS = {
     ("object", "DELETE"): Action.DELETE,
     ("object", "COPY"): Action.READ,
     ("object", "MOVE"): Action.DELETE,
+}
+# Pithos: with ?delimiter, also every object under the one named.
+DELIMITED_ROUTES: dict[str, Handler] = {
+    "DELETE": delimited.delete,
+    "COPY": delimited.copy,
+    "MOVE": delimited.move,
 }
 OBJECT_ROUTES: dict[str, Handler] = {
     "GET": objects.head_or_get,
@@ -242,6 +248,8 @@ class SwiftApp:
                 auth.check_account_owner(principal, request.account)
             if method == "POST" and pithos.is_block_upload(request):
                 return pithos.upload_blocks, False
+            if method == "DELETE" and delimited.wanted(request):
+                return delimited.empty_container, False  # Pithos: empties, keeps it
             return CONTAINER_ROUTES.get(method), False
         if "hashmap" in query and method in ("GET", "PUT"):
             # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
@@ -250,6 +258,8 @@ class SwiftApp:
             return slo.put, False
         if method == "DELETE" and slo.wanted(request, "delete"):
             return slo.delete, False
+        if method in DELIMITED_ROUTES and delimited.wanted(request):
+            return DELIMITED_ROUTES[method], False
         if method == "POST" and updates.is_data_update(request):
             return updates.post_update, False
         if method == "PUT" and request.header("x-move-from"):

@@ -142,6 +142,11 @@ async def copy(request: SwiftRequest) -> Response:
     destination = request.header("destination")
     if not destination:
         raise SwiftError(412, "Destination header required")
+    return await copy_to(request, destination)
+
+
+async def copy_to(request: SwiftRequest, destination: str) -> Response:
+    """COPY to `destination` (`/container/object`, in Destination-Account)."""
     container, obj = split(destination, "Destination")
     dst = (_account(request, "destination-account"), container, obj)
     src = (request.account, request.container, request.obj)

@@ -43,6 +43,11 @@ async def move(request: SwiftRequest) -> Response:
     destination = request.header("destination")
     if not destination:
         raise SwiftError(412, "Destination header required")
+    return await move_to(request, destination)
+
+
+async def move_to(request: SwiftRequest, destination: str) -> Response:
+    """MOVE to `destination` (`/container/object`, in Destination-Account)."""
     container, obj = split(destination, "Destination")
     dst = (_account(request, "destination-account"), container, obj)
     return await _move(request, (request.account, request.container, request.obj), dst)
