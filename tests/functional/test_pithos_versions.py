@@ -126,3 +126,22 @@ def test_history_is_the_owners(
     with httpx.Client(base_url=alice.url + "/", headers={"X-Auth-Token": token}) as reader:
         listed = reader.get(f"{box}/doc", params={"version": "list"})
         assert listed.status_code == 200 and len(listed.json()["versions"]) == 2
+
+
+def test_purges_remove_history(owner: httpx.Client, box: str) -> None:
+    put(owner, f"{box}/doc", b"one")
+    put(owner, f"{box}/doc", b"two")
+    put(owner, f"{box}/gone", b"x")
+    assert owner.delete(f"{box}/gone").status_code == 204
+    mark = next_second()
+    put(owner, f"{box}/doc", b"three")
+    assert owner.delete(box, params={"until": mark}).status_code == 204
+    assert owner.head(box).status_code == 204  # the container stays
+    versions = owner.get(f"{box}/doc?version=list").json()["versions"]
+    assert len(versions) == 1
+    assert owner.get(f"{box}/doc").content == b"three"
+    assert owner.get(f"{box}/gone?version=list").json()["versions"] == []
+    now = next_second()
+    assert owner.delete(f"{box}/doc", params={"until": now}).status_code == 204
+    assert owner.get(f"{box}/doc").status_code == 404
+    assert owner.get(f"{box}/doc?version=list").json()["versions"] == []

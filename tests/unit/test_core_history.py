@@ -54,3 +54,27 @@ async def test_many_versions_page_through(core: Core) -> None:
     await put(core, "k2", b"x")
     found = await core.store.history.versions(ALICE, BUCKET, "k")
     assert [v.size for v in found] == [4, 3, 2, 1, 0]
+
+
+async def test_purges(core: Core) -> None:
+    history = core.store.history
+    await put(core, "k", b"one")
+    await put(core, "k", b"two")
+    middle = core.clock.now
+    await put(core, "k", b"three")
+    await put(core, "gone", b"x")
+    await core.store.objects.delete(ALICE, BUCKET, "gone")
+    core.clock.advance(10)
+    # The container's purge keeps every current object.
+    assert await history.purge_container(ALICE, BUCKET, middle) == 2
+    assert [v.size for v in await history.versions(ALICE, BUCKET, "k")] == [5]
+    assert await history.purge_container(ALICE, BUCKET, core.clock.now) == 2  # "gone"
+    assert await history.versions(ALICE, BUCKET, "gone") == []
+    # An object's purge takes the current version too.
+    assert await history.purge(ALICE, BUCKET, "k", core.clock.now) == 1
+    with pytest.raises(NoSuchKey):
+        await core.store.objects.head(ALICE, BUCKET, "k")
+    with pytest.raises(AccessDenied):
+        await history.purge(BOB, BUCKET, "k", core.clock.now)
+    with pytest.raises(AccessDenied):
+        await history.purge_container(BOB, BUCKET, core.clock.now)

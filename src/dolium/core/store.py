@@ -65,7 +65,7 @@ class Store:
         self.shares = Shares(ctx)
         self.public_links = PublicLinks(ctx)
         # The past of objects and containers: versions, and state at a time.
-        self.history = History(ctx)
+        self.history = History(ctx, self.objects)
         self.moves = Moves(ctx)
         self.updates = Updates(self.objects)
         # Pithos: hashmaps of stored versions, and writes by hashmap.

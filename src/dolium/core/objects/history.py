@@ -6,12 +6,16 @@ or before `until`; when that is a delete marker, or there is none, the key
 did not exist then. Reading one key's versions needs read permission on it
 (whoever may read an object may read its past, as Pithos lets sharing
 readers); a container's past needs permission to list its versions.
+
+Purges remove versions for good, each through the core's delete of one
+version, so object locks and permissions hold as for any such delete.
 """
 
 from __future__ import annotations
 
 from dolium.core.access.actions import Action
 from dolium.core.context import Context
+from dolium.core.objects.service import Objects
 from dolium.errors import NoSuchKey
 from dolium.model import Bucket, ObjectVersion, Principal
 
@@ -19,8 +23,9 @@ _PAGE = 1000
 
 
 class History:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, objects: Objects) -> None:
         self.ctx = ctx
+        self.objects = objects
 
     async def _all_versions(self, bucket: Bucket, key: str) -> list[ObjectVersion]:
         """Every version and delete marker of `key`, newest first."""
@@ -81,3 +86,32 @@ class History:
             if len(page) < _PAGE:
                 return count, size
             cursor = page[-1].key
+
+    async def purge(self, principal: Principal, address: str, key: str, until: float) -> int:
+        """Remove every version and delete marker of `key` modified at or before
+        `until`, the current one too; how many went."""
+        bucket = await self.ctx.bucket(principal, address, Action.DELETE, key)
+        gone = 0
+        for version in await self._all_versions(bucket, key):
+            if version.modified <= until:
+                await self.objects.delete(principal, address, key, version.version_id)
+                gone += 1
+        return gone
+
+    async def purge_container(self, principal: Principal, address: str, until: float) -> int:
+        """Remove the past versions and delete markers of every key modified at
+        or before `until`; current objects stay. How many went."""
+        bucket = await self.ctx.bucket(principal, address, Action.LIST_VERSIONS)
+        gone = 0
+        after: tuple[str, int] | None = None
+        while True:
+            page = await self.ctx.meta.list_versions(bucket.name, after=after, limit=_PAGE)
+            for version in page:
+                past = not version.is_latest or version.delete_marker
+                if past and version.modified <= until:
+                    await self.objects.delete(principal, address, version.key, version.version_id)
+                    gone += 1
+            if len(page) < _PAGE:
+                return gone
+            # Keyset paging: what was deleted behind the cursor does not move it.
+            after = (page[-1].key, page[-1].serial)

@@ -42,7 +42,7 @@ from dolium.frontends.swift.ops import (
     objects,
     pithos,
 )
-from dolium.frontends.swift.pithos import delimited, moves, public, updates
+from dolium.frontends.swift.pithos import delimited, moves, public, purges, updates
 from dolium.frontends.swift.pithos import listings as shared_listings
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
@@ -248,6 +248,8 @@ class SwiftApp:
                 auth.check_account_owner(principal, request.account)
             if method == "POST" and pithos.is_block_upload(request):
                 return pithos.upload_blocks, False
+            if method == "DELETE" and purges.wanted(request):
+                return purges.purge_container, False  # Pithos: history only, keeps it
             if method == "DELETE" and delimited.wanted(request):
                 return delimited.empty_container, False  # Pithos: empties, keeps it
             return CONTAINER_ROUTES.get(method), False
@@ -258,6 +260,8 @@ class SwiftApp:
             return slo.put, False
         if method == "DELETE" and slo.wanted(request, "delete"):
             return slo.delete, False
+        if method == "DELETE" and purges.wanted(request):
+            return purges.purge_object, False
         if method in DELIMITED_ROUTES and delimited.wanted(request):
             return DELIMITED_ROUTES[method], False
         if method == "POST" and updates.is_data_update(request):
