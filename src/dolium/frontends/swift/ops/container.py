@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from dolium import errors
 from dolium.core.access.swift_acl import parse_entries, stored_acl
 from dolium.core.buckets.container_meta import metadata as stored_metadata
-from dolium.errors import AccessDenied, BucketAlreadyExists
+from dolium.errors import BucketAlreadyExists
 from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import versioned_writes
@@ -35,10 +36,11 @@ def _acl_changes(request: SwiftRequest) -> tuple[str | None, str | None]:
     return changes[0], changes[1]
 
 
-async def _apply(request: SwiftRequest, changes: dict[str, str | None], policy: str | None) -> None:
+async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
     """The metadata, ACLs and versioning policy a PUT or POST of the container sends."""
     store = request.store
     await store.containers.update_meta(request.principal, request.address, changes)
+    policy = versions.policy_asked(request.http.headers)
     if policy is not None:
         bucket, _ = await store.containers.describe(request.principal, request.address)
         await versions.apply_policy(request, policy, bucket)
@@ -51,17 +53,18 @@ async def put(request: SwiftRequest) -> Response:
     quotas.check_container_settings(request.http.headers)
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
     changes |= versioned_writes.container_changes(request.http.headers)
+    versions.policy_asked(request.http.headers)  # 400 before anything is made
+
     # ACLs are checked before the container exists, so a bad one makes nothing.
     read, write = _acl_changes(request)
     parse_entries(read or "", read=True)
     parse_entries(write or "", read=False)
-    policy = versions.policy_asked(request.http.headers)
     status = 201
     try:
         await request.store.buckets.create_container(request.account, request.container)
     except BucketAlreadyExists:
         status = 202  # Swift's PUT of an existing container: accepted, metadata applied
-    await _apply(request, changes, policy)
+    await _apply(request, changes)
     return empty(status)
 
 
@@ -69,7 +72,7 @@ async def post(request: SwiftRequest) -> Response:
     quotas.check_container_settings(request.http.headers)
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
     changes |= versioned_writes.container_changes(request.http.headers)
-    await _apply(request, changes, versions.policy_asked(request.http.headers))
+    await _apply(request, changes)
     return empty(204)
 
 
@@ -152,7 +155,7 @@ def _shown_metadata(request: SwiftRequest, bucket: Bucket) -> dict[str, str]:
 async def head_or_get(request: SwiftRequest) -> Response:
     try:
         bucket, usage = await request.store.containers.describe(request.principal, request.address)
-    except AccessDenied:
+    except errors.AccessDenied:
         if request.principal.anonymous or request.principal.tenant == request.account:
             raise
         # Pithos: a caller of another account sees the objects shared with it.
