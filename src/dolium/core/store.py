@@ -25,11 +25,16 @@ from dolium.core.jobs.delivery import Delivery
 from dolium.core.objects.expiry import Expiry
 from dolium.core.objects.hashmap_write import HashmapWrites
 from dolium.core.objects.hashmaps import Hashmaps
+from dolium.core.objects.history import History
 from dolium.core.objects.listing import Listing
+from dolium.core.objects.moves import Moves
 from dolium.core.objects.multipart import Multipart
 from dolium.core.objects.object_lock import ObjectLock
+from dolium.core.objects.public_links import PublicLinks
 from dolium.core.objects.service import Objects
+from dolium.core.objects.shares import Shares
 from dolium.core.objects.tagging import Tagging
+from dolium.core.objects.updates import Updates
 from dolium.core.operations.admin import Administration
 from dolium.core.operations.status import Status
 from dolium.model import Change, ChangeAction, Principal
@@ -58,6 +63,13 @@ class Store:
         self.accounts = AccountInfo(ctx)
         self.containers = ContainerInfo(ctx)
         self.expiry = Expiry(ctx)
+        # Who else may read and write an object (sharing documents on paths).
+        self.shares = Shares(ctx)
+        self.public_links = PublicLinks(ctx)
+        # The past of objects and containers: versions, and state at a time.
+        self.history = History(ctx, self.objects)
+        self.moves = Moves(ctx)
+        self.updates = Updates(self.objects)
         # Pithos: hashmaps of stored versions, and writes by hashmap.
         self.hashmaps = Hashmaps(ctx, self.objects)
         self.hashmap_writes = HashmapWrites(ctx, self.objects)

@@ -75,13 +75,19 @@ def candidate_paths(key: str) -> list[str]:
     return list(dict.fromkeys(paths))  # "a//b" names "a/" twice
 
 
-def governing(key: str, found: Mapping[str, SharedPath]) -> Sharing | None:
-    """The sharing that applies to `key`: the nearest path's that counts."""
+def nearest(key: str, found: Mapping[str, SharedPath]) -> tuple[str, Sharing] | None:
+    """The path whose sharing applies to `key`, and that sharing: the nearest that counts."""
     for path in candidate_paths(key):
         shared = found.get(path)
         if shared is not None and (path == key or path.endswith("/") or shared.directory):
-            return shared.sharing
+            return path, shared.sharing
     return None
+
+
+def governing(key: str, found: Mapping[str, SharedPath]) -> Sharing | None:
+    """The sharing that applies to `key`: the nearest path's that counts."""
+    near = nearest(key, found)
+    return None if near is None else near[1]
 
 
 def _names(entry: str, principal: Principal) -> bool:

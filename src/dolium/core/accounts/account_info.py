@@ -8,7 +8,7 @@ rule until account ACLs land in the authorizer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from dolium.core.accounts.quotas import is_reserved
@@ -59,3 +59,27 @@ class AccountInfo:
         await self.ctx.meta.set_account_meta(
             account, merged(current, changes), actor=principal.actor
         )
+
+    async def groups(self, principal: Principal, account: str) -> dict[str, tuple[str, ...]]:
+        """The account's groups (name -> members), which sharing documents name."""
+        self._check(principal, account)
+        return await self.ctx.meta.get_groups(account)
+
+    async def set_groups(
+        self,
+        principal: Principal,
+        account: str,
+        groups: Mapping[str, Sequence[str]],
+        *,
+        replace_all: bool,
+    ) -> None:
+        """Set the members of the named groups; a group given no members is removed.
+
+        `replace_all`: the groups not named are removed too."""
+        self._check(principal, account)
+        changes: dict[str, Sequence[str]] = dict(groups)
+        if replace_all:
+            for name in await self.ctx.meta.get_groups(account):
+                changes.setdefault(name, ())
+        for name, members in sorted(changes.items()):
+            await self.ctx.meta.set_group(account, name, members, actor=principal.actor)

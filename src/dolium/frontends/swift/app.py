@@ -44,6 +44,8 @@ from dolium.frontends.swift.ops import (
     objects,
     pithos,
 )
+from dolium.frontends.swift.pithos import delimited, moves, public, purges, updates
+from dolium.frontends.swift.pithos import listings as shared_listings
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
 from dolium.model import container_address
@@ -82,6 +84,13 @@ MEMBER_ACTIONS = {
     ("object", "POST"): Action.WRITE,
     ("object", "DELETE"): Action.DELETE,
     ("object", "COPY"): Action.READ,
+    ("object", "MOVE"): Action.DELETE,
+}
+# Pithos: with ?delimiter, also every object under the one named.
+DELIMITED_ROUTES: dict[str, Handler] = {
+    "DELETE": delimited.delete,
+    "COPY": delimited.copy,
+    "MOVE": delimited.move,
 }
 OBJECT_ROUTES: dict[str, Handler] = {
     "GET": objects.head_or_get,
@@ -89,6 +98,7 @@ OBJECT_ROUTES: dict[str, Handler] = {
     "POST": objects.post,
     "DELETE": objects.delete,
     "COPY": object_copy.copy,
+    "MOVE": moves.move,
 }
 
 
@@ -169,7 +179,18 @@ class SwiftApp:
             return await auth.login(self.store, self.signer, http)
         if path == INFO_PATH:
             return info.info(http.method, self.policies, self.default_policy)
+        if public.is_public_path(path):
+            # A public link is its own credential: no token is read.
+            return await public.serve(self.store, http, trans_id)
         account_part, _, rest = path[len(API_PREFIX) :].partition("/")
+        if not account_part and not rest:
+            # Pithos: the accounts that share something with the caller.
+            principal = await auth.authenticate(self.store, self.signer, self.keys, http)
+            top = SwiftRequest(
+                self.store, http, principal, "",
+                query=dict(parse_qsl(http.url.query, keep_blank_values=True)), trans_id=trans_id,
+            )  # fmt: skip
+            return await shared_listings.sharing_accounts(top)
         if not account_part.startswith(ACCOUNT_PREFIX) or account_part == ACCOUNT_PREFIX:
             raise SwiftError(404)
         tenant = account_part[len(ACCOUNT_PREFIX) :]
@@ -219,6 +240,9 @@ class SwiftApp:
         if not request.container:
             if request.obj:
                 raise SwiftError(404)
+            if method in ("GET", "HEAD") and auth.is_stranger(principal, request.account):
+                # Pithos: another account's caller sees the containers shared with it.
+                return shared_listings.strangers_account, False
             if not (method == "POST" and quotas.is_reseller(principal)):
                 auth.check_account_owner(principal, request.account)
             return ACCOUNT_ROUTES.get(method), False
@@ -229,6 +253,10 @@ class SwiftApp:
                 auth.check_account_owner(principal, request.account)
             if method == "POST" and pithos.is_block_upload(request):
                 return pithos.upload_blocks, False
+            if method == "DELETE" and purges.wanted(request):
+                return purges.purge_container, False  # Pithos: history only, keeps it
+            if method == "DELETE" and delimited.wanted(request):
+                return delimited.empty_container, False  # Pithos: empties, keeps it
             return CONTAINER_ROUTES.get(method), False
         if "hashmap" in query and method in ("GET", "PUT"):
             # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
@@ -237,6 +265,14 @@ class SwiftApp:
             return slo.put, False
         if method == "DELETE" and slo.wanted(request, "delete"):
             return slo.delete, False
+        if method == "DELETE" and purges.wanted(request):
+            return purges.purge_object, False
+        if method in DELIMITED_ROUTES and delimited.wanted(request):
+            return DELIMITED_ROUTES[method], False
+        if method == "POST" and updates.is_data_update(request):
+            return updates.post_update, False
+        if method == "PUT" and request.header("x-move-from"):
+            return moves.put_move, False
         if method == "PUT":
             return (object_copy.put_copy if request.header("x-copy-from") else objects.put), False
         return OBJECT_ROUTES.get(method), False
@@ -245,14 +281,22 @@ class SwiftApp:
         """A member of the account (a user of its tenant, not an admin) may do
         only what the container's ACL grants; every other rule of the core
         would treat it as the owner. A copy needs read of its source and
-        write of its destination."""
+        write of its destination; a move, delete of its source."""
         wants = [(request.address, MEMBER_ACTIONS[request.level, request.method])]
         copy_from = request.header("x-copy-from") if request.method == "PUT" else ""
-        if copy_from or request.method == "COPY":
+        move_from = request.header("x-move-from") if request.method == "PUT" else ""
+        if copy_from or move_from or request.method in ("COPY", "MOVE"):
             other = object_copy.other_container(request)
             if other is not None:
-                action = Action.READ if copy_from else Action.WRITE
+                # The source of a move is deleted; a copy's is only read.
+                action = Action.DELETE if move_from else Action.READ
+                action = action if copy_from or move_from else Action.WRITE
                 wants.append((container_address(*other), action))
+        if request.method == "POST":
+            # A partial update from another object reads that object.
+            source = updates.source_container(request)
+            if source is not None:
+                wants.append((container_address(*source), Action.READ))
         for address, action in wants:
             if not await self.store.containers.member_allows(request.principal, address, action):
                 raise SwiftError(403)

@@ -101,6 +101,11 @@ def is_member(principal: Principal, account: str) -> bool:
     return principal.tenant == account and not principal.admin
 
 
+def is_stranger(principal: Principal, account: str) -> bool:
+    """A caller with a token, of another account."""
+    return not principal.anonymous and principal.tenant != account
+
+
 def refusal(principal: Principal) -> SwiftError:
     """401 for a caller who sent no token (credentials might help), 403 otherwise."""
     return SwiftError(401 if principal.anonymous else 403)

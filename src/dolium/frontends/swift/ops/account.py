@@ -11,6 +11,8 @@ from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
+from dolium.frontends.swift.pithos import groups, versions
+from dolium.frontends.swift.pithos import listings as shared_listings
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import ContainerEntry, Entry
@@ -26,6 +28,9 @@ async def _headers(request: SwiftRequest, containers: list[Bucket]) -> list[tupl
         ("X-Account-Bytes-Used", str(account.usage.bytes)),
         ("X-Timestamp", x_timestamp(created)),
         *metadata.response_headers(metadata.ACCOUNT, account.meta),
+        *groups.response_headers(
+            await request.store.accounts.groups(request.principal, request.account)
+        ),
     ]
     # The tenant's quota in bytes, shown as Swift's account_quotas shows it.
     quota = await request.store.quotas.of_account(request.account)
@@ -37,9 +42,19 @@ async def _headers(request: SwiftRequest, containers: list[Bucket]) -> list[tupl
 async def head_or_get(request: SwiftRequest) -> Response:
     query = ListingQuery.parse(request.query) if request.method == "GET" else ListingQuery()
     containers = await request.store.buckets.list(request.principal)
+    when = versions.until(request)
+    if when is not None:
+        # Pithos: the containers the account had then.
+        containers = [b for b in containers if b.created <= when]
     headers = await _headers(request, containers)
+    if when is not None:
+        headers.append(versions.until_header("Account", when))
     if request.method == "HEAD":
         return empty(204, headers)
+    if "shared" in request.query:
+        shared = await shared_listings.account_entries(request)
+        window: list[Entry] = query.window(e for e in shared if e.name.startswith(query.prefix))
+        return listing(request, "account", ACCOUNT_PREFIX + request.account, window, headers)
     by_name = sorted(containers, key=lambda b: b.container)
     rolled: list[Entry] = []
     last_subdir = ""
@@ -81,6 +96,7 @@ async def post(request: SwiftRequest) -> Response:
         # Refused, not ignored: a client must not believe it shared its account.
         raise SwiftError(400, "Account ACLs are not supported")
     quotas.check_account_settings(request.principal, request.http.headers)
+    new_groups = groups.requested(request.http.headers.items())
     changes = metadata.requested(metadata.ACCOUNT, request.http.headers.items())
     if quotas.ACCOUNT_BYTES in changes:
         # Swift's account quota is the tenant's quota in bytes, which every
@@ -90,6 +106,12 @@ async def post(request: SwiftRequest) -> Response:
         wanted = replace(current, bytes=int(limit) if limit else None)
         await request.store.admin.set_tenant_quota(request.principal, request.account, wanted)
     await request.store.accounts.update_meta(request.principal, request.account, changes)
+    if new_groups:
+        # Pithos: without ?update the groups sent replace all the others.
+        replace_all = "update" not in request.query
+        await request.store.accounts.set_groups(
+            request.principal, request.account, new_groups, replace_all=replace_all
+        )
     return empty(204)
 
 

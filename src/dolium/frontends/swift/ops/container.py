@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from dolium import errors
 from dolium.core.access.swift_acl import parse_entries, stored_acl
 from dolium.core.buckets.container_meta import metadata as stored_metadata
 from dolium.errors import BucketAlreadyExists, NoSuchStoragePolicy
@@ -13,6 +14,8 @@ from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
+from dolium.frontends.swift.pithos import listings as shared_listings
+from dolium.frontends.swift.pithos import versions
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import Entry, ObjectEntry
@@ -35,9 +38,13 @@ def _acl_changes(request: SwiftRequest) -> tuple[str | None, str | None]:
 
 
 async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
-    """The metadata and ACLs a PUT or POST of the container sends."""
+    """The metadata, ACLs and versioning policy a PUT or POST of the container sends."""
     store = request.store
     await store.containers.update_meta(request.principal, request.address, changes)
+    policy = versions.policy_asked(request.http.headers)
+    if policy is not None:
+        bucket, _ = await store.containers.describe(request.principal, request.address)
+        await versions.apply_policy(request, policy, bucket)
     read, write = _acl_changes(request)
     if read is not None or write is not None:
         await store.containers.set_swift_acl(request.principal, request.address, read, write)
@@ -47,6 +54,8 @@ async def put(request: SwiftRequest) -> Response:
     quotas.check_container_settings(request.http.headers)
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
     changes |= versioned_writes.container_changes(request.http.headers)
+    versions.policy_asked(request.http.headers)  # 400 before anything is made
+
     # ACLs are checked before the container exists, so a bad one makes nothing.
     read, write = _acl_changes(request)
     parse_entries(read or "", read=True)
@@ -153,7 +162,13 @@ def _shown_metadata(request: SwiftRequest, bucket: Bucket) -> dict[str, str]:
 
 
 async def head_or_get(request: SwiftRequest) -> Response:
-    bucket, usage = await request.store.containers.describe(request.principal, request.address)
+    try:
+        bucket, usage = await request.store.containers.describe(request.principal, request.address)
+    except errors.AccessDenied:
+        if request.principal.anonymous or request.principal.tenant == request.account:
+            raise
+        # Pithos: a caller of another account sees the objects shared with it.
+        return await shared_listings.strangers_container(request)
     headers = [
         ("X-Container-Object-Count", str(usage.objects)),
         ("X-Container-Bytes-Used", str(usage.bytes)),
@@ -164,6 +179,7 @@ async def head_or_get(request: SwiftRequest) -> Response:
         ("X-Container-Block-Hash", bucket.hash_algorithm),
         *metadata.response_headers(metadata.CONTAINER, _shown_metadata(request, bucket)),
         *versioned_writes.shown(stored_metadata(bucket)),
+        *versions.policy_headers(bucket),
     ]
     # The operator's quota of the bucket (not the owner's X-Container-Meta-Quota-*).
     quota = request.store.quotas.of_bucket(bucket)
@@ -178,8 +194,21 @@ async def head_or_get(request: SwiftRequest) -> Response:
             headers.append(("X-Container-Read", ",".join(acl.read)))
         if acl.write:
             headers.append(("X-Container-Write", ",".join(acl.write)))
+    when = versions.until(request)
+    if when is not None:
+        # Pithos: the container as it was then, counts included.
+        query = ListingQuery.parse(request.query) if request.method == "GET" else None
+        past, entries = await versions.container_at(request, when, query)
+        counts = ("X-Container-Object-Count", "X-Container-Bytes-Used")
+        headers = [*(h for h in headers if h[0] not in counts), *past]
+        if request.method == "HEAD":
+            return empty(204, headers)
+        return listing(request, "container", request.container, entries, headers)
     if request.method == "HEAD":
         return empty(204, headers)
     query = ListingQuery.parse(request.query)
-    entries = await _page(request, query) if query.limit else []
+    if "shared" in request.query and request.is_owner:
+        entries = await shared_listings.own_shared_objects(request, query)
+    else:
+        entries = await _page(request, query) if query.limit else []
     return listing(request, "container", request.container, entries, headers)

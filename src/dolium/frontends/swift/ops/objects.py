@@ -24,6 +24,7 @@ from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import symlinks, versioned_writes
 from dolium.frontends.swift.ops.byteranges import MultipartRanges, parse_ranges
 from dolium.frontends.swift.ops.common import empty
+from dolium.frontends.swift.pithos import reach, versions
 from dolium.frontends.swift.request import SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire import object_headers as oh
@@ -79,12 +80,14 @@ async def put(request: SwiftRequest) -> Response:
         declared_size=size,
     )
     store = request.store
+    asked = await reach.before_write(request, request.account, request.container, request.obj)
     await quotas.check_write(request.store, request.account, request.container, size)
     await versioned_writes.before_write(request, request.container, request.obj)
     version = await store.objects.put(
         request.principal, request.address, request.obj, body_of(request), opts
     )
     await store.expiry.set(request.principal, request.address, request.obj, expires)
+    await reach.after_write(request, request.account, request.container, request.obj, asked)
     return empty(
         201,
         [("Etag", version.etag), ("Last-Modified", conditions.format_http_date(version.modified))],
@@ -97,20 +100,33 @@ async def _current(request: SwiftRequest) -> tuple[ObjectVersion, float | None]:
     return version, await request.store.expiry.check(version)
 
 
+async def _asked(request: SwiftRequest) -> tuple[ObjectVersion, float | None]:
+    """The version a read names (Pithos: `?version=`, `?until=`; else the
+    current one), and when the object expires."""
+    version = await versions.find(request)
+    return version, await request.store.expiry.check(version)
+
+
 async def readable(request: SwiftRequest) -> tuple[ObjectVersion, float | None]:
     """The object a read is about, and when it expires: 404 when absent or expired,
     412 or 304 (NotModified, which the app answers with the ETag and date) when
     the request's conditions say so."""
-    version, expires = await _current(request)
+    version, expires = await _asked(request)
     large_read.check_conditions(request, version.etag, version.modified)
     return version, expires
 
 
 async def head_or_get(request: SwiftRequest) -> Response:
-    version, expires = await _current(request)
+    if request.query.get("version") == versions.LIST:
+        return await versions.version_list(request)
+    version, expires = await _asked(request)
     version, target = await symlinks.follow(request, version)
     if target is None:
-        return await _serve(request, version, expires)
+        response = await _serve(request, version, expires)
+        response.headers["X-Object-Version"] = version.version_id
+        if versions.asked(request):
+            return response  # as Pithos: sharing is shown for the current version only
+        return await reach.with_read_headers(request, version, response)
     # Through a link: the target's own expiry, and where it was found.
     expires = await request.store.expiry.check(version)
     where = ("Content-Location", symlinks.location(*target))
@@ -200,6 +216,7 @@ async def post(request: SwiftRequest) -> Response:
     kinds.check_write_headers("POST", headers)
     symlinks.check_post(request)
     version, _ = await _current(request)
+    asked = await reach.before_write(request, request.account, request.container, request.obj)
     changes = metadata.requested(metadata.OBJECT, headers.items(), removals=False)
     expires = oh.delete_at(headers, request.store.ctx.clock())
     kept_type = version.content_type
@@ -213,6 +230,7 @@ async def post(request: SwiftRequest) -> Response:
     await request.store.objects.copy(request.principal, source, request.address, request.obj, opts)
     if "x-delete-at" in headers or "x-delete-after" in headers or "x-remove-delete-at" in headers:
         await request.store.expiry.set(request.principal, request.address, request.obj, expires)
+    await reach.after_write(request, request.account, request.container, request.obj, asked)
     return symlinks.after_post(request, version) or empty(202)
 
 
@@ -236,4 +254,5 @@ async def delete(request: SwiftRequest) -> Response:
     with contextlib.suppress(AccessDenied):
         await _current(request)
     await request.store.objects.delete(request.principal, request.address, request.obj)
+    await reach.after_delete(request)
     return empty(204)

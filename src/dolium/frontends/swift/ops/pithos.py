@@ -17,6 +17,7 @@ from dolium.errors import MissingBlocks
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.ops.objects import body_of, check_name, readable
+from dolium.frontends.swift.pithos import reach, versions
 from dolium.frontends.swift.request import SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire import object_headers as oh
@@ -45,8 +46,10 @@ def is_block_upload(request: SwiftRequest) -> bool:
 async def get_hashmap(request: SwiftRequest) -> Response:
     store = request.store
     # Expiry and conditions are judged first: they may spare computing a hashmap.
-    await readable(request)
-    found = await store.hashmaps.get(request.principal, request.address, request.obj)
+    version, _ = await readable(request)
+    # A past version's (`?version=`, `?until=`) or the current one's.
+    version_id = version.version_id if versions.asked(request) else None
+    found = await store.hashmaps.get(request.principal, request.address, request.obj, version_id)
     fmt = hashmap_format(request.query, request.header("accept"))
     body = render_hashmap(fmt, request.obj, found)
     response = Response(body, status_code=200, media_type=CONTENT_TYPES[fmt])
@@ -90,6 +93,7 @@ async def put_hashmap(request: SwiftRequest) -> Response:
         headers=oh.stored_headers(headers),
     )
     store = request.store
+    asked = await reach.before_write(request, request.account, request.container, request.obj)
     try:
         version = await store.hashmap_writes.put(
             request.principal, request.address, request.obj, size, digests, opts
@@ -99,6 +103,7 @@ async def put_hashmap(request: SwiftRequest) -> Response:
         body = render_hashes(JSON, exc.missing)
         return Response(body, status_code=409, media_type=CONTENT_TYPES[JSON])
     await store.expiry.set(request.principal, request.address, request.obj, expires)
+    await reach.after_write(request, request.account, request.container, request.obj, asked)
     return empty(
         201,
         [
