@@ -11,6 +11,7 @@ from dataclasses import replace
 from dolium.core.access import decisions as access
 from dolium.core.access import grants
 from dolium.core.access.actions import Action, Setting
+from dolium.core.accounts.tenant_policy import TenantPolicies
 from dolium.core.context import Context
 from dolium.core.names import is_valid_bucket_name, validate_bucket_name, validate_container_name
 from dolium.errors import (
@@ -29,6 +30,7 @@ from dolium.model import Bucket, Principal, Versioning, container_address
 class Buckets:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.tenant_policies = TenantPolicies(ctx)
 
     async def create(
         self,
@@ -44,7 +46,8 @@ class Buckets:
         """Create a bucket; one with Object Lock has versioning Enabled for good.
 
         `policy` is the storage policy its data goes through (None: the
-        server's default); one the server lacks is NoSuchStoragePolicy.
+        tenant's default, else the server's); one the server lacks is
+        NoSuchStoragePolicy.
 
         `acl` is the ACL asked for, as `WriteOptions.acl`; it is checked
         before the bucket exists and set right after. `ownership` is the
@@ -55,7 +58,7 @@ class Buckets:
             raise AccessDenied("an anonymous caller may not create buckets")
         validate_bucket_name(name)
         settings = self.ctx.settings
-        policy = self.ctx.check_policy(settings.default_policy if policy is None else policy)
+        policy = await self.tenant_policies.for_new_bucket(principal.tenant, policy)
         bucket = Bucket(
             name=name,
             owner=principal.tenant,
@@ -102,10 +105,11 @@ class Buckets:
         is a valid bucket name and free; otherwise S3 reaches it only as
         `account:name` (its address, the returned bucket's name). Raise
         BucketAlreadyExists if the account has a container of that name.
+        `policy` as for `create`.
         """
         validate_container_name(name)
         settings = self.ctx.settings
-        policy = self.ctx.check_policy(settings.default_policy if policy is None else policy)
+        policy = await self.tenant_policies.for_new_bucket(account, policy)
         container = Bucket(
             name=name,
             owner=account,
