@@ -6,8 +6,9 @@ returns the right bytes, and `dolium scrub --repair`, run beside the server,
 puts every share back as it was. Three shares of a block lost: the read fails
 (a 500 before any header when it is the first block, a body cut short of its
 Content-Length after it), never wrong bytes, and the scrub names the object
-version. Stores that refuse writes, below the write quorum: the PUT is a 503
-and leaves neither object nor version, while what was stored still reads.
+version. Stores that refuse writes, below the write quorum: a PUT (or a part's
+upload) is a 503 and leaves neither object, version nor part, while what
+was stored still reads.
 """
 
 from __future__ import annotations
@@ -259,6 +260,7 @@ def test_below_the_write_quorum_a_put_is_503_and_leaves_nothing(
     s3, bucket = archive_bucket(server)
     kept = data_of(3 * BLOCK, "stored before")
     s3.put_object(Bucket=bucket, Key="kept", Body=kept)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="parts")["UploadId"]
     roots = [tmp / d for d in STORES]
     asides = [unwritable(roots[1])]
     try:
@@ -276,6 +278,10 @@ def test_below_the_write_quorum_a_put_is_503_and_leaves_nothing(
                 s3.put_object(Bucket=bucket, Key=key, Body=refused)
             assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
             assert info.value.response["Error"]["Code"] == "ServiceUnavailable"
+        with pytest.raises(ClientError) as info:
+            s3.upload_part(Bucket=bucket, Key="parts", UploadId=upload, PartNumber=1, Body=refused)
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert not s3.list_parts(Bucket=bucket, Key="parts", UploadId=upload).get("Parts")
         # Neither an object nor a version, and the shares that were taken are gone.
         with pytest.raises(ClientError) as missing:
             s3.head_object(Bucket=bucket, Key="refused")
