@@ -5,7 +5,8 @@
 For each base (fs: durable, what a server runs; memory: the modules' own CPU
 cost, with no disk) it puts then gets the same 4 MiB blocks, at concurrency
 4, through: the plain store, compress, encrypt (convergent), replicate over
-3 stores, and the stack compress + encrypt + replicate 3. Blocks are hex
+3 stores, erasure 4+2 over 6 stores, and the stacks compress + encrypt +
+replicate 3 and compress + encrypt + erasure 4+2. Blocks are hex
 text (zstd takes them to about half). Each stack gets fresh stores; every
 block read is compared with what was put. `run.py --only modules` runs it
 as a phase of `make bench`.
@@ -31,13 +32,20 @@ from dolium.protocols.blob import BlobStore
 
 MIB = 1024 * 1024
 CONCURRENCY = 4
-# label -> modules, outermost first ("replicate" wraps 3 stores).
+# label -> modules, outermost first; the innermost may spread blocks over
+# several stores (SPREAD: how many, and its options).
 STACKS: dict[str, tuple[str, ...]] = {
     "plain": (),
     "compress": ("compress",),
     "encrypt": ("encrypt",),
     "replicate 3": ("replicate",),
+    "erasure 4+2": ("erasure",),
     "compress+encrypt+replicate 3": ("compress", "encrypt", "replicate"),
+    "compress+encrypt+erasure 4+2": ("compress", "encrypt", "erasure"),
+}
+SPREAD: dict[str, tuple[int, dict[str, Any]]] = {
+    "replicate": (3, {}),
+    "erasure": (6, {"k": 4, "m": 2}),
 }
 
 
@@ -57,12 +65,12 @@ async def _base(kind: str, root: Path) -> BlobStore:
 
 async def open_stack(modules: Sequence[str], base: str, work: Path) -> tuple[BlobStore, list[Any]]:
     """The stack over fresh `base` stores, and those stores (to read their figures)."""
-    count = 3 if modules and modules[-1] == "replicate" else 1
+    count, spread = SPREAD.get(modules[-1], (1, {})) if modules else (1, {})
     below = [await _base(base, work / f"store-{i}") for i in range(count)]
     bases = list(below)
     registry = entry_points(group="dolium.module")
     for name in reversed(modules):
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = dict(spread) if name in SPREAD else {}
         if name == "encrypt":
             options["keyring"] = str(work / "keyring.json")
         below = [await registry[name].load().open(stores=below, **options)]

@@ -23,8 +23,9 @@ Workloads (phases, for --only):
   servers side by side, one sealing its audit log (the default) and one with
   `audit = "off"`: what recording every change costs the writes.
 - modules: put and get of 4 MiB blocks through each storage module
-  (compress, encrypt, replicate 3, and the three stacked) and through a
-  plain store, over fs and over memory, in this process (modules.py).
+  (compress, encrypt, replicate 3, erasure 4+2, and compress + encrypt over
+  each of the last two) and through a plain store, over fs and over memory,
+  in this process (modules.py).
 
 Prints tables and the targets with a pass / MISS mark, and writes
 bench/results/latest.json. A program, not a test: a missed target is a

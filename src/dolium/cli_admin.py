@@ -123,6 +123,25 @@ def tenant_show(*, name: str, client: AdminClient) -> None:
     print_json(client.call("GET", f"/tenants/{part(name)}"))
 
 
+@tenant.command("policy")
+@click.argument("name")
+@click.argument("policy", required=False)
+@click.option("--unset", is_flag=True, help="Back to the server's default policy.")
+@remote
+def tenant_policy(*, name: str, policy: str | None, unset: bool, client: AdminClient) -> None:
+    """Set (or show) POLICY, the storage policy of tenant NAME's new buckets that name none."""
+    if unset and policy is not None:
+        raise click.UsageError("give POLICY or --unset, not both")
+    path = f"/tenants/{part(name)}/policy"
+    if unset:
+        found = client.call("DELETE", path)["policy"]
+    elif policy is not None:
+        found = client.call("PUT", path, {"policy": policy})["policy"]
+    else:
+        found = client.call("GET", f"/tenants/{part(name)}")["policy"]
+    click.echo(f"tenant {name}: storage policy {found or '(the server default)'}")
+
+
 @tenant.command("delete")
 @click.argument("name")
 @remote

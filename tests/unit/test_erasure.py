@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from dolium import errors
 from dolium.backends.blob_fs import FsBlobStore
 from dolium.backends.blob_memory import MemoryBlobStore
 from dolium.modules import erasure_shares
+from dolium.modules.encrypt import EncryptStore
 from dolium.modules.erasure import ErasureStore, share_name
 from dolium.protocols.blob import BlobStore, BlockState, RedundantStore
 
@@ -147,6 +151,55 @@ async def test_below_the_quorum_the_write_fails_and_leaves_nothing() -> None:
     lenient = await ErasureStore.open(stores=children, k=K, m=M, write_quorum=K)
     await lenient.put(DIGEST, DATA)
     assert await lenient.get(DIGEST) == DATA
+
+
+class Slow(MemoryBlobStore):
+    """A store whose writes take a while in a worker thread, as the fs store's do:
+    cancelling the caller does not stop the write."""
+
+    def __init__(self, delay: float = 0.05) -> None:
+        super().__init__()
+        self.delay = delay
+        self.started = threading.Event()
+
+    async def put(self, digest: bytes, data: bytes) -> None:
+        await asyncio.to_thread(self._slow_put, digest, data)
+
+    def _slow_put(self, digest: bytes, data: bytes) -> None:
+        self.started.set()
+        time.sleep(self.delay)
+        self._blocks[digest] = data
+
+
+async def test_a_put_cancelled_below_the_quorum_still_deletes_its_shares() -> None:
+    # The core cancels the puts of a write's other blocks when one fails; the
+    # shares those puts store meanwhile must not stay behind.
+    healthy = [Slow() for _ in range(K)]
+    store = await ErasureStore.open(stores=[*healthy, Refusing(), Refusing()], k=K, m=M)
+    put = asyncio.create_task(store.put(DIGEST, DATA))
+    while not all(c.started.is_set() for c in healthy):
+        await asyncio.sleep(0.001)
+    put.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await put
+    await asyncio.sleep(0.3)
+    assert all(not c._blocks for c in healthy)
+
+
+async def test_encrypt_opened_beside_another_opening_never_sees_half_a_key_check(
+    tmp_path: Path,
+) -> None:
+    # Two processes of one server open `encrypt` over erasure coding together:
+    # while one writes the key-check block share by share, the other must not
+    # read it half-made (and take it for damage), nor write a second keyring.
+    children = [Slow(0.0), Slow(0.2), Slow(0.4)]
+    below = await ErasureStore.open(stores=children, k=2, m=1)
+    ring = str(tmp_path / "ring.json")
+    first = asyncio.create_task(EncryptStore.open([below], keyring=ring))
+    while not children[0]._blocks:
+        await asyncio.sleep(0.001)
+    second = await EncryptStore.open([below], keyring=ring)
+    assert (await first)._keys == second._keys
 
 
 async def test_a_failed_write_keeps_shares_an_earlier_write_stored() -> None:

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from dolium import errors
 from dolium.modules import encrypt_blocks as sealing
 from dolium.modules.base import Wrapper, only_store
-from dolium.modules.encrypt_keyring import add_key, read_keys
+from dolium.modules.encrypt_keyring import add_key_held, held, read_keys
 from dolium.protocols.blob import BlobStore
 
 _CHECK_TEXT = b"dolium encrypt key check"
@@ -73,15 +73,20 @@ class EncryptStore(Wrapper):
             )
         inner = only_store(cls.name, stores)
         path = Path(keyring)
-        keys = await asyncio.to_thread(read_keys, path)
-        if not keys:
-            if await inner.has(check_name(1)):
-                raise errors.ConfigError(
-                    f"encrypt keyring {path}: missing, and the store holds data written "
-                    "with it; restore the keyring this data was written with"
-                )
-            keys = await asyncio.to_thread(add_key, path, only_if_empty=True)
-        await _check_keys(inner, path, keys)
+        # All under the keyring's lock: the processes of one server start
+        # together, and one may be making the keyring or writing a key-check
+        # block while another looks (a store that spreads a block over several
+        # writes, as erasure coding does, shows it half-made meanwhile).
+        async with held(path):
+            keys = await asyncio.to_thread(read_keys, path)
+            if not keys:
+                if await inner.has(check_name(1)):
+                    raise errors.ConfigError(
+                        f"encrypt keyring {path}: missing, and the store holds data written "
+                        "with it; restore the keyring this data was written with"
+                    )
+                keys = await asyncio.to_thread(add_key_held, path, only_if_empty=True)
+            await _check_keys(inner, path, keys)
         return cls.around(inner, path, mode, keys)
 
     # -- names ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ file. Keep a copy of it apart from the data: without it the data is lost.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -22,7 +23,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,20 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
+@contextlib.asynccontextmanager
+async def held(path: Path) -> AsyncIterator[None]:
+    """The keyring's lock, held across awaits (taken in a worker thread, as it may
+    wait for another process). Not to be nested with `add_key`, which takes it too
+    (`add_key_held` does not)."""
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _write(path: Path, keys: dict[int, bytes], created: dict[int, float]) -> None:
     doc = {
         "keys": [
@@ -100,12 +115,17 @@ def _created(path: Path) -> dict[int, float]:
 def add_key(path: Path, *, only_if_empty: bool = False) -> dict[int, bytes]:
     """Append a new key (the one new writes use from then on); the keys after it."""
     with _locked(path):
-        keys = read_keys(path)
-        if keys and only_if_empty:
-            return keys
-        created = _created(path)
-        new_id = len(keys) + 1
-        keys[new_id] = secrets.token_bytes(KEY_SIZE)
-        created[new_id] = time.time()
-        _write(path, keys, created)
+        return add_key_held(path, only_if_empty=only_if_empty)
+
+
+def add_key_held(path: Path, *, only_if_empty: bool = False) -> dict[int, bytes]:
+    """`add_key`, for a caller that holds the keyring's lock (`held`)."""
+    keys = read_keys(path)
+    if keys and only_if_empty:
         return keys
+    created = _created(path)
+    new_id = len(keys) + 1
+    keys[new_id] = secrets.token_bytes(KEY_SIZE)
+    created[new_id] = time.time()
+    _write(path, keys, created)
+    return keys

@@ -8,10 +8,11 @@ for a share at another index. Shares check themselves (`erasure_shares`).
 Writes: all n shares are put at once; the write stands when at least
 `write_quorum` children took their share (k + 1 by default: one more loss is
 survivable the moment the write is acknowledged). Below the quorum the
-shares this write created are deleted again and `StorageUnavailable` is
-raised, which the front ends answer with 503: nothing is left that a read
-could find half-written. Shares that were there before the write are left
-alone, as they may belong to an acknowledged earlier write of the block.
+shares this write created are deleted again (even when the put's caller is
+cancelled meanwhile) and `StorageUnavailable` is raised, which the front
+ends answer with 503: nothing is left that a read could find half-written.
+Shares that were there before the write are left alone, as they may belong
+to an acknowledged earlier write of the block.
 
 Reads, as MinIO heals: the k data shares are read first (no decoding when
 they are sound); each one absent or failing its check is replaced by a
@@ -131,6 +132,17 @@ class ErasureStore:
     # -- writes --------------------------------------------------------------
     async def put(self, digest: bytes, data: bytes) -> None:
         _check_name(digest)
+        # Shielded: a write that fails elsewhere cancels the puts of its other
+        # blocks, but the children's writes in worker threads land anyway, so
+        # the put runs on to its end, and below the quorum deletes what it made.
+        task = asyncio.ensure_future(self._put(digest, data))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(_retrieved)
+            raise
+
+    async def _put(self, digest: bytes, data: bytes) -> None:
         shares = await _off_loop(len(data), es.encode, digest, bytes(data), self.k, self.m)
         results = await asyncio.gather(
             *(self._put_share(i, digest, s) for i, s in enumerate(shares)),
@@ -393,6 +405,12 @@ def _agreeing(sound: Mapping[int, es.Share], k: int) -> list[es.Share] | None:
         if len(group) >= k:
             return group
     return None
+
+
+def _retrieved(task: asyncio.Future[None]) -> None:
+    """Take the outcome of a put nobody awaits any more (its caller was cancelled)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("erasure: a cancelled put failed: %s", task.exception())
 
 
 def _check_name(digest: bytes) -> None:

@@ -12,6 +12,7 @@ from dolium.core.access import decisions as access
 from dolium.core.access import grants, identity
 from dolium.core.access.actions import Action, Setting
 from dolium.core.access.policy import resource_arn
+from dolium.core.accounts.tenant_policy import TenantPolicies
 from dolium.core.context import Context
 from dolium.core.names import is_valid_bucket_name, validate_bucket_name, validate_container_name
 from dolium.errors import (
@@ -30,6 +31,7 @@ from dolium.model import Bucket, Principal, Versioning, container_address
 class Buckets:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.tenant_policies = TenantPolicies(ctx)
 
     async def create(
         self,
@@ -45,7 +47,8 @@ class Buckets:
         """Create a bucket; one with Object Lock has versioning Enabled for good.
 
         `policy` is the storage policy its data goes through (None: the
-        server's default); one the server lacks is NoSuchStoragePolicy.
+        tenant's default, else the server's); one the server lacks is
+        NoSuchStoragePolicy.
 
         `acl` is the ACL asked for, as `WriteOptions.acl`; it is checked
         before the bucket exists and set right after. `ownership` is the
@@ -58,7 +61,7 @@ class Buckets:
         if not identity.permits(principal, "s3:CreateBucket", resource_arn(name)):
             raise AccessDenied("the user's policies do not allow it to create buckets", bucket=name)
         settings = self.ctx.settings
-        policy = self.ctx.check_policy(settings.default_policy if policy is None else policy)
+        policy = await self.tenant_policies.for_new_bucket(principal.tenant, policy)
         bucket = Bucket(
             name=name,
             owner=principal.tenant,
@@ -105,10 +108,11 @@ class Buckets:
         is a valid bucket name and free; otherwise S3 reaches it only as
         `account:name` (its address, the returned bucket's name). Raise
         BucketAlreadyExists if the account has a container of that name.
+        `policy` as for `create`.
         """
         validate_container_name(name)
         settings = self.ctx.settings
-        policy = self.ctx.check_policy(settings.default_policy if policy is None else policy)
+        policy = await self.tenant_policies.for_new_bucket(account, policy)
         container = Bucket(
             name=name,
             owner=account,

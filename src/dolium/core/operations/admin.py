@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from dolium.core.accounts.identity_policies import IdentityPolicies, check_group_name
 from dolium.core.accounts.quotas import Quotas
 from dolium.core.accounts.service import ROOT_TENANT, AccountService, check_name
+from dolium.core.accounts.tenant_policy import TenantPolicies
 from dolium.core.context import Context
 from dolium.errors import AccessDenied, NoSuchBucket, NotFound
 from dolium.model import Bucket, Principal, Quota, Usage
@@ -37,6 +38,7 @@ class Administration:
     def __init__(self, ctx: Context, quotas: Quotas) -> None:
         self.ctx = ctx
         self.quotas = quotas
+        self.tenant_policies = TenantPolicies(ctx)
 
     def check(self, principal: Principal) -> None:
         """AccessDenied unless `principal` administers the server."""
@@ -69,10 +71,7 @@ class Administration:
         """Write the bucket's new data through `policy`; data already stored stays
         where it is and is read from there."""
         current = await self.bucket(principal, name)
-        if policy not in self.policies():
-            raise NoSuchPolicy(
-                f"no storage policy {policy!r} (configured: {', '.join(self.policies())})"
-            )
+        self._known(policy)
         if policy != current.bucket.policy:
             moved = replace(current.bucket, policy=policy)
             await self.ctx.meta.update_bucket(moved, actor=principal.actor)
@@ -81,6 +80,27 @@ class Administration:
 
     def policies(self) -> list[str]:
         return sorted({self.ctx.settings.default_policy, *self.ctx.policies})
+
+    def _known(self, policy: str) -> None:
+        if policy not in self.policies():
+            raise NoSuchPolicy(
+                f"no storage policy {policy!r} (configured: {', '.join(self.policies())})"
+            )
+
+    async def tenant_policy(self, principal: Principal, tenant: str) -> str | None:
+        """The tenant's default storage policy; None: the server's default applies."""
+        await self.accounts(principal).get_tenant(tenant)
+        return await self.tenant_policies.of_account(tenant)
+
+    async def set_tenant_policy(
+        self, principal: Principal, tenant: str, policy: str | None
+    ) -> str | None:
+        """Set (None: remove) the policy of the tenant's new buckets that name none."""
+        await self.accounts(principal).get_tenant(tenant)
+        if policy is not None:
+            self._known(policy)
+        await self.tenant_policies.set_account(tenant, policy, actor=principal.actor)
+        return await self.tenant_policies.of_account(tenant)
 
     async def usage(self, principal: Principal) -> dict[str, Usage]:
         """What each tenant stores."""

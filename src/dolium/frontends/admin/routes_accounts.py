@@ -13,9 +13,11 @@ from dolium.frontends.admin.schemas import (
     GroupIn,
     KeyIn,
     KeyOut,
+    PolicyIn,
     QuotaIO,
     TenantIn,
     TenantOut,
+    TenantPolicyOut,
     UserCreated,
     UserIn,
     UserOut,
@@ -45,13 +47,28 @@ async def create_tenant(body: TenantIn, admin: Admin, core: Core) -> TenantOut:
 async def get_tenant(tenant: Tenant, admin: Admin, core: Core) -> TenantOut:
     found = await core.admin.accounts(admin).get_tenant(tenant)
     usage = (await core.admin.usage(admin)).get(found.name)
-    return TenantOut.of(found, usage, await core.admin.tenant_quota(admin, tenant))
+    quota = await core.admin.tenant_quota(admin, tenant)
+    return TenantOut.of(found, usage, quota, await core.admin.tenant_policy(admin, tenant))
 
 
 @router.put("/tenants/{tenant}/quota", operation_id="setTenantQuota")
 async def set_tenant_quota(tenant: Tenant, body: QuotaIO, admin: Admin, core: Core) -> QuotaIO:
     """What all the tenant's buckets may hold together; nulls remove the limits."""
     return QuotaIO.of(await core.admin.set_tenant_quota(admin, tenant, body.quota()))
+
+
+@router.put("/tenants/{tenant}/policy", operation_id="setTenantPolicy")
+async def set_tenant_policy(
+    tenant: Tenant, body: PolicyIn, admin: Admin, core: Core
+) -> TenantPolicyOut:
+    """The storage policy of the tenant's new buckets whose creation names none."""
+    return TenantPolicyOut(policy=await core.admin.set_tenant_policy(admin, tenant, body.policy))
+
+
+@router.delete("/tenants/{tenant}/policy", operation_id="deleteTenantPolicy")
+async def delete_tenant_policy(tenant: Tenant, admin: Admin, core: Core) -> TenantPolicyOut:
+    """The tenant's new buckets that name no policy go through the server's default again."""
+    return TenantPolicyOut(policy=await core.admin.set_tenant_policy(admin, tenant, None))
 
 
 @router.delete("/tenants/{tenant}", status_code=204, operation_id="deleteTenant")

@@ -77,10 +77,17 @@ class TenantOut(BaseModel):
     created: float
     usage: UsageOut | None = None
     quota: QuotaIO | None = None
+    policy: str | None = Field(
+        default=None, description="The storage policy of new buckets that name none."
+    )
 
     @classmethod
     def of(
-        cls, tenant: Tenant, usage: Usage | None = None, quota: Quota | None = None
+        cls,
+        tenant: Tenant,
+        usage: Usage | None = None,
+        quota: Quota | None = None,
+        policy: str | None = None,
     ) -> TenantOut:
         return cls(
             name=tenant.name,
@@ -90,6 +97,7 @@ class TenantOut(BaseModel):
             created=tenant.created,
             usage=UsageOut.of(usage) if usage is not None else None,
             quota=QuotaIO.of(quota) if quota is not None else None,
+            policy=policy,
         )
 
 
@@ -170,6 +178,13 @@ class BucketOut(BaseModel):
 
 class PolicyIn(Strict):
     policy: str = Field(min_length=1, max_length=64)
+
+
+class TenantPolicyOut(BaseModel):
+    policy: str | None = Field(
+        description="The storage policy of the tenant's new buckets that name none; "
+        "null: the server's default."
+    )
 
 
 class GroupIn(Strict):
