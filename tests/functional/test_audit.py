@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from conftest import (
@@ -147,6 +148,22 @@ def test_a_refused_write_is_recorded_and_a_refused_read_is_not(live: LiveServer)
         ("roots", "PUT ?acl"),
     ]
     assert denied[0]["actor"]["access_key"] == OTHER_KEY  # type: ignore[index]
+    # Through Swift too: a write into another account is refused and recorded.
+    login = httpx.get(
+        f"{live.endpoint}/auth/v1.0",
+        headers={"X-Auth-User": "other:alice", "X-Auth-Key": OTHER_SECRET},
+    )
+    token = login.headers["x-auth-token"]
+    put = httpx.put(
+        f"{live.endpoint}/v1/AUTH_root/roots/swift-intruder.txt",
+        content=b"x",
+        headers={"X-Auth-Token": token},
+    )
+    assert put.status_code == 403
+    denied = _search(live, "swift-intruder", "--actor", "other:alice")
+    assert [(r["action"], r["resource"], r["name"]) for r in denied] == [
+        ("request.denied", "root:roots/swift-intruder.txt", "PUT")
+    ]
 
 
 def test_the_server_seals_and_signs_on_its_own(tmp_path: Path) -> None:

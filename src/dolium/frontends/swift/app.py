@@ -48,7 +48,7 @@ from dolium.frontends.swift.pithos import delimited, moves, public, purges, upda
 from dolium.frontends.swift.pithos import listings as shared_listings
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
-from dolium.model import container_address
+from dolium.model import Principal, container_address
 from dolium.protocols.keys import KeyStore
 
 log = logging.getLogger("dolium.swift")
@@ -112,6 +112,12 @@ def new_trans_id() -> str:
     return f"tx{secrets.token_hex(11)[:21]}-{int(time.time()):010x}"
 
 
+# Methods that change state: refused, they are recorded (Store.refused).
+_CHANGES = frozenset({"PUT", "POST", "DELETE", "COPY", "MOVE"})
+# Where _answer leaves the authenticated principal for the refusal record.
+_PRINCIPAL = "dolium.swift.principal"
+
+
 class SwiftApp:
     def __init__(
         self,
@@ -137,9 +143,26 @@ class SwiftApp:
             return
         except Exception as exc:
             response = self._error(exc, http, trans_id)
+            if response.status_code == 403 and http.method in _CHANGES:
+                await self._record_refusal(http)
         response.headers["X-Trans-Id"] = trans_id
         response.headers["X-Openstack-Request-Id"] = trans_id
         await response(scope, receive, send)
+
+    async def _record_refusal(self, http: Request) -> None:
+        """A refused request that would have changed state goes to the audit log
+        (as the S3 front end's do); its answer stands whatever happens here."""
+        principal = http.scope.get(_PRINCIPAL)
+        if not isinstance(principal, Principal) or principal.anonymous:
+            return
+        account, _, rest = http.scope["path"][len(API_PREFIX) :].partition("/")
+        container, _, obj = rest.partition("/")
+        tenant = account[len(ACCOUNT_PREFIX) :]
+        address = container_address(tenant, container) if container else ""
+        try:
+            await self.store.refused(principal, http.method, address, obj)
+        except DoliumError as exc:
+            log.warning("refusal not recorded: %s", exc.message)
 
     def _error(self, exc: Exception, http: Request, trans_id: str) -> Response:
         if isinstance(exc, NotModified):
@@ -210,6 +233,7 @@ class SwiftApp:
         )
         if not principal.anonymous:
             http.scope[PRINCIPAL_KEY] = f"{principal.tenant}:{principal.user}"
+        http.scope[_PRINCIPAL] = principal
         query = dict(parse_qsl(http.url.query, keep_blank_values=True))
         request = SwiftRequest(
             self.store, http, principal, tenant, container_name, obj, query, trans_id,
