@@ -16,18 +16,14 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import fcntl
 import json
-import os
 import secrets
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from dolium.backends.kms_wrap import KEY_SIZE, unwrap_key, wrap_key
-from dolium.durable import fsync_dir
+from dolium.durable import locked, replace_json
 from dolium.errors import ConfigError, StorageError
 from dolium.protocols.kms import MasterKeys
 
@@ -116,31 +112,11 @@ class FileMasterKeys:
             self._load()
             return key_id
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return locked(self.path)
 
     def _write(self, doc: dict[str, Any]) -> None:
-        directory = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=".keyring-", dir=directory)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(doc, f, indent=1)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        fsync_dir(directory)
+        replace_json(self.path, doc)
 
 
 def _conforms(keys: FileMasterKeys) -> MasterKeys:  # mypy fails if it drifts

@@ -21,13 +21,12 @@ import fcntl
 import json
 import os
 import secrets
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from dolium.durable import fsync_dir
+from dolium.durable import locked, replace_json
 from dolium.errors import ConfigError
 
 KEY_SIZE = 32
@@ -61,17 +60,6 @@ def read_keys(path: Path) -> dict[int, bytes]:
     return keys
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 @contextlib.asynccontextmanager
 async def held(path: Path) -> AsyncIterator[None]:
     """The keyring's lock, held across awaits (taken in a worker thread, as it may
@@ -93,15 +81,7 @@ def _write(path: Path, keys: dict[int, bytes], created: dict[int, float]) -> Non
             for i, k in sorted(keys.items())
         ]
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.write(fd, json.dumps(doc, indent=1).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.rename(tmp, path)
-    fsync_dir(path.parent)
+    replace_json(path, doc)
 
 
 def _created(path: Path) -> dict[int, float]:
@@ -114,7 +94,7 @@ def _created(path: Path) -> dict[int, float]:
 
 def add_key(path: Path, *, only_if_empty: bool = False) -> dict[int, bytes]:
     """Append a new key (the one new writes use from then on); the keys after it."""
-    with _locked(path):
+    with locked(path):
         return add_key_held(path, only_if_empty=only_if_empty)
 
 
