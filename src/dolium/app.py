@@ -34,7 +34,7 @@ from dolium.core.access.meta_sharing import MetaSharingLookup
 from dolium.core.access.s3_evaluator import S3Evaluator
 from dolium.core.access.sharing import SharingEvaluator
 from dolium.core.access.swift_acl import SwiftAclEvaluator
-from dolium.core.audit.checkpoint import log_signer
+from dolium.core.audit.checkpoint import Signer, log_signer
 from dolium.core.audit.log import AuditLog, seal_forever
 from dolium.core.audit.reader import AuditReader
 from dolium.core.context import Context, Settings
@@ -238,7 +238,7 @@ class Server:
         policies = sorted(self.store.ctx.policies)
         self.swift = SwiftApp(self.store, keys, signer, policies, self.config.default_policy)
         self.operator_jobs = operator_jobs(self.store.ctx, self.config)
-        self.audit = await self._open_audit()
+        self.audit = self._audit_reader()
         self.admin = AdminApp(
             self.store, keys, self.config.region or None, self.operator_jobs, self.audit
         )
@@ -288,25 +288,31 @@ class Server:
             jobs.append(every(config.scrub_interval, "scrub", lambda: scrub_once(ctx, config)))
         await asyncio.gather(*jobs)
 
-    async def _open_audit(self) -> AuditReader | None:
-        """The audit log as the admin API reads it, in every worker; None when off."""
+    def _audit_reader(self) -> AuditReader | None:
+        """The audit log as the admin API reads it, in every worker (opened on first
+        use); None when off."""
         config = self.config
         if config.audit is None or config.audit.use == AUDIT_OFF:
             return None
         assert self.store is not None
-        key = await asyncio.to_thread(audit_key.load_or_create, audit_key.path_in(config.data_dir))
-        store = await open_audit(config)
-        return AuditReader(AuditLog(store), log_signer(key), self.store.ctx.clock)
+
+        async def opener() -> tuple[AuditLog, Signer]:
+            path = audit_key.path_in(config.data_dir)
+            key = await asyncio.to_thread(audit_key.load_or_create, path)
+            return AuditLog(await open_audit(config)), log_signer(key)
+
+        return AuditReader(opener, self.store.ctx.clock)
 
     async def _audit_forever(self) -> None:
         """Seal the change log into the audit log, and sign its heads (core.audit.log),
         through the log this process reads for the admin API (a memory store is
         one object, which both must share)."""
         assert self.store is not None and self.audit is not None
+        log, signer = await self.audit.opened()
         await seal_forever(
-            self.audit.log,
+            log,
             self.store.ctx.meta,
-            self.audit.signer,
+            signer,
             checkpoint_interval=self.config.audit_checkpoint_interval,
             clock=self.store.ctx.clock,
         )
@@ -324,7 +330,7 @@ class Server:
         if self.operator_jobs is not None:
             await self.operator_jobs.close()
         if self.audit is not None:
-            await self.audit.log.store.close()
+            await self.audit.close()
         if self.store is not None:
             await self.store.close()
 

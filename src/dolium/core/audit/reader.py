@@ -8,6 +8,8 @@ few seconds behind the change log.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from dolium.core.audit.checkpoint import Signer
@@ -29,32 +31,55 @@ class NoSuchRecord(NotFound):
     pass
 
 
+# Opens the log's store and loads its signing key: (the log, its signer).
+Opener = Callable[[], Awaitable[tuple[AuditLog, Signer]]]
+
+
 class AuditReader:
-    def __init__(self, log: AuditLog, signer: Signer, clock: Clock) -> None:
-        self.log = log
-        self.signer = signer
+    """Opened on first use, not at start: worker processes starting together
+    would race to create the store's schema (SQLite answers "database is
+    locked"), while the first use comes long after the jobs' holder made it."""
+
+    def __init__(self, opener: Opener, clock: Clock) -> None:
+        self._opener = opener
+        self._opened: tuple[AuditLog, Signer] | None = None
+        self._lock = asyncio.Lock()
         self.clock = clock
 
-    def public_key(self) -> str:
-        return self.signer.public_key_pem()
+    async def opened(self) -> tuple[AuditLog, Signer]:
+        async with self._lock:
+            if self._opened is None:
+                self._opened = await self._opener()
+            return self._opened
+
+    async def close(self) -> None:
+        if self._opened is not None:
+            await self._opened[0].store.close()
+
+    async def public_key(self) -> str:
+        return (await self.opened())[1].public_key_pem()
 
     async def checkpoint(self) -> str:
         """The current head, signed now (and kept with the others)."""
-        return await self.log.checkpoint(self.signer, int(self.clock()))
+        log, signer = await self.opened()
+        return await log.checkpoint(signer, int(self.clock()))
 
     async def export(self, since: float | None, until: float | None) -> list[str]:
         """The records of [since, until) with their proofs and a head signed now
         (core.audit.export's JSON Lines), as `dolium audit export` writes them."""
-        size = await self.log.store.size()
-        first = await self.log.first_at(since, 0)
-        end = await self.log.first_at(until, size)
-        return list(await self.log.export(self.signer, first, end, int(self.clock())))
+        log, signer = await self.opened()
+        size = await log.store.size()
+        first = await log.first_at(since, 0)
+        end = await log.first_at(until, size)
+        return list(await log.export(signer, first, end, int(self.clock())))
 
     async def search(self, query: AuditQuery) -> list[AuditEntry]:
-        return await self.log.store.search(query)
+        log, _ = await self.opened()
+        return await log.store.search(query)
 
     async def _size(self, size: int | None) -> int:
-        head = await self.log.store.size()
+        log, _ = await self.opened()
+        head = await log.store.size()
         if size is None:
             return head
         if not 1 <= size <= head:
@@ -66,16 +91,18 @@ class AuditReader:
         size = await self._size(size)
         if not 0 <= index < size:
             raise NoSuchRecord(f"no record {index} in a tree of {size}")
-        first = await self.log.first_held()
+        log, _ = await self.opened()
+        first = await log.first_held()
         if index < first:
             raise NoSuchRecord(f"record {index} was offloaded (records from {first} are held)")
-        (entry,) = await self.log.store.entries(index, index + 1)
-        proof = await self.log.inclusion_proof(index, size)
-        return Inclusion(entry, size, await self.log.root_at(size), proof)
+        (entry,) = await log.store.entries(index, index + 1)
+        proof = await log.inclusion_proof(index, size)
+        return Inclusion(entry, size, await log.root_at(size), proof)
 
     async def consistency(self, old: int, new: int | None = None) -> tuple[int, bytes, list[bytes]]:
         """The proof that the tree of `old` records is a prefix of the one of `new`."""
         new = await self._size(new)
         if not 1 <= old <= new:
             raise NoSuchRecord(f"no consistency proof from {old} records to {new}")
-        return new, await self.log.root_at(new), await self.log.consistency_proof(old, new)
+        log, _ = await self.opened()
+        return new, await log.root_at(new), await log.consistency_proof(old, new)

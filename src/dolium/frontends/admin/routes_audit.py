@@ -32,7 +32,7 @@ def _record(entry: AuditEntry) -> AuditRecordOut:
 @router.get("/public-key", response_class=PlainTextResponse, operation_id="auditPublicKey")
 async def public_key(admin: Admin, audit: Audited) -> str:
     """The log's Ed25519 public key (PEM): all a verifier needs."""
-    return audit.public_key()
+    return await audit.public_key()
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse, operation_id="auditCheckpoint")
