@@ -74,12 +74,18 @@ def test_requests_are_counted_across_worker_processes(metered: LiveServer) -> No
     assert grew("dolium_received_bytes_total", api="s3") >= puts * 1000
     assert grew("dolium_sent_bytes_total", api="s3") >= 1000
     assert sample(after, "dolium_workers") == 2
-    pids = {
-        line.split('pid="')[1].split('"')[0]
-        for line in after.splitlines()
-        if line.startswith("dolium_process_resident_memory_bytes{")
-    }
-    assert len(pids) == 2  # each worker's own figures
+    deadline = time.monotonic() + 10
+    while True:  # each worker's own figures, once both have shared them
+        pids = {
+            line.split('pid="')[1].split('"')[0]
+            for line in after.splitlines()
+            if line.startswith("dolium_process_resident_memory_bytes{")
+        }
+        if len(pids) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+        after = scrape(metered)
+    assert len(pids) == 2
     assert all(sample(after, "dolium_process_resident_memory_bytes", pid=p) > 10**6 for p in pids)
     assert sample(after, "dolium_stored_objects", tenant="root") == puts
     assert sample(after, "dolium_stored_bytes", tenant="root") == puts * 1000

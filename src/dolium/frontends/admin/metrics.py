@@ -102,12 +102,13 @@ class RequestMetrics:
         tmp.replace(self._file)
 
     async def flush_forever(self, interval: float = FLUSH_INTERVAL) -> None:
+        # At once, then every interval: a worker is seen by scrapes from its start.
         while True:
-            await asyncio.sleep(interval)
             try:
                 self.flush()
             except OSError as exc:
                 log.warning("metrics not shared: %s", exc)
+            await asyncio.sleep(interval)
 
     def _document(self) -> dict[str, Any]:
         """This process's totals, as its file holds them."""
