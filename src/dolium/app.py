@@ -38,6 +38,7 @@ from dolium.core.audit.checkpoint import Signer, log_signer
 from dolium.core.audit.log import AuditLog, seal_forever
 from dolium.core.audit.reader import AuditReader
 from dolium.core.context import Context, Settings
+from dolium.core.jobs.lease import JobsLease
 from dolium.core.jobs.lifecycle import LifecycleWorker
 from dolium.core.operations.jobs import Jobs
 from dolium.core.store import Store
@@ -219,6 +220,7 @@ class Server:
         self._jobs: asyncio.Task[None] | None = None
         self._trim: asyncio.Task[None] | None = None
         self._flush: asyncio.Task[None] | None = None
+        self.jobs_lease: JobsLease | None = None
         self._jobs_lock = JobsLock(config.data_dir)
 
     async def startup(self) -> None:
@@ -260,12 +262,28 @@ class Server:
         self._trim = asyncio.create_task(trim_forever())
 
     async def _run_jobs(self) -> None:
-        """The background jobs, in the one process of this data directory that
-        holds its jobs lock (see dolium.workers)."""
+        """The background jobs, in the one process of all those sharing the meta
+        store that holds the jobs lease (see core.jobs.lease)."""
         assert self.store is not None
+        ttl = self.config.jobs_lease
+        self.jobs_lease = JobsLease(self.store.ctx.meta, ttl=ttl, retry=ttl / 3)
+        await asyncio.gather(self.jobs_lease.run(self._jobs_forever), self._local_jobs())
+
+    async def _local_jobs(self) -> None:
+        """What belongs to this data directory (its spool of access log records),
+        in the one process that holds its jobs lock (see dolium.workers)."""
+        assert self.store is not None
+        if self.config.bucket_log_interval <= 0:
+            return
         # The holder may end at any time, with no one to tell: poll.
         while not self._jobs_lock.try_take():  # noqa: ASYNC110
             await asyncio.sleep(JOBS_RETRY)
+        store = self.store
+        await every(self.config.bucket_log_interval, "server access log delivery",
+                    lambda: deliver_bucket_logs(store))  # fmt: skip
+
+    async def _jobs_forever(self) -> None:
+        assert self.store is not None
         # Also delivers what a previous run committed but had not delivered.
         jobs = [self.store.delivery.run_forever(DELIVERY_INTERVAL)]
         ctx, config = self.store.ctx, self.config
@@ -280,10 +298,6 @@ class Server:
             jobs.append(worker.run_forever(self.config.lifecycle_interval))
         if self.audit is not None:
             jobs.append(self._audit_forever())
-        if config.bucket_log_interval > 0:
-            store = self.store
-            jobs.append(every(config.bucket_log_interval, "server access log delivery",
-                              lambda: deliver_bucket_logs(store)))  # fmt: skip
         if config.scrub_interval > 0:
             jobs.append(every(config.scrub_interval, "scrub", lambda: scrub_once(ctx, config)))
         await asyncio.gather(*jobs)

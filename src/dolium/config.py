@@ -139,6 +139,9 @@ class Config(BaseModel):
     # as Ceph's rgw_lc_debug_interval, so lifecycle can be tested end to end
     # in seconds. Leave it 86400 in production.
     lifecycle_day: float = 86400.0
+    # How long the jobs lease lasts unless its holder renews it (it renews
+    # every third of it); a holder that died is replaced within 4/3 of it.
+    jobs_lease: float = 15.0
     # Seconds between background scrubs (core.jobs.scrub); 0 = never.
     scrub_interval: float = 0.0
     # MB (10^6 bytes) a second a background scrub reads at most; 0 = unpaced.
@@ -297,6 +300,11 @@ class Config(BaseModel):
     @classmethod
     def _check_scrub_interval(cls, value: object) -> float:
         return _seconds(value, "must be 0 (no background scrub) or more (e.g. 7d)")
+
+    @field_validator("jobs_lease", mode="before")
+    @classmethod
+    def _check_jobs_lease(cls, value: object) -> float:
+        return _seconds(value, "must be more than 0 (e.g. 15s)", allow_zero=False)
 
     @field_validator("head_timeout", mode="before")
     @classmethod

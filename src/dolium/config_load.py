@@ -29,6 +29,8 @@ Environment variables (all optional):
     DOLIUM_BUCKET_LOG_INTERVAL  bucket_log_interval (seconds between deliveries of
                              server access logs, same forms; 0 = never)
     DOLIUM_SCRUB_RATE        scrub_rate (MB a second the background scrub reads; 0 = unpaced)
+    DOLIUM_JOBS_LEASE        jobs_lease (seconds a holder of the background jobs keeps them
+                             unless it renews; more than 0)
     DOLIUM_HEAD_TIMEOUT      head_timeout (seconds, same forms; more than 0)
     DOLIUM_WORKERS           workers (server processes, 1..64; default: the cores)
     DOLIUM_CLOCK_OFFSET      clock_offset (seconds; a testing aid, see the field)
@@ -82,6 +84,7 @@ _ENV_KEYS = {
     "DOLIUM_SCRUB_INTERVAL": "scrub_interval",
     "DOLIUM_BUCKET_LOG_INTERVAL": "bucket_log_interval",
     "DOLIUM_SCRUB_RATE": "scrub_rate",
+    "DOLIUM_JOBS_LEASE": "jobs_lease",
     "DOLIUM_HEAD_TIMEOUT": "head_timeout",
     "DOLIUM_WORKERS": "workers",
     "DOLIUM_CLOCK_OFFSET": "clock_offset",

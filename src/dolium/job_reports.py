@@ -7,7 +7,7 @@ admin API, metrics) to read without running the job again, from any worker
 process. It is written durably (temporary file, fsync, rename, fsync of the
 directory), so a reader finds the whole of the last report or of the one
 before, never a torn one. One file per job and data directory: the runs of
-one data directory's servers take turns (the jobs lock), and a report says
+the servers take turns (the jobs lease), and a report says
 when it started and ended.
 """
 

@@ -10,10 +10,14 @@ parent is gone (killed with SIGKILL) is ended by the kernel, so a restarted
 server never finds the old workers still serving.
 
 Background jobs (garbage collection, lifecycle rules, event delivery) are
-correct when several processes run them, but need run only once: the worker
-that holds the jobs lock (an exclusive flock on a file in the data
-directory) runs them. The kernel releases the lock when its holder ends;
-the others try again every JOBS_RETRY seconds.
+correct when several processes run them, but need run only once: the
+process that holds the jobs lease in the meta store runs them (see
+dolium.core.jobs.lease), whether its peers are workers on this machine or
+servers on others. What belongs to one data directory (the spool of server
+access log records its processes append to) is delivered by the worker
+that holds the data directory's lock (an exclusive flock on a file in it).
+The kernel releases the lock when its holder ends; the others try again
+every JOBS_RETRY seconds.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from typing import IO
 
 log = logging.getLogger("dolium.workers")
 
-JOBS_RETRY = 5.0  # seconds between a worker's attempts to take the jobs lock
+JOBS_RETRY = 5.0  # seconds between a worker's attempts to take the data directory's lock
 RESTART_DELAY = 1.0  # seconds before a dead worker is started again
 STARTUP_FAILURE = 3  # a worker's exit status when it could not start (as uvicorn's)
 PR_SET_PDEATHSIG = 1

@@ -33,6 +33,7 @@ from dolium.testing.meta_contract import (
     TestConfigEpoch,
     TestContainers,
     TestIdentityPolicies,
+    TestJobLeases,
     TestListObjects,
     TestListVersions,
     TestPaths,
@@ -60,6 +61,7 @@ REVISIONS: list[Callable[[], None]] = [
         "0006_one_latest",
         "0007_config_epoch",
         "0008_identity_policies",
+        "0009_job_leases",
     )
 ]
 _blocks = importlib.import_module(_MIGRATIONS + "0005_blocks")
@@ -81,6 +83,7 @@ __all__ = [
     "TestConfigEpoch",
     "TestContainers",
     "TestIdentityPolicies",
+    "TestJobLeases",
     "TestListObjects",
     "TestListVersions",
     "TestQuotas",

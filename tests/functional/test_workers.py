@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -71,15 +72,34 @@ def test_workers_serve_one_store(tmp_path: Path) -> None:
                 raise AssertionError("a deleted bucket answered")
 
 
+def _lease_holder_pid(data: Path) -> int | None:
+    """The process id in the name of the jobs lease's holder, if it is held."""
+    with sqlite3.connect(data / "meta.sqlite3") as db:
+        row = db.execute(
+            "SELECT holder FROM job_leases WHERE name = 'jobs' AND expires > ?", (time.time(),)
+        ).fetchone()
+    return int(row[0].split(":")[1]) if row else None
+
+
 def test_one_worker_holds_the_jobs_and_another_takes_them_over(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with running(data, WORKERS) as live:
+    # A short lease, so that a dead holder is replaced within seconds.
+    with running(data, {**WORKERS, "DOLIUM_JOBS_LEASE": "3"}) as live:
+        assert _wait(lambda: _lease_holder_pid(data) is not None)
+        holder = _lease_holder_pid(data)
+        pids = [p.pid for p in _workers(live)]
+        assert holder in pids
+        # The other worker does not take the jobs from a live holder.
+        time.sleep(4)
+        assert _lease_holder_pid(data) == holder
+        # The data directory's own jobs (the access log spool) are one worker's too.
         assert _wait(lambda: not _jobs_lock_free(data))
-        holders = [p for p in _workers(live) if _holds_lock(p, data / "jobs.lock")]
-        assert len(holders) == 1
-        holders[0].kill()
-        # Its replacement starts, and some worker takes the lock again.
-        assert _wait(lambda: len(_workers(live)) == 2)
+        assert len([p for p in _workers(live) if _holds_lock(p, data / "jobs.lock")]) == 1
+        psutil.Process(holder).kill()
+        # The surviving worker (or the dead one's replacement) takes the lease
+        # once it expires.
+        assert _wait(lambda: _lease_holder_pid(data) not in (None, holder))
+        assert _lease_holder_pid(data) in [p.pid for p in _workers(live)]
         assert _wait(lambda: any(_holds_lock(p, data / "jobs.lock") for p in _workers(live)))
         client(live).list_buckets()
 

@@ -404,6 +404,25 @@ class MetaStore(Protocol):
     async def advance_cursor(self, consumer: str, serial: int) -> None:
         """Move `consumer`'s cursor forward to `serial`; never backward."""
 
+    # -- leases of background work ------------------------------------------
+    async def hold_lease(self, name: str, holder: str, *, now: float, until: float) -> bool:
+        """Take or renew the lease `name` for `holder` until `until`; whether
+        `holder` holds it now.
+
+        Taken when no one holds it, when its holder's lease expired (its
+        expiry is at or before `now`), or when `holder` already holds it.
+        Processes sharing the store use it so that work they could all do
+        (garbage collection, lifecycle, delivery...) is done by one of them,
+        and by another when that one stops renewing. The change need not be
+        durable: after a crash of the store the lease is taken again.
+        """
+
+    async def drop_lease(self, name: str, holder: str) -> None:
+        """Give up the lease `name` if `holder` holds it."""
+
+    async def lease_holder(self, name: str, *, now: float) -> str | None:
+        """Who holds the lease `name` at `now`, if anyone (for operators)."""
+
     # -- block references and leases -----------------------------------------
     # Every write above that adds or removes block references (a version put,
     # replaced or deleted; a part put or replaced; an upload completed or

@@ -47,6 +47,7 @@ from dolium.model import (
 from dolium.protocols.meta import MetaStore
 from dolium.testing.meta_contract_blocks import TestBlockRefs
 from dolium.testing.meta_contract_identity import TestIdentityPolicies
+from dolium.testing.meta_contract_leases import TestJobLeases
 from dolium.testing.meta_contract_namespace import (
     TestAccountData,
     TestContainers,
@@ -79,6 +80,7 @@ __all__ = [
     "TestConfigEpoch",
     "TestContainers",
     "TestIdentityPolicies",
+    "TestJobLeases",
     "TestListObjects",
     "TestListVersions",
     "TestQuotas",

@@ -96,6 +96,7 @@ class MemoryState:
         self._doomed: dict[BlockRef, float] = {}
         self._changes: list[Change] = []
         self._cursors: dict[str, int] = {}
+        self._job_leases: dict[str, tuple[str, float]] = {}  # name: (holder, expiry)
         self._epoch = 0
 
     @classmethod
@@ -157,3 +158,20 @@ class MemoryState:
     async def advance_cursor(self, consumer: str, serial: int) -> None:
         async with self._lock:
             self._cursors[consumer] = max(self._cursors.get(consumer, 0), serial)
+
+    # -- leases of background work ---------------------------------------------------
+    async def hold_lease(self, name: str, holder: str, *, now: float, until: float) -> bool:
+        held = self._job_leases.get(name)
+        if held is None or held[0] == holder or held[1] <= now:
+            self._job_leases[name] = (holder, until)
+            return True
+        return False
+
+    async def drop_lease(self, name: str, holder: str) -> None:
+        held = self._job_leases.get(name)
+        if held is not None and held[0] == holder:
+            del self._job_leases[name]
+
+    async def lease_holder(self, name: str, *, now: float) -> str | None:
+        held = self._job_leases.get(name)
+        return held[0] if held is not None and held[1] > now else None

@@ -325,6 +325,16 @@ sa.Index(
     postgresql_where=UNREFERENCED,
 )
 
+# Leases of background work (MetaStore.hold_lease): one row per kind of work,
+# naming the process doing it until `expires`.
+job_leases = sa.Table(
+    "job_leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(255), nullable=False),
+    sa.Column("expires", sa.Double(), nullable=False),
+)
+
 # A writer's claim on a block between storing it and committing the metadata
 # that references it; it ends at `expires` (writers renew long uploads).
 block_leases = sa.Table(

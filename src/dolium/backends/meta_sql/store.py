@@ -34,6 +34,7 @@ from dolium.backends.meta_sql.changelog import (
     record_version,
 )
 from dolium.backends.meta_sql.identity import IdentityQueries
+from dolium.backends.meta_sql.leases import LeaseQueries
 from dolium.backends.meta_sql.paths import PathQueries
 from dolium.backends.meta_sql.schema import parts, paths, uploads, versions
 from dolium.conditions import WriteCondition, check_condition
@@ -136,7 +137,9 @@ def _current(row: Any) -> int:
     return 0 if row is None or row.delete_marker else 1
 
 
-class SqlMetaStore(PathQueries, AccountQueries, IdentityQueries, BlockQueries, ChangeLogQueries):
+class SqlMetaStore(
+    PathQueries, AccountQueries, IdentityQueries, BlockQueries, LeaseQueries, ChangeLogQueries
+):
     # -- object versions ---------------------------------------------------------
     async def get_version(
         self, bucket: str, key: str, version_id: str | None = None

@@ -5,8 +5,8 @@ The composition root says what each job is (a function that runs it once
 and keeps its report where every process can read it) and how a report is
 read back; this service only starts runs and answers for them. A run
 started here runs in this process, beside the scheduled runs of the
-process that holds the jobs lock: the jobs are correct when several
-processes run them (see dolium.workers), so a second run costs time only.
+process that holds the jobs lease: the jobs are correct when several
+processes run them (see core.jobs.lease), so a second run costs time only.
 """
 
 from __future__ import annotations
