@@ -266,7 +266,9 @@ class Server:
         store that holds the jobs lease (see core.jobs.lease)."""
         assert self.store is not None
         ttl = self.config.jobs_lease
-        self.jobs_lease = JobsLease(self.store.ctx.meta, ttl=ttl, retry=ttl / 3)
+        self.jobs_lease = JobsLease(
+            self.store.ctx.meta, self.store.ctx.clock, ttl=ttl, retry=ttl / 3
+        )
         await asyncio.gather(self.jobs_lease.run(self._jobs_forever), self._local_jobs())
 
     async def _local_jobs(self) -> None:

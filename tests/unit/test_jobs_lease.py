@@ -42,8 +42,8 @@ async def test_one_runs_the_jobs_and_another_takes_over_when_it_stops() -> None:
 
         return jobs
 
-    a = JobsLease(meta, ttl=0.3, retry=0.05, clock=clock, holder="a")
-    b = JobsLease(meta, ttl=0.3, retry=0.05, clock=clock, holder="b")
+    a = JobsLease(meta, clock, ttl=0.3, retry=0.05, holder="a")
+    b = JobsLease(meta, clock, ttl=0.3, retry=0.05, holder="b")
     task_a = asyncio.create_task(a.run(jobs_of("a")))  # type: ignore[arg-type]
     await _until(lambda: running == ["a"])
     task_b = asyncio.create_task(b.run(jobs_of("b")))  # type: ignore[arg-type]
@@ -71,7 +71,7 @@ async def test_a_holder_that_cannot_renew_stops_its_jobs() -> None:
         finally:
             running.clear()
 
-    lease = JobsLease(meta, ttl=0.3, retry=0.05, clock=clock, holder="a")
+    lease = JobsLease(meta, clock, ttl=0.3, retry=0.05, holder="a")
     task = asyncio.create_task(lease.run(jobs))
     await _until(lambda: running == [True])
 
@@ -100,7 +100,7 @@ async def test_a_dead_holder_is_replaced_once_its_lease_expires() -> None:
         started.set()
         await asyncio.Event().wait()
 
-    lease = JobsLease(meta, ttl=15, retry=0.02, clock=clock, holder="b")
+    lease = JobsLease(meta, clock, ttl=15, retry=0.02, holder="b")
     task = asyncio.create_task(lease.run(jobs))
     await asyncio.sleep(0.1)
     assert not started.is_set()

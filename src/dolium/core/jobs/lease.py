@@ -24,7 +24,6 @@ import logging
 import os
 import secrets
 import socket
-import time
 from collections.abc import Awaitable, Callable
 
 from dolium.errors import DoliumError
@@ -47,10 +46,10 @@ class JobsLease:
     def __init__(
         self,
         meta: MetaStore,
+        clock: Callable[[], float],
         *,
         ttl: float = TTL,
         retry: float = RETRY,
-        clock: Callable[[], float] = time.time,
         holder: str | None = None,
     ) -> None:
         self._meta = meta
