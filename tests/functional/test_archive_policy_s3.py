@@ -8,7 +8,7 @@ suites' modest bodies go through the stack, several blocks each. The
 modules chosen are those that move data: writes, reads, ranges, copies,
 checksums, conditional writes, parts, part copies and part reads. Those of
 buckets, listing and versioning exercise metadata only (run again against
-PostgreSQL by test_postgres_s3), and none of the chosen ones assumes the
+PostgreSQL by test_scaleout_s3), and none of the chosen ones assumes the
 `standard` policy, so nothing is left out of them.
 
 The tests are imported from their modules; the fixtures below replace the

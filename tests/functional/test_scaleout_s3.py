@@ -1,0 +1,120 @@
+"""The S3 suites of buckets, objects, listing, multipart uploads and
+versioning, run again against a server scaled out: two gateways (`dolium
+serve` processes with data directories of their own) sharing one
+PostgreSQL database and one block store, with every client sending its
+requests to each gateway in turn. A write and the read after it, the parts
+of one multipart upload, a bucket setting and the request it governs land
+on different processes: the same real clients and assertions hold.
+
+The tests are imported from their modules; the fixtures below replace the
+shared server (and the clients made for it) for this module only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import OTHER_KEY, OTHER_SECRET, LiveServer, client
+from postgres_servers import PostgresServer, servers
+from test_metrics_health import sample, scrape
+from test_s3_buckets import *  # noqa: F403
+from test_s3_listing import *  # noqa: F403
+from test_s3_multipart import *  # noqa: F403
+from test_s3_objects import *  # noqa: F403
+from test_s3_versioning import *  # noqa: F403
+
+from support.gateways import alternate
+from support.postgres import postgres
+
+
+@pytest.fixture(scope="module")
+def database() -> str:
+    return postgres().database()
+
+
+@pytest.fixture(scope="module")
+def gateways(
+    tmp_path_factory: pytest.TempPathFactory, database: str
+) -> Iterator[list[PostgresServer]]:
+    root = tmp_path_factory.mktemp("gateways")
+    with servers(root, database, 2) as started:
+        started[0].admin("tenant", "create", "other", "--display-name", "Other Tenant")
+        started[0].admin(
+            "user", "create", "other:alice", "--access-key", OTHER_KEY, "--secret-key", OTHER_SECRET
+        )
+        yield started
+
+
+@pytest.fixture(scope="module")
+def server(gateways: list[PostgresServer]) -> LiveServer:
+    return gateways[0]
+
+
+def _spread(s3: Any, gateways: list[PostgresServer]) -> Any:
+    return alternate(s3, [g.endpoint for g in gateways])
+
+
+@pytest.fixture(scope="module")
+def s3(server: LiveServer, gateways: list[PostgresServer]) -> Any:
+    return _spread(client(server), gateways)
+
+
+@pytest.fixture(scope="module")
+def other_s3(server: LiveServer, gateways: list[PostgresServer]) -> Any:
+    return _spread(client(server, OTHER_KEY, OTHER_SECRET), gateways)
+
+
+@pytest.fixture(scope="module")
+def anon(server: LiveServer, gateways: list[PostgresServer]) -> Any:
+    from botocore import UNSIGNED
+
+    return _spread(client(server, signature_version=UNSIGNED), gateways)
+
+
+def test_the_metadata_is_in_postgresql(server: LiveServer, s3: Any, database: str) -> None:
+    s3.create_bucket(Bucket="where-is-the-metadata")
+    try:
+        assert not (server.data / "meta.sqlite3").exists()
+        names = postgres().sql("SELECT name FROM buckets", database).split()
+        assert "where-is-the-metadata" in names
+    finally:
+        s3.delete_bucket(Bucket="where-is-the-metadata")
+
+
+def _counts(gateway: PostgresServer) -> tuple[float, float]:
+    """PutObject and GetObject requests `gateway` has served."""
+    text = scrape(gateway)
+    return tuple(  # type: ignore[return-value]
+        sample(text, "dolium_requests_total", api="s3", operation=op, status="200")
+        for op in ("PutObject", "GetObject")
+    )
+
+
+def test_requests_alternate_between_the_gateways(gateways: list[PostgresServer], s3: Any) -> None:
+    """The suite's clients really do spread: requests go to each gateway in
+    turn, so each write here is read back through the other gateway."""
+    s3.create_bucket(Bucket="spread")
+    try:
+        before = [_counts(g) for g in gateways]
+
+        def served() -> list[tuple[float, float]]:
+            return [
+                (p - b[0], g - b[1])
+                for (p, g), b in zip(map(_counts, gateways), before, strict=True)
+            ]
+
+        for n in range(8):
+            s3.put_object(Bucket="spread", Key=f"k{n}", Body=b"x" * n)
+            assert s3.get_object(Bucket="spread", Key=f"k{n}")["Body"].read() == b"x" * n
+        # Each worker writes its counts every second: wait for all sixteen.
+        deadline = time.monotonic() + 10
+        while sum(map(sum, served())) < 16 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sorted(served()) == [(0, 8), (8, 0)]
+    finally:
+        for n in range(8):
+            s3.delete_object(Bucket="spread", Key=f"k{n}")
+        s3.delete_bucket(Bucket="spread")
