@@ -85,29 +85,29 @@ DELIVERY_INTERVAL = 1.0
 
 
 def open_kms(config: Config) -> FileMasterKeys:
-    """The SSE-S3 master keys: a keyring file in the data directory, made at first use."""
-    return FileMasterKeys(config.data_dir / "keyring.json")
+    """The SSE-S3 master keys: a keyring file among the shared secrets, made at first use."""
+    return FileMasterKeys(config.secrets / "keyring.json")
 
 
-# The secret Swift auth tokens are signed with: in the data directory, so
-# every worker process (and every server on the same data) accepts a token
-# any of them issued.
+# The secret Swift auth tokens are signed with: among the shared secrets, so
+# every worker process (and every server sharing them) accepts a token any
+# of them issued.
 SWIFT_TOKEN_SECRET = "swift-token-secret"  # noqa: S105 - a file name, not a secret
 # Paths the Swift front end serves start with one of these; S3 requests are
 # told apart by this one prefix check (then `is_swift_path` decides exactly).
 SWIFT_PREFIXES = ("/v1/", "/auth/", "/info")
 
 
-def swift_token_secret(data_dir: Path) -> bytes:
-    """The data directory's token secret, made at first use (mode 0600).
+def swift_token_secret(directory: Path) -> bytes:
+    """The token secret kept in `directory`, made at first use (mode 0600).
 
     Written to a temporary file and linked into place, so that workers
     starting at once all end up reading the one secret that won.
     """
-    path = data_dir / SWIFT_TOKEN_SECRET
+    path = directory / SWIFT_TOKEN_SECRET
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = data_dir / f".{SWIFT_TOKEN_SECRET}.{os.getpid()}"
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = directory / f".{SWIFT_TOKEN_SECRET}.{os.getpid()}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, secrets.token_hex(32).encode())
@@ -236,7 +236,7 @@ class Server:
             storage_classes=dict(self.config.storage_classes),
         )
         self.s3 = S3App(self.store, keys, settings)
-        signer = TokenSigner(swift_token_secret(self.config.data_dir))
+        signer = TokenSigner(swift_token_secret(self.config.secrets))
         policies = sorted(self.store.ctx.policies)
         self.swift = SwiftApp(self.store, keys, signer, policies, self.config.default_policy)
         self.operator_jobs = operator_jobs(self.store.ctx, self.config)
@@ -313,7 +313,7 @@ class Server:
         assert self.store is not None
 
         async def opener() -> tuple[AuditLog, Signer]:
-            path = audit_key.path_in(config.data_dir)
+            path = audit_key.path_in(config.secrets)
             key = await asyncio.to_thread(audit_key.load_or_create, path)
             return AuditLog(await open_audit(config)), log_signer(key)
 

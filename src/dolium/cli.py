@@ -119,13 +119,12 @@ def serve(
 ) -> None:
     """Run the server (prints the root credentials at start)."""
     config = get_config(config_file, data_dir, listen=listen, workers=workers)
-    try:
-        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"config data_dir: cannot create {config.data_dir}: {exc.strerror}"
-        ) from None
-    creds = root_credentials(config.data_dir, os.environ)
+    for name, directory in (("data_dir", config.data_dir), ("secrets_dir", config.secrets)):
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"config {name}: cannot create {directory}: {exc.strerror}") from None
+    creds = root_credentials(config.secrets, os.environ)
     asyncio.run(setup_root(config, creds))
     # The operator needs the root secret to use the server: it goes to the
     # terminal here, and never through logging. One the operator chose (the

@@ -96,6 +96,12 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
     data_dir: Path = Path("data")
+    # Where the secrets that every server of one deployment must share are
+    # kept: SSE-S3 and SSE-KMS keyrings, the encrypt module's keys, the Swift
+    # token secret, the audit log's signing key, the root credentials.
+    # Default: the data directory. Servers on several machines sharing one
+    # meta store point it at one shared directory (docs/deploy.md).
+    secrets_dir: Path | None = None
     listen: str = "127.0.0.1:9000"
     # None: accept a signature scoped to any region.
     region: str | None = None
@@ -220,6 +226,16 @@ class Config(BaseModel):
     @classmethod
     def _check_data_dir(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @field_validator("secrets_dir")
+    @classmethod
+    def _check_secrets_dir(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().absolute()
+
+    @property
+    def secrets(self) -> Path:
+        """The directory of the shared secrets (`secrets_dir`, or the data directory)."""
+        return self.secrets_dir or self.data_dir
 
     @field_validator("listen")
     @classmethod
@@ -380,7 +396,7 @@ class Config(BaseModel):
         if self.blob.use == "fs":
             self.blob.options.setdefault("root", str(self.data_dir / "blocks"))
         if self.audit is None:
-            self.audit = PluginSpec(use="memory" if self.meta.use == "memory" else "sqlite")
+            self.audit = _default_audit(self.meta)
         if self.audit.use == "sqlite":
             self.audit.options.setdefault("path", str(self.data_dir / "audit.sqlite3"))
         for name, store in self.blob_stores.items():
@@ -391,7 +407,7 @@ class Config(BaseModel):
                 )
             if store.use == "fs":
                 store.options.setdefault("root", str(self.data_dir / f"blocks-{name}"))
-        check_policies(self.policy, set(self.blob_stores), self.data_dir)
+        check_policies(self.policy, set(self.blob_stores), self.data_dir, self.secrets)
         check_not_shared(self.policies)
         check_storage_classes(self.storage_classes, set(self.policies))
         if self.default_policy not in self.policies:
@@ -403,6 +419,15 @@ class Config(BaseModel):
         for name, options in self.notify.get("webhook", {}).items():
             options.setdefault("outbox", str(self.data_dir / "outbox" / name))
         return self
+
+
+def _default_audit(meta: PluginSpec) -> PluginSpec:
+    """The audit store when none is chosen: beside the metadata. A PostgreSQL
+    meta store's servers may run on several machines and take turns sealing
+    (the jobs lease), so the log must be in the database they share."""
+    if meta.use == "postgres" and "dsn" in meta.options:
+        return PluginSpec(use="postgres", options={"dsn": meta.options["dsn"]})
+    return PluginSpec(use="memory" if meta.use == "memory" else "sqlite")
 
 
 AUDIT_OFF = "off"  # `audit = "off"`: no audit log is sealed

@@ -7,6 +7,7 @@ Environment variables (all optional):
 
     DOLIUM_CONFIG            path of the TOML file (when no --config is given)
     DOLIUM_DATA              data_dir
+    DOLIUM_SECRETS_DIR       secrets_dir (the secrets the servers of one deployment share)
     DOLIUM_LISTEN            listen, HOST:PORT
     DOLIUM_REGION            region ("" = accept any region)
     DOLIUM_DOMAINS           domains, comma-separated
@@ -63,6 +64,7 @@ STORE_KEYS = ("meta", "blob", "audit")
 
 _ENV_KEYS = {
     "DOLIUM_DATA": "data_dir",
+    "DOLIUM_SECRETS_DIR": "secrets_dir",
     "DOLIUM_LISTEN": "listen",
     "DOLIUM_REGION": "region",
     "DOLIUM_DOMAINS": "domains",

@@ -91,7 +91,7 @@ class PolicySpec(BaseModel):
 
 
 def check_policies(
-    policies: dict[str, PolicySpec], stores: set[str], data_dir: Path
+    policies: dict[str, PolicySpec], stores: set[str], data_dir: Path, secrets: Path
 ) -> dict[str, PolicySpec]:
     """Resolve defaults and check every name; a ValueError names the key at fault."""
     for name, spec in policies.items():
@@ -111,7 +111,7 @@ def check_policies(
                     "or the module's stores"
                 )
             if module.use == "encrypt":
-                module.options.setdefault("keyring", str(data_dir / "encrypt-keyring.json"))
+                module.options.setdefault("keyring", str(secrets / "encrypt-keyring.json"))
             if module.use == "cache":
                 module.options.setdefault("root", str(data_dir / f"cache-{name}"))
         if not spec.modules or spec.modules[-1].stores is None:

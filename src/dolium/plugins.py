@@ -213,6 +213,6 @@ async def open_key_service(config: Config) -> KeyService:
     opener = getattr(cls, "open", None)
     if opener is None:
         raise ConfigError(f"config kms.use: key service {spec.use!r} has no open() classmethod")
-    given = {"data_dir": config.data_dir}
+    given = {"data_dir": config.secrets}
     _check_options(opener, "kms", spec, given=given, what="key service")
     return cast(KeyService, await opener(**given, **spec.options))

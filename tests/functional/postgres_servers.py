@@ -75,13 +75,20 @@ def start(data: Path, name: str, env: dict[str, str]) -> PostgresServer:
 
 
 @contextmanager
-def servers(root: Path, dsn: str, count: int) -> Iterator[list[PostgresServer]]:
-    """`count` servers sharing the database at `dsn` and one block directory,
-    each with a data directory of its own; stopped however the block ends.
+def servers(
+    root: Path, dsn: str, count: int, extra: dict[str, str] | None = None
+) -> Iterator[list[PostgresServer]]:
+    """`count` servers sharing the database at `dsn`, one block directory and
+    one directory of secrets, each with a data directory of its own; stopped
+    however the block ends.
 
     They start one after the other, each once the one before it listens.
     """
-    env = postgres_env(dsn, root / "blocks")
+    env = {
+        **postgres_env(dsn, root / "blocks"),
+        "DOLIUM_SECRETS_DIR": str(root / "secrets"),
+        **(extra or {}),
+    }
     with ExitStack() as stack:
         started: list[PostgresServer] = []
         for n in range(count):

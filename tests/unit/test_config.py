@@ -200,7 +200,7 @@ def test_error_says_where_the_value_came_from(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "key", "fragment"),
     [
-        ('colour = "blue"\n', "colour", "unknown key (known keys: data_dir, listen"),
+        ('colour = "blue"\n', "colour", "unknown key (known keys: data_dir, secrets_dir, listen"),
         (
             '[meta]\nuse = "sqlite"\npth = "x"\n',
             "meta.pth",
@@ -299,3 +299,30 @@ def test_policy_errors_are_one_line(tmp_path: Path) -> None:
     )
     reserved = write(tmp_path, '[blob.default]\nuse = "fs"\n')
     assert "blob.default: not a store name" in error_of(reserved, {}, {})
+
+
+def test_shared_secrets_are_kept_in_the_data_directory_unless_told(tmp_path: Path) -> None:
+    config = load_config(None, {"DOLIUM_DATA": str(tmp_path / "d")}, {})
+    assert config.secrets == tmp_path / "d"
+    env = {
+        "DOLIUM_DATA": str(tmp_path / "d"),
+        "DOLIUM_SECRETS_DIR": str(tmp_path / "shared"),
+        "DOLIUM_CONFIG": "",
+    }
+    path = tmp_path / "dolium.toml"
+    path.write_text(
+        '[blob.own]\nuse = "memory"\n[policy.sealed]\nmodules = ["encrypt"]\nblob = "own"\n'
+    )
+    config = load_config(path, env, {})
+    assert config.secrets == tmp_path / "shared"
+    [encrypt] = config.policies["sealed"].modules  # type: ignore[attr-defined]
+    assert encrypt.options["keyring"] == str(tmp_path / "shared" / "encrypt-keyring.json")
+
+
+def test_the_audit_log_goes_where_a_postgres_meta_store_is(tmp_path: Path) -> None:
+    dsn = "postgresql://dolium@127.0.0.1/dolium"
+    env = {"DOLIUM_META": "postgres", "DOLIUM_META_OPTIONS": f'{{"dsn": "{dsn}"}}'}
+    config = load_config(None, env, {"data_dir": tmp_path})
+    assert config.audit is not None
+    assert (config.audit.use, config.audit.options) == ("postgres", {"dsn": dsn})
+    assert load_config(None, {}, {"data_dir": tmp_path}).audit.use == "sqlite"  # type: ignore[union-attr]
