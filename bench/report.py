@@ -223,6 +223,27 @@ class Report:
             table.add_row(op, conc, _num(on), _num(off) if off else "-", ratio)
         self.console.print(table)
 
+    def scale(self, results: dict[str, Any]) -> None:
+        scale = results.get("scale")
+        if not scale:
+            return
+        labels = list(scale)
+        first_pg = next((x for x in labels if x.startswith("postgres") and x.endswith("x1")), None)
+        table = self.table(
+            "4 KiB requests by meta store and server processes, fresh servers one after the "
+            "other (ops/s; x N: N processes; last column: the most processes on postgres "
+            "over one)",
+            ["op", "conc", *labels, "scaling"],
+        )
+        for key in scale[labels[0]]:
+            op, _, conc = key.partition("/c")
+            rates = [scale[x].get(key, {}).get("ops_per_s") for x in labels]
+            one = scale[first_pg].get(key, {}).get("ops_per_s") if first_pg else None
+            most = rates[-1]
+            ratio = f"{most / one:.2f}x" if one and most else "-"
+            table.add_row(op, conc, *(_num(r) if r else "-" for r in rates), ratio)
+        self.console.print(table)
+
     def modules(self, results: dict[str, Any]) -> None:
         from modules import relative
 
@@ -310,6 +331,7 @@ class Report:
         self.listing(results)
         self.big(results)
         self.audit(results)
+        self.scale(results)
         self.modules(results)
         self.targets(results)
         self.problems(results)

@@ -22,6 +22,9 @@ Workloads (phases, for --only):
 - audit: the 4 KiB small phase at 16 and 64 connections on two fresh Dolium
   servers side by side, one sealing its audit log (the default) and one with
   `audit = "off"`: what recording every change costs the writes.
+- scale: the 4 KiB small phase at 16 and 64 connections on SQLite + fs and
+  on PostgreSQL + fs with 1, 2 and 4 server processes, fresh servers one
+  after the other: how throughput scales with processes (scaleout.py).
 - modules: put and get of 4 MiB blocks through each storage module
   (compress, encrypt, replicate 3, erasure 4+2, and compress + encrypt over
   each of the last two) and through a plain store, over fs and over memory,
@@ -66,6 +69,8 @@ from machine import describe, durable_block_writes, durable_small_writes, hash_r
 from modules import run_modules
 from refservers import NAMES, missing, reference_server
 from report import Report
+from scaleout import CONCURRENCIES as SCALE_CONCURRENCIES
+from scaleout import SETUPS, environment
 from smallops import BUCKET, ensure_bucket, presigner, run_small
 from streams import big_upload, run_streams
 from targets import evaluate
@@ -73,7 +78,7 @@ from wrkgen import available as wrk_available
 from wrkgen import version as wrk_version
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-PHASES = ("machine", "small", "large", "list", "big", "audit", "modules")
+PHASES = ("machine", "small", "large", "list", "big", "audit", "scale", "modules")
 # The writes the audit phase compares, with the audit log and without.
 AUDIT_CONCURRENCIES = (16, 64)
 CONCURRENCIES = (1, 16, 64)
@@ -319,6 +324,29 @@ class Bench:
             shutil.rmtree(data, ignore_errors=True)
         self.results["audit"] = out
 
+    def scale(self) -> None:
+        a = self.args
+        out: dict[str, Any] = {}
+        self.results["scale"] = out
+        for label, meta, processes in SETUPS:
+            data = self.workdir / f"scale-{meta}-{processes}"
+            data.mkdir(parents=True)
+            with dolium_server(data, environment(meta), workers=processes) as server:
+                out[label], _ = self.step(
+                    f"dolium, {label}: 4 KiB requests at {SCALE_CONCURRENCIES}",
+                    lambda server=server: run_small(  # type: ignore[misc]
+                        server,
+                        SCALE_CONCURRENCIES,
+                        a.ops,
+                        a.budget,
+                        lambda c: a.load_procs,
+                        generator=a.loadgen,
+                    ),
+                )
+                self._errors(f"dolium ({label})", "4 KiB", out[label], True)
+            shutil.rmtree(data, ignore_errors=True)
+            self.save()
+
     def modules(self) -> None:
         count = 8 if self.args.quick else 48
         self.results["modules"] = self.step(
@@ -429,6 +457,8 @@ class Bench:
         self._section("dolium", True, self.dolium)
         if self.wants("audit"):
             self._section("audit", True, self.audit_cost)
+        if self.wants("scale"):
+            self._section("scale", True, self.scale)
         if self.wants("modules"):
             self._section("modules", True, self.modules)
         if self.wants("small") or self.wants("large"):
