@@ -62,6 +62,7 @@ REVISIONS: list[Callable[[], None]] = [
         "0007_config_epoch",
         "0008_identity_policies",
         "0009_job_leases",
+        "0010_config_notify",
     )
 ]
 _blocks = importlib.import_module(_MIGRATIONS + "0005_blocks")

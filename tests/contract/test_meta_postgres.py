@@ -199,3 +199,56 @@ async def test_a_lease_commits_without_waiting_for_the_wal_flush(store: Any) -> 
     # For that transaction only: every pooled connection commits durably again.
     async with store._engine.connect() as conn:
         assert (await conn.exec_driver_sql("SHOW synchronous_commit")).scalar() == "on"
+
+
+async def _until(condition: Any, seconds: float = 5.0) -> bool:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_the_epoch_is_read_once_then_learned_from_notifications(store: Any) -> None:
+    peer = await PostgresMetaStore.open(dsn=_dsn_of(store))
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(peer._engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        first = await peer.config_epoch()
+        read = len(statements)
+        # Known now: the next reads ask the database nothing.
+        for _ in range(10):
+            assert await peer.config_epoch() == first
+        assert len(statements) == read
+        # A change through another process reaches it by notification.
+        await store.create_tenant(Tenant("t-notify", "canon-notify", "T"))
+        assert await _until(lambda: peer._watch.known() is None)
+        assert await peer.config_epoch() > first
+    finally:
+        event.remove(peer._engine.sync_engine, "before_cursor_execute", seen)
+        await peer.close()
+
+
+async def test_without_its_listening_connection_it_reads_the_epoch_every_time(
+    server: Postgres, store: Any
+) -> None:
+    peer = await PostgresMetaStore.open(dsn=_dsn_of(store))
+    try:
+        assert await _until(lambda: peer._watch._conn is not None)
+        first = await peer.config_epoch()
+        assert peer._watch.known() == first
+        listener = peer._watch._conn.get_server_pid()
+        server.sql(f"SELECT pg_terminate_backend({listener})")
+        assert await _until(lambda: peer._watch.known() is None)
+        # Changes are seen at once meanwhile, read from the database.
+        await store.create_tenant(Tenant("t-lost", "canon-lost", "T"))
+        assert await peer.config_epoch() > first
+        # And it listens again.
+        assert await _until(lambda: peer._watch._conn is not None, seconds=10)
+        assert peer._watch._conn.get_server_pid() != listener
+    finally:
+        await peer.close()

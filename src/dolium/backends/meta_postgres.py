@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from dolium.backends.meta_sql.base import Op
 from dolium.backends.meta_sql.migrate import upgrade
 from dolium.backends.meta_sql.store import SqlMetaStore
+from dolium.backends.pg_epoch import EpochWatch
 from dolium.errors import ConfigError
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach the server, at start and for each new connection
@@ -90,8 +91,9 @@ def _sqlstate(error: BaseException | None) -> str | None:
 
 
 class PostgresMetaStore(SqlMetaStore):
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, watch: EpochWatch) -> None:
         self._engine = engine
+        self._watch = watch
         self._relaxed = engine.execution_options(durable=False)
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -100,10 +102,24 @@ class PostgresMetaStore(SqlMetaStore):
             return await conn.run_sync(op)
 
     async def _run_transaction(self, op: Op[T], *, durable: bool) -> T:
-        async with (self._engine if durable else self._relaxed).begin() as conn:
-            return await conn.run_sync(op)
+        try:
+            async with (self._engine if durable else self._relaxed).begin() as conn:
+                return await conn.run_sync(op)
+        finally:
+            # It may have moved the epoch: this process's next request reads it.
+            self._watch.forget()
+
+    async def config_epoch(self) -> int:
+        known = self._watch.known()
+        if known is not None:
+            return known
+        generation = self._watch.generation
+        epoch = await super().config_epoch()
+        self._watch.learn(generation, epoch)
+        return epoch
 
     async def close(self) -> None:
+        await self._watch.close()
         await self._engine.dispose()
 
     def _disk_full(self, error: BaseException | None) -> bool:
@@ -139,7 +155,9 @@ class PostgresMetaStore(SqlMetaStore):
         except BaseException:
             await engine.dispose()
             raise
-        return cls(engine)
+        watch = EpochWatch(url.set(drivername="postgresql").render_as_string(hide_password=False))
+        await watch.start()
+        return cls(engine, watch)
 
 
 def _engine(url: URL, pool_size: int) -> AsyncEngine:

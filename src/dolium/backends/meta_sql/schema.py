@@ -404,6 +404,14 @@ EPOCH_TABLES = (
 )
 _BUCKET_SETTINGS = ", ".join(c.name for c in buckets.c if c.name not in ("id", "bytes", "objects"))
 _BUMP = "UPDATE config_epoch SET n = n + 1"
+# On PostgreSQL the bump also notifies this channel (at commit, once per
+# transaction), so that servers listening need not read the epoch at every
+# request (backends/pg_epoch.py).
+CONFIG_CHANNEL = "dolium_config_epoch"
+PG_BUMP_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION config_epoch_bump() RETURNS trigger LANGUAGE plpgsql"
+    f" AS $$ BEGIN {_BUMP}; PERFORM pg_notify('{CONFIG_CHANNEL}', ''); RETURN NULL; END $$"
+)
 
 
 def epoch_triggers(
@@ -416,10 +424,7 @@ def epoch_triggers(
     """
     statements = []
     if dialect == "postgresql" and function:
-        statements.append(
-            "CREATE FUNCTION config_epoch_bump() RETURNS trigger LANGUAGE plpgsql"
-            f" AS $$ BEGIN {_BUMP}; RETURN NULL; END $$"
-        )
+        statements.append(PG_BUMP_FUNCTION)
     for table in tables:
         update = f"UPDATE OF {_BUCKET_SETTINGS}" if table == "buckets" else "UPDATE"
         if dialect == "postgresql":
