@@ -58,7 +58,8 @@ log = logging.getLogger(__name__)
 _HEX = frozenset("0123456789abcdef")
 # Bodies larger than this are hashed in a worker thread (hashlib releases the GIL).
 _HASH_INLINE = 64 * 1024
-_LIST_PAGE = 1000
+# ListObjectsV2 gives at most 1000 keys a page.
+MAX_LIST_PAGE = 1000
 
 
 def _is_block_name(name: str) -> bool:
@@ -79,8 +80,17 @@ def _hashes(data: bytes) -> tuple[str, str]:
 class S3BlobStore:
     """Blocks as objects in one bucket; see the module docstring for the rules."""
 
-    def __init__(self, connection: S3Connection, *, prefix: str, fanout: bool, usage_ttl: float):
+    def __init__(
+        self,
+        connection: S3Connection,
+        *,
+        prefix: str,
+        fanout: bool,
+        usage_ttl: float,
+        list_page: int = MAX_LIST_PAGE,
+    ) -> None:
         self._s3 = connection
+        self.list_page = list_page
         self.prefix = prefix
         self.fanout = fanout
         self.usage_ttl = usage_ttl
@@ -106,9 +116,12 @@ class S3BlobStore:
         backoff_max: float = 5.0,
         max_connections: int = 32,
         usage_ttl: float = 300.0,
+        list_page: int = MAX_LIST_PAGE,
     ) -> S3BlobStore:
         """Check the options and the bucket; raise ConfigError (one line) if unusable."""
         _check_options(endpoint, bucket, prefix, connect_timeout, read_timeout, attempts)
+        if not 1 <= int(list_page) <= MAX_LIST_PAGE:
+            raise errors.ConfigError(f"blob s3: list_page must be 1..{MAX_LIST_PAGE} (keys a page)")
         connection = S3Connection(
             endpoint.rstrip("/"),
             bucket,
@@ -120,7 +133,13 @@ class S3BlobStore:
             max_connections=int(max_connections),
             retry=RetryPolicy(int(attempts), float(backoff), float(backoff_max)),
         )
-        store = cls(connection, prefix=prefix, fanout=bool(fanout), usage_ttl=float(usage_ttl))
+        store = cls(
+            connection,
+            prefix=prefix,
+            fanout=bool(fanout),
+            usage_ttl=float(usage_ttl),
+            list_page=int(list_page),
+        )
         try:
             await store._check_bucket()
         except BaseException:
@@ -205,7 +224,7 @@ class S3BlobStore:
         """(key, size) of every object under the prefix, a page at a time."""
         token: str | None = None
         while True:
-            query = [("list-type", "2"), ("max-keys", str(_LIST_PAGE))]
+            query = [("list-type", "2"), ("max-keys", str(self.list_page))]
             if self.prefix:
                 query.append(("prefix", self.prefix))
             if token:
