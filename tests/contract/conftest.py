@@ -80,8 +80,10 @@ async def blob(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
     from dolium.testing.blob_contract import open_blob_store
 
     if request.param == "s3":
-        # Every test its own prefix in the one bucket: an empty store each time.
-        options = {**request.getfixturevalue("s3_service"), "prefix": f"{uuid.uuid4().hex}/"}
+        # Every test its own prefix in the one bucket: an empty store each time;
+        # small listing pages, so that listing 120 blocks takes many of them.
+        prefix = f"{uuid.uuid4().hex}/"
+        options = {**request.getfixturevalue("s3_service"), "prefix": prefix, "list_page": 7}
         store = await entry_points(group="dolium.blob")["s3"].load().open(**options)
     else:
         store = await open_blob_store(request.param, tmp_path)
