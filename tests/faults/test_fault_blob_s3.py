@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from botocore.exceptions import ClientError
 from dolium import errors
 from dolium.backends.blob_s3 import S3BlobStore
 from support.fault_proxy import FaultProxy
-from support.live import ROOT_KEY, ROOT_SECRET, LiveServer, client, running
+from support.live import DOLIUM, ROOT_KEY, ROOT_SECRET, LiveServer, client, free_port, running
 
 BUCKET = "blocks"
 # Short waits between attempts: the tests count attempts, they do not time them.
@@ -145,6 +146,32 @@ async def test_a_missing_bucket_or_wrong_secret_refuses_to_open(proxy: FaultProx
     with pytest.raises(errors.ConfigError, match="refuses these credentials") as raised:
         await S3BlobStore.open(**{**options(proxy, "x/"), "secret_key": "wrong-secret-0000"})
     assert "wrong-secret" not in str(raised.value)
+
+
+def test_serve_refuses_to_start_over_a_missing_bucket(proxy: FaultProxy, tmp_path: Path) -> None:
+    blob = {**options(proxy, "x/"), "bucket": "no-such-bucket"}
+    env = {
+        **os.environ,
+        "DOLIUM_ROOT_ACCESS_KEY": ROOT_KEY,
+        "DOLIUM_ROOT_SECRET_KEY": ROOT_SECRET,
+        "DOLIUM_BLOB": "s3",
+        "DOLIUM_BLOB_OPTIONS": json.dumps(blob),
+    }
+    listen = f"127.0.0.1:{free_port()}"
+    result = subprocess.run(
+        [DOLIUM, "serve", "--data", str(tmp_path / "data"), "--listen", listen],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    said = [line for line in result.stderr.splitlines() if "blob s3: bucket" in line]
+    assert said, result.stderr
+    assert all("does not exist (create it, or fix the bucket option)" in line for line in said)
+    assert "Traceback" not in result.stderr
+    assert ROOT_SECRET not in result.stderr + result.stdout
 
 
 # -- through a front server ------------------------------------------------------
