@@ -282,6 +282,7 @@ class S3BlobStore:
         self._closed = True
         if self._usage is not None and not self._usage.done():
             self._usage.cancel()
+            await asyncio.gather(self._usage, return_exceptions=True)
         await self._s3.close()
 
 

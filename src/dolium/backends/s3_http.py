@@ -48,7 +48,19 @@ log = logging.getLogger(__name__)
 
 # Answers that say "not now": worth another attempt after a pause.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-RETRY_CODES = frozenset({"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable"})
+RETRY_CODES = frozenset(
+    {
+        "SlowDown",
+        "RequestTimeout",
+        "InternalError",
+        "ServiceUnavailable",
+        # The body arrived other than it left (its MD5 or SHA-256 differs, or it
+        # is short): damaged on the way, so sending it again may well succeed.
+        "BadDigest",
+        "XAmzContentSHA256Mismatch",
+        "IncompleteBody",
+    }
+)
 # Answers that say the service has no room for what we write.
 FULL_CODES = frozenset({"QuotaExceeded", "InsufficientStorage"})
 # Bytes of an error answer read for its code: S3 errors are small documents.
