@@ -75,7 +75,7 @@ async def test_put_and_get_succeed_after_transient_slowdowns(
     digest, data = block("slowdown")
     proxy.slowdown(3)
     await store.put(digest, data)
-    assert proxy.faults("slowdown") == 3
+    assert proxy.faults("refused") == 3
     assert [done for method, _, done in proxy.seen if method == "PUT"][-1] == "forward"
     proxy.slowdown(2)
     assert await store.get(digest) == data
@@ -140,6 +140,29 @@ async def test_a_slow_service_times_out_as_storage_unavailable(proxy: FaultProxy
         await opened.close()
 
 
+async def test_refusals_are_translated_at_once_and_damage_is_retried(
+    store: S3BlobStore, proxy: FaultProxy
+) -> None:
+    digest, data = block("refused")
+    proxy.refuse(1, 507, "InsufficientStorage")
+    with pytest.raises(errors.StorageFull):
+        await store.put(digest, data)
+    proxy.refuse(1, 403, "QuotaExceeded")
+    with pytest.raises(errors.StorageFull):
+        await store.put(digest, data)
+    proxy.refuse(1, 403, "AccessDenied")
+    with pytest.raises(errors.StorageUnavailable, match="check access_key, secret_key"):
+        await store.put(digest, data)
+    assert proxy.faults("refused") == 3  # each once: a refusal is not retried
+    proxy.refuse(2, 400, "BadDigest")  # damaged on the way: sent again
+    await store.put(digest, data)
+    assert proxy.faults("refused") == 5
+    proxy.refuse(1, 404, "NoSuchBucket")  # the bucket is gone, not the block
+    with pytest.raises(errors.StorageUnavailable):
+        await store.get(digest)
+    assert await store.get(digest) == data
+
+
 async def test_a_missing_bucket_or_wrong_secret_refuses_to_open(proxy: FaultProxy) -> None:
     with pytest.raises(errors.ConfigError, match="does not exist"):
         await S3BlobStore.open(**{**options(proxy, "x/"), "bucket": "no-such-bucket"})
@@ -199,7 +222,7 @@ def test_a_front_server_answers_503_while_the_service_fails_and_recovers(
 
     proxy.slowdown(2)  # within the attempts: retried, the client sees nothing
     s3.put_object(Bucket="faulty", Key="retried", Body=body)
-    assert proxy.faults("slowdown") == 2
+    assert proxy.faults("refused") == 2
 
     proxy.slow(5)  # longer than read_timeout on every attempt
     with pytest.raises(ClientError) as raised:

@@ -7,11 +7,13 @@ byte for byte. On demand it:
 
 - `slow(seconds)`: holds each request that long before forwarding it;
 - `slowdown(n)`: answers the next n requests itself with 503 SlowDown, as S3
-  asks a client to slow down, keeping the connection;
+  asks a client to slow down, keeping the connection; `refuse(n, status,
+  code)` alike with another S3 error;
 - `reset(n)`: resets the connection of the next n requests once their head is
   read, before their body: the socket closes mid-request.
 
-`seen` records each request as (method, path, what was done with it).
+`seen` records each request as (method, path, what was done with it:
+refused, reset, slow or forward).
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
-SLOWDOWN_BODY = (
-    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
-    b"<Message>Please reduce your request rate.</Message></Error>"
+ERROR_BODY = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+    "<Message>Injected by the test proxy.</Message></Error>"
 )
 
 
@@ -38,6 +40,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._delay = 0.0
         self._slowdowns = 0
+        self._refusal = (503, "SlowDown")
         self._resets = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -50,15 +53,20 @@ class FaultProxy:
             self._delay = seconds
 
     def slowdown(self, count: int) -> None:
+        self.refuse(count, 503, "SlowDown")
+
+    def refuse(self, count: int, status: int, code: str) -> None:
+        """Answer the next `count` requests with S3 error `code` and `status`."""
         with self._lock:
             self._slowdowns = count
+            self._refusal = (status, code)
 
     def reset(self, count: int) -> None:
         with self._lock:
             self._resets = count
 
     def faults(self, kind: str) -> int:
-        """How many requests were met with `kind` (slowdown, reset, slow, forward)."""
+        """How many requests were met with `kind` (refused, reset, slow, forward)."""
         with self._lock:
             return sum(1 for _, _, done in self.seen if done == kind)
 
@@ -89,18 +97,18 @@ class FaultProxy:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)
 
     # -- the proxy, on its loop -------------------------------------------------
-    def _take(self, method: str, path: str) -> tuple[str, float]:
+    def _take(self, method: str, path: str) -> tuple[str, float, tuple[int, str]]:
         with self._lock:
             if self._resets:
                 self._resets -= 1
                 done = "reset"
             elif self._slowdowns:
                 self._slowdowns -= 1
-                done = "slowdown"
+                done = "refused"
             else:
                 done = "slow" if self._delay else "forward"
             self.seen.append((method, path, done))
-            return done, self._delay
+            return done, self._delay, self._refusal
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -120,13 +128,13 @@ class FaultProxy:
                     name, _, value = line.partition(":")
                     if name.strip().lower() == "content-length":
                         length = int(value.strip())
-                done, delay = self._take(method, path)
+                done, delay, (status, code) = self._take(method, path)
                 if done == "reset":
                     _reset(writer)
                     return
                 body = await reader.readexactly(length)
-                if done == "slowdown":
-                    writer.write(_slowdown_answer(method))
+                if done == "refused":
+                    writer.write(_error_answer(method, status, code))
                     await writer.drain()
                     continue
                 if done == "slow":
@@ -151,13 +159,14 @@ class FaultProxy:
             self._tasks.discard(task)
 
 
-def _slowdown_answer(method: str) -> bytes:
+def _error_answer(method: str, status: int, code: str) -> bytes:
+    body = ERROR_BODY.format(code=code).encode()
     head = (
-        "HTTP/1.1 503 Slow Down\r\n"
+        f"HTTP/1.1 {status} {code}\r\n"
         "Content-Type: application/xml\r\n"
-        f"Content-Length: {len(SLOWDOWN_BODY)}\r\n\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
     ).encode()
-    return head if method == "HEAD" else head + SLOWDOWN_BODY
+    return head if method == "HEAD" else head + body
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
