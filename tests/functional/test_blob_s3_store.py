@@ -12,13 +12,15 @@ the data and does not hold it in clear.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT_KEY, ROOT_SECRET, LiveServer, client, running
+from conftest import DOLIUM, ROOT_KEY, ROOT_SECRET, LiveServer, client, running
 
 from dolium.core.content.hashing import block_digests
 from support.blocks import BLOCK, SMALL_BLOCKS, data_of
@@ -136,7 +138,8 @@ blob = "remote"
 def test_a_policy_stacks_compress_and_encrypt_over_an_s3_store(
     back: LiveServer, tmp_path: Path
 ) -> None:
-    env = {**SMALL_BLOCKS, "DOLIUM_CONFIG": str(policy_config(tmp_path, back))}
+    config = policy_config(tmp_path, back)
+    env = {**SMALL_BLOCKS, "DOLIUM_CONFIG": str(config)}
     with running(tmp_path / "front", env) as front:
         s3: Any = client(front)
         s3.create_bucket(Bucket="packed")
@@ -154,3 +157,28 @@ def test_a_policy_stacks_compress_and_encrypt_over_an_s3_store(
         for key in objects:
             sealed = back_s3.get_object(Bucket=BACK_BUCKET, Key=key)["Body"].read()
             assert line[:20] not in sealed  # and encrypted
+
+        # The CLI opens the stack as the server does, and counts through it.
+        plain = {k: v for k, v in os.environ.items() if not k.startswith("DOLIUM_")}
+        listed = subprocess.run(
+            [
+                DOLIUM,
+                "policy",
+                "list",
+                "--json",
+                "--config",
+                str(config),
+                "--data",
+                str(front.data),
+            ],
+            capture_output=True,
+            text=True,
+            env=plain,
+            timeout=120,
+            check=False,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert ROOT_SECRET not in listed.stdout + listed.stderr
+        packed = json.loads(listed.stdout)["policies"]["packed"]
+        assert "remote" in packed["capabilities"]
+        assert packed["statistics"]["blocks"] == len(keys_of("packed/", body))
