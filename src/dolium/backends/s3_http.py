@@ -165,12 +165,13 @@ class S3Connection:
         what = f"{method} {key or '/'}" + (" (listing)" if query else "")
         failures = 0
         while True:
+            cause: httpx.HTTPError | None = None
             try:
                 answer = await self._send(method, url, body, headers or {}, payload_hash)
             except httpx.TimeoutException as exc:
-                reason = f"timed out ({type(exc).__name__})"
-            except httpx.TransportError as exc:
-                reason = f"connection failed ({type(exc).__name__}: {exc})"
+                cause, reason = exc, f"timed out ({type(exc).__name__})"
+            except httpx.RequestError as exc:  # connection refused or reset, bad answer ...
+                cause, reason = exc, f"connection failed ({type(exc).__name__}: {exc})"
             else:
                 if answer.status in expected:
                     return answer
@@ -185,7 +186,7 @@ class S3Connection:
                     f"s3 blob store {self.shown}: {what} {reason}, "
                     f"{failures} attempt(s) in all; is the service up and reachable?",
                     store=self.shown,
-                )
+                ) from cause
             wait = self.retry.delay(failures)
             self.counts["retries"] += 1
             log.warning(
