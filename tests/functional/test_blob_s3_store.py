@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from conftest import DOLIUM, ROOT_KEY, ROOT_SECRET, LiveServer, client, running
 
 from dolium.core.content.hashing import block_digests
@@ -182,3 +183,29 @@ def test_a_policy_stacks_compress_and_encrypt_over_an_s3_store(
         packed = json.loads(listed.stdout)["policies"]["packed"]
         assert "remote" in packed["capabilities"]
         assert packed["statistics"]["blocks"] == len(keys_of("packed/", body))
+
+
+def test_a_block_damaged_in_the_bucket_is_refused_and_repaired_by_a_new_upload(
+    back: LiveServer, tmp_path: Path
+) -> None:
+    env = {
+        **SMALL_BLOCKS,
+        "DOLIUM_BLOB": "s3",
+        "DOLIUM_BLOB_OPTIONS": json.dumps(store_options(back, "damaged/")),
+    }
+    with running(tmp_path / "front", env) as front:
+        s3 = client(front)
+        s3.create_bucket(Bucket="fragile")
+        body = data_of(2 * BLOCK, "fragile")
+        s3.put_object(Bucket="fragile", Key="k", Body=body)
+        first = min(keys_of("damaged/", body[:BLOCK]))
+        back_s3 = client(back)
+        back_s3.put_object(Bucket=BACK_BUCKET, Key=first, Body=b"not the block" * 100)
+
+        with pytest.raises(ClientError) as raised:
+            s3.get_object(Bucket="fragile", Key="k")["Body"].read()
+        assert raised.value.response["Error"]["Code"] == "InternalError"
+
+        s3.put_object(Bucket="fragile", Key="again", Body=body)  # the same content
+        assert s3.get_object(Bucket="fragile", Key="k")["Body"].read() == body
+        assert back_s3.get_object(Bucket=BACK_BUCKET, Key=first)["Body"].read() == body[:BLOCK]
