@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import DOLIUM, ROOT_KEY, ROOT_SECRET, LiveServer, client, running
 
 from dolium.core.content.hashing import block_digests
 from support.blocks import BLOCK, SMALL_BLOCKS, data_of
+from support.live import DOLIUM, ROOT_KEY, ROOT_SECRET, LiveServer, client, running
 
 BACK_BUCKET = "front-blocks"
 
