@@ -125,7 +125,7 @@ async def test_slowdowns_past_the_attempts_are_storage_unavailable(proxy: FaultP
 
 
 async def test_a_slow_service_times_out_as_storage_unavailable(proxy: FaultProxy) -> None:
-    opened = await S3BlobStore.open(**options(proxy, "slow/", attempts=2, read_timeout=0.3))
+    opened = await S3BlobStore.open(**options(proxy, "slow/", attempts=2, read_timeout=1.0))
     try:
         digest, data = block("slow")
         proxy.slow(10)
@@ -201,7 +201,7 @@ def test_serve_refuses_to_start_over_a_missing_bucket(proxy: FaultProxy, tmp_pat
 @pytest.fixture
 def front(proxy: FaultProxy, tmp_path: Path) -> Iterator[LiveServer]:
     """A live server whose blocks go to the service through the proxy."""
-    blob = options(proxy, "front/", attempts=3, read_timeout=0.5)
+    blob = options(proxy, "front/", attempts=3, read_timeout=1.5)
     env = {
         "DOLIUM_BLOB": "s3",
         "DOLIUM_BLOB_OPTIONS": json.dumps(blob),
