@@ -22,6 +22,11 @@ ListObjectsV2 under the prefix, skipping keys that are not block names.
 `statistics` counts the blocks and their bytes by listing, and reuses the
 count for `usage_ttl` seconds, as metrics scrapes ask often.
 
+It does not quarantine (protocols.blob.QuarantineStore): S3 has no atomic
+move, so a block moved aside could take with it a sound copy a writer
+stored between the read and the delete. A put always writes (no HEAD
+first), so the next write of a corrupt block's content replaces it.
+
 Connections, timeouts, retries and the errors a failing service turns into
 are those of dolium.backends.s3_http: a service that is down, too slow or
 refusing the credentials makes a request fail with `StorageUnavailable`
