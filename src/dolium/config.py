@@ -41,6 +41,7 @@ from dolium.config_policies import (
     PolicySpec,
     check_not_shared,
     check_policies,
+    check_s3_locations,
     check_storage_classes,
 )
 from dolium.units import KIB, MIB, human_size, parse_duration, parse_size
@@ -407,6 +408,12 @@ class Config(BaseModel):
                 )
             if store.use == "fs":
                 store.options.setdefault("root", str(self.data_dir / f"blocks-{name}"))
+        check_s3_locations(
+            {
+                "blob": (self.blob.use, self.blob.options),
+                **{f"blob.{n}": (b.use, b.options) for n, b in self.blob_stores.items()},
+            }
+        )
         check_policies(self.policy, set(self.blob_stores), self.data_dir, self.secrets)
         check_not_shared(self.policies)
         check_storage_classes(self.storage_classes, set(self.policies))

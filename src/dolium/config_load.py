@@ -155,13 +155,18 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _json_options(var: str, key: str, text: str) -> Any:
+    # The text is not repeated in the error: options hold secrets (an s3
+    # store's secret_key, a DSN's password), and errors reach logs.
     try:
         value = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
+        where = f" ({exc.msg} at character {exc.pos + 1})"
         value = None
+    else:
+        where = ""
     if not isinstance(value, dict):
         raise ConfigError(
-            f"config {key}: {text!r} is not a JSON object "
+            f"config {key}: the value of {var} is not a JSON object{where} "
             f'(e.g. {var}=\'{{"path": "/srv/meta.sqlite3"}}\')'
         )
     return value

@@ -149,6 +149,31 @@ def check_not_shared(policies: dict[str, PolicySpec]) -> None:
             )
 
 
+def check_s3_locations(stores: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    """Each `s3` block store writes to keys of its own: a bucket or a prefix no other has.
+
+    `stores` maps a config key (`blob`, `blob.NAME`) to the store's use and
+    options. A block's object is named by its digest alone, so two stores on
+    one bucket and prefix would hold each other's blocks, and the collector of
+    one would delete blocks the other still uses.
+    """
+    seen: dict[tuple[str, str, str], str] = {}
+    for key, (use, options) in stores.items():
+        if use != "s3":
+            continue
+        where = (
+            str(options.get("endpoint", "")).rstrip("/"),
+            str(options.get("bucket", "")),
+            str(options.get("prefix", "")),
+        )
+        if where in seen:
+            raise ValueError(
+                f"{key}: the same bucket ({where[1]!r}) and prefix ({where[2]!r}) as "
+                f"{seen[where]}; give each s3 store a prefix of its own"
+            )
+        seen[where] = key
+
+
 def check_storage_classes(classes: dict[str, str], policies: set[str]) -> dict[str, str]:
     for storage_class, policy in classes.items():
         if not _STORAGE_CLASS_RE.fullmatch(storage_class):

@@ -6,7 +6,8 @@ installed in this environment is tested too once it has options below.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from dolium.protocols.meta import MetaStore
+from support.live import ROOT_KEY, ROOT_SECRET, client, running
 from support.postgres import postgres
 
 # How to open each store in a temporary directory (PostgreSQL: a database of its own).
@@ -58,11 +60,32 @@ async def meta_peer(meta: MetaStore, meta_name: str, tmp_path: Path) -> AsyncIte
 
 
 # -- blob stores ---------------------------------------------------------------
+@pytest.fixture(scope="session")
+def s3_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A second live Dolium server as the S3 service of the `s3` store: its options
+    but the prefix, for a bucket made there with boto3."""
+    with running(tmp_path_factory.mktemp("s3-service") / "data") as service:
+        client(service).create_bucket(Bucket="blocks")
+        yield {
+            "endpoint": service.endpoint,
+            "bucket": "blocks",
+            "access_key": ROOT_KEY,
+            "secret_key": ROOT_SECRET,
+        }
+
+
 @pytest.fixture(params=sorted(entry_points(group="dolium.blob").names))
 async def blob(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
     """An open, empty BlobStore of each installed "dolium.blob" back end."""
     from dolium.testing.blob_contract import open_blob_store
 
-    store = await open_blob_store(request.param, tmp_path)
+    if request.param == "s3":
+        # Every test its own prefix in the one bucket: an empty store each time;
+        # small listing pages, so that listing 120 blocks takes many of them.
+        prefix = f"{uuid.uuid4().hex}/"
+        options = {**request.getfixturevalue("s3_service"), "prefix": prefix, "list_page": 7}
+        store = await entry_points(group="dolium.blob")["s3"].load().open(**options)
+    else:
+        store = await open_blob_store(request.param, tmp_path)
     yield store
     await store.close()

@@ -326,3 +326,11 @@ def test_the_audit_log_goes_where_a_postgres_meta_store_is(tmp_path: Path) -> No
     assert config.audit is not None
     assert (config.audit.use, config.audit.options) == ("postgres", {"dsn": dsn})
     assert load_config(None, {}, {"data_dir": tmp_path}).audit.use == "sqlite"  # type: ignore[union-attr]
+
+
+def test_malformed_json_options_are_not_repeated_in_the_error() -> None:
+    text = '{"endpoint": "http://s3", "secret_key": "do-not-show-this",}'
+    message = error_of(None, {"DOLIUM_BLOB": "s3", "DOLIUM_BLOB_OPTIONS": text}, {})
+    assert message.startswith("config blob.options: the value of DOLIUM_BLOB_OPTIONS")
+    assert "at character" in message
+    assert "do-not-show-this" not in message

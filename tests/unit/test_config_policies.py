@@ -180,3 +180,16 @@ modules = [
     finally:
         for store in policies.values():
             await store.close()
+
+
+def test_two_s3_stores_on_one_bucket_need_prefixes_of_their_own(tmp_path: Path) -> None:
+    def store(name: str, prefix: str) -> str:
+        return (
+            f'[blob.{name}]\nuse = "s3"\noptions = {{ endpoint = "http://127.0.0.1:9100/", '
+            f'bucket = "b", prefix = "{prefix}", access_key = "k", secret_key = "s" }}\n'
+        )
+
+    message = error_of(tmp_path, store("one", "blocks/") + store("two", "blocks/"))
+    assert message.startswith("config blob.two: the same bucket ('b') and prefix ('blocks/')")
+    assert "blob.one" in message
+    load(tmp_path, store("one", "blocks/") + store("two", "other/"))

@@ -1,8 +1,12 @@
 """AWS Signature Version 4 for the requests Dolium's own clients send.
 
 Header signing with the whole body's SHA-256 in x-amz-content-sha256, as
-S3 wants it; enough for the admin API's small JSON requests. The server
-checks these signatures with its own, independent code.
+S3 wants it: the admin API's small JSON requests, and the `s3` block store's
+requests to the S3 service it keeps blocks in. The server checks these
+signatures with its own, independent code.
+
+Pure computation, no I/O: a caller that signs a large body again (a retry)
+passes the body's SHA-256 it already has as `payload_hash`.
 """
 
 from __future__ import annotations
@@ -39,13 +43,17 @@ def sign(
     secret_key: str,
     region: str,
     now: float | None = None,
+    payload_hash: str | None = None,
 ) -> dict[str, str]:
-    """`headers` plus the ones that sign the request (Host, dates, Authorization)."""
+    """`headers` plus the ones that sign the request (Host, dates, Authorization).
+
+    `payload_hash` is the hex SHA-256 of `body`, when the caller has it.
+    """
     parts = urlsplit(url)
     when = time.gmtime(time.time() if now is None else now)
     amz_date = time.strftime("%Y%m%dT%H%M%SZ", when)
     date = amz_date[:8]
-    payload = hashlib.sha256(body).hexdigest()
+    payload = payload_hash or hashlib.sha256(body).hexdigest()
     signed = {k.lower(): v.strip() for k, v in headers.items()}
     signed.update({"host": parts.netloc, "x-amz-date": amz_date, "x-amz-content-sha256": payload})
     names = sorted(signed)
