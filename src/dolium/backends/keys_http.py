@@ -1,0 +1,129 @@
+"""Key store that asks an HTTP lookup service, the operator's own.
+
+For an access key id the store sends
+
+    GET {url}/{access key id, percent-encoded}
+    Authorization: Bearer {token}          (when a token is configured)
+    Accept: application/json
+
+and the service answers
+
+    200  a key record as JSON (fields of `keys_records`; `access_key`, if
+         given, must be the id asked for):
+         {"secret_key": "...", "tenant": "acme", "user": "alice", "admin": false}
+    404  the key is unknown
+
+Anything else (another status, a body that is not a record, a refused
+connection, no answer within `timeout` seconds) raises
+`KeyStoreUnavailable`, which the front ends answer with 503: a key the
+service cannot vouch for is never accepted, and the failure is not cached.
+
+Answers, found and unknown alike, are kept `cache_ttl` seconds (default 1;
+0 = ask every time): a key the service revokes or deletes stops working
+within that bound, and a client repeating a bad key costs the service one
+request a `cache_ttl`. The cache holds at most `cache_size` keys.
+
+The store never creates tenants or users and never logs a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from dolium.backends.keys_records import BadRecord, Found, parse_record
+from dolium.errors import ConfigError, KeyStoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class HttpKeyStore:
+    def __init__(
+        self,
+        url: str,
+        client: httpx.AsyncClient,
+        cache_ttl: float = 1.0,
+        cache_size: int = 10_000,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.cache_ttl = cache_ttl
+        self.cache_size = cache_size
+        self._client = client
+        # access key -> (when the answer expires, the answer)
+        self._cache: dict[str, tuple[float, Found | None]] = {}
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        token: str = "",
+        timeout: float = 2.0,  # noqa: ASYNC109  (a config option: httpx's per-request timeout)
+        cache_ttl: float = 1.0,
+        cache_size: int = 10_000,
+    ) -> HttpKeyStore:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"config keys.options.url: {url!r} is not an http(s) URL "
+                "(e.g. https://keys.example.com/v1/keys)"
+            )
+        for name, value in (("timeout", timeout), ("cache_ttl", cache_ttl)):
+            if not isinstance(value, int | float) or value < 0 or (name == "timeout" and not value):
+                least = "more than 0" if name == "timeout" else "0 or more"
+                raise ConfigError(f"config keys.options.{name}: {value!r} is not {least} seconds")
+        if not isinstance(cache_size, int) or cache_size < 1:
+            raise ConfigError(f"config keys.options.cache_size: {cache_size!r} is not 1 or more")
+        if not isinstance(token, str):
+            raise ConfigError("config keys.options.token: not a string")
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        client = httpx.AsyncClient(
+            headers=headers, timeout=float(timeout), follow_redirects=False, trust_env=False
+        )
+        return cls(url, client, float(cache_ttl), cache_size)
+
+    async def lookup(self, access_key: str) -> Found | None:
+        now = time.monotonic()
+        cached = self._cache.get(access_key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = await self._ask(access_key)
+        if self.cache_ttl > 0:
+            if len(self._cache) >= self.cache_size:
+                self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+                if len(self._cache) >= self.cache_size:
+                    self._cache.clear()
+            self._cache[access_key] = (now + self.cache_ttl, found)
+        return found
+
+    async def close(self) -> None:
+        self._cache.clear()
+        await self._client.aclose()
+
+    async def _ask(self, access_key: str) -> Found | None:
+        target = f"{self.url}/{quote(access_key, safe='')}"
+        try:
+            response = await self._client.get(target)
+        except httpx.TimeoutException as exc:
+            raise self._unavailable("no answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise self._unavailable(f"request failed ({type(exc).__name__})") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._unavailable(f"answered {response.status_code}")
+        try:
+            (key, principal), active = parse_record(json.loads(response.content), access_key)
+        except (ValueError, BadRecord) as exc:
+            # json's and BadRecord's messages never quote the body (it holds a secret).
+            raise self._unavailable(f"answered a body that is not a key record: {exc}") from None
+        return (key, principal) if active else None
+
+    def _unavailable(self, problem: str) -> KeyStoreUnavailable:
+        log.error("key service %s: %s", self.url, problem)
+        return KeyStoreUnavailable(f"key service {self.url}: {problem}")
