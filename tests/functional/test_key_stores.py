@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
+from admin_support import admin_call
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 from conftest import DOLIUM, ROOT_KEY, ROOT_SECRET, LiveServer, client, running
@@ -220,3 +222,30 @@ def test_a_failing_service_is_a_503_to_iam_requests_too(
     finally:
         service.failing = None
         iam.close()
+
+
+def test_a_failing_service_is_a_503_to_swift_and_the_admin_api(
+    http_server: LiveServer, service: KeyLookupService
+) -> None:
+    # The root key is the meta store's, and Swift's v1 login finds it there;
+    # its token is checked against the key store at each request.
+    login = httpx.get(
+        f"{http_server.endpoint}/auth/v1.0",
+        headers={"X-Auth-User": "root:root", "X-Auth-Key": ROOT_SECRET},
+    )
+    assert login.status_code == 200
+    account = login.headers["x-storage-url"]
+    token = {"X-Auth-Token": login.headers["x-auth-token"]}
+    assert httpx.get(account, headers=token).status_code in (200, 204)
+    assert admin_call(http_server, "GET", "/tenants").status_code == 200
+    try:
+        service.failing = 500
+        time.sleep(BOUND)
+        assert httpx.get(account, headers=token).status_code == 503
+        answer = admin_call(http_server, "GET", "/tenants")
+        assert answer.status_code == 503
+        assert "Traceback" not in answer.text
+    finally:
+        service.failing = None
+    # Failures are not cached: the next request asks again.
+    assert httpx.get(account, headers=token).status_code in (200, 204)
