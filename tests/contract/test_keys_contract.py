@@ -94,6 +94,12 @@ async def test_a_missing_key_file_is_a_config_error_naming_the_option(tmp_path: 
         await open_keys(config, meta=None)  # type: ignore[arg-type]  # file takes none
 
 
+async def test_an_unknown_key_store_names_the_installed_ones(tmp_path: Path) -> None:
+    config = Config(data_dir=tmp_path, keys={"use": "ldap"})
+    with pytest.raises(ConfigError, match=r"config keys\.use: unknown key store 'ldap'.*'file'"):
+        await open_keys(config, meta=None)  # type: ignore[arg-type]
+
+
 async def test_an_unknown_option_names_the_accepted_ones(tmp_path: Path) -> None:
     options = {"path": str(tmp_path / "k.json"), "interval": 1}
     config = Config(data_dir=tmp_path, keys={"use": "file", "options": options})

@@ -199,6 +199,10 @@ def test_a_failing_service_is_a_503_never_an_accept(
         time.sleep(BOUND)  # answers cached before the failure have expired
         for _ in range(4):
             assert error_of(s3.list_buckets) == (503, "ServiceUnavailable")
+        # The client is not told where the service is.
+        with pytest.raises(ClientError) as caught:
+            s3.list_buckets()
+        assert service.url not in str(caught.value.response)
     finally:
         service.failing = None
     s3.list_buckets()
