@@ -32,8 +32,9 @@ own words; a front end words an error by its class, or by its `problem`
     ├── PreconditionFailed  NotModified
     ├── NotSupported                valid S3, but a feature Dolium does not implement
     └── StorageError                a back end failed (I/O, corruption)
-        ├── BlockNotFound  CorruptBlock  StorageFull  StorageUnavailable
-        │   └── KeyStoreUnavailable  the key store could not say whether a key is good
+        ├── BlockNotFound  CorruptBlock  StorageFull
+        └── StorageUnavailable      a store cannot answer now: try again later
+            └── KeyStoreUnavailable the key store cannot say whether a key is good
 """
 
 from __future__ import annotations

@@ -1,4 +1,14 @@
-"""Key stores: find the credential behind an access key id."""
+"""Key stores: find the credential behind an access key id.
+
+Chosen by name (`[keys] use`, entry points of `dolium.keys`): `meta` keeps
+keys with the accounts in the meta store; `file` and `http` keep them
+outside it. A store's principal names the tenant, the user, the access key
+and whether the user is an administrator; a store outside the meta store
+leaves the rest (canonical id, display name, policies) to the server, which
+reads them from the meta store's account (core.access.outside_keys).
+
+A key store never creates accounts and never logs a secret.
+"""
 
 from __future__ import annotations
 
