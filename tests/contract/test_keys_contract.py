@@ -210,6 +210,16 @@ async def test_a_body_that_is_not_a_record_is_unavailable(
         await store.close()
 
 
+async def test_a_body_too_big_for_a_record_is_unavailable(service: KeyLookupService) -> None:
+    service.put({**RECORD, "padding": "x" * (100 * 1024)})
+    store = await HttpKeyStore.open(service.url, token=service.token)
+    try:
+        with pytest.raises(KeyStoreUnavailable, match="over 65536 bytes"):
+            await store.lookup(RECORD["access_key"])
+    finally:
+        await store.close()
+
+
 async def test_answers_are_cached_for_the_ttl(service: KeyLookupService) -> None:
     service.put(RECORD)
     store = await HttpKeyStore.open(service.url, token=service.token, cache_ttl=60)

@@ -13,8 +13,8 @@ and the service answers
          {"secret_key": "...", "tenant": "acme", "user": "alice", "admin": false}
     404  the key is unknown
 
-Anything else (another status, a body that is not a record, a refused
-connection, no answer within `timeout` seconds) raises
+Anything else (another status, a body that is not a record or is over
+64 KiB, a refused connection, no answer within `timeout` seconds) raises
 `KeyStoreUnavailable`, which the front ends answer with 503: a key the
 service cannot vouch for is never accepted, and the failure is not cached.
 
@@ -39,6 +39,10 @@ from dolium.backends.keys_records import BadRecord, Found, parse_record
 from dolium.errors import ConfigError, KeyStoreUnavailable
 
 log = logging.getLogger(__name__)
+
+# A key record is a few hundred bytes; a body past this is not one, and is
+# not read to its end.
+MAX_RECORD = 64 * 1024
 
 
 class HttpKeyStore:
@@ -108,17 +112,22 @@ class HttpKeyStore:
     async def _ask(self, access_key: str) -> Found | None:
         target = f"{self.url}/{quote(access_key, safe='')}"
         try:
-            response = await self._client.get(target)
+            async with self._client.stream("GET", target) as response:
+                if response.status_code == 404:
+                    return None
+                if response.status_code != 200:
+                    raise self._unavailable(f"answered {response.status_code}")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_RECORD:
+                        raise self._unavailable(f"answered a body over {MAX_RECORD} bytes")
         except httpx.TimeoutException as exc:
             raise self._unavailable("no answer in time") from exc
         except httpx.HTTPError as exc:
             raise self._unavailable(f"request failed ({type(exc).__name__})") from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise self._unavailable(f"answered {response.status_code}")
         try:
-            (key, principal), active = parse_record(json.loads(response.content), access_key)
+            (key, principal), active = parse_record(json.loads(body), access_key)
         except (ValueError, BadRecord) as exc:
             # json's and BadRecord's messages never quote the body (it holds a secret).
             raise self._unavailable(f"answered a body that is not a key record: {exc}") from None
