@@ -3,6 +3,7 @@ what each outside store does when its file or service fails."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -227,6 +228,23 @@ async def test_answers_are_cached_for_the_ttl(service: KeyLookupService) -> None
         for _ in range(3):
             assert await store.lookup(RECORD["access_key"]) is not None
             assert await store.lookup("DKUNKNOWN") is None
+        assert service.asked == 2
+    finally:
+        await store.close()
+
+
+async def test_lookups_at_the_same_time_share_one_request(service: KeyLookupService) -> None:
+    service.put(RECORD)
+    store = await HttpKeyStore.open(service.url, token=service.token, cache_ttl=0)
+    try:
+        found = await asyncio.gather(*(store.lookup(RECORD["access_key"]) for _ in range(8)))
+        assert all(f is not None and f[0].secret_key == RECORD["secret_key"] for f in found)
+        assert service.asked == 1
+        service.failing = 500
+        failed = await asyncio.gather(
+            *(store.lookup(RECORD["access_key"]) for _ in range(4)), return_exceptions=True
+        )
+        assert all(isinstance(f, KeyStoreUnavailable) for f in failed)
         assert service.asked == 2
     finally:
         await store.close()

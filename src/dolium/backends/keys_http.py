@@ -21,13 +21,15 @@ service cannot vouch for is never accepted, and the failure is not cached.
 Answers, found and unknown alike, are kept `cache_ttl` seconds (default 1;
 0 = ask every time): a key the service revokes or deletes stops working
 within that bound, and a client repeating a bad key costs the service one
-request a `cache_ttl`. The cache holds at most `cache_size` keys.
+request a `cache_ttl`. The cache holds at most `cache_size` keys. Lookups
+of one key that miss the cache at the same time share one request.
 
 The store never creates tenants or users and never logs a secret.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -59,6 +61,7 @@ class HttpKeyStore:
         self._client = client
         # access key -> (when the answer expires, the answer)
         self._cache: dict[str, tuple[float, Found | None]] = {}
+        self._asking: dict[str, asyncio.Future[Found | None]] = {}
 
     @classmethod
     async def open(
@@ -92,10 +95,22 @@ class HttpKeyStore:
         return cls(url, client, float(cache_ttl), cache_size)
 
     async def lookup(self, access_key: str) -> Found | None:
-        now = time.monotonic()
         cached = self._cache.get(access_key)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > time.monotonic():
             return cached[1]
+        # Requests that miss the cache together share one question: a
+        # burst with a new key, or a busy key as its answer expires, costs
+        # the service one request, not one per request.
+        asking = self._asking.get(access_key)
+        if asking is None:
+            asking = asyncio.ensure_future(self._ask_and_keep(access_key))
+            self._asking[access_key] = asking
+            asking.add_done_callback(lambda _: self._asking.pop(access_key, None))
+        # Shielded: a client that hangs up does not cancel the others' answer.
+        return await asyncio.shield(asking)
+
+    async def _ask_and_keep(self, access_key: str) -> Found | None:
+        now = time.monotonic()
         found = await self._ask(access_key)
         if self.cache_ttl > 0:
             if len(self._cache) >= self.cache_size:
@@ -106,6 +121,8 @@ class HttpKeyStore:
         return found
 
     async def close(self) -> None:
+        for asking in list(self._asking.values()):
+            asking.cancel()
         self._cache.clear()
         await self._client.aclose()
 
