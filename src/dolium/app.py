@@ -31,6 +31,7 @@ from dolium.config import AUDIT_OFF, Config
 from dolium.core.access.authorizer import Authorizer
 from dolium.core.access.cached_keys import CachedKeyStore
 from dolium.core.access.meta_sharing import MetaSharingLookup
+from dolium.core.access.outside_keys import OutsideKeyStore
 from dolium.core.access.s3_evaluator import S3Evaluator
 from dolium.core.access.sharing import SharingEvaluator
 from dolium.core.access.swift_acl import SwiftAclEvaluator
@@ -61,6 +62,7 @@ from dolium.model import DEFAULT_POLICY, Principal
 from dolium.plugins import (
     open_audit,
     open_key_service,
+    open_keys,
     open_meta,
     open_policies,
     open_reporters,
@@ -165,6 +167,19 @@ async def build_store(config: Config) -> Store:
     return Store(ctx)
 
 
+async def build_keys(config: Config, store: Store) -> KeyStore:
+    """The key store `[keys]` names, as the front ends ask it: keys of the meta
+    store behind the config-epoch cache; keys of another store first, with
+    their accounts in the meta store and the meta store's keys after them
+    (core.access.outside_keys)."""
+    ctx = store.ctx
+    opened = await open_keys(config, ctx.meta)
+    if config.keys.use == "meta":
+        return CachedKeyStore(opened, ctx.caches, ctx.meta)
+    inside = CachedKeyStore(MetaKeyStore(ctx.meta), ctx.caches, ctx.meta)
+    return OutsideKeyStore(opened, inside, ctx.meta, ctx.caches, ctx.clock)
+
+
 def open_spool(config: Config) -> Spool:
     """Where server access log lines wait: files every worker shares, or memory
     for a server on a memory store (one process)."""
@@ -211,6 +226,7 @@ class Server:
         self.swift: SwiftApp | None = None
         self.admin: AdminApp | None = None
         self.iam: IamApp | None = None
+        self.keys: KeyStore | None = None
         self.probes: probes.Probes | None = None
         self.metrics: RequestMetrics | None = None
         # What watches each request: the metrics, the access log.
@@ -225,8 +241,7 @@ class Server:
 
     async def startup(self) -> None:
         self.store = await build_store(self.config)
-        meta = self.store.ctx.meta
-        keys = CachedKeyStore(MetaKeyStore(meta), self.store.ctx.caches, meta)
+        keys = self.keys = await build_keys(self.config, self.store)
         settings = S3Settings(
             region=self.config.region or None,
             domains=tuple(self.config.domains),
@@ -347,6 +362,8 @@ class Server:
             await self.operator_jobs.close()
         if self.audit is not None:
             await self.audit.close()
+        if self.keys is not None:
+            await self.keys.close()
         if self.store is not None:
             await self.store.close()
 

@@ -44,7 +44,7 @@ from dolium.core.context import Context
 from dolium.credentials import root_credentials, setup_root
 from dolium.errors import ConfigError, DoliumError, InvalidRequest, NoSuchBucket
 from dolium.model import DEFAULT_POLICY, AccessKey, Bucket, Tenant
-from dolium.plugins import open_meta, open_policies
+from dolium.plugins import check_keys, open_meta, open_policies
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,6 +126,7 @@ def serve(
             raise ConfigError(f"config {name}: cannot create {directory}: {exc.strerror}") from None
     creds = root_credentials(config.secrets, os.environ)
     asyncio.run(setup_root(config, creds))
+    asyncio.run(check_keys(config))
     # The operator needs the root secret to use the server: it goes to the
     # terminal here, and never through logging. One the operator chose (the
     # environment) is not repeated, as stdout often ends up in a log file.

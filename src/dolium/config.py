@@ -120,6 +120,9 @@ class Config(BaseModel):
     # Seconds between signed heads of the audit log (when it grew); 0 = only
     # on demand (`dolium audit checkpoint`).
     audit_checkpoint_interval: float = 300.0
+    # Where access keys are looked up: a `dolium.keys` entry point (meta, the
+    # default: keys kept in the meta store; file; http) and its options.
+    keys: PluginSpec = Field(default_factory=lambda: PluginSpec(use="meta"))
     # Further block stores by name: [blob.NAME] tables in the file.
     blob_stores: dict[str, PluginSpec] = Field(default_factory=dict)
     # Storage policies by name ([policy.NAME]); `standard` is the [blob] store

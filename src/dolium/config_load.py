@@ -19,6 +19,8 @@ Environment variables (all optional):
     DOLIUM_AUDIT             audit.use (name of a `dolium.audit` entry point)
     DOLIUM_AUDIT_OPTIONS     audit.options, a JSON object
     DOLIUM_AUDIT_CHECKPOINT_INTERVAL  audit_checkpoint_interval (seconds; 0 = on demand only)
+    DOLIUM_KEYS              keys.use (name of a `dolium.keys` entry point: meta, file, http)
+    DOLIUM_KEYS_OPTIONS      keys.options, a JSON object
     DOLIUM_DEFAULT_POLICY    default_policy (the storage policy of new buckets)
     DOLIUM_INLINE_THRESHOLD  inline_threshold (bytes; 16KiB style suffixes allowed)
     DOLIUM_BLOCK_SIZE        block_size (bytes; 4MiB style suffixes allowed)
@@ -60,7 +62,7 @@ from dolium.config_policies import ModuleSpec, PolicySpec
 from dolium.errors import ConfigError
 
 # Keys that name a store: `[KEY] use = ..., options = {...}`, or `KEY = "name"`.
-STORE_KEYS = ("meta", "blob", "audit")
+STORE_KEYS = ("meta", "blob", "audit", "keys")
 
 _ENV_KEYS = {
     "DOLIUM_DATA": "data_dir",
@@ -76,6 +78,8 @@ _ENV_KEYS = {
     "DOLIUM_AUDIT": "audit.use",
     "DOLIUM_AUDIT_OPTIONS": "audit.options",
     "DOLIUM_AUDIT_CHECKPOINT_INTERVAL": "audit_checkpoint_interval",
+    "DOLIUM_KEYS": "keys.use",
+    "DOLIUM_KEYS_OPTIONS": "keys.options",
     "DOLIUM_DEFAULT_POLICY": "default_policy",
     "DOLIUM_INLINE_THRESHOLD": "inline_threshold",
     "DOLIUM_BLOCK_SIZE": "block_size",

@@ -32,7 +32,9 @@ own words; a front end words an error by its class, or by its `problem`
     ├── PreconditionFailed  NotModified
     ├── NotSupported                valid S3, but a feature Dolium does not implement
     └── StorageError                a back end failed (I/O, corruption)
-        ├── BlockNotFound  CorruptBlock  StorageFull  StorageUnavailable
+        ├── BlockNotFound  CorruptBlock  StorageFull
+        └── StorageUnavailable      a store cannot answer now: try again later
+            └── KeyStoreUnavailable the key store cannot say whether a key is good
 """
 
 from __future__ import annotations
@@ -373,3 +375,8 @@ class StorageFull(StorageError):
 
 class StorageUnavailable(StorageError):
     """Too few of the stores a block is spread over answered: try again later."""
+
+
+class KeyStoreUnavailable(StorageUnavailable):
+    """The key store could not answer (its service failed, its file cannot be
+    read): the request is refused as one to retry, never let through."""

@@ -22,6 +22,7 @@ from dolium.errors import ConfigError
 from dolium.protocols import BlobStore, MetaStore
 from dolium.protocols.audit import AuditStore
 from dolium.protocols.events import Reporter
+from dolium.protocols.keys import KeyStore
 from dolium.protocols.kms import KeyService
 
 META_GROUP = "dolium.meta"
@@ -30,6 +31,7 @@ MODULE_GROUP = "dolium.module"
 REPORTER_GROUP = "dolium.reporter"
 AUDIT_GROUP = "dolium.audit"
 KMS_GROUP = "dolium.kms"
+KEYS_GROUP = "dolium.keys"
 
 
 def installed(group: str) -> list[str]:
@@ -216,3 +218,32 @@ async def open_key_service(config: Config) -> KeyService:
     given = {"data_dir": config.secrets}
     _check_options(opener, "kms", spec, given=given, what="key service")
     return cast(KeyService, await opener(**given, **spec.options))
+
+
+async def open_keys(config: Config, meta: MetaStore) -> KeyStore:
+    """The key store `[keys] use` names; its `open` also gets the meta store if it
+    takes a `meta` argument (the `meta` key store does)."""
+    spec = config.keys
+    cls = load_class(KEYS_GROUP, "keys.use", spec.use, "key store")
+    opener = getattr(cls, "open", None)
+    if opener is None:
+        raise ConfigError(f"config keys.use: key store {spec.use!r} has no open() classmethod")
+    try:
+        takes_meta = "meta" in inspect.signature(opener).parameters
+    except (TypeError, ValueError):
+        takes_meta = False
+    given: dict[str, Any] = {"meta": meta} if takes_meta else {}
+    _check_options(opener, "keys", spec, given=given, what="key store")
+    return cast(KeyStore, await opener(**given, **spec.options))
+
+
+async def check_keys(config: Config) -> None:
+    """Open the key store once and close it: a bad `[keys]` (an unknown store, a
+    key file that does not read, a URL that is not one) is then a one-line
+    error when the server starts, not in each worker."""
+    meta = await open_meta(config)
+    try:
+        keys = await open_keys(config, meta)
+        await keys.close()
+    finally:
+        await meta.close()

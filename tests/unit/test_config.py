@@ -146,6 +146,20 @@ def test_store_shorthand(tmp_path: Path) -> None:
     assert (config.meta.use, config.blob.use) == ("memory", "memory")
 
 
+def test_key_store_by_name(tmp_path: Path) -> None:
+    assert load_config(None, {}, {}).keys.use == "meta"
+    path = write(tmp_path, 'keys = "file"\n')
+    assert load_config(path, {}, {}).keys.use == "file"
+    env = {"DOLIUM_KEYS": "http", "DOLIUM_KEYS_OPTIONS": '{"url": "http://k/keys"}'}
+    config = load_config(path, env, {})
+    assert (config.keys.use, config.keys.options) == ("http", {"url": "http://k/keys"})
+    # Another store named later drops the options of the earlier one.
+    path = write(tmp_path, '[keys]\nuse = "file"\noptions = { path = "/etc/keys.json" }\n')
+    assert load_config(path, {"DOLIUM_KEYS": "http"}, {}).keys.options == {}
+    with pytest.raises(ConfigError, match=r"config keys\.options: .* is not a JSON object"):
+        load_config(None, {"DOLIUM_KEYS_OPTIONS": "[]"}, {})
+
+
 def test_ipv6_listen() -> None:
     config = load_config(None, {}, {"listen": "[::1]:9000"})
     assert (config.host, config.port, config.endpoint) == ("::1", 9000, "http://[::1]:9000")

@@ -23,6 +23,14 @@ class MetaKeyStore:
     def __init__(self, meta: MetaStore) -> None:
         self.meta = meta
 
+    @classmethod
+    async def open(cls, *, meta: MetaStore) -> MetaKeyStore:
+        """The `meta` key store (the default): over the server's own meta store."""
+        return cls(meta)
+
+    async def close(self) -> None:
+        """Nothing to close: the meta store is the server's, closed with it."""
+
     async def lookup(self, access_key: str) -> tuple[AccessKey, Principal] | None:
         key = await self.meta.get_key(access_key)
         if key is None or not key.active:

@@ -35,3 +35,6 @@ class CachedKeyStore:
             return found
         key, principal = found
         return key, await with_policies(self._meta, principal)
+
+    async def close(self) -> None:
+        await self._keys.close()

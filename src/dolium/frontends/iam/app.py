@@ -100,8 +100,9 @@ class IamApp:
             )
         except DoliumError as exc:
             known = to_iam(exc)
-            if known is None:
+            if known is None or known.status >= 500:
                 log.error("IAM request %s (%s) failed: %s", request_id, action, exc.message)
+            if known is None:
                 known = IamError(500, "ServiceFailure", "the request failed; try again")
             document = wire.error(known.code, known.message, request_id, sender=known.status < 500)
             await _answer(send, known.status, document, request_id)

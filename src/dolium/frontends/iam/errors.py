@@ -13,6 +13,7 @@ from dolium.errors import (
     NoSuchPolicy,
     NoSuchTenant,
     NoSuchUser,
+    StorageUnavailable,
     UserExists,
     UserNotEmpty,
 )
@@ -41,14 +42,20 @@ IAM_ERRORS: tuple[tuple[type[DoliumError], int, str], ...] = (
     (AccessDenied, 403, "AccessDenied"),
     (InvalidArgument, 400, "ValidationError"),
     (InvalidRequest, 400, "InvalidInput"),
+    # A store that cannot answer now (the key store's service is down):
+    # IAM's code for a temporary failure, which SDKs retry.
+    (StorageUnavailable, 503, "ServiceUnavailable"),
 )
+
+# What a client is told of a failure of the server's own; the log has the details.
+UNAVAILABLE_MESSAGE = "The request has failed due to a temporary failure of the server."
 
 
 def to_iam(exc: DoliumError) -> IamError | None:
     """IAM's words for a core error; None for one IAM has none for (a 500)."""
     for kind, status, code in IAM_ERRORS:
         if isinstance(exc, kind):
-            return IamError(status, code, exc.message)
+            return IamError(status, code, exc.message if status < 500 else UNAVAILABLE_MESSAGE)
     return None
 
 
