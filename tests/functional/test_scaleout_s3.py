@@ -1,10 +1,13 @@
 """The S3 suites of buckets, objects, listing, multipart uploads and
 versioning, run again against a server scaled out: two gateways (`dolium
 serve` processes with data directories of their own) sharing one
-PostgreSQL database and one block store, with every client sending its
-requests to each gateway in turn. A write and the read after it, the parts
-of one multipart upload, a bucket setting and the request it governs land
-on different processes: the same real clients and assertions hold.
+PostgreSQL database and one `s3` block store (a bucket of a third Dolium
+process, standing for an S3 cluster), with every client sending its
+requests to each gateway in turn. Blocks are small (64 KiB, and bodies
+over 1 KiB leave the metadata), so the suites' bodies go to the cluster.
+A write and the read after it, the parts of one multipart upload, a bucket
+setting and the request it governs land on different processes: the same
+real clients and assertions hold.
 
 The tests are imported from their modules; the fixtures below replace the
 shared server (and the clients made for it) for this module only.
@@ -12,12 +15,13 @@ shared server (and the clients made for it) for this module only.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import OTHER_KEY, OTHER_SECRET, LiveServer, client
+from conftest import OTHER_KEY, OTHER_SECRET, ROOT_KEY, ROOT_SECRET, LiveServer, client, running
 from postgres_servers import PostgresServer, servers
 from test_metrics_health import sample, scrape
 from test_s3_buckets import *  # noqa: F403
@@ -26,8 +30,11 @@ from test_s3_multipart import *  # noqa: F403
 from test_s3_objects import *  # noqa: F403
 from test_s3_versioning import *  # noqa: F403
 
+from support.blocks import SMALL_BLOCKS
 from support.gateways import alternate
 from support.postgres import postgres
+
+BLOCKS_BUCKET = "gateway-blocks"
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +43,28 @@ def database() -> str:
 
 
 @pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The S3 service the gateways keep their blocks in."""
+    with running(tmp_path_factory.mktemp("cluster") / "data") as live:
+        client(live).create_bucket(Bucket=BLOCKS_BUCKET)
+        yield live
+
+
+@pytest.fixture(scope="module")
 def gateways(
-    tmp_path_factory: pytest.TempPathFactory, database: str
+    tmp_path_factory: pytest.TempPathFactory, database: str, cluster: LiveServer
 ) -> Iterator[list[PostgresServer]]:
     root = tmp_path_factory.mktemp("gateways")
-    with servers(root, database, 2) as started:
+    blocks = {
+        "endpoint": cluster.endpoint,
+        "bucket": BLOCKS_BUCKET,
+        "prefix": "blocks/",
+        "access_key": ROOT_KEY,
+        "secret_key": ROOT_SECRET,
+        "region": "us-east-1",
+    }
+    env = {**SMALL_BLOCKS, "DOLIUM_BLOB": "s3", "DOLIUM_BLOB_OPTIONS": json.dumps(blocks)}
+    with servers(root, database, 2, env) as started:
         started[0].admin("tenant", "create", "other", "--display-name", "Other Tenant")
         started[0].admin(
             "user", "create", "other:alice", "--access-key", OTHER_KEY, "--secret-key", OTHER_SECRET
@@ -118,3 +142,14 @@ def test_requests_alternate_between_the_gateways(gateways: list[PostgresServer],
         for n in range(8):
             s3.delete_object(Bucket="spread", Key=f"k{n}")
         s3.delete_bucket(Bucket="spread")
+
+
+def test_the_blocks_are_in_the_cluster(s3: Any, cluster: LiveServer) -> None:
+    s3.create_bucket(Bucket="where-are-the-blocks")
+    try:
+        s3.put_object(Bucket="where-are-the-blocks", Key="k", Body=b"b" * 200_000)
+        keys = [o["Key"] for o in client(cluster).list_objects_v2(Bucket=BLOCKS_BUCKET)["Contents"]]
+        assert keys and all(k.startswith("blocks/") for k in keys)
+    finally:
+        s3.delete_object(Bucket="where-are-the-blocks", Key="k")
+        s3.delete_bucket(Bucket="where-are-the-blocks")
