@@ -67,6 +67,8 @@ def object_ownership_header(request: S3Request) -> str | None:
 
 async def create_bucket(store: Store, request: S3Request, region: str) -> Response:
     """Create a bucket; `region` is the configured one ("" accepts any constraint)."""
+    # Refused before the body is read: Expect: 100-continue gets the refusal.
+    store.buckets.check_create(principal_of(request), request.bucket)
     body = await read_small_body(request, xml.MAX_CONFIG_BODY)
     location = xml.parse_create_bucket(body) if body.strip() else None
     if (
@@ -226,11 +228,14 @@ def _decode_token(token: str) -> str:
 async def delete_objects(store: Store, request: S3Request) -> Response:
     principal = principal_of(request)
     md5_header = request.header("content-md5")
+    # A missing bucket is answered before the body is read. Permission is
+    # not: S3 checks it per key and answers each refused key AccessDenied
+    # in a 200 result, whoever the caller, anonymous included.
+    await store.buckets.exists(request.bucket)
     body = await read_small_body(request, xml.MAX_DELETE_OBJECTS_BODY)
     if md5_header is not None:
         check_content_md5(md5_header, hashlib.md5(body, usedforsecurity=False).digest())
     quiet, keys = xml.parse_delete_objects(body)
-    await store.buckets.exists(request.bucket)
     bypass = bypass_governance(request)
     results: list[xml.Node] = []
     for key, version_id, etag, modified, size in keys:
