@@ -32,7 +32,7 @@ from dolium.frontends.s3.wire.http import (
     page_size,
     read_small_body,
 )
-from dolium.frontends.s3.wire.sse_headers import copy_source_key, sse_request
+from dolium.frontends.s3.wire.sse_headers import copy_source_key, signed_v4, sse_request
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
 from dolium.model import UNVERSIONED_ID
 
@@ -108,7 +108,7 @@ async def upload_part_copy(
         upload_id,
         number,
         source,
-        WriteOptions(sse=sse_request(request)),
+        WriteOptions(sse=sse_request(request), kms_allowed=signed_v4(request)),
     )
     body = xml.render(
         "CopyPartResult", [("LastModified", iso_date(part.modified)), ("ETag", f'"{part.etag}"')]
