@@ -14,8 +14,10 @@ holds under each prefix.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dolium.core.access import acl, grants
 from dolium.core.access.actions import Action
 from dolium.core.context import Context
 from dolium.core.objects.version_ids import validate_version_id
@@ -71,6 +73,15 @@ class VersionPage:
 class Listing:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+
+    async def owners(self, accounts: Iterable[str]) -> dict[str, acl.Grantee]:
+        """The canonical user of each account that owns a listed version, by account.
+
+        A page's versions have few owners between them: one read each."""
+        return {
+            account: await grants.grantee_of_tenant(self.ctx.meta, account)
+            for account in set(accounts)
+        }
 
     async def list(
         self,

@@ -589,7 +589,8 @@ class Objects:
                 self.ctx,
                 bucket,
                 key,
-                principal.tenant,
+                # BucketOwnerEnforced: the bucket owner owns the marker too.
+                grants.object_owner(bucket, principal.tenant, ""),
                 actor=principal.actor,
                 condition=condition,
             )

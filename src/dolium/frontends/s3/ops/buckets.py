@@ -9,6 +9,7 @@ import hashlib
 import re
 from urllib.parse import quote
 
+from dolium.core.access.acl import Grantee
 from dolium.core.access.actions import Action, Setting
 from dolium.core.buckets.settings import ObjectOwnership
 from dolium.core.content.checksums import check_content_md5
@@ -23,6 +24,11 @@ from dolium.frontends.s3.wire.http import Response, S3Request, page_size, read_s
 from dolium.model import ListedObject
 
 XML = ("content-type", "application/xml")
+
+
+def grantee_xml(owner: Grantee) -> xml.Node:
+    """The Owner element of what `owner` (an account's canonical user) owns."""
+    return ("Owner", [("ID", owner.id), ("DisplayName", owner.display_name)])
 
 
 def owner_xml(request: S3Request) -> xml.Node:
@@ -186,8 +192,10 @@ async def list_objects(store: Store, request: S3Request) -> Response:
         start_after=start,
         max_keys=max_keys,
     )
+    # Each object's owner (ListObjects always names it; V2 when asked).
     fetch_owner = not v2 or request.query.get("fetch-owner") == "true"
-    owner = xml.fragment([owner_xml(request)]) if fetch_owner else ""
+    owners = await store.listing.owners(v.owner for v in page.entries) if fetch_owner else {}
+    owner_fragments = {a: xml.fragment([grantee_xml(g)]) for a, g in owners.items()}
     fields: list[xml.Node] = [("Name", request.bucket), ("Prefix", encode(prefix))]
     if v2:
         if "continuation-token" in request.query:
@@ -207,7 +215,7 @@ async def list_objects(store: Store, request: S3Request) -> Response:
     if encoded:
         fields.append(("EncodingType", "url"))
     fields.append(("IsTruncated", "true" if page.truncated else "false"))
-    fields.extend(_entry(v, encode, owner) for v in page.entries)
+    fields.extend(_entry(v, encode, owner_fragments.get(v.owner, "")) for v in page.entries)
     fields.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in page.prefixes)
     return Response(200, [XML], xml.render("ListBucketResult", fields))
 
