@@ -353,6 +353,11 @@ def test_bucket_default_kms_needs_sigv4(s3k: Any, kms_server: LiveServer, jar: s
     )
     anon = client(kms_server, signature_version=UNSIGNED)
     refused(anon.put_object, Bucket=jar, Key="anon", Body=b"x")
+    # A form signed with a SigV2 policy, likewise.
+    form = v2.generate_presigned_post(jar, "form")
+    response = httpx.post(form["url"], data=form["fields"], files={"file": ("f", b"x")})
+    assert response.status_code == 400, response.text
+    assert b"<Code>InvalidArgument</Code>" in response.content
     listed = s3k.list_objects_v2(Bucket=jar).get("Contents", [])
     assert listed == []
     # Asking for another encryption, or signing with SigV4, is not refused.
