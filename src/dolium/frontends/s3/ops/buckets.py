@@ -20,7 +20,7 @@ from dolium.frontends.s3.ops.objects import bypass_governance, principal_of
 from dolium.frontends.s3.wire import storage_class, versions, xml
 from dolium.frontends.s3.wire.conditions import object_condition
 from dolium.frontends.s3.wire.headers import acl_header, iso_date
-from dolium.frontends.s3.wire.http import Response, S3Request, page_size, read_small_body
+from dolium.frontends.s3.wire.http import Response, S3Request, int_arg, page_size, read_small_body
 from dolium.model import ListedObject
 
 XML = ("content-type", "application/xml")
@@ -36,22 +36,53 @@ def owner_xml(request: S3Request) -> xml.Node:
     return ("Owner", [("ID", principal.canonical_id), ("DisplayName", principal.display_name)])
 
 
+# ListBuckets pages only when asked to: by max-buckets, or (10,000 a page)
+# when a prefix, region or continuation token is given, as S3 does.
+DEFAULT_REGION = "us-east-1"  # where a bucket created with no region is, to S3 clients
+LIST_BUCKETS_PARAMS = ("max-buckets", "continuation-token", "prefix", "bucket-region")
+MAX_BUCKETS = 10_000
+
+
 async def list_buckets(store: Store, request: S3Request) -> Response:
-    buckets = await store.buckets.list(principal_of(request))
-    body = xml.render(
-        "ListAllMyBucketsResult",
-        [
-            owner_xml(request),
-            (
-                "Buckets",
-                [
-                    ("Bucket", [("Name", b.name), ("CreationDate", iso_date(b.created))])
-                    for b in buckets
-                ],
-            ),
-        ],
+    q = request.query
+    paged = any(name in q for name in LIST_BUCKETS_PARAMS)
+    limit = int_arg(request, "max-buckets", MAX_BUCKETS, 1, MAX_BUCKETS) if paged else None
+    prefix = q.get("prefix", "")
+    region = q.get("bucket-region")
+    after = _decode_token(q["continuation-token"]) if q.get("continuation-token") else ""
+    chosen = sorted(
+        (
+            b
+            for b in await store.buckets.list(principal_of(request))
+            if b.name.startswith(prefix)
+            and b.name > after
+            and (region is None or (b.region or DEFAULT_REGION) == region)
+        ),
+        key=lambda b: b.name,
     )
-    return Response(200, [XML], body)
+    page = chosen if limit is None else chosen[:limit]
+    fields: list[xml.Node] = [
+        (
+            "Buckets",
+            [
+                (
+                    "Bucket",
+                    [
+                        ("Name", b.name),
+                        ("CreationDate", iso_date(b.created)),
+                        ("BucketRegion", b.region or DEFAULT_REGION),
+                    ],
+                )
+                for b in page
+            ],
+        ),
+        owner_xml(request),
+    ]
+    if len(page) < len(chosen):
+        fields.append(("ContinuationToken", _encode_token(page[-1].name)))
+    if "prefix" in q:
+        fields.append(("Prefix", prefix))
+    return Response(200, [XML], xml.render("ListAllMyBucketsResult", fields))
 
 
 def object_ownership_header(request: S3Request) -> str | None:
@@ -226,7 +257,7 @@ def _encode_token(marker: str) -> str:
 
 def _decode_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
+        return base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise S3Error(
             400, "InvalidArgument", "The continuation token provided is incorrect"
