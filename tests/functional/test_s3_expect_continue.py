@@ -111,6 +111,14 @@ def test_permission_denied_is_answered_before_the_body(
     refused(server, head, 403, "AccessDenied")
 
 
+@pytest.mark.parametrize("query", ["?policy", "?cors", "?lifecycle", "?replication"])
+def test_bucket_settings_are_refused_before_the_body(
+    server: LiveServer, bucket: str, query: str
+) -> None:
+    head = signed_head(server, f"/{bucket}{query}", OTHER_KEY, OTHER_SECRET)
+    refused(server, head, 403, "AccessDenied")
+
+
 def test_anonymous_upload_is_answered_before_the_body(server: LiveServer, bucket: str) -> None:
     head = (
         f"PUT /{bucket}/k HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
