@@ -76,3 +76,7 @@ async def test_missing_options_are_config_errors(tmp_path: Path) -> None:
         await VaultKeyService.open(
             tmp_path, address="http://127.0.0.1:1", token_file=str(tmp_path / "none")
         )
+    with pytest.raises(ConfigError, match="ca_file"):
+        await VaultKeyService.open(
+            tmp_path, address="https://127.0.0.1:1", token="t", ca_file=str(tmp_path / "none")
+        )

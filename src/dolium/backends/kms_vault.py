@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import ssl
 import uuid
 from pathlib import Path
 from typing import Any
@@ -113,11 +114,14 @@ class VaultKeyService:
         headers = {"X-Vault-Token": token}
         if namespace:
             headers["X-Vault-Namespace"] = namespace
+        verify: ssl.SSLContext | bool = True
+        if ca_file:
+            try:
+                verify = ssl.create_default_context(cafile=ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(f"kms.options.ca_file: {ca_file} unreadable") from exc
         client = httpx.AsyncClient(
-            base_url=address.rstrip("/"),
-            headers=headers,
-            timeout=timeout_seconds,
-            verify=ca_file or True,
+            base_url=address.rstrip("/"), headers=headers, timeout=timeout_seconds, verify=verify
         )
         return cls(client, mount, default_key, Path(data_dir) / DISABLED_FILE)
 
