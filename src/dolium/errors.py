@@ -243,6 +243,10 @@ class Problem(enum.Enum):
     NOT_ENCRYPTED = "not encrypted"  # InvalidRequest: a customer key for data not under one
     NEEDS_CUSTOMER_KEY = "needs customer key"  # InvalidRequest: reading customer-keyed data
     PART_NEEDS_CUSTOMER_KEY = "part needs customer key"  # InvalidRequest
+    # InvalidArgument: a write the key service would encrypt (a bucket's
+    # SSE-KMS default, an SSE-KMS upload's part) by a request the front end
+    # does not let use it
+    KMS_NOT_ALLOWED = "kms not allowed"
 
 
 class ChecksumProblem(enum.Enum):

@@ -20,9 +20,9 @@ def code_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
     return status, error["Code"], error.get("Message", "")
 
 
-def refused(call: Callable[..., Any], *args: Any) -> tuple[int, str, str]:
+def refused(call: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int, str, str]:
     with pytest.raises(ClientError) as exc:
-        call(*args)
+        call(*args, **kwargs)
     return code_of(exc)
 
 
@@ -236,6 +236,36 @@ def test_owner_only_and_missing_bucket(s3: Any, other_s3: Any, bucket: str) -> N
         assert refused(call, s3, "no-such-bucket-probes")[:2] == (404, "NoSuchBucket")
     assert refused(lambda: s3.get_public_access_block(Bucket=bucket))[0] == 404
     assert refused(lambda: s3.get_bucket_ownership_controls(Bucket=bucket))[0] == 404
+
+
+def test_no_bucket_replicates(s3: Any, other_s3: Any, server: LiveServer, bucket: str) -> None:
+    fields = error_fields(
+        signed("GET", f"{server.endpoint}/{bucket}?replication"),
+        404,
+        "ReplicationConfigurationNotFoundError",
+    )
+    assert fields["Message"] == "The replication configuration was not found"
+    assert fields["BucketName"] == bucket
+    s3.delete_bucket_replication(Bucket=bucket)  # nothing to remove: 204
+    rule = {
+        "ID": "r",
+        "Status": "Enabled",
+        "Priority": 1,
+        "Filter": {},
+        "DeleteMarkerReplication": {"Status": "Disabled"},
+        "Destination": {"Bucket": "arn:aws:s3:::elsewhere"},
+    }
+    config = {"Role": "arn:aws:iam::000000000000:role/r", "Rules": [rule]}
+    for caller, answer in ((s3, (501, "NotImplemented")), (other_s3, (403, "AccessDenied"))):
+        put = caller.put_bucket_replication
+        assert refused(put, Bucket=bucket, ReplicationConfiguration=config)[:2] == answer
+    for call in (s3.get_bucket_replication, s3.delete_bucket_replication):
+        assert refused(call, Bucket="no-such-bucket-probes")[:2] == (404, "NoSuchBucket")
+    for call in (other_s3.get_bucket_replication, other_s3.delete_bucket_replication):
+        assert refused(call, Bucket=bucket)[:2] == (403, "AccessDenied")
+    # An object has no replication setting: never mistaken for a GetObject.
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    error_fields(signed("GET", f"{server.endpoint}/{bucket}/k?replication"), 501, "NotImplemented")
 
 
 # --------------------------------------------------------------------------- aws CLI

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import LiveServer
+from signed import error_fields, signed
 
 
 def code(exc: pytest.ExceptionInfo[ClientError]) -> str:
@@ -100,3 +102,35 @@ def test_other_tenant_cannot_see_or_touch(s3: Any, other_s3: Any, bucket: str) -
             call()
         assert code(exc) == "AccessDenied"
     assert s3.get_object(Bucket=bucket, Key="secret")["Body"].read() == b"s"
+
+
+def test_list_buckets_pages_when_asked(s3: Any, server: LiveServer) -> None:
+    tag = f"lbp-{uuid.uuid4().hex[:10]}"
+    names = [f"{tag}-{letter}" for letter in "abc"]
+    for name in names:
+        s3.create_bucket(Bucket=name)
+    try:
+        # Unpaged, as before: every bucket, no token.
+        everything = s3.list_buckets()
+        assert set(names) <= {b["Name"] for b in everything["Buckets"]}
+        assert "ContinuationToken" not in everything
+        first = s3.list_buckets(Prefix=tag, MaxBuckets=2)
+        assert [b["Name"] for b in first["Buckets"]] == names[:2]
+        assert first["Prefix"] == tag
+        assert all(b["BucketRegion"] == "us-east-1" for b in first["Buckets"])
+        rest = s3.list_buckets(
+            Prefix=tag, MaxBuckets=2, ContinuationToken=first["ContinuationToken"]
+        )
+        assert [b["Name"] for b in rest["Buckets"]] == names[2:]
+        assert "ContinuationToken" not in rest
+        assert (
+            s3.list_buckets(Prefix=tag, BucketRegion="us-east-1")["Buckets"][0]["Name"] == names[0]
+        )
+        assert s3.list_buckets(Prefix=tag, BucketRegion="eu-west-3").get("Buckets", []) == []
+        for query in ("max-buckets=0", "max-buckets=10001", "max-buckets=x"):
+            error_fields(signed("GET", f"{server.endpoint}/?{query}"), 400, "InvalidArgument")
+        bad = signed("GET", f"{server.endpoint}/?continuation-token=%25%25")
+        error_fields(bad, 400, "InvalidArgument")
+    finally:
+        for name in names:
+            s3.delete_bucket(Bucket=name)

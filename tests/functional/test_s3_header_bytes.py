@@ -110,3 +110,24 @@ def test_streaming_upload_with_gzip_stores_gzip(s3: Any, bucket: str) -> None:
         Bucket=bucket, Key="z", Body=b"zz", ContentEncoding="gzip", ChecksumAlgorithm="CRC32"
     )
     assert s3.head_object(Bucket=bucket, Key="z")["ContentEncoding"] == "gzip"
+
+
+def test_rfc2047_metadata_from_boto3_comes_back_as_sent(s3: Any, bucket: str) -> None:
+    # botocore refuses non-ASCII metadata before sending it; an SDK user
+    # sends an RFC 2047 encoded word instead, and must get that word back
+    # unchanged (S3 decodes it to store and encodes it again to return it).
+    word = "=?UTF-8?B?w6l0w6k=?="  # "été"
+    s3.put_object(Bucket=bucket, Key="word", Body=b"x", Metadata={"note": word})
+    assert s3.head_object(Bucket=bucket, Key="word")["Metadata"] == {"note": word}
+    assert s3.get_object(Bucket=bucket, Key="word")["Metadata"] == {"note": word}
+
+
+def test_non_ascii_metadata_is_never_re_encoded(server: Any, bucket: str) -> None:
+    # S3 takes raw UTF-8 bytes for latin-1 characters and returns them as an
+    # encoded word of their double encoding ("é" -> "=?UTF-8?B?w4PCqQ==?=");
+    # Dolium returns the bytes, so the client reads back what it wrote.
+    url = f"{server.endpoint}/{bucket}/raw"
+    assert send_raw("PUT", url, {"x-amz-meta-note": "\u00e9"}, b"x").status_code == 200
+    got = raw_header(send_raw("HEAD", url, {}), b"x-amz-meta-note")
+    assert got == "\u00e9".encode()
+    assert got is not None and not got.startswith(b"=?")

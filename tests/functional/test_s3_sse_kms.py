@@ -314,6 +314,57 @@ def test_bucket_default_kms(s3k: Any, kms_server: LiveServer, jar: str) -> None:
     assert code_of(exc) == (400, "InvalidArgument")
 
 
+def test_bucket_default_kms_needs_sigv4(s3k: Any, kms_server: LiveServer, jar: str) -> None:
+    # A write that would fall to an SSE-KMS default is refused to SigV2 and
+    # anonymous callers as if they had asked for aws:kms themselves.
+    rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}
+    s3k.put_bucket_encryption(Bucket=jar, ServerSideEncryptionConfiguration={"Rules": [rule]})
+    v2 = client(kms_server, signature_version="s3")
+
+    def refused(call: Any, **kwargs: Any) -> None:
+        with pytest.raises(ClientError) as exc:
+            call(**kwargs)
+        assert code_of(exc) == (400, "InvalidArgument")
+        error = exc.value.response["Error"]
+        assert error["Message"] == (
+            "Requests specifying Server Side Encryption with AWS KMS managed keys require "
+            "AWS Signature Version 4."
+        )
+        assert error["ArgumentName"] == "Authorization"
+
+    refused(v2.put_object, Bucket=jar, Key="v2", Body=b"x")
+    refused(v2.create_multipart_upload, Bucket=jar, Key="v2mp")
+    with fresh_bucket(s3k, "plain") as plain:
+        s3k.put_object(Bucket=plain, Key="src", Body=b"src")
+        refused(
+            v2.copy_object, Bucket=jar, Key="v2copy", CopySource={"Bucket": plain, "Key": "src"}
+        )
+    upload = s3k.create_multipart_upload(Bucket=jar, Key="mp")["UploadId"]
+    refused(v2.upload_part, Bucket=jar, Key="mp", UploadId=upload, PartNumber=1, Body=b"x")
+    s3k.abort_multipart_upload(Bucket=jar, Key="mp", UploadId=upload)
+    public = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{jar}/*",
+    }
+    s3k.put_bucket_policy(
+        Bucket=jar, Policy=json.dumps({"Version": "2012-10-17", "Statement": [public]})
+    )
+    anon = client(kms_server, signature_version=UNSIGNED)
+    refused(anon.put_object, Bucket=jar, Key="anon", Body=b"x")
+    # A form signed with a SigV2 policy, likewise.
+    form = v2.generate_presigned_post(jar, "form")
+    response = httpx.post(form["url"], data=form["fields"], files={"file": ("f", b"x")})
+    assert response.status_code == 400, response.text
+    assert b"<Code>InvalidArgument</Code>" in response.content
+    listed = s3k.list_objects_v2(Bucket=jar).get("Contents", [])
+    assert listed == []
+    # Asking for another encryption, or signing with SigV4, is not refused.
+    v2.put_object(Bucket=jar, Key="s3", Body=b"x", ServerSideEncryption="AES256")
+    assert s3k.put_object(Bucket=jar, Key="v4", Body=b"x")["ServerSideEncryption"] == "aws:kms"
+
+
 def test_policy_requires_kms_with_a_key(s3k: Any, kms_server: LiveServer, jar: str) -> None:
     key_id = make_key(kms_server)
     resource = f"arn:aws:s3:::{jar}/*"

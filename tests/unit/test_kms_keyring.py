@@ -92,7 +92,7 @@ async def test_chosen_by_name_in_config(tmp_path: Path) -> None:
     keys = await open_key_service(Config(data_dir=tmp_path))
     assert isinstance(keys, LocalKeyService) and keys.path == tmp_path / "kms-keys.json"
     with pytest.raises(ConfigError, match=r"kms\.use"):
-        await open_key_service(Config(data_dir=tmp_path, kms={"use": "vault"}))
+        await open_key_service(Config(data_dir=tmp_path, kms={"use": "no-such-service"}))
     with pytest.raises(ConfigError, match=r"kms\.options\.bogus"):
         await open_key_service(
             Config(data_dir=tmp_path, kms={"use": "local", "options": {"bogus": 1}})

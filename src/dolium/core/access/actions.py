@@ -66,6 +66,7 @@ class Setting(enum.StrEnum):
     VERSIONING = "versioning"
     WEBSITE = "website"
     ACCELERATE = "accelerate"
+    REPLICATION = "replication"
     LOCATION = "location"
     METADATA = "metadata"  # the container's user metadata (Swift, Pithos)
 

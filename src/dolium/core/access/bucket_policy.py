@@ -36,6 +36,10 @@ class BucketPolicies:
             raise AccessDenied("Access Denied")
         await self.ctx.meta.set_bucket_config(name, access.POLICY, text, actor=principal.actor)
 
+    async def check_put(self, principal: Principal, name: str) -> None:
+        """Refuse a caller who may not set the policy, before the policy is read."""
+        await self._owned_or(principal, name, Action.WRITE_SETTING)
+
     async def delete(self, principal: Principal, name: str) -> None:
         await self._owned_or(principal, name, Action.DELETE_SETTING)
         await self.ctx.meta.set_bucket_config(name, access.POLICY, None, actor=principal.actor)

@@ -97,6 +97,10 @@ S3_ACTIONS: Mapping[tuple[Action, Setting | None], tuple[str, str]] = MappingPro
         (Action.DELETE_SETTING, Setting.WEBSITE): _same("s3:DeleteBucketWebsite"),
         (Action.READ_SETTING, Setting.ACCELERATE): _same("s3:GetAccelerateConfiguration"),
         (Action.WRITE_SETTING, Setting.ACCELERATE): _same("s3:PutAccelerateConfiguration"),
+        (Action.READ_SETTING, Setting.REPLICATION): _same("s3:GetReplicationConfiguration"),
+        (Action.WRITE_SETTING, Setting.REPLICATION): _same("s3:PutReplicationConfiguration"),
+        # S3 has no action of its own for DeleteBucketReplication.
+        (Action.DELETE_SETTING, Setting.REPLICATION): _same("s3:PutReplicationConfiguration"),
         (Action.READ_SETTING, Setting.LOCATION): _same("s3:GetBucketLocation"),
         # S3 has no container metadata; its nearest kin, and so the names a
         # bucket policy grants it by, are the bucket's tags.

@@ -55,11 +55,7 @@ class Buckets:
         bucket's object ownership setting (None: none), stored likewise; with
         ACLs disabled by it, an ACL granting to others is refused first.
         """
-        if principal.anonymous:
-            raise AccessDenied("an anonymous caller may not create buckets")
-        validate_bucket_name(name)
-        if not identity.permits(principal, "s3:CreateBucket", resource_arn(name)):
-            raise AccessDenied("the user's policies do not allow it to create buckets", bucket=name)
+        self.check_create(principal, name)
         settings = self.ctx.settings
         policy = await self.tenant_policies.for_new_bucket(principal.tenant, policy)
         bucket = Bucket(
@@ -134,6 +130,17 @@ class Buckets:
     ) -> Bucket:
         """The bucket, if `principal` may do `action` on it (on `setting` or `key` of it)."""
         return await self.ctx.bucket(principal, name, action, key, setting=setting)
+
+    def check_create(self, principal: Principal, name: str) -> None:
+        """Refuse a caller who may not create bucket `name`, or a name S3 refuses.
+
+        Needs nothing stored, so a front end asks it before reading the
+        request's body."""
+        if principal.anonymous:
+            raise AccessDenied("an anonymous caller may not create buckets")
+        validate_bucket_name(name)
+        if not identity.permits(principal, "s3:CreateBucket", resource_arn(name)):
+            raise AccessDenied("the user's policies do not allow it to create buckets", bucket=name)
 
     async def exists(self, name: str) -> None:
         """Raise NoSuchBucket unless it exists (batch calls check access per key)."""

@@ -51,6 +51,7 @@ from dolium.core.context import Context
 from dolium.errors import (
     AccessDenied,
     CorruptBlock,
+    InvalidArgument,
     InvalidRequest,
     KmsKeyDisabled,
     NotSupported,
@@ -303,17 +304,31 @@ def kms_key_ref(text: str) -> str:
     return text
 
 
-def write_request(bucket: Bucket, asked: SseRequest | None) -> SseRequest | None:
-    """What a write without encryption headers gets: the bucket's default, if any."""
+def write_request(
+    bucket: Bucket, asked: SseRequest | None, *, kms_allowed: bool = True
+) -> SseRequest | None:
+    """What a write without encryption headers gets: the bucket's default, if any.
+
+    `kms_allowed` false: a default of SSE-KMS refuses the write (S3 lets
+    only SigV4 requests use KMS keys, defaults included)."""
     if asked is not None:
         return asked
     default = bucket_default(bucket)
     if default is None:
         return None
     if default.algorithm == KMS_ALGORITHM:
+        if not kms_allowed:
+            raise kms_not_allowed()
         key = kms_key_ref(default.kms_key) if default.kms_key else None
         return SseRequest(SSE_KMS, kms_key=key, bucket_key=default.bucket_key_enabled)
     return SseRequest(SSE_S3)
+
+
+def kms_not_allowed() -> InvalidArgument:
+    return InvalidArgument(
+        "this request may not use the key service",
+        problem=Problem.KMS_NOT_ALLOWED,
+    )
 
 
 class BucketEncryption:

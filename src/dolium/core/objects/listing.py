@@ -14,9 +14,12 @@ holds under each prefix.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from dolium.core.access import acl, grants
 from dolium.core.access.actions import Action
+from dolium.core.caches import Cache
 from dolium.core.context import Context
 from dolium.core.objects.version_ids import validate_version_id
 from dolium.errors import InvalidArgument, Problem
@@ -71,6 +74,20 @@ class VersionPage:
 class Listing:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # Accounts change rarely and move the config epoch when they do.
+        self._owners: Cache[str, acl.Grantee] = ctx.caches.cache()
+
+    async def owners(self, accounts: Iterable[str]) -> dict[str, acl.Grantee]:
+        """The canonical user of each account that owns a listed version, by account.
+
+        A page's versions have few owners between them, each read once and
+        kept in a cache of the process."""
+        return {
+            account: await self._owners.get(account, self._grantee) for account in set(accounts)
+        }
+
+    async def _grantee(self, account: str) -> acl.Grantee:
+        return await grants.grantee_of_tenant(self.ctx.meta, account)
 
     async def list(
         self,

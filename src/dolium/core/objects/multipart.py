@@ -16,7 +16,7 @@ from dolium.core.access.actions import Action
 from dolium.core.content.blocks import hold
 from dolium.core.content.checksums import combine_parts, resolve_checksum_type
 from dolium.core.content.hashing import top_hash
-from dolium.core.content.sse import BlockCipher, CustomerKey
+from dolium.core.content.sse import SSE_KMS, BlockCipher, CustomerKey, kms_not_allowed
 from dolium.core.content.sse import etag as sse_etag
 from dolium.core.context import Context
 from dolium.core.ids import new_upload_id
@@ -119,7 +119,7 @@ class Multipart:
         # The upload keeps the lock it names; the default applies on completion.
         requested = object_lock.requested_lock(bucket, opts.lock, self.ctx.clock())
         # One data key for the whole upload: every part is sealed with it.
-        protection, _ = await self.objects.protect(bucket, opts.sse)
+        protection, _ = await self.objects.protect(bucket, opts.sse, kms_allowed=opts.kms_allowed)
         algorithm = opts.checksum_algorithms[0].upper() if opts.checksum_algorithms else ""
         upload = MultipartUpload(
             bucket=bucket.name,
@@ -176,6 +176,8 @@ class Multipart:
         """`put_part`, and the upload the part went to (a front end says its encryption)."""
         check_part_number(number)
         bucket, upload = await self.upload(principal, bucket_name, key, upload_id, Action.WRITE)
+        if upload.sse.get("mode") == SSE_KMS and not opts.kms_allowed:
+            raise kms_not_allowed()
         customer = opts.sse.customer if opts.sse is not None else None
         data_key = await self.objects.unlock(
             upload.sse, customer, missing=Problem.PART_NEEDS_CUSTOMER_KEY
@@ -222,6 +224,8 @@ class Multipart:
         start, end = (0, src.size - 1) if source.byte_range is None else source.byte_range(src.size)
         src_data_key = await self.objects.unlock(src.sse, source.customer_key)
         bucket, upload = await self.upload(principal, bucket_name, key, upload_id, Action.WRITE)
+        if upload.sse.get("mode") == SSE_KMS and not opts.kms_allowed:
+            raise kms_not_allowed()
         customer = opts.sse.customer if opts.sse is not None else None
         data_key = await self.objects.unlock(
             upload.sse, customer, missing=Problem.PART_NEEDS_CUSTOMER_KEY

@@ -91,6 +91,10 @@ class WriteOptions:
     # The storage policy the data goes through (S3 names one by storage
     # class); None: the bucket's. Parts go through their upload's.
     policy: str | None = None
+    # Whether this request may use the key service (the front end's rule:
+    # S3 allows it to SigV4 requests only); when not, a bucket's SSE-KMS
+    # default or an SSE-KMS upload refuses the write.
+    kms_allowed: bool = True
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,8 @@ class CopyOptions:
     approve: Callable[[ObjectVersion], None] | None = None
     # The storage policy the copy goes through; None: the destination bucket's.
     policy: str | None = None
+    # As `WriteOptions.kms_allowed`, for the destination's default.
+    kms_allowed: bool = True
 
 
 @dataclass
@@ -206,10 +212,10 @@ class Objects:
         )
 
     async def protect(
-        self, bucket: Bucket, asked: SseRequest | None
+        self, bucket: Bucket, asked: SseRequest | None, *, kms_allowed: bool = True
     ) -> tuple[dict[str, str], bytes | None]:
         """The `sse` record and data key for new data in `bucket` (empty, None: in clear)."""
-        request = write_request(bucket, asked)
+        request = write_request(bucket, asked, kms_allowed=kms_allowed)
         if request is None:
             return {}, None
         return await new_data_key(self.ctx, request)
@@ -247,7 +253,7 @@ class Objects:
             bucket = replace(bucket, policy=self.ctx.check_policy(opts.policy))
         limits = await self.quotas.limits(bucket)
         await self.quotas.precheck(bucket, limits, opts.declared_size)
-        protection, data_key = await self.protect(bucket, opts.sse)
+        protection, data_key = await self.protect(bucket, opts.sse, kms_allowed=opts.kms_allowed)
         cipher = BlockCipher(data_key) if data_key is not None else None
         writer = self.writer(
             bucket, opts, inline=True, cipher=cipher, hashmap=keeps_hashmap(protection)
@@ -403,7 +409,9 @@ class Objects:
             content_type = opts.content_type or "binary/octet-stream"
         else:
             meta, headers, content_type = dict(src.meta), dict(src.headers), src.content_type
-        data = await self._copy_data(bucket, src_bucket, src, src_data_key, opts.sse)
+        data = await self._copy_data(
+            bucket, src_bucket, src, src_data_key, opts.sse, kms_allowed=opts.kms_allowed
+        )
         modified = self.ctx.clock()
         version = replace(
             src,
@@ -450,6 +458,8 @@ class Objects:
         src: ObjectVersion,
         src_data_key: bytes | None,
         asked: SseRequest | None,
+        *,
+        kms_allowed: bool = True,
     ) -> _CopyData:
         """The data of a copy of `src` into `bucket`.
 
@@ -457,7 +467,7 @@ class Objects:
         versions the copy keeps the source's data key, wrapped anew. Only
         adding or removing encryption writes the data again.
         """
-        request = write_request(bucket, asked)
+        request = write_request(bucket, asked, kms_allowed=kms_allowed)
         # Blocks are shared only within one storage policy: a copy into a
         # bucket of another policy stores its data there.
         moved = bool(src.extents) and src.policy != bucket.policy
@@ -579,7 +589,8 @@ class Objects:
                 self.ctx,
                 bucket,
                 key,
-                principal.tenant,
+                # BucketOwnerEnforced: the bucket owner owns the marker too.
+                grants.object_owner(bucket, principal.tenant, ""),
                 actor=principal.actor,
                 condition=condition,
             )

@@ -81,7 +81,6 @@ UNSUPPORTED = frozenset(
         "intelligent-tiering",
         "inventory",
         "metrics",
-        "replication",
         "restore",
         "select",
         "torrent",
@@ -124,6 +123,7 @@ BUCKET_PUT_SETTINGS = {
     "object-lock": Setting.OBJECT_LOCK,
     "ownershipControls": Setting.OWNERSHIP,
     "publicAccessBlock": Setting.PUBLIC_ACCESS_BLOCK,
+    "replication": Setting.REPLICATION,
     "requestPayment": Setting.REQUEST_PAYMENT,
     "tagging": Setting.TAGGING,
     "versioning": Setting.VERSIONING,
@@ -360,7 +360,7 @@ class S3App:
                 return buckets.list_buckets
             raise _not_allowed(method)
         unsupported = UNSUPPORTED.intersection(q)
-        if unsupported:
+        if unsupported or (request.key and "replication" in q):  # an object has none
             raise S3Error(
                 501,
                 "NotImplemented",

@@ -214,6 +214,10 @@ S3_PROBLEMS: dict[e.Problem, str] = {
     e.Problem.COPY_OF_DELETE_MARKER: (
         "The source of a copy request may not specifically refer to a delete marker by version id."
     ),
+    e.Problem.KMS_NOT_ALLOWED: (
+        "Requests specifying Server Side Encryption with AWS KMS managed keys require "
+        "AWS Signature Version 4."
+    ),
     e.Problem.NOT_ENCRYPTED: "The encryption parameters are not applicable to this object.",
     e.Problem.NEEDS_CUSTOMER_KEY: (
         "The object was stored using a form of Server Side Encryption. The correct parameters "
@@ -249,5 +253,7 @@ def to_s3_error(exc: e.DoliumError) -> S3Error:
             error = S3Error(status, code, message)
             if "target_bucket" in exc.context:  # InvalidTargetBucketForLogging
                 error.fields["TargetBucket"] = str(exc.context["target_bucket"])
+            if exc.problem is e.Problem.KMS_NOT_ALLOWED:
+                error.fields["ArgumentName"] = "Authorization"
             return error
     return S3Error(500, "InternalError", "We encountered an internal error. Please try again.")

@@ -1,5 +1,6 @@
 """Bucket settings that clients and consoles probe: ownership controls, the public
-access block, request payment and transfer acceleration (logging: access_logs).
+access block, request payment, transfer acceleration and replication
+(logging: access_logs).
 
 Ownership controls and the public access block are stored (the core's access
 rules read them). The others answer what Dolium does: the bucket owner pays
@@ -8,6 +9,9 @@ NotImplemented), no acceleration: writes that
 turn them off are accepted, writes that would turn them on are
 NotImplemented. Those PUTs store nothing: their permission is the one the
 router (frontends/s3/app.py) checks before any bucket-setting body is read.
+No bucket replicates: GetBucketReplication answers that none is configured,
+DeleteBucketReplication has nothing to remove, PutBucketReplication is
+NotImplemented.
 """
 
 from __future__ import annotations
@@ -179,6 +183,29 @@ async def put_accelerate(store: Store, request: S3Request) -> Response:
     return Response(200)
 
 
+async def get_replication(store: Store, request: S3Request) -> Response:
+    await store.bucket_settings.check(
+        principal_of(request), request.bucket, Action.READ_SETTING, Setting.REPLICATION
+    )
+    raise not_found(
+        "ReplicationConfigurationNotFoundError",
+        "The replication configuration was not found",
+        request.bucket,
+    )
+
+
+async def put_replication(store: Store, request: S3Request) -> Response:
+    # Refused unread (the router checked the permission): nothing would replicate.
+    raise _not_implemented()
+
+
+async def delete_replication(store: Store, request: S3Request) -> Response:
+    await store.bucket_settings.check(
+        principal_of(request), request.bucket, Action.DELETE_SETTING, Setting.REPLICATION
+    )
+    return Response(204)
+
+
 ROUTES: Routes = {
     "ownershipControls": {
         "GET": get_ownership_controls,
@@ -192,4 +219,9 @@ ROUTES: Routes = {
     },
     "requestPayment": {"GET": get_request_payment, "PUT": put_request_payment},
     "accelerate": {"GET": get_accelerate, "PUT": put_accelerate},
+    "replication": {
+        "GET": get_replication,
+        "PUT": put_replication,
+        "DELETE": delete_replication,
+    },
 }

@@ -9,6 +9,7 @@ import hashlib
 import re
 from urllib.parse import quote
 
+from dolium.core.access.acl import Grantee
 from dolium.core.access.actions import Action, Setting
 from dolium.core.buckets.settings import ObjectOwnership
 from dolium.core.content.checksums import check_content_md5
@@ -19,10 +20,15 @@ from dolium.frontends.s3.ops.objects import bypass_governance, principal_of
 from dolium.frontends.s3.wire import storage_class, versions, xml
 from dolium.frontends.s3.wire.conditions import object_condition
 from dolium.frontends.s3.wire.headers import acl_header, iso_date
-from dolium.frontends.s3.wire.http import Response, S3Request, page_size, read_small_body
+from dolium.frontends.s3.wire.http import Response, S3Request, int_arg, page_size, read_small_body
 from dolium.model import ListedObject
 
 XML = ("content-type", "application/xml")
+
+
+def grantee_xml(owner: Grantee) -> xml.Node:
+    """The Owner element of what `owner` (an account's canonical user) owns."""
+    return ("Owner", [("ID", owner.id), ("DisplayName", owner.display_name)])
 
 
 def owner_xml(request: S3Request) -> xml.Node:
@@ -30,22 +36,53 @@ def owner_xml(request: S3Request) -> xml.Node:
     return ("Owner", [("ID", principal.canonical_id), ("DisplayName", principal.display_name)])
 
 
+# ListBuckets pages only when asked to: by max-buckets, or (10,000 a page)
+# when a prefix, region or continuation token is given, as S3 does.
+DEFAULT_REGION = "us-east-1"  # where a bucket created with no region is, to S3 clients
+LIST_BUCKETS_PARAMS = ("max-buckets", "continuation-token", "prefix", "bucket-region")
+MAX_BUCKETS = 10_000
+
+
 async def list_buckets(store: Store, request: S3Request) -> Response:
-    buckets = await store.buckets.list(principal_of(request))
-    body = xml.render(
-        "ListAllMyBucketsResult",
-        [
-            owner_xml(request),
-            (
-                "Buckets",
-                [
-                    ("Bucket", [("Name", b.name), ("CreationDate", iso_date(b.created))])
-                    for b in buckets
-                ],
-            ),
-        ],
+    q = request.query
+    paged = any(name in q for name in LIST_BUCKETS_PARAMS)
+    limit = int_arg(request, "max-buckets", MAX_BUCKETS, 1, MAX_BUCKETS) if paged else None
+    prefix = q.get("prefix", "")
+    region = q.get("bucket-region")
+    after = _decode_token(q["continuation-token"]) if q.get("continuation-token") else ""
+    chosen = sorted(
+        (
+            b
+            for b in await store.buckets.list(principal_of(request))
+            if b.name.startswith(prefix)
+            and b.name > after
+            and (region is None or (b.region or DEFAULT_REGION) == region)
+        ),
+        key=lambda b: b.name,
     )
-    return Response(200, [XML], body)
+    page = chosen if limit is None else chosen[:limit]
+    fields: list[xml.Node] = [
+        (
+            "Buckets",
+            [
+                (
+                    "Bucket",
+                    [
+                        ("Name", b.name),
+                        ("CreationDate", iso_date(b.created)),
+                        ("BucketRegion", b.region or DEFAULT_REGION),
+                    ],
+                )
+                for b in page
+            ],
+        ),
+        owner_xml(request),
+    ]
+    if len(page) < len(chosen):
+        fields.append(("ContinuationToken", _encode_token(page[-1].name)))
+    if "prefix" in q:
+        fields.append(("Prefix", prefix))
+    return Response(200, [XML], xml.render("ListAllMyBucketsResult", fields))
 
 
 def object_ownership_header(request: S3Request) -> str | None:
@@ -67,6 +104,8 @@ def object_ownership_header(request: S3Request) -> str | None:
 
 async def create_bucket(store: Store, request: S3Request, region: str) -> Response:
     """Create a bucket; `region` is the configured one ("" accepts any constraint)."""
+    # Refused before the body is read: Expect: 100-continue gets the refusal.
+    store.buckets.check_create(principal_of(request), request.bucket)
     body = await read_small_body(request, xml.MAX_CONFIG_BODY)
     location = xml.parse_create_bucket(body) if body.strip() else None
     if (
@@ -184,8 +223,10 @@ async def list_objects(store: Store, request: S3Request) -> Response:
         start_after=start,
         max_keys=max_keys,
     )
+    # Each object's owner (ListObjects always names it; V2 when asked).
     fetch_owner = not v2 or request.query.get("fetch-owner") == "true"
-    owner = xml.fragment([owner_xml(request)]) if fetch_owner else ""
+    owners = await store.listing.owners(v.owner for v in page.entries) if fetch_owner else {}
+    owner_fragments = {a: xml.fragment([grantee_xml(g)]) for a, g in owners.items()}
     fields: list[xml.Node] = [("Name", request.bucket), ("Prefix", encode(prefix))]
     if v2:
         if "continuation-token" in request.query:
@@ -205,7 +246,7 @@ async def list_objects(store: Store, request: S3Request) -> Response:
     if encoded:
         fields.append(("EncodingType", "url"))
     fields.append(("IsTruncated", "true" if page.truncated else "false"))
-    fields.extend(_entry(v, encode, owner) for v in page.entries)
+    fields.extend(_entry(v, encode, owner_fragments.get(v.owner, "")) for v in page.entries)
     fields.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in page.prefixes)
     return Response(200, [XML], xml.render("ListBucketResult", fields))
 
@@ -216,7 +257,7 @@ def _encode_token(marker: str) -> str:
 
 def _decode_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
+        return base64.b64decode(token.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise S3Error(
             400, "InvalidArgument", "The continuation token provided is incorrect"
@@ -226,11 +267,14 @@ def _decode_token(token: str) -> str:
 async def delete_objects(store: Store, request: S3Request) -> Response:
     principal = principal_of(request)
     md5_header = request.header("content-md5")
+    # A missing bucket is answered before the body is read. Permission is
+    # not: S3 checks it per key and answers each refused key AccessDenied
+    # in a 200 result, whoever the caller, anonymous included.
+    await store.buckets.exists(request.bucket)
     body = await read_small_body(request, xml.MAX_DELETE_OBJECTS_BODY)
     if md5_header is not None:
         check_content_md5(md5_header, hashlib.md5(body, usedforsecurity=False).digest())
     quiet, keys = xml.parse_delete_objects(body)
-    await store.buckets.exists(request.bucket)
     bypass = bypass_governance(request)
     results: list[xml.Node] = []
     for key, version_id, etag, modified, size in keys:

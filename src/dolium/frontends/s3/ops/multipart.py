@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 from dolium.core.access.acl import Grantee
+from dolium.core.access.actions import Action
 from dolium.core.objects.multipart import CompletedPart, PartSource
 from dolium.core.objects.service import WriteOptions
 from dolium.core.store import Store
@@ -31,7 +32,7 @@ from dolium.frontends.s3.wire.http import (
     page_size,
     read_small_body,
 )
-from dolium.frontends.s3.wire.sse_headers import copy_source_key, sse_request
+from dolium.frontends.s3.wire.sse_headers import copy_source_key, signed_v4, sse_request
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
 from dolium.model import UNVERSIONED_ID
 
@@ -107,7 +108,7 @@ async def upload_part_copy(
         upload_id,
         number,
         source,
-        WriteOptions(sse=sse_request(request)),
+        WriteOptions(sse=sse_request(request), kms_allowed=signed_v4(request)),
     )
     body = xml.render(
         "CopyPartResult", [("LastModified", iso_date(part.modified)), ("ETag", f'"{part.etag}"')]
@@ -155,6 +156,12 @@ def _copy_range(header: str | None) -> Callable[[int], tuple[int, int]] | None:
 
 
 async def complete_upload(store: Store, request: S3Request) -> Response:
+    # The upload and the caller's right to write its key are checked before
+    # the part list is read, so a refusal answers Expect: 100-continue.
+    upload_id = request.query["uploadId"]
+    await store.multipart.upload(
+        principal_of(request), request.bucket, request.key, upload_id, Action.WRITE
+    )
     body = await read_small_body(request, xml.MAX_COMPLETE_MULTIPART_BODY)
     parts = [
         CompletedPart(number, etag, checksums)
@@ -164,7 +171,7 @@ async def complete_upload(store: Store, request: S3Request) -> Response:
         principal_of(request),
         request.bucket,
         request.key,
-        request.query["uploadId"],
+        upload_id,
         parts,
         write_condition(request),
     )

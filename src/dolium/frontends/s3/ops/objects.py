@@ -32,6 +32,7 @@ from dolium.frontends.s3.wire.sse_headers import (
     copy_source_key,
     customer_key,
     require_sigv4,
+    signed_v4,
     sse_request,
 )
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
@@ -320,6 +321,7 @@ def copy_source_check(request: S3Request) -> CopyOptions:
         sse=sse_request(request),
         source_key=copy_source_key(request),
         policy=request.storage_policy,
+        kms_allowed=signed_v4(request),
     )
 
 

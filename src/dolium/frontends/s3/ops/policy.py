@@ -29,6 +29,8 @@ async def get_policy(store: Store, request: S3Request) -> Response:
 
 
 async def put_policy(store: Store, request: S3Request) -> Response:
+    # The owner rule first: a refused caller never sends the document.
+    await store.policies.check_put(principal_of(request), request.bucket)
     body = await read_small_body(request, MAX_POLICY_BODY)
     md5 = request.header("content-md5")
     if md5 is not None:

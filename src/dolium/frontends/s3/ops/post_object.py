@@ -308,6 +308,8 @@ async def post_object(
 ) -> Response:
     """A browser form upload; `kms_tls`: refuse aws:kms fields over plain HTTP, as S3 does."""
     boundary = formdata.boundary_of(request.header("content-type", "") or "")
+    # Who posts is in the form, so only the bucket can be checked before it.
+    await store.buckets.exists(request.bucket)
     form = await formdata.read_form(receive_body(request.receive_message), boundary, MAX_PRE_DATA)
     fields = Fields.of(form)
     key = fields.get("key")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dolium.core.access.actions import Action, Setting
 from dolium.core.store import Store
 from dolium.frontends.s3.errors import MALFORMED_MESSAGE, S3Error
-from dolium.frontends.s3.ops.buckets import XML, encoder, owner_xml
+from dolium.frontends.s3.ops.buckets import XML, encoder, grantee_xml
 from dolium.frontends.s3.ops.objects import principal_of, version_id_arg
 from dolium.frontends.s3.wire import versions, xml
 from dolium.frontends.s3.wire.headers import iso_date
@@ -97,7 +97,8 @@ async def list_versions(store: Store, request: S3Request) -> Response:
     if encoded:
         fields.append(("EncodingType", "url"))
     fields.append(("IsTruncated", page.truncated))
-    owner = owner_xml(request)
-    fields.extend(_version_xml(v, encode, owner) for v in page.entries)
+    owners = await store.listing.owners(v.owner for v in page.entries)
+    nodes = {account: grantee_xml(grantee) for account, grantee in owners.items()}
+    fields.extend(_version_xml(v, encode, nodes[v.owner]) for v in page.entries)
     fields.extend(("CommonPrefixes", [("Prefix", encode(p))]) for p in page.prefixes)
     return Response(200, [XML], xml.render("ListVersionsResult", fields))

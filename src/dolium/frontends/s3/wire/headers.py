@@ -21,7 +21,7 @@ from dolium.frontends.s3.wire.acl_xml import acl_headers, requested_acl
 from dolium.frontends.s3.wire.conditions import write_condition
 from dolium.frontends.s3.wire.http import Headers, S3Request
 from dolium.frontends.s3.wire.sse_headers import response_headers as sse_response_headers
-from dolium.frontends.s3.wire.sse_headers import sse_request
+from dolium.frontends.s3.wire.sse_headers import signed_v4, sse_request
 from dolium.model import Lock, LockMode, ObjectVersion
 
 # System metadata S3 stores with an object and returns on GET/HEAD.
@@ -196,6 +196,7 @@ def write_options(request: S3Request, declared_size: int | None) -> WriteOptions
         lock=lock_header(request),
         sse=sse_request(request),
         policy=request.storage_policy,
+        kms_allowed=signed_v4(request),
     )
 
 
