@@ -24,7 +24,6 @@ import click
 
 from dolium.backends import audit_key
 from dolium.cli_admin import credentials
-from dolium.cli_audit_bucket import put_segment
 from dolium.cli_common import config_options, get_config, json_option, print_json
 from dolium.client.admin import AdminClient, AdminError
 from dolium.config import AUDIT_OFF, Config
@@ -235,6 +234,10 @@ def offload_cmd(
             await asyncio.to_thread(_write_durably, out, lines)
         else:
             assert bucket is not None
+            # Here, not at the top: it opens the whole object store, whose
+            # imports every other command would pay for.
+            from dolium.cli_audit_bucket import put_segment
+
             await put_segment(config, bucket, object_key, lines)
 
     async def go(log: AuditLog, signer: Signer) -> tuple[int, int]:
