@@ -14,6 +14,7 @@ holds under each prefix.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from dolium.core.access.actions import Action
@@ -125,6 +126,15 @@ class Listing:
             truncated=truncated,
             next_marker=last if truncated else None,
         )
+
+    async def uuids(
+        self, principal: Principal, bucket_name: str, keys: Collection[str]
+    ) -> dict[str, str]:
+        """The UUIDs of listed keys' paths (Pithos' x_object_uuid), in one read;
+        a key that no longer has a version has none."""
+        bucket = await self.ctx.bucket(principal, bucket_name, Action.LIST)
+        records = await self.ctx.meta.get_paths(bucket.name, keys) if keys else {}
+        return {key: record.uuid for key, record in records.items()}
 
     async def versions(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from starlette.responses import Response
 
 from dolium import errors
@@ -17,7 +19,7 @@ from dolium.frontends.swift.ops.listing_query import ListingQuery
 from dolium.frontends.swift.pithos import listings as shared_listings
 from dolium.frontends.swift.pithos import versions
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
-from dolium.frontends.swift.wire import metadata
+from dolium.frontends.swift.wire import listings, metadata
 from dolium.frontends.swift.wire.listings import Entry, ObjectEntry
 from dolium.model import Bucket, ListedObject
 
@@ -101,8 +103,29 @@ def _entry(request: SwiftRequest, item: ListedObject) -> ObjectEntry:
         )
         where = f"/v1/{account}/{link}"
     return ObjectEntry(
-        item.key, item.etag, size, kinds.strip_swift_bytes(content_type), item.modified, where
+        item.key,
+        item.etag,
+        size,
+        kinds.strip_swift_bytes(content_type),
+        item.modified,
+        where,
+        version=item.version_id,
+        modified_by=item.user,
     )
+
+
+async def with_uuids(request: SwiftRequest, entries: list[Entry]) -> list[Entry]:
+    """The entries with their paths' UUIDs, where JSON or XML will show them
+    (one read of the page's path records); plain text has no use for them."""
+    if listings.listing_format(request.query, request.header("accept")) == listings.PLAIN:
+        return entries
+    keys = [e.name for e in entries if isinstance(e, ObjectEntry) and e.version]
+    if not keys:
+        return entries
+    found = await request.store.listing.uuids(request.principal, request.address, keys)
+    return [
+        replace(e, uuid=found.get(e.name, "")) if isinstance(e, ObjectEntry) else e for e in entries
+    ]
 
 
 async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
@@ -211,4 +234,5 @@ async def head_or_get(request: SwiftRequest) -> Response:
         entries = await shared_listings.own_shared_objects(request, query)
     else:
         entries = await _page(request, query) if query.limit else []
+    entries = await with_uuids(request, entries)
     return listing(request, "container", request.container, entries, headers)

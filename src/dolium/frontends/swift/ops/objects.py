@@ -123,10 +123,9 @@ async def head_or_get(request: SwiftRequest) -> Response:
     version, target = await symlinks.follow(request, version)
     if target is None:
         response = await _serve(request, version, expires)
-        response.headers["X-Object-Version"] = version.version_id
-        if versions.asked(request):
-            return response  # as Pithos: sharing is shown for the current version only
-        return await reach.with_read_headers(request, version, response)
+        # As Pithos: sharing is shown for the current version only.
+        shown = not versions.asked(request)
+        return await reach.with_read_headers(request, version, response, sharing_shown=shown)
     # Through a link: the target's own expiry, and where it was found.
     expires = await request.store.expiry.check(version)
     where = ("Content-Location", symlinks.location(*target))
