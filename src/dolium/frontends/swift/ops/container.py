@@ -17,7 +17,7 @@ from dolium.frontends.swift.ops import versioned_writes
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
 from dolium.frontends.swift.pithos import listings as shared_listings
-from dolium.frontends.swift.pithos import versions
+from dolium.frontends.swift.pithos import meta_filters, versions
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.wire import listings, metadata
 from dolium.frontends.swift.wire.listings import Entry, ObjectEntry
@@ -230,8 +230,13 @@ async def head_or_get(request: SwiftRequest) -> Response:
     if request.method == "HEAD":
         return empty(204, headers)
     query = ListingQuery.parse(request.query)
+    wanted = meta_filters.asked(request)
     if "shared" in request.query and request.is_owner:
         entries = await shared_listings.own_shared_objects(request, query)
+    elif wanted is not None:
+        entries = await meta_filters.matching(
+            request, query, wanted, lambda item: _entry(request, item)
+        )
     else:
         entries = await _page(request, query) if query.limit else []
     entries = await with_uuids(request, entries)
