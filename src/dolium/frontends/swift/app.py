@@ -41,6 +41,7 @@ from dolium.frontends.swift.ops import (
     extract_archive,
     info,
     object_copy,
+    object_versions,
     objects,
     pithos,
 )
@@ -282,6 +283,8 @@ class SwiftApp:
             if method == "DELETE" and delimited.wanted(request):
                 return delimited.empty_container, False  # Pithos: empties, keeps it
             return CONTAINER_ROUTES.get(method), False
+        if object_versions.requested(request) is not None and method == "DELETE":
+            return object_versions.delete_version, False
         if "hashmap" in query and method in ("GET", "PUT"):
             # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
             return (pithos.get_hashmap if method == "GET" else pithos.put_hashmap), False

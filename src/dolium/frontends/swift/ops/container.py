@@ -13,7 +13,7 @@ from dolium.errors import BucketAlreadyExists, NoSuchStoragePolicy
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.middleware import quotas
-from dolium.frontends.swift.ops import versioned_writes
+from dolium.frontends.swift.ops import object_versions, versioned_writes
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
 from dolium.frontends.swift.pithos import listings as shared_listings
@@ -41,12 +41,18 @@ def _acl_changes(request: SwiftRequest) -> tuple[str | None, str | None]:
 
 async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
     """The metadata, ACLs and versioning policy a PUT or POST of the container sends."""
-    store = request.store
+    store, h = request.store, request.http.headers
+    enable = object_versions.asked(h)
+    if enable is not None or changes.get(versioned_writes.LOCATION):
+        found, _ = await store.containers.describe(request.principal, request.address)
+        object_versions.check_container_write(h, stored_metadata(found))
+        object_versions.check_legacy_write(h, found)
     await store.containers.update_meta(request.principal, request.address, changes)
-    policy = versions.policy_asked(request.http.headers)
-    if policy is not None:
+    policy = versions.policy_asked(h)
+    if policy is not None or enable is not None:
         bucket, _ = await store.containers.describe(request.principal, request.address)
         await versions.apply_policy(request, policy, bucket)
+        await object_versions.apply(request, enable, bucket)
     read, write = _acl_changes(request)
     if read is not None or write is not None:
         await store.containers.set_swift_acl(request.principal, request.address, read, write)
@@ -57,6 +63,7 @@ async def put(request: SwiftRequest) -> Response:
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
     changes |= versioned_writes.container_changes(request.http.headers)
     versions.policy_asked(request.http.headers)  # 400 before anything is made
+    object_versions.check_container_write(request.http.headers, {})
 
     # ACLs are checked before the container exists, so a bad one makes nothing.
     read, write = _acl_changes(request)
@@ -203,6 +210,7 @@ async def head_or_get(request: SwiftRequest) -> Response:
         *metadata.response_headers(metadata.CONTAINER, _shown_metadata(request, bucket)),
         *versioned_writes.shown(stored_metadata(bucket)),
         *versions.policy_headers(bucket),
+        *object_versions.shown(bucket),
     ]
     # The operator's quota of the bucket (not the owner's X-Container-Meta-Quota-*).
     quota = request.store.quotas.of_bucket(bucket)
@@ -227,6 +235,8 @@ async def head_or_get(request: SwiftRequest) -> Response:
         if request.method == "HEAD":
             return empty(204, headers)
         return listing(request, "container", request.container, entries, headers)
+    if "versions" in request.query and request.method == "GET":
+        return await object_versions.listing(request, headers)
     if request.method == "HEAD":
         return empty(204, headers)
     query = ListingQuery.parse(request.query)

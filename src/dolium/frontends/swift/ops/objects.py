@@ -21,7 +21,7 @@ from dolium.frontends.swift.errors import SwiftError, to_swift_error
 from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.largeobjects import read as large_read
 from dolium.frontends.swift.middleware import quotas
-from dolium.frontends.swift.ops import symlinks, versioned_writes
+from dolium.frontends.swift.ops import object_versions, symlinks, versioned_writes
 from dolium.frontends.swift.ops.byteranges import MultipartRanges, parse_ranges
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.pithos import reach, versions
@@ -90,7 +90,11 @@ async def put(request: SwiftRequest) -> Response:
     await reach.after_write(request, request.account, request.container, request.obj, asked)
     return empty(
         201,
-        [("Etag", version.etag), ("Last-Modified", conditions.format_http_date(version.modified))],
+        [
+            ("Etag", version.etag),
+            ("Last-Modified", conditions.format_http_date(version.modified)),
+            *object_versions.version_header(version.version_id),
+        ],
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from starlette.responses import Response
 
 from dolium.core.objects.conditions import format_http_date
+from dolium.frontends.swift.ops import object_versions
 from dolium.frontends.swift.pithos import public, sharing
 from dolium.frontends.swift.request import SwiftRequest
 from dolium.model import ObjectVersion, Sharing, container_address
@@ -54,6 +55,7 @@ def version_headers(version: ObjectVersion, uuid: str | None) -> list[tuple[str,
     """Pithos' headers of which version a read got: its id, when and by whom
     it was written, and the UUID of the object's path."""
     headers = [
+        *object_versions.version_header(version.version_id),
         ("X-Object-Version", version.version_id),
         ("X-Object-Version-Timestamp", format_http_date(version.modified)),
     ]
