@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from dolium.core.access import swift_account_acl as acl_levels
 from dolium.core.access.actions import Action
 from dolium.core.caches import REQUEST_SCOPE
 from dolium.core.objects.conditions import format_http_date
@@ -76,6 +77,10 @@ CONTAINER_ROUTES: dict[str, Handler] = {
 }
 # What a member of the account needs the container's ACL to grant, by
 # (level, method); the owner's own requests never reach this table.
+# Who of an account ACL may do what its owner does: change the account, or
+# its containers' settings.
+ADMIN_ONLY = (acl_levels.ADMIN,)
+WRITERS = (acl_levels.ADMIN, acl_levels.READ_WRITE)
 MEMBER_ACTIONS = {
     ("container", "GET"): Action.LIST,
     ("container", "HEAD"): Action.LIST,
@@ -240,7 +245,7 @@ class SwiftApp:
             self.store, http, principal, tenant, container_name, obj, query, trans_id,
             confined_to=grant.container if grant is not None else "",
         )  # fmt: skip
-        handler, per_item = self._route(request)
+        handler, per_item = await self._route(request)
         if handler is None:
             raise SwiftError(405)
         if auth.is_member(principal, tenant) and not per_item:
@@ -253,7 +258,15 @@ class SwiftApp:
             tempurl.finish(response, grant, http.method, obj)
         return response
 
-    def _route(self, request: SwiftRequest) -> tuple[Handler | None, bool]:
+    async def _check_account(self, request: SwiftRequest, levels: tuple[str, ...]) -> None:
+        """The account's owner passes, and whoever its account ACL gives one of `levels`."""
+        principal = request.principal
+        if auth.is_owner(principal, request.account):
+            return
+        if await self.store.accounts.acl_level(principal, request.account) not in levels:
+            raise auth.refusal(principal)
+
+    async def _route(self, request: SwiftRequest) -> tuple[Handler | None, bool]:
         """The request's handler (None: 405), and whether it judges each item's
         permission itself, as the bulk operations do: their path names only
         where the items are."""
@@ -265,17 +278,19 @@ class SwiftApp:
         if not request.container:
             if request.obj:
                 raise SwiftError(404)
-            if method in ("GET", "HEAD") and auth.is_stranger(principal, request.account):
+            reads = method in ("GET", "HEAD")
+            level = await self.store.accounts.acl_level(principal, request.account)
+            if reads and level is None and auth.is_stranger(principal, request.account):
                 # Pithos: another account's caller sees the containers shared with it.
                 return shared_listings.strangers_account, False
             if not (method == "POST" and quotas.is_reseller(principal)):
-                auth.check_account_owner(principal, request.account)
+                await self._check_account(request, acl_levels.LEVELS if reads else ADMIN_ONLY)
             return ACCOUNT_ROUTES.get(method), False
         if not request.obj:
             if method not in ("GET", "HEAD"):
                 # A container's settings are its owner's alone, whatever its
-                # ACL; so are Pithos block uploads, as in Pithos.
-                auth.check_account_owner(principal, request.account)
+                # ACL, and the account ACL's writers'; so are Pithos block uploads.
+                await self._check_account(request, WRITERS)
             if method == "POST" and pithos.is_block_upload(request):
                 return pithos.upload_blocks, False
             if method == "DELETE" and purges.wanted(request):
@@ -309,6 +324,11 @@ class SwiftApp:
         only what the container's ACL grants; every other rule of the core
         would treat it as the owner. A copy needs read of its source and
         write of its destination; a move, delete of its source."""
+        level = await self.store.accounts.acl_level(request.principal, request.account)
+        if level in WRITERS or (
+            level == acl_levels.READ_ONLY and request.method in ("GET", "HEAD")
+        ):
+            return  # the account ACL grants it across the account
         wants = [(request.address, MEMBER_ACTIONS[request.level, request.method])]
         copy_from = request.header("x-copy-from") if request.method == "PUT" else ""
         move_from = request.header("x-move-from") if request.method == "PUT" else ""

@@ -7,6 +7,7 @@ from dataclasses import replace
 from starlette.responses import Response
 
 from dolium import errors
+from dolium.core.access import swift_account_acl
 from dolium.core.access.swift_acl import parse_entries, stored_acl
 from dolium.core.buckets.container_meta import metadata as stored_metadata
 from dolium.errors import BucketAlreadyExists, NoSuchStoragePolicy
@@ -39,6 +40,14 @@ def _acl_changes(request: SwiftRequest) -> tuple[str | None, str | None]:
     return changes[0], changes[1]
 
 
+async def _acts_as_owner(request: SwiftRequest) -> bool:
+    """The account's owner, or an admin of its account ACL."""
+    if request.is_owner:
+        return True
+    level = await request.store.accounts.acl_level(request.principal, request.account)
+    return level == swift_account_acl.ADMIN
+
+
 async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
     """The metadata, ACLs and versioning policy a PUT or POST of the container sends."""
     store, h = request.store, request.http.headers
@@ -55,6 +64,8 @@ async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
         await object_versions.apply(request, enable, bucket)
     read, write = _acl_changes(request)
     if read is not None or write is not None:
+        if not await _acts_as_owner(request):
+            raise SwiftError(403)  # the account ACL's read-write level does not reach ACLs
         await store.containers.set_swift_acl(request.principal, request.address, read, write)
 
 
@@ -218,8 +229,8 @@ async def head_or_get(request: SwiftRequest) -> Response:
         headers.append(("X-Dolium-Quota-Bytes", str(quota.bytes)))
     if quota.objects is not None:
         headers.append(("X-Dolium-Quota-Objects", str(quota.objects)))
-    if request.is_owner:
-        # Who else may read and write is the owner's to know.
+    if await _acts_as_owner(request):
+        # Who else may read and write is the owner's (and its admins') to know.
         acl = stored_acl(bucket)
         if acl.read:
             headers.append(("X-Container-Read", ",".join(acl.read)))

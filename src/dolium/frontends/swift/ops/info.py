@@ -47,7 +47,7 @@ def capabilities(policies: Sequence[str], default_policy: str) -> dict[str, obje
                 for name in policies
             ],
         },
-        "tempauth": {"account_acls": False},
+        "tempauth": {"account_acls": True},
         "tempurl": tempurl.INFO,
         "formpost": formpost.INFO,
         "slo": slo.INFO,
