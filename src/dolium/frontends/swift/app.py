@@ -34,7 +34,7 @@ from dolium.frontends import PRINCIPAL_KEY
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
 from dolium.frontends.swift.largeobjects import slo
-from dolium.frontends.swift.middleware import formpost, quotas, tempurl
+from dolium.frontends.swift.middleware import cors, formpost, quotas, tempurl
 from dolium.frontends.swift.ops import (
     account,
     bulk_delete,
@@ -151,9 +151,25 @@ class SwiftApp:
             response = self._error(exc, http, trans_id)
             if response.status_code == 403 and http.method in _CHANGES:
                 await self._record_refusal(http)
+        if "origin" in http.headers and http.method != "OPTIONS":
+            await self._cors(http, response)
         response.headers["X-Trans-Id"] = trans_id
         response.headers["X-Openstack-Request-Id"] = trans_id
         await response(scope, receive, send)
+
+    async def _cors(self, http: Request, response: Response) -> None:
+        """Cross-origin answers get their CORS headers on errors too, as in Swift."""
+        path: str = http.scope["path"]
+        if not path.startswith(API_PREFIX + ACCOUNT_PREFIX):
+            return
+        account, _, rest = path[len(API_PREFIX) :].partition("/")
+        container = rest.partition("/")[0]
+        try:
+            await cors.add_headers(
+                self.store, http, account[len(ACCOUNT_PREFIX) :], container, response
+            )
+        except DoliumError as exc:
+            log.warning("CORS headers not added: %s", exc.message)
 
     async def _record_refusal(self, http: Request) -> None:
         """A refused request that would have changed state goes to the audit log
@@ -224,6 +240,9 @@ class SwiftApp:
             raise SwiftError(404)
         tenant = account_part[len(ACCOUNT_PREFIX) :]
         container_name, _, obj = rest.partition("/")
+        if http.method == "OPTIONS":
+            # A CORS preflight carries no token.
+            return await cors.preflight(self.store, http, tenant, container_name, obj)
         if formpost.requested(http):
             # A form upload is signed in its fields and needs no token.
             return await formpost.handle(self.store, http, tenant, container_name, obj)
