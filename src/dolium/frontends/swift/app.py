@@ -34,7 +34,7 @@ from dolium.frontends import PRINCIPAL_KEY
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
 from dolium.frontends.swift.largeobjects import slo
-from dolium.frontends.swift.middleware import cors, formpost, quotas, tempurl
+from dolium.frontends.swift.middleware import cors, formpost, quotas, staticweb, tempurl
 from dolium.frontends.swift.ops import (
     account,
     bulk_delete,
@@ -106,6 +106,8 @@ OBJECT_ROUTES: dict[str, Handler] = {
     "COPY": object_copy.copy,
     "MOVE": moves.move,
 }
+# The reads a static web site answers in its own way (staticweb).
+SITE_HANDLERS = (container.head_or_get, objects.head_or_get)
 
 
 def is_swift_path(path: str) -> bool:
@@ -270,7 +272,10 @@ class SwiftApp:
         if auth.is_member(principal, tenant) and not per_item:
             await self._check_member(request)
         try:
-            response = await handler(request)
+            if staticweb.wanted(request) and handler in SITE_HANDLERS:
+                response = await staticweb.answer(request, handler, objects.head_or_get)
+            else:
+                response = await handler(request)
         except AccessDenied:
             raise auth.refusal(principal) from None
         if grant is not None:

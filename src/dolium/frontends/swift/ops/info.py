@@ -56,6 +56,7 @@ def capabilities(policies: Sequence[str], default_policy: str) -> dict[str, obje
         "bulk_upload": extract_archive.INFO,
         "versioned_writes": versioned_writes.INFO,
         "object_versioning": {},
+        "staticweb": {},
         "symlink": symlinks.INFO,
         "container_quotas": quotas.CONTAINER_INFO,
         "account_quotas": quotas.ACCOUNT_INFO,
