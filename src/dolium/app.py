@@ -34,6 +34,7 @@ from dolium.core.access.meta_sharing import MetaSharingLookup
 from dolium.core.access.outside_keys import OutsideKeyStore
 from dolium.core.access.s3_evaluator import S3Evaluator
 from dolium.core.access.sharing import SharingEvaluator
+from dolium.core.access.swift_account_acl import SwiftAccountAclEvaluator
 from dolium.core.access.swift_acl import SwiftAclEvaluator
 from dolium.core.audit.checkpoint import Signer, log_signer
 from dolium.core.audit.log import AuditLog, seal_forever
@@ -137,9 +138,11 @@ def core_settings(config: Config) -> Settings:
 
 def build_authorizer(meta: MetaStore) -> Authorizer:
     """S3 ACLs and bucket policies decide; Pithos sharing and Swift container
-    ACLs may allow what they leave refused."""
+    and account ACLs may allow what they leave refused."""
     sharing = SharingEvaluator(MetaSharingLookup(meta))
-    return Authorizer([S3Evaluator()], grantors=[SwiftAclEvaluator(), sharing])
+    return Authorizer(
+        [S3Evaluator()], grantors=[SwiftAclEvaluator(), SwiftAccountAclEvaluator(meta), sharing]
+    )
 
 
 async def build_store(config: Config) -> Store:

@@ -413,6 +413,7 @@ class ListedObject(NamedTuple):
     content_type: str
     checksum_algorithms: tuple[str, ...] = ()  # the names of its stored checksums
     checksum_type: str = ""
+    user: str = ""  # who wrote it (Pithos shows it as x_object_modified_by)
 
     @classmethod
     def of(cls, v: ObjectVersion) -> ListedObject:
@@ -426,6 +427,7 @@ class ListedObject(NamedTuple):
             content_type=v.content_type,
             checksum_algorithms=tuple(v.checksums),
             checksum_type=v.checksum_type,
+            user=v.user,
         )
 
 

@@ -83,7 +83,7 @@ def test_account_metadata(account: SwiftAccount) -> None:
         http.post("", headers={"X-Remove-Account-Meta-Project": "1"})
         assert "x-account-meta-project" not in http.head("").headers
         assert http.put("").status_code == 405
-        refused = http.post("", headers={"X-Account-Access-Control": '{"read-only": ["x"]}'})
+        refused = http.post("", headers={"X-Account-Access-Control": '{"reader": ["x"]}'})
         assert refused.status_code == 400
 
 

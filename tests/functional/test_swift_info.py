@@ -22,8 +22,8 @@ def test_info_reports_swift_constraints(server: LiveServer) -> None:
     assert swift["max_object_name_length"] == 1024
     assert swift["max_container_name_length"] == 256
     assert {"name": "standard", "default": True} in swift["policies"]
-    # What is not listed is not supported: no static websites, ...
-    assert "staticweb" not in answer.json()
+    # What is not listed is not supported: no container sync, ...
+    assert "container_sync" not in answer.json()
     assert httpx.post(f"{server.endpoint}/info").status_code == 405
 
 

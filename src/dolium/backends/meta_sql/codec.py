@@ -215,7 +215,7 @@ _CHECKSUM_NAMES = re.compile(r'"([A-Z0-9]+)":"')
 
 def to_listed(r: Any) -> ListedObject:
     """A row of the listing statement (listing._LISTED_COLUMNS)."""
-    key, version_id, size, etag, modified, owner, content_type, checksums, checksum_type = r
+    key, version_id, size, etag, modified, owner, content_type, checksums, checksum_type, user = r
     return ListedObject(
         key.decode(),
         version_id,
@@ -226,6 +226,7 @@ def to_listed(r: Any) -> ListedObject:
         content_type,
         tuple(_CHECKSUM_NAMES.findall(checksums)) if checksums else (),
         checksum_type,
+        user,
     )
 
 

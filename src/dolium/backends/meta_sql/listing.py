@@ -94,6 +94,7 @@ _LISTED_COLUMNS = (
     _V.content_type,
     _V.checksums,
     _V.checksum_type,
+    _V.user_name,
 )
 
 

@@ -71,7 +71,7 @@ def parse_entries(text: str, *, read: bool) -> tuple[str, ...]:
     return tuple(entries)
 
 
-def _names(principal: Principal, entry: str) -> bool:
+def names_principal(principal: Principal, entry: str) -> bool:
     if principal.anonymous or entry.startswith("."):
         return False
     tenant, colon, user = entry.partition(":")
@@ -82,13 +82,13 @@ def _names(principal: Principal, entry: str) -> bool:
 
 def grants(acl: SwiftAcl, principal: Principal, action: Action) -> bool:
     if action in READ_ACTIONS:
-        return PUBLIC in acl.read or any(_names(principal, e) for e in acl.read)
+        return PUBLIC in acl.read or any(names_principal(principal, e) for e in acl.read)
     if action is Action.LIST:
         if PUBLIC in acl.read and LISTINGS in acl.read:
             return True
-        return any(_names(principal, e) for e in acl.read)
+        return any(names_principal(principal, e) for e in acl.read)
     if action in WRITE_ACTIONS:
-        return any(_names(principal, e) for e in acl.write)
+        return any(names_principal(principal, e) for e in acl.write)
     return False
 
 

@@ -6,10 +6,11 @@ by the global name it holds, or as `account:name` (see docs/architecture.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from dolium.core.access import decisions as access
-from dolium.core.access import grants, identity
+from dolium.core.access import grants, identity, swift_account_acl
 from dolium.core.access.actions import Action, Setting
 from dolium.core.access.policy import resource_arn
 from dolium.core.accounts.tenant_policy import TenantPolicies
@@ -164,6 +165,15 @@ class Buckets:
         if not identity.permits(principal, "s3:ListAllMyBuckets", resource_arn("*")):
             raise AccessDenied("the user's policies do not allow it to list buckets")
         return await self.ctx.meta.list_buckets(owner=principal.tenant)
+
+    async def list_of(self, principal: Principal, account: str) -> Sequence[Bucket]:
+        """The containers of `account`: the caller's own, or another's whose
+        Swift account ACL names the caller."""
+        if principal.tenant == account:
+            return await self.list(principal)
+        if await swift_account_acl.level_in(self.ctx.meta, principal, account) is None:
+            raise AccessDenied(f"account {account!r} does not share its containers")
+        return await self.ctx.meta.list_buckets(owner=account)
 
     async def delete(self, principal: Principal, name: str) -> None:
         await self.ctx.bucket(principal, name, Action.DELETE_CONTAINER)

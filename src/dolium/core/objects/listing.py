@@ -14,7 +14,7 @@ holds under each prefix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from dolium.core.access import acl, grants
@@ -141,6 +141,34 @@ class Listing:
             prefixes=tuple(prefixes),
             truncated=truncated,
             next_marker=last if truncated else None,
+        )
+
+    async def uuids(
+        self, principal: Principal, bucket_name: str, keys: Collection[str]
+    ) -> dict[str, str]:
+        """The UUIDs of listed keys' paths (Pithos' x_object_uuid), in one read;
+        a key that no longer has a version has none."""
+        bucket = await self.ctx.bucket(principal, bucket_name, Action.LIST)
+        records = await self.ctx.meta.get_paths(bucket.name, keys) if keys else {}
+        return {key: record.uuid for key, record in records.items()}
+
+    async def current(
+        self,
+        principal: Principal,
+        bucket_name: str,
+        *,
+        prefix: str = "",
+        start_after: str = "",
+        limit: int = 1000,
+    ) -> Sequence[ObjectVersion]:
+        """Current objects as whole versions, metadata included, by key: for
+        listings that filter on what a page of ListedObject does not hold.
+        Whoever may list the container may read them."""
+        bucket = await self.ctx.bucket(principal, bucket_name, Action.LIST)
+        # The state as of now is the newest version of each key; a write
+        # committing during the read shows as the version before it.
+        return await self.ctx.meta.list_objects_at(
+            bucket.name, self.ctx.clock(), prefix=prefix, start_after=start_after, limit=limit
         )
 
     async def versions(

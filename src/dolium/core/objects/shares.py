@@ -42,6 +42,7 @@ class Governing:
 class Reach:
     governing: Governing | None
     public_id: str | None  # the path's public link (core.objects.public_links)
+    uuid: str | None = None  # the path's UUID, kept through new versions and renames
 
 
 class Shares:
@@ -84,15 +85,16 @@ class Shares:
         records = await self.ctx.meta.get_paths(bucket.name, paths)
         own = records.get(version.key)
         public_id = None if own is None else own.public_id
+        uuid = None if own is None else own.uuid
         if all(r.sharing == NO_SHARING for r in records.values()):
-            return Reach(None, public_id)  # nothing shared: no second read
+            return Reach(None, public_id, uuid)  # nothing shared: no second read
         found = await self._lookup.sharing(bucket, paths)
         near = nearest(version.key, found)
         if near is None:
-            return Reach(None, public_id)
+            return Reach(None, public_id, uuid)
         key, shared = near
         sharing = Sharing(tuple(sorted(shared.read)), tuple(sorted(shared.write)))
-        return Reach(Governing(key, sharing), public_id)
+        return Reach(Governing(key, sharing), public_id, uuid)
 
     async def may_write(self, principal: Principal, version: ObjectVersion) -> bool:
         bucket = await self.ctx.container(version.bucket)

@@ -24,6 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from dolium.core.access import swift_account_acl as acl_levels
 from dolium.core.access.actions import Action
 from dolium.core.caches import REQUEST_SCOPE
 from dolium.core.objects.conditions import format_http_date
@@ -33,7 +34,7 @@ from dolium.frontends import PRINCIPAL_KEY
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, html_body, to_swift_error
 from dolium.frontends.swift.largeobjects import slo
-from dolium.frontends.swift.middleware import formpost, quotas, tempurl
+from dolium.frontends.swift.middleware import cors, formpost, quotas, staticweb, tempurl
 from dolium.frontends.swift.ops import (
     account,
     bulk_delete,
@@ -41,6 +42,7 @@ from dolium.frontends.swift.ops import (
     extract_archive,
     info,
     object_copy,
+    object_versions,
     objects,
     pithos,
 )
@@ -75,6 +77,10 @@ CONTAINER_ROUTES: dict[str, Handler] = {
 }
 # What a member of the account needs the container's ACL to grant, by
 # (level, method); the owner's own requests never reach this table.
+# Who of an account ACL may do what its owner does: change the account, or
+# its containers' settings.
+ADMIN_ONLY = (acl_levels.ADMIN,)
+WRITERS = (acl_levels.ADMIN, acl_levels.READ_WRITE)
 MEMBER_ACTIONS = {
     ("container", "GET"): Action.LIST,
     ("container", "HEAD"): Action.LIST,
@@ -100,6 +106,8 @@ OBJECT_ROUTES: dict[str, Handler] = {
     "COPY": object_copy.copy,
     "MOVE": moves.move,
 }
+# The reads a static web site answers in its own way (staticweb).
+SITE_HANDLERS = (container.head_or_get, objects.head_or_get)
 
 
 def is_swift_path(path: str) -> bool:
@@ -145,9 +153,25 @@ class SwiftApp:
             response = self._error(exc, http, trans_id)
             if response.status_code == 403 and http.method in _CHANGES:
                 await self._record_refusal(http)
+        if "origin" in http.headers and http.method != "OPTIONS":
+            await self._cors(http, response)
         response.headers["X-Trans-Id"] = trans_id
         response.headers["X-Openstack-Request-Id"] = trans_id
         await response(scope, receive, send)
+
+    async def _cors(self, http: Request, response: Response) -> None:
+        """Cross-origin answers get their CORS headers on errors too, as in Swift."""
+        path: str = http.scope["path"]
+        if not path.startswith(API_PREFIX + ACCOUNT_PREFIX):
+            return
+        account, _, rest = path[len(API_PREFIX) :].partition("/")
+        container = rest.partition("/")[0]
+        try:
+            await cors.add_headers(
+                self.store, http, account[len(ACCOUNT_PREFIX) :], container, response
+            )
+        except DoliumError as exc:
+            log.warning("CORS headers not added: %s", exc.message)
 
     async def _record_refusal(self, http: Request) -> None:
         """A refused request that would have changed state goes to the audit log
@@ -218,6 +242,9 @@ class SwiftApp:
             raise SwiftError(404)
         tenant = account_part[len(ACCOUNT_PREFIX) :]
         container_name, _, obj = rest.partition("/")
+        if http.method == "OPTIONS":
+            # A CORS preflight carries no token.
+            return await cors.preflight(self.store, http, tenant, container_name, obj)
         if formpost.requested(http):
             # A form upload is signed in its fields and needs no token.
             return await formpost.handle(self.store, http, tenant, container_name, obj)
@@ -239,20 +266,31 @@ class SwiftApp:
             self.store, http, principal, tenant, container_name, obj, query, trans_id,
             confined_to=grant.container if grant is not None else "",
         )  # fmt: skip
-        handler, per_item = self._route(request)
+        handler, per_item = await self._route(request)
         if handler is None:
             raise SwiftError(405)
         if auth.is_member(principal, tenant) and not per_item:
             await self._check_member(request)
         try:
-            response = await handler(request)
+            if staticweb.wanted(request) and handler in SITE_HANDLERS:
+                response = await staticweb.answer(request, handler, objects.head_or_get)
+            else:
+                response = await handler(request)
         except AccessDenied:
             raise auth.refusal(principal) from None
         if grant is not None:
             tempurl.finish(response, grant, http.method, obj)
         return response
 
-    def _route(self, request: SwiftRequest) -> tuple[Handler | None, bool]:
+    async def _check_account(self, request: SwiftRequest, levels: tuple[str, ...]) -> None:
+        """The account's owner passes, and whoever its account ACL gives one of `levels`."""
+        principal = request.principal
+        if auth.is_owner(principal, request.account):
+            return
+        if await self.store.accounts.acl_level(principal, request.account) not in levels:
+            raise auth.refusal(principal)
+
+    async def _route(self, request: SwiftRequest) -> tuple[Handler | None, bool]:
         """The request's handler (None: 405), and whether it judges each item's
         permission itself, as the bulk operations do: their path names only
         where the items are."""
@@ -264,17 +302,19 @@ class SwiftApp:
         if not request.container:
             if request.obj:
                 raise SwiftError(404)
-            if method in ("GET", "HEAD") and auth.is_stranger(principal, request.account):
+            reads = method in ("GET", "HEAD")
+            level = await self.store.accounts.acl_level(principal, request.account)
+            if reads and level is None and auth.is_stranger(principal, request.account):
                 # Pithos: another account's caller sees the containers shared with it.
                 return shared_listings.strangers_account, False
             if not (method == "POST" and quotas.is_reseller(principal)):
-                auth.check_account_owner(principal, request.account)
+                await self._check_account(request, acl_levels.LEVELS if reads else ADMIN_ONLY)
             return ACCOUNT_ROUTES.get(method), False
         if not request.obj:
             if method not in ("GET", "HEAD"):
                 # A container's settings are its owner's alone, whatever its
-                # ACL; so are Pithos block uploads, as in Pithos.
-                auth.check_account_owner(principal, request.account)
+                # ACL, and the account ACL's writers'; so are Pithos block uploads.
+                await self._check_account(request, WRITERS)
             if method == "POST" and pithos.is_block_upload(request):
                 return pithos.upload_blocks, False
             if method == "DELETE" and purges.wanted(request):
@@ -282,6 +322,8 @@ class SwiftApp:
             if method == "DELETE" and delimited.wanted(request):
                 return delimited.empty_container, False  # Pithos: empties, keeps it
             return CONTAINER_ROUTES.get(method), False
+        if object_versions.requested(request) is not None and method == "DELETE":
+            return object_versions.delete_version, False
         if "hashmap" in query and method in ("GET", "PUT"):
             # Pithos; a HEAD with ?hashmap is a plain HEAD, as there.
             return (pithos.get_hashmap if method == "GET" else pithos.put_hashmap), False
@@ -306,6 +348,11 @@ class SwiftApp:
         only what the container's ACL grants; every other rule of the core
         would treat it as the owner. A copy needs read of its source and
         write of its destination; a move, delete of its source."""
+        level = await self.store.accounts.acl_level(request.principal, request.account)
+        if level in WRITERS or (
+            level == acl_levels.READ_ONLY and request.method in ("GET", "HEAD")
+        ):
+            return  # the account ACL grants it across the account
         wants = [(request.address, MEMBER_ACTIONS[request.level, request.method])]
         copy_from = request.header("x-copy-from") if request.method == "PUT" else ""
         move_from = request.header("x-move-from") if request.method == "PUT" else ""

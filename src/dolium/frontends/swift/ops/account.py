@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 
 from starlette.responses import Response
 
-from dolium.errors import NoSuchBucket
+from dolium.core.access import swift_account_acl
+from dolium.errors import AccessDenied, InvalidArgument, NoSuchBucket
+from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
@@ -17,6 +20,8 @@ from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.wire import metadata
 from dolium.frontends.swift.wire.listings import ContainerEntry, Entry
 from dolium.model import Bucket
+
+ACL_HEADER = "x-account-access-control"
 
 
 async def _headers(request: SwiftRequest, containers: list[Bucket]) -> list[tuple[str, str]]:
@@ -36,12 +41,17 @@ async def _headers(request: SwiftRequest, containers: list[Bucket]) -> list[tupl
     quota = await request.store.quotas.of_account(request.account)
     if quota.bytes is not None:
         headers.append(("X-Account-Meta-Quota-Bytes", str(quota.bytes)))
+    # Who else may use the account is for its owner and admins to see.
+    with contextlib.suppress(AccessDenied):
+        shown = (await request.store.accounts.acl(request.principal, request.account)).dump()
+        if shown is not None and not auth.is_member(request.principal, request.account):
+            headers.append(("X-Account-Access-Control", shown))
     return headers
 
 
 async def head_or_get(request: SwiftRequest) -> Response:
     query = ListingQuery.parse(request.query) if request.method == "GET" else ListingQuery()
-    containers = await request.store.buckets.list(request.principal)
+    containers = list(await request.store.buckets.list_of(request.principal, request.account))
     when = versions.until(request)
     if when is not None:
         # Pithos: the containers the account had then.
@@ -92,9 +102,13 @@ async def head_or_get(request: SwiftRequest) -> Response:
 
 
 async def post(request: SwiftRequest) -> Response:
-    if request.header("x-account-access-control"):
-        # Refused, not ignored: a client must not believe it shared its account.
-        raise SwiftError(400, "Account ACLs are not supported")
+    acl_text = request.http.headers.get(ACL_HEADER)
+    acl = None
+    if acl_text is not None:
+        try:
+            acl = swift_account_acl.parse(acl_text)
+        except InvalidArgument as exc:
+            raise SwiftError(400, str(exc)) from None
     quotas.check_account_settings(request.principal, request.http.headers)
     new_groups = groups.requested(request.http.headers.items())
     changes = metadata.requested(metadata.ACCOUNT, request.http.headers.items())
@@ -112,6 +126,8 @@ async def post(request: SwiftRequest) -> Response:
         await request.store.accounts.set_groups(
             request.principal, request.account, new_groups, replace_all=replace_all
         )
+    if acl is not None:
+        await request.store.accounts.set_acl(request.principal, request.account, acl)
     return empty(204)
 
 

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from starlette.responses import Response
 
 from dolium import errors
+from dolium.core.access import swift_account_acl
 from dolium.core.access.swift_acl import parse_entries, stored_acl
 from dolium.core.buckets.container_meta import metadata as stored_metadata
 from dolium.errors import BucketAlreadyExists, NoSuchStoragePolicy
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.middleware import quotas
-from dolium.frontends.swift.ops import versioned_writes
+from dolium.frontends.swift.ops import object_versions, versioned_writes
 from dolium.frontends.swift.ops.common import empty, listing, x_timestamp
 from dolium.frontends.swift.ops.listing_query import ListingQuery
 from dolium.frontends.swift.pithos import listings as shared_listings
-from dolium.frontends.swift.pithos import versions
+from dolium.frontends.swift.pithos import meta_filters, versions
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
-from dolium.frontends.swift.wire import metadata
+from dolium.frontends.swift.wire import listings, metadata
 from dolium.frontends.swift.wire.listings import Entry, ObjectEntry
 from dolium.model import Bucket, ListedObject
 
@@ -37,16 +40,32 @@ def _acl_changes(request: SwiftRequest) -> tuple[str | None, str | None]:
     return changes[0], changes[1]
 
 
+async def _acts_as_owner(request: SwiftRequest) -> bool:
+    """The account's owner, or an admin of its account ACL."""
+    if request.is_owner:
+        return True
+    level = await request.store.accounts.acl_level(request.principal, request.account)
+    return level == swift_account_acl.ADMIN
+
+
 async def _apply(request: SwiftRequest, changes: dict[str, str | None]) -> None:
     """The metadata, ACLs and versioning policy a PUT or POST of the container sends."""
-    store = request.store
+    store, h = request.store, request.http.headers
+    enable = object_versions.asked(h)
+    if enable is not None or changes.get(versioned_writes.LOCATION):
+        found, _ = await store.containers.describe(request.principal, request.address)
+        object_versions.check_container_write(h, stored_metadata(found))
+        object_versions.check_legacy_write(h, found)
     await store.containers.update_meta(request.principal, request.address, changes)
-    policy = versions.policy_asked(request.http.headers)
-    if policy is not None:
+    policy = versions.policy_asked(h)
+    if policy is not None or enable is not None:
         bucket, _ = await store.containers.describe(request.principal, request.address)
         await versions.apply_policy(request, policy, bucket)
+        await object_versions.apply(request, enable, bucket)
     read, write = _acl_changes(request)
     if read is not None or write is not None:
+        if not await _acts_as_owner(request):
+            raise SwiftError(403)  # the account ACL's read-write level does not reach ACLs
         await store.containers.set_swift_acl(request.principal, request.address, read, write)
 
 
@@ -55,6 +74,7 @@ async def put(request: SwiftRequest) -> Response:
     changes = metadata.requested(metadata.CONTAINER, request.http.headers.items())
     changes |= versioned_writes.container_changes(request.http.headers)
     versions.policy_asked(request.http.headers)  # 400 before anything is made
+    object_versions.check_container_write(request.http.headers, {})
 
     # ACLs are checked before the container exists, so a bad one makes nothing.
     read, write = _acl_changes(request)
@@ -101,8 +121,29 @@ def _entry(request: SwiftRequest, item: ListedObject) -> ObjectEntry:
         )
         where = f"/v1/{account}/{link}"
     return ObjectEntry(
-        item.key, item.etag, size, kinds.strip_swift_bytes(content_type), item.modified, where
+        item.key,
+        item.etag,
+        size,
+        kinds.strip_swift_bytes(content_type),
+        item.modified,
+        where,
+        version=item.version_id,
+        modified_by=item.user,
     )
+
+
+async def with_uuids(request: SwiftRequest, entries: list[Entry]) -> list[Entry]:
+    """The entries with their paths' UUIDs, where JSON or XML will show them
+    (one read of the page's path records); plain text has no use for them."""
+    if listings.listing_format(request.query, request.header("accept")) == listings.PLAIN:
+        return entries
+    keys = [e.name for e in entries if isinstance(e, ObjectEntry) and e.version]
+    if not keys:
+        return entries
+    found = await request.store.listing.uuids(request.principal, request.address, keys)
+    return [
+        replace(e, uuid=found.get(e.name, "")) if isinstance(e, ObjectEntry) else e for e in entries
+    ]
 
 
 async def _page(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
@@ -180,6 +221,7 @@ async def head_or_get(request: SwiftRequest) -> Response:
         *metadata.response_headers(metadata.CONTAINER, _shown_metadata(request, bucket)),
         *versioned_writes.shown(stored_metadata(bucket)),
         *versions.policy_headers(bucket),
+        *object_versions.shown(bucket),
     ]
     # The operator's quota of the bucket (not the owner's X-Container-Meta-Quota-*).
     quota = request.store.quotas.of_bucket(bucket)
@@ -187,8 +229,8 @@ async def head_or_get(request: SwiftRequest) -> Response:
         headers.append(("X-Dolium-Quota-Bytes", str(quota.bytes)))
     if quota.objects is not None:
         headers.append(("X-Dolium-Quota-Objects", str(quota.objects)))
-    if request.is_owner:
-        # Who else may read and write is the owner's to know.
+    if await _acts_as_owner(request):
+        # Who else may read and write is the owner's (and its admins') to know.
         acl = stored_acl(bucket)
         if acl.read:
             headers.append(("X-Container-Read", ",".join(acl.read)))
@@ -204,11 +246,19 @@ async def head_or_get(request: SwiftRequest) -> Response:
         if request.method == "HEAD":
             return empty(204, headers)
         return listing(request, "container", request.container, entries, headers)
+    if "versions" in request.query and request.method == "GET":
+        return await object_versions.listing(request, headers)
     if request.method == "HEAD":
         return empty(204, headers)
     query = ListingQuery.parse(request.query)
+    wanted = meta_filters.asked(request)
     if "shared" in request.query and request.is_owner:
         entries = await shared_listings.own_shared_objects(request, query)
+    elif wanted is not None:
+        entries = await meta_filters.matching(
+            request, query, wanted, lambda item: _entry(request, item)
+        )
     else:
         entries = await _page(request, query) if query.limit else []
+    entries = await with_uuids(request, entries)
     return listing(request, "container", request.container, entries, headers)

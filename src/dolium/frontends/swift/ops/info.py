@@ -47,7 +47,7 @@ def capabilities(policies: Sequence[str], default_policy: str) -> dict[str, obje
                 for name in policies
             ],
         },
-        "tempauth": {"account_acls": False},
+        "tempauth": {"account_acls": True},
         "tempurl": tempurl.INFO,
         "formpost": formpost.INFO,
         "slo": slo.INFO,
@@ -55,6 +55,8 @@ def capabilities(policies: Sequence[str], default_policy: str) -> dict[str, obje
         "bulk_delete": bulk_delete.INFO,
         "bulk_upload": extract_archive.INFO,
         "versioned_writes": versioned_writes.INFO,
+        "object_versioning": {},
+        "staticweb": {},
         "symlink": symlinks.INFO,
         "container_quotas": quotas.CONTAINER_INFO,
         "account_quotas": quotas.ACCOUNT_INFO,

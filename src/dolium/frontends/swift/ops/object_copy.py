@@ -46,7 +46,8 @@ def _account(request: SwiftRequest, header: str) -> str:
 
 def source_version(request: SwiftRequest) -> str | None:
     """The source version a copy names (Pithos' X-Source-Version); None: the current one."""
-    return request.header("x-source-version") or None
+    # Swift's object versioning names it with ?version-id= on a COPY.
+    return request.header("x-source-version") or request.query.get("version-id") or None
 
 
 def other_container(request: SwiftRequest) -> tuple[str, str] | None:

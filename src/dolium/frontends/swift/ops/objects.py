@@ -21,7 +21,7 @@ from dolium.frontends.swift.errors import SwiftError, to_swift_error
 from dolium.frontends.swift.largeobjects import kinds
 from dolium.frontends.swift.largeobjects import read as large_read
 from dolium.frontends.swift.middleware import quotas
-from dolium.frontends.swift.ops import symlinks, versioned_writes
+from dolium.frontends.swift.ops import object_versions, symlinks, versioned_writes
 from dolium.frontends.swift.ops.byteranges import MultipartRanges, parse_ranges
 from dolium.frontends.swift.ops.common import empty
 from dolium.frontends.swift.pithos import reach, versions
@@ -90,7 +90,11 @@ async def put(request: SwiftRequest) -> Response:
     await reach.after_write(request, request.account, request.container, request.obj, asked)
     return empty(
         201,
-        [("Etag", version.etag), ("Last-Modified", conditions.format_http_date(version.modified))],
+        [
+            ("Etag", version.etag),
+            ("Last-Modified", conditions.format_http_date(version.modified)),
+            *object_versions.version_header(version.version_id),
+        ],
     )
 
 
@@ -123,10 +127,9 @@ async def head_or_get(request: SwiftRequest) -> Response:
     version, target = await symlinks.follow(request, version)
     if target is None:
         response = await _serve(request, version, expires)
-        response.headers["X-Object-Version"] = version.version_id
-        if versions.asked(request):
-            return response  # as Pithos: sharing is shown for the current version only
-        return await reach.with_read_headers(request, version, response)
+        # As Pithos: sharing is shown for the current version only.
+        shown = not versions.asked(request)
+        return await reach.with_read_headers(request, version, response, sharing_shown=shown)
     # Through a link: the target's own expiry, and where it was found.
     expires = await request.store.expiry.check(version)
     where = ("Content-Location", symlinks.location(*target))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from starlette.responses import Response
 
+from dolium.core.objects.conditions import format_http_date
+from dolium.frontends.swift.ops import object_versions
 from dolium.frontends.swift.pithos import public, sharing
 from dolium.frontends.swift.request import SwiftRequest
 from dolium.model import ObjectVersion, Sharing, container_address
@@ -49,14 +51,31 @@ async def after_delete(request: SwiftRequest) -> None:
     await request.store.public_links.clear(request.principal, request.address, request.obj)
 
 
+def version_headers(version: ObjectVersion, uuid: str | None) -> list[tuple[str, str]]:
+    """Pithos' headers of which version a read got: its id, when and by whom
+    it was written, and the UUID of the object's path."""
+    headers = [
+        *object_versions.version_header(version.version_id),
+        ("X-Object-Version", version.version_id),
+        ("X-Object-Version-Timestamp", format_http_date(version.modified)),
+    ]
+    if version.user:
+        headers.append(("X-Object-Modified-By", version.user))
+    if uuid is not None:
+        headers.append(("X-Object-UUID", uuid))
+    return headers
+
+
 async def with_read_headers(
-    request: SwiftRequest, version: ObjectVersion, response: Response
+    request: SwiftRequest, version: ObjectVersion, response: Response, *, sharing_shown: bool
 ) -> Response:
     found = await request.store.shares.reach(version)
-    shown = [
-        *await sharing.read_headers(request, version, found.governing),
-        *public.read_headers(request, found.public_id),
-    ]
+    shown = version_headers(version, found.uuid)
+    if sharing_shown:
+        shown += [
+            *await sharing.read_headers(request, version, found.governing),
+            *public.read_headers(request, found.public_id),
+        ]
     for name, value in shown:
         response.headers.append(name, value)
     return response

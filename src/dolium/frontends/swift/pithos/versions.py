@@ -43,13 +43,24 @@ def until_header(level: str, when: float) -> tuple[str, str]:
 
 def asked(request: SwiftRequest) -> bool:
     """Whether an object read names a past version (`?version=` or `?until=`)."""
-    return bool(request.query.get("version")) or until(request) is not None
+    return (
+        bool(request.query.get("version"))
+        or "version-id" in request.query
+        or until(request) is not None
+    )
 
 
 async def find(request: SwiftRequest) -> ObjectVersion:
     """The version an object read names: `?version=`, else the one at `?until=`,
     else the current one; 404 for a version id that names none."""
     store, principal = request.store, request.principal
+    swift_id = request.query.get("version-id")
+    if swift_id is not None:
+        # Swift's object versioning names the version the same way.
+        try:
+            return await store.objects.head(principal, request.address, request.obj, swift_id)
+        except InvalidArgument:
+            raise SwiftError(400, "Invalid version-id") from None
     version_id = request.query.get("version")
     if version_id:
         try:

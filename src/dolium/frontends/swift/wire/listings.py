@@ -56,6 +56,25 @@ class ObjectEntry:
     last_modified: float
     # A symlink's target, "/v1/AUTH_<t>/<c>/<o>"; "" for other objects.
     symlink_path: str = ""
+    # Pithos' fields, shown in JSON and XML when the version is known.
+    version: str = ""
+    modified_by: str = ""
+    uuid: str = ""
+
+
+def pithos_fields(entry: ObjectEntry) -> dict[str, str]:
+    """Pithos' x_object_* fields of an entry: the version id, when (Unix
+    seconds, as a string) and by whom it was written, the path's UUID."""
+    if not entry.version:
+        return {}
+    fields = {
+        "x_object_version": entry.version,
+        "x_object_version_timestamp": f"{entry.last_modified:.6f}",
+        "x_object_modified_by": entry.modified_by,
+    }
+    if entry.uuid:
+        fields["x_object_uuid"] = entry.uuid
+    return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +114,7 @@ def _json(entry: Entry) -> dict[str, object]:
         }
         if entry.symlink_path:
             shown["symlink_path"] = entry.symlink_path
+        shown.update(pithos_fields(entry))
         return shown
     return {
         "name": entry.name,
@@ -120,6 +140,7 @@ def _xml(kind: str, name: str, entries: Sequence[Entry]) -> str:
                     if entry.symlink_path
                     else ""
                 )
+                + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in pithos_fields(entry).items())
                 + "</object>"
             )
         else:
