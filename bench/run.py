@@ -302,49 +302,44 @@ class Bench:
                 self._section("dolium big", True, lambda: self._big(server))
         shutil.rmtree(data, ignore_errors=True)
 
-    def audit_cost(self) -> None:
+    def _fresh_small(
+        self, name: str, env: dict[str, str], workers: int | None, concurrencies: tuple[int, ...]
+    ) -> dict[str, Any]:
+        """The 4 KiB requests at `concurrencies` on a fresh server of their own."""
         a = self.args
-        out: dict[str, Any] = {}
-        for label, env in (("on", {}), ("off", {"DOLIUM_AUDIT": "off"})):
-            data = self.workdir / f"audit-{label}"
-            data.mkdir(parents=True)
-            with dolium_server(data, env, workers=a.workers) as server:
-                out[label], _ = self.step(
-                    f"dolium, audit log {label}: 4 KiB requests at {AUDIT_CONCURRENCIES}",
-                    lambda server=server: run_small(  # type: ignore[misc]
+        data = self.workdir / name.replace(" ", "-").replace("+", "-")
+        data.mkdir(parents=True)
+        try:
+            with dolium_server(data, env, workers=workers) as server:
+                figures, _ = self.step(
+                    f"dolium, {name}: 4 KiB requests at {concurrencies}",
+                    lambda: run_small(
                         server,
-                        AUDIT_CONCURRENCIES,
+                        concurrencies,
                         a.ops,
                         a.budget,
                         lambda c: a.load_procs,
                         generator=a.loadgen,
                     ),
                 )
-                self._errors(f"dolium (audit {label})", "4 KiB", out[label], True)
+                self._errors(f"dolium ({name})", "4 KiB", figures, True)
+                return figures  # type: ignore[no-any-return]
+        finally:
             shutil.rmtree(data, ignore_errors=True)
+
+    def audit_cost(self) -> None:
+        out: dict[str, Any] = {}
+        for label, env in (("on", {}), ("off", {"DOLIUM_AUDIT": "off"})):
+            out[label] = self._fresh_small(
+                f"audit log {label}", env, self.args.workers, AUDIT_CONCURRENCIES
+            )
         self.results["audit"] = out
 
     def scale(self) -> None:
-        a = self.args
         out: dict[str, Any] = {}
         self.results["scale"] = out
         for label, meta, processes in SETUPS:
-            data = self.workdir / f"scale-{meta}-{processes}"
-            data.mkdir(parents=True)
-            with dolium_server(data, environment(meta), workers=processes) as server:
-                out[label], _ = self.step(
-                    f"dolium, {label}: 4 KiB requests at {SCALE_CONCURRENCIES}",
-                    lambda server=server: run_small(  # type: ignore[misc]
-                        server,
-                        SCALE_CONCURRENCIES,
-                        a.ops,
-                        a.budget,
-                        lambda c: a.load_procs,
-                        generator=a.loadgen,
-                    ),
-                )
-                self._errors(f"dolium ({label})", "4 KiB", out[label], True)
-            shutil.rmtree(data, ignore_errors=True)
+            out[label] = self._fresh_small(label, environment(meta), processes, SCALE_CONCURRENCIES)
             self.save()
 
     def modules(self) -> None:
