@@ -107,6 +107,15 @@ def test_a_broken_form_is_400(owner: httpx.Client, box: str) -> None:
     )
     assert answer.status_code == 400
     assert owner.head(f"{box}/broken").status_code == 404
+    # A form cut inside the file: nothing is stored.
+    cut = owner.post(
+        f"{box}/broken",
+        content=b'--xyz\r\nContent-Disposition: form-data; name="X-Object-Data"; '
+        b'filename="f"\r\n\r\n' + b"partial " * 1000,
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+    )
+    assert cut.status_code == 400
+    assert owner.head(f"{box}/broken").status_code == 404
 
 
 def test_a_missing_container_is_404(owner: httpx.Client) -> None:

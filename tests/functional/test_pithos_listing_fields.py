@@ -59,6 +59,12 @@ def test_listings_carry_each_objects_top_hash(owner: httpx.Client, box: str) -> 
     assert listed["big"]["x_object_hash"] == expected_top(big)
     for name, entry in listed.items():
         assert entry["x_object_hash"] == owner.head(f"{box}/{name}").headers["x-object-hash"]
+    # The owner's `?shared` listing carries them too.
+    sharing = {"X-Object-Sharing": "read=*"}
+    assert owner.post(f"{box}/hello", headers=sharing).status_code == 202
+    shared = by_name(owner, box, shared="")
+    assert list(shared) == ["hello"] and shared["hello"]["x_object_hash"] == HELLO_HASH
+    assert shared["hello"]["x_object_uuid"] == owner.head(f"{box}/hello").headers["x-object-uuid"]
     xml = ElementTree.fromstring(owner.get(box, params={"format": "xml"}).content)
     objects = {o.findtext("name"): o for o in xml.iter("object")}
     assert objects["hello"].findtext("x_object_hash") == HELLO_HASH

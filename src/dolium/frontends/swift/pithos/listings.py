@@ -120,7 +120,7 @@ async def _own_kept(
 
 async def own_shared_objects(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
     """The owner's `?shared` page: objects carrying a sharing document of their own."""
-    return await _own_kept(request, query, _shared)
+    return await _own_kept(request, query, _shared, owners_entry)
 
 
 async def own_public_objects(request: SwiftRequest, query: ListingQuery) -> list[Entry]:
