@@ -414,6 +414,9 @@ class ListedObject(NamedTuple):
     checksum_algorithms: tuple[str, ...] = ()  # the names of its stored checksums
     checksum_type: str = ""
     user: str = ""  # who wrote it (Pithos shows it as x_object_modified_by)
+    # The Pithos top hash kept with the version's row; "" when it is computed
+    # on demand (core.objects.hashmaps.object_top_hash tells the rest).
+    top_hash: str = ""
 
     @classmethod
     def of(cls, v: ObjectVersion) -> ListedObject:
@@ -428,6 +431,7 @@ class ListedObject(NamedTuple):
             checksum_algorithms=tuple(v.checksums),
             checksum_type=v.checksum_type,
             user=v.user,
+            top_hash=v.top_hash or "",
         )
 
 

@@ -55,7 +55,7 @@ def test_json_fields_are_swifts(http: httpx.Client) -> None:
     listed = http.get("list", params={"format": "json", "limit": "1"}).json()
     swifts = {"name", "hash", "bytes", "content_type", "last_modified"}
     # and Pithos' own, which Swift's clients pass over.
-    pithos = {"x_object_uuid", "x_object_version", "x_object_version_timestamp"}
+    pithos = {"x_object_hash", "x_object_uuid", "x_object_version", "x_object_version_timestamp"}
     assert set(listed[0]) == swifts | pithos | {"x_object_modified_by"}
     entry = listed[0]
     assert entry["name"] == "a.txt"

@@ -215,7 +215,19 @@ _CHECKSUM_NAMES = re.compile(r'"([A-Z0-9]+)":"')
 
 def to_listed(r: Any) -> ListedObject:
     """A row of the listing statement (listing._LISTED_COLUMNS)."""
-    key, version_id, size, etag, modified, owner, content_type, checksums, checksum_type, user = r
+    (
+        key,
+        version_id,
+        size,
+        etag,
+        modified,
+        owner,
+        content_type,
+        checksums,
+        checksum_type,
+        user,
+        top,
+    ) = r
     return ListedObject(
         key.decode(),
         version_id,
@@ -227,6 +239,7 @@ def to_listed(r: Any) -> ListedObject:
         tuple(_CHECKSUM_NAMES.findall(checksums)) if checksums else (),
         checksum_type,
         user,
+        top or "",
     )
 
 

@@ -95,6 +95,7 @@ _LISTED_COLUMNS = (
     _V.checksums,
     _V.checksum_type,
     _V.user_name,
+    _V.top_hash,
 )
 
 

@@ -21,6 +21,7 @@ from dolium.core.access import acl, grants
 from dolium.core.access.actions import Action
 from dolium.core.caches import Cache
 from dolium.core.context import Context
+from dolium.core.objects.hashmaps import object_top_hash
 from dolium.core.objects.version_ids import validate_version_id
 from dolium.errors import InvalidArgument, Problem
 from dolium.model import ListedObject, ListPage, ObjectVersion, Principal
@@ -151,6 +152,22 @@ class Listing:
         bucket = await self.ctx.bucket(principal, bucket_name, Action.LIST)
         records = await self.ctx.meta.get_paths(bucket.name, keys) if keys else {}
         return {key: record.uuid for key, record in records.items()}
+
+    async def top_hashes(
+        self, principal: Principal, bucket_name: str, versions: Collection[tuple[str, str]]
+    ) -> dict[str, str]:
+        """The top hashes (Pithos' x_object_hash) of listed (key, version id)
+        pairs whose listing row keeps none: one read of each version, for the
+        hashmap a `?hashmap` computed and kept with it. A version with none
+        yet, or gone since, has none here."""
+        bucket = await self.ctx.bucket(principal, bucket_name, Action.LIST)
+        found: dict[str, str] = {}
+        for key, version_id in versions:
+            version = await self.ctx.meta.get_version(bucket.name, key, version_id)
+            top = object_top_hash(version) if version is not None else None
+            if top:
+                found[key] = top
+        return found
 
     async def current(
         self,

@@ -9,6 +9,7 @@ one gets a new id. Holding the id is the only permission a reader needs.
 
 from __future__ import annotations
 
+import builtins
 import secrets
 import string
 
@@ -64,6 +65,16 @@ class PublicLinks:
             await self.ctx.meta.set_public(bucket.name, key, None, actor=principal.actor)
         except NoSuchKey:
             return  # no version left: the record went with them
+
+    async def carrying(
+        self, principal: Principal, address: str, keys: list[str]
+    ) -> builtins.set[str]:
+        """Those of `keys` that have a public link. Only who may change the
+        container's objects' grants (its owner) learns it, as Pithos shows
+        its `?public` listings to the owner alone."""
+        bucket = await self.ctx.bucket(principal, address, Action.WRITE_ACL)
+        records = await self.ctx.meta.get_paths(bucket.name, keys) if keys else {}
+        return {key for key, record in records.items() if record.public_id is not None}
 
     async def of(self, version: ObjectVersion) -> str | None:
         """The public id of a version's path (a version the caller has read)."""

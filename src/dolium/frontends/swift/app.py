@@ -46,7 +46,14 @@ from dolium.frontends.swift.ops import (
     objects,
     pithos,
 )
-from dolium.frontends.swift.pithos import delimited, moves, public, purges, updates
+from dolium.frontends.swift.pithos import (
+    delimited,
+    form_upload,
+    moves,
+    public,
+    purges,
+    updates,
+)
 from dolium.frontends.swift.pithos import listings as shared_listings
 from dolium.frontends.swift.request import ACCOUNT_PREFIX, SwiftRequest
 from dolium.frontends.swift.tokens import TokenSigner
@@ -245,8 +252,9 @@ class SwiftApp:
         if http.method == "OPTIONS":
             # A CORS preflight carries no token.
             return await cors.preflight(self.store, http, tenant, container_name, obj)
-        if formpost.requested(http):
-            # A form upload is signed in its fields and needs no token.
+        if formpost.requested(http) and not (obj and auth.carries_token(http)):
+            # A form upload is signed in its fields and needs no token; one
+            # to an object with a token is Pithos' (pithos.form_upload).
             return await formpost.handle(self.store, http, tenant, container_name, obj)
         grant = None
         if tempurl.requested(http):
@@ -335,6 +343,8 @@ class SwiftApp:
             return purges.purge_object, False
         if method in DELIMITED_ROUTES and delimited.wanted(request):
             return DELIMITED_ROUTES[method], False
+        if method == "POST" and form_upload.wanted(request):
+            return form_upload.upload, False
         if method == "POST" and updates.is_data_update(request):
             return updates.post_update, False
         if method == "PUT" and request.header("x-move-from"):

@@ -30,6 +30,11 @@ def _request_token(http: Request) -> str:
     )
 
 
+def carries_token(http: Request) -> bool:
+    """Whether the request sends a token at all (valid or not)."""
+    return bool(_request_token(http))
+
+
 def storage_url(http: Request, tenant: str) -> str:
     """Where the account lives, on the host and scheme the client reached us by."""
     scheme = http.url.scheme

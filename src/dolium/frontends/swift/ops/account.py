@@ -61,8 +61,11 @@ async def head_or_get(request: SwiftRequest) -> Response:
         headers.append(versions.until_header("Account", when))
     if request.method == "HEAD":
         return empty(204, headers)
-    if "shared" in request.query:
-        shared = await shared_listings.account_entries(request)
+    if "public" in request.query and not request.is_owner:
+        raise SwiftError(403)  # Pithos: what is public is the owner's to list
+    if "shared" in request.query or "public" in request.query:
+        public = "public" in request.query
+        shared = await shared_listings.account_entries(request, public=public)
         window: list[Entry] = query.window(e for e in shared if e.name.startswith(query.prefix))
         return listing(request, "account", ACCOUNT_PREFIX + request.account, window, headers)
     by_name = sorted(containers, key=lambda b: b.container)

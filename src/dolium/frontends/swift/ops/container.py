@@ -129,20 +129,37 @@ def _entry(request: SwiftRequest, item: ListedObject) -> ObjectEntry:
         where,
         version=item.version_id,
         modified_by=item.user,
+        top_hash=item.top_hash,
     )
 
 
 async def with_uuids(request: SwiftRequest, entries: list[Entry]) -> list[Entry]:
     """The entries with their paths' UUIDs, where JSON or XML will show them
-    (one read of the page's path records); plain text has no use for them."""
+    (one read of the page's path records), and the top hashes their rows do
+    not keep (one read of each such version: objects whose hashmap is not
+    their block list, rare); plain text has no use for either."""
     if listings.listing_format(request.query, request.header("accept")) == listings.PLAIN:
         return entries
     keys = [e.name for e in entries if isinstance(e, ObjectEntry) and e.version]
     if not keys:
         return entries
-    found = await request.store.listing.uuids(request.principal, request.address, keys)
+    listing_service = request.store.listing
+    found = await listing_service.uuids(request.principal, request.address, keys)
+    unhashed = [
+        (e.name, e.version)
+        for e in entries
+        if isinstance(e, ObjectEntry) and e.version and not e.top_hash
+    ]
+    hashes = (
+        await listing_service.top_hashes(request.principal, request.address, unhashed)
+        if unhashed
+        else {}
+    )
     return [
-        replace(e, uuid=found.get(e.name, "")) if isinstance(e, ObjectEntry) else e for e in entries
+        replace(e, uuid=found.get(e.name, ""), top_hash=e.top_hash or hashes.get(e.name, ""))
+        if isinstance(e, ObjectEntry)
+        else e
+        for e in entries
     ]
 
 
@@ -252,7 +269,11 @@ async def head_or_get(request: SwiftRequest) -> Response:
         return empty(204, headers)
     query = ListingQuery.parse(request.query)
     wanted = meta_filters.asked(request)
-    if "shared" in request.query and request.is_owner:
+    if "public" in request.query:
+        if not request.is_owner:
+            raise SwiftError(403)  # Pithos: what is public is the owner's to list
+        entries = await shared_listings.own_public_objects(request, query)
+    elif "shared" in request.query and request.is_owner:
         entries = await shared_listings.own_shared_objects(request, query)
     elif wanted is not None:
         entries = await meta_filters.matching(

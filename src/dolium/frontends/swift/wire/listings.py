@@ -60,14 +60,18 @@ class ObjectEntry:
     version: str = ""
     modified_by: str = ""
     uuid: str = ""
+    # The Pithos top hash (hex); "" while unknown (computed by `?hashmap`).
+    top_hash: str = ""
 
 
 def pithos_fields(entry: ObjectEntry) -> dict[str, str]:
-    """Pithos' x_object_* fields of an entry: the version id, when (Unix
-    seconds, as a string) and by whom it was written, the path's UUID."""
+    """Pithos' x_object_* fields of an entry: its top hash, the version id,
+    when (Unix seconds, as a string) and by whom it was written, the path's
+    UUID."""
     if not entry.version:
         return {}
     fields = {
+        "x_object_hash": entry.top_hash,
         "x_object_version": entry.version,
         "x_object_version_timestamp": f"{entry.last_modified:.6f}",
         "x_object_modified_by": entry.modified_by,
