@@ -3,7 +3,7 @@ the same data directory, and check the promise: an acknowledged write is
 never lost or altered, an acknowledged delete never comes back, and a reader
 never gets bytes that were not written to that key.
 
-DOLIUM_CRASH_CYCLES sets the number of kill cycles (default 20; `make soak`
+DOLIUM_CRASH_CYCLES sets the number of kill cycles (default 12; `make soak`
 runs 200). DOLIUM_CRASH_SEED replays a failed run's operation sequences: the
 seed is in every failure message.
 """
@@ -22,7 +22,7 @@ from ledger import Ledger
 from storm import Storm
 from verify import verify
 
-CYCLES = int(os.environ.get("DOLIUM_CRASH_CYCLES", "20"))
+CYCLES = int(os.environ.get("DOLIUM_CRASH_CYCLES", "12"))
 BUCKET = "crash-storm"
 
 
