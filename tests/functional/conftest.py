@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
+import httpx
 import psutil
 import pytest
 from botocore import UNSIGNED
@@ -367,3 +368,20 @@ def aws_cli(endpoint: str, home: Path) -> AwsCli:
 def aws(server: LiveServer, tmp_path: Path) -> AwsCli:
     """The aws CLI against the shared server (mark the test `needs_aws`)."""
     return aws_cli(server.endpoint, tmp_path)
+
+
+# -- Swift accounts ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def alice(server: LiveServer) -> Any:
+    """A Swift account of the module's own on the shared server (its owner is
+    its admin user): swift_support.SwiftAccount."""
+    from swift_support import new_account  # it imports this module
+
+    return new_account(server)
+
+
+@pytest.fixture
+def owner(alice: Any) -> Iterator[httpx.Client]:
+    """httpx on `alice`'s storage URL, with a fresh token."""
+    with alice.http() as made:
+        yield made

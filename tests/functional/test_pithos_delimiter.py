@@ -4,25 +4,11 @@ and on a container DELETE (empty it, keep it), against a live server."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import LiveServer
-from swift_support import SwiftAccount, new_account
 
 TREE = ("dir", "dir/a", "dir/sub/b", "dirt", "other")
-
-
-@pytest.fixture(scope="module")
-def alice(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
-@pytest.fixture
-def owner(alice: SwiftAccount) -> Iterator[httpx.Client]:
-    with alice.http() as made:
-        yield made
 
 
 @pytest.fixture

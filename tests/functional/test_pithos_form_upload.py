@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,19 +14,8 @@ from swift_support import SwiftAccount, new_account
 
 
 @pytest.fixture(scope="module")
-def alice(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
-@pytest.fixture(scope="module")
 def bob(server: LiveServer) -> SwiftAccount:
     return new_account(server)
-
-
-@pytest.fixture
-def owner(alice: SwiftAccount) -> Iterator[httpx.Client]:
-    with alice.http() as made:
-        yield made
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ the objects that have a public link, on containers and the account."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 from xml.etree import ElementTree
 
@@ -19,17 +18,6 @@ MIB = 1024 * 1024
 BLOCK = 4 * MIB
 EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 HELLO_HASH = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-
-
-@pytest.fixture(scope="module")
-def alice(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
-@pytest.fixture
-def owner(alice: SwiftAccount) -> Iterator[httpx.Client]:
-    with alice.http() as made:
-        yield made
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ live server."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,19 +13,8 @@ from swift_support import SwiftAccount, new_account
 
 
 @pytest.fixture(scope="module")
-def alice(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
-@pytest.fixture(scope="module")
 def bob(server: LiveServer) -> SwiftAccount:
     return new_account(server)
-
-
-@pytest.fixture
-def owner(alice: SwiftAccount) -> Iterator[httpx.Client]:
-    with alice.http() as made:
-        yield made
 
 
 def new_box(client: httpx.Client, **headers: str) -> str:

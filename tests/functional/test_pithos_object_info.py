@@ -7,24 +7,11 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 
 import httpx
-import pytest
 from conftest import LiveServer
-from swift_support import SwiftAccount, add_user, new_account
-
-
-@pytest.fixture(scope="module")
-def alice(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
-@pytest.fixture
-def owner(alice: SwiftAccount) -> Iterator[httpx.Client]:
-    with alice.http() as made:
-        yield made
+from swift_support import SwiftAccount, add_user
 
 
 def new_box(client: httpx.Client, **headers: str) -> str:

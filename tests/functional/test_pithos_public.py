@@ -5,25 +5,13 @@ with `X-Object-Public`, the owner's view of the link, anonymous reads of it
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from conftest import LiveServer
-from swift_support import SwiftAccount, new_account
+from swift_support import new_account
 
 DATA = b"0123456789" * 1000
-
-
-@pytest.fixture(scope="module")
-def alice(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
-@pytest.fixture
-def owner(alice: SwiftAccount) -> Iterator[httpx.Client]:
-    with alice.http() as made:
-        yield made
 
 
 @pytest.fixture

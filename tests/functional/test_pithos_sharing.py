@@ -5,17 +5,11 @@ the listings of what is shared, as seen by the owner and by other accounts."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from conftest import LiveServer
 from swift_support import SwiftAccount, new_account
-
-
-@pytest.fixture(scope="module")
-def alice(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +20,6 @@ def bob(server: LiveServer) -> SwiftAccount:
 @pytest.fixture(scope="module")
 def dave(server: LiveServer) -> SwiftAccount:
     return new_account(server)
-
-
-@pytest.fixture
-def owner(alice: SwiftAccount) -> Iterator[httpx.Client]:
-    with alice.http() as made:
-        yield made
 
 
 def as_user(account: SwiftAccount, owner_account: SwiftAccount) -> httpx.Client:

@@ -5,7 +5,6 @@ requests are the ones kamaki sends for overwrite, append and truncate."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -13,17 +12,6 @@ from conftest import LiveServer
 from swift_support import SwiftAccount, add_user, new_account
 
 OCTETS = {"Content-Type": "application/octet-stream"}
-
-
-@pytest.fixture(scope="module")
-def alice(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
-@pytest.fixture
-def owner(alice: SwiftAccount) -> Iterator[httpx.Client]:
-    with alice.http() as made:
-        yield made
 
 
 @pytest.fixture

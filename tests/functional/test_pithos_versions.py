@@ -8,23 +8,11 @@ import hashlib
 import math
 import time
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from conftest import LiveServer
 from swift_support import SwiftAccount, new_account
-
-
-@pytest.fixture(scope="module")
-def alice(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
-@pytest.fixture
-def owner(alice: SwiftAccount) -> Iterator[httpx.Client]:
-    with alice.http() as made:
-        yield made
 
 
 @pytest.fixture
