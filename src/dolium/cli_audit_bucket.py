@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dolium.app import core_settings
 from dolium.config import Config
 from dolium.core.context import Context
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.core.store import Store
 from dolium.errors import NoSuchBucket
 from dolium.model import DEFAULT_POLICY, Principal

@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 from dolium import errors
 from dolium.conditions import WriteCondition
 from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.model import UNVERSIONED_ID, Versioning
 
 T = TypeVar("T")

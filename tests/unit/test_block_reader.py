@@ -10,7 +10,7 @@ from corekit import ALICE, BLOCK, Core, body, make_core, pattern, read_all
 
 from dolium.backends.blob_memory import MemoryBlobStore
 from dolium.core.content.blocks import BlockReader, read_block
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import BlockNotFound, CorruptBlock
 from dolium.model import Extent, ObjectVersion
 

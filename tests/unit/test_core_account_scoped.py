@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from corekit import ALICE, BOB, Core, body, make_core
 
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import AccessDenied, NoSuchBucket, NoSuchKey
 from dolium.model import Principal, container_address
 

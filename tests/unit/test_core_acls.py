@@ -11,7 +11,7 @@ from corekit import Core, body, make_core
 from dolium.core.access import acl, grants
 from dolium.core.access import decisions as access
 from dolium.core.access.acl import ALL_USERS, Acl, Grant, Permission
-from dolium.core.objects.service import CopyOptions, WriteOptions
+from dolium.core.objects.write_options import CopyOptions, WriteOptions
 from dolium.errors import (
     AccessDenied,
     AclNotSupported,

@@ -17,7 +17,7 @@ from dolium.core.content.sse import BlockCipher
 from dolium.core.context import Context, Settings
 from dolium.core.objects.compose import Span, compose
 from dolium.core.objects.multipart import CompletedPart, PartSource
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.core.store import Store
 from dolium.model import ObjectVersion
 

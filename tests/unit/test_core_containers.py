@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from corekit import ALICE, BOB, Core, body, make_core, read_all
 
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import (
     AccessDenied,
     BucketAlreadyExists,

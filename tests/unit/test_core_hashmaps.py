@@ -22,7 +22,7 @@ from dolium.core.content.sse import (
 )
 from dolium.core.jobs.gc import collect
 from dolium.core.objects.hashmaps import known_hashmap, object_top_hash
-from dolium.core.objects.service import CopyOptions, WriteOptions
+from dolium.core.objects.write_options import CopyOptions, WriteOptions
 from dolium.errors import InvalidRequest, MissingBlocks
 from dolium.model import Bucket, Extent, Hashmap, ObjectVersion
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from corekit import ALICE, BOB, Core, body, make_core
 
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import AccessDenied, Conflict
 
 BUCKET = "moves"

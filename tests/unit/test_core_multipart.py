@@ -13,7 +13,7 @@ from dolium.core.access.actions import Action
 from dolium.core.content.hashing import block_digests, top_hash
 from dolium.core.jobs.gc import collect
 from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import (
     AccessDenied,
     EntityTooSmall,

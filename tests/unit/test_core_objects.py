@@ -15,7 +15,7 @@ from dolium.core.access.actions import Action, Setting
 from dolium.core.content.checksums import checksum_b64
 from dolium.core.content.hashing import block_digests, top_hash
 from dolium.core.jobs.gc import collect
-from dolium.core.objects.service import CopyOptions, WriteOptions
+from dolium.core.objects.write_options import CopyOptions, WriteOptions
 from dolium.errors import (
     AccessDenied,
     BadDigest,

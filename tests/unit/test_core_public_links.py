@@ -8,7 +8,7 @@ from corekit import Core, body, make_core
 from dolium.app import build_authorizer
 from dolium.backends.meta_memory import MemoryMetaStore
 from dolium.core.objects.public_links import ID_LENGTH, new_id
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import AccessDenied, NoSuchKey
 from dolium.model import Principal, Tenant
 

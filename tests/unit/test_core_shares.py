@@ -8,7 +8,7 @@ from corekit import Core, body, make_core
 
 from dolium.app import build_authorizer
 from dolium.backends.meta_memory import MemoryMetaStore
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import AccessDenied
 from dolium.model import NO_SHARING, Principal, Sharing, Tenant
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from dolium.backends.meta_memory import MemoryMetaStore
 from dolium.core.ids import new_version_id
 from dolium.core.objects.listing import VersionPage
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument
 from dolium.frontends.s3.errors import to_s3_error
 from dolium.model import UNVERSIONED_ID, ObjectVersion, Versioning

@@ -14,7 +14,7 @@ from dolium.core.buckets.lifecycle import DAY, Expiration, Lifecycle, Rule
 from dolium.core.buckets.notifications import NotificationRule
 from dolium.core.jobs.delivery import CONSUMER, Delivery
 from dolium.core.jobs.lifecycle import apply
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import StorageError
 from dolium.frontends.s3.wire.events import S3_EVENTS
 from dolium.protocols.events import Message

@@ -31,7 +31,7 @@ from dolium.core.jobs.lifecycle import (
     deletable,
     due_after,
 )
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import (
     AccessDenied,
     InvalidArgument,

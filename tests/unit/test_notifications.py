@@ -20,7 +20,7 @@ from dolium.core.buckets.notifications import (
     validate,
 )
 from dolium.core.objects.multipart import CompletedPart
-from dolium.core.objects.service import CopyOptions, WriteOptions
+from dolium.core.objects.write_options import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, InvalidArgument
 from dolium.frontends.s3.rules.notifications import AMBIGUOUS, check_notification
 from dolium.frontends.s3.wire.events import (

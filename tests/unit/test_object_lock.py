@@ -19,7 +19,7 @@ from dolium.core.objects.object_lock import (
     DefaultRetention,
     removable,
 )
-from dolium.core.objects.service import CopyOptions, WriteOptions
+from dolium.core.objects.write_options import CopyOptions, WriteOptions
 from dolium.errors import (
     AccessDenied,
     IntegrityRequired,

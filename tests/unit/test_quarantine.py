@@ -12,7 +12,7 @@ from corekit import ALICE, BLOCK, Core, body, make_core, pattern, read_all
 
 from dolium.backends.blob_fs import QUARANTINE, FsBlobStore
 from dolium.backends.blob_memory import MemoryBlobStore
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import CorruptBlock
 
 BUCKET = "fragile"

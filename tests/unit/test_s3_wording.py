@@ -21,7 +21,7 @@ from dolium.core.buckets.settings import ObjectOwnership
 from dolium.core.buckets.website import WebsiteConfig
 from dolium.core.content import checksums as c
 from dolium.core.objects.object_lock import DefaultRetention
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.frontends.s3.errors import S3_PROBLEMS, to_s3_error
 from dolium.frontends.s3.ops.object_lock import argument_error
 from dolium.frontends.s3.rules.cors import check_cors

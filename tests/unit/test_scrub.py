@@ -16,7 +16,7 @@ from dolium.core.context import Context, Settings
 from dolium.core.jobs.gc import collect
 from dolium.core.jobs.scrub import Damaged, scrub
 from dolium.core.jobs.scrub_check import Pacer
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.core.store import Store
 from dolium.errors import NoSuchBucket, StorageError
 from dolium.model import DEFAULT_POLICY, BlockRef

@@ -26,7 +26,7 @@ from dolium.core.content.sse import (
 )
 from dolium.core.content.sse import etag as sse_etag
 from dolium.core.objects.multipart import MIN_PART_SIZE, CompletedPart
-from dolium.core.objects.service import CopyOptions, WriteOptions
+from dolium.core.objects.write_options import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, CorruptBlock, InvalidRequest, NotSupported, StorageError
 from dolium.frontends.s3.errors import to_s3_error
 from dolium.frontends.s3.rules import objects as rules

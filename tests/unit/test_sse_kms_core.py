@@ -23,7 +23,7 @@ from dolium.core.content.sse import (
     kms_arn,
     kms_key_ref,
 )
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import KmsKeyDisabled, KmsKeyNotFound, NotSupported, StorageError
 from dolium.model import ObjectVersion
 

@@ -6,7 +6,7 @@ import pytest
 from corekit import ALICE, BLOCK, BOB, Core, body, make_core, pattern
 
 from dolium.core.objects.multipart import CompletedPart
-from dolium.core.objects.service import CopyOptions, WriteOptions
+from dolium.core.objects.write_options import CopyOptions, WriteOptions
 from dolium.errors import (
     AccessDenied,
     InvalidTag,

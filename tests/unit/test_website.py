@@ -22,7 +22,7 @@ from dolium.core.buckets.website import (
     match,
     to_json,
 )
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import (
     AccessDenied,
     ConfigError,

@@ -28,7 +28,8 @@ from dolium.core.access import acl
 from dolium.core.access.actions import Action, Setting
 from dolium.core.access.decisions import POLICY, bucket_acl
 from dolium.core.context import Context
-from dolium.core.objects.service import Objects, WriteOptions
+from dolium.core.objects.service import Objects
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import DoliumError, InvalidTargetBucketForLogging
 from dolium.model import Bucket, Principal
 

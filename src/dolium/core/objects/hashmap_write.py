@@ -40,8 +40,9 @@ from dolium.core.context import Context
 from dolium.core.names import validate_key
 from dolium.core.objects import object_lock
 from dolium.core.objects.hashmaps import block_count
-from dolium.core.objects.service import Objects, WriteOptions
+from dolium.core.objects.service import Objects
 from dolium.core.objects.version_ids import write_version_id
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import (
     BlockNotFound,
     CorruptBlock,

@@ -24,12 +24,9 @@ from dolium.core.names import validate_key
 from dolium.core.objects import object_lock
 from dolium.core.objects.compose import Span, compose
 from dolium.core.objects.listing import common_prefix, past
-from dolium.core.objects.service import (
-    Objects,
-    WriteOptions,
-    check_written,
-)
+from dolium.core.objects.service import Objects
 from dolium.core.objects.version_ids import write_version_id
+from dolium.core.objects.write_options import WriteOptions, check_written
 from dolium.errors import (
     EntityTooSmall,
     InvalidArgument,

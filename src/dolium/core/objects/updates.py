@@ -22,7 +22,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from dolium.conditions import WriteCondition
-from dolium.core.objects.service import Objects, WriteOptions
+from dolium.core.objects.service import Objects
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import IncompleteBody, InvalidRange
 from dolium.model import ObjectVersion, Principal
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dolium.core.access.acl import Grantee
 from dolium.core.access.actions import Action
 from dolium.core.objects.multipart import CompletedPart, PartSource
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.core.store import Store
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.ops.buckets import XML, encoder

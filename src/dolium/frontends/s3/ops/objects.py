@@ -6,8 +6,8 @@ from urllib.parse import parse_qsl, unquote
 
 from dolium.core.content.sse import SSE_KMS, CustomerKey
 from dolium.core.objects.conditions import ByteRange, check_copy_source, check_read, parse_range
-from dolium.core.objects.service import CopyOptions
 from dolium.core.objects.version_ids import validate_version_id
+from dolium.core.objects.write_options import CopyOptions
 from dolium.core.store import Store
 from dolium.errors import InvalidArgument, NoSuchKey
 from dolium.frontends.s3.errors import S3Error, s3_message

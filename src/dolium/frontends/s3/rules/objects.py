@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from dolium.core.names import validate_key
-from dolium.core.objects.service import CopyOptions
+from dolium.core.objects.write_options import CopyOptions
 from dolium.errors import InvalidRequest, MetadataTooLarge
 from dolium.frontends.s3.rules.tagging import OBJECT_TAG_LIMIT, validate_tags
 from dolium.frontends.s3.wire.headers import META_PREFIX

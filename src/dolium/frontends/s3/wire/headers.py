@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 from dolium.core.access import grants
 from dolium.core.content.checksums import ALGORITHMS, validate_checksum
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.frontends.s3.errors import S3Error
 from dolium.frontends.s3.wire import versions
 from dolium.frontends.s3.wire.acl_xml import acl_headers, requested_acl

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from dolium.core.objects import conditions
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import AccessDenied, NotFound
 from dolium.frontends.swift.errors import SwiftError, status_line
 from dolium.frontends.swift.largeobjects import kinds, manifest

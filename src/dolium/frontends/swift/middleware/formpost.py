@@ -23,7 +23,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.core.store import Store
 from dolium.errors import AccessDenied, DoliumError, IncompleteBody
 from dolium.frontends.swift.errors import SwiftError, html_body, status_line, status_of

@@ -31,7 +31,7 @@ from starlette.responses import Response
 
 from dolium.core.access.actions import Action
 from dolium.core.content.blocks import MAX_PUT_SIZE
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import AccessDenied, BucketAlreadyExists, DoliumError
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError, status_line, status_of

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 from starlette.responses import Response
 
 from dolium.core.objects.conditions import format_http_date
-from dolium.core.objects.service import CopyOptions
+from dolium.core.objects.write_options import CopyOptions
 from dolium.errors import InvalidArgument
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.middleware import quotas

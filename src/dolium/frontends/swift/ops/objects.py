@@ -15,7 +15,7 @@ from starlette.responses import Response, StreamingResponse
 
 from dolium.core.objects import conditions
 from dolium.core.objects.conditions import ByteRange
-from dolium.core.objects.service import CopyOptions, WriteOptions
+from dolium.core.objects.write_options import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, DoliumError, InvalidRange, NotModified
 from dolium.frontends.swift.errors import SwiftError, to_swift_error
 from dolium.frontends.swift.largeobjects import kinds

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from dolium.core.objects import conditions
 from dolium.core.objects.hashmaps import ObjectHashmap
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import MissingBlocks
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.ops.common import empty

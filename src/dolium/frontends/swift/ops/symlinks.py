@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from dolium.core.access.actions import Action
 from dolium.core.objects import conditions
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.errors import AccessDenied, NotFound
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError

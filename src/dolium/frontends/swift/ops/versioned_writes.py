@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Mapping
 from urllib.parse import unquote
 
 from dolium.core.access.actions import Action
-from dolium.core.objects.service import CopyOptions, WriteOptions
+from dolium.core.objects.write_options import CopyOptions, WriteOptions
 from dolium.errors import AccessDenied, NoSuchBucket, NotFound
 from dolium.frontends.swift import auth
 from dolium.frontends.swift.errors import SwiftError

@@ -18,7 +18,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from dolium.core.objects import conditions
-from dolium.core.objects.service import WriteOptions
+from dolium.core.objects.write_options import WriteOptions
 from dolium.frontends.swift.errors import SwiftError
 from dolium.frontends.swift.middleware import quotas
 from dolium.frontends.swift.ops import object_versions, versioned_writes
