@@ -16,14 +16,13 @@ shared server (and the clients made for it) for this module only.
 from __future__ import annotations
 
 import json
-import time
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import OTHER_KEY, OTHER_SECRET, ROOT_KEY, ROOT_SECRET, LiveServer, client, running
 from postgres_servers import PostgresServer, servers
-from test_metrics_health import sample, scrape
 from test_s3_buckets import *  # noqa: F403
 from test_s3_listing import *  # noqa: F403
 from test_s3_multipart import *  # noqa: F403
@@ -63,7 +62,12 @@ def gateways(
         "secret_key": ROOT_SECRET,
         "region": "us-east-1",
     }
-    env = {**SMALL_BLOCKS, "DOLIUM_BLOB": "s3", "DOLIUM_BLOB_OPTIONS": json.dumps(blocks)}
+    env = {
+        **SMALL_BLOCKS,
+        "DOLIUM_BLOB": "s3",
+        "DOLIUM_BLOB_OPTIONS": json.dumps(blocks),
+        "DOLIUM_ACCESS_LOG": "true",  # where each request went
+    }
     with servers(root, database, 2, env) as started:
         started[0].admin("tenant", "create", "other", "--display-name", "Other Tenant")
         started[0].admin(
@@ -108,13 +112,9 @@ def test_the_metadata_is_in_postgresql(server: LiveServer, s3: Any, database: st
         s3.delete_bucket(Bucket="where-is-the-metadata")
 
 
-def _counts(gateway: PostgresServer) -> tuple[float, float]:
-    """PutObject and GetObject requests `gateway` has served."""
-    text = scrape(gateway)
-    return tuple(  # type: ignore[return-value]
-        sample(text, "dolium_requests_total", api="s3", operation=op, status="200")
-        for op in ("PutObject", "GetObject")
-    )
+def _served(gateway: PostgresServer, method: str) -> int:
+    """Requests of `method` on the test's objects in `gateway`'s access log."""
+    return len(re.findall(rf" {method} /spread/k\d ", gateway.log.read_text(errors="replace")))
 
 
 def test_requests_alternate_between_the_gateways(gateways: list[PostgresServer], s3: Any) -> None:
@@ -122,22 +122,17 @@ def test_requests_alternate_between_the_gateways(gateways: list[PostgresServer],
     turn, so each write here is read back through the other gateway."""
     s3.create_bucket(Bucket="spread")
     try:
-        before = [_counts(g) for g in gateways]
-
-        def served() -> list[tuple[float, float]]:
-            return [
-                (p - b[0], g - b[1])
-                for (p, g), b in zip(map(_counts, gateways), before, strict=True)
-            ]
-
         for n in range(8):
             s3.put_object(Bucket="spread", Key=f"k{n}", Body=b"x" * n)
             assert s3.get_object(Bucket="spread", Key=f"k{n}")["Body"].read() == b"x" * n
-        # Each worker writes its counts every second: wait for all sixteen.
+        # A request is logged as its answer ends: wait for the last ones.
         deadline = time.monotonic() + 10
-        while sum(map(sum, served())) < 16 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert sorted(served()) == [(0, 8), (8, 0)]
+        while True:
+            served = sorted((_served(g, "PUT"), _served(g, "GET")) for g in gateways)
+            if sum(map(sum, served)) >= 16 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert served == [(0, 8), (8, 0)]
     finally:
         for n in range(8):
             s3.delete_object(Bucket="spread", Key=f"k{n}")
