@@ -103,11 +103,15 @@ class RequestMetrics:
 
     async def flush_forever(self, interval: float = FLUSH_INTERVAL) -> None:
         # At once, then every interval: a worker is seen by scrapes from its start.
+        # Whatever a flush meets, the next one is tried: this task ending would
+        # leave the worker's counts out of every scrape from then on, silently.
         while True:
             try:
                 self.flush()
             except OSError as exc:
                 log.warning("metrics not shared: %s", exc)
+            except Exception:
+                log.exception("metrics not shared")
             await asyncio.sleep(interval)
 
     def _document(self) -> dict[str, Any]:
