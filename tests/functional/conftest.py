@@ -371,17 +371,36 @@ def aws(server: LiveServer, tmp_path: Path) -> AwsCli:
 
 
 # -- Swift accounts ------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def alice(server: LiveServer) -> Any:
-    """A Swift account of the module's own on the shared server (its owner is
-    its admin user): swift_support.SwiftAccount."""
+def _swift_account(server: LiveServer) -> Any:
+    """A fresh Swift account on `server` whose owner is its admin user:
+    swift_support.SwiftAccount."""
     from swift_support import new_account  # it imports this module
 
     return new_account(server)
+
+
+@pytest.fixture(scope="module")
+def alice(server: LiveServer) -> Any:
+    """A Swift account of the module's own on the shared server."""
+    return _swift_account(server)
+
+
+@pytest.fixture(scope="module")
+def account(server: LiveServer) -> Any:
+    """A Swift account of the module's own on the shared server (another name
+    the modules use for it)."""
+    return _swift_account(server)
 
 
 @pytest.fixture
 def owner(alice: Any) -> Iterator[httpx.Client]:
     """httpx on `alice`'s storage URL, with a fresh token."""
     with alice.http() as made:
+        yield made
+
+
+@pytest.fixture
+def http(account: Any) -> Iterator[httpx.Client]:
+    """httpx on `account`'s storage URL, with a fresh token."""
+    with account.http() as made:
         yield made

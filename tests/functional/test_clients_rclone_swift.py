@@ -13,8 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import LiveServer
-from swift_support import SwiftAccount, new_account
+from swift_support import SwiftAccount
 from swiftclient.exceptions import ClientException
 from trees import MIB, make_tree, read_tree, run_tool, sha256
 
@@ -28,11 +27,6 @@ pytestmark = [
 Run = Callable[..., subprocess.CompletedProcess[str]]
 # Files past 5 MiB go up in 5 MiB segments (a manifest and its segments container).
 SEGMENTED = ("--swift-chunk-size=5M",)
-
-
-@pytest.fixture(scope="module")
-def account(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
 
 
 @pytest.fixture(scope="module")

@@ -6,23 +6,11 @@ from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from conftest import LiveServer
-from swift_support import SwiftAccount, add_user, new_account
-
-
-@pytest.fixture(scope="module")
-def account(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
-@pytest.fixture
-def http(account: SwiftAccount) -> Iterator[httpx.Client]:
-    with account.http() as client:
-        yield client
+from swift_support import SwiftAccount, add_user
 
 
 def tar_of(files: dict[str, bytes], mode: str = "w") -> bytes:

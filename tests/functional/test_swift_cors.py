@@ -9,15 +9,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import LiveServer
-from swift_support import SwiftAccount, new_account
+from swift_support import SwiftAccount
 
 SITE = "https://app.example.com"
-
-
-@pytest.fixture(scope="module")
-def account(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
 
 
 @pytest.fixture(scope="module")

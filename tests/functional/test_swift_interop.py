@@ -11,13 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LiveServer, client
-from swift_support import SwiftAccount, new_account
-
-
-@pytest.fixture(scope="module")
-def account(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
+from conftest import client
+from swift_support import SwiftAccount
 
 
 @pytest.fixture(scope="module")

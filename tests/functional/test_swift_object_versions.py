@@ -6,25 +6,12 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from conftest import LiveServer, client
-from swift_support import SwiftAccount, new_account
+from swift_support import SwiftAccount
 
 MARKER_TYPE = "application/x-deleted;swift_versions_deleted=1"
-
-
-@pytest.fixture(scope="module")
-def account(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
-@pytest.fixture
-def http(account: SwiftAccount) -> Iterator[httpx.Client]:
-    with account.http() as client:
-        yield client
 
 
 def versioned(http: httpx.Client) -> str:

@@ -30,11 +30,6 @@ def unique_block() -> bytes:
     return uuid.uuid4().bytes * (BLOCK // 16)
 
 
-@pytest.fixture(scope="module")
-def account(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
 @pytest.fixture
 def http(account: SwiftAccount) -> Iterator[httpx.Client]:
     with account.http() as made:

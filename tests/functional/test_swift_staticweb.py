@@ -10,12 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from conftest import LiveServer
-from swift_support import SwiftAccount, new_account
-
-
-@pytest.fixture(scope="module")
-def account(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
+from swift_support import SwiftAccount
 
 
 @pytest.fixture(scope="module")

@@ -4,23 +4,9 @@ the versions container, named as Swift names them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from conftest import LiveServer
-from swift_support import SwiftAccount, new_account
-
-
-@pytest.fixture(scope="module")
-def account(server: LiveServer) -> SwiftAccount:
-    return new_account(server)
-
-
-@pytest.fixture
-def http(account: SwiftAccount) -> Iterator[httpx.Client]:
-    with account.http() as client:
-        yield client
+from swift_support import SwiftAccount
 
 
 def names(http: httpx.Client, container: str) -> list[str]:
