@@ -62,6 +62,7 @@ from dolium.testing.meta_contract_objects import (
     TestListVersions,
     TestVersions,
     digest,
+    epoch_moved,
     extents,
     make_bucket,
     part,
@@ -424,12 +425,10 @@ class TestConfigEpoch:
         seen = [await meta_peer.config_epoch()]
 
         async def moved() -> bool:
-            for _ in range(200):
-                seen.append(await meta_peer.config_epoch())
-                if seen[-1] != seen[-2]:
-                    return True
-                await asyncio.sleep(0.01)
-            return False
+            if not await epoch_moved(meta_peer, seen[-1]):
+                return False
+            seen.append(await meta_peer.config_epoch())
+            return True
 
         await meta.create_tenant(Tenant("t1", "canon", "T"))
         assert await moved()

@@ -43,6 +43,16 @@ def digest(n: int) -> bytes:
     return hashlib.sha256(str(n).encode()).digest()
 
 
+async def epoch_moved(peer: MetaStore, before: int) -> bool:
+    """Whether `peer` sees the config epoch move from `before`: at once, or
+    within a second where it learns of moves by notification (PostgreSQL)."""
+    for _ in range(200):
+        if await peer.config_epoch() != before:
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
 async def make_bucket(meta: MetaStore, name: str, owner: str = "t1") -> None:
     await meta.create_bucket(Bucket(name, owner, created=1.0))
 
