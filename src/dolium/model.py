@@ -98,6 +98,14 @@ class Principal:
     def anonymous(self) -> bool:
         return not self.tenant
 
+    def making(self, facts: Mapping[str, str], address: str, request_id: str) -> Principal:
+        """This principal as the maker of one request: `dataclasses.replace` written
+        out, as it runs on every request and replace() inspects the class each time."""
+        return Principal(
+            self.tenant, self.user, self.access_key, self.admin, self.canonical_id,
+            self.display_name, facts, self.groups, self.policies, address, request_id,
+        )  # fmt: skip
+
     @property
     def actor(self) -> Actor:
         """Who this principal is, as the change log records it."""

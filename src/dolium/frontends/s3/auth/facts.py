@@ -71,12 +71,7 @@ def request_facts(request: S3Request, principal: Principal) -> Mapping[str, str]
 
 def of_request(request: S3Request, principal: Principal) -> Principal:
     """`principal` as making `request`: its condition keys, address and request id."""
-    return replace(
-        principal,
-        facts=request_facts(request, principal),
-        address=request.client,
-        request_id=request.request_id,
-    )
+    return principal.making(request_facts(request, principal), request.client, request.request_id)
 
 
 def tag_facts(tags: Mapping[str, str]) -> dict[str, str]:

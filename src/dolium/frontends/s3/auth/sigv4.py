@@ -178,7 +178,12 @@ def query_pairs(raw_query: str | bytes) -> list[tuple[bytes, bytes]]:
     for piece in wire(raw_query).split(b"&"):
         if piece:
             name, _, value = piece.replace(b"+", b" ").partition(b"=")
-            pairs.append((unquote_to_bytes(name), unquote_to_bytes(value)))
+            # Most names and values hold no escape: no call for them.
+            if b"%" in name:
+                name = unquote_to_bytes(name)
+            if b"%" in value:
+                value = unquote_to_bytes(value)
+            pairs.append((name, value))
     return pairs
 
 
