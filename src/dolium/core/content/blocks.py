@@ -466,10 +466,10 @@ class BlockReader:
                 _, lo, hi = self._plan[self._index]
                 self._index += 1
                 self._fill()
-                view = memoryview(block)[lo:hi]
-                # Hand out moderate pieces so the server can start sending.
-                for i in range(0, len(view), 1024 * 1024):
-                    yield bytes(view[i : i + 1024 * 1024])
+                # One piece per block, not copies cut from it: the block is
+                # whole in memory already (it was verified whole), and a cut
+                # costs a copy and a send each.
+                yield block if lo == 0 and hi == len(block) else block[lo:hi]
         finally:
             for task in self._ahead:
                 task.cancel()
