@@ -229,6 +229,10 @@ class FsBlobStore:
     async def get(self, digest: bytes) -> bytes:
         return await asyncio.to_thread(self._get_sync, digest)
 
+    def get_blocking(self, digest: bytes) -> bytes:
+        """`get`, in the calling thread (protocols.blob.BlockingReads)."""
+        return self._get_sync(digest)
+
     def _get_sync(self, digest: bytes) -> bytes:
         _, final, hexname = self._locate(digest)
         try:
@@ -417,10 +421,13 @@ class FsBlobStore:
 
 
 if TYPE_CHECKING:
-    from dolium.protocols.blob import BlobStore, QuarantineStore
+    from dolium.protocols.blob import BlobStore, BlockingReads, QuarantineStore
 
     def _conforms(s: FsBlobStore) -> BlobStore:  # mypy fails if the class drifts
         return s
 
     def _quarantines(s: FsBlobStore) -> QuarantineStore:
+        return s
+
+    def _reads_blocking(s: FsBlobStore) -> BlockingReads:
         return s

@@ -43,7 +43,7 @@ from dolium.core.content.quarantine import corrupt
 from dolium.core.content.sse import BlockCipher
 from dolium.errors import BlockNotFound, CorruptBlock, EntityTooLarge, StorageError
 from dolium.model import BlockRef, Extent
-from dolium.protocols.blob import BlobStore
+from dolium.protocols.blob import BlobStore, BlockingReads
 from dolium.protocols.meta import MetaStore
 
 MAX_OBJECT_SIZE = 5 * 1024**4  # 5 TiB, the S3 limit
@@ -381,13 +381,17 @@ async def read_block(
 ) -> bytes:
     """One block, verified against its digest, padded back to its size, opened if sealed."""
     try:
-        stored = await blobs.get(extent.digest)
+        if isinstance(blobs, BlockingReads):
+            # Read and checked in one worker thread: one hand-off, not two.
+            stored, ok = await asyncio.to_thread(_get_checked, blobs, extent.digest, hash_algorithm)
+        else:
+            stored = await blobs.get(extent.digest)
+            if len(stored) >= 65536:
+                ok = await asyncio.to_thread(_matches, stored, extent.digest, hash_algorithm)
+            else:
+                ok = _matches(stored, extent.digest, hash_algorithm)
     except BlockNotFound as exc:
         raise CorruptBlock(f"block {extent.digest.hex()} is missing") from exc
-    if len(stored) >= 65536:
-        ok = await asyncio.to_thread(_matches, stored, extent.digest, hash_algorithm)
-    else:
-        ok = _matches(stored, extent.digest, hash_algorithm)
     size = extent.size + (cipher.overhead if cipher is not None else 0)
     if not ok:
         raise await corrupt(blobs, extent.digest, stored)
@@ -401,6 +405,11 @@ async def read_block(
     if len(plain) != extent.size:
         raise CorruptBlock(f"block {extent.digest.hex()} opens to the wrong length")
     return plain
+
+
+def _get_checked(blobs: BlockingReads, digest: bytes, hash_algorithm: str) -> tuple[bytes, bool]:
+    stored = blobs.get_blocking(digest)
+    return stored, _matches(stored, digest, hash_algorithm)
 
 
 def _matches(data: bytes, digest: bytes, hash_algorithm: str) -> bool:
