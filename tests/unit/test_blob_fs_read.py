@@ -5,6 +5,7 @@ refuses direct reads is read plainly."""
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import random
 from pathlib import Path
@@ -116,3 +117,15 @@ def test_tmpfs_is_read_plainly() -> None:
         assert files.read(str(path)) == data
     finally:
         path.unlink(missing_ok=True)
+
+
+def test_the_kernel_says_what_the_page_cache_holds(tmp_path: Path) -> None:
+    path = tmp_path / "block"
+    write(path, 256 * 1024)
+    path.read_bytes()
+    held = pages_cached(path)
+    if held is None:
+        pytest.skip("no cachestat on this kernel")
+    assert held * mmap.PAGESIZE == 256 * 1024
+    evict(path)
+    assert pages_cached(path) == 0

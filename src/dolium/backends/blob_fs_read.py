@@ -79,6 +79,14 @@ def _syscall() -> Callable[..., int] | None:
         call = ctypes.CDLL(None, use_errno=True).syscall
     except (OSError, AttributeError):
         return None
+    # glibc's syscall() takes every argument as a long.
+    call.argtypes = [
+        ctypes.c_long,
+        ctypes.c_long,
+        ctypes.POINTER(_Range),
+        ctypes.POINTER(_CacheStat),
+        ctypes.c_long,
+    ]
     call.restype = ctypes.c_long
     return cast(Callable[..., int], call)
 
