@@ -24,7 +24,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-PIECE = 1024 * 1024  # as Dolium's reader hands out its blocks
+PIECE = 1024 * 1024  # what one send hands the server
 ZEROS = bytes(PIECE)
 ETAG = b'"d41d8cd98f00b204e9800998ecf8427e"'
 

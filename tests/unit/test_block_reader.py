@@ -146,3 +146,18 @@ async def test_reader_stopped_early_cancels_its_prefetch() -> None:
     assert len(ahead) == 2  # the next two blocks, being fetched
     await stream.aclose()
     assert all(task.done() for task in ahead) and not reader._ahead
+
+
+async def test_whole_blocks_come_out_whole_and_ranges_exact(core: Core) -> None:
+    data = pattern(SIZE)
+    version = await put(core, "k", data)
+    stream = await core.store.objects.read(version, 0, SIZE - 1)
+    assert [len(piece) async for piece in stream] == [BLOCK, BLOCK, BLOCK, 500]
+    for start, end in [
+        (BLOCK - 1, BLOCK),
+        (BLOCK - 10, 2 * BLOCK + 9),
+        (BLOCK, 2 * BLOCK - 1),
+        (3 * BLOCK - 1, SIZE - 1),
+        (7, 7),
+    ]:
+        assert await read_all(core.store, version, start, end) == data[start : end + 1]

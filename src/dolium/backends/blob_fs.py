@@ -30,6 +30,9 @@ reads only two-hex-digit directories): it then counts as absent, so the
 next put of its content stores a sound copy, and the bad bytes stay for
 an operator to look at (and delete).
 
+Block files are read by blob_fs_read: from the page cache when it holds the
+block whole, else with O_DIRECT through a buffer of the reading thread.
+
 This module must not import the core or the front ends and must not verify
 digests (the core does). It does not follow symlinks out of the root: block
 files are opened with O_NOFOLLOW, a symlink in a block's place counts as
@@ -50,6 +53,7 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from dolium import errors
+from dolium.backends.blob_fs_read import BlockFiles
 from dolium.durable import fsync_dir
 
 STALE_TEMP_SECONDS = 3600.0
@@ -133,6 +137,7 @@ class FsBlobStore:
         self.root = root
         # Shard directories already made durable in their parent by this process.
         self._durable_dirs: set[str] = set()
+        self._files = BlockFiles()
         self._counts = {"puts": 0, "deletes": 0, "bytes_written": 0, "quarantined": 0}
         self._usage: asyncio.Task[dict[str, int]] | None = None
         self._usage_at = 0.0
@@ -229,10 +234,14 @@ class FsBlobStore:
     async def get(self, digest: bytes) -> bytes:
         return await asyncio.to_thread(self._get_sync, digest)
 
+    def get_blocking(self, digest: bytes) -> bytes:
+        """`get`, in the calling thread (protocols.blob.BlockingReads)."""
+        return self._get_sync(digest)
+
     def _get_sync(self, digest: bytes) -> bytes:
         _, final, hexname = self._locate(digest)
         try:
-            return _read_file(final)
+            return self._files.read(final)
         except FileNotFoundError:
             raise errors.BlockNotFound(f"block {hexname} is not stored", digest=hexname) from None
         except OSError as exc:
@@ -417,10 +426,13 @@ class FsBlobStore:
 
 
 if TYPE_CHECKING:
-    from dolium.protocols.blob import BlobStore, QuarantineStore
+    from dolium.protocols.blob import BlobStore, BlockingReads, QuarantineStore
 
     def _conforms(s: FsBlobStore) -> BlobStore:  # mypy fails if the class drifts
         return s
 
     def _quarantines(s: FsBlobStore) -> QuarantineStore:
+        return s
+
+    def _reads_blocking(s: FsBlobStore) -> BlockingReads:
         return s

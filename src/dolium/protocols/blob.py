@@ -99,3 +99,19 @@ class QuarantineStore(Protocol):
 
     async def quarantine(self, digest: bytes, found: bytes) -> bool:
         """Move the block aside if it holds `found`; whether it did."""
+
+
+@runtime_checkable
+class BlockingReads(Protocol):
+    """A block store that can read a block in the thread of the caller's choosing.
+
+    Optional: the core checks every block it reads against its digest in a
+    worker thread; with a store that has this, it reads the block in that
+    same thread first, one hand-off between threads per block instead of
+    two. Only a store that reads its blocks itself offers it: a module that
+    changes what `get` returns must not pass it on from the store it wraps.
+    `get_blocking` blocks, so it is never called on the event loop.
+    """
+
+    def get_blocking(self, digest: bytes) -> bytes:
+        """What `get` returns, read in the calling thread; raise BlockNotFound if absent."""

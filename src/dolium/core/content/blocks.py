@@ -43,7 +43,7 @@ from dolium.core.content.quarantine import corrupt
 from dolium.core.content.sse import BlockCipher
 from dolium.errors import BlockNotFound, CorruptBlock, EntityTooLarge, StorageError
 from dolium.model import BlockRef, Extent
-from dolium.protocols.blob import BlobStore
+from dolium.protocols.blob import BlobStore, BlockingReads
 from dolium.protocols.meta import MetaStore
 
 MAX_OBJECT_SIZE = 5 * 1024**4  # 5 TiB, the S3 limit
@@ -60,8 +60,12 @@ BUSY_TRIES = 200
 # receiving.
 IN_FLIGHT = 2
 # Blocks a reader has fetched and is verifying ahead of the one it sends:
-# two verify on two cores while the event loop sends.
-READ_AHEAD = 2
+# two verify on two cores while the event loop sends, and a third waits on
+# the disk meanwhile. Three made a 256 MiB GET of blocks not in the page
+# cache 6-13 % faster than two here (four, no faster than three); a stream
+# holds these, the one being sent and the one before it in the server's
+# send buffer, about 20 MiB.
+READ_AHEAD = 3
 
 
 @dataclass
@@ -381,13 +385,17 @@ async def read_block(
 ) -> bytes:
     """One block, verified against its digest, padded back to its size, opened if sealed."""
     try:
-        stored = await blobs.get(extent.digest)
+        if isinstance(blobs, BlockingReads):
+            # Read and checked in one worker thread: one hand-off, not two.
+            stored, ok = await asyncio.to_thread(_get_checked, blobs, extent.digest, hash_algorithm)
+        else:
+            stored = await blobs.get(extent.digest)
+            if len(stored) >= 65536:
+                ok = await asyncio.to_thread(_matches, stored, extent.digest, hash_algorithm)
+            else:
+                ok = _matches(stored, extent.digest, hash_algorithm)
     except BlockNotFound as exc:
         raise CorruptBlock(f"block {extent.digest.hex()} is missing") from exc
-    if len(stored) >= 65536:
-        ok = await asyncio.to_thread(_matches, stored, extent.digest, hash_algorithm)
-    else:
-        ok = _matches(stored, extent.digest, hash_algorithm)
     size = extent.size + (cipher.overhead if cipher is not None else 0)
     if not ok:
         raise await corrupt(blobs, extent.digest, stored)
@@ -401,6 +409,11 @@ async def read_block(
     if len(plain) != extent.size:
         raise CorruptBlock(f"block {extent.digest.hex()} opens to the wrong length")
     return plain
+
+
+def _get_checked(blobs: BlockingReads, digest: bytes, hash_algorithm: str) -> tuple[bytes, bool]:
+    stored = blobs.get_blocking(digest)
+    return stored, _matches(stored, digest, hash_algorithm)
 
 
 def _matches(data: bytes, digest: bytes, hash_algorithm: str) -> bool:
@@ -466,10 +479,10 @@ class BlockReader:
                 _, lo, hi = self._plan[self._index]
                 self._index += 1
                 self._fill()
-                view = memoryview(block)[lo:hi]
-                # Hand out moderate pieces so the server can start sending.
-                for i in range(0, len(view), 1024 * 1024):
-                    yield bytes(view[i : i + 1024 * 1024])
+                # One piece per block, not copies cut from it: the block is
+                # whole in memory already (it was verified whole), and a cut
+                # costs a copy and a send each.
+                yield block if lo == 0 and hi == len(block) else block[lo:hi]
         finally:
             for task in self._ahead:
                 task.cancel()
