@@ -97,13 +97,34 @@ def test_a_file_system_refusing_direct_reads_is_read_plainly(
         return real(fd, cmd, arg)
 
     monkeypatch.setattr(blob_fs_read.fcntl, "fcntl", refusing)
-    monkeypatch.setattr(blob_fs_read, "cached_pages", lambda fd: None)
+    monkeypatch.setattr(blob_fs_read, "cached_pages", lambda fd: 0)
     path = tmp_path / "block"
     data = write(path, DIRECT_MIN + 5)
     files = BlockFiles()
     assert files.read(str(path)) == data
     assert not files.direct  # and plain reads from now on
     assert files.read(str(path)) == data
+
+
+def test_without_cachestat_blocks_are_read_plainly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A kernel that cannot say what its cache holds (before Linux 6.5): a hot
+    # block must not be read from the disk every time, so no read is direct.
+    real = blob_fs_read.fcntl.fcntl
+
+    def no_direct(fd: int, cmd: int, arg: int = 0) -> int:
+        assert not (cmd == blob_fs_read.fcntl.F_SETFL and arg & blob_fs_read._O_DIRECT)
+        return real(fd, cmd, arg)
+
+    monkeypatch.setattr(blob_fs_read.fcntl, "fcntl", no_direct)
+    monkeypatch.setattr(blob_fs_read, "cached_pages", lambda fd: None)
+    path = tmp_path / "block"
+    data = write(path, 4 * MIB)
+    evict(path)
+    files = BlockFiles()
+    assert files.read(str(path)) == data
+    assert files.direct  # not refused: only not asked
 
 
 @pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no tmpfs at /dev/shm")

@@ -16,7 +16,8 @@ block costs no disk reads. Which it is, the kernel says (cachestat(2),
 Linux 6.5, about 20 us through ctypes). Asking the cache itself (a read
 with RWF_NOWAIT) was no substitute: when it misses it starts the kernel's
 read-ahead, which doubled the CPU of a cold read (measured). Where
-cachestat is missing, every block file is read directly.
+cachestat is missing (Linux before 6.5), every block file is read plainly,
+as it was before direct reads.
 
 The buffer is one per worker thread, of the largest block read so far up
 to DIRECT_MAX. Blocks smaller than DIRECT_MIN or larger than DIRECT_MAX,
@@ -180,8 +181,10 @@ class BlockFiles:
 
 
 def _in_cache(fd: int, size: int) -> bool:
+    """Whether the page cache holds the file whole; where the kernel cannot
+    say, as if it did, so that a hot block is never read from the disk again."""
     pages = cached_pages(fd)
-    return pages is not None and pages * mmap.PAGESIZE >= size
+    return pages is None or pages * mmap.PAGESIZE >= size
 
 
 def _read_plain(fd: int, size: int) -> bytes:
