@@ -155,7 +155,10 @@ class BlockWriter:
         self.clock = clock
         self._hasher = _Hasher(checksum_algorithms, hash_algorithm)
         self._extents: list[Extent] = []
-        self._buffer = bytearray()
+        # The bytes received and not yet cut into a block, as they came
+        # (a piece of a chunk as a view of it), and their total length.
+        self._held: deque[bytes | memoryview] = deque()
+        self._held_size = 0
         self._size = 0
         # Plaintext block hashes of a sealed write (the hashmap), when kept,
         # by block index: blocks are sealed side by side.
@@ -184,20 +187,44 @@ class BlockWriter:
             raise
 
     async def feed(self, chunk: bytes) -> None:
-        """Take the next bytes of the stream."""
+        """Take the next bytes of the stream.
+
+        `chunk` is kept as it is, not copied, until its block is cut: the
+        caller must not change it afterwards (body chunks are bytes).
+        """
         self._count(len(chunk))
-        buffer = self._buffer
-        buffer += chunk
-        while len(buffer) >= self.block_size:
+        if chunk:
+            self._held.append(chunk)
+            self._held_size += len(chunk)
+        while self._held_size >= self.block_size:
             # Room is made (the oldest block stored and freed) before this
-            # one is copied out, and copied once, through a view (a slice
-            # would copy it twice).
+            # one is put together.
             await self._make_room()
-            with memoryview(buffer) as view:
-                block = bytes(view[: self.block_size])
-            del buffer[: self.block_size]
-            await self._submit(block)
+            await self._submit(self._take(self.block_size))
         await self._keep_alive_if_due()
+
+    def _take(self, size: int) -> bytes:
+        """The first `size` bytes held, as one bytes object.
+
+        Copied once, by the join, from the chunks as they came: gathering
+        them in a growing buffer first copied every byte twice.
+        """
+        held = self._held
+        parts: list[bytes | memoryview] = []
+        need = size
+        while need:
+            part = held[0]
+            if len(part) <= need:
+                parts.append(held.popleft())
+                need -= len(part)
+            else:
+                view = memoryview(part)
+                parts.append(view[:need])
+                held[0] = view[need:]
+                need = 0
+        self._held_size -= size
+        # A block that is one whole chunk is that chunk, not a copy.
+        return b"".join(parts)
 
     def can_adopt(self, extent: Extent, hash_algorithm: str, *, last: bool) -> bool:
         """Whether `adopt` may take this stored block as the next block of the stream.
@@ -207,7 +234,7 @@ class BlockWriter:
         """
         return (
             self.cipher is None
-            and not self._buffer
+            and not self._held_size
             and hash_algorithm == self.hash_algorithm
             and (extent.size == self.block_size or (last and extent.size < self.block_size))
         )
@@ -218,7 +245,7 @@ class BlockWriter:
         `content` is its data, for the MD5 and the checksums of the stream;
         the block is neither hashed for its address nor stored again.
         """
-        assert self.cipher is None and not self._buffer, "only whole blocks in clear"
+        assert self.cipher is None and not self._held_size, "only whole blocks in clear"
         self._count(extent.size)
         await self._make_room()
         self._extents.append(extent)
@@ -228,8 +255,7 @@ class BlockWriter:
 
     async def finish(self) -> WrittenData:
         """Store what is left of the stream and describe what was written."""
-        tail = bytes(self._buffer)
-        self._buffer.clear()
+        tail = self._take(self._held_size)
         inline = self.cipher is None and self._size <= self.inline_threshold
         if not self._extents and not self._pending and inline:
             return self._finish_inline(tail)
