@@ -232,21 +232,16 @@ class FsBlobStore:
         directory = os.path.join(self.root, a, b)
         return directory, os.path.join(directory, hexname), hexname
 
-    def _make_dirs(self, directory: str) -> bool:
-        """Create the shard directory (and its parent) if missing; whether this
-        process has yet to make them durable (`_sync_dirs`)."""
+    def _ensure_dir(self, directory: str) -> None:
         if directory in self._durable_dirs:
-            return False
-        for path in (os.path.dirname(directory), directory):
+            return
+        parent = os.path.dirname(directory)
+        for path, above in ((parent, self.root), (directory, parent)):
             with contextlib.suppress(FileExistsError):
                 os.mkdir(path)
-        return True
-
-    def _sync_dirs(self, directory: str) -> None:
-        # Fsync even when the directories already existed: a concurrent
-        # process may have created them without having made them durable yet.
-        fsync_dir(os.path.dirname(directory))
-        fsync_dir(self.root)
+            # Fsync even when the directory already existed: a concurrent
+            # process may have created it without having made it durable yet.
+            fsync_dir(above)
         self._durable_dirs.add(directory)
 
     # -- the protocol --------------------------------------------------------
@@ -265,23 +260,15 @@ class FsBlobStore:
                 if os.statvfs(directory).f_flag & os.ST_RDONLY:
                     raise OSError(errno.EROFS, os.strerror(errno.EROFS))
                 fsync_dir(directory)
-                if directory not in self._durable_dirs:
-                    self._sync_dirs(directory)
                 return
         except OSError as exc:
             raise errors.StorageError(f"cannot store block {hexname}: {exc}") from exc
         tmp = os.path.join(directory, f".{hexname}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
         try:
-            fresh = self._make_dirs(directory)
+            self._ensure_dir(directory)
             self._write_file(tmp, data)
             os.rename(tmp, final)
             fsync_dir(directory)
-            if fresh:
-                # After the block's own fsyncs, not before: a journaling file
-                # system has committed the new directories with them, and
-                # these cost next to nothing (two fewer journal commits per
-                # block in a fresh store). Durable alike once put returns.
-                self._sync_dirs(directory)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
