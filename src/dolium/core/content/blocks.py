@@ -55,9 +55,10 @@ BUSY_TRIES = 200
 # Blocks of one stream being hashed and stored at once. Their fsyncs overlap:
 # on a virtual disk measured here, one 4 MiB write+fsync at a time made
 # 230 MB/s, two at once over 1 GB/s. Three made no upload faster than two
-# (1 GiB single-stream PUT, 190-200 MB/s either way, CPU-bound), and hold a
-# block more: an upload holds about this many blocks plus the one it is
-# receiving.
+# (1 GiB single-stream PUT, 190-200 MB/s either way, CPU-bound), nor did
+# three or four stores at once beside two MD5s once blocks were written
+# direct (256 MiB PUT, 300-330 MB/s either way); each holds a block more:
+# an upload holds about this many blocks plus the one it is receiving.
 IN_FLIGHT = 2
 # Blocks a reader has fetched and is verifying ahead of the one it sends:
 # two verify on two cores while the event loop sends.
