@@ -52,14 +52,18 @@ MAX_PUT_SIZE = 5 * 1024**3  # 5 GiB for one PUT or one part
 # moments, so a writer asks again this often, this many times.
 BUSY_WAIT = 0.05
 BUSY_TRIES = 200
-# Blocks of one stream being hashed and stored at once. Their fsyncs overlap:
-# on a virtual disk measured here, one 4 MiB write+fsync at a time made
-# 230 MB/s, two at once over 1 GB/s. Three made no upload faster than two
-# (1 GiB single-stream PUT, 190-200 MB/s either way, CPU-bound), nor did
-# three or four stores at once beside two MD5s once blocks were written
-# direct (256 MiB PUT, 300-330 MB/s either way); each holds a block more:
-# an upload holds about this many blocks plus the one it is receiving.
+# Blocks of one stream in the stream hashes (MD5 and the checksums) at once,
+# and being hashed for their address and stored at once. Stores overlap
+# their fsyncs: on a virtual disk measured here, one 4 MiB write+fsync at a
+# time made 230 MB/s, two at once over 1 GB/s. Once blocks were written
+# direct, a store (digest, lease, write, fsyncs, rename) took some 20 ms
+# while a block arrived every 8-12 ms, and with two the stream waited on
+# them for 40 % of its time: four made a 256 MiB single-stream PUT 5-10 %
+# faster (medians of 8 and 10 alternating rounds) than two; more MD5s in
+# flight made nothing faster. An upload holds about STORES_IN_FLIGHT blocks
+# plus the one it is receiving.
 IN_FLIGHT = 2
+STORES_IN_FLIGHT = 4
 # Blocks a reader has fetched and is verifying ahead of the one it sends:
 # two verify on two cores while the event loop sends.
 READ_AHEAD = 2
@@ -165,7 +169,7 @@ class BlockWriter:
         # by block index: blocks are sealed side by side.
         self._plain: dict[int, bytes] = {}
         self._last_refresh = clock()
-        # Blocks being stored, oldest first (at most IN_FLIGHT).
+        # Blocks being stored, oldest first (at most STORES_IN_FLIGHT).
         self._pending: deque[asyncio.Task[None]] = deque()
         # The stream hashes' updates not yet done, oldest first (at most
         # IN_FLIGHT): each waits for the one before, so blocks enter MD5 and
@@ -298,8 +302,8 @@ class BlockWriter:
             self._streamed.popleft()
 
     async def _make_room(self) -> None:
-        for tasks in (self._pending, self._streamed):
-            while len(tasks) >= IN_FLIGHT:
+        for tasks, limit in ((self._pending, STORES_IN_FLIGHT), (self._streamed, IN_FLIGHT)):
+            while len(tasks) >= limit:
                 await tasks[0]
                 tasks.popleft()
 
