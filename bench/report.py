@@ -83,7 +83,8 @@ class Report:
             if b:
                 table.add_row(
                     "data disk",
-                    f"{b['block_mib']} MiB write+fsync+rename, {b['at_once']} at once",
+                    f"{b['block_mib']} MiB blocks through the fs store, {b['at_once']} at once"
+                    + (" (direct writes)" if b.get("direct") else " (buffered writes)"),
                     f"{_num(b['mb_per_s'])} MB/s; CPU per GiB: user {b['user_s_per_gib']} s, "
                     f"system {b['system_s_per_gib']} s",
                 )

@@ -242,7 +242,7 @@ class Bench:
             lambda: durable_small_writes(self.workdir, 100 if self.args.quick else 500),
         )
         points["fsync_blocks"] = self.step(
-            "machine: 4 MiB write+fsync+rename, two at once, in the data directory",
+            "machine: 4 MiB blocks through the fs block store, two at once, in the data directory",
             lambda: durable_block_writes(self.workdir, (256 if self.args.quick else 1024) * MIB),
         )
         self.results["reference_points"] = points

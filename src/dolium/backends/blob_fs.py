@@ -13,6 +13,20 @@ created it or found it: another process may have created it and not yet
 made it durable. All disk work runs in worker threads so that the event loop
 never waits on the disk.
 
+Large blocks are written with O_DIRECT where the file system takes it: a
+buffered write followed by fsync costs the kernel several times the CPU of
+a direct one (copying into the page cache, then writing it back), and it
+was what bounded a single upload stream. Direct I/O wants page-aligned
+memory, lengths and offsets, so each block goes through a page-aligned
+buffer of its thread, DIRECT_CHUNK at a time; the unaligned tail (blocks
+are stored without their trailing NULs, so of any length) is written
+buffered once O_DIRECT is cleared on the file. The fsync, the rename and
+the directory's fsync follow as for any block. A file system that refuses
+O_DIRECT (EINVAL) gets buffered writes from then on. Blocks below
+DIRECT_MIN stay buffered: for them the direct write's wait on the device
+costs more than the copy it saves. A block written so is not left in the
+page cache; reads of it go to the disk.
+
 Deletion unlinks the block and fsyncs its directory. Whether a block may
 be deleted is not this module's business: the garbage collector decides it
 from the reference counts and leases in the meta store, and calls `delete`
@@ -44,16 +58,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import fcntl
+import mmap
 import os
 import secrets
 import stat
+import threading
 import time
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING
 
 from dolium import errors
-from dolium.backends.blob_fs_read import BlockFiles
+from dolium.backends.blob_fs_read import DIRECT_ALIGN, DIRECT_MIN, BlockFiles
 from dolium.durable import fsync_dir
 
 STALE_TEMP_SECONDS = 3600.0
@@ -71,6 +88,22 @@ _O_READ = os.O_RDONLY | _O_SAFE
 _O_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_SAFE
 # A full file system, or a full quota on it: the operator must free space.
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+# Direct writes (see the module docstring). 4096 meets the alignment every
+# common disk and file system asks; a stricter one refuses with EINVAL and
+# the store falls back to buffered writes. A chunk of 1 MiB wrote as fast as
+# 4 MiB ones here (800-1000 MB/s, one or two writers) and keeps the buffers
+# of the worker threads small.
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+DIRECT_CHUNK = 1024 * 1024
+
+
+class _Scratch(threading.local):
+    """The page-aligned buffer direct writes go through, one per worker thread."""
+
+    buffer: mmap.mmap | None = None
+
+
+_scratch = _Scratch()
 
 
 def _is_block_name(name: str) -> bool:
@@ -91,11 +124,30 @@ def _is_block(path: str) -> bool:
         return False
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _write_direct(fd: int, data: bytes) -> None:
+    """Write `data` to `fd`, opened with O_DIRECT: the aligned part directly, the tail
+    buffered (O_DIRECT cleared). OSError(EINVAL) if the file system refuses it."""
+    buffer = _scratch.buffer
+    if buffer is None:
+        # mmap: anonymous pages, so page-aligned, which bytes never are.
+        buffer = _scratch.buffer = mmap.mmap(-1, DIRECT_CHUNK)
+    with memoryview(data) as view, memoryview(buffer) as chunks:
+        aligned = len(data) - len(data) % DIRECT_ALIGN
+        done = 0
+        while done < aligned:
+            n = min(DIRECT_CHUNK, aligned - done)
+            chunks[:n] = view[done : done + n]
+            done += os.write(fd, chunks[:n])
+        if done < len(data):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
+            _write_all(fd, view[done:])
 
 
 def _read_file(path: str) -> bytes:
@@ -138,6 +190,9 @@ class FsBlobStore:
         # Shard directories already made durable in their parent by this process.
         self._durable_dirs: set[str] = set()
         self._files = BlockFiles()
+        # Whether large blocks are written with O_DIRECT; off for good once
+        # the file system refuses it.
+        self.direct = bool(_O_DIRECT)
         self._counts = {"puts": 0, "deletes": 0, "bytes_written": 0, "quarantined": 0}
         self._usage: asyncio.Task[dict[str, int]] | None = None
         self._usage_at = 0.0
@@ -214,12 +269,7 @@ class FsBlobStore:
         tmp = os.path.join(directory, f".{hexname}.{secrets.token_hex(8)}{_TMP_SUFFIX}")
         try:
             self._ensure_dir(directory)
-            fd = os.open(tmp, _O_CREATE, 0o666)
-            try:
-                _write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            self._write_file(tmp, data)
             os.rename(tmp, final)
             fsync_dir(directory)
         except OSError as exc:
@@ -230,6 +280,44 @@ class FsBlobStore:
             raise error(f"cannot store block {hexname}: {exc}") from exc
         self._counts["puts"] += 1
         self._counts["bytes_written"] += len(data)
+
+    def _write_file(self, path: str, data: bytes) -> None:
+        """Create `path` (it must not exist) holding `data`, fsynced."""
+        fd, direct = self._create(path, direct=self.direct and len(data) >= DIRECT_MIN)
+        try:
+            if direct:
+                try:
+                    _write_direct(fd, data)
+                except OSError as exc:
+                    if exc.errno != errno.EINVAL:
+                        raise
+                    # Opened, but the writes are refused (an alignment this
+                    # store does not meet): start the file again, buffered.
+                    self.direct = False
+                    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
+                    os.ftruncate(fd, 0)
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    _write_all(fd, data)
+            else:
+                _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _create(self, path: str, *, direct: bool) -> tuple[int, bool]:
+        """A new file at `path`, and whether it was opened with O_DIRECT."""
+        if direct:
+            try:
+                return os.open(path, _O_CREATE | _O_DIRECT, 0o666), True
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:
+                    raise
+                # Refused by the file system; the open may have created the
+                # file before it checked the flag.
+                self.direct = False
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+        return os.open(path, _O_CREATE, 0o666), False
 
     async def get(self, digest: bytes) -> bytes:
         return await asyncio.to_thread(self._get_sync, digest)
