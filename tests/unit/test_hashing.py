@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import os
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from corekit import body
@@ -205,3 +206,23 @@ def test_writer_matches_reference_on_nul_heavy_data(
         assert await read_back(blobs, written) == data
 
     asyncio.run(run())
+
+
+async def test_writer_copies_a_buffer_its_producer_fills_again() -> None:
+    # Chunks are held uncopied until their block is cut; one in a buffer the
+    # producer reuses (bytearray) must be held as it was when fed.
+    data = os.urandom(3 * 1000 + 17)
+    blobs = MemoryBlobStore()
+    writer = BlockWriter(blobs, block_size=1024, clock=time.time)
+
+    async def refilled() -> AsyncIterator[bytes]:
+        buffer = bytearray(1000)
+        for i in range(0, len(data), 1000):
+            piece = data[i : i + 1000]
+            buffer[: len(piece)] = piece
+            yield buffer if len(piece) == 1000 else bytes(piece)
+            buffer[:] = b"\xff" * 1000  # the producer moves on
+
+    written = await writer.write(refilled())
+    assert written.md5 == hashlib.md5(data).digest()
+    assert await read_back(blobs, written) == data

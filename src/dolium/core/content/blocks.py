@@ -198,10 +198,14 @@ class BlockWriter:
     async def feed(self, chunk: bytes) -> None:
         """Take the next bytes of the stream.
 
-        `chunk` is kept as it is, not copied, until its block is cut: the
-        caller must not change it afterwards (body chunks are bytes).
+        `chunk` is kept as it is, not copied, until its block is cut; one
+        that is not immutable bytes is copied first.
         """
         self._count(len(chunk))
+        if type(chunk) is not bytes:
+            # A buffer its producer may fill again (bytearray, memoryview):
+            # held as it is now.
+            chunk = bytes(chunk)
         if chunk:
             self._held.append(chunk)
             self._held_size += len(chunk)
