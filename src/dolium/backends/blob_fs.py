@@ -18,7 +18,7 @@ buffered write followed by fsync costs the kernel several times the CPU of
 a direct one (copying into the page cache, then writing it back), and it
 was what bounded a single upload stream. Direct I/O wants page-aligned
 memory, lengths and offsets, so each block goes through a page-aligned
-buffer of its thread, DIRECT_CHUNK at a time; the unaligned tail (blocks
+buffer lent by `direct_buffers`, DIRECT_CHUNK at a time; the unaligned tail (blocks
 are stored without their trailing NULs, so of any length) is written
 buffered once O_DIRECT is cleared on the file. The fsync, the rename and
 the directory's fsync follow as for any block. A file system that refuses
@@ -59,18 +59,17 @@ import asyncio
 import contextlib
 import errno
 import fcntl
-import mmap
 import os
 import secrets
 import stat
-import threading
 import time
 from collections.abc import AsyncIterator, Generator, Iterator, Mapping
 from itertools import islice
 from typing import TYPE_CHECKING
 
 from dolium import errors
-from dolium.backends.blob_fs_read import DIRECT_ALIGN, DIRECT_MIN, BlockFiles
+from dolium.backends.blob_fs_read import DIRECT_MIN, BlockFiles
+from dolium.backends.direct_buffers import DIRECT_ALIGN, lend
 from dolium.durable import fsync_dir
 
 STALE_TEMP_SECONDS = 3600.0
@@ -95,15 +94,6 @@ _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 # of the worker threads small.
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 DIRECT_CHUNK = 1024 * 1024
-
-
-class _Scratch(threading.local):
-    """The page-aligned buffer direct writes go through, one per worker thread."""
-
-    buffer: mmap.mmap | None = None
-
-
-_scratch = _Scratch()
 
 
 def _is_block_name(name: str) -> bool:
@@ -134,11 +124,7 @@ def _write_all(fd: int, data: bytes | memoryview) -> None:
 def _write_direct(fd: int, data: bytes) -> None:
     """Write `data` to `fd`, opened with O_DIRECT: the aligned part directly, the tail
     buffered (O_DIRECT cleared). OSError(EINVAL) if the file system refuses it."""
-    buffer = _scratch.buffer
-    if buffer is None:
-        # mmap: anonymous pages, so page-aligned, which bytes never are.
-        buffer = _scratch.buffer = mmap.mmap(-1, DIRECT_CHUNK)
-    with memoryview(data) as view, memoryview(buffer) as chunks:
+    with lend(DIRECT_CHUNK) as buffer, memoryview(data) as view, memoryview(buffer) as chunks:
         aligned = len(data) - len(data) % DIRECT_ALIGN
         done = 0
         while done < aligned:

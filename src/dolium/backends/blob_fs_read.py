@@ -2,8 +2,8 @@
 when the block is there, else straight from the disk.
 
 A block file not in the page cache is read with O_DIRECT: the disk writes
-into this thread's page-aligned buffer, and one copy makes the bytes
-returned. Measured on a virtual disk here, 4 MiB blocks read so came at
+into a page-aligned buffer lent by `direct_buffers`, and one copy makes the
+bytes returned. Measured on a virtual disk here, 4 MiB blocks read so came at
 1.0-2.7 GB/s on one thread for 22-50 ms of CPU per 256 MiB; a plain read of
 them came at 0.9-1.2 GB/s for 110-140 ms of CPU, as it fills the page cache
 and then copies out of it, and the cache's pages are allocated and freed
@@ -19,8 +19,7 @@ read-ahead, which doubled the CPU of a cold read (measured). Where
 cachestat is missing (Linux before 6.5), every block file is read plainly,
 as it was before direct reads.
 
-The buffer is one per worker thread, of the largest block read so far up
-to DIRECT_MAX. Blocks smaller than DIRECT_MIN or larger than DIRECT_MAX,
+Blocks smaller than DIRECT_MIN or larger than DIRECT_MAX,
 and those of a file system that refuses O_DIRECT (tmpfs), are read with one
 plain read. The bytes returned are always a private copy, never the
 buffer: the core checks them against their digest and sends them, and
@@ -37,21 +36,20 @@ import fcntl
 import mmap
 import os
 import sys
-import threading
 from collections.abc import Callable
 from typing import cast
+
+from dolium.backends.direct_buffers import DIRECT_ALIGN, aligned, lend
 
 _O_SAFE = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 O_READ = os.O_RDONLY | _O_SAFE
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
-# 4096 meets the alignment of every common disk and file system; a stricter
-# one refuses the read (EINVAL), and the store reads plainly from then on.
-DIRECT_ALIGN = 4096
 # Below this, a direct read's wait on the device costs more than the copy
 # it saves, and blocks this small are rare.
 DIRECT_MIN = 64 * 1024
-# The largest buffer a worker thread keeps: a 4 MiB block with a module's
-# overhead (a sealed block is a few bytes longer) fits with room to spare.
+# The largest block read directly (so the largest buffer lent for it): a
+# 4 MiB block with a module's overhead (a sealed block is a few bytes
+# longer) fits with room to spare.
 DIRECT_MAX = 8 * 1024 * 1024
 # What refuses a direct read: the file system (EINVAL), or one that does
 # not know the flag (EOPNOTSUPP).
@@ -105,28 +103,6 @@ def cached_pages(fd: int) -> int | None:
     return int(found.cache)
 
 
-class _Buffer(threading.local):
-    """This worker thread's page-aligned buffer (an anonymous mapping)."""
-
-    memory: mmap.mmap | None = None
-
-
-_buffer = _Buffer()
-
-
-def _aligned(size: int) -> int:
-    return -(-size // DIRECT_ALIGN) * DIRECT_ALIGN
-
-
-def _buffer_for(size: int) -> mmap.mmap:
-    memory = _buffer.memory
-    if memory is None or len(memory) < size:
-        # mmap: anonymous pages, so page-aligned, which bytes never are. A
-        # smaller one it replaces is unmapped once nothing refers to it.
-        memory = _buffer.memory = mmap.mmap(-1, _aligned(size))
-    return memory
-
-
 class BlockFiles:
     """Reads whole block files; remembers whether the file system takes O_DIRECT."""
 
@@ -144,8 +120,7 @@ class BlockFiles:
             os.close(fd)
 
     def _read_aligned(self, fd: int, size: int) -> bytes:
-        memory = _buffer_for(size)
-        with memoryview(memory) as whole, whole[: _aligned(size)] as view:
+        with lend(size) as memory, memoryview(memory) as whole, whole[: aligned(size)] as view:
             done = self._from_disk(fd, view)
             if done < size:
                 # Short of the size the file had when opened (it was cut
