@@ -45,7 +45,7 @@ next put of its content stores a sound copy, and the bad bytes stay for
 an operator to look at (and delete).
 
 Block files are read by blob_fs_read: from the page cache when it holds the
-block whole, else with O_DIRECT through a buffer of the reading thread.
+block whole, else with O_DIRECT through a buffer lent by direct_buffers.
 
 This module must not import the core or the front ends and must not verify
 digests (the core does). It does not follow symlinks out of the root: block
