@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dolium import logs
-from dolium.backends import audit_key
+from dolium.backends import audit_key, direct_buffers
 from dolium.backends.keys_meta import MetaKeyStore
 from dolium.backends.kms_file import FileMasterKeys
 from dolium.backends.spool_fs import FsSpool
@@ -277,7 +278,10 @@ class Server:
         if self.config.access_log:
             self.observers.append(AccessLog())
         self._jobs = asyncio.create_task(self._run_jobs())
-        self._trim = asyncio.create_task(trim_forever())
+        # Direct-I/O buffers unused for a second go back with the heap.
+        self._trim = asyncio.create_task(
+            trim_forever(also=(functools.partial(direct_buffers.release_idle, 1.0),))
+        )
 
     async def _run_jobs(self) -> None:
         """The background jobs, in the one process of all those sharing the meta

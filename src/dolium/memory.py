@@ -25,7 +25,7 @@ import asyncio
 import ctypes
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 # glibc's mallopt parameter for the number of malloc arenas.
 M_ARENA_MAX = -8
@@ -90,10 +90,16 @@ def trimmer() -> Callable[[], int] | None:
     return run
 
 
-async def trim_forever(interval: float = TRIM_INTERVAL, growth: int = TRIM_GROWTH) -> None:
+async def trim_forever(
+    interval: float = TRIM_INTERVAL,
+    growth: int = TRIM_GROWTH,
+    also: Sequence[Callable[[], object]] = (),
+) -> None:
     """Trim the heap every `interval` while the RSS is `growth` above its floor.
 
-    The floor is the smallest RSS seen at start or after a trim.
+    The floor is the smallest RSS seen at start or after a trim. `also`: what
+    else gives memory back, called every `interval` before the RSS is read
+    (buffers kept for reuse that have not been used for a while).
     """
     trim = trimmer()
     if trim is None:
@@ -101,5 +107,7 @@ async def trim_forever(interval: float = TRIM_INTERVAL, growth: int = TRIM_GROWT
     floor = resident_bytes()
     while True:
         await asyncio.sleep(interval)
+        for release in also:
+            release()
         if resident_bytes() - floor >= growth:
             floor = min(floor, await asyncio.to_thread(trim))

@@ -68,3 +68,13 @@ def test_a_small_need_takes_the_smallest_buffer_that_fits() -> None:
     with lend(4096) as again:
         assert id(again) == small_id
         assert id(again) != big_id
+
+
+def test_idle_buffers_are_let_go_once_quiet() -> None:
+    with lend(1 << 20):
+        pass
+    assert idle_bytes() == 1 << 20
+    assert direct_buffers.release_idle(quiet=60.0) == 0  # lent just now: kept
+    assert idle_bytes() == 1 << 20
+    assert direct_buffers.release_idle(quiet=0.0) == 1 << 20
+    assert idle_bytes() == 0

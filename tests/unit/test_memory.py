@@ -50,3 +50,17 @@ async def test_trim_forever_trims_only_after_growth(monkeypatch: pytest.MonkeyPa
     # 0 and 50 above the floor (no trim), then 200 (a trim, which leaves
     # 120: the floor stays 100), 200 again (another), then 60 (none).
     assert len(trims) == 2
+
+
+async def test_trim_forever_calls_the_other_releasers_each_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sizes = iter([100, 100, 100, 100])
+    monkeypatch.setattr(memory, "resident_bytes", lambda: next(sizes))
+    monkeypatch.setattr(memory, "trimmer", lambda: lambda: 100)
+    released: list[int] = []
+    with pytest.raises(RuntimeError):
+        await memory.trim_forever(interval=0, growth=100, also=(lambda: released.append(1),))
+    # One size read at the start, then one per round: three rounds, and a
+    # fourth that ran its releaser before the sizes ran out.
+    assert len(released) == 4

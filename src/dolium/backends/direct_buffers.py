@@ -7,7 +7,9 @@ keeping one per worker thread kept 4-8 MiB per thread for the life of the
 process (measured: some 30 MiB more per server process after large
 transfers, which no trim gives back). So buffers are lent from one pool
 per process, and at most IDLE_MAX of them are kept between uses: a busy
-stream reuses them, an idle server holds at most IDLE_MAX.
+stream reuses them. Once none has been lent for a while, the server's
+memory trimmer lets them go too (`release_idle`), so that a server at rest
+holds none.
 
 This module must not import the core (it is part of a back end).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import threading
+import time
 from collections.abc import Iterator
 
 # 4096 meets the alignment of every common disk and file system.
@@ -34,6 +37,7 @@ class _Pool:
     def __init__(self) -> None:
         self._idle: list[mmap.mmap] = []
         self._lock = threading.Lock()
+        self._last_lent = 0.0  # time.monotonic() of the last lend
 
     @contextlib.contextmanager
     def lend(self, size: int) -> Iterator[mmap.mmap]:
@@ -41,6 +45,7 @@ class _Pool:
         block only: every view of it must be released before the block ends."""
         need = aligned(size)
         with self._lock:
+            self._last_lent = time.monotonic()
             fits = [b for b in self._idle if len(b) >= need]
             buffer = min(fits, key=len) if fits else None
             if buffer is not None:
@@ -63,6 +68,17 @@ class _Pool:
         for extra in dropped:
             extra.close()
 
+    def release_idle(self, quiet: float) -> int:
+        """Unmap the buffers kept if none has been lent for `quiet` seconds; the bytes freed."""
+        with self._lock:
+            if time.monotonic() - self._last_lent < quiet:
+                return 0
+            dropped, self._idle = self._idle, []
+        freed = sum(len(b) for b in dropped)
+        for buffer in dropped:
+            buffer.close()
+        return freed
+
     def idle(self) -> int:
         """Bytes kept between uses (for tests)."""
         with self._lock:
@@ -72,3 +88,4 @@ class _Pool:
 _pool = _Pool()
 lend = _pool.lend
 idle_bytes = _pool.idle
+release_idle = _pool.release_idle
