@@ -7,6 +7,7 @@ paths are cheap to reach, and a clock the test drives.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -86,3 +87,12 @@ async def read_all(
 def pattern(size: int, seed: int = 0) -> bytes:
     """Deterministic pseudo-random data: no two blocks alike, unless asked."""
     return random.Random(seed).randbytes(size)
+
+
+def evict(path: str | os.PathLike[str]) -> None:
+    """Ask the kernel to drop the file's clean pages from the page cache."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)

@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 
 import pytest
+from corekit import evict
 
 from dolium.backends import blob_fs_read
 from dolium.backends.blob_fs_read import DIRECT_MAX, DIRECT_MIN, BlockFiles, cached_pages
@@ -27,14 +28,6 @@ def write(path: Path, size: int, seed: int = 0) -> bytes:
         f.flush()
         os.fsync(f.fileno())  # clean pages, so that they can be evicted
     return data
-
-
-def evict(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
 
 
 def pages_cached(path: Path) -> int | None:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from corekit import ALICE, Clock, body, pattern
+from corekit import ALICE, Clock, body, evict, pattern
 
 from dolium.backends.blob_fs import QUARANTINE, FsBlobStore
 from dolium.backends.meta_memory import MemoryMetaStore
@@ -41,14 +41,6 @@ async def put(store: Store, data: bytes) -> ObjectVersion:
 
 def block_file(blobs: FsBlobStore, digest: bytes) -> str:
     return blobs._locate(digest)[1]
-
-
-def evict(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
 
 
 async def pieces(store: Store, version: ObjectVersion, start: int, end: int) -> list[bytes]:
