@@ -143,8 +143,8 @@ def durable_block_writes(
 ) -> dict[str, Any]:
     """MB/s and CPU of storing `total` bytes as `block`-sized blocks, `at_once` at a time.
 
-    Through the file block store itself, as a large upload does (the writer
-    keeps two blocks in flight): direct writes where the file system takes
+    Through the file block store itself, as a large upload does (several
+    blocks in flight): direct writes where the file system takes
     them, fsync, rename, fsync of the directory. The CPU is this process's,
     user and system, per GiB written.
     """

@@ -17,7 +17,7 @@ import pytest
 from dolium import errors
 from dolium.backends import blob_fs
 from dolium.backends.blob_fs import DIRECT_CHUNK, FsBlobStore
-from dolium.backends.blob_fs_read import DIRECT_ALIGN, DIRECT_MIN
+from dolium.backends.direct_buffers import DIRECT_ALIGN, DIRECT_MIN
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "O_DIRECT"), reason="no O_DIRECT here")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from corekit import evict
 
-from dolium.backends import blob_fs_read
+from dolium.backends import blob_fs_read, direct_buffers
 from dolium.backends.blob_fs_read import DIRECT_MAX, DIRECT_MIN, BlockFiles, cached_pages
 
 MIB = 1024 * 1024
@@ -82,14 +82,14 @@ def test_each_read_is_a_copy_of_its_own(tmp_path: Path) -> None:
 def test_a_file_system_refusing_direct_reads_is_read_plainly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = blob_fs_read.fcntl.fcntl
+    real = direct_buffers.fcntl.fcntl
 
     def refusing(fd: int, cmd: int, arg: int = 0) -> int:
-        if cmd == blob_fs_read.fcntl.F_SETFL and arg & blob_fs_read._O_DIRECT:
+        if cmd == direct_buffers.fcntl.F_SETFL and arg & os.O_DIRECT:
             raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
         return real(fd, cmd, arg)
 
-    monkeypatch.setattr(blob_fs_read.fcntl, "fcntl", refusing)
+    monkeypatch.setattr(direct_buffers.fcntl, "fcntl", refusing)
     monkeypatch.setattr(blob_fs_read, "cached_pages", lambda fd: 0)
     path = tmp_path / "block"
     data = write(path, DIRECT_MIN + 5)
@@ -104,13 +104,13 @@ def test_without_cachestat_blocks_are_read_plainly(
 ) -> None:
     # A kernel that cannot say what its cache holds (before Linux 6.5): a hot
     # block must not be read from the disk every time, so no read is direct.
-    real = blob_fs_read.fcntl.fcntl
+    real = direct_buffers.fcntl.fcntl
 
     def no_direct(fd: int, cmd: int, arg: int = 0) -> int:
-        assert not (cmd == blob_fs_read.fcntl.F_SETFL and arg & blob_fs_read._O_DIRECT)
+        assert not (cmd == direct_buffers.fcntl.F_SETFL and arg & os.O_DIRECT)
         return real(fd, cmd, arg)
 
-    monkeypatch.setattr(blob_fs_read.fcntl, "fcntl", no_direct)
+    monkeypatch.setattr(direct_buffers.fcntl, "fcntl", no_direct)
     monkeypatch.setattr(blob_fs_read, "cached_pages", lambda fd: None)
     path = tmp_path / "block"
     data = write(path, 4 * MIB)

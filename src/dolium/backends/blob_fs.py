@@ -58,7 +58,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import fcntl
 import os
 import secrets
 import stat
@@ -68,8 +67,8 @@ from itertools import islice
 from typing import TYPE_CHECKING
 
 from dolium import errors
-from dolium.backends.blob_fs_read import DIRECT_MIN, BlockFiles
-from dolium.backends.direct_buffers import DIRECT_ALIGN, lend
+from dolium.backends.blob_fs_read import O_SAFE, BlockFiles, read_plain
+from dolium.backends.direct_buffers import DIRECT_ALIGN, DIRECT_MIN, O_DIRECT, lend, set_direct
 from dolium.durable import fsync_dir
 
 STALE_TEMP_SECONDS = 3600.0
@@ -82,17 +81,12 @@ _TMP_SUFFIX = ".tmp"
 _TRASH_SUFFIX = ".trash"
 QUARANTINE = "quarantine"
 _HEX = frozenset("0123456789abcdef")
-_O_SAFE = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-_O_READ = os.O_RDONLY | _O_SAFE
-_O_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_SAFE
+_O_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_SAFE
 # A full file system, or a full quota on it: the operator must free space.
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
-# Direct writes (see the module docstring). 4096 meets the alignment every
-# common disk and file system asks; a stricter one refuses with EINVAL and
-# the store falls back to buffered writes. A chunk of 1 MiB wrote as fast as
-# 4 MiB ones here (800-1000 MB/s, one or two writers) and keeps the buffers
-# of the worker threads small.
-_O_DIRECT = getattr(os, "O_DIRECT", 0)
+# Direct writes (see the module docstring): a chunk of 1 MiB wrote as fast
+# as 4 MiB ones here (800-1000 MB/s, one or two writers) and keeps the
+# buffers lent for it small.
 DIRECT_CHUNK = 1024 * 1024
 
 
@@ -132,25 +126,8 @@ def _write_direct(fd: int, data: bytes) -> None:
             chunks[:n] = view[done : done + n]
             done += os.write(fd, chunks[:n])
         if done < len(data):
-            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
+            set_direct(fd, False)
             _write_all(fd, view[done:])
-
-
-def _read_file(path: str) -> bytes:
-    fd = os.open(path, _O_READ)
-    try:
-        size = os.fstat(fd).st_size
-        # One read of the known size: no growing buffer, no copy when it
-        # comes back whole, which it does for a regular file.
-        data = os.read(fd, size)
-        if len(data) == size:
-            return data
-        parts = [data]
-        while chunk := os.read(fd, size):
-            parts.append(chunk)
-        return b"".join(parts)
-    finally:
-        os.close(fd)
 
 
 def _subdirs(path: str) -> list[str]:
@@ -178,7 +155,7 @@ class FsBlobStore:
         self._files = BlockFiles()
         # Whether large blocks are written with O_DIRECT; off for good once
         # the file system refuses it.
-        self.direct = bool(_O_DIRECT)
+        self.direct = bool(O_DIRECT)
         self._counts = {"puts": 0, "deletes": 0, "bytes_written": 0, "quarantined": 0}
         self._usage: asyncio.Task[dict[str, int]] | None = None
         self._usage_at = 0.0
@@ -280,7 +257,7 @@ class FsBlobStore:
                     # Opened, but the writes are refused (an alignment this
                     # store does not meet): start the file again, buffered.
                     self.direct = False
-                    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
+                    set_direct(fd, False)
                     os.ftruncate(fd, 0)
                     os.lseek(fd, 0, os.SEEK_SET)
                     _write_all(fd, data)
@@ -294,7 +271,7 @@ class FsBlobStore:
         """A new file at `path`, and whether it was opened with O_DIRECT."""
         if direct:
             try:
-                return os.open(path, _O_CREATE | _O_DIRECT, 0o666), True
+                return os.open(path, _O_CREATE | O_DIRECT, 0o666), True
             except OSError as exc:
                 if exc.errno != errno.EINVAL:
                     raise
@@ -374,7 +351,7 @@ class FsBlobStore:
                     os.mkdir(aside_dir)
                 fsync_dir(self.root)
             os.rename(final, aside)
-            if _read_file(aside) != found:
+            if read_plain(aside) != found:
                 # A sound copy was stored since the bad bytes were read (a
                 # put after an earlier quarantine): it goes back, unless yet
                 # another put has stored one again meanwhile.

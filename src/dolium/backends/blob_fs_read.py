@@ -32,21 +32,24 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import mmap
 import os
 import sys
 from collections.abc import Callable
 from typing import cast
 
-from dolium.backends.direct_buffers import DIRECT_ALIGN, aligned, lend
+from dolium.backends.direct_buffers import (
+    DIRECT_ALIGN,
+    DIRECT_MIN,
+    O_DIRECT,
+    aligned,
+    lend,
+    set_direct,
+)
 
-_O_SAFE = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-O_READ = os.O_RDONLY | _O_SAFE
-_O_DIRECT = getattr(os, "O_DIRECT", 0)
-# Below this, a direct read's wait on the device costs more than the copy
-# it saves, and blocks this small are rare.
-DIRECT_MIN = 64 * 1024
+# Block files are never followed through a symlink, nor leaked to children.
+O_SAFE = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+O_READ = os.O_RDONLY | O_SAFE
 # The largest block read directly (so the largest buffer lent for it): a
 # 4 MiB block with a module's overhead (a sealed block is a few bytes
 # longer) fits with room to spare.
@@ -107,7 +110,7 @@ class BlockFiles:
     """Reads whole block files; remembers whether the file system takes O_DIRECT."""
 
     def __init__(self) -> None:
-        self.direct = bool(_O_DIRECT)
+        self.direct = bool(O_DIRECT)
 
     def read(self, path: str) -> bytes:
         fd = os.open(path, O_READ)
@@ -135,9 +138,8 @@ class BlockFiles:
         O_DIRECT is cleared on `fd` again before this returns.
         """
         at = 0
-        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
         try:
-            fcntl.fcntl(fd, fcntl.F_SETFL, flags | _O_DIRECT)
+            set_direct(fd, True)
             # A direct read may stop short of what was asked; it goes on
             # while it stops on an aligned offset (else it ended the file).
             while at < len(view) and at % DIRECT_ALIGN == 0:
@@ -151,7 +153,7 @@ class BlockFiles:
             # This file system takes no direct reads: plain ones from now on.
             self.direct = False
         finally:
-            fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+            set_direct(fd, False)
         return at
 
 
@@ -160,6 +162,15 @@ def _in_cache(fd: int, size: int) -> bool:
     say, as if it did, so that a hot block is never read from the disk again."""
     pages = cached_pages(fd)
     return pages is None or pages * mmap.PAGESIZE >= size
+
+
+def read_plain(path: str) -> bytes:
+    """The whole file at `path`, through the page cache."""
+    fd = os.open(path, O_READ)
+    try:
+        return _read_plain(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
 
 
 def _read_plain(fd: int, size: int) -> bytes:

@@ -1,4 +1,5 @@
-"""Page-aligned buffers for the fs block store's direct (O_DIRECT) reads and writes.
+"""Direct (O_DIRECT) I/O for the fs block store: its flag, the smallest block
+it is used for, and the page-aligned buffers it goes through.
 
 Direct I/O wants memory aligned to the device's blocks, which `bytes` never
 is, so each direct read or write goes through an anonymous mapping (page
@@ -17,15 +18,28 @@ This module must not import the core (it is part of a back end).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import mmap
+import os
 import threading
 import time
 from collections.abc import Iterator
 
-# 4096 meets the alignment of every common disk and file system.
+O_DIRECT = getattr(os, "O_DIRECT", 0)
+# 4096 meets the alignment of every common disk and file system; a stricter
+# one refuses direct I/O (EINVAL), and the store does without from then on.
 DIRECT_ALIGN = 4096
+# Blocks below this are read and written through the page cache: for them
+# the wait on the device costs more than the copy it saves, and they are rare.
+DIRECT_MIN = 64 * 1024
 # Buffers kept between uses, per process.
 IDLE_MAX = 2
+
+
+def set_direct(fd: int, on: bool) -> None:
+    """Set or clear O_DIRECT on an open file."""
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags | O_DIRECT if on else flags & ~O_DIRECT)
 
 
 def aligned(size: int) -> int:
