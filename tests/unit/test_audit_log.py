@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,9 @@ from dolium.backends.meta_memory.store import MemoryMetaStore
 from dolium.core.audit import export, merkle
 from dolium.core.audit.checkpoint import Signer
 from dolium.core.audit.log import CONSUMER, AuditLog, record_of
-from dolium.errors import StorageError
+from dolium.errors import AppendConflict, StorageError
 from dolium.model import Actor, Bucket, ObjectVersion
-from dolium.protocols.audit import AuditQuery
+from dolium.protocols.audit import AuditEntry, AuditQuery, NodeKey
 
 ALICE = Actor(
     tenant="t1", user="alice", access_key="AKIDALICE", address="192.0.2.7", request_id="R9"
@@ -71,6 +72,40 @@ async def test_a_second_sealer_that_lost_the_race_starts_again_from_the_store() 
     assert await second.seal(meta) == 1  # resumes from the store's last entry
     entries = await store.entries(0, 100)
     assert [e.seq for e in entries] == [c.serial for c in await meta.changes(0, 100)]
+
+
+class _Raced(MemoryAuditStore):
+    """A log where, just before each of the first `races` appends, a rival sealer appends."""
+
+    def __init__(self, meta: MemoryMetaStore, races: int) -> None:
+        super().__init__()
+        self.meta, self.races, self.rival = meta, races, False
+
+    async def append(self, entries: Sequence[AuditEntry], nodes: Mapping[NodeKey, bytes]) -> None:
+        if self.races and not self.rival:
+            self.races -= 1
+            self.rival = True
+            await AuditLog(self).seal(self.meta)
+            await _writes(self.meta, 1)  # so that the loser has something to seal again
+            self.rival = False
+        await super().append(entries, nodes)
+
+
+async def test_a_sealer_that_loses_the_race_to_append_seals_again_from_the_store() -> None:
+    meta = MemoryMetaStore()
+    store = _Raced(meta, races=2)
+    await _writes(meta, 3)
+    await AuditLog(store).seal(meta)  # the CLI sealing while the server does
+    entries = await store.entries(0, 100)
+    assert [e.seq for e in entries] == [c.serial for c in await meta.changes(0, 100)]
+    assert [e.index for e in entries] == list(range(6))
+
+
+async def test_a_sealer_that_keeps_losing_the_race_says_so() -> None:
+    meta = MemoryMetaStore()
+    await _writes(meta, 1)
+    with pytest.raises(AppendConflict):
+        await AuditLog(_Raced(meta, races=3)).seal(meta, attempts=3)
 
 
 async def test_proofs_from_the_stored_nodes_verify() -> None:

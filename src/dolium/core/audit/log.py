@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CONSUMER = "audit"  # its cursor in the change log: how far it is sealed
 PAGE = 1000  # changes sealed per transaction of the audit store
+RACES = 5  # times a sealer that lost the race to append starts again
 EXPORT_CHUNK = 512  # records whose proofs are computed from one fetch of nodes
 
 
@@ -81,8 +82,22 @@ class AuditLog:
         self.store = store
         self._frontier: merkle.Frontier | None = None
 
-    async def seal(self, meta: MetaStore, page: int = PAGE) -> int:
-        """Append the changes committed since the last entry; how many were sealed."""
+    async def seal(self, meta: MetaStore, page: int = PAGE, attempts: int = RACES) -> int:
+        """Append the changes committed since the last entry; how many were sealed.
+
+        A server and the CLI seal the same log: when another sealer appended
+        first, this one starts again from the store, up to `attempts` times."""
+        lost = 0
+        while True:
+            try:
+                return await self._seal(meta, page)
+            except AppendConflict:
+                lost += 1
+                if lost >= attempts:
+                    raise
+                log.debug("audit: another sealer appended first; sealing again")
+
+    async def _seal(self, meta: MetaStore, page: int) -> int:
         frontier = await self._load_frontier()
         after = await self.store.last_seq()
         sealed = 0
