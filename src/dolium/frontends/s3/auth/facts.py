@@ -55,6 +55,9 @@ class _Facts(Mapping[str, str]):
         return self._facts
 
     def __getitem__(self, key: str) -> str:
+        if self._facts is None and key in _SIGNATURE_KEYS:
+            # What a write asks of every request (may it use SSE-KMS?), without the rest.
+            return _signature_facts(self._request)[key]
         return self._all()[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -123,11 +126,22 @@ def _gather(request: S3Request, principal: Principal) -> Mapping[str, str]:
         # A malformed header is the operation's to refuse, in its own words.
         with contextlib.suppress(S3Error):
             facts.update(tag_facts(parse_tagging_header(tagging)))
-    if request.signing is not None:
-        query_auth = "X-Amz-Signature" in request.query or "Signature" in request.query
-        v2 = "AWSAccessKeyId" in request.query or (
-            request.header("authorization", "") or ""
-        ).startswith("AWS ")
-        facts["s3:signatureversion"] = "AWS" if v2 else "AWS4-HMAC-SHA256"
-        facts["s3:authtype"] = "REST-QUERY-STRING" if query_auth else "REST-HEADER"
+    facts.update(_signature_facts(request))
     return MappingProxyType(facts)
+
+
+_SIGNATURE_KEYS = frozenset({"s3:signatureversion", "s3:authtype"})
+
+
+def _signature_facts(request: S3Request) -> dict[str, str]:
+    """s3:signatureversion and s3:authtype of a signed request; none for an unsigned one."""
+    if request.signing is None:
+        return {}
+    query_auth = "X-Amz-Signature" in request.query or "Signature" in request.query
+    v2 = "AWSAccessKeyId" in request.query or (
+        request.header("authorization", "") or ""
+    ).startswith("AWS ")
+    return {
+        "s3:signatureversion": "AWS" if v2 else "AWS4-HMAC-SHA256",
+        "s3:authtype": "REST-QUERY-STRING" if query_auth else "REST-HEADER",
+    }

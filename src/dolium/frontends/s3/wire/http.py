@@ -76,6 +76,9 @@ class S3Request:
 
     _body_started: bool = False
     _body_ended: bool = False
+    # Each header's first value by name, made on the first lookup: a write
+    # looks up some fifty names, most of them absent.
+    _first: dict[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     async def receive_message(self) -> Message:
         self._body_started = True
@@ -117,10 +120,12 @@ class S3Request:
         return (self.header("expect") or "").lower() == "100-continue"
 
     def header(self, name: str, default: str | None = None) -> str | None:
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return default
+        first = self._first
+        if first is None:
+            first = self._first = {}
+            for key, value in self.headers:
+                first.setdefault(key, value)
+        return first.get(name, default)
 
     def has(self, flag: str) -> bool:
         return flag in self.query
