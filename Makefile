@@ -61,8 +61,12 @@ lint: test-deps
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The tests spend much of their time waiting on the servers they start, so
+# they run in one process per core (pytest-xdist), each test file in one of
+# them: a file's servers start once. TEST_JOBS=0 runs them in this process.
+TEST_JOBS ?= auto
 test: lint
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile
 
 unit: test-deps
 	$(BIN)/pytest -q tests/unit tests/contract
