@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -32,6 +33,33 @@ def test_a_trim_gives_back_the_pages_freed_between_live_objects() -> None:
     ).stdout
     before, after, _ = (int(n) for n in out.split())
     assert before - after > 50 * 1024 * 1024
+
+
+def test_every_thread_allocates_from_the_one_arena_the_trimmer_empties() -> None:
+    # malloc_trim gives back the free top of the main arena only: memory
+    # freed at the top of another arena stayed with the process.
+    script = textwrap.dedent(
+        """
+        import ctypes, os, threading
+        from dolium import memory
+        memory.limit_malloc_arenas()
+        def work():
+            kept = [bytearray(300_000) for _ in range(8)]
+            del kept
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        ctypes.CDLL("libc.so.6").malloc_stats()
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    stats = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    ).stderr
+    arenas = [line for line in stats.splitlines() if line.startswith("Arena ")]
+    assert arenas == ["Arena 0:"]
 
 
 async def test_trim_forever_trims_only_after_growth(monkeypatch: pytest.MonkeyPatch) -> None:
