@@ -59,7 +59,7 @@ from dolium.frontends.s3.wire import events
 from dolium.frontends.s3.wire.http import Receive, Scope, Send
 from dolium.frontends.swift.app import SwiftApp, is_swift_path
 from dolium.frontends.swift.tokens import TokenSigner
-from dolium.memory import limit_malloc_arenas, trim_forever
+from dolium.memory import trim_forever
 from dolium.model import DEFAULT_POLICY, Principal
 from dolium.plugins import (
     open_audit,
@@ -420,8 +420,6 @@ def serve(config: Config) -> None:
     import uvicorn
 
     from dolium.serving import bounded_protocol
-
-    limit_malloc_arenas()
 
     host, _, port = config.listen.rpartition(":")
     logs.configure(config.log_level, config.log_format)

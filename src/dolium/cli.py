@@ -43,6 +43,7 @@ from dolium.core.content.integrity import IntegrityReport, check
 from dolium.core.context import Context
 from dolium.credentials import root_credentials, setup_root
 from dolium.errors import ConfigError, DoliumError, InvalidRequest, NoSuchBucket
+from dolium.memory import limit_malloc_arenas
 from dolium.model import DEFAULT_POLICY, AccessKey, Bucket, Tenant
 from dolium.plugins import check_keys, open_meta, open_policies
 
@@ -118,6 +119,9 @@ def serve(
     *, config_file: Path | None, data_dir: Path | None, listen: str | None, workers: int | None
 ) -> None:
     """Run the server (prints the root credentials at start)."""
+    # Before anything starts a thread (setting up the root runs the meta
+    # store's): arenas made before the limit outlive it.
+    limit_malloc_arenas()
     config = get_config(config_file, data_dir, listen=listen, workers=workers)
     for name, directory in (("data_dir", config.data_dir), ("secrets_dir", config.secrets)):
         try:

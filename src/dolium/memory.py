@@ -64,8 +64,9 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> None:
     come from each thread's cache without the arena's lock (measured: the
     same CPU per GiB for 256 MiB PUTs and GETs on 1 and 4 streams).
 
-    Takes effect for arenas made after the call. Nothing is done when
-    MALLOC_ARENA_MAX is set.
+    Must be called before any other thread allocates: arenas made before
+    the call stay, and threads started later take them up again. Nothing is
+    done when MALLOC_ARENA_MAX is set.
     """
     libc = _libc()
     if libc is None or "MALLOC_ARENA_MAX" in os.environ:

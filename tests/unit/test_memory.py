@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -60,6 +61,24 @@ def test_every_thread_allocates_from_the_one_arena_the_trimmer_empties() -> None
     ).stderr
     arenas = [line for line in stats.splitlines() if line.startswith("Arena ")]
     assert arenas == ["Arena 0:"]
+
+
+def test_serve_limits_the_arenas_before_any_thread_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from dolium import cli
+
+    calls: list[str] = []
+
+    async def setup_root(*_: object) -> None:
+        calls.append("root")  # the meta store's threads would start here
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli, "limit_malloc_arenas", lambda: calls.append("limit"))
+    monkeypatch.setattr(cli, "setup_root", setup_root)
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--data", str(tmp_path / "data")])
+    assert calls == ["limit", "root"]
 
 
 async def test_trim_forever_trims_only_after_growth(monkeypatch: pytest.MonkeyPatch) -> None:
