@@ -15,10 +15,19 @@ from dolium import memory
 pytestmark = pytest.mark.skipif(memory.trimmer() is None, reason="needs glibc")
 
 
+def _in_fresh_process(script: str) -> subprocess.CompletedProcess[str]:
+    """Run `script` in a new interpreter, with glibc's own malloc settings (no MALLOC_*)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+
+
 def test_a_trim_gives_back_the_pages_freed_between_live_objects() -> None:
     # In a fresh process: 100 MB of malloc'd objects, one in a hundred kept,
     # so that glibc cannot shrink its heap from the top on its own.
-    script = textwrap.dedent(
+    out = _in_fresh_process(
         """
         from dolium import memory
         blocks = [bytearray(1000) for _ in range(100_000)]
@@ -28,9 +37,6 @@ def test_a_trim_gives_back_the_pages_freed_between_live_objects() -> None:
         after = memory.trimmer()()
         print(before, after, len(kept))
         """
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout
     before, after, _ = (int(n) for n in out.split())
     assert before - after > 50 * 1024 * 1024
@@ -39,9 +45,9 @@ def test_a_trim_gives_back_the_pages_freed_between_live_objects() -> None:
 def test_every_thread_allocates_from_the_one_arena_the_trimmer_empties() -> None:
     # malloc_trim gives back the free top of the main arena only: memory
     # freed at the top of another arena stayed with the process.
-    script = textwrap.dedent(
+    stats = _in_fresh_process(
         """
-        import ctypes, os, threading
+        import ctypes, threading
         from dolium import memory
         memory.limit_malloc_arenas()
         def work():
@@ -54,10 +60,6 @@ def test_every_thread_allocates_from_the_one_arena_the_trimmer_empties() -> None
             t.join()
         ctypes.CDLL("libc.so.6").malloc_stats()
         """
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    stats = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
     ).stderr
     arenas = [line for line in stats.splitlines() if line.startswith("Arena ")]
     assert arenas == ["Arena 0:"]
